@@ -1,0 +1,166 @@
+//! The canonical writer.
+
+use std::fmt::Write as _;
+
+use super::parser::{is_valid_name, MAX_DEPTH};
+use super::value::{Group, Value};
+
+/// Why a document cannot be written as libconfig. The path names the
+/// offending setting, e.g. `primus.hsms.hsm0.port`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// A setting name outside `[A-Za-z*][-A-Za-z0-9_*]*`.
+    #[error("setting `{path}`: invalid name; use letters, digits, `-`, `_` and `*`, starting with a letter or `*`")]
+    InvalidName {
+        /// Path of the setting.
+        path: String,
+    },
+    /// Two settings of one group share a name.
+    #[error("setting `{path}`: duplicate name")]
+    DuplicateName {
+        /// Path of the setting.
+        path: String,
+    },
+    /// NaN or an infinity, which libconfig cannot express.
+    #[error("setting `{path}`: libconfig cannot express a non-finite float")]
+    NonFiniteFloat {
+        /// Path of the setting.
+        path: String,
+    },
+    /// An array holding a non-scalar or scalars of different types.
+    #[error("setting `{path}`: an array must hold scalars of one type; use a list")]
+    BadArray {
+        /// Path of the setting.
+        path: String,
+    },
+    /// Deeper nesting than the reader accepts.
+    #[error("setting `{path}`: nested deeper than {MAX_DEPTH} levels")]
+    TooDeep {
+        /// Path of the setting.
+        path: String,
+    },
+}
+
+/// Writes `root` in canonical form: one setting per line, `name = value;`,
+/// groups as `name: { ... };` indented by two spaces, integers in decimal
+/// (with `L` beyond 32 bits), strings escaped.
+pub fn write(root: &Group) -> Result<String, WriteError> {
+    let mut out = String::new();
+    let mut path = String::new();
+    write_settings(&mut out, root, 0, &mut path)?;
+    Ok(out)
+}
+
+fn write_settings(out: &mut String, group: &Group, indent: usize, path: &mut String) -> Result<(), WriteError> {
+    for (i, setting) in group.iter().enumerate() {
+        let saved = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(&setting.name);
+        if !is_valid_name(&setting.name) {
+            return Err(WriteError::InvalidName { path: path.clone() });
+        }
+        if group.iter().take(i).any(|earlier| earlier.name == setting.name) {
+            return Err(WriteError::DuplicateName { path: path.clone() });
+        }
+        pad(out, indent);
+        out.push_str(&setting.name);
+        out.push_str(if matches!(setting.value, Value::Group(_)) { ": " } else { " = " });
+        write_value(out, &setting.value, indent, path)?;
+        out.push_str(";\n");
+        path.truncate(saved);
+    }
+    Ok(())
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', 2 * indent));
+}
+
+fn write_value(out: &mut String, value: &Value, indent: usize, path: &mut String) -> Result<(), WriteError> {
+    // A container written at `indent` is nested `indent + 1` deep for the reader.
+    let container = matches!(value, Value::Group(_) | Value::List(_) | Value::Array(_));
+    if container && indent >= MAX_DEPTH {
+        return Err(WriteError::TooDeep { path: path.clone() });
+    }
+    match value {
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{i}");
+            if i32::try_from(*i).is_err() {
+                out.push('L');
+            }
+        }
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(WriteError::NonFiniteFloat { path: path.clone() });
+            }
+            // `{:?}` is Rust's shortest round-trip form and always has a `.`
+            // or an exponent, so it reads back as a float.
+            let _ = write!(out, "{f:?}");
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Group(g) => {
+            out.push_str("{\n");
+            write_settings(out, g, indent + 1, path)?;
+            pad(out, indent);
+            out.push('}');
+        }
+        Value::Array(items) => {
+            let first = items.first().map(std::mem::discriminant);
+            let bad = items.iter().any(|v| {
+                matches!(v, Value::Group(_) | Value::List(_) | Value::Array(_))
+                    || Some(std::mem::discriminant(v)) != first
+            });
+            if bad {
+                return Err(WriteError::BadArray { path: path.clone() });
+            }
+            write_elements(out, items, ('[', ']'), indent, path)?;
+        }
+        Value::List(items) => write_elements(out, items, ('(', ')'), indent, path)?,
+    }
+    Ok(())
+}
+
+fn write_elements(
+    out: &mut String,
+    items: &[Value],
+    (open, close): (char, char),
+    indent: usize,
+    path: &mut String,
+) -> Result<(), WriteError> {
+    out.push(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let saved = path.len();
+        let _ = write!(path, "[{i}]");
+        write_value(out, item, indent + 1, path)?;
+        path.truncate(saved);
+    }
+    out.push(close);
+    Ok(())
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x0c' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\x7f' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
