@@ -1,1 +1,50 @@
-//! Placeholder; the owning issue replaces this.
+//! The protocol between `ppin` clients and a Primus HSM as simulated by `hsm-sim`,
+//! specified in `docs/hsm-protocol.md` (protocol version [`PROTOCOL_VERSION`]).
+//!
+//! The vendor's wire protocol is proprietary; this one is ours: TLS 1.3 (rustls with
+//! the aws-lc-rs provider), one JSON message per line, a version handshake, then
+//! one request answered by one response at a time. Passwords and secrets travel as
+//! [`Password`] and [`Secret`], so they never show up in
+//! `Debug` output, and frame buffers are zeroized after use.
+//!
+//! Clients use a [`Connector`] (pinned CA, timeouts) to open a [`Connection`]:
+//!
+//! ```no_run
+//! # async fn demo(setup: hsm_wire::Password, pin: hsm_wire::Password) -> Result<(), Box<dyn std::error::Error>> {
+//! let connector = hsm_wire::Connector::from_ca_file("ca.pem".as_ref())?;
+//! let mut conn = connector.connect("127.0.0.1", 2310, None).await?;
+//! let secret = conn.fetch_secret("PARTITION", &setup, &pin).await?;
+//! conn.login("PARTITION", &secret).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Servers use [`server_config_from_pem`] and [`accept`], then loop on
+//! [`ServerConnection::next_request`]. Every failure the server reports is a
+//! [`WireError`] with an [`ErrorKind`], the vendor code where the vendor has one,
+//! the attempts left and the lockout end. Clients never retry anything on their own.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod frame;
+mod message;
+mod server;
+mod shim;
+mod tls;
+
+pub use client::{ClientError, Connection, Connector, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+pub use frame::{FrameError, FramedStream};
+pub use message::{
+    ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError, MAX_FRAME_LEN,
+    PROTOCOL_VERSION,
+};
+pub use shim::{Password, Secret};
+pub use server::{accept, ServerConnection, ServerError};
+pub use tls::{
+    certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem, server_config_from_pem,
+    TlsConfigError,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,352 @@
+//! The async client: one TLS connection to one HSM, one request at a time.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use crate::shim::{Password, Secret};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::frame::{FrameError, FramedStream};
+use crate::message::{
+    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello, ServerVersion, VendorCode, WireError, PROTOCOL_VERSION,
+};
+use crate::tls::{client_config_from_ca_file, TlsConfigError};
+
+/// Default limit for TCP connect plus TLS handshake.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default limit for each answer from the server.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a client operation failed.
+///
+/// [`ClientError::is_connection_failure`] says whether trying another HSM of the
+/// same cluster is safe; an answer from the HSM never is (auth failures are not retried).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The host name cannot be used as a TLS server name.
+    #[error("invalid TLS server name {name:?}")]
+    InvalidServerName {
+        /// The rejected name.
+        name: String,
+    },
+    /// The TCP connection could not be opened.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// `host:port`.
+        addr: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// TCP connect and TLS handshake together took longer than the connect timeout.
+    #[error("cannot connect to {addr}: no connection within {timeout:?}")]
+    ConnectTimeout {
+        /// `host:port`.
+        addr: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The TLS handshake failed, e.g. the server certificate is not signed by the
+    /// configured CA or does not name the host.
+    #[error("tls handshake with {addr} failed: {source}")]
+    Tls {
+        /// `host:port`.
+        addr: String,
+        /// Why (rustls's reason inside).
+        source: io::Error,
+    },
+    /// The connection failed during the version handshake, before any credential was sent.
+    #[error("version handshake with {addr} failed: {source}")]
+    Handshake {
+        /// `host:port`.
+        addr: String,
+        /// Why.
+        source: FrameError,
+    },
+    /// The connection failed while a request was on its way or awaiting its answer.
+    /// The server may have acted on the request.
+    #[error("connection to {addr} failed during {op}: {source}")]
+    Broken {
+        /// `host:port`.
+        addr: String,
+        /// The request's operation.
+        op: &'static str,
+        /// Why.
+        source: FrameError,
+    },
+    /// The server answered with an error.
+    #[error("{addr} refused {op}: {error}")]
+    Hsm {
+        /// `host:port`.
+        addr: String,
+        /// The request's operation.
+        op: &'static str,
+        /// The server's error.
+        error: WireError,
+    },
+    /// The server sent an answer that does not fit the request.
+    #[error("{addr} answered {op} with an unexpected {got} message")]
+    Protocol {
+        /// `host:port`.
+        addr: String,
+        /// The request's operation (or `hello`).
+        op: &'static str,
+        /// The `type` of the answer received.
+        got: &'static str,
+    },
+}
+
+impl ClientError {
+    /// True when the HSM could not be reached or failed before any credential was
+    /// sent, so trying another HSM of the same cluster is safe.
+    pub fn is_connection_failure(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Connect { .. } | ClientError::ConnectTimeout { .. } | ClientError::Handshake { .. }
+        )
+    }
+
+    /// The server's error, when the server answered with one.
+    pub fn wire_error(&self) -> Option<&WireError> {
+        match self {
+            ClientError::Hsm { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The server's error kind, when the server answered with an error.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.wire_error().map(|e| e.kind)
+    }
+
+    /// The vendor error code: the server's where it sent one, 0x80005015 (network
+    /// failure) for failures to reach or talk to the HSM.
+    pub fn vendor_code(&self) -> Option<VendorCode> {
+        match self {
+            ClientError::Hsm { error, .. } => error.vendor_code,
+            ClientError::Connect { .. }
+            | ClientError::ConnectTimeout { .. }
+            | ClientError::Tls { .. }
+            | ClientError::Handshake { .. }
+            | ClientError::Broken { .. } => Some(VendorCode::NETWORK_FAILURE),
+            ClientError::InvalidServerName { .. } | ClientError::Protocol { .. } => None,
+        }
+    }
+}
+
+/// Opens [`Connection`]s: the pinned TLS configuration plus timeouts.
+#[derive(Clone)]
+pub struct Connector {
+    tls: TlsConnector,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    client_name: String,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("client_name", &self.client_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// A connector using `tls` (see [`crate::client_config_from_ca_pem`]) and the default timeouts.
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        Connector {
+            tls: TlsConnector::from(tls),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            client_name: concat!("hsm-wire ", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// A connector trusting only the CA certificates in `ca_file`.
+    pub fn from_ca_file(ca_file: &std::path::Path) -> Result<Self, TlsConfigError> {
+        Ok(Connector::new(client_config_from_ca_file(ca_file)?))
+    }
+
+    /// Sets the limit for TCP connect plus TLS handshake.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the limit for each answer from the server.
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets the client name sent in the hello (e.g. `ppin 0.1.0`).
+    pub fn with_client_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = name.into();
+        self
+    }
+
+    /// Connects to `host:port`, verifies the server certificate for `server_name`
+    /// (`None`: for `host`; an IP address is checked against the certificate's IP
+    /// SANs), and performs the version handshake.
+    pub async fn connect(&self, host: &str, port: u16, server_name: Option<&str>) -> Result<Connection, ClientError> {
+        let addr = format!("{host}:{port}");
+        let name = server_name.unwrap_or(host);
+        let server_name = ServerName::try_from(name.to_owned())
+            .map_err(|_| ClientError::InvalidServerName { name: name.to_owned() })?;
+        let open = async {
+            let tcp = TcpStream::connect((host, port))
+                .await
+                .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
+            // Requests are small and answered one by one; Nagle would only add latency.
+            tcp.set_nodelay(true)
+                .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
+            self.tls
+                .connect(server_name, tcp)
+                .await
+                .map_err(|source| ClientError::Tls { addr: addr.clone(), source })
+        };
+        let tls = tokio::time::timeout(self.connect_timeout, open)
+            .await
+            .map_err(|_| ClientError::ConnectTimeout { addr: addr.clone(), timeout: self.connect_timeout })??;
+        let mut stream = FramedStream::new(tls);
+        let hello = HelloFrame::Hello(ClientHello { versions: vec![PROTOCOL_VERSION], client: self.client_name.clone() });
+        let handshake = |source| ClientError::Handshake { addr: addr.clone(), source };
+        stream.send(&hello).await.map_err(handshake)?;
+        let answer: HelloReplyFrame = stream
+            .recv(Some(self.read_timeout))
+            .await
+            .map_err(handshake)?
+            .ok_or(FrameError::Truncated)
+            .map_err(handshake)?;
+        let server = match answer {
+            HelloReplyFrame::Hello(hello) if hello.version == PROTOCOL_VERSION => hello,
+            HelloReplyFrame::Hello(_) => return Err(ClientError::Protocol { addr, op: "hello", got: "hello" }),
+            HelloReplyFrame::Error(error) => return Err(ClientError::Hsm { addr, op: "hello", error }),
+        };
+        Ok(Connection { stream, read_timeout: self.read_timeout, server, addr })
+    }
+}
+
+/// An open, handshaken connection to one HSM.
+#[derive(Debug)]
+pub struct Connection {
+    stream: FramedStream<TlsStream<TcpStream>>,
+    read_timeout: Duration,
+    server: ServerHello,
+    addr: String,
+}
+
+fn copy_password(password: &Password) -> Password {
+    Password::new(password.expose_secret().to_owned())
+}
+
+impl Connection {
+    /// The server's hello (chosen protocol version, server name).
+    pub fn server_hello(&self) -> &ServerHello {
+        &self.server
+    }
+
+    /// The `host:port` this connection goes to.
+    pub fn peer(&self) -> &str {
+        &self.addr
+    }
+
+    /// Sends `request` and returns the server's answer; an `error` answer becomes
+    /// [`ClientError::Hsm`]. Never retries.
+    pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        let op = request.op();
+        let broken = |source| ClientError::Broken { addr: self.addr.clone(), op, source };
+        self.stream.send(request).await.map_err(broken)?;
+        let answer: Option<Response> = self.stream.recv(Some(self.read_timeout)).await.map_err(broken)?;
+        match answer {
+            None => Err(broken(FrameError::Truncated)),
+            Some(Response::Error(error)) => Err(ClientError::Hsm { addr: self.addr.clone(), op, error }),
+            Some(response) => Ok(response),
+        }
+    }
+
+    fn unexpected(&self, op: &'static str, response: &Response) -> ClientError {
+        let got = match response {
+            Response::Ok => "ok",
+            Response::Secret { .. } => "secret",
+            Response::Version(_) => "version",
+            Response::Error(_) => "error",
+        };
+        ClientError::Protocol { addr: self.addr.clone(), op, got }
+    }
+
+    async fn expect_ok(&mut self, request: Request) -> Result<(), ClientError> {
+        match self.request(&request).await? {
+            Response::Ok => Ok(()),
+            other => Err(self.unexpected(request.op(), &other)),
+        }
+    }
+
+    async fn expect_secret(&mut self, request: Request) -> Result<Secret, ClientError> {
+        match self.request(&request).await? {
+            Response::Secret { secret } => Ok(secret),
+            other => Err(self.unexpected(request.op(), &other)),
+        }
+    }
+
+    /// Authenticates this connection as the CloudHSM service proxy `proxy_user`.
+    pub async fn proxy_auth(&mut self, proxy_user: &str, password: &Password) -> Result<(), ClientError> {
+        self.expect_ok(Request::ProxyAuth { proxy_user: proxy_user.to_owned(), password: copy_password(password) })
+            .await
+    }
+
+    /// Trades the setup and PKCS#11 passwords for `user`'s permanent secret.
+    pub async fn fetch_secret(
+        &mut self,
+        user: &str,
+        setup_password: &Password,
+        pkcs11_password: &Password,
+    ) -> Result<Secret, ClientError> {
+        self.expect_secret(Request::FetchSecret {
+            user: user.to_owned(),
+            setup_password: copy_password(setup_password),
+            pkcs11_password: copy_password(pkcs11_password),
+        })
+        .await
+    }
+
+    /// Has the server issue a new permanent secret for `user`, invalidating the old one.
+    pub async fn update_secret(
+        &mut self,
+        user: &str,
+        setup_password: &Password,
+        pkcs11_password: &Password,
+    ) -> Result<Secret, ClientError> {
+        self.expect_secret(Request::UpdateSecret {
+            user: user.to_owned(),
+            setup_password: copy_password(setup_password),
+            pkcs11_password: copy_password(pkcs11_password),
+        })
+        .await
+    }
+
+    /// Logs in as `user` with the permanent secret.
+    pub async fn login(&mut self, user: &str, secret: &Secret) -> Result<(), ClientError> {
+        let secret = Secret::new(secret.expose_secret().to_vec());
+        self.expect_ok(Request::Login { user: user.to_owned(), secret }).await
+    }
+
+    /// Asks the server for its version.
+    pub async fn version(&mut self) -> Result<ServerVersion, ClientError> {
+        match self.request(&Request::Version).await? {
+            Response::Version(version) => Ok(version),
+            other => Err(self.unexpected("version", &other)),
+        }
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(mut self) {
+        self.stream.shutdown().await;
+    }
+}
