@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
-use crate::shim::{Password, Secret};
+use secrets_cfg::{Password, Secret};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -242,10 +242,6 @@ pub struct Connection {
     addr: String,
 }
 
-fn copy_password(password: &Password) -> Password {
-    Password::new(password.expose_secret().to_owned())
-}
-
 impl Connection {
     /// The server's hello (chosen protocol version, server name).
     pub fn server_hello(&self) -> &ServerHello {
@@ -297,7 +293,7 @@ impl Connection {
 
     /// Authenticates this connection as the CloudHSM service proxy `proxy_user`.
     pub async fn proxy_auth(&mut self, proxy_user: &str, password: &Password) -> Result<(), ClientError> {
-        self.expect_ok(Request::ProxyAuth { proxy_user: proxy_user.to_owned(), password: copy_password(password) })
+        self.expect_ok(Request::ProxyAuth { proxy_user: proxy_user.to_owned(), password: password.clone() })
             .await
     }
 
@@ -310,8 +306,8 @@ impl Connection {
     ) -> Result<Secret, ClientError> {
         self.expect_secret(Request::FetchSecret {
             user: user.to_owned(),
-            setup_password: copy_password(setup_password),
-            pkcs11_password: copy_password(pkcs11_password),
+            setup_password: setup_password.clone(),
+            pkcs11_password: pkcs11_password.clone(),
         })
         .await
     }
@@ -325,16 +321,15 @@ impl Connection {
     ) -> Result<Secret, ClientError> {
         self.expect_secret(Request::UpdateSecret {
             user: user.to_owned(),
-            setup_password: copy_password(setup_password),
-            pkcs11_password: copy_password(pkcs11_password),
+            setup_password: setup_password.clone(),
+            pkcs11_password: pkcs11_password.clone(),
         })
         .await
     }
 
     /// Logs in as `user` with the permanent secret.
     pub async fn login(&mut self, user: &str, secret: &Secret) -> Result<(), ClientError> {
-        let secret = Secret::new(secret.expose_secret().to_vec());
-        self.expect_ok(Request::Login { user: user.to_owned(), secret }).await
+        self.expect_ok(Request::Login { user: user.to_owned(), secret: secret.clone() }).await
     }
 
     /// Asks the server for its version.

@@ -4,7 +4,7 @@
 //! The vendor's wire protocol is proprietary; this one is ours: TLS 1.3 (rustls with
 //! the aws-lc-rs provider), one JSON message per line, a version handshake, then
 //! one request answered by one response at a time. Passwords and secrets travel as
-//! [`Password`] and [`Secret`], so they never show up in
+//! [`secrets_cfg::Password`] and [`secrets_cfg::Secret`] (re-exported here), so they never show up in
 //! `Debug` output, and frame buffers are zeroized after use.
 //!
 //! Clients use a [`Connector`] (pinned CA, timeouts) to open a [`Connection`]:
@@ -30,7 +30,6 @@ mod client;
 mod frame;
 mod message;
 mod server;
-mod shim;
 mod tls;
 
 pub use client::{ClientError, Connection, Connector, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
@@ -39,7 +38,7 @@ pub use message::{
     ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError, MAX_FRAME_LEN,
     PROTOCOL_VERSION,
 };
-pub use shim::{Password, Secret};
+pub use secrets_cfg::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
 pub use tls::{
     certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem, server_config_from_pem,
