@@ -1,0 +1,298 @@
+//! The secrets file as entries: parsed strictly from libconfig, rendered
+//! back canonically with every unknown setting kept.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::entry::{name_problem, EntryKind, EntrySummary};
+use crate::error::{Error, Result};
+use crate::libconfig::{self, Group, Value};
+
+/// The only file version this crate reads and writes.
+pub(crate) const FILE_VERSION: &str = "1.0";
+const ROOT: &str = "primus";
+const KEY_CHECK: &str = "key_check";
+const NAME: &str = "name";
+
+/// One entry: its identity, its ciphered value, and whatever else its
+/// group held (kept verbatim).
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) kind: EntryKind,
+    pub(crate) name: String,
+    /// The setting name in the file (`user0`); `None` until first written.
+    setting: Option<String>,
+    /// The sealed value (`v1:...`), if configured.
+    pub(crate) value: Option<String>,
+    /// Unknown fields of the entry, in file order.
+    extra: Group,
+}
+
+/// An undoable change, so a failed edit in a group commit leaves no trace.
+#[derive(Debug)]
+pub(crate) enum Undo {
+    /// Slot `index` held this entry before.
+    Restore(usize, Option<Entry>),
+    /// An entry was appended.
+    Pop,
+}
+
+/// The whole file. Entries are held apart from the document; the document
+/// keeps everything else (including empty placeholders for the entry
+/// groups, so they are written back where they were).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Model {
+    doc: Group,
+    /// Entries in file order; `None` marks a removed one.
+    slots: Vec<Option<Entry>>,
+    index: HashMap<(EntryKind, String), usize>,
+    pub(crate) key_check: Option<String>,
+}
+
+fn format_error(path: &Path, problem: String) -> Error {
+    Error::Format { path: path.to_path_buf(), problem }
+}
+
+/// Line and column (from 1) of byte `offset` in `bytes`.
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    // `before[line_start..]` is valid UTF-8: the first invalid byte is at `offset`.
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+impl Model {
+    /// A model for a file that does not exist yet.
+    pub(crate) fn empty() -> Self {
+        let mut doc = Group::new();
+        doc.insert("version", Value::String(FILE_VERSION.to_owned()));
+        Self { doc, ..Self::default() }
+    }
+
+    /// Parses and checks the file's bytes: UTF-8, libconfig, version, shape,
+    /// unique names. Decrypts nothing.
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_column(bytes, e.valid_up_to());
+            Error::NotUtf8 { path: path.to_path_buf(), line, column }
+        })?;
+        let mut doc = libconfig::parse(text).map_err(|source| Error::Syntax { path: path.to_path_buf(), source })?;
+        match doc.get("version") {
+            Some(Value::String(v)) if v == FILE_VERSION => {}
+            Some(Value::String(v)) => {
+                return Err(format_error(path, format!("file version {v:?} is not supported (expected \"{FILE_VERSION}\")")))
+            }
+            Some(other) => return Err(format_error(path, format!("`version` is a {}, expected a string", other.type_name()))),
+            None => return Err(format_error(path, "`version` is missing".to_owned())),
+        }
+        let mut model = Self::default();
+        if let Some(root) = doc.get_mut(ROOT) {
+            let root = root
+                .as_group_mut()
+                .ok_or_else(|| format_error(path, format!("`{ROOT}` is not a group")))?;
+            match root.remove(KEY_CHECK) {
+                Some(Value::String(check)) => model.key_check = Some(check),
+                Some(other) => {
+                    return Err(format_error(path, format!("`{ROOT}.{KEY_CHECK}` is a {}, expected a string", other.type_name())))
+                }
+                None => {}
+            }
+            for kind in EntryKind::ALL {
+                model.take_entries(path, root, kind)?;
+            }
+        }
+        if model.key_check.is_none() && model.slots.iter().flatten().any(|e| e.value.is_some()) {
+            return Err(format_error(path, format!("ciphered entries but no `{ROOT}.{KEY_CHECK}`")));
+        }
+        model.doc = doc;
+        Ok(model)
+    }
+
+    /// Moves the entries of `kind` out of `root` into the model, leaving an
+    /// empty group in their place.
+    fn take_entries(&mut self, path: &Path, root: &mut Group, kind: EntryKind) -> Result<()> {
+        let group_name = kind.group_name();
+        let Some(group) = root.get_mut(group_name) else { return Ok(()) };
+        let where_ = |setting: &str| format!("`{ROOT}.{group_name}.{setting}`");
+        let group = group
+            .as_group_mut()
+            .ok_or_else(|| format_error(path, format!("`{ROOT}.{group_name}` is not a group")))?;
+        for setting in std::mem::take(group).iter() {
+            let Value::Group(fields) = &setting.value else {
+                return Err(format_error(path, format!("{} is not a group", where_(&setting.name))));
+            };
+            let mut extra = fields.clone();
+            let name = match extra.remove(NAME) {
+                Some(Value::String(name)) => name,
+                _ => return Err(format_error(path, format!("{} has no string `{NAME}`", where_(&setting.name)))),
+            };
+            if let Some(problem) = name_problem(&name) {
+                return Err(format_error(path, format!("{}: {problem}", where_(&setting.name))));
+            }
+            let value = match extra.remove(kind.value_field()) {
+                Some(Value::String(v)) => Some(v),
+                Some(other) => {
+                    return Err(format_error(
+                        path,
+                        format!("{}.{} is a {}, expected a string", where_(&setting.name), kind.value_field(), other.type_name()),
+                    ))
+                }
+                None => None,
+            };
+            if self.index.contains_key(&(kind, name.clone())) {
+                return Err(Error::DuplicateEntry { path: path.to_path_buf(), kind, name });
+            }
+            self.index.insert((kind, name.clone()), self.slots.len());
+            self.slots.push(Some(Entry { kind, name, setting: Some(setting.name.clone()), value, extra }));
+        }
+        Ok(())
+    }
+
+    /// Live entries in file order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    pub(crate) fn summaries(&self) -> Vec<EntrySummary> {
+        self.entries()
+            .map(|e| EntrySummary { kind: e.kind, name: e.name.clone(), configured: e.value.is_some() })
+            .collect()
+    }
+
+    pub(crate) fn get(&self, kind: EntryKind, name: &str) -> Option<&Entry> {
+        let index = *self.index.get(&(kind, name.to_owned()))?;
+        self.slots[index].as_ref()
+    }
+
+    /// Sets the sealed value of `(kind, name)`, creating the entry if needed.
+    pub(crate) fn put(&mut self, kind: EntryKind, name: &str, sealed: String) -> Undo {
+        match self.index.get(&(kind, name.to_owned())) {
+            Some(&index) => {
+                let previous = self.slots[index].clone();
+                if let Some(entry) = &mut self.slots[index] {
+                    entry.value = Some(sealed);
+                }
+                Undo::Restore(index, previous)
+            }
+            None => {
+                self.index.insert((kind, name.to_owned()), self.slots.len());
+                self.slots.push(Some(Entry {
+                    kind,
+                    name: name.to_owned(),
+                    setting: None,
+                    value: Some(sealed),
+                    extra: Group::new(),
+                }));
+                Undo::Pop
+            }
+        }
+    }
+
+    /// Removes `(kind, name)`; `None` if there was no such entry.
+    pub(crate) fn remove(&mut self, kind: EntryKind, name: &str) -> Option<Undo> {
+        let index = self.index.remove(&(kind, name.to_owned()))?;
+        Some(Undo::Restore(index, self.slots[index].take()))
+    }
+
+    /// Reverts one change; apply a transaction's undo log in reverse.
+    pub(crate) fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Restore(index, previous) => {
+                let key = |e: &Entry| (e.kind, e.name.clone());
+                if let Some(entry) = &self.slots[index] {
+                    self.index.remove(&key(entry));
+                }
+                if let Some(entry) = &previous {
+                    self.index.insert(key(entry), index);
+                }
+                self.slots[index] = previous;
+            }
+            Undo::Pop => {
+                if let Some(Some(entry)) = self.slots.pop() {
+                    self.index.remove(&(entry.kind, entry.name));
+                }
+            }
+        }
+    }
+
+    /// Replaces every sealed value (and the key check) through `reseal`;
+    /// used by key rotation.
+    pub(crate) fn reseal_all(
+        &mut self,
+        mut reseal: impl FnMut(Option<&Entry>, &str) -> Result<String>,
+    ) -> Result<()> {
+        if let Some(check) = &self.key_check {
+            self.key_check = Some(reseal(None, check)?);
+        }
+        for entry in self.slots.iter_mut().flatten() {
+            if let Some(value) = &entry.value {
+                let fresh = reseal(Some(entry), value)?;
+                entry.value = Some(fresh);
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the canonical file text, naming new entries `user<N>` /
+    /// `proxy<N>` with the lowest free `N`.
+    pub(crate) fn render(&mut self, path: &Path) -> Result<String> {
+        self.compact();
+        let mut doc = self.doc.clone();
+        if doc.get(ROOT).is_none() {
+            doc.insert(ROOT, Value::Group(Group::new()));
+        }
+        // `parse` checked that `primus` is a group, and `empty` has none.
+        let Some(Value::Group(root)) = doc.get_mut(ROOT) else {
+            return Err(format_error(path, format!("`{ROOT}` is not a group")));
+        };
+        if let Some(check) = &self.key_check {
+            root.insert(KEY_CHECK, Value::String(check.clone()));
+        }
+        for kind in EntryKind::ALL {
+            let entries: Vec<&mut Entry> = self.slots.iter_mut().flatten().filter(|e| e.kind == kind).collect();
+            if entries.is_empty() && root.get(kind.group_name()).is_none() {
+                continue;
+            }
+            let used: HashSet<String> = entries.iter().filter_map(|e| e.setting.clone()).collect();
+            let mut next = 0usize;
+            let mut group = Group::new();
+            for entry in entries {
+                let setting = entry.setting.get_or_insert_with(|| loop {
+                    let candidate = format!("{}{next}", kind.setting_prefix());
+                    next += 1;
+                    if !used.contains(&candidate) {
+                        break candidate;
+                    }
+                });
+                let mut fields = Group::new();
+                fields.insert(NAME, Value::String(entry.name.clone()));
+                if let Some(value) = &entry.value {
+                    fields.insert(kind.value_field(), Value::String(value.clone()));
+                }
+                for extra in entry.extra.iter() {
+                    fields.insert(extra.name.clone(), extra.value.clone());
+                }
+                group.insert(setting.clone(), Value::Group(fields));
+            }
+            root.insert(kind.group_name(), Value::Group(group));
+        }
+        libconfig::write(&doc).map_err(|e| format_error(path, format!("cannot be written: {e}")))
+    }
+
+    /// Drops removed slots so the model does not grow with churn.
+    fn compact(&mut self) {
+        if self.slots.iter().all(Option::is_some) {
+            return;
+        }
+        self.slots.retain(Option::is_some);
+        self.index = self
+            .slots
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, e)| ((e.kind, e.name.clone()), i))
+            .collect();
+    }
+}

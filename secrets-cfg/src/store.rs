@@ -1,0 +1,590 @@
+//! The store handle: reads, edit transactions, group commit, key rotation.
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+
+use crate::crypto::{entry_aad, key_check_aad, Cipher, OpenError};
+use crate::entry::{name_problem, EntryKind, EntrySummary};
+use crate::error::{Error, Result};
+use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome};
+use crate::key::{self, Candidates, KeyOrigin, KeySource};
+use crate::model::{Entry, Model, Undo};
+use crate::secret::{FileKey, Secret};
+
+/// Mode of a secrets file this crate creates: owner read/write, group read
+/// (the vendor's `primus` group model), nothing for others. The key file
+/// gets the same group bit. Existing files keep their mode.
+pub const NEW_FILE_MODE: u32 = 0o640;
+
+/// A handle on one `.secrets.cfg` file and its key.
+///
+/// Cheap to clone; clones share one commit queue, so concurrent
+/// [`edit`](SecretsStore::edit)s from many threads are written together in
+/// one atomic replace and one fsync (group commit). Separate handles and
+/// separate processes serialize through an advisory lock on
+/// `<file>.lock`. All methods block; async callers use
+/// `tokio::task::spawn_blocking`.
+///
+/// If the path is a symlink, it is resolved once when the store is opened
+/// and the target is read and replaced from then on (the link stays a link).
+#[derive(Clone)]
+pub struct SecretsStore {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SecretsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsStore").field("path", &self.shared.path).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    path: PathBuf,
+    key_source: RwLock<KeySource>,
+    queue: Mutex<Queue>,
+    turn: Condvar,
+    /// The file as this process last read or wrote it, already checked and
+    /// authenticated; reused while the bytes on disk are identical.
+    cache: Mutex<Option<Loaded>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<(u64, Job)>,
+    next_ticket: u64,
+    done: HashSet<u64>,
+    leader: bool,
+}
+
+/// Reports a commit's outcome to one edit's caller.
+type Finish = Box<dyn FnOnce(Result<()>) + Send>;
+/// One queued edit: run against the transaction (`None`: the file could not
+/// be loaded, report without running). Returns whether it changed anything
+/// to commit, and how to report.
+type Job = Box<dyn FnOnce(Option<&mut Transaction<'_>>) -> (bool, Finish) + Send>;
+
+enum Outcome<R> {
+    Done(Result<R>),
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// A loaded, verified file and the key that opens it.
+#[derive(Clone)]
+struct Loaded {
+    /// The bytes on disk (`None`: no file yet).
+    bytes: Option<Vec<u8>>,
+    meta: Option<FileMeta>,
+    model: Model,
+    key: ActiveKey,
+}
+
+#[derive(Clone)]
+struct ActiveKey {
+    key: FileKey,
+    origin: KeyOrigin,
+    /// Work left before the key is durable: a new key file to create, or a
+    /// pending rotation to finish.
+    todo: KeyTodo,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyTodo {
+    None,
+    CreateFile,
+    FinishRotation,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves the data consistent, so a panic elsewhere
+    // does not make it unusable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SecretsStore {
+    /// Opens a handle on `path` (which need not exist yet) with keys from
+    /// `key_source`. Fails only if `path` is a symlink that cannot be
+    /// resolved.
+    pub fn open(path: impl Into<PathBuf>, key_source: KeySource) -> Result<Self> {
+        let path = resolve_symlink(path.into())?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path,
+                key_source: RwLock::new(key_source),
+                queue: Mutex::new(Queue::default()),
+                turn: Condvar::new(),
+                cache: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The secrets file this handle reads and writes (symlink resolved).
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Every entry, with whether it holds a value; decrypts nothing and needs
+    /// no key. A missing file is [`Error::NotFound`] (0x80005004).
+    pub fn list(&self) -> Result<Vec<EntrySummary>> {
+        Ok(self.shared.read_model()?.summaries())
+    }
+
+    /// Decrypts the entry `(kind, name)`; `Ok(None)` if the file has no such
+    /// entry (or the entry holds no value). A missing file is
+    /// [`Error::NotFound`] (0x80005004).
+    pub fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>> {
+        let model = self.shared.read_model()?;
+        let Some(Entry { value: Some(_), .. }) = model.get(kind, name) else {
+            return Ok(None);
+        };
+        let key = self.shared.choose_key(&model, false)?;
+        open_entry(&self.shared.path, &Cipher::new(&key.key), &model, kind, name)
+    }
+
+    /// Runs `f` on a transaction and commits its changes atomically: all of
+    /// them reach the disk, durably, or none do (an `Err` from `f` discards
+    /// its changes). Creates the file, and on first write the key file, if
+    /// needed.
+    ///
+    /// Before anything is written the whole file is checked: a file that does
+    /// not parse, or any entry that fails authentication, fails the edit and
+    /// is left byte-identical. Concurrent edits through clones of this handle
+    /// are committed together (each still all-or-nothing on its own).
+    ///
+    /// `f` runs on whichever thread leads the commit, hence `Send`.
+    pub fn edit<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Transaction<'_>) -> Result<R> + Send + 'static,
+    {
+        let (reply, outcome) = mpsc::sync_channel::<Outcome<R>>(1);
+        let job: Job = Box::new(move |tx: Option<&mut Transaction<'_>>| {
+            let Some(tx) = tx else {
+                // Not run: the leader reports the load error through this.
+                let finish: Finish = Box::new(move |r: Result<()>| {
+                    if let Err(e) = r {
+                        send(&reply, Outcome::Done(Err(e)));
+                    }
+                });
+                return (false, finish);
+            };
+            let checkpoint = tx.undo.len();
+            match panic::catch_unwind(AssertUnwindSafe(|| f(&mut *tx))) {
+                Ok(Ok(value)) => {
+                    let changed = tx.undo.len() > checkpoint;
+                    (changed, Box::new(move |r: Result<()>| send(&reply, Outcome::Done(r.map(|()| value)))))
+                }
+                Ok(Err(e)) => {
+                    tx.rollback(checkpoint);
+                    (false, Box::new(move |_| send(&reply, Outcome::Done(Err(e)))))
+                }
+                Err(payload) => {
+                    tx.rollback(checkpoint);
+                    (false, Box::new(move |_| send(&reply, Outcome::Panicked(payload))))
+                }
+            }
+        });
+        self.shared.submit(job);
+        match outcome.recv() {
+            Ok(Outcome::Done(result)) => result,
+            Ok(Outcome::Panicked(payload)) => panic::resume_unwind(payload),
+            Err(mpsc::RecvError) => Err(Error::Abandoned { path: self.shared.path.clone() }),
+        }
+    }
+
+    /// Re-encrypts every entry under `new_key` in one atomic replace, then
+    /// makes `new_key` the key, in an order a crash cannot break:
+    ///
+    /// 1. `new_key` is written durably to `<key file>.new`;
+    /// 2. the secrets file is rewritten under `new_key`;
+    /// 3. `<key file>.new` is renamed over the key file.
+    ///
+    /// Whoever next opens the file and finds the old key failing tries
+    /// `<key file>.new` and finishes step 3. With [`KeySource::Key`] the
+    /// handle keeps using `new_key` afterwards (the caller stores it); a key
+    /// from `$SECUROSYS_SECRETS_KEY` cannot be rotated here
+    /// ([`Error::KeyNotRotatable`]).
+    pub fn rotate_key(&self, new_key: FileKey) -> Result<()> {
+        self.shared.exclusive(|| self.shared.rotate(new_key))
+    }
+}
+
+fn send<R>(reply: &mpsc::SyncSender<Outcome<R>>, outcome: Outcome<R>) {
+    // The caller waits on the other end until it gets this message, so it is
+    // still there; if it is not, nobody is left to tell.
+    let _ = reply.send(outcome);
+}
+
+fn resolve_symlink(path: PathBuf) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(&path).map_err(|e| Error::Symlink { path, source: Arc::new(e) })
+        }
+        _ => Ok(path),
+    }
+}
+
+fn open_entry(path: &Path, cipher: &Cipher, model: &Model, kind: EntryKind, name: &str) -> Result<Option<Secret>> {
+    let Some(Entry { value: Some(sealed), .. }) = model.get(kind, name) else {
+        return Ok(None);
+    };
+    let entry_error = |e: OpenError| {
+        let (path, name) = (path.to_path_buf(), name.to_owned());
+        match e {
+            OpenError::Malformed(problem) => Error::MalformedValue { path, kind, name, problem },
+            OpenError::UnknownScheme(scheme) => Error::UnknownScheme { path, kind, name, scheme },
+            OpenError::Authentication => Error::Tampered { path, kind, name },
+        }
+    };
+    cipher.open(&entry_aad(kind, name), sealed).map(Some).map_err(entry_error)
+}
+
+impl Shared {
+    fn lock_path(&self) -> PathBuf {
+        fsio::with_suffix(&self.path, ".lock")
+    }
+
+    fn key_source(&self) -> KeySource {
+        self.key_source.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Reads the file without the lock: the rename in every write makes any
+    /// read see one whole version.
+    fn read_model(&self) -> Result<Model> {
+        match self.read_file()? {
+            Some((bytes, _)) => Model::parse(&self.path, &bytes),
+            None => Err(Error::NotFound { path: self.path.clone() }),
+        }
+    }
+
+    fn read_file(&self) -> Result<Option<(Vec<u8>, FileMeta)>> {
+        match fsio::read_limited(&self.path, false) {
+            Ok(ReadOutcome::Found(bytes, meta)) => Ok(Some((bytes, meta))),
+            Ok(ReadOutcome::Missing) => Ok(None),
+            Ok(ReadOutcome::TooLarge(size)) => {
+                Err(Error::TooLarge { path: self.path.clone(), size, limit: fsio::MAX_FILE_SIZE })
+            }
+            Err(e) => Err(Error::read(&self.path, e)),
+        }
+    }
+
+    /// Picks the key that opens `model`, per the key source. With
+    /// `for_write`, a missing key for a file without ciphered values becomes
+    /// a fresh key (its key file created on commit).
+    fn choose_key(&self, model: &Model, for_write: bool) -> Result<ActiveKey> {
+        let check = model.key_check.as_deref();
+        let opens = |key: &FileKey| check.is_none_or(|c| Cipher::new(key).open(&key_check_aad(), c).is_ok());
+        match self.key_source().candidates(&self.path)? {
+            Candidates::Fixed(key, origin) => {
+                if !opens(&key) {
+                    return Err(Error::WrongKey { path: self.path.clone(), key_origin: origin.to_string() });
+                }
+                Ok(ActiveKey { key, origin, todo: KeyTodo::None })
+            }
+            Candidates::File { path, current, pending } => {
+                let origin = KeyOrigin::File(path.clone());
+                if let Some(key) = current.as_ref().filter(|k| opens(k)) {
+                    return Ok(ActiveKey { key: key.clone(), origin, todo: KeyTodo::None });
+                }
+                // A rotation that stopped after rewriting the secrets file.
+                if let Some(key) = pending.filter(|k| check.is_some() && opens(k)) {
+                    return Ok(ActiveKey { key, origin, todo: KeyTodo::FinishRotation });
+                }
+                match current {
+                    Some(_) => Err(Error::WrongKey { path: self.path.clone(), key_origin: origin.to_string() }),
+                    None if check.is_some() => Err(Error::MissingKey { path: self.path.clone(), key_file: path }),
+                    None if for_write => {
+                        let key = FileKey::generate().map_err(|source| Error::Random { path: self.path.clone(), source })?;
+                        Ok(ActiveKey { key, origin, todo: KeyTodo::CreateFile })
+                    }
+                    None => Err(Error::MissingKey { path: self.path.clone(), key_file: path }),
+                }
+            }
+        }
+    }
+}
+
+/// The ownership and mode a replaced file gets: the existing file's, or for
+/// a new one the writer's own with `mode`.
+fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> (Option<(u32, u32)>, u32) {
+    match meta {
+        Some(m) => (Some((m.uid, m.gid)), m.mode),
+        None => (None, mode),
+    }
+}
+
+impl Shared {
+    /// Queues `job` and returns once a commit has reported its outcome. The
+    /// first waiter to find no leader becomes the leader and commits every
+    /// queued job at once; the others wait their turn.
+    fn submit(&self, job: Job) {
+        let mut queue = lock(&self.queue);
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.pending.push((ticket, job));
+        loop {
+            if queue.done.remove(&ticket) {
+                return;
+            }
+            if !queue.leader {
+                queue.leader = true;
+                let batch = std::mem::take(&mut queue.pending);
+                drop(queue);
+                let tickets = batch.iter().map(|(t, _)| *t).collect();
+                let _turn = Leadership { shared: self, tickets };
+                self.commit_batch(batch.into_iter().map(|(_, job)| job).collect());
+                drop(_turn);
+                queue = lock(&self.queue);
+                continue;
+            }
+            queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Runs `f` as the leader, with no batch: for key rotation.
+    fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut queue = lock(&self.queue);
+        while queue.leader {
+            queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+        }
+        queue.leader = true;
+        drop(queue);
+        let _turn = Leadership { shared: self, tickets: Vec::new() };
+        f()
+    }
+
+    /// Locks, loads and checks the file, runs `jobs` in order on one
+    /// transaction, writes once if anything changed, then reports to each.
+    fn commit_batch(&self, jobs: Vec<Job>) {
+        let mut cache = lock(&self.cache);
+        let (guard, mut loaded) = match self.lock_and_load(cache.take()) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                for job in jobs {
+                    let (_, finish) = job(None);
+                    finish(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let cipher = Cipher::new(&loaded.key.key);
+        let mut tx = Transaction { path: &self.path, model: &mut loaded.model, cipher: &cipher, undo: Vec::new() };
+        let mut finishes = Vec::with_capacity(jobs.len());
+        let mut changed = false;
+        for job in jobs {
+            let (job_changed, finish) = job(Some(&mut tx));
+            changed |= job_changed;
+            finishes.push(finish);
+        }
+        let result = if changed { self.write(&mut loaded, &cipher) } else { Ok(()) };
+        if result.is_ok() {
+            *cache = Some(loaded);
+        }
+        drop(guard);
+        drop(cache);
+        for finish in finishes {
+            finish(result.clone());
+        }
+    }
+
+    /// Takes the lock, then loads the file: from `cached` if the bytes on
+    /// disk are the ones it holds, else parsed, keyed and fully
+    /// authenticated. Finishes an interrupted rotation, clears leftovers.
+    fn lock_and_load(&self, cached: Option<Loaded>) -> Result<(LockGuard, Loaded)> {
+        let lock_path = self.lock_path();
+        let guard = LockGuard::acquire(&lock_path, NEW_FILE_MODE).map_err(|e| Error::write(&lock_path, e))?;
+        fsio::remove_stale_temps(&self.path);
+        let file = self.read_file()?;
+        if let (Some(mut loaded), Some((bytes, meta))) = (cached, &file) {
+            if loaded.bytes.as_deref() == Some(bytes.as_slice()) {
+                loaded.meta = Some(*meta);
+                return Ok((guard, loaded));
+            }
+        }
+        let model = match &file {
+            Some((bytes, _)) => Model::parse(&self.path, bytes)?,
+            None => Model::empty(),
+        };
+        let mut key = self.choose_key(&model, true)?;
+        verify_all(&self.path, &Cipher::new(&key.key), &model)?;
+        if let KeyOrigin::File(key_file) = &key.origin {
+            let pending = key::pending_key_file(key_file);
+            match key.todo {
+                KeyTodo::FinishRotation => {
+                    std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
+                    fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
+                    key.todo = KeyTodo::None;
+                }
+                KeyTodo::None => match std::fs::remove_file(&pending) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::write(&pending, e)),
+                    _ => {}
+                },
+                KeyTodo::CreateFile => {}
+            }
+        }
+        let (bytes, meta) = file.map_or((None, None), |(b, m)| (Some(b), Some(m)));
+        Ok((guard, Loaded { bytes, meta, model, key }))
+    }
+
+    /// Writes the model (creating the key file first if it is new).
+    fn write(&self, loaded: &mut Loaded, cipher: &Cipher) -> Result<()> {
+        if loaded.model.key_check.is_none() {
+            loaded.model.key_check = Some(seal(&self.path, cipher, &key_check_aad(), b"")?);
+        }
+        if loaded.key.todo == KeyTodo::CreateFile {
+            if let KeyOrigin::File(key_file) = &loaded.key.origin {
+                let (mode, gid) = match loaded.meta {
+                    Some(m) => (m.mode, Some(m.gid)),
+                    None => (NEW_FILE_MODE, None),
+                };
+                // Owner-only, plus group read when the secrets file's group
+                // may read it (the PKCS#11 library needs both).
+                let key_mode = 0o600 | (mode & 0o040);
+                let owner = gid.map(|gid| (rustix::process::geteuid().as_raw(), gid));
+                key::write_key_file(key_file, &loaded.key.key, key_mode, owner, true)?;
+            }
+            loaded.key.todo = KeyTodo::None;
+        }
+        let text = loaded.model.render(&self.path)?;
+        let (owner, mode) = keep_or_new(loaded.meta, NEW_FILE_MODE);
+        fsio::replace(&self.path, text.as_bytes(), mode, owner, false).map_err(|e| Error::write(e.path, e.source))?;
+        loaded.bytes = Some(text.into_bytes());
+        Ok(())
+    }
+
+    fn rotate(&self, new_key: FileKey) -> Result<()> {
+        let mut cache = lock(&self.cache);
+        let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
+        if loaded.bytes.is_none() {
+            return Err(Error::NotFound { path: self.path.clone() });
+        }
+        let origin = loaded.key.origin.clone();
+        if origin == KeyOrigin::Env {
+            return Err(Error::KeyNotRotatable { path: self.path.clone(), key_origin: origin.to_string() });
+        }
+        let old = Cipher::new(&loaded.key.key);
+        let new = Cipher::new(&new_key);
+        loaded.model.reseal_all(|entry, sealed| {
+            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
+            // `lock_and_load` authenticated every value under the old key.
+            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
+                path: self.path.clone(),
+                key_origin: origin.to_string(),
+            })?;
+            seal(&self.path, &new, &aad, plain.expose_secret())
+        })?;
+        if let KeyOrigin::File(key_file) = &origin {
+            let pending = key::pending_key_file(key_file);
+            let (owner, mode) = match std::fs::symlink_metadata(key_file) {
+                Ok(m) => keep_or_new(Some(fsio::FileMeta::of(&m)), 0o600),
+                Err(_) => (None, 0o600),
+            };
+            key::write_key_file(&pending, &new_key, mode, owner, false)?;
+            loaded.key = ActiveKey { key: new_key.clone(), origin: origin.clone(), todo: KeyTodo::None };
+            self.write(&mut loaded, &new)?;
+            std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
+            fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
+        } else {
+            loaded.key = ActiveKey { key: new_key.clone(), origin, todo: KeyTodo::None };
+            self.write(&mut loaded, &new)?;
+            *self.key_source.write().unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
+        }
+        *cache = Some(loaded);
+        Ok(())
+    }
+}
+
+fn seal(path: &Path, cipher: &Cipher, aad: &[u8], plaintext: &[u8]) -> Result<String> {
+    cipher.seal(aad, plaintext).map_err(|source| Error::Random { path: path.to_path_buf(), source })
+}
+
+/// Authenticates every value, so a damaged file is never written over.
+fn verify_all(path: &Path, cipher: &Cipher, model: &Model) -> Result<()> {
+    for entry in model.entries() {
+        open_entry(path, cipher, model, entry.kind, &entry.name)?;
+    }
+    Ok(())
+}
+
+/// Held by the leader; on drop (normal or unwinding) marks its batch done
+/// and hands the turn to the next waiter.
+struct Leadership<'a> {
+    shared: &'a Shared,
+    tickets: Vec<u64>,
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        let mut queue = lock(&self.shared.queue);
+        queue.leader = false;
+        queue.done.extend(self.tickets.drain(..));
+        drop(queue);
+        self.shared.turn.notify_all();
+    }
+}
+
+/// The edit in progress inside [`SecretsStore::edit`]. Every value in the
+/// file has been authenticated before the closure runs.
+pub struct Transaction<'a> {
+    path: &'a Path,
+    model: &'a mut Model,
+    cipher: &'a Cipher,
+    undo: Vec<Undo>,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Transaction<'_> {
+    /// Adds or replaces the entry `(kind, name)`, sealing `secret` under a
+    /// fresh nonce. Accepts a `Secret` or a `&Secret`.
+    pub fn put(&mut self, kind: EntryKind, name: &str, secret: impl Borrow<Secret>) -> Result<()> {
+        if let Some(problem) = name_problem(name) {
+            return Err(Error::InvalidName { kind, name: name.to_owned(), problem });
+        }
+        let sealed = seal(self.path, self.cipher, &entry_aad(kind, name), secret.borrow().expose_secret())?;
+        let undo = self.model.put(kind, name, sealed);
+        self.undo.push(undo);
+        Ok(())
+    }
+
+    /// Removes the entry `(kind, name)`; false if there was none.
+    pub fn remove(&mut self, kind: EntryKind, name: &str) -> bool {
+        match self.model.remove(kind, name) {
+            Some(undo) => {
+                self.undo.push(undo);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decrypts `(kind, name)` as this transaction currently sees it.
+    pub fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>> {
+        open_entry(self.path, self.cipher, self.model, kind, name)
+    }
+
+    /// Every entry as this transaction currently sees it.
+    pub fn list(&self) -> Vec<EntrySummary> {
+        self.model.summaries()
+    }
+
+    /// True if the entry `(kind, name)` exists.
+    pub fn contains(&self, kind: EntryKind, name: &str) -> bool {
+        self.model.get(kind, name).is_some()
+    }
+
+    fn rollback(&mut self, checkpoint: usize) {
+        while self.undo.len() > checkpoint {
+            if let Some(undo) = self.undo.pop() {
+                self.model.undo(undo);
+            }
+        }
+    }
+}
