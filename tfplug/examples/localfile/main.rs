@@ -1,0 +1,274 @@
+//! `terraform-provider-localfile`: a small, real provider built on tfplug.
+//! It manages files on the local disk (`localfile_file`) and reads them
+//! (`data.localfile_file`). The tfplug tests drive it with a real Terraform.
+//!
+//! Files are written to a temporary file beside the target, fsynced, and
+//! renamed into place, so a crash never leaves a half-written file.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tfplug::{
+    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest, ConfigureResponse,
+    CreateRequest, CreateResponse, DataReadRequest, DataReadResponse, DataSource, DataSourceEntry, DeleteRequest,
+    DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse, ImportState, Provider, ReadRequest,
+    ReadResponse, Resource, ResourceEntry, Schema, Type, UpdateRequest, UpdateResponse, ValidateConfig,
+    ValidateRequest, WriteOnlyFallback,
+};
+
+/// The registry address Terraform knows this provider by.
+const ADDRESS: &str = "registry.terraform.io/tfplug/localfile";
+
+fn main() {
+    std::process::exit(tfplug::serve_main(LocalFile, ADDRESS));
+}
+
+struct LocalFile;
+
+/// The `provider "localfile"` block.
+#[derive(Deserialize)]
+struct ProviderConfig {
+    /// Directory that relative paths are resolved against.
+    root: Option<String>,
+}
+
+/// What every operation receives as `req.client`.
+struct Client {
+    root: PathBuf,
+}
+
+impl Client {
+    fn resolve(&self, path: &str) -> PathBuf {
+        self.root.join(path)
+    }
+}
+
+#[async_trait]
+impl Provider for LocalFile {
+    type Config = ProviderConfig;
+    type Client = Client;
+
+    fn schema(&self) -> Schema {
+        Schema::new().attribute(
+            Attribute::optional("root", Type::String)
+                .description("Directory relative paths are resolved against; default: the working directory."),
+        )
+    }
+
+    async fn configure(&self, req: ConfigureRequest<ProviderConfig>) -> Result<ConfigureResponse<Client>, Diagnostics> {
+        let root = PathBuf::from(req.config.root.unwrap_or_else(|| ".".to_owned()));
+        if !root.is_dir() {
+            return Err(Diagnostic::error(
+                "Root Directory Not Found",
+                format!("The provider root {} is not a directory; create it or fix `root`.", root.display()),
+            )
+            .at(AttributePath::root("root"))
+            .into());
+        }
+        Ok(ConfigureResponse::new(Client { root }))
+    }
+
+    fn resources(&self) -> Vec<ResourceEntry<Client>> {
+        vec![resource(FileResource).with_import().with_validation().into()]
+    }
+
+    fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
+        vec![data_source(FileData).into()]
+    }
+}
+
+// ---- localfile_file resource ----
+
+struct FileResource;
+
+/// The state of `localfile_file`; its fields are the schema's attributes.
+#[derive(Serialize, Deserialize)]
+struct FileState {
+    path: String,
+    content: Option<String>,
+    content_wo: Option<String>,
+    permissions: Option<String>,
+    id: Option<String>,
+    size: Option<u64>,
+}
+
+/// Private state marker: the file was written from `content_wo`, so
+/// `read` must not copy the file's content into the state.
+const WRITTEN_WRITE_ONLY: &[u8] = b"content_wo";
+
+fn io_error(action: &str, path: &Path, e: std::io::Error) -> Diagnostics {
+    Diagnostic::error(
+        format!("Cannot {action} File"),
+        format!("{action} {} failed: {e}. Check the path and its permissions.", path.display()),
+    )
+    .at(AttributePath::root("path"))
+    .into()
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("{text:?}"))
+}
+
+/// Writes `bytes` atomically: temp file, fsync, rename, fsync the directory.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<u64> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(bytes.len() as u64)
+}
+
+impl FileResource {
+    fn write(&self, client: &Client, config: &FileState, planned: FileState) -> Result<CreateResponse<FileState>, Diagnostics> {
+        let path = client.resolve(&planned.path);
+        let (text, private) = match &config.content_wo {
+            Some(secret) => (secret.as_str(), WRITTEN_WRITE_ONLY.to_vec()),
+            None => (planned.content.as_deref().unwrap_or(""), Vec::new()),
+        };
+        let mode_text = planned.permissions.clone().unwrap_or_else(|| "0644".to_owned());
+        let mode = parse_mode(&mode_text).map_err(|m| Diagnostics::from(Diagnostic::error("Invalid Permissions", m)))?;
+        let size = write_file(&path, text.as_bytes(), mode).map_err(|e| io_error("Write", &path, e))?;
+        let state = FileState { id: Some(planned.path.clone()), size: Some(size), ..planned };
+        Ok(CreateResponse::new(state).with_private(private))
+    }
+}
+
+#[async_trait]
+impl Resource<Client> for FileResource {
+    type State = FileState;
+
+    fn type_name(&self) -> &str {
+        "localfile_file"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description("A file on the local disk.")
+            .attribute(Attribute::required("path", Type::String).requires_replace().description("Path of the file."))
+            .attribute(Attribute::optional("content", Type::String).default("").description("Text to write."))
+            .attribute(
+                Attribute::optional("content_wo", Type::String)
+                    .write_only(WriteOnlyFallback::Reject)
+                    .description("Text to write that never enters the state (Terraform 1.11+)."),
+            )
+            .attribute(
+                Attribute::optional("permissions", Type::String)
+                    .default("0644")
+                    .validator(validators::custom("an octal mode like \"0640\"", |v| {
+                        v.as_str().map(parse_mode).unwrap_or(Ok(0)).map(drop)
+                    })),
+            )
+            .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
+            .attribute(Attribute::computed("size", Type::Number).description("Size in bytes."))
+    }
+
+    async fn create(&self, req: CreateRequest<'_, Client, FileState>) -> Result<CreateResponse<FileState>, Diagnostics> {
+        self.write(req.client, &req.config, req.planned)
+    }
+
+    async fn read(&self, req: ReadRequest<'_, Client, FileState>) -> Result<ReadResponse<FileState>, Diagnostics> {
+        let path = req.client.resolve(&req.state.path);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadResponse::gone()),
+            Err(e) => return Err(io_error("Read", &path, e)),
+        };
+        let meta = std::fs::metadata(&path).map_err(|e| io_error("Read", &path, e))?;
+        let mut state = req.state;
+        if req.private != WRITTEN_WRITE_ONLY {
+            state.content = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        state.permissions = Some(format!("{:04o}", meta.permissions().mode() & 0o777));
+        state.size = Some(bytes.len() as u64);
+        state.id = Some(state.path.clone());
+        Ok(ReadResponse::found(state).with_private(req.private))
+    }
+
+    async fn update(&self, req: UpdateRequest<'_, Client, FileState>) -> Result<UpdateResponse<FileState>, Diagnostics> {
+        self.write(req.client, &req.config, req.planned)
+    }
+
+    async fn delete(&self, req: DeleteRequest<'_, Client, FileState>) -> Result<DeleteResponse, Diagnostics> {
+        let path = req.client.resolve(&req.prior.path);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(DeleteResponse::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DeleteResponse::new()),
+            Err(e) => Err(io_error("Delete", &path, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl ImportState<Client> for FileResource {
+    /// The import id is the path; `read` fills in the rest.
+    async fn import(&self, req: ImportRequest<'_, Client>) -> Result<ImportResponse<FileState>, Diagnostics> {
+        Ok(ImportResponse::new(FileState {
+            path: req.id.clone(),
+            content: None,
+            content_wo: None,
+            permissions: None,
+            id: Some(req.id),
+            size: None,
+        }))
+    }
+}
+
+#[async_trait]
+impl ValidateConfig<Client> for FileResource {
+    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let content = req.config.attr("content");
+        if !req.config.attr("content_wo").is_null() && !content.is_null() {
+            diags.attribute_error(
+                AttributePath::root("content_wo"),
+                "Conflicting Attributes",
+                "Set either content or content_wo, not both.",
+            );
+        }
+        diags
+    }
+}
+
+// ---- localfile_file data source ----
+
+struct FileData;
+
+/// Arguments and results of `data.localfile_file`.
+#[derive(Serialize, Deserialize)]
+struct FileDataState {
+    path: String,
+    content: Option<String>,
+    size: Option<u64>,
+}
+
+#[async_trait]
+impl DataSource<Client> for FileData {
+    type State = FileDataState;
+
+    fn type_name(&self) -> &str {
+        "localfile_file"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description("Reads a file on the local disk.")
+            .attribute(Attribute::required("path", Type::String))
+            .attribute(Attribute::computed("content", Type::String))
+            .attribute(Attribute::computed("size", Type::Number))
+    }
+
+    async fn read(&self, req: DataReadRequest<'_, Client, FileDataState>) -> Result<DataReadResponse<FileDataState>, Diagnostics> {
+        let path = req.client.resolve(&req.config.path);
+        let bytes = std::fs::read(&path).map_err(|e| io_error("Read", &path, e))?;
+        Ok(DataReadResponse::new(FileDataState {
+            size: Some(bytes.len() as u64),
+            content: Some(String::from_utf8_lossy(&bytes).into_owned()),
+            path: req.config.path,
+        }))
+    }
+}

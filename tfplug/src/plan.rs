@@ -1,0 +1,272 @@
+//! Terraform's plan and apply rules, applied by the framework so provider
+//! authors do not have to:
+//! - configured values are planned as configured and kept at apply;
+//! - defaults fill null optional+computed attributes;
+//! - computed attributes the configuration leaves null are unknown on
+//!   create and whenever the object changes, else keep their prior value;
+//! - write-only attributes never reach plan or state (when the client
+//!   supports it);
+//! - values known in the plan do not change at apply.
+
+use crate::diag::{AttributePath, Diagnostic, Diagnostics};
+use crate::schema::{Attribute, AttributeType, Block, Nesting, WriteOnlyFallback};
+use crate::value::Value;
+
+fn child(path: &Option<AttributePath>, name: &str) -> AttributePath {
+    match path {
+        Some(p) => p.clone().attr(name),
+        None => AttributePath::root(name),
+    }
+}
+
+/// The nested objects of a single or list nesting, with their index.
+fn elements(nesting: Nesting, v: &Value) -> Vec<(Option<i64>, &Value)> {
+    match (nesting, v) {
+        (Nesting::Single, Value::Object(_)) => vec![(None, v)],
+        (Nesting::List, Value::List(items)) => items.iter().enumerate().map(|(i, v)| (Some(i as i64), v)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn element_path(path: AttributePath, index: Option<i64>) -> AttributePath {
+    match index {
+        Some(i) => path.index(i),
+        None => path,
+    }
+}
+
+/// Runs the declarative checks: validators, and write-only attributes an
+/// older client cannot keep out of the state.
+pub(crate) fn validate(block: &Block, config: &Value, path: Option<AttributePath>, write_only_allowed: bool, diags: &mut Diagnostics) {
+    for a in &block.attributes {
+        let v = config.attr(&a.name);
+        let p = child(&path, &a.name);
+        if a.write_only == Some(WriteOnlyFallback::Reject) && !write_only_allowed && !v.is_null() {
+            diags.push(
+                Diagnostic::error(
+                    "Write-Only Attribute Not Supported",
+                    format!(
+                        "{p} is write-only: its value must never be stored in the state, and this Terraform \
+                         version cannot guarantee that. Use Terraform 1.11 or later, or remove {p} from the \
+                         configuration."
+                    ),
+                )
+                .at(p.clone()),
+            );
+        }
+        if !v.is_null() && !v.is_unknown() {
+            for validator in &a.validators {
+                validator.validate(v, &p, diags);
+            }
+        }
+        if let AttributeType::Nested(nesting, attrs) = &a.ty {
+            let inner = Block::of_attributes(attrs);
+            for (i, e) in elements(*nesting, v) {
+                validate(&inner, e, Some(element_path(p.clone(), i)), write_only_allowed, diags);
+            }
+        }
+    }
+    for b in &block.blocks {
+        let p = child(&path, &b.name);
+        for (i, e) in elements(b.nesting, config.attr(&b.name)) {
+            validate(&b.block, e, Some(element_path(p.clone(), i)), write_only_allowed, diags);
+        }
+    }
+}
+
+fn set_attr(v: &mut Value, name: &str, new: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_owned(), new);
+    }
+}
+
+/// Nulls the write-only attributes of `v` (recursively), when the client
+/// keeps them out of the state.
+pub(crate) fn null_write_only(block: &Block, v: &mut Value) {
+    let Value::Object(m) = v else { return };
+    for a in &block.attributes {
+        if a.write_only.is_some() {
+            m.insert(a.name.clone(), Value::Null);
+        }
+    }
+    for b in &block.blocks {
+        match m.get_mut(&b.name) {
+            Some(o @ Value::Object(_)) => null_write_only(&b.block, o),
+            Some(Value::List(items) | Value::Set(items)) => items.iter_mut().for_each(|o| null_write_only(&b.block, o)),
+            _ => {}
+        }
+    }
+}
+
+/// The framework's plan for a create or update. Returns the planned value
+/// and the attributes whose change forces replacement.
+pub(crate) fn plan(
+    block: &Block,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+    write_only_allowed: bool,
+) -> (Value, Vec<AttributePath>) {
+    let mut planned = proposed.clone();
+    if write_only_allowed {
+        null_write_only(block, &mut planned);
+    }
+    apply_defaults(block, config, &mut planned);
+    let changing = prior.is_null() || planned != *prior;
+    if changing {
+        mark_unknown(block, config, prior, &mut planned);
+    }
+    let mut replace = Vec::new();
+    if !prior.is_null() {
+        requires_replace(block, config, prior, &planned, None, &mut replace);
+    }
+    (planned, replace)
+}
+
+fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
+    for a in &block.attributes {
+        if let Some(d) = &a.default {
+            if config.attr(&a.name).is_null() {
+                set_attr(planned, &a.name, d.clone());
+            }
+        }
+    }
+}
+
+fn mark_unknown(block: &Block, config: &Value, prior: &Value, planned: &mut Value) {
+    for a in &block.attributes {
+        if !a.mode.is_computed() || a.default.is_some() || !config.attr(&a.name).is_null() {
+            continue;
+        }
+        let keep = a.use_state_for_unknown && !prior.attr(&a.name).is_null();
+        let v = if keep { prior.attr(&a.name).clone() } else { Value::Unknown };
+        set_attr(planned, &a.name, v);
+    }
+    for b in &block.blocks {
+        let (Value::Object(pm), Value::Object(_)) = (&mut *planned, config) else { continue };
+        let Some(inner) = pm.get_mut(&b.name) else { continue };
+        match (b.nesting, inner) {
+            (Nesting::Single, o @ Value::Object(_)) => {
+                mark_unknown(&b.block, config.attr(&b.name), prior.attr(&b.name), o)
+            }
+            (Nesting::List, Value::List(items)) => {
+                let nth = |v: &Value, i: usize| match v {
+                    Value::List(l) => l.get(i).cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                for (i, o) in items.iter_mut().enumerate() {
+                    mark_unknown(&b.block, &nth(config.attr(&b.name), i), &nth(prior.attr(&b.name), i), o);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn requires_replace(
+    block: &Block,
+    config: &Value,
+    prior: &Value,
+    planned: &Value,
+    path: Option<AttributePath>,
+    out: &mut Vec<AttributePath>,
+) {
+    for a in block.attributes.iter().filter(|a| a.requires_replace) {
+        // A computed attribute the configuration leaves alone changes only
+        // because the provider will compute it; that is not a reason to replace.
+        if a.mode.is_computed() && config.attr(&a.name).is_null() {
+            continue;
+        }
+        if planned.attr(&a.name) != prior.attr(&a.name) {
+            out.push(child(&path, &a.name));
+        }
+    }
+    for b in &block.blocks {
+        if b.nesting == Nesting::Single {
+            requires_replace(
+                &b.block,
+                config.attr(&b.name),
+                prior.attr(&b.name),
+                planned.attr(&b.name),
+                Some(child(&path, &b.name)),
+                out,
+            );
+        }
+    }
+}
+
+/// Checks that `plan` (after the provider's plan modifier) still carries
+/// the configured values, restoring them and reporting the provider bug.
+pub(crate) fn keep_config(block: &Block, config: &Value, planned: &mut Value, diags: &mut Diagnostics) {
+    for a in &block.attributes {
+        let c = config.attr(&a.name);
+        let configured = !a.mode.is_computed() || !c.is_null();
+        if configured && a.write_only.is_none() && planned.attr(&a.name) != c {
+            diags.warning(
+                "Provider Changed A Configured Value",
+                format!("The plan modifier changed {}; the framework kept the configured value.", a.name),
+            );
+            set_attr(planned, &a.name, c.clone());
+        }
+    }
+}
+
+/// Makes the applied state consistent with the plan: configured values are
+/// taken from the plan; a computed value the plan knew must not change; no
+/// value may stay unknown. Write-only attributes are as planned.
+pub(crate) fn finish_apply(block: &Block, planned: &Value, new: &mut Value, diags: &mut Diagnostics) {
+    for a in &block.attributes {
+        finish_attribute(a, planned, new, diags);
+    }
+    for b in &block.blocks {
+        let (p, n) = (planned.attr(&b.name), new.attr(&b.name));
+        if !n.is_wholly_known() {
+            diags.push(unknown_after_apply(&b.name));
+        }
+        if p.is_wholly_known() && p != n {
+            set_attr(new, &b.name, p.clone());
+        }
+    }
+}
+
+fn finish_attribute(a: &Attribute, planned: &Value, new: &mut Value, diags: &mut Diagnostics) {
+    let p = planned.attr(&a.name);
+    let n = new.attr(&a.name);
+    if a.write_only.is_some() || !a.mode.is_computed() {
+        if p != n {
+            set_attr(new, &a.name, p.clone());
+        }
+        return;
+    }
+    if !n.is_wholly_known() {
+        diags.push(unknown_after_apply(&a.name));
+    } else if p.is_wholly_known() && p != n {
+        diags.push(
+            Diagnostic::error(
+                "Provider Changed A Planned Value",
+                format!(
+                    "The provider planned {} as {p:?} but set it to {n:?} when applying. This is a provider bug; \
+                     plan it as unknown (e.g. drop use_state_for_unknown) or keep the value.",
+                    a.name
+                ),
+            )
+            .at(AttributePath::root(&a.name)),
+        );
+    }
+}
+
+fn unknown_after_apply(name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Value Unknown After Apply",
+        format!("The provider left {name} unknown after apply. This is a provider bug; set it in create/update."),
+    )
+    .at(AttributePath::root(name))
+}
+
+/// Copies the write-only attributes of `from` into `to` (read and import
+/// must leave them as Terraform has them).
+pub(crate) fn copy_write_only(block: &Block, from: &Value, to: &mut Value) {
+    for a in block.attributes.iter().filter(|a| a.write_only.is_some()) {
+        set_attr(to, &a.name, from.attr(&a.name).clone());
+    }
+}

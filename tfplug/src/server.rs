@@ -1,0 +1,553 @@
+//! The tfplugin6 gRPC service: decodes requests, calls the provider's
+//! typed operations, applies Terraform's rules, encodes responses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tonic::{Request, Response, Status};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::plan;
+use crate::provider::{
+    ClientCapabilities, ConfigureRequest, DataSourceEntry, ErasedDataSource, ErasedResource, Plan, Provider,
+    ResourceEntry,
+};
+use crate::proto::tfplugin6 as pb;
+use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
+use crate::schema::{Block, Schema};
+use crate::serde_value::from_value;
+use crate::value::{from_json, from_msgpack, to_msgpack, Value};
+
+type R<T> = Result<Response<T>, Status>;
+
+/// Serves one [`Provider`] over tfplugin6.
+pub(crate) struct ProviderService<P: Provider> {
+    provider: Arc<P>,
+    schema: Schema,
+    resources: HashMap<String, Arc<dyn ErasedResource<P::Client>>>,
+    data_sources: HashMap<String, Arc<dyn ErasedDataSource<P::Client>>>,
+    client: RwLock<Option<Arc<P::Client>>>,
+    /// Problems found when checking schemas against state structs; every
+    /// schema request reports them so `terraform validate` shows them.
+    schema_problems: Diagnostics,
+}
+
+impl<P: Provider> ProviderService<P> {
+    pub(crate) fn new(provider: P) -> Self {
+        let schema = provider.schema();
+        let resources: HashMap<_, _> =
+            provider.resources().into_iter().map(|ResourceEntry(r)| (r.type_name(), r)).collect();
+        let data_sources: HashMap<_, _> =
+            provider.data_sources().into_iter().map(|DataSourceEntry(d)| (d.type_name(), d)).collect();
+        let mut schema_problems = Diagnostics::new();
+        let checks = resources.values().map(|r| r.check()).chain(data_sources.values().map(|d| d.check()));
+        for problem in checks.filter_map(Result::err) {
+            tracing::error!(%problem, "schema does not match its state type");
+            schema_problems.error(
+                "Provider Schema Error",
+                format!("{problem}. This is a provider bug; please report it to the provider's authors."),
+            );
+        }
+        ProviderService {
+            provider: Arc::new(provider),
+            schema,
+            resources,
+            data_sources,
+            client: RwLock::new(None),
+            schema_problems,
+        }
+    }
+
+    fn resource(&self, name: &str) -> Result<&Arc<dyn ErasedResource<P::Client>>, Diagnostics> {
+        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+    }
+
+    fn data_source(&self, name: &str) -> Result<&Arc<dyn ErasedDataSource<P::Client>>, Diagnostics> {
+        self.data_sources.get(name).ok_or_else(|| unknown_type("data source", name))
+    }
+
+    fn client(&self) -> Result<Arc<P::Client>, Diagnostics> {
+        // A poisoned lock only means another request panicked while
+        // holding it; the Option inside is still whole.
+        let guard = self.client.read().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or_else(|| {
+            Diagnostic::error(
+                "Provider Not Configured",
+                "Terraform asked for a resource operation before configuring the provider. This is unexpected; \
+                 re-run the command.",
+            )
+            .into()
+        })
+    }
+}
+
+fn unknown_type(kind: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type {name:?}; check the spelling and the provider version."),
+    )
+    .into()
+}
+
+fn not_supported(what: &str) -> Vec<pb::Diagnostic> {
+    Diagnostics::from(Diagnostic::error(
+        "Not Supported",
+        format!("This provider (built with tfplug) does not support {what}."),
+    ))
+    .to_proto()
+}
+
+fn caps(c: Option<pb::ClientCapabilities>) -> ClientCapabilities {
+    let c = c.unwrap_or_default();
+    ClientCapabilities {
+        write_only_attributes_allowed: c.write_only_attributes_allowed,
+        deferral_allowed: c.deferral_allowed,
+    }
+}
+
+fn decode(dv: Option<&pb::DynamicValue>, schema: &Schema, what: &str) -> Result<Value, Diagnostics> {
+    let ty = schema.value_type();
+    let result = match dv {
+        None => Ok(Value::Null),
+        Some(dv) if !dv.msgpack.is_empty() => from_msgpack(&dv.msgpack, &ty),
+        Some(dv) if !dv.json.is_empty() => serde_json::from_slice(&dv.json)
+            .map_err(|e| crate::error::CodecError::Serde(e.to_string()))
+            .and_then(|j| from_json(&j, &ty)),
+        Some(_) => Ok(Value::Null),
+    };
+    result.map_err(|e| {
+        Diagnostic::error("Invalid Value From Terraform", format!("The {what} could not be decoded: {e}.")).into()
+    })
+}
+
+fn encode(v: &Value, schema: &Schema) -> Result<pb::DynamicValue, Diagnostics> {
+    to_msgpack(v, &schema.value_type())
+        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
+        .map_err(|e| {
+            Diagnostic::error("Value Encoding Error", format!("The provider produced an invalid value: {e}.")).into()
+        })
+}
+
+/// Runs `f`, turning its diagnostics (errors or warnings) into the list
+/// the response carries.
+fn diags_of<T>(r: Result<(T, Diagnostics), Diagnostics>) -> (Option<T>, Vec<pb::Diagnostic>) {
+    match r {
+        Ok((v, d)) => (Some(v), d.to_proto()),
+        Err(d) => (None, d.to_proto()),
+    }
+}
+
+impl<P: Provider> ProviderService<P> {
+    fn validate_against(&self, block: &Block, config: &Value, write_only_allowed: bool) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        plan::validate(block, config, None, write_only_allowed, &mut diags);
+        diags
+    }
+
+    async fn do_validate_resource(&self, req: pb::validate_resource_config::Request) -> Result<Diagnostics, Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let config = decode(req.config.as_ref(), r.schema(), "configuration")?;
+        let write_only = caps(req.client_capabilities).write_only_attributes_allowed;
+        let mut diags = self.validate_against(&r.schema().block, &config, write_only);
+        diags.extend(r.validate(&config).await);
+        Ok(diags)
+    }
+
+    async fn do_plan(&self, req: pb::plan_resource_change::Request) -> Result<(pb::plan_resource_change::Response, Diagnostics), Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let schema = r.schema();
+        let prior = decode(req.prior_state.as_ref(), schema, "prior state")?;
+        let proposed = decode(req.proposed_new_state.as_ref(), schema, "proposed new state")?;
+        let config = decode(req.config.as_ref(), schema, "configuration")?;
+        let write_only = caps(req.client_capabilities).write_only_attributes_allowed;
+        let mut diags = Diagnostics::new();
+        if proposed.is_null() {
+            // Destroy: nothing to plan.
+            let resp = pb::plan_resource_change::Response {
+                planned_state: Some(encode(&Value::Null, schema)?),
+                planned_private: req.prior_private,
+                ..Default::default()
+            };
+            return Ok((resp, diags));
+        }
+        let (planned, replace) = plan::plan(&schema.block, &prior, &proposed, &config, write_only);
+        let client = self.client().ok();
+        let before = Plan { planned, requires_replace: replace, private: req.prior_private };
+        let mut after = r.modify_plan(client.as_deref(), &config, &prior, before).await?;
+        plan::keep_config(&schema.block, &config, &mut after.planned, &mut diags);
+        if write_only {
+            plan::null_write_only(&schema.block, &mut after.planned);
+        }
+        let resp = pb::plan_resource_change::Response {
+            planned_state: Some(encode(&after.planned, schema)?),
+            requires_replace: after.requires_replace.iter().map(|p| p.to_proto()).collect(),
+            planned_private: after.private,
+            ..Default::default()
+        };
+        Ok((resp, diags))
+    }
+
+    async fn do_apply(&self, req: pb::apply_resource_change::Request) -> Result<(pb::apply_resource_change::Response, Diagnostics), Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let schema = r.schema();
+        let prior = decode(req.prior_state.as_ref(), schema, "prior state")?;
+        let planned = decode(req.planned_state.as_ref(), schema, "planned state")?;
+        let config = decode(req.config.as_ref(), schema, "configuration")?;
+        let client = self.client()?;
+        let mut diags = Diagnostics::new();
+        let (mut new, private) = if planned.is_null() {
+            r.delete(&client, &prior, req.planned_private).await?;
+            (Value::Null, Vec::new())
+        } else {
+            let stored = if prior.is_null() {
+                r.create(&client, &config, &planned, req.planned_private).await?
+            } else {
+                r.update(&client, &config, &planned, &prior, req.planned_private).await?
+            };
+            (stored.state, stored.private)
+        };
+        if !new.is_null() {
+            plan::finish_apply(&schema.block, &planned, &mut new, &mut diags);
+        }
+        diags.clone().into_result()?;
+        let resp = pb::apply_resource_change::Response {
+            new_state: Some(encode(&new, schema)?),
+            private,
+            ..Default::default()
+        };
+        Ok((resp, diags))
+    }
+
+    async fn do_read(&self, req: pb::read_resource::Request) -> Result<(pb::read_resource::Response, Diagnostics), Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let schema = r.schema();
+        let current = decode(req.current_state.as_ref(), schema, "current state")?;
+        if current.is_null() {
+            let resp = pb::read_resource::Response { new_state: req.current_state, private: req.private, ..Default::default() };
+            return Ok((resp, Diagnostics::new()));
+        }
+        let client = self.client()?;
+        let (new, private) = match r.read(&client, &current, req.private).await? {
+            None => (Value::Null, Vec::new()),
+            Some(mut stored) => {
+                plan::copy_write_only(&schema.block, &current, &mut stored.state);
+                (stored.state, stored.private)
+            }
+        };
+        let resp = pb::read_resource::Response { new_state: Some(encode(&new, schema)?), private, ..Default::default() };
+        Ok((resp, Diagnostics::new()))
+    }
+
+    async fn do_import(&self, req: pb::import_resource_state::Request) -> Result<(pb::import_resource_state::Response, Diagnostics), Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let client = self.client()?;
+        let mut stored = r.import(&client, req.id).await?;
+        plan::null_write_only(&r.schema().block, &mut stored.state);
+        let resp = pb::import_resource_state::Response {
+            imported_resources: vec![pb::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(encode(&stored.state, r.schema())?),
+                private: stored.private,
+                identity: None,
+            }],
+            ..Default::default()
+        };
+        Ok((resp, Diagnostics::new()))
+    }
+
+    async fn do_upgrade(&self, req: pb::upgrade_resource_state::Request) -> Result<(pb::upgrade_resource_state::Response, Diagnostics), Diagnostics> {
+        let r = self.resource(&req.type_name)?;
+        let schema = r.schema();
+        let raw = req.raw_state.unwrap_or_default();
+        if raw.json.is_empty() {
+            if raw.flatmap.is_empty() {
+                let resp = pb::upgrade_resource_state::Response { upgraded_state: Some(encode(&Value::Null, schema)?), ..Default::default() };
+                return Ok((resp, Diagnostics::new()));
+            }
+            return Err(Diagnostic::error(
+                "Legacy State Not Supported",
+                "This state was written by a Terraform 0.11-era provider (flatmap); refresh it with that provider version first.",
+            )
+            .into());
+        }
+        let json: serde_json::Value = serde_json::from_slice(&raw.json)
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Stored State", format!("The stored state is not JSON: {e}."))))?;
+        let upgraded = if req.version != schema.version {
+            match r.upgrade(req.version, json).await {
+                Some(v) => v?,
+                None => {
+                    return Err(Diagnostic::error(
+                        "State Upgrade Not Supported",
+                        format!(
+                            "The state of {} was written with schema version {}, this provider uses version {} and cannot convert it. Use the provider version that wrote it.",
+                            req.type_name, req.version, schema.version
+                        ),
+                    )
+                    .into())
+                }
+            }
+        } else {
+            // Attributes a newer provider removed are dropped, as Terraform expects.
+            let json = match json {
+                serde_json::Value::Object(mut m) => {
+                    let ty = schema.value_type();
+                    if let crate::value::Type::Object(attrs) = &ty {
+                        m.retain(|k, _| attrs.contains_key(k));
+                    }
+                    serde_json::Value::Object(m)
+                }
+                other => other,
+            };
+            from_json(&json, &schema.value_type()).map_err(|e| {
+                Diagnostics::from(Diagnostic::error("Invalid Stored State", format!("The stored state does not match the schema: {e}.")))
+            })?
+        };
+        let resp = pb::upgrade_resource_state::Response { upgraded_state: Some(encode(&upgraded, schema)?), ..Default::default() };
+        Ok((resp, Diagnostics::new()))
+    }
+
+    async fn do_read_data(&self, req: pb::read_data_source::Request) -> Result<(pb::read_data_source::Response, Diagnostics), Diagnostics> {
+        let d = self.data_source(&req.type_name)?;
+        let schema = d.schema();
+        let config = decode(req.config.as_ref(), schema, "configuration")?;
+        let client = self.client()?;
+        let mut state = d.read(&client, &config).await?;
+        let mut diags = Diagnostics::new();
+        for a in &schema.block.attributes {
+            let c = config.attr(&a.name);
+            if !a.mode.is_computed() || !c.is_null() {
+                if let Value::Object(m) = &mut state {
+                    m.insert(a.name.clone(), c.clone());
+                }
+            } else if !state.attr(&a.name).is_wholly_known() {
+                diags.error("Value Unknown After Read", format!("The data source left {} unknown. This is a provider bug.", a.name));
+            }
+        }
+        diags.clone().into_result()?;
+        let resp = pb::read_data_source::Response { state: Some(encode(&state, schema)?), ..Default::default() };
+        Ok((resp, diags))
+    }
+
+    async fn do_configure(&self, req: pb::configure_provider::Request) -> Result<Diagnostics, Diagnostics> {
+        let config_value = decode(req.config.as_ref(), &self.schema, "provider configuration")?;
+        let config = from_value::<P::Config>(&config_value).map_err(|e| {
+            Diagnostics::from(Diagnostic::error("Invalid Provider Configuration", format!("The provider block is invalid: {e}.")))
+        })?;
+        let request = ConfigureRequest {
+            config,
+            terraform_version: req.terraform_version,
+            capabilities: caps(req.client_capabilities),
+        };
+        let resp = self.provider.configure(request).await?;
+        *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(resp.client));
+        let mut diags = Diagnostics::new();
+        resp.warnings.into_iter().for_each(|w| diags.push(w));
+        Ok(diags)
+    }
+}
+
+fn flatten<T: Default>(r: Result<(T, Diagnostics), Diagnostics>, set: impl FnOnce(&mut T, Vec<pb::Diagnostic>)) -> T {
+    let (value, diags) = diags_of(r);
+    let mut v = value.unwrap_or_default();
+    set(&mut v, diags);
+    v
+}
+
+#[tonic::async_trait]
+impl<P: Provider> GrpcProvider for ProviderService<P> {
+    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> R<pb::get_metadata::Response> {
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(server_capabilities()),
+            diagnostics: self.schema_problems.to_proto(),
+            resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: n.clone() }).collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|n| pb::get_metadata::DataSourceMetadata { type_name: n.clone() })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(&self, _: Request<pb::get_provider_schema::Request>) -> R<pb::get_provider_schema::Response> {
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(self.schema.to_proto()),
+            resource_schemas: self.resources.iter().map(|(n, r)| (n.clone(), r.schema().to_proto())).collect(),
+            data_source_schemas: self.data_sources.iter().map(|(n, d)| (n.clone(), d.schema().to_proto())).collect(),
+            diagnostics: self.schema_problems.to_proto(),
+            server_capabilities: Some(server_capabilities()),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> R<pb::validate_provider_config::Response> {
+        let req = req.into_inner();
+        let diags = decode(req.config.as_ref(), &self.schema, "provider configuration")
+            .map(|config| self.validate_against(&self.schema.block, &config, false))
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> R<pb::validate_resource_config::Response> {
+        let diags = self.do_validate_resource(req.into_inner()).await.unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> R<pb::validate_data_resource_config::Response> {
+        let req = req.into_inner();
+        let result = async {
+            let d = self.data_source(&req.type_name)?;
+            let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
+            let mut diags = self.validate_against(&d.schema().block, &config, false);
+            diags.extend(d.validate(&config).await);
+            Ok::<_, Diagnostics>(diags)
+        }
+        .await;
+        let diags = result.unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> R<pb::upgrade_resource_state::Response> {
+        let r = self.do_upgrade(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> R<pb::get_resource_identity_schemas::Response> {
+        // No resource declares an identity; an empty answer is correct.
+        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        _: Request<pb::upgrade_resource_identity::Request>,
+    ) -> R<pb::upgrade_resource_identity::Response> {
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            diagnostics: not_supported("resource identities"),
+            ..Default::default()
+        }))
+    }
+
+    async fn configure_provider(&self, req: Request<pb::configure_provider::Request>) -> R<pb::configure_provider::Response> {
+        let diags = self.do_configure(req.into_inner()).await.unwrap_or_else(|d| d);
+        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> R<pb::read_resource::Response> {
+        let r = self.do_read(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> R<pb::plan_resource_change::Response> {
+        let r = self.do_plan(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> R<pb::apply_resource_change::Response> {
+        let r = self.do_apply(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> R<pb::import_resource_state::Response> {
+        let r = self.do_import(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn move_resource_state(
+        &self,
+        _: Request<pb::move_resource_state::Request>,
+    ) -> R<pb::move_resource_state::Response> {
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: not_supported("moving state between resource types (moved blocks across types)"),
+            ..Default::default()
+        }))
+    }
+
+    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> R<pb::read_data_source::Response> {
+        let r = self.do_read_data(req.into_inner()).await;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> R<pb::validate_ephemeral_resource_config::Response> {
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response {
+            diagnostics: not_supported("ephemeral resources"),
+        }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _: Request<pb::open_ephemeral_resource::Request>,
+    ) -> R<pb::open_ephemeral_resource::Response> {
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: not_supported("ephemeral resources"),
+            ..Default::default()
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> R<pb::renew_ephemeral_resource::Response> {
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: not_supported("ephemeral resources"),
+            ..Default::default()
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> R<pb::close_ephemeral_resource::Response> {
+        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: not_supported("ephemeral resources") }))
+    }
+
+    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> R<pb::get_functions::Response> {
+        // No provider functions: an empty list, not an error.
+        Ok(Response::new(pb::get_functions::Response::default()))
+    }
+
+    async fn call_function(&self, req: Request<pb::call_function::Request>) -> R<pb::call_function::Response> {
+        Ok(Response::new(pb::call_function::Response {
+            result: None,
+            error: Some(pb::FunctionError {
+                text: format!("this provider has no function {:?}", req.into_inner().name),
+                function_argument: None,
+            }),
+        }))
+    }
+
+    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> R<pb::stop_provider::Response> {
+        tracing::info!("terraform asked the provider to stop");
+        Ok(Response::new(pb::stop_provider::Response::default()))
+    }
+}
+
+fn server_capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+}
