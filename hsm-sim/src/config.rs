@@ -1,0 +1,260 @@
+//! The simulator's configuration: users, service proxies, and the brute-force policy.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use secrets_cfg::Password;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration, read from a JSON file (see the crate docs for an example).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// Lifespans, thresholds and windows; vendor defaults when absent.
+    #[serde(default)]
+    pub policy: Policy,
+    /// The partition users (PKCS#11 slot users).
+    pub users: Vec<UserConfig>,
+    /// The CloudHSM service proxy users.
+    #[serde(default)]
+    pub proxies: Vec<ProxyConfig>,
+}
+
+/// The brute-force and expiry policy, as the vendor documents it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// How long a setup password stays valid after its first use (vendor: 72 h).
+    #[serde(with = "humantime_serde")]
+    pub setup_password_lifespan: Duration,
+    /// Wrong trials within `reset_window` that lock a counter (vendor: 100).
+    pub attempt_threshold: u32,
+    /// Wrong trials are forgotten this long after the first of them (vendor: 300 s).
+    #[serde(with = "humantime_serde")]
+    pub reset_window: Duration,
+    /// How long a locked counter stays locked (vendor: 300 s).
+    #[serde(with = "humantime_serde")]
+    pub lockout: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            setup_password_lifespan: Duration::from_secs(72 * 3600),
+            attempt_threshold: 100,
+            reset_window: Duration::from_secs(300),
+            lockout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One partition user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The user name (`user_name` in `primus.cfg`).
+    pub name: String,
+    /// The slot id written to `primus.cfg` (default: the user's position in the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_id: Option<u32>,
+    /// The setup password, `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` of `[A-Z0-9]`.
+    pub setup_password: Password,
+    /// The PKCS#11 password.
+    pub pkcs11_password: Password,
+    /// The service proxy this user sits behind (CloudHSM), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_user: Option<String>,
+}
+
+/// One CloudHSM service proxy user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// The proxy user name (`proxy_user` in `primus.cfg`).
+    pub name: String,
+    /// The proxy password.
+    pub password: Password,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read simulator config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON of the expected shape (serde's message names the field).
+    #[error("simulator config {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why, with line and column.
+        source: serde_json::Error,
+    },
+    /// The configuration is well-formed but inconsistent.
+    #[error("simulator config: {0}")]
+    Invalid(String),
+}
+
+/// True when `text` has the vendor's setup-password shape: five groups of five
+/// `[A-Z0-9]` joined by `-`.
+pub fn is_setup_password_format(text: &str) -> bool {
+    text.len() == 29
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i % 6 == 5 {
+                b == b'-'
+            } else {
+                b.is_ascii_uppercase() || b.is_ascii_digit()
+            }
+        })
+}
+
+impl SimConfig {
+    /// Reads and validates a JSON configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let config: SimConfig =
+            serde_json::from_slice(&text).map_err(|source| ConfigError::Parse { path: shown, source })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: unique names, known proxies, sane policy.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |text: String| Err(ConfigError::Invalid(text));
+        if self.policy.attempt_threshold == 0 {
+            return invalid("policy.attempt_threshold must be at least 1".to_owned());
+        }
+        let proxies: HashSet<&str> = self.proxies.iter().map(|p| p.name.as_str()).collect();
+        if proxies.len() != self.proxies.len() {
+            return invalid("two proxies share a name; give each proxy a unique name".to_owned());
+        }
+        let mut names = HashSet::new();
+        let mut slots = HashSet::new();
+        for (position, user) in self.users.iter().enumerate() {
+            let name = &user.name;
+            if name.is_empty() || name.contains(['"', '\\', '\n']) {
+                return invalid(format!("user #{position}: name must be non-empty without quotes, backslashes or newlines"));
+            }
+            if !names.insert(name.as_str()) {
+                return invalid(format!("user '{name}' appears twice; user names must be unique"));
+            }
+            if !slots.insert(user.slot(position)) {
+                return invalid(format!("user '{name}': slot id {} is used twice", user.slot(position)));
+            }
+            if !is_setup_password_format(user.setup_password.expose_secret()) {
+                return invalid(format!(
+                    "user '{name}': setup_password must be five groups of five A-Z/0-9 joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)"
+                ));
+            }
+            if let Some(proxy) = &user.proxy_user {
+                if !proxies.contains(proxy.as_str()) {
+                    return invalid(format!("user '{name}': proxy_user '{proxy}' is not in proxies; add it there"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A configuration with `count` users `U0001`, `U0002`, ... on slots 0, 1, ...,
+    /// each with fresh random setup and PKCS#11 passwords, and the vendor policy.
+    pub fn generated(count: usize) -> Self {
+        let users = (1..=count)
+            .map(|n| UserConfig {
+                name: format!("U{n:04}"),
+                slot_id: None,
+                setup_password: random_setup_password(),
+                pkcs11_password: random_password(),
+                proxy_user: None,
+            })
+            .collect();
+        SimConfig { policy: Policy::default(), users, proxies: Vec::new() }
+    }
+
+    /// Adds a service proxy `proxy` with a random password and a user `user`
+    /// behind it (random passwords, next free slot id). Returns `self` for chaining.
+    pub fn with_proxied_user(mut self, user: &str, proxy: &str) -> Self {
+        if !self.proxies.iter().any(|p| p.name == proxy) {
+            self.proxies.push(ProxyConfig { name: proxy.to_owned(), password: random_password() });
+        }
+        let slot_id = (0..self.users.len()).map(|i| self.users[i].slot(i)).max().map_or(0, |max| max + 1);
+        self.users.push(UserConfig {
+            name: user.to_owned(),
+            slot_id: Some(slot_id),
+            setup_password: random_setup_password(),
+            pkcs11_password: random_password(),
+            proxy_user: Some(proxy.to_owned()),
+        });
+        self
+    }
+
+    /// The user named `name`.
+    pub fn user(&self, name: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// The proxy named `name`.
+    pub fn proxy(&self, name: &str) -> Option<&ProxyConfig> {
+        self.proxies.iter().find(|p| p.name == name)
+    }
+}
+
+impl UserConfig {
+    /// The slot id: the configured one, else `position` (the user's index in the list).
+    pub fn slot(&self, position: usize) -> u32 {
+        self.slot_id.unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX))
+    }
+}
+
+/// Random bytes from the OS generator.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS generator failing means the machine cannot do any cryptography; nothing to recover.
+    getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
+    bytes
+}
+
+/// A fresh setup password in the vendor's format.
+pub fn random_setup_password() -> Password {
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let bytes = random_bytes::<25>();
+    let mut text = String::with_capacity(29);
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 && i % 5 == 0 {
+            text.push('-');
+        }
+        // The slight bias of `% 36` does not matter for test passwords.
+        text.push(char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]));
+    }
+    Password::new(text)
+}
+
+/// A fresh 24-character password (PKCS#11 or proxy).
+pub fn random_password() -> Password {
+    Password::new(hex::encode(random_bytes::<12>()))
+}
+
+/// serde for `Duration` as humantime text (`"72h"`, `"300s"`, `"250ms"`).
+mod humantime_serde {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_duration(*duration))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration {text:?} ({e}); write e.g. \"72h\", \"300s\", \"250ms\""))
+        })
+    }
+}

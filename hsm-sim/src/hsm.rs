@@ -1,0 +1,363 @@
+//! The simulated HSM: credentials, counters, issued secrets, and the answer to each request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use hsm_wire::{ErrorKind, Request, Response, ServerVersion, WireError, PROTOCOL_VERSION};
+use secrets_cfg::{Password, Secret};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::config::{random_bytes, Policy, SimConfig, UserConfig};
+use crate::counter::TrialCounter;
+use crate::journal::{Event, Journal, JournalError};
+
+/// The product name in hellos and `version` answers.
+const PRODUCT: &str = "hsm-sim";
+
+/// What one connection has proven so far.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    proxy: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct UserState {
+    api: TrialCounter,
+    pkcs11: TrialCounter,
+    setup_first_use_ms: Option<u64>,
+    issued: Vec<Secret>,
+    requests: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    users: HashMap<String, UserState>,
+    proxies: HashMap<String, TrialCounter>,
+    journal: Journal,
+}
+
+/// The simulated HSM, shared by every connection.
+pub(crate) struct Hsm {
+    policy: Policy,
+    users: HashMap<String, UserConfig>,
+    proxies: HashMap<String, Password>,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+/// Per-user counters and secrets, as the admin listener reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStatus {
+    /// The user name.
+    pub name: String,
+    /// Requests that named this user (any outcome).
+    pub requests: u64,
+    /// Wrong API-login trials (setup password, permanent secret) in the current window.
+    pub api_failures: u32,
+    /// When the API-login lockout ends, if locked.
+    pub api_locked_until_unix_ms: Option<u64>,
+    /// Wrong PKCS#11 password trials in the current window.
+    pub pkcs11_failures: u32,
+    /// When the PKCS#11 lockout ends, if locked.
+    pub pkcs11_locked_until_unix_ms: Option<u64>,
+    /// When the setup password was first used correctly (its validity starts then).
+    pub setup_first_use_unix_ms: Option<u64>,
+    /// Every permanent secret issued to this user, oldest first, hex; the last is current.
+    pub secrets_issued: Vec<String>,
+}
+
+/// Per-proxy counters, as the admin listener reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyStatus {
+    /// The proxy user name.
+    pub name: String,
+    /// Wrong proxy-password trials in the current window.
+    pub api_failures: u32,
+    /// When the proxy's lockout ends, if locked.
+    pub api_locked_until_unix_ms: Option<u64>,
+}
+
+/// The whole observable state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Simulated time now.
+    pub now_unix_ms: u64,
+    /// How far simulated time is ahead of the system clock.
+    pub clock_offset_ms: u64,
+    /// Every configured user, in configuration order.
+    pub users: Vec<UserStatus>,
+    /// Every configured proxy, in configuration order.
+    pub proxies: Vec<ProxyStatus>,
+}
+
+fn remaining(until_ms: u64, now_ms: u64) -> Duration {
+    Duration::from_millis(until_ms.saturating_sub(now_ms))
+}
+
+/// The answer for a wrong credential: attempts left, and the lockout this trial started.
+fn wrong(kind: ErrorKind, message: String, (left, locked): (u32, Option<u64>), now_ms: u64) -> WireError {
+    let error = WireError::new(kind, message).with_attempts_left(left);
+    match locked {
+        Some(until) => error.with_lockout(until, remaining(until, now_ms)),
+        None => error,
+    }
+}
+
+fn locked(kind: ErrorKind, message: String, until_ms: u64, now_ms: u64) -> WireError {
+    WireError::new(kind, message).with_attempts_left(0).with_lockout(until_ms, remaining(until_ms, now_ms))
+}
+
+impl Hsm {
+    /// Builds the HSM from `config`, replaying the journal at `journal_path`
+    /// (secrets and first uses survive a restart; counters do not).
+    pub(crate) fn new(config: &SimConfig, clock: Arc<dyn Clock>, journal_path: &std::path::Path) -> Result<Self, JournalError> {
+        let (journal, events) = Journal::open(journal_path)?;
+        let mut users: HashMap<String, UserState> =
+            config.users.iter().map(|u| (u.name.clone(), UserState::default())).collect();
+        let mut offset_ms = 0;
+        for event in events {
+            match event {
+                Event::SetupFirstUse { user, at_unix_ms } => {
+                    if let Some(state) = users.get_mut(&user) {
+                        state.setup_first_use_ms = Some(at_unix_ms);
+                    }
+                }
+                Event::SecretIssued { user, secret } => {
+                    if let (Some(state), Ok(bytes)) = (users.get_mut(&user), hex::decode(&secret)) {
+                        state.issued.push(Secret::new(bytes));
+                    }
+                }
+                Event::ClockOffset { offset_ms: offset } => offset_ms = offset,
+            }
+        }
+        // Simulated time never runs backwards across a restart.
+        let behind = Duration::from_millis(offset_ms).saturating_sub(clock.offset());
+        if !behind.is_zero() {
+            clock.advance(behind);
+        }
+        Ok(Hsm {
+            policy: config.policy.clone(),
+            users: config.users.iter().map(|u| (u.name.clone(), u.clone())).collect(),
+            proxies: config.proxies.iter().map(|p| (p.name.clone(), p.password.clone())).collect(),
+            clock,
+            state: Mutex::new(State {
+                users,
+                proxies: config.proxies.iter().map(|p| (p.name.clone(), TrialCounter::default())).collect(),
+                journal,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update below leaves the state consistent before it can panic, so a
+        // poisoned lock still guards valid data.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Answers one request of a connection.
+    pub(crate) fn handle(&self, session: &mut Session, request: Request) -> Response {
+        let result = match request {
+            Request::ProxyAuth { proxy_user, password } => {
+                self.proxy_auth(session, &proxy_user, &password).map(|()| Response::Ok)
+            }
+            Request::FetchSecret { user, setup_password, pkcs11_password } => self
+                .issue(session, &user, &setup_password, &pkcs11_password, false)
+                .map(|secret| Response::Secret { secret }),
+            Request::UpdateSecret { user, setup_password, pkcs11_password } => self
+                .issue(session, &user, &setup_password, &pkcs11_password, true)
+                .map(|secret| Response::Secret { secret }),
+            Request::Login { user, secret } => self.login(session, &user, &secret).map(|()| Response::Ok),
+            Request::Version => Ok(Response::Version(ServerVersion {
+                product: PRODUCT.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                protocol: PROTOCOL_VERSION,
+            })),
+            // `Request` is non_exhaustive for clients; this server knows every operation it
+            // parses, so anything else is a newer operation it does not implement.
+            _ => Err(WireError::new(ErrorKind::BadRequest, "operation not supported by this server")),
+        };
+        result.unwrap_or_else(Response::Error)
+    }
+
+    fn proxy_auth(&self, session: &mut Session, proxy: &str, password: &Password) -> Result<(), WireError> {
+        let expected = self.proxies.get(proxy).ok_or_else(|| {
+            WireError::new(ErrorKind::UnknownUser, format!("service proxy user '{proxy}' does not exist on this HSM"))
+        })?;
+        let now = self.clock.now_unix_ms();
+        let mut state = self.lock();
+        let counter = state.proxies.entry(proxy.to_owned()).or_default();
+        counter.check(now, &self.policy).map_err(|until| {
+            locked(ErrorKind::ApiLocked, format!("service proxy user '{proxy}' is locked after too many wrong passwords"), until, now)
+        })?;
+        if password != expected {
+            let outcome = counter.fail(now, &self.policy);
+            return Err(wrong(ErrorKind::BadProxyPassword, format!("wrong password for service proxy user '{proxy}'"), outcome, now));
+        }
+        session.proxy = Some(proxy.to_owned());
+        Ok(())
+    }
+
+    /// The user's configuration, after checking the connection may act for it.
+    fn user(&self, session: &Session, name: &str) -> Result<&UserConfig, WireError> {
+        let user = self
+            .users
+            .get(name)
+            .ok_or_else(|| WireError::new(ErrorKind::UnknownUser, format!("user '{name}' does not exist on this HSM")))?;
+        if let Some(proxy) = &user.proxy_user {
+            if session.proxy.as_deref() != Some(proxy.as_str()) {
+                return Err(WireError::new(
+                    ErrorKind::ProxyAuthRequired,
+                    format!("user '{name}' sits behind service proxy '{proxy}'; authenticate as the proxy first"),
+                ));
+            }
+        }
+        Ok(user)
+    }
+
+    fn issue(
+        &self,
+        session: &Session,
+        name: &str,
+        setup_password: &Password,
+        pkcs11_password: &Password,
+        renew: bool,
+    ) -> Result<Secret, WireError> {
+        let user = self.user(session, name)?;
+        let now = self.clock.now_unix_ms();
+        let policy = &self.policy;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let entry = state.users.entry(name.to_owned()).or_default();
+        entry.requests += 1;
+        entry.api.check(now, policy).map_err(|until| {
+            locked(ErrorKind::ApiLocked, format!("API login for user '{name}' is locked after too many wrong trials"), until, now)
+        })?;
+        if setup_password != &user.setup_password {
+            let outcome = entry.api.fail(now, policy);
+            return Err(wrong(ErrorKind::BadSetupPassword, format!("wrong setup password for user '{name}'"), outcome, now));
+        }
+        let first_use = match entry.setup_first_use_ms {
+            Some(at) => at,
+            None => {
+                state
+                    .journal
+                    .append(&Event::SetupFirstUse { user: name.to_owned(), at_unix_ms: now })
+                    .map_err(internal)?;
+                entry.setup_first_use_ms = Some(now);
+                now
+            }
+        };
+        let lifespan = u64::try_from(policy.setup_password_lifespan.as_millis()).unwrap_or(u64::MAX);
+        if now >= first_use.saturating_add(lifespan) {
+            return Err(WireError::new(
+                ErrorKind::SetupPasswordExpired,
+                format!(
+                    "the setup password of user '{name}' expired {} after its first use; ask the HSM administrator for a new one",
+                    humantime::format_duration(policy.setup_password_lifespan)
+                ),
+            ));
+        }
+        entry.pkcs11.check(now, policy).map_err(|until| {
+            locked(
+                ErrorKind::Pkcs11Locked,
+                format!("PKCS#11 access for user '{name}' is locked after too many wrong PKCS#11 passwords"),
+                until,
+                now,
+            )
+        })?;
+        if pkcs11_password != &user.pkcs11_password {
+            let outcome = entry.pkcs11.fail(now, policy);
+            return Err(wrong(ErrorKind::BadPkcs11Password, format!("wrong PKCS#11 password for user '{name}'"), outcome, now));
+        }
+        match entry.issued.last() {
+            Some(current) if !renew => Ok(current.clone()),
+            _ => {
+                let secret = Secret::new(random_bytes::<32>().to_vec());
+                let hex = zeroize::Zeroizing::new(hex::encode(secret.expose_secret()));
+                state
+                    .journal
+                    .append(&Event::SecretIssued { user: name.to_owned(), secret: hex.to_string() })
+                    .map_err(internal)?;
+                entry.issued.push(secret.clone());
+                Ok(secret)
+            }
+        }
+    }
+
+    fn login(&self, session: &Session, name: &str, secret: &Secret) -> Result<(), WireError> {
+        self.user(session, name)?;
+        let now = self.clock.now_unix_ms();
+        let mut state = self.lock();
+        let entry = state.users.entry(name.to_owned()).or_default();
+        entry.requests += 1;
+        entry.api.check(now, &self.policy).map_err(|until| {
+            locked(ErrorKind::ApiLocked, format!("API login for user '{name}' is locked after too many wrong trials"), until, now)
+        })?;
+        if entry.issued.last() != Some(secret) {
+            let outcome = entry.api.fail(now, &self.policy);
+            return Err(wrong(
+                ErrorKind::BadSecret,
+                format!("wrong permanent secret for user '{name}' (replaced by an update, or never issued)"),
+                outcome,
+                now,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Moves simulated time forward and records the new offset.
+    pub(crate) fn advance_clock(&self, by: Duration) -> Result<u64, JournalError> {
+        let mut state = self.lock();
+        self.clock.advance(by);
+        let offset_ms = u64::try_from(self.clock.offset().as_millis()).unwrap_or(u64::MAX);
+        state.journal.append(&Event::ClockOffset { offset_ms })?;
+        Ok(self.clock.now_unix_ms())
+    }
+
+    /// Everything the admin listener reports.
+    pub(crate) fn status(&self, config: &SimConfig) -> Status {
+        let now = self.clock.now_unix_ms();
+        let mut state = self.lock();
+        let users = config
+            .users
+            .iter()
+            .map(|user| {
+                let entry = state.users.entry(user.name.clone()).or_default();
+                let (api_failures, api_locked) = entry.api.snapshot(now, &self.policy);
+                let (pkcs11_failures, pkcs11_locked) = entry.pkcs11.snapshot(now, &self.policy);
+                UserStatus {
+                    name: user.name.clone(),
+                    requests: entry.requests,
+                    api_failures,
+                    api_locked_until_unix_ms: api_locked,
+                    pkcs11_failures,
+                    pkcs11_locked_until_unix_ms: pkcs11_locked,
+                    setup_first_use_unix_ms: entry.setup_first_use_ms,
+                    secrets_issued: entry.issued.iter().map(|s| hex::encode(s.expose_secret())).collect(),
+                }
+            })
+            .collect();
+        let proxies = config
+            .proxies
+            .iter()
+            .map(|proxy| {
+                let counter = state.proxies.entry(proxy.name.clone()).or_default();
+                let (api_failures, locked_until) = counter.snapshot(now, &self.policy);
+                ProxyStatus { name: proxy.name.clone(), api_failures, api_locked_until_unix_ms: locked_until }
+            })
+            .collect();
+        Status {
+            now_unix_ms: now,
+            clock_offset_ms: u64::try_from(self.clock.offset().as_millis()).unwrap_or(u64::MAX),
+            users,
+            proxies,
+        }
+    }
+}
+
+fn internal(error: JournalError) -> WireError {
+    tracing::error!(%error, "cannot record state");
+    WireError::new(ErrorKind::Internal, "the simulator cannot record its state; see its log")
+}
