@@ -1,1 +1,70 @@
-//! Placeholder; the owning issue replaces this.
+//! Securosys Primus permanent-secret onboarding: what the vendor's `ppin` tool
+//! does, as a library shared by the `ppin` command-line tool (in this crate)
+//! and the Terraform provider.
+//!
+//! An application host trades a one-time *setup password* (plus the user's
+//! PKCS#11 password) for a *permanent secret*, which is stored ciphered in
+//! `.secrets.cfg`. [`Ppin`] holds a parsed [`PrimusConfig`] (`primus.cfg`:
+//! the HSMs and their slot users) and a [`secrets_cfg::SecretsStore`], and
+//! offers the operations, all `async`:
+//!
+//! | vendor command      | method                                        |
+//! |---------------------|-----------------------------------------------|
+//! | `ppin -a -e USER`   | [`Ppin::add`]                                 |
+//! | `ppin -u -e USER`   | [`Ppin::update`] (a failure removes the entry)|
+//! | `ppin -r -e USER`   | [`Ppin::remove`]                              |
+//! | `ppin -p -e PROXY`  | [`Ppin::proxy_add`] (CloudHSM)                |
+//! | `ppin -x -e PROXY`  | [`Ppin::proxy_remove`]                        |
+//! | `ppin -l`           | [`Ppin::list`], [`Ppin::status`]              |
+//! | `ppin -t`           | [`Ppin::test`], [`Ppin::login`]               |
+//! | `ppin -v`           | [`VERSION`], [`Ppin::hsm_versions`]           |
+//!
+//! Guarantees, in the order an operation meets them:
+//!
+//! 1. Local checks first: the user must be in `primus.cfg` (0x80005012), the
+//!    setup password must have the vendor's format ([`check_setup_password`]),
+//!    a CloudHSM user's service proxy password must be stored. A refusal here
+//!    costs no trial at the HSM and changes no file.
+//! 2. The redundant HSMs of the user are tried by `priority`, then in file
+//!    order, and the next one only when the previous could not be reached
+//!    (connect or handshake failure, before any credential was sent). Any
+//!    answer — an authentication failure above all — is final: nothing is
+//!    retried automatically.
+//! 3. Every error is a [`PpinError`] naming the user, the HSM, the vendor code,
+//!    the attempts left and the lockout end where they apply, and the next
+//!    step. No error, log or `Debug` output contains a password or secret.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ppin::{Ppin, PrimusConfig};
+//! use secrets_cfg::{KeySource, Password, SecretsStore};
+//!
+//! let config = PrimusConfig::load(None)?; // $SECUROSYS_PKCS11_CONF, /etc/primus/primus.cfg, ...
+//! let store = SecretsStore::open("/etc/primus/.secrets.cfg", KeySource::Default)?;
+//! let ppin = Ppin::new(config, store);
+//! let setup = Password::new("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3".to_owned());
+//! let pkcs11 = Password::new(std::env::var("PKCS11_PASSWORD")?);
+//! let served = ppin.add("PARTITION", &setup, &pkcs11).await?;
+//! println!("permanent secret of {} fetched from {}", served.user, served.hsm);
+//! # Ok(()) }
+//! ```
+//!
+//! `primus.cfg` is read as the vendor documents it, plus two optional keys of
+//! ours (`ca_file`, `priority`); see [`PrimusConfig`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod config;
+mod duration;
+mod error;
+mod ops;
+mod setup_password;
+
+pub use config::{
+    ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+};
+pub use error::{PpinError, USER_NOT_IN_CONFIG};
+pub use ops::{HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts, UserStatus, VERSION};
+pub use setup_password::{check_setup_password, SetupPasswordProblem};

@@ -1,0 +1,199 @@
+//! The command line, spelled exactly as the vendor's `ppin` spells it.
+//!
+//! One action flag (`-a -u -r -p -x -l -t -v`) picks the operation; `-e USER`
+//! names the user, passwords may follow as positional arguments, and short
+//! flags combine (`-ae USER`). Everything else (`--json`, `--completions`,
+//! `--user`, `--slotid`) is long-only so it cannot collide with a vendor flag.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Parser};
+use clap_complete::Shell;
+
+/// Parsed command line of `ppin`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ppin",
+    about = "Primus Permanent PIN: trade a setup password for a permanent secret stored in .secrets.cfg",
+    disable_version_flag = true,
+    group(ArgGroup::new("action").args(["add", "update", "remove", "proxy_add", "proxy_remove", "list", "test", "version", "completions"]).required(true)),
+    after_help = "Passwords not given as arguments are prompted for (without echo on a terminal, one per line otherwise)."
+)]
+pub(crate) struct Args {
+    /// Add the permanent secret of USER: ppin -a -e USER [SETUP_PWD PKCS11_PWD]
+    #[arg(short = 'a', requires = "user")]
+    pub(crate) add: bool,
+    /// Update (replace) the permanent secret of USER; a failure removes the entry
+    #[arg(short = 'u', requires = "user")]
+    pub(crate) update: bool,
+    /// Remove the permanent secret of USER
+    #[arg(short = 'r', requires = "user")]
+    pub(crate) remove: bool,
+    /// Add the service proxy password of proxy user USER (CloudHSM): ppin -p -e USER [PROXY_PWD]
+    #[arg(short = 'p', requires = "user")]
+    pub(crate) proxy_add: bool,
+    /// Remove the service proxy password of proxy user USER
+    #[arg(short = 'x', requires = "user")]
+    pub(crate) proxy_remove: bool,
+    /// List every slot user and service proxy of primus.cfg with its state
+    #[arg(short = 'l')]
+    pub(crate) list: bool,
+    /// Test: log in with the stored permanent secrets
+    #[arg(short = 't')]
+    pub(crate) test: bool,
+    /// Print the version of ppin and of every reachable HSM
+    #[arg(short = 'v')]
+    pub(crate) version: bool,
+    /// Print a shell completion script and exit
+    #[arg(long, value_name = "SHELL")]
+    pub(crate) completions: Option<Shell>,
+
+    /// The (slot or proxy) user the action applies to
+    #[arg(short = 'e', value_name = "USER")]
+    pub(crate) user: Option<String>,
+    /// Path to primus.cfg [default: $SECUROSYS_PKCS11_CONF, /etc/primus/primus.cfg, /usr/local/primus/etc/primus.cfg]
+    #[arg(short = 'c', value_name = "PRIMUS_CFG")]
+    pub(crate) primus_cfg: Option<PathBuf>,
+    /// Path to .secrets.cfg [default: $SECUROSYS_SECRETS_CONF, /etc/primus/.secrets.cfg, /usr/local/primus/etc/.secrets.cfg]
+    #[arg(short = 's', value_name = "SECRETS_CFG")]
+    pub(crate) secrets_cfg: Option<PathBuf>,
+
+    /// With -t: test only this user
+    #[arg(long = "user", value_name = "USER")]
+    pub(crate) test_user: Option<String>,
+    /// With -t: test only this slot id
+    #[arg(long = "slotid", value_name = "N")]
+    pub(crate) test_slot: Option<u32>,
+
+    /// Print one JSON document on stdout instead of the vendor's text
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Passwords: SETUP_PWD PKCS11_PWD for -a/-u, PROXY_PWD for -p (prompted when missing)
+    #[arg(value_name = "PASSWORD", num_args = 0..=2)]
+    pub(crate) passwords: Vec<String>,
+}
+
+/// The operation the command line asks for, with its operands.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Add { user: String },
+    Update { user: String },
+    Remove { user: String },
+    ProxyAdd { user: String },
+    ProxyRemove { user: String },
+    List,
+    Test { user: Option<String>, slot_id: Option<u32> },
+    Version,
+    Completions(Shell),
+}
+
+/// A command line that parses but asks for something ppin cannot do.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum UsageError {
+    /// Passwords given to an action that takes none, or too many.
+    #[error("{flag} takes at most {max} password argument(s), {given} given")]
+    TooManyPasswords { flag: &'static str, max: usize, given: usize },
+    /// `--user` or `--slotid` without `-t`.
+    #[error("--user and --slotid select what -t tests; use them with -t")]
+    TestOptionWithoutTest,
+}
+
+impl Args {
+    /// Splits the parsed flags into the action and checks the operand counts
+    /// clap cannot express (they depend on which action was chosen).
+    pub(crate) fn action(&self) -> Result<Action, UsageError> {
+        if !self.test && (self.test_user.is_some() || self.test_slot.is_some()) {
+            // clap's `requires` cannot name a flag (flags always have a value), so this is checked here.
+            return Err(UsageError::TestOptionWithoutTest);
+        }
+        // clap's "requires = user" guarantees a user for the actions that
+        // take one; the fallback only keeps this total.
+        let user = || self.user.clone().unwrap_or_default();
+        let (action, flag, max) = if self.add {
+            (Action::Add { user: user() }, "-a", 2)
+        } else if self.update {
+            (Action::Update { user: user() }, "-u", 2)
+        } else if self.remove {
+            (Action::Remove { user: user() }, "-r", 0)
+        } else if self.proxy_add {
+            (Action::ProxyAdd { user: user() }, "-p", 1)
+        } else if self.proxy_remove {
+            (Action::ProxyRemove { user: user() }, "-x", 0)
+        } else if self.list {
+            (Action::List, "-l", 0)
+        } else if self.test {
+            let action = Action::Test {
+                user: self.test_user.clone().or_else(|| self.user.clone()),
+                slot_id: self.test_slot,
+            };
+            (action, "-t", 0)
+        } else if let Some(shell) = self.completions {
+            (Action::Completions(shell), "--completions", 0)
+        } else {
+            (Action::Version, "-v", 0)
+        };
+        if self.passwords.len() > max {
+            return Err(UsageError::TooManyPasswords { flag, max, given: self.passwords.len() });
+        }
+        Ok(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("ppin").chain(argv.iter().copied()))
+    }
+
+    fn action(argv: &[&str]) -> Action {
+        parse(argv).unwrap().action().unwrap()
+    }
+
+    #[test]
+    fn vendor_forms_parse() {
+        assert_eq!(action(&["-a", "-e", "U1"]), Action::Add { user: "U1".into() });
+        assert_eq!(action(&["-ae", "U1"]), Action::Add { user: "U1".into() });
+        assert_eq!(action(&["-ue", "U1"]), Action::Update { user: "U1".into() });
+        assert_eq!(action(&["-r", "-e", "U1"]), Action::Remove { user: "U1".into() });
+        assert_eq!(action(&["-pe", "PROXY"]), Action::ProxyAdd { user: "PROXY".into() });
+        assert_eq!(action(&["-x", "-e", "PROXY"]), Action::ProxyRemove { user: "PROXY".into() });
+        assert_eq!(action(&["-l"]), Action::List);
+        assert_eq!(action(&["-v"]), Action::Version);
+        assert_eq!(action(&["-t"]), Action::Test { user: None, slot_id: None });
+        assert_eq!(
+            action(&["-t", "--user", "U1", "--slotid", "3"]),
+            Action::Test { user: Some("U1".into()), slot_id: Some(3) }
+        );
+        assert_eq!(action(&["--completions", "bash"]), Action::Completions(Shell::Bash));
+    }
+
+    #[test]
+    fn positional_passwords_and_paths() {
+        let args = parse(&["-c", "/x/primus.cfg", "-s", "/x/.secrets.cfg", "-ae", "U1", "S", "P"]).unwrap();
+        assert_eq!(args.passwords, ["S", "P"]);
+        assert_eq!(args.primus_cfg.as_deref(), Some(std::path::Path::new("/x/primus.cfg")));
+        assert_eq!(args.secrets_cfg.as_deref(), Some(std::path::Path::new("/x/.secrets.cfg")));
+        assert_eq!(parse(&["-pe", "PROXY", "PW"]).unwrap().passwords, ["PW"]);
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        // No action, two actions, an action without its user, a third password.
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["-a", "-r", "-e", "U1"]).is_err());
+        assert!(parse(&["-a"]).is_err());
+        assert!(parse(&["-ae", "U1", "A", "B", "C"]).is_err());
+        assert_eq!(parse(&["--slotid", "1", "-l"]).unwrap().action(), Err(UsageError::TestOptionWithoutTest));
+        assert_eq!(
+            parse(&["-pe", "PROXY", "A", "B"]).unwrap().action(),
+            Err(UsageError::TooManyPasswords { flag: "-p", max: 1, given: 2 })
+        );
+        assert_eq!(
+            parse(&["-re", "U1", "A"]).unwrap().action(),
+            Err(UsageError::TooManyPasswords { flag: "-r", max: 0, given: 1 })
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! `ppin`: the Primus Permanent PIN tool, flag for flag as the vendor's.
+//!
+//! ```text
+//! ppin -h | -v | -l                         help, version, list
+//! -c <path to primus.cfg>   -s <path to .secrets.cfg>
+//! ppin -a -e <user> [<setup pwd> <pkcs11 pwd>]   add permanent secret
+//! ppin -u -e <user> [<setup pwd> <pkcs11 pwd>]   update permanent secret
+//! ppin -r -e <user>                              remove permanent secret
+//! ppin -p -e <proxy user> [proxy pwd]            add service proxy password
+//! ppin -x -e <proxy user>                        remove service proxy password
+//! ppin -t [--user U] [--slotid N]                test: performs a login
+//! ```
+//!
+//! Plus `--json` (one JSON document on stdout) and `--completions SHELL`.
+//! Exit status: 0 on success, 1 on any failure, 2 on a bad command line.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod args;
+mod prompt;
+mod render;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use ppin::{Ppin, PpinError, PrimusConfig, TestFilter};
+use secrets_cfg::{KeySource, SecretsStore};
+use serde_json::{json, Value};
+
+use crate::args::{Action, Args};
+use crate::prompt::Asked;
+
+/// What a finished command prints on stdout, and whether it succeeded.
+struct Report {
+    text: String,
+    json: Value,
+    ok: bool,
+}
+
+impl Report {
+    fn ok(text: String, json: Value) -> Self {
+        Report { text, json, ok: true }
+    }
+}
+
+/// A failure before or during the operation, printed on stderr.
+enum Failure {
+    Ppin(PpinError),
+    Other(String),
+}
+
+impl From<PpinError> for Failure {
+    fn from(error: PpinError) -> Self {
+        Failure::Ppin(error)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let action = match args.action() {
+        Ok(action) => action,
+        Err(usage) => Args::command().error(clap::error::ErrorKind::ArgumentConflict, usage).exit(),
+    };
+    let operation = operation_name(&action);
+    let outcome = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(&args, action)),
+        Err(error) => Err(Failure::Other(format!("cannot start the async runtime: {error}"))),
+    };
+    finish(&args, operation, outcome)
+}
+
+fn operation_name(action: &Action) -> &'static str {
+    match action {
+        Action::Add { .. } => "add",
+        Action::Update { .. } => "update",
+        Action::Remove { .. } => "remove",
+        Action::ProxyAdd { .. } => "proxy_add",
+        Action::ProxyRemove { .. } => "proxy_remove",
+        Action::List => "list",
+        Action::Test { .. } => "test",
+        Action::Version => "version",
+        Action::Completions(_) => "completions",
+    }
+}
+
+/// Prints the report (or the failure) and picks the exit status.
+fn finish(args: &Args, operation: &str, outcome: Result<Report, Failure>) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let (printed, ok) = match &outcome {
+        Ok(report) if args.json => (writeln!(stdout, "{}", report.json), report.ok),
+        Ok(report) => (write!(stdout, "{}", report.text), report.ok),
+        Err(failure) => {
+            let message = match failure {
+                Failure::Ppin(error) => error.to_string(),
+                Failure::Other(message) => message.clone(),
+            };
+            if args.json {
+                let error = match failure {
+                    Failure::Ppin(error) => render::failed_json(operation, error),
+                    Failure::Other(message) => {
+                        json!({ "ok": false, "operation": operation, "error": { "kind": "usage", "message": message } })
+                    }
+                };
+                let _ = writeln!(stdout, "{error}");
+            }
+            eprintln!("ppin: error: {message}");
+            (Ok(()), false)
+        }
+    };
+    if printed.and_then(|()| stdout.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn open(args: &Args) -> Result<Ppin, Failure> {
+    let config = PrimusConfig::load(args.primus_cfg.as_deref()).map_err(PpinError::from)?;
+    let secrets_path = secrets_cfg::locate(args.secrets_cfg.as_deref());
+    let store = SecretsStore::open(secrets_path, KeySource::Default)
+        .map_err(|source| PpinError::Secrets { user: None, source })?;
+    Ok(Ppin::new(config, store))
+}
+
+fn prompt_failure(error: prompt::PromptError) -> Failure {
+    Failure::Other(error.to_string())
+}
+
+async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
+    let mut given = args.passwords.iter().cloned();
+    match action {
+        Action::Add { user } | Action::Update { user } => {
+            let ppin = open(args)?;
+            ppin.user(&user)?;
+            let setup = prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
+            let pkcs11 = prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
+            let (served, operation) = if args.add {
+                (ppin.add(&user, &setup, &pkcs11).await?, "add")
+            } else {
+                (ppin.update(&user, &setup, &pkcs11).await?, "update")
+            };
+            user_report(&ppin, &user, operation, json!({ "served": served })).await
+        }
+        Action::Remove { user } => {
+            let ppin = open(args)?;
+            let removed = ppin.remove(&user).await?;
+            user_report(&ppin, &user, "remove", json!({ "removed": removed })).await
+        }
+        Action::ProxyAdd { user } => {
+            let ppin = open(args)?;
+            ppin.proxy_user(&user)?;
+            let password = prompt::password(&mut given, Asked::Proxy, &user).map_err(prompt_failure)?;
+            ppin.proxy_add(&user, &password).await?;
+            proxy_report(&ppin, &user, "proxy_add", json!({})).await
+        }
+        Action::ProxyRemove { user } => {
+            let ppin = open(args)?;
+            let removed = ppin.proxy_remove(&user).await?;
+            proxy_report(&ppin, &user, "proxy_remove", json!({ "removed": removed })).await
+        }
+        Action::List => {
+            let listing = open(args)?.list().await?;
+            Ok(Report::ok(render::listing_text(&listing), render::ok_json("list", json!(listing))))
+        }
+        Action::Test { user, slot_id } => {
+            let ppin = open(args)?;
+            let results = ppin.test(&TestFilter::new(user, slot_id)).await?;
+            let listing = ppin.list().await?;
+            let ok = results.iter().all(|r| r.outcome.is_ok());
+            Ok(Report { text: render::test_text(&listing, &results), json: render::test_json(&results), ok })
+        }
+        // With no primus.cfg anywhere there is no HSM to ask, and the tool's
+        // own version is still worth printing; a file named by -c must exist.
+        Action::Version if args.primus_cfg.is_none() && PrimusConfig::locate(None).is_err() => {
+            Ok(Report::ok(render::version_text(&[]), render::version_json(&[])))
+        }
+        Action::Version => {
+            let versions = open(args)?.hsm_versions().await;
+            let ok = versions.iter().all(|v| v.outcome.is_ok());
+            Ok(Report { text: render::version_text(&versions), json: render::version_json(&versions), ok })
+        }
+        Action::Completions(shell) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Args::command(), "ppin", &mut script);
+            let script = String::from_utf8_lossy(&script).into_owned();
+            let json = render::ok_json("completions", json!({ "shell": shell.to_string(), "script": script }));
+            Ok(Report::ok(script, json))
+        }
+    }
+}
+
+/// The banner and the user's line; in JSON, `fields` plus the user's status.
+async fn user_report(ppin: &Ppin, user: &str, operation: &str, mut fields: Value) -> Result<Report, Failure> {
+    let listing = ppin.list().await?;
+    let status = listing.users.iter().find(|u| u.user == user);
+    fields["status"] = json!(status);
+    Ok(Report::ok(render::user_text(&listing, user), render::ok_json(operation, fields)))
+}
+
+/// The banner and the proxy's line; in JSON, `fields` plus the proxy's status.
+async fn proxy_report(ppin: &Ppin, proxy_user: &str, operation: &str, mut fields: Value) -> Result<Report, Failure> {
+    let listing = ppin.list().await?;
+    let status = listing.proxies.iter().find(|p| p.proxy_user == proxy_user);
+    fields["status"] = json!(status);
+    Ok(Report::ok(render::proxy_text(&listing, proxy_user), render::ok_json(operation, fields)))
+}

@@ -1,0 +1,423 @@
+//! [`PpinError`]: every way an operation fails, with who, where, the vendor
+//! code and what to do next.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use hsm_wire::{ClientError, ErrorKind, TlsConfigError, VendorCode, WireError};
+
+use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
+use crate::duration::{compact, utc_clock};
+use crate::ops::TestFilter;
+use crate::setup_password::SetupPasswordProblem;
+
+/// 0x80005012: the user is not in the configuration.
+pub const USER_NOT_IN_CONFIG: VendorCode = VendorCode::USER_NOT_IN_CONFIG;
+
+/// Why a ppin operation failed.
+///
+/// `Display` gives one line: what happened, then (after `: `) the next step,
+/// e.g. `... API login is locked for 4m12s more: do not retry before 13:05:09 UTC`.
+/// The parts are also available one by one ([`what`](Self::what),
+/// [`next_step`](Self::next_step), [`user`](Self::user), [`hsm`](Self::hsm),
+/// [`vendor_code`](Self::vendor_code), [`attempts_left`](Self::attempts_left),
+/// [`locked_until`](Self::locked_until)) for callers that lay errors out
+/// themselves, like the Terraform provider's diagnostics. No variant carries or
+/// prints a password or secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PpinError {
+    /// `primus.cfg` is missing or wrong.
+    Config(ConfigError),
+    /// The user (or service proxy user) is not in `primus.cfg` (0x80005012).
+    UnknownUser {
+        /// The name asked for.
+        user: String,
+        /// Whether a service proxy user was asked for (`ppin -p`/`-x`).
+        proxy: bool,
+        /// The `primus.cfg` searched.
+        config: PathBuf,
+        /// The names that are there, for the message.
+        known: Vec<String>,
+    },
+    /// The setup password does not have the vendor's format; nothing was sent.
+    SetupPasswordFormat {
+        /// The user it was given for.
+        user: String,
+        /// What is wrong (never quotes the password).
+        problem: SetupPasswordProblem,
+    },
+    /// A CloudHSM user's service proxy password is not in `.secrets.cfg`.
+    ProxyPasswordMissing {
+        /// The slot user.
+        user: String,
+        /// Its service proxy user.
+        proxy_user: String,
+    },
+    /// `add` for a user that already has a permanent secret.
+    AlreadyConfigured {
+        /// The user.
+        user: String,
+    },
+    /// `update` or `test` for a user without a permanent secret.
+    NotConfigured {
+        /// The user.
+        user: String,
+    },
+    /// `.secrets.cfg` could not be read or written.
+    Secrets {
+        /// The user the operation was for, if any.
+        user: Option<String>,
+        /// Why.
+        source: secrets_cfg::Error,
+    },
+    /// `ppin -t` with `--user`/`--slotid` selecting no user of `primus.cfg`.
+    NoUserSelected {
+        /// The `primus.cfg` searched.
+        config: PathBuf,
+        /// The selection.
+        filter: TestFilter,
+    },
+    /// `primus.cfg` names no CA file (`ca_file`) for an HSM, so its TLS
+    /// certificate cannot be checked.
+    NoCaFile {
+        /// The HSM.
+        hsm: Box<Hsm>,
+    },
+    /// The CA file of an HSM could not be used to set up TLS.
+    TlsSetup {
+        /// The HSM.
+        hsm: Box<Hsm>,
+        /// Why.
+        source: TlsConfigError,
+    },
+    /// No HSM of the user's cluster could be reached; each was tried once (0x80005015).
+    Unreachable {
+        /// The user.
+        user: Option<String>,
+        /// Each HSM tried, with why it failed, in the order tried.
+        failures: Vec<(Hsm, ClientError)>,
+    },
+    /// The HSM answered, or failed after the credentials were sent, so no other
+    /// HSM was tried: authentication failures are never retried.
+    Hsm {
+        /// The user.
+        user: Option<String>,
+        /// The service proxy user the connection authenticated as, if any.
+        proxy_user: Option<String>,
+        /// The HSM that answered.
+        hsm: Box<Hsm>,
+        /// What failed.
+        source: Box<ClientError>,
+        /// When the answer arrived (the lockout end is counted from it).
+        at: SystemTime,
+    },
+    /// `update` failed, so the user's entry was removed from `.secrets.cfg`, as
+    /// the vendor's `ppin -u` does; the next try must be an `add`.
+    UpdateFailed {
+        /// The user.
+        user: String,
+        /// Why the update failed.
+        cause: Box<PpinError>,
+    },
+}
+
+impl PpinError {
+    /// The user (or proxy user) the failed operation was for, if any.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            PpinError::Config(_)
+            | PpinError::TlsSetup { .. }
+            | PpinError::NoCaFile { .. }
+            | PpinError::NoUserSelected { .. } => None,
+            PpinError::UnknownUser { user, .. }
+            | PpinError::SetupPasswordFormat { user, .. }
+            | PpinError::ProxyPasswordMissing { user, .. }
+            | PpinError::AlreadyConfigured { user }
+            | PpinError::NotConfigured { user }
+            | PpinError::UpdateFailed { user, .. } => Some(user),
+            PpinError::Secrets { user, .. } | PpinError::Unreachable { user, .. } | PpinError::Hsm { user, .. } => {
+                user.as_deref()
+            }
+        }
+    }
+
+    /// The HSM involved, if the failure is tied to one.
+    pub fn hsm(&self) -> Option<&Hsm> {
+        match self {
+            PpinError::TlsSetup { hsm, .. } | PpinError::NoCaFile { hsm } | PpinError::Hsm { hsm, .. } => Some(hsm),
+            PpinError::UpdateFailed { cause, .. } => cause.hsm(),
+            _ => None,
+        }
+    }
+
+    /// The vendor's error code, where the vendor has one for this case.
+    pub fn vendor_code(&self) -> Option<VendorCode> {
+        match self {
+            PpinError::Config(error) => error.vendor_code(),
+            PpinError::UnknownUser { .. } => Some(USER_NOT_IN_CONFIG),
+            PpinError::Secrets { source, .. } => source.vendor_code().map(VendorCode),
+            PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
+            PpinError::Hsm { source, .. } => source.vendor_code(),
+            PpinError::UpdateFailed { cause, .. } => cause.vendor_code(),
+            PpinError::SetupPasswordFormat { .. }
+            | PpinError::ProxyPasswordMissing { .. }
+            | PpinError::AlreadyConfigured { .. }
+            | PpinError::NotConfigured { .. }
+            | PpinError::NoUserSelected { .. }
+            | PpinError::NoCaFile { .. }
+            | PpinError::TlsSetup { .. } => None,
+        }
+    }
+
+    /// The HSM's error, when the HSM answered with one.
+    pub fn wire_error(&self) -> Option<&WireError> {
+        match self {
+            PpinError::Hsm { source, .. } => source.wire_error(),
+            PpinError::UpdateFailed { cause, .. } => cause.wire_error(),
+            _ => None,
+        }
+    }
+
+    /// How many wrong trials remain before a lockout, when the HSM said.
+    pub fn attempts_left(&self) -> Option<u32> {
+        self.wire_error().and_then(|e| e.attempts_left)
+    }
+
+    /// When the lockout the HSM reported ends, on this machine's clock.
+    pub fn locked_until(&self) -> Option<SystemTime> {
+        match self {
+            PpinError::Hsm { source, at, .. } => {
+                source.wire_error().and_then(WireError::locked_for).map(|remaining| *at + remaining)
+            }
+            PpinError::UpdateFailed { cause, .. } => cause.locked_until(),
+            _ => None,
+        }
+    }
+
+    /// How long the lockout lasted when the HSM answered.
+    fn locked_for(&self) -> Option<Duration> {
+        self.wire_error().and_then(WireError::locked_for)
+    }
+
+    /// True when nothing reached an HSM: the configuration, the input or the
+    /// local files were refused first, so no trial was counted anywhere.
+    pub fn is_local(&self) -> bool {
+        !matches!(self, PpinError::Unreachable { .. } | PpinError::Hsm { .. } | PpinError::UpdateFailed { .. })
+    }
+
+    /// A short machine-readable name for the failure (`bad_setup_password`,
+    /// `unknown_user`, ...), stable for scripts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PpinError::Config(ConfigError::NotFound { .. }) => "config_not_found",
+            PpinError::Config(_) => "config_invalid",
+            PpinError::UnknownUser { .. } => "unknown_user",
+            PpinError::SetupPasswordFormat { .. } => "setup_password_format",
+            PpinError::ProxyPasswordMissing { .. } => "proxy_password_missing",
+            PpinError::AlreadyConfigured { .. } => "already_configured",
+            PpinError::NotConfigured { .. } => "not_configured",
+            PpinError::Secrets { .. } => "secrets_file",
+            PpinError::NoUserSelected { .. } => "no_user_selected",
+            PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => "tls_setup",
+            PpinError::Unreachable { .. } => "unreachable",
+            PpinError::Hsm { source, .. } => match source.as_ref() {
+                ClientError::Hsm { error, .. } => error.kind.as_str(),
+                ClientError::Tls { .. } => "tls_handshake",
+                _ => "connection_broken",
+            },
+            PpinError::UpdateFailed { .. } => "update_failed",
+        }
+    }
+
+    /// What happened, as one sentence without the next step.
+    pub fn what(&self) -> String {
+        match self {
+            PpinError::Config(error) => error.to_string(),
+            PpinError::UnknownUser { user, proxy, config, .. } => {
+                let role = if *proxy { "service proxy user" } else { "user" };
+                format!("{role} '{user}' is not in {} (0x80005012)", config.display())
+            }
+            PpinError::SetupPasswordFormat { user, problem } => {
+                format!("the setup password for '{user}' is malformed: {problem}; nothing was sent to the HSM")
+            }
+            PpinError::ProxyPasswordMissing { user, proxy_user } => format!(
+                "user '{user}' sits behind the CloudHSM service proxy '{proxy_user}', whose password is not in .secrets.cfg"
+            ),
+            PpinError::AlreadyConfigured { user } => format!("user '{user}' already has a permanent secret"),
+            PpinError::NotConfigured { user } => format!("user '{user}' has no permanent secret (MISSING)"),
+            PpinError::Secrets { source, .. } => source.to_string(),
+            PpinError::NoUserSelected { config, filter } => {
+                let mut selection = Vec::new();
+                if let Some(user) = &filter.user {
+                    selection.push(format!("user '{user}'"));
+                }
+                if let Some(slot_id) = filter.slot_id {
+                    selection.push(format!("slot-id {slot_id}"));
+                }
+                format!("{} has no {}", config.display(), selection.join(" on "))
+            }
+            PpinError::NoCaFile { hsm } => format!("HSM {hsm} has no ca_file in primus.cfg"),
+            PpinError::TlsSetup { hsm, source } => format!("cannot set up TLS for HSM {hsm}: {source}"),
+            PpinError::Unreachable { user, failures } => {
+                let whom = user.as_deref().map(|u| format!(" of user '{u}'")).unwrap_or_default();
+                let tried: Vec<String> = failures.iter().map(|(hsm, error)| format!("{}: {error}", hsm.name)).collect();
+                format!("no HSM{whom} could be reached (0x80005015); tried {}", tried.join("; "))
+            }
+            PpinError::Hsm { user, hsm, source, .. } => hsm_what(user.as_deref(), hsm, source, self.locked_for()),
+            PpinError::UpdateFailed { user, cause } => format!(
+                "{}; the permanent secret of '{user}' was removed from .secrets.cfg, as the vendor's ppin does on a failed update",
+                cause.what()
+            ),
+        }
+    }
+
+    /// What to do next, as an imperative sentence.
+    pub fn next_step(&self) -> String {
+        match self {
+            PpinError::Config(ConfigError::NotFound { .. }) => {
+                format!("pass -c <path to primus.cfg> or set {PRIMUS_CFG_ENV}")
+            }
+            PpinError::Config(_) => "fix primus.cfg and run the command again".to_owned(),
+            PpinError::UnknownUser { proxy, known, .. } => {
+                let role = if *proxy { "proxy_user" } else { "user_name" };
+                if known.is_empty() {
+                    format!("add a slot with this {role} to primus.cfg")
+                } else {
+                    format!("use one of the configured {role}s: {}", known.join(", "))
+                }
+            }
+            PpinError::SetupPasswordFormat { .. } => {
+                "type it again as five groups of five A-Z/0-9 characters joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)"
+                    .to_owned()
+            }
+            PpinError::ProxyPasswordMissing { proxy_user, .. } => {
+                format!("run `ppin -p -e {proxy_user}` first, then run this command again")
+            }
+            PpinError::AlreadyConfigured { user } => {
+                format!("run `ppin -u -e {user}` to replace it or `ppin -r -e {user}` to remove it")
+            }
+            PpinError::NotConfigured { user } => format!("run `ppin -a -e {user}` first"),
+            PpinError::Secrets { .. } => {
+                "check the path and permissions of .secrets.cfg (pass -s <path> or set SECUROSYS_SECRETS_CONF)".to_owned()
+            }
+            PpinError::NoUserSelected { .. } => "run `ppin -l` to see the configured users and slot ids".to_owned(),
+            PpinError::NoCaFile { hsm } | PpinError::TlsSetup { hsm, .. } => format!(
+                "set ca_file of HSM {} (or of primus) in primus.cfg to the PEM file of the CA that signed the HSM's certificate",
+                hsm.name
+            ),
+            PpinError::Unreachable { .. } => {
+                "check the network and host/port in primus.cfg, then run the command again (no password was sent)"
+                    .to_owned()
+            }
+            PpinError::Hsm { user, proxy_user, hsm, source, .. } => {
+                hsm_next_step(user.as_deref(), proxy_user.as_deref(), hsm, source, self.locked_until())
+            }
+            PpinError::UpdateFailed { user, cause } => {
+                format!("{}; then run `ppin -a -e {user}` (not -u) to fetch a permanent secret again", cause.next_step())
+            }
+        }
+    }
+}
+
+fn hsm_what(user: Option<&str>, hsm: &Hsm, source: &ClientError, locked_for: Option<Duration>) -> String {
+    let of_user = user.map(|u| format!(" of user '{u}'")).unwrap_or_default();
+    let Some(error) = source.wire_error() else {
+        return match source {
+            ClientError::Tls { .. } => format!("the TLS handshake with HSM {hsm} failed: {source}"),
+            _ => format!("the connection to HSM {hsm} failed after the request{of_user} was sent: {source}"),
+        };
+    };
+    let code = error.vendor_code.map(|c| format!(" ({c})")).unwrap_or_default();
+    let left = error.attempts_left.map(|n| format!(", {n} attempts left")).unwrap_or_default();
+    let locked = locked_for.map(|d| format!(" for {} more", compact(d))).unwrap_or_default();
+    match error.kind {
+        ErrorKind::BadSetupPassword => format!("HSM {hsm} refused the setup password{of_user}{code}{left}"),
+        ErrorKind::SetupPasswordExpired => format!("the setup password{of_user} has expired{code} (HSM {hsm})"),
+        ErrorKind::BadPkcs11Password => format!("HSM {hsm} refused the PKCS#11 password{of_user}{code}{left}"),
+        ErrorKind::BadSecret => format!("HSM {hsm} refused the permanent secret{of_user} (replaced or revoked){left}"),
+        ErrorKind::BadProxyPassword => format!("HSM {hsm} refused the service proxy password{left}"),
+        ErrorKind::ProxyAuthRequired => format!("HSM {hsm} requires service proxy authentication first"),
+        ErrorKind::ApiLocked => format!("HSM {hsm}: API login{of_user} is locked{locked}"),
+        ErrorKind::Pkcs11Locked => format!("HSM {hsm}: PKCS#11 access{of_user} is locked{locked} (API login still works)"),
+        ErrorKind::UnknownUser => format!("HSM {hsm} does not know the user{code}"),
+        _ => format!("HSM {hsm} refused the request{of_user}: {}{code}", error.message),
+    }
+}
+
+fn hsm_next_step(
+    user: Option<&str>,
+    proxy_user: Option<&str>,
+    hsm: &Hsm,
+    source: &ClientError,
+    locked_until: Option<SystemTime>,
+) -> String {
+    let user = user.unwrap_or("<user>");
+    let Some(error) = source.wire_error() else {
+        return match source {
+            ClientError::Tls { .. } => format!(
+                "check that ca_file of HSM {} in primus.cfg is the CA that signed the HSM's certificate",
+                hsm.name
+            ),
+            _ => format!("run `ppin -t --user {user}` to see whether the request took effect before retrying"),
+        };
+    };
+    let before_lockout = error
+        .attempts_left
+        .map(|n| format!("; API login locks after {n} more wrong attempts"))
+        .unwrap_or_default();
+    let not_before = locked_until.map(|t| format!("do not retry before {}", utc_clock(t)));
+    match error.kind {
+        ErrorKind::BadSetupPassword => format!("check the setup password and run the command again{before_lockout}"),
+        ErrorKind::SetupPasswordExpired => {
+            "ask the HSM administrator for a new setup password (its validity starts at first use)".to_owned()
+        }
+        ErrorKind::BadPkcs11Password => {
+            let left = error.attempts_left.map(|n| format!("; PKCS#11 access locks after {n} more wrong attempts"));
+            format!("check the PKCS#11 password and run the command again{}", left.unwrap_or_default())
+        }
+        ErrorKind::BadSecret => format!("run `ppin -u -e {user}` with a new setup password"),
+        ErrorKind::BadProxyPassword | ErrorKind::ProxyAuthRequired => format!(
+            "run `ppin -p -e {}` with the correct service proxy password first",
+            proxy_user.unwrap_or("<proxy user>")
+        ),
+        ErrorKind::ApiLocked | ErrorKind::Pkcs11Locked => {
+            not_before.unwrap_or_else(|| "wait for the lockout to end before retrying".to_owned())
+        }
+        ErrorKind::UnknownUser => format!("check user_name '{user}' in primus.cfg against the HSM partition"),
+        _ => "report this to the HSM administrator".to_owned(),
+    }
+}
+
+impl fmt::Display for PpinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // secrets-cfg's messages already end with what to do.
+            PpinError::Secrets { source, .. } => write!(f, "{source}"),
+            _ => write!(f, "{}: {}", self.what(), self.next_step()),
+        }
+    }
+}
+
+impl std::error::Error for PpinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PpinError::Config(error) => Some(error),
+            PpinError::Secrets { source, .. } => Some(source),
+            PpinError::TlsSetup { source, .. } => Some(source),
+            PpinError::Hsm { source, .. } => Some(source),
+            PpinError::UpdateFailed { cause, .. } => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for PpinError {
+    fn from(error: ConfigError) -> Self {
+        PpinError::Config(error)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+use std::time::{Duration, SystemTime};
+
+use hsm_wire::{ClientError, ErrorKind, WireError};
+
+use super::*;
+
+fn hsm() -> Hsm {
+    Hsm { name: "hsm0".into(), host: "127.0.0.1".into(), port: 2310, ca_file: None, priority: 0 }
+}
+
+fn rejected(error: WireError, at: SystemTime) -> PpinError {
+    PpinError::Hsm {
+        user: Some("PARTITION".into()),
+        proxy_user: None,
+        hsm: Box::new(hsm()),
+        source: Box::new(ClientError::Hsm { addr: "127.0.0.1:2310".into(), op: "fetch_secret", error }),
+        at,
+    }
+}
+
+#[test]
+fn lockout_names_remaining_time_and_earliest_retry() {
+    // 13:00:57 UTC on day 0, locked for 4m12s: do not retry before 13:05:09.
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(13 * 3600 + 57);
+    let until_ms = (13 * 3600 + 5 * 60 + 9) * 1000;
+    let error = rejected(WireError::new(ErrorKind::ApiLocked, "locked").with_lockout(until_ms, Duration::from_secs(252)), at);
+    assert_eq!(
+        error.to_string(),
+        "HSM hsm0 (127.0.0.1:2310): API login of user 'PARTITION' is locked for 4m12s more: do not retry before 13:05:09 UTC"
+    );
+    assert_eq!(error.locked_until(), Some(at + Duration::from_secs(252)));
+    assert_eq!(error.kind(), "api_locked");
+    assert_eq!(error.user(), Some("PARTITION"));
+    assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm0"));
+    assert!(!error.is_local());
+}
+
+#[test]
+fn bad_setup_password_carries_code_and_attempts_left() {
+    let error = rejected(WireError::new(ErrorKind::BadSetupPassword, "wrong").with_attempts_left(99), SystemTime::now());
+    assert_eq!(error.vendor_code(), Some(VendorCode(0x8000_5017)));
+    assert_eq!(error.attempts_left(), Some(99));
+    assert_eq!(
+        error.to_string(),
+        "HSM hsm0 (127.0.0.1:2310) refused the setup password of user 'PARTITION' (0x80005017), 99 attempts left: \
+         check the setup password and run the command again; API login locks after 99 more wrong attempts"
+    );
+}
+
+#[test]
+fn failed_update_says_the_next_try_is_an_add() {
+    let cause = rejected(WireError::new(ErrorKind::SetupPasswordExpired, "expired"), SystemTime::now());
+    let error = PpinError::UpdateFailed { user: "PARTITION".into(), cause: Box::new(cause) };
+    let text = error.to_string();
+    assert!(text.starts_with("the setup password of user 'PARTITION' has expired (0x80005018) (HSM hsm0 (127.0.0.1:2310)); the permanent secret of 'PARTITION' was removed"), "{text}");
+    assert!(text.ends_with("then run `ppin -a -e PARTITION` (not -u) to fetch a permanent secret again"), "{text}");
+    assert_eq!(error.vendor_code(), Some(VendorCode(0x8000_5018)));
+    assert_eq!(error.hsm().map(|h| h.port), Some(2310));
+}
+
+#[test]
+fn local_refusals_name_the_fix() {
+    let proxy = PpinError::ProxyPasswordMissing { user: "CLOUD_APP".into(), proxy_user: "SERVICE_USER".into() };
+    assert_eq!(
+        proxy.to_string(),
+        "user 'CLOUD_APP' sits behind the CloudHSM service proxy 'SERVICE_USER', whose password is not in .secrets.cfg: \
+         run `ppin -p -e SERVICE_USER` first, then run this command again"
+    );
+    assert!(proxy.is_local());
+    let unknown = PpinError::UnknownUser {
+        user: "NOPE".into(),
+        proxy: false,
+        config: "/etc/primus/primus.cfg".into(),
+        known: vec!["A".into(), "B".into()],
+    };
+    assert_eq!(
+        unknown.to_string(),
+        "user 'NOPE' is not in /etc/primus/primus.cfg (0x80005012): use one of the configured user_names: A, B"
+    );
+    assert_eq!(unknown.vendor_code(), Some(USER_NOT_IN_CONFIG));
+    let format = PpinError::SetupPasswordFormat {
+        user: "A".into(),
+        problem: SetupPasswordProblem::Length { found: 28 },
+    };
+    assert!(format.to_string().starts_with(
+        "the setup password for 'A' is malformed: it has 28 characters instead of 29; nothing was sent to the HSM: "
+    ));
+}
+

@@ -1,0 +1,554 @@
+//! The operations of `ppin`, shared by the command-line tool and the Terraform
+//! provider: [`Ppin`].
+
+use std::time::{Duration, SystemTime};
+
+use hsm_wire::{ClientError, Connection, Connector, ServerVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+use secrets_cfg::{EntryKind, EntrySummary, Password, Secret, SecretsStore};
+
+use crate::config::{Hsm, PrimusConfig, SlotUser};
+use crate::error::PpinError;
+use crate::setup_password::check_setup_password;
+
+/// The name this client gives itself in the protocol handshake.
+const CLIENT_NAME: &str = concat!("ppin ", env!("CARGO_PKG_VERSION"));
+
+/// The version of this library and of the `ppin` tool.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Network limits for talking to the HSMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Limit for TCP connect plus TLS handshake with one HSM; when it passes,
+    /// the next redundant HSM is tried.
+    pub connect: Duration,
+    /// Limit for each answer. A request that times out is not retried
+    /// anywhere: the HSM may have counted it.
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: DEFAULT_CONNECT_TIMEOUT, read: DEFAULT_READ_TIMEOUT }
+    }
+}
+
+impl Timeouts {
+    /// Both limits given.
+    pub fn new(connect: Duration, read: Duration) -> Self {
+        Timeouts { connect, read }
+    }
+}
+
+/// A slot user's state, as `ppin -l` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct UserStatus {
+    /// The partition user name.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// Its CloudHSM service proxy user, if any.
+    pub proxy_user: Option<String>,
+    /// Whether `.secrets.cfg` holds its permanent secret.
+    pub configured: bool,
+    /// Names of the HSMs serving it, in the order they are tried.
+    pub hsms: Vec<String>,
+}
+
+/// A service proxy user's state, as `ppin -l` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ProxyStatus {
+    /// The service proxy user name.
+    pub proxy_user: String,
+    /// Whether `.secrets.cfg` holds its password.
+    pub configured: bool,
+    /// The slot users behind it.
+    pub users: Vec<String>,
+}
+
+/// Everything `ppin -l` lists: the users and proxies of `primus.cfg` with
+/// their state in `.secrets.cfg`. Nothing is decrypted to produce it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Every slot user, in `primus.cfg` order.
+    pub users: Vec<UserStatus>,
+    /// Every service proxy user, in `primus.cfg` order.
+    pub proxies: Vec<ProxyStatus>,
+}
+
+/// Which HSM served a request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Served {
+    /// The slot user.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// The name of the HSM that answered (`hsm0`).
+    pub hsm: String,
+    /// Its `host:port`.
+    pub address: String,
+    /// The server's name and version from the handshake (e.g. `hsm-sim 0.1.0`).
+    pub server: String,
+}
+
+/// The outcome of a login test for one user.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LoginTest {
+    /// The slot user.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// Where the login succeeded, or why it failed.
+    pub outcome: Result<Served, PpinError>,
+}
+
+/// One HSM's answer to a version query.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HsmVersion {
+    /// The HSM.
+    pub hsm: Hsm,
+    /// Its version, or why it could not be asked.
+    pub outcome: Result<ServerVersion, PpinError>,
+}
+
+/// Which users `ppin -t` tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestFilter {
+    /// Only this user (`--user`).
+    pub user: Option<String>,
+    /// Only users on this slot id (`--slotid`).
+    pub slot_id: Option<u32>,
+}
+
+impl TestFilter {
+    /// Every configured user.
+    pub fn all() -> Self {
+        TestFilter::default()
+    }
+
+    /// Only `user`.
+    pub fn user(user: impl Into<String>) -> Self {
+        TestFilter { user: Some(user.into()), slot_id: None }
+    }
+
+    /// Only `user` if given, and only users on `slot_id` if given.
+    pub fn new(user: Option<String>, slot_id: Option<u32>) -> Self {
+        TestFilter { user, slot_id }
+    }
+}
+
+/// The ppin operations over one `primus.cfg` and one `.secrets.cfg`.
+///
+/// Cheap to clone; every operation takes `&self` and may run concurrently with
+/// others (`.secrets.cfg` edits are serialised by [`SecretsStore`]). HSMs are
+/// contacted only after every local check passed (user known, setup password
+/// well formed, proxy password present), each redundant HSM at most once per
+/// operation and only while the previous ones could not be reached; an answer
+/// from an HSM, including an authentication failure, is final.
+#[derive(Debug, Clone)]
+pub struct Ppin {
+    config: PrimusConfig,
+    store: SecretsStore,
+    timeouts: Timeouts,
+}
+
+/// An authenticated connection and the HSM it goes to.
+struct Session {
+    connection: Connection,
+    hsm: Hsm,
+    proxy_user: Option<String>,
+}
+
+impl Ppin {
+    /// Operations on `config` and `store` with the default [`Timeouts`].
+    pub fn new(config: PrimusConfig, store: SecretsStore) -> Self {
+        Ppin { config, store, timeouts: Timeouts::default() }
+    }
+
+    /// Replaces the network limits.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The `primus.cfg` in use.
+    pub fn config(&self) -> &PrimusConfig {
+        &self.config
+    }
+
+    /// The `.secrets.cfg` in use.
+    pub fn store(&self) -> &SecretsStore {
+        &self.store
+    }
+
+    /// `ppin -a`: trades `setup_password` and `pkcs11_password` for the
+    /// permanent secret of `user` and stores it in `.secrets.cfg`.
+    ///
+    /// Refused before any connection when the user is not in `primus.cfg`, the
+    /// setup password is malformed, the user already has a secret (use
+    /// [`update`](Self::update)) or, behind a CloudHSM service proxy, the proxy
+    /// password is missing. A failure leaves `.secrets.cfg` unchanged.
+    pub async fn add(&self, user: &str, setup_password: &Password, pkcs11_password: &Password) -> Result<Served, PpinError> {
+        let slot_user = self.user(user)?;
+        check_format(user, setup_password)?;
+        if self.is_configured(EntryKind::User, user).await? {
+            return Err(PpinError::AlreadyConfigured { user: user.to_owned() });
+        }
+        let proxy = self.proxy_password(slot_user).await?;
+        let mut session = self.open(slot_user, proxy).await?;
+        let fetched = session.connection.fetch_secret(user, setup_password, pkcs11_password).await;
+        let secret = session.check(Some(user), fetched)?;
+        self.put(EntryKind::User, user, secret).await?;
+        Ok(session.finish(slot_user).await)
+    }
+
+    /// `ppin -u`: has the HSM issue a new permanent secret for `user` (the old
+    /// one stops working) and stores it.
+    ///
+    /// Local checks as for [`add`](Self::add) change nothing; the user must
+    /// already have a secret. Once the HSM is contacted, any failure removes
+    /// the user's entry, as the vendor's `ppin -u` does, and the error is
+    /// [`PpinError::UpdateFailed`]: the next try must be an [`add`](Self::add).
+    pub async fn update(
+        &self,
+        user: &str,
+        setup_password: &Password,
+        pkcs11_password: &Password,
+    ) -> Result<Served, PpinError> {
+        let slot_user = self.user(user)?;
+        check_format(user, setup_password)?;
+        if !self.is_configured(EntryKind::User, user).await? {
+            return Err(PpinError::NotConfigured { user: user.to_owned() });
+        }
+        let proxy = self.proxy_password(slot_user).await?;
+        let attempt = async {
+            let mut session = self.open(slot_user, proxy).await?;
+            let updated = session.connection.update_secret(user, setup_password, pkcs11_password).await;
+            let secret = session.check(Some(user), updated)?;
+            self.put(EntryKind::User, user, secret).await?;
+            Ok(session.finish(slot_user).await)
+        };
+        match attempt.await {
+            Ok(served) => Ok(served),
+            Err(cause) => {
+                self.remove_entry(EntryKind::User, user).await?;
+                Err(PpinError::UpdateFailed { user: user.to_owned(), cause: Box::new(cause) })
+            }
+        }
+    }
+
+    /// `ppin -r`: removes the permanent secret of `user` from `.secrets.cfg`.
+    /// Returns whether there was one. The HSM is not contacted.
+    pub async fn remove(&self, user: &str) -> Result<bool, PpinError> {
+        self.user(user)?;
+        self.remove_entry(EntryKind::User, user).await
+    }
+
+    /// `ppin -p`: stores the password of the CloudHSM service proxy user
+    /// `proxy_user`, needed before fetching the permanent secret of a user
+    /// behind it. The HSM is not contacted; a wrong password shows at the next
+    /// [`add`](Self::add), [`update`](Self::update) or [`test`](Self::test).
+    pub async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
+        self.proxy_user(proxy_user)?;
+        let secret = Secret::new(password.expose_secret().as_bytes().to_vec());
+        self.put(EntryKind::ServiceProxy, proxy_user, secret).await
+    }
+
+    /// `ppin -x`: removes the password of the service proxy user `proxy_user`.
+    /// Returns whether there was one.
+    pub async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError> {
+        self.proxy_user(proxy_user)?;
+        self.remove_entry(EntryKind::ServiceProxy, proxy_user).await
+    }
+
+    /// `ppin -l`: every user and service proxy of `primus.cfg` with its state.
+    pub async fn list(&self) -> Result<Listing, PpinError> {
+        let entries = self.entries().await?;
+        let has = |kind: EntryKind, name: &str| entries.iter().any(|e| e.kind == kind && e.name == name && e.configured);
+        let users = self
+            .config
+            .users()
+            .iter()
+            .map(|u| UserStatus {
+                user: u.user_name.clone(),
+                slot_id: u.slot_id,
+                proxy_user: u.proxy_user.clone(),
+                configured: has(EntryKind::User, &u.user_name),
+                hsms: u.hsms.iter().map(|h| h.name.clone()).collect(),
+            })
+            .collect();
+        let proxies = self
+            .config
+            .proxy_users()
+            .into_iter()
+            .map(|p| ProxyStatus {
+                proxy_user: p.to_owned(),
+                configured: has(EntryKind::ServiceProxy, p),
+                users: self.config.users_behind_proxy(p).map(|u| u.user_name.clone()).collect(),
+            })
+            .collect();
+        Ok(Listing { users, proxies })
+    }
+
+    /// The state of one slot user (what the provider reads back).
+    pub async fn status(&self, user: &str) -> Result<UserStatus, PpinError> {
+        self.user(user)?;
+        let listing = self.list().await?;
+        listing
+            .users
+            .into_iter()
+            .find(|u| u.user == user)
+            .ok_or_else(|| self.unknown_user(user, false))
+    }
+
+    /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
+    pub async fn login(&self, user: &str) -> Result<Served, PpinError> {
+        let slot_user = self.user(user)?;
+        let secret = self
+            .get(EntryKind::User, user)
+            .await?
+            .ok_or_else(|| PpinError::NotConfigured { user: user.to_owned() })?;
+        let proxy = self.proxy_password(slot_user).await?;
+        let mut session = self.open(slot_user, proxy).await?;
+        let login = session.connection.login(user, &secret).await;
+        session.check(Some(user), login)?;
+        Ok(session.finish(slot_user).await)
+    }
+
+    /// `ppin -t`: logs in with the stored permanent secret of each user the
+    /// filter selects, one after the other (never retrying a failed login).
+    /// Fails only when the filter selects no user of `primus.cfg`.
+    pub async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
+        if let Some(user) = &filter.user {
+            self.user(user)?;
+        }
+        let selected: Vec<&SlotUser> = self
+            .config
+            .users()
+            .iter()
+            .filter(|u| filter.user.as_ref().is_none_or(|name| &u.user_name == name))
+            .filter(|u| filter.slot_id.is_none_or(|id| u.slot_id == id))
+            .collect();
+        if selected.is_empty() {
+            return Err(PpinError::NoUserSelected { config: self.config.path().to_owned(), filter: filter.clone() });
+        }
+        let mut results = Vec::with_capacity(selected.len());
+        for slot_user in selected {
+            let outcome = self.login(&slot_user.user_name).await;
+            results.push(LoginTest { user: slot_user.user_name.clone(), slot_id: slot_user.slot_id, outcome });
+        }
+        Ok(results)
+    }
+
+    /// `ppin -v`: asks every HSM of `primus.cfg` for its version.
+    pub async fn hsm_versions(&self) -> Vec<HsmVersion> {
+        let mut versions = Vec::with_capacity(self.config.hsms().len());
+        for hsm in self.config.hsms() {
+            let outcome = async {
+                let connection = self.connect(hsm).await.map_err(|source| connect_error(None, hsm, source))?;
+                let mut session = Session { connection, hsm: hsm.clone(), proxy_user: None };
+                let version = session.connection.version().await;
+                let version = session.check(None, version)?;
+                session.connection.close().await;
+                Ok(version)
+            };
+            versions.push(HsmVersion { hsm: hsm.clone(), outcome: outcome.await });
+        }
+        versions
+    }
+
+    /// The slot user `user` of `primus.cfg`, or [`PpinError::UnknownUser`]
+    /// (0x80005012). Lets callers refuse an unknown user before asking for
+    /// its passwords.
+    pub fn user(&self, user: &str) -> Result<&SlotUser, PpinError> {
+        self.config.user(user).ok_or_else(|| self.unknown_user(user, false))
+    }
+
+    /// Checks that `proxy_user` is the `proxy_user` of a slot in `primus.cfg`,
+    /// or [`PpinError::UnknownUser`] (0x80005012).
+    pub fn proxy_user(&self, proxy_user: &str) -> Result<(), PpinError> {
+        if self.config.proxy_users().contains(&proxy_user) {
+            Ok(())
+        } else {
+            Err(self.unknown_user(proxy_user, true))
+        }
+    }
+
+    fn unknown_user(&self, user: &str, proxy: bool) -> PpinError {
+        let known = if proxy {
+            self.config.proxy_users().into_iter().map(str::to_owned).collect()
+        } else {
+            self.config.users().iter().map(|u| u.user_name.clone()).collect()
+        };
+        PpinError::UnknownUser { user: user.to_owned(), proxy, config: self.config.path().to_owned(), known }
+    }
+
+    /// Runs a blocking `.secrets.cfg` call off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        user: Option<&str>,
+        call: impl FnOnce(SecretsStore) -> secrets_cfg::Result<T> + Send + 'static,
+    ) -> Result<T, PpinError> {
+        let store = self.store.clone();
+        let joined = tokio::task::spawn_blocking(move || call(store)).await;
+        let result = match joined {
+            Ok(result) => result,
+            // A panic in the store is a bug; carry it on rather than hide it.
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        };
+        result.map_err(|source| PpinError::Secrets { user: user.map(str::to_owned), source })
+    }
+
+    async fn entries(&self) -> Result<Vec<EntrySummary>, PpinError> {
+        self.blocking(None, |store| match store.list() {
+            // No file yet means nothing is configured; `add` creates it.
+            Err(secrets_cfg::Error::NotFound { .. }) => Ok(Vec::new()),
+            other => other,
+        })
+        .await
+    }
+
+    async fn is_configured(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
+        let entries = self.entries().await?;
+        Ok(entries.iter().any(|e| e.kind == kind && e.name == name && e.configured))
+    }
+
+    async fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>, PpinError> {
+        let owned = name.to_owned();
+        self.blocking(Some(name), move |store| match store.get(kind, &owned) {
+            Err(secrets_cfg::Error::NotFound { .. }) => Ok(None),
+            other => other,
+        })
+        .await
+    }
+
+    async fn put(&self, kind: EntryKind, name: &str, secret: Secret) -> Result<(), PpinError> {
+        let owned = name.to_owned();
+        self.blocking(Some(name), move |store| store.edit(move |tx| tx.put(kind, &owned, secret))).await
+    }
+
+    async fn remove_entry(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
+        if !self.is_configured(kind, name).await? {
+            // Removing what is not there must not create the file.
+            return Ok(false);
+        }
+        let owned = name.to_owned();
+        self.blocking(Some(name), move |store| store.edit(move |tx| Ok(tx.remove(kind, &owned)))).await
+    }
+
+    /// The stored proxy password of `user`'s service proxy, if it has one.
+    async fn proxy_password(&self, user: &SlotUser) -> Result<Option<(String, Password)>, PpinError> {
+        let Some(proxy_user) = &user.proxy_user else {
+            return Ok(None);
+        };
+        let missing = || PpinError::ProxyPasswordMissing { user: user.user_name.clone(), proxy_user: proxy_user.clone() };
+        let secret = self.get(EntryKind::ServiceProxy, proxy_user).await?.ok_or_else(missing)?;
+        // `proxy_add` stores the UTF-8 bytes of a `Password`; anything else was
+        // not written by ppin and cannot be sent as a password.
+        let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| missing())?;
+        Ok(Some((proxy_user.clone(), Password::new(text.to_owned()))))
+    }
+
+    async fn connect(&self, hsm: &Hsm) -> Result<Connection, ConnectFailure> {
+        let ca_file = hsm.ca_file.as_deref().ok_or(ConnectFailure::NoCaFile)?;
+        let connector = Connector::from_ca_file(ca_file)
+            .map_err(ConnectFailure::Tls)?
+            .with_connect_timeout(self.timeouts.connect)
+            .with_read_timeout(self.timeouts.read)
+            .with_client_name(CLIENT_NAME);
+        connector.connect(&hsm.host, hsm.port, None).await.map_err(ConnectFailure::Client)
+    }
+
+    /// Connects to the first reachable HSM of `user`'s cluster, in priority
+    /// order, then authenticates as its service proxy if it has one. Only a
+    /// failure to reach an HSM moves on to the next one.
+    async fn open(&self, user: &SlotUser, proxy: Option<(String, Password)>) -> Result<Session, PpinError> {
+        let name = Some(user.user_name.as_str());
+        let mut failures = Vec::new();
+        for hsm in &user.hsms {
+            match self.connect(hsm).await {
+                Ok(connection) => {
+                    let mut session =
+                        Session { connection, hsm: hsm.clone(), proxy_user: proxy.as_ref().map(|(p, _)| p.clone()) };
+                    if let Some((proxy_user, password)) = &proxy {
+                        let auth = session.connection.proxy_auth(proxy_user, password).await;
+                        session.check(name, auth)?;
+                    }
+                    return Ok(session);
+                }
+                Err(ConnectFailure::Client(error)) if error.is_connection_failure() => {
+                    failures.push((hsm.clone(), error));
+                }
+                Err(other) => return Err(connect_error(name, hsm, other)),
+            }
+        }
+        Err(PpinError::Unreachable { user: name.map(str::to_owned), failures })
+    }
+}
+
+/// Why a connection to one HSM could not be opened.
+enum ConnectFailure {
+    /// `primus.cfg` names no CA file for the HSM.
+    NoCaFile,
+    /// The CA file could not be used.
+    Tls(hsm_wire::TlsConfigError),
+    /// Connecting or the handshake failed.
+    Client(ClientError),
+}
+
+fn connect_error(user: Option<&str>, hsm: &Hsm, failure: ConnectFailure) -> PpinError {
+    match failure {
+        ConnectFailure::NoCaFile => PpinError::NoCaFile { hsm: Box::new(hsm.clone()) },
+        ConnectFailure::Tls(source) => PpinError::TlsSetup { hsm: Box::new(hsm.clone()), source },
+        ConnectFailure::Client(source) if source.is_connection_failure() => {
+            PpinError::Unreachable { user: user.map(str::to_owned), failures: vec![(hsm.clone(), source)] }
+        }
+        ConnectFailure::Client(source) => PpinError::Hsm {
+            user: user.map(str::to_owned),
+            proxy_user: None,
+            hsm: Box::new(hsm.clone()),
+            source: Box::new(source),
+            at: SystemTime::now(),
+        },
+    }
+}
+
+impl Session {
+    /// Turns the outcome of one request into ours; a failure names this HSM
+    /// and is final (the caller never retries it elsewhere).
+    fn check<T>(&self, user: Option<&str>, result: Result<T, ClientError>) -> Result<T, PpinError> {
+        result.map_err(|source| PpinError::Hsm {
+            user: user.map(str::to_owned),
+            proxy_user: self.proxy_user.clone(),
+            hsm: Box::new(self.hsm.clone()),
+            source: Box::new(source),
+            at: SystemTime::now(),
+        })
+    }
+
+    /// Closes the connection and says who served the request.
+    async fn finish(self, user: &SlotUser) -> Served {
+        let served = Served {
+            user: user.user_name.clone(),
+            slot_id: user.slot_id,
+            hsm: self.hsm.name.clone(),
+            address: self.connection.peer().to_owned(),
+            server: self.connection.server_hello().server.clone(),
+        };
+        self.connection.close().await;
+        served
+    }
+}
+
+fn check_format(user: &str, setup_password: &Password) -> Result<(), PpinError> {
+    check_setup_password(setup_password)
+        .map_err(|problem| PpinError::SetupPasswordFormat { user: user.to_owned(), problem })
+}
