@@ -55,3 +55,6 @@ pub use files::{render_primus_cfg, FilesError, Ready, StatePaths};
 pub use hsm::{ProxyStatus, Status, UserStatus};
 pub use journal::JournalError;
 pub use server::{start, RunningSim, SimOptions, StartError};
+
+#[cfg(test)]
+mod tests;

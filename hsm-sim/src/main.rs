@@ -106,15 +106,19 @@ fn dev_config(state_dir: &Path) -> Result<SimConfig, Box<dyn std::error::Error>>
     Ok(config)
 }
 
+/// Writes a file only its owner can read, atomically: scripts waiting for it
+/// never see half of it.
 fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let staging = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = options.open(&staging)?;
     file.write_all(content)?;
-    file.sync_all()
+    file.sync_all()?;
+    std::fs::rename(&staging, path)
 }
 
 /// Prints, like `vault server -dev`, what to export and the dev credentials,

@@ -146,3 +146,215 @@ async fn wrong_trials_are_forgotten_after_the_reset_window() {
     let error = hsm_error(conn.fetch_secret(&u.name, &wrong(), &u.pin).await);
     assert_eq!(error.attempts_left, Some(THRESHOLD - 1));
 }
+
+#[tokio::test]
+async fn setup_password_validity_starts_at_first_use_and_expires_after_the_lifespan() {
+    let sim = start(2);
+    let (u1, u2) = (creds(&sim, "U0001"), creds(&sim, "U0002"));
+    // Time before the first use does not count.
+    sim.admin().advance_clock(LIFESPAN * 2).unwrap();
+    let mut conn = connect(&sim).await;
+    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin).await.unwrap();
+    sim.admin().advance_clock(LIFESPAN - Duration::from_secs(60)).unwrap();
+    conn.update_secret(&u1.name, &u1.setup, &u1.pin).await.unwrap();
+    sim.admin().advance_clock(Duration::from_secs(60)).unwrap();
+    let error = hsm_error(conn.fetch_secret(&u1.name, &u1.setup, &u1.pin).await);
+    assert_eq!(error.kind, ErrorKind::SetupPasswordExpired);
+    assert_eq!(error.vendor_code, Some(VendorCode(0x8000_5018)));
+    assert!(error.message.contains("U0001"), "{}", error.message);
+    // An expired password is the right password: no trial is counted.
+    assert_eq!(sim.admin().user(&u1.name).unwrap().api_failures, 0);
+    // The other user never used theirs: still valid.
+    conn.fetch_secret(&u2.name, &u2.setup, &u2.pin).await.unwrap();
+}
+
+#[tokio::test]
+async fn pkcs11_lockout_leaves_api_login_working() {
+    let sim = start(1);
+    let u = creds(&sim, "U0001");
+    let mut conn = connect(&sim).await;
+    let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+    let bad_pin = Password::new("not-the-pin".to_owned());
+    for trial in 1..=THRESHOLD {
+        let error = hsm_error(conn.fetch_secret(&u.name, &u.setup, &bad_pin).await);
+        assert_eq!(error.kind, ErrorKind::BadPkcs11Password);
+        assert_eq!(error.vendor_code, Some(VendorCode(0x8000_000B)));
+        assert_eq!(error.attempts_left, Some(THRESHOLD - trial));
+    }
+    let status = sim.admin().user(&u.name).unwrap();
+    assert_eq!((status.pkcs11_failures, status.api_failures), (THRESHOLD, 0));
+    assert!(status.pkcs11_locked_until_unix_ms.is_some() && status.api_locked_until_unix_ms.is_none());
+    let error = hsm_error(conn.update_secret(&u.name, &u.setup, &u.pin).await);
+    assert_eq!(error.kind, ErrorKind::Pkcs11Locked);
+    assert_about(error.locked_for(), LOCKOUT);
+    // API login with the permanent secret still works, on this and on a new connection.
+    conn.login(&u.name, &secret).await.unwrap();
+    connect(&sim).await.login(&u.name, &secret).await.unwrap();
+    // The PKCS#11 lockout ends after the lockout time.
+    sim.admin().advance_clock(LOCKOUT).unwrap();
+    assert_eq!(conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap(), secret);
+}
+
+#[tokio::test]
+async fn cloudhsm_users_need_proxy_authentication_on_each_connection() {
+    let sim = start(1);
+    let cloud = creds(&sim, "CLOUD");
+    let proxy_password = sim.config().proxy("PROXY").unwrap().password.clone();
+    let mut conn = connect(&sim).await;
+    let error = hsm_error(conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin).await);
+    assert_eq!(error.kind, ErrorKind::ProxyAuthRequired);
+    assert_eq!(error.vendor_code, None);
+    assert!(error.message.contains("PROXY"), "{}", error.message);
+    // Refused before any credential was checked: nothing counted.
+    assert_eq!(sim.admin().user(&cloud.name).unwrap().api_failures, 0);
+
+    let error = hsm_error(conn.proxy_auth("PROXY", &Password::new("nope".to_owned())).await);
+    assert_eq!(error.kind, ErrorKind::BadProxyPassword);
+    assert_eq!(error.attempts_left, Some(THRESHOLD - 1));
+    assert_eq!(sim.admin().status().unwrap().proxies[0].api_failures, 1);
+    let error = hsm_error(conn.proxy_auth("NO_SUCH_PROXY", &proxy_password).await);
+    assert_eq!(error.kind, ErrorKind::UnknownUser);
+
+    conn.proxy_auth("PROXY", &proxy_password).await.unwrap();
+    let secret = conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin).await.unwrap();
+    conn.login(&cloud.name, &secret).await.unwrap();
+    // A new connection starts unauthenticated.
+    let mut fresh = connect(&sim).await;
+    assert_eq!(hsm_error(fresh.login(&cloud.name, &secret).await).kind, ErrorKind::ProxyAuthRequired);
+    // Users not behind a proxy need none.
+    let u = creds(&sim, "U0001");
+    fresh.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_user_is_refused_with_the_vendor_code() {
+    let sim = start(1);
+    let u = creds(&sim, "U0001");
+    let mut conn = connect(&sim).await;
+    let error = hsm_error(conn.fetch_secret("NOBODY", &u.setup, &u.pin).await);
+    assert_eq!(error.kind, ErrorKind::UnknownUser);
+    assert_eq!(error.vendor_code, Some(VendorCode(0x8000_5012)));
+    assert!(error.message.contains("NOBODY"));
+}
+
+#[tokio::test]
+async fn a_client_trusting_another_ca_or_name_is_refused() {
+    let sim = start(1);
+    let other_ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let tls = hsm_wire::client_config_from_ca_pem(other_ca.cert.pem().as_bytes(), "other CA").unwrap();
+    let error = Connector::new(tls).connect("127.0.0.1", sim.port(), None).await.unwrap_err();
+    assert!(matches!(error, ClientError::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+    assert!(!error.is_connection_failure());
+    assert_eq!(error.vendor_code(), Some(VendorCode::NETWORK_FAILURE));
+
+    // The right CA but a name the certificate does not carry.
+    let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
+    let error = connector.connect("127.0.0.1", sim.port(), Some("hsm.example")).await.unwrap_err();
+    assert!(matches!(error, ClientError::Tls { .. }), "{error:?}");
+    // The certificate carries localhost as well as 127.0.0.1.
+    connector.connect("localhost", sim.port(), None).await.unwrap();
+    // A refused TLS handshake reached the simulator but nothing was counted.
+    assert_eq!(sim.admin().user("U0001").unwrap().requests, 0);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_connection_failure() {
+    let sim = start(1);
+    let mut sim = sim;
+    let port = sim.port();
+    let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
+    sim.kill();
+    let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
+    assert!(matches!(error, ClientError::Connect { .. }), "{error:?}");
+    assert!(error.is_connection_failure());
+    assert_eq!(error.vendor_code(), Some(VendorCode::NETWORK_FAILURE));
+}
+
+#[tokio::test]
+async fn many_concurrent_clients() {
+    const USERS: usize = 40;
+    let sim = start(USERS);
+    let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 1..=USERS {
+        let u = creds(&sim, &format!("U{n:04}"));
+        let (connector, port) = (connector.clone(), sim.port());
+        tasks.spawn(async move {
+            let mut conn = connector.connect("127.0.0.1", port, None).await.unwrap();
+            let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+            conn.login(&u.name, &secret).await.unwrap();
+            (u.name, hex::encode(secret.expose_secret()))
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (name, secret) = joined.unwrap();
+        assert_eq!(sim.admin().current_secret(&name).unwrap(), Some(secret.clone()));
+        assert!(seen.insert(secret), "two users got the same secret");
+    }
+    assert_eq!(seen.len(), USERS);
+}
+
+#[tokio::test]
+async fn restart_resets_counters_and_keeps_secrets_and_time() {
+    let mut sim = start(1);
+    let u = creds(&sim, "U0001");
+    let mut conn = connect(&sim).await;
+    let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+    hsm_error(conn.fetch_secret(&u.name, &u.setup, &Password::new("bad".to_owned())).await);
+    for _ in 0..THRESHOLD {
+        hsm_error(conn.fetch_secret(&u.name, &wrong(), &u.pin).await);
+    }
+    let before = sim.admin().user(&u.name).unwrap();
+    assert!(before.api_locked_until_unix_ms.is_some());
+    assert_eq!(before.pkcs11_failures, 1);
+    let now = sim.admin().advance_clock(Duration::from_secs(3600)).unwrap();
+    let port = sim.port();
+
+    sim.restart().unwrap();
+    assert_eq!(sim.port(), port, "a restart keeps the port, so primus.cfg stays valid");
+    let after = sim.admin().user(&u.name).unwrap();
+    assert_eq!((after.api_failures, after.pkcs11_failures, after.api_locked_until_unix_ms), (0, 0, None));
+    assert_eq!(after.secrets_issued, before.secrets_issued);
+    assert_eq!(after.setup_first_use_unix_ms, before.setup_first_use_unix_ms);
+    assert!(sim.admin().status().unwrap().now_unix_ms >= now, "simulated time does not run backwards");
+    let mut conn = connect(&sim).await;
+    conn.login(&u.name, &secret).await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_and_out_of_version_messages() {
+    use hsm_wire::FramedStream;
+    use tokio::io::AsyncWriteExt;
+
+    let sim = start(1);
+    let tls = hsm_wire::client_config_from_ca_file(&sim.paths().ca_file).unwrap();
+    let open = || async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sim.port())).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        FramedStream::new(tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp).await.unwrap())
+    };
+    // A client speaking only a future version is told which version the server speaks.
+    let mut stream = open().await;
+    stream.send(&serde_json::json!({"type":"hello","versions":[99],"client":"future"})).await.unwrap();
+    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    assert_eq!(answer["type"], "error");
+    assert_eq!(answer["kind"], "unsupported_version");
+
+    // After a good hello, a malformed line gets bad_request and the connection stays usable.
+    let mut stream = open().await;
+    stream.send(&serde_json::json!({"type":"hello","versions":[1],"client":"raw"})).await.unwrap();
+    let hello: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    assert_eq!(hello["version"], 1);
+    stream.send(&serde_json::json!({"op":"no_such_op"})).await.unwrap();
+    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    assert_eq!(answer["kind"], "bad_request");
+    stream.send(&serde_json::json!({"op":"version"})).await.unwrap();
+    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    assert_eq!(answer["type"], "version");
+    let mut tcp_only = tokio::net::TcpStream::connect(("127.0.0.1", sim.port())).await.unwrap();
+    // A non-TLS client is dropped without harming the server.
+    tcp_only.write_all(b"{\"type\":\"hello\"}\n").await.unwrap();
+    connect(&sim).await.version().await.unwrap();
+}
