@@ -1,4 +1,5 @@
 //! Behaviour of `SecretsStore` on real files.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,6 +23,7 @@ fn key_file(path: &Path) -> PathBuf {
 }
 
 #[test]
+#[allow(clippy::needless_borrows_for_generic_args)] // `put` taking `&Secret` is what is tested
 fn put_get_list_remove_and_reopen() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
