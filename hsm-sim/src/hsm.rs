@@ -52,7 +52,8 @@ pub(crate) struct Hsm {
 pub struct UserStatus {
     /// The user name.
     pub name: String,
-    /// Requests that named this user (any outcome).
+    /// `fetch_secret`, `update_secret` and `login` requests for this user that
+    /// passed the user and proxy checks, whatever their outcome.
     pub requests: u64,
     /// Wrong API-login trials (setup password, permanent secret) in the current window.
     pub api_failures: u32,
