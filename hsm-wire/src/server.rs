@@ -60,7 +60,7 @@ pub async fn accept(
     tokio::time::timeout(timeout, handshake).await.map_err(|_| ServerError::HandshakeTimeout(timeout))?
 }
 
-async fn hello<S>(mut stream: FramedStream<S>, server: &str) -> Result<ServerConnection<S>, ServerError>
+pub(crate) async fn hello<S>(mut stream: FramedStream<S>, server: &str) -> Result<ServerConnection<S>, ServerError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {

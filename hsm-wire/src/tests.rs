@@ -89,3 +89,127 @@ fn hello_frames() {
     // A request sent before the hello is not a hello.
     assert!(serde_json::from_str::<HelloFrame>(r#"{"op":"version"}"#).is_err());
 }
+
+mod framing {
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+
+    use crate::{FrameError, FramedStream, MAX_FRAME_LEN};
+
+    const WAIT: Option<Duration> = Some(Duration::from_secs(5));
+
+    #[tokio::test]
+    async fn frames_round_trip_and_eof_between_frames_is_none() {
+        let (a, b) = tokio::io::duplex(1024);
+        let (mut a, mut b) = (FramedStream::new(a), FramedStream::new(b));
+        a.send(&serde_json::json!({"x": "line\nbreak"})).await.unwrap();
+        let got: serde_json::Value = b.recv(WAIT).await.unwrap().unwrap();
+        assert_eq!(got["x"], "line\nbreak");
+        drop(a);
+        assert!(b.recv::<serde_json::Value>(WAIT).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn oversized_truncated_slow_and_malformed_frames_are_errors() {
+        let (a, b) = tokio::io::duplex(256 * 1024);
+        let mut b = FramedStream::new(b);
+        let mut raw = a;
+        raw.write_all(&vec![b'x'; MAX_FRAME_LEN + 10]).await.unwrap();
+        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::TooLong)));
+
+        let (mut raw, b) = tokio::io::duplex(1024);
+        let mut b = FramedStream::new(b);
+        raw.write_all(b"{\"half\":").await.unwrap();
+        drop(raw);
+        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::Truncated)));
+
+        let (_raw, b) = tokio::io::duplex(1024);
+        let mut b = FramedStream::new(b);
+        let slow = b.recv::<serde_json::Value>(Some(Duration::from_millis(20))).await;
+        assert!(matches!(slow, Err(FrameError::Timeout(_))));
+
+        let (mut raw, b) = tokio::io::duplex(1024);
+        let mut b = FramedStream::new(b);
+        raw.write_all(b"{\"password\":\"hunter2\"\n").await.unwrap();
+        let error = b.recv::<serde_json::Value>(WAIT).await.unwrap_err();
+        assert!(matches!(error, FrameError::Malformed { .. }));
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+
+        let (a, _b) = tokio::io::duplex(1024);
+        let mut a = FramedStream::new(a);
+        let huge = "y".repeat(MAX_FRAME_LEN);
+        assert!(matches!(a.send(&huge).await, Err(FrameError::TooLong)));
+    }
+
+    #[tokio::test]
+    async fn server_hello_negotiates_or_refuses_the_version() {
+        let (client, server) = tokio::io::duplex(4096);
+        let mut client = FramedStream::new(client);
+        let serving = tokio::spawn(crate::server::hello(FramedStream::new(server), "test-server"));
+        client.send(&serde_json::json!({"type":"hello","versions":[0,1,7],"client":"c"})).await.unwrap();
+        let reply: serde_json::Value = client.recv(WAIT).await.unwrap().unwrap();
+        assert_eq!(reply, serde_json::json!({"type":"hello","version":1,"server":"test-server"}));
+        let conn = serving.await.unwrap().unwrap();
+        assert_eq!(conn.client_hello().client, "c");
+
+        let (client, server) = tokio::io::duplex(4096);
+        let mut client = FramedStream::new(client);
+        let serving = tokio::spawn(crate::server::hello(FramedStream::new(server), "test-server"));
+        client.send(&serde_json::json!({"op":"version"})).await.unwrap();
+        let reply: serde_json::Value = client.recv(WAIT).await.unwrap().unwrap();
+        assert_eq!(reply["kind"], "bad_request");
+        assert!(matches!(serving.await.unwrap(), Err(crate::ServerError::NoHello)));
+    }
+}
+
+mod tls_loopback {
+    use std::time::Duration;
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use tokio::net::TcpListener;
+    use tokio_rustls::TlsAcceptor;
+
+    use crate::{accept, server_config_from_pem, ClientError, Connector, ErrorKind, Password, Response, WireError};
+
+    /// A CA (PEM) and a server chain + key for 127.0.0.1.
+    fn pki() -> (String, String, String) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+        (ca_pem, cert.pem(), key.serialize_pem())
+    }
+
+    #[tokio::test]
+    async fn client_and_server_over_tls13() {
+        let (ca, cert, key) = pki();
+        let acceptor = TlsAcceptor::from(server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = accept(&acceptor, tcp, "scripted", Duration::from_secs(5)).await.unwrap();
+            let request = conn.next_request(Duration::from_secs(5)).await.unwrap().unwrap();
+            assert_eq!(request.op(), "fetch_secret");
+            let error = WireError::new(ErrorKind::BadSetupPassword, "wrong").with_attempts_left(99);
+            conn.respond(&Response::Error(error)).await.unwrap();
+            // The client gave up after one answer: it never retries.
+            assert!(conn.next_request(Duration::from_secs(5)).await.unwrap().is_none());
+        });
+        let tls = crate::client_config_from_ca_pem(ca.as_bytes(), "test CA").unwrap();
+        let mut conn = Connector::new(tls).with_read_timeout(Duration::from_secs(5)).connect("127.0.0.1", port, None).await.unwrap();
+        assert_eq!(conn.server_hello().server, "scripted");
+        let setup = Password::new("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE".to_owned());
+        let error = conn.fetch_secret("U", &setup, &Password::new("p".to_owned())).await.unwrap_err();
+        assert!(matches!(&error, ClientError::Hsm { op: "fetch_secret", .. }), "{error:?}");
+        assert_eq!(error.wire_error().and_then(|e| e.attempts_left), Some(99));
+        assert_eq!(error.vendor_code().map(|c| c.to_string()).as_deref(), Some("0x80005017"));
+        assert!(!error.is_connection_failure());
+        conn.close().await;
+        server.await.unwrap();
+    }
+}
