@@ -330,17 +330,27 @@ fn hsm_what(user: Option<&str>, hsm: &Hsm, source: &ClientError, locked_for: Opt
         };
     };
     let code = error.vendor_code.map(|c| format!(" ({c})")).unwrap_or_default();
-    let left = error.attempts_left.map(|n| format!(", {n} attempts left")).unwrap_or_default();
+    let counter = match error.kind {
+        ErrorKind::BadPkcs11Password | ErrorKind::Pkcs11Locked => "PKCS#11 access",
+        ErrorKind::BadProxyPassword => "the service proxy's API login",
+        _ => "API login",
+    };
+    // A wrong trial reports what is left, or the lockout it has just started.
+    let left = match (error.attempts_left, locked_for) {
+        (_, Some(lockout)) => format!("; {counter} is now locked for {}", compact(lockout)),
+        (Some(n), None) => format!(", {n} attempts left"),
+        (None, None) => String::new(),
+    };
     let locked = locked_for.map(|d| format!(" for {} more", compact(d))).unwrap_or_default();
     match error.kind {
         ErrorKind::BadSetupPassword => format!("HSM {hsm} refused the setup password{of_user}{code}{left}"),
-        ErrorKind::SetupPasswordExpired => format!("the setup password{of_user} has expired{code} (HSM {hsm})"),
+        ErrorKind::SetupPasswordExpired => format!("HSM {hsm}: the setup password{of_user} has expired{code}"),
         ErrorKind::BadPkcs11Password => format!("HSM {hsm} refused the PKCS#11 password{of_user}{code}{left}"),
         ErrorKind::BadSecret => format!("HSM {hsm} refused the permanent secret{of_user} (replaced or revoked){left}"),
         ErrorKind::BadProxyPassword => format!("HSM {hsm} refused the service proxy password{left}"),
         ErrorKind::ProxyAuthRequired => format!("HSM {hsm} requires service proxy authentication first"),
-        ErrorKind::ApiLocked => format!("HSM {hsm}: API login{of_user} is locked{locked}"),
-        ErrorKind::Pkcs11Locked => format!("HSM {hsm}: PKCS#11 access{of_user} is locked{locked} (API login still works)"),
+        ErrorKind::ApiLocked => format!("HSM {hsm}: {counter}{of_user} is locked{locked}"),
+        ErrorKind::Pkcs11Locked => format!("HSM {hsm}: {counter}{of_user} is locked{locked} (API login still works)"),
         ErrorKind::UnknownUser => format!("HSM {hsm} does not know the user{code}"),
         _ => format!("HSM {hsm} refused the request{of_user}: {}{code}", error.message),
     }
@@ -363,30 +373,31 @@ fn hsm_next_step(
             _ => format!("run `ppin -t --user {user}` to see whether the request took effect before retrying"),
         };
     };
-    let before_lockout = error
-        .attempts_left
-        .map(|n| format!("; API login locks after {n} more wrong attempts"))
-        .unwrap_or_default();
-    let not_before = locked_until.map(|t| format!("do not retry before {}", utc_clock(t)));
-    match error.kind {
-        ErrorKind::BadSetupPassword => format!("check the setup password and run the command again{before_lockout}"),
-        ErrorKind::SetupPasswordExpired => {
-            "ask the HSM administrator for a new setup password (its validity starts at first use)".to_owned()
-        }
-        ErrorKind::BadPkcs11Password => {
-            let left = error.attempts_left.map(|n| format!("; PKCS#11 access locks after {n} more wrong attempts"));
-            format!("check the PKCS#11 password and run the command again{}", left.unwrap_or_default())
-        }
-        ErrorKind::BadSecret => format!("run `ppin -u -e {user}` with a new setup password"),
-        ErrorKind::BadProxyPassword | ErrorKind::ProxyAuthRequired => format!(
-            "run `ppin -p -e {}` with the correct service proxy password first",
+    // What to correct (none for a lockout: only waiting helps), then when to retry.
+    let fix = match error.kind {
+        ErrorKind::BadSetupPassword => Some("check the setup password".to_owned()),
+        ErrorKind::BadPkcs11Password => Some("check the PKCS#11 password".to_owned()),
+        ErrorKind::BadProxyPassword | ErrorKind::ProxyAuthRequired => Some(format!(
+            "run `ppin -p -e {}` with the correct service proxy password",
             proxy_user.unwrap_or("<proxy user>")
-        ),
-        ErrorKind::ApiLocked | ErrorKind::Pkcs11Locked => {
-            not_before.unwrap_or_else(|| "wait for the lockout to end before retrying".to_owned())
+        )),
+        ErrorKind::ApiLocked | ErrorKind::Pkcs11Locked => None,
+        ErrorKind::SetupPasswordExpired => {
+            return "ask the HSM administrator for a new setup password (its validity starts at first use)".to_owned()
         }
-        ErrorKind::UnknownUser => format!("check user_name '{user}' in primus.cfg against the HSM partition"),
-        _ => "report this to the HSM administrator".to_owned(),
+        ErrorKind::BadSecret => return format!("run `ppin -u -e {user}` with a new setup password"),
+        ErrorKind::UnknownUser => return format!("check user_name '{user}' in primus.cfg against the HSM partition"),
+        _ => return "report this to the HSM administrator".to_owned(),
+    };
+    let wait = locked_until.map(|until| format!("do not retry before {}", utc_clock(until)));
+    match (fix, wait) {
+        (None, Some(wait)) => wait,
+        (None, None) => "wait for the lockout to end, then run the command again".to_owned(),
+        (Some(fix), Some(wait)) => format!("{fix}, and {wait}"),
+        (Some(fix), None) => match error.attempts_left {
+            Some(left) => format!("{fix} and run the command again; {left} more wrong attempts lock it"),
+            None => format!("{fix} and run the command again"),
+        },
     }
 }
 

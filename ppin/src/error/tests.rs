@@ -43,7 +43,20 @@ fn bad_setup_password_carries_code_and_attempts_left() {
     assert_eq!(
         error.to_string(),
         "HSM hsm0 (127.0.0.1:2310) refused the setup password of user 'PARTITION' (0x80005017), 99 attempts left: \
-         check the setup password and run the command again; API login locks after 99 more wrong attempts"
+         check the setup password and run the command again; 99 more wrong attempts lock it"
+    );
+}
+
+#[test]
+fn the_trial_that_locks_says_so() {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
+    let error = WireError::new(ErrorKind::BadPkcs11Password, "wrong")
+        .with_attempts_left(0)
+        .with_lockout(360_000, Duration::from_secs(300));
+    assert_eq!(
+        rejected(error, at).to_string(),
+        "HSM hsm0 (127.0.0.1:2310) refused the PKCS#11 password of user 'PARTITION' (0x8000000B); \
+         PKCS#11 access is now locked for 5m00s: check the PKCS#11 password, and do not retry before 00:06:00 UTC"
     );
 }
 
@@ -52,7 +65,7 @@ fn failed_update_says_the_next_try_is_an_add() {
     let cause = rejected(WireError::new(ErrorKind::SetupPasswordExpired, "expired"), SystemTime::now());
     let error = PpinError::UpdateFailed { user: "PARTITION".into(), cause: Box::new(cause) };
     let text = error.to_string();
-    assert!(text.starts_with("the setup password of user 'PARTITION' has expired (0x80005018) (HSM hsm0 (127.0.0.1:2310)); the permanent secret of 'PARTITION' was removed"), "{text}");
+    assert!(text.starts_with("HSM hsm0 (127.0.0.1:2310): the setup password of user 'PARTITION' has expired (0x80005018); the permanent secret of 'PARTITION' was removed"), "{text}");
     assert!(text.ends_with("then run `ppin -a -e PARTITION` (not -u) to fetch a permanent secret again"), "{text}");
     assert_eq!(error.vendor_code(), Some(VendorCode(0x8000_5018)));
     assert_eq!(error.hsm().map(|h| h.port), Some(2310));
