@@ -3,16 +3,25 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hsm::Status;
+use crate::hsm::{Status, UserStatus};
 
-/// A command to the admin listener: `{"cmd":"status"}`,
+/// The longest admin frame: a status of thousands of users is far above the
+/// protocol's limit, and the admin listener only talks to loopback.
+pub(crate) const ADMIN_MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
+
+/// A command to the admin listener: `{"cmd":"status"}`, `{"cmd":"user","name":"U"}`,
 /// `{"cmd":"advance_clock","ms":300000}`, `{"cmd":"shutdown"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AdminRequest {
-    /// Report counters and issued secrets.
+    /// Report counters and issued secrets of every user and proxy.
     Status,
+    /// Report counters and issued secrets of one user.
+    User {
+        /// The user name.
+        name: String,
+    },
     /// Move simulated time forward by `ms` milliseconds.
     AdvanceClock {
         /// Milliseconds to add.
@@ -29,6 +38,8 @@ pub enum AdminRequest {
 pub enum AdminResponse {
     /// The answer to `status`.
     Status(Status),
+    /// The answer to `user`.
+    User(UserStatus),
     /// The answer to `advance_clock`: simulated time now.
     Clock {
         /// Simulated time after the move.

@@ -19,13 +19,13 @@
 //! crates use [`SimProcess::start`], which finds it with [`hsm_sim_binary`].
 //! The process is killed when the [`SimProcess`] is dropped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::admin::{AdminRequest, AdminResponse};
+use crate::admin::{AdminRequest, AdminResponse, ADMIN_MAX_FRAME_LEN};
 use crate::config::SimConfig;
 use crate::files::{Ready, StatePaths};
 use crate::hsm::{Status, UserStatus};
@@ -276,7 +276,8 @@ impl AdminClient {
         line.push(b'\n');
         (&stream).write_all(&line).map_err(io(what()))?;
         let mut answer = String::new();
-        BufReader::new(&stream).read_line(&mut answer).map_err(io(what()))?;
+        let limit = u64::try_from(ADMIN_MAX_FRAME_LEN).unwrap_or(u64::MAX);
+        BufReader::new(&stream).take(limit).read_line(&mut answer).map_err(io(what()))?;
         match serde_json::from_str(&answer) {
             Ok(AdminResponse::Error { message }) => Err(HarnessError::Admin(message)),
             Ok(response) => Ok(response),
@@ -294,11 +295,10 @@ impl AdminClient {
 
     /// Counters and issued secrets of `user`.
     pub fn user(&self, user: &str) -> Result<UserStatus, HarnessError> {
-        self.status()?
-            .users
-            .into_iter()
-            .find(|u| u.name == user)
-            .ok_or_else(|| HarnessError::Admin(format!("no user '{user}' in the simulator")))
+        match self.request(&AdminRequest::User { name: user.to_owned() })? {
+            AdminResponse::User(status) => Ok(status),
+            other => Err(HarnessError::Admin(format!("unexpected answer {other:?}"))),
+        }
     }
 
     /// The user's current permanent secret (hex), if one was issued.

@@ -317,29 +317,36 @@ impl Hsm {
         Ok(self.clock.now_unix_ms())
     }
 
+    fn user_status(&self, state: &mut State, name: &str, now: u64) -> UserStatus {
+        let entry = state.users.entry(name.to_owned()).or_default();
+        let (api_failures, api_locked) = entry.api.snapshot(now, &self.policy);
+        let (pkcs11_failures, pkcs11_locked) = entry.pkcs11.snapshot(now, &self.policy);
+        UserStatus {
+            name: name.to_owned(),
+            requests: entry.requests,
+            api_failures,
+            api_locked_until_unix_ms: api_locked,
+            pkcs11_failures,
+            pkcs11_locked_until_unix_ms: pkcs11_locked,
+            setup_first_use_unix_ms: entry.setup_first_use_ms,
+            secrets_issued: entry.issued.iter().map(|s| hex::encode(s.expose_secret())).collect(),
+        }
+    }
+
+    /// One user's counters and secrets, if the user is configured.
+    pub(crate) fn user_report(&self, name: &str) -> Option<UserStatus> {
+        if !self.users.contains_key(name) {
+            return None;
+        }
+        let now = self.clock.now_unix_ms();
+        Some(self.user_status(&mut self.lock(), name, now))
+    }
+
     /// Everything the admin listener reports.
     pub(crate) fn status(&self, config: &SimConfig) -> Status {
         let now = self.clock.now_unix_ms();
         let mut state = self.lock();
-        let users = config
-            .users
-            .iter()
-            .map(|user| {
-                let entry = state.users.entry(user.name.clone()).or_default();
-                let (api_failures, api_locked) = entry.api.snapshot(now, &self.policy);
-                let (pkcs11_failures, pkcs11_locked) = entry.pkcs11.snapshot(now, &self.policy);
-                UserStatus {
-                    name: user.name.clone(),
-                    requests: entry.requests,
-                    api_failures,
-                    api_locked_until_unix_ms: api_locked,
-                    pkcs11_failures,
-                    pkcs11_locked_until_unix_ms: pkcs11_locked,
-                    setup_first_use_unix_ms: entry.setup_first_use_ms,
-                    secrets_issued: entry.issued.iter().map(|s| hex::encode(s.expose_secret())).collect(),
-                }
-            })
-            .collect();
+        let users = config.users.iter().map(|user| self.user_status(&mut state, &user.name, now)).collect();
         let proxies = config
             .proxies
             .iter()

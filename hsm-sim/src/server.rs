@@ -10,7 +10,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::admin::{AdminRequest, AdminResponse};
+use crate::admin::{AdminRequest, AdminResponse, ADMIN_MAX_FRAME_LEN};
 use crate::clock::{Clock, SystemClock};
 use crate::config::SimConfig;
 use crate::files::{self, FilesError, Ready, StatePaths};
@@ -294,11 +294,15 @@ async fn serve_admin(
 }
 
 async fn serve_admin_connection(tcp: TcpStream, hsm: &Hsm, config: &SimConfig, request_stop: &watch::Sender<bool>) {
-    let mut stream = FramedStream::new(tcp);
+    let mut stream = FramedStream::new(tcp).with_max_frame_len(ADMIN_MAX_FRAME_LEN);
     loop {
         let response = match stream.recv::<AdminRequest>(Some(IDLE_TIMEOUT)).await {
             Ok(None) | Err(hsm_wire::FrameError::Io(_) | hsm_wire::FrameError::Timeout(_)) => break,
             Ok(Some(AdminRequest::Status)) => AdminResponse::Status(hsm.status(config)),
+            Ok(Some(AdminRequest::User { name })) => match hsm.user_report(&name) {
+                Some(status) => AdminResponse::User(status),
+                None => AdminResponse::Error { message: format!("no user '{name}' in the simulator") },
+            },
             Ok(Some(AdminRequest::AdvanceClock { ms })) => match hsm.advance_clock(Duration::from_millis(ms)) {
                 Ok(now_unix_ms) => AdminResponse::Clock { now_unix_ms },
                 Err(error) => AdminResponse::Error { message: error.to_string() },

@@ -358,3 +358,19 @@ async fn malformed_and_out_of_version_messages() {
     tcp_only.write_all(b"{\"type\":\"hello\"}\n").await.unwrap();
     connect(&sim).await.version().await.unwrap();
 }
+
+#[tokio::test]
+async fn thousands_of_users_fit_in_primus_cfg_and_the_admin_status() {
+    const USERS: usize = 1_100;
+    let sim = start(USERS);
+    let last = creds(&sim, "U1100");
+    let mut conn = connect(&sim).await;
+    let secret = conn.fetch_secret(&last.name, &last.setup, &last.pin).await.unwrap();
+    let status = sim.admin().status().unwrap();
+    assert_eq!(status.users.len(), USERS + 1);
+    assert_eq!(status.users[USERS - 1].secrets_issued, vec![hex::encode(secret.expose_secret())]);
+    let primus_cfg = std::fs::read_to_string(&sim.paths().primus_cfg).unwrap();
+    assert!(primus_cfg.contains("slot1099: { user_name = \"U1100\"; id = 1099; };"), "{primus_cfg:.300}");
+    let error = sim.admin().user("NOBODY").unwrap_err();
+    assert!(error.to_string().contains("no user 'NOBODY'"), "{error}");
+}

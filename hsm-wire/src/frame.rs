@@ -23,9 +23,9 @@ pub enum FrameError {
     /// The peer closed the connection in the middle of a frame.
     #[error("connection closed in the middle of a message")]
     Truncated,
-    /// A frame exceeded [`MAX_FRAME_LEN`].
-    #[error("message longer than {MAX_FRAME_LEN} bytes")]
-    TooLong,
+    /// A frame exceeded the limit (normally [`MAX_FRAME_LEN`]).
+    #[error("message longer than {0} bytes")]
+    TooLong(usize),
     /// A frame was not the JSON message expected here. The serde error text is kept
     /// out because it may quote the frame, and frames carry secrets.
     #[error("malformed message ({category} error at line {line} column {column})")]
@@ -57,12 +57,20 @@ impl FrameError {
 #[derive(Debug)]
 pub struct FramedStream<S> {
     inner: BufReader<S>,
+    max_len: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
-    /// Wraps `stream`.
+    /// Wraps `stream`; frames are limited to [`MAX_FRAME_LEN`].
     pub fn new(stream: S) -> Self {
-        FramedStream { inner: BufReader::new(stream) }
+        FramedStream { inner: BufReader::new(stream), max_len: MAX_FRAME_LEN }
+    }
+
+    /// Sets a different frame limit (the protocol uses [`MAX_FRAME_LEN`]; other
+    /// uses of this framing, such as hsm-sim's admin listener, may need more).
+    pub fn with_max_frame_len(mut self, max_len: usize) -> Self {
+        self.max_len = max_len;
+        self
     }
 
     /// The wrapped stream.
@@ -74,8 +82,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
     pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), FrameError> {
         let mut line = Zeroizing::new(serde_json::to_vec(message).map_err(|e| FrameError::malformed(&e))?);
         line.push(b'\n');
-        if line.len() > MAX_FRAME_LEN {
-            return Err(FrameError::TooLong);
+        if line.len() > self.max_len {
+            return Err(FrameError::TooLong(self.max_len));
         }
         let stream = self.inner.get_mut();
         stream.write_all(&line).await?;
@@ -89,7 +97,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
         let mut line = Zeroizing::new(Vec::with_capacity(512));
         let read = async {
             // One byte over the limit tells a frame that is too long from one that fits exactly.
-            let mut limited = (&mut self.inner).take(MAX_FRAME_LEN as u64 + 1);
+            let limit = u64::try_from(self.max_len).unwrap_or(u64::MAX).saturating_add(1);
+            let mut limited = (&mut self.inner).take(limit);
             limited.read_until(b'\n', &mut line).await
         };
         let count = match timeout {
@@ -100,7 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
             return Ok(None);
         }
         if line.last() != Some(&b'\n') {
-            return Err(if line.len() > MAX_FRAME_LEN { FrameError::TooLong } else { FrameError::Truncated });
+            return Err(if line.len() > self.max_len { FrameError::TooLong(self.max_len) } else { FrameError::Truncated });
         }
         serde_json::from_slice(&line).map(Some).map_err(|e| FrameError::malformed(&e))
     }

@@ -116,7 +116,7 @@ mod framing {
         let mut b = FramedStream::new(b);
         let mut raw = a;
         raw.write_all(&vec![b'x'; MAX_FRAME_LEN + 10]).await.unwrap();
-        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::TooLong)));
+        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::TooLong(MAX_FRAME_LEN))));
 
         let (mut raw, b) = tokio::io::duplex(1024);
         let mut b = FramedStream::new(b);
@@ -139,7 +139,7 @@ mod framing {
         let (a, _b) = tokio::io::duplex(1024);
         let mut a = FramedStream::new(a);
         let huge = "y".repeat(MAX_FRAME_LEN);
-        assert!(matches!(a.send(&huge).await, Err(FrameError::TooLong)));
+        assert!(matches!(a.send(&huge).await, Err(FrameError::TooLong(MAX_FRAME_LEN))));
     }
 
     #[tokio::test]
