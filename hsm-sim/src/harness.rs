@@ -247,6 +247,10 @@ impl SimProcess {
 impl Drop for SimProcess {
     fn drop(&mut self) {
         self.kill();
+        // A failing test gets the simulator's side of the story (the log holds no secrets).
+        if std::thread::panicking() {
+            eprintln!("--- hsm-sim log ({}) ---\n{}", self.paths.dir.display(), self.log_tail());
+        }
     }
 }
 

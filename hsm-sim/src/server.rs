@@ -164,11 +164,15 @@ impl RunningSim {
         let _ = self.stop_requested.wait_for(|requested| *requested).await;
     }
 
-    /// Stops both listeners and every connection, and waits for their tasks.
+    /// Stops both listeners and every connection, waits for their tasks, and
+    /// removes the ready file (nothing listens any more).
     pub async fn shutdown(mut self) {
         // Receivers live in the tasks; none left means everything already ended.
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        if let Err(error) = std::fs::remove_file(&self.paths.ready) {
+            tracing::warn!(%error, path = %self.paths.ready.display(), "cannot remove the ready file");
+        }
     }
 }
 

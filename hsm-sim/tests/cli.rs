@@ -130,6 +130,7 @@ fn dev_mode_prints_exports_writes_dev_env_and_stops_cleanly_on_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit status {exit}");
+    assert!(!state.join("ready.json").exists(), "a stopped simulator leaves no ready file");
     let mut stdout = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert!(stdout.contains(&format!("export SECUROSYS_PKCS11_CONF={}", state.join("primus.cfg").display())), "{stdout}");
