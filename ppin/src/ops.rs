@@ -1,10 +1,11 @@
 //! The operations of `ppin`, shared by the command-line tool and the Terraform
 //! provider: [`Ppin`].
 
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use hsm_wire::{ClientError, Connection, Connector, ServerVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
-use secrets_cfg::{EntryKind, EntrySummary, Password, Secret, SecretsStore};
+use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
 use crate::config::{Hsm, PrimusConfig, SlotUser};
 use crate::error::PpinError;
@@ -173,6 +174,17 @@ impl Ppin {
         Ppin { config, store, timeouts: Timeouts::default() }
     }
 
+    /// Opens the files the vendor's way: `primus.cfg` at `primus_cfg` or by
+    /// [`PrimusConfig::locate`], `.secrets.cfg` at `secrets_cfg` or by
+    /// [`secrets_cfg::locate`] (the file need not exist yet; `add` creates it),
+    /// its key from `key_source`.
+    pub fn open(primus_cfg: Option<&Path>, secrets_cfg: Option<&Path>, key_source: KeySource) -> Result<Self, PpinError> {
+        let config = PrimusConfig::load(primus_cfg)?;
+        let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
+            .map_err(|source| PpinError::Secrets { user: None, source })?;
+        Ok(Ppin::new(config, store))
+    }
+
     /// Replaces the network limits.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
@@ -203,7 +215,7 @@ impl Ppin {
             return Err(PpinError::AlreadyConfigured { user: user.to_owned() });
         }
         let proxy = self.proxy_password(slot_user).await?;
-        let mut session = self.open(slot_user, proxy).await?;
+        let mut session = self.session(slot_user, proxy).await?;
         let fetched = session.connection.fetch_secret(user, setup_password, pkcs11_password).await;
         let secret = session.check(Some(user), fetched)?;
         self.put(EntryKind::User, user, secret).await?;
@@ -230,7 +242,7 @@ impl Ppin {
         }
         let proxy = self.proxy_password(slot_user).await?;
         let attempt = async {
-            let mut session = self.open(slot_user, proxy).await?;
+            let mut session = self.session(slot_user, proxy).await?;
             let updated = session.connection.update_secret(user, setup_password, pkcs11_password).await;
             let secret = session.check(Some(user), updated)?;
             self.put(EntryKind::User, user, secret).await?;
@@ -317,7 +329,7 @@ impl Ppin {
             .await?
             .ok_or_else(|| PpinError::NotConfigured { user: user.to_owned() })?;
         let proxy = self.proxy_password(slot_user).await?;
-        let mut session = self.open(slot_user, proxy).await?;
+        let mut session = self.session(slot_user, proxy).await?;
         let login = session.connection.login(user, &secret).await;
         session.check(Some(user), login)?;
         Ok(session.finish(slot_user).await)
@@ -470,7 +482,7 @@ impl Ppin {
     /// Connects to the first reachable HSM of `user`'s cluster, in priority
     /// order, then authenticates as its service proxy if it has one. Only a
     /// failure to reach an HSM moves on to the next one.
-    async fn open(&self, user: &SlotUser, proxy: Option<(String, Password)>) -> Result<Session, PpinError> {
+    async fn session(&self, user: &SlotUser, proxy: Option<(String, Password)>) -> Result<Session, PpinError> {
         let name = Some(user.user_name.as_str());
         let mut failures = Vec::new();
         for hsm in &user.hsms {

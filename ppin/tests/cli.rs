@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ppin_command, setup, BANNER, LIFESPAN, THRESHOLD};
+use common::{extract_hsm0, ppin_command, setup, BANNER, LIFESPAN, THRESHOLD};
 
 #[test]
 fn add_list_test_update_remove() {
@@ -340,13 +340,6 @@ fn redundant_hsms_fail_over_on_connection_failure_only() {
     let run = s.run_with(&all_dead, &["-ae", "U0001", &s.setup_password("U0001"), "x"], "");
     let stderr = run.failed();
     assert!(stderr.contains("no HSM of user 'U0001' could be reached (0x80005015); tried hsm0: cannot connect"), "{stderr}");
-}
-
-/// The `hsm0: { ... };` block of a primus.cfg written by hsm-sim.
-fn extract_hsm0(text: &str) -> String {
-    let start = text.find("    hsm0:").expect("hsm0 block");
-    let end = text[start..].find("\n    };\n").expect("end of hsm0") + start + "\n    };\n".len();
-    text[start..end].to_owned()
 }
 
 #[test]

@@ -163,5 +163,12 @@ impl Setup {
     }
 }
 
+/// The `hsm0: { ... };` block of a primus.cfg written by hsm-sim.
+pub(crate) fn extract_hsm0(text: &str) -> String {
+    let start = text.find("    hsm0:").expect("hsm0 block");
+    let end = text[start..].find("\n    };\n").expect("end of hsm0") + start + "\n    };\n".len();
+    text[start..end].to_owned()
+}
+
 /// The vendor banner every report starts with.
 pub(crate) const BANNER: &str = "********************\nPrimus Permanent PIN\n********************\n";

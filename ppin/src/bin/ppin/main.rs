@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use ppin::{Ppin, PpinError, PrimusConfig, TestFilter};
-use secrets_cfg::{KeySource, SecretsStore};
+use secrets_cfg::KeySource;
 use serde_json::{json, Value};
 
 use crate::args::{Action, Args};
@@ -121,11 +121,7 @@ fn finish(args: &Args, operation: &str, outcome: Result<Report, Failure>) -> Exi
 }
 
 fn open(args: &Args) -> Result<Ppin, Failure> {
-    let config = PrimusConfig::load(args.primus_cfg.as_deref()).map_err(PpinError::from)?;
-    let secrets_path = secrets_cfg::locate(args.secrets_cfg.as_deref());
-    let store = SecretsStore::open(secrets_path, KeySource::Default)
-        .map_err(|source| PpinError::Secrets { user: None, source })?;
-    Ok(Ppin::new(config, store))
+    Ok(Ppin::open(args.primus_cfg.as_deref(), args.secrets_cfg.as_deref(), KeySource::Default)?)
 }
 
 fn prompt_failure(error: prompt::PromptError) -> Failure {
