@@ -1,20 +1,4 @@
 //! `primus.cfg`: where the HSMs are and which slot users they serve.
-//!
-//! Read with the libconfig parser of `secrets-cfg`. The vendor's keys are
-//! `primus.hsms.<hsm>.{host, port, slots.<slot>.{user_name, id, proxy_user}}`;
-//! `hsms` and `slots` may be groups (named entries) or lists. Two optional keys
-//! are ours, and anything else reading the file ignores them:
-//!
-//! - `ca_file`: the PEM file of the CA that signed the HSM's TLS certificate,
-//!   in an HSM's group or in `primus` (the default for every HSM). A relative
-//!   path is relative to the directory of `primus.cfg`.
-//! - `priority`: an integer in an HSM's group; among the redundant HSMs of a
-//!   slot user, lower numbers are tried first (default: the HSM's position in
-//!   the file).
-//!
-//! HSMs whose slots name the same `user_name` form a redundant cluster that
-//! shares one credential (one entry in `.secrets.cfg`), so they must agree on
-//! the slot `id` and the `proxy_user`.
 
 use std::fmt;
 use std::io;
@@ -130,7 +114,23 @@ pub struct SlotUser {
     pub hsms: Vec<Hsm>,
 }
 
-/// A parsed `primus.cfg`.
+/// A parsed `primus.cfg`: where the HSMs are and which slot users they serve.
+///
+/// Read with the libconfig parser of `secrets-cfg`. The vendor's keys are
+/// `primus.hsms.<hsm>.{host, port, slots.<slot>.{user_name, id, proxy_user}}`;
+/// `hsms` and `slots` may be groups (named entries) or lists. Two optional keys
+/// are ours, and anything else reading the file ignores them:
+///
+/// - `ca_file`: the PEM file of the CA that signed the HSM's TLS certificate,
+///   in an HSM's group or in `primus` (the default for every HSM). A relative
+///   path is relative to the directory of `primus.cfg`.
+/// - `priority`: an integer in an HSM's group; among the redundant HSMs of a
+///   slot user, lower numbers are tried first (default: the HSM's position in
+///   the file).
+///
+/// HSMs whose slots name the same `user_name` form a redundant cluster that
+/// shares one credential (one entry in `.secrets.cfg`), so they must agree on
+/// the slot `id` and the `proxy_user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrimusConfig {
     path: PathBuf,
