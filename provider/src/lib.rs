@@ -1,1 +1,30 @@
-//! Placeholder; the owning issue replaces this.
+//! `terraform-provider-primus`: onboards application hosts to a Securosys
+//! Primus HSM or CloudHSM partition with Terraform.
+//!
+//! Each resource is one of the vendor's `ppin` operations, run through the
+//! [`ppin`] library (never a `ppin` binary):
+//!
+//! | Terraform                                   | ppin                 |
+//! |---------------------------------------------|----------------------|
+//! | `primus_permanent_secret` create / update / destroy | `-a` / `-u` / `-r` |
+//! | `primus_service_proxy_password` create / destroy    | `-p` / `-x`        |
+//! | `data.primus_secrets`                       | `-l`                 |
+//! | `data.primus_connection_test`               | `-t`                 |
+//!
+//! The binary serves Terraform through [`tfplug`]; `terraform-provider-primus
+//! docs [--check] [DIR]` renders the registry documentation from the schemas
+//! and `examples/` ([`render_docs`]). The provider's registry address is
+//! [`ADDRESS`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod connection_test_data_source;
+mod credentials;
+mod diagnostics;
+mod provider;
+mod permanent_secret;
+mod secrets_data_source;
+mod service_proxy_password;
+
+pub use provider::{Client, PrimusProvider, ProviderConfig, ADDRESS};

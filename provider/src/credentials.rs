@@ -1,0 +1,132 @@
+//! Passwords that come as a sensitive attribute or as its write-only twin
+//! (Terraform >= 1.11) plus a `password_wo_version` trigger: the shared
+//! validation and selection of both resources.
+
+use secrets_cfg::Password;
+use tfplug::{AttributePath, Diagnostics, Value};
+
+/// The name of the version trigger of every write-only password.
+pub(crate) const VERSION: &str = "password_wo_version";
+
+/// One password attribute and its write-only twin, e.g. `setup_password`
+/// and `setup_password_wo`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PasswordPair {
+    /// The sensitive attribute (stored in the state).
+    pub(crate) plain: &'static str,
+    /// The write-only twin (never stored).
+    pub(crate) write_only: &'static str,
+}
+
+impl PasswordPair {
+    /// Checks that `config` sets exactly one of the pair (unknown counts as
+    /// set), and `password_wo_version` with the write-only twin.
+    pub(crate) fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let plain = config.attr(self.plain);
+        let write_only = config.attr(self.write_only);
+        match (plain.is_null(), write_only.is_null()) {
+            (true, true) => diags.attribute_error(
+                AttributePath::root(self.plain),
+                "Missing Password",
+                format!(
+                    "Set {plain} (kept in the Terraform state as a sensitive value) or, with Terraform 1.11 or later, \
+                     {wo} together with {VERSION} (never stored).",
+                    plain = self.plain,
+                    wo = self.write_only
+                ),
+            ),
+            (false, false) => diags.attribute_error(
+                AttributePath::root(self.write_only),
+                "Conflicting Attributes",
+                format!("Set either {} or {}, not both.", self.plain, self.write_only),
+            ),
+            (true, false) if config.attr(VERSION).is_null() => diags.attribute_error(
+                AttributePath::root(VERSION),
+                "Missing Version Trigger",
+                format!(
+                    "{wo} is never stored, so Terraform cannot see it change: set {VERSION} (e.g. 1) with it and \
+                     raise it whenever {wo} gets a new value.",
+                    wo = self.write_only
+                ),
+            ),
+            _ => {}
+        }
+    }
+
+    /// The password `config` gives, from the write-only twin or the
+    /// sensitive attribute. Validation guarantees one of them is set.
+    pub(crate) fn pick<'a>(
+        &self,
+        write_only: &'a Option<Password>,
+        plain: &'a Option<Password>,
+    ) -> Result<&'a Password, Diagnostics> {
+        write_only.as_ref().or(plain.as_ref()).ok_or_else(|| {
+            let mut diags = Diagnostics::new();
+            diags.attribute_error(
+                AttributePath::root(self.plain),
+                "Missing Password",
+                format!("Set {} or {}.", self.plain, self.write_only),
+            );
+            diags
+        })
+    }
+}
+
+/// Whether `password_wo_version` (if any) in `config` is set while no
+/// write-only password of `pairs` is, which would be a trigger that
+/// triggers nothing.
+pub(crate) fn validate_version_use(config: &Value, pairs: &[PasswordPair], diags: &mut Diagnostics) {
+    let version = config.attr(VERSION);
+    if version.is_null() || version.is_unknown() {
+        return;
+    }
+    if pairs.iter().all(|p| config.attr(p.write_only).is_null()) {
+        let names: Vec<&str> = pairs.iter().map(|p| p.write_only).collect();
+        diags.attribute_error(
+            AttributePath::root(VERSION),
+            "Version Trigger Without Write-Only Password",
+            format!("{VERSION} only applies to {}; remove it or use the write-only attribute.", names.join(" and ")),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAIR: PasswordPair = PasswordPair { plain: "password", write_only: "password_wo" };
+
+    fn object(entries: &[(&str, Value)]) -> Value {
+        Value::Object(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+
+    fn summaries(config: &Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        PAIR.validate(config, &mut diags);
+        validate_version_use(config, &[PAIR], &mut diags);
+        diags.iter().map(|d| d.summary.clone()).collect()
+    }
+
+    #[test]
+    fn exactly_one_of_the_pair_with_a_version_for_write_only() {
+        let s = |v: &str| Value::String(v.to_owned());
+        assert_eq!(summaries(&object(&[])), ["Missing Password"]);
+        assert_eq!(summaries(&object(&[("password", s("a")), ("password_wo", s("b"))])), ["Conflicting Attributes"]);
+        assert_eq!(summaries(&object(&[("password_wo", s("b"))])), ["Missing Version Trigger"]);
+        assert!(summaries(&object(&[("password_wo", s("b")), (VERSION, Value::Number(1i64.into()))])).is_empty());
+        assert!(summaries(&object(&[("password", Value::Unknown)])).is_empty());
+        assert_eq!(
+            summaries(&object(&[("password", s("a")), (VERSION, Value::Number(2i64.into()))])),
+            ["Version Trigger Without Write-Only Password"]
+        );
+    }
+
+    #[test]
+    fn pick_prefers_the_write_only_twin() {
+        let plain = Some(Password::new("plain".into()));
+        let wo = Some(Password::new("wo".into()));
+        assert_eq!(PAIR.pick(&wo, &plain).unwrap().expose_secret(), "wo");
+        assert_eq!(PAIR.pick(&None, &plain).unwrap().expose_secret(), "plain");
+        assert!(PAIR.pick(&None, &None).is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! `data.primus_secrets`: what `ppin -l` lists. Reads `primus.cfg` and the
+//! entry names of `.secrets.cfg`; decrypts nothing and returns no secret.
+
+use serde::{Deserialize, Serialize};
+use tfplug::{async_trait, Attribute, DataReadRequest, DataReadResponse, DataSource, Diagnostics, Schema, Type};
+
+use crate::diagnostics::fail;
+use crate::permanent_secret::CONFIGURED;
+use crate::provider::Client;
+
+pub(crate) const TYPE_NAME: &str = "primus_secrets";
+
+/// `status` of a user or proxy without a stored secret, as `ppin -l` prints it.
+const MISSING: &str = "MISSING";
+
+pub(crate) struct SecretsDataSource;
+
+/// One slot user of `primus.cfg`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UserEntry {
+    name: String,
+    slot_id: u32,
+    proxy_user: Option<String>,
+    status: String,
+    hsms: Vec<String>,
+}
+
+/// One service proxy user of `primus.cfg`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ProxyEntry {
+    name: String,
+    status: String,
+    users: Vec<String>,
+}
+
+/// The results of `data.primus_secrets`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SecretsState {
+    config_file: Option<String>,
+    secrets_file: Option<String>,
+    users: Option<Vec<UserEntry>>,
+    service_proxies: Option<Vec<ProxyEntry>>,
+}
+
+fn status(configured: bool) -> String {
+    if configured { CONFIGURED } else { MISSING }.to_owned()
+}
+
+#[async_trait]
+impl DataSource<Client> for SecretsDataSource {
+    type State = SecretsState;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        let user = Type::object([
+            ("name", Type::String),
+            ("slot_id", Type::Number),
+            ("proxy_user", Type::String),
+            ("status", Type::String),
+            ("hsms", Type::list(Type::String)),
+        ]);
+        let proxy = Type::object([("name", Type::String), ("status", Type::String), ("users", Type::list(Type::String))]);
+        Schema::new()
+            .markdown_description(
+                "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
+                 `.secrets.cfg` holds its secret. Nothing is decrypted and no secret is returned.",
+            )
+            .attribute(Attribute::computed("config_file", Type::String).markdown_description("The `primus.cfg` read."))
+            .attribute(
+                Attribute::computed("secrets_file", Type::String).markdown_description("The `.secrets.cfg` read."),
+            )
+            .attribute(Attribute::computed("users", Type::list(user)).markdown_description(
+                "Slot users in `primus.cfg` order: `name`, `slot_id`, `proxy_user` (null without a CloudHSM proxy), \
+                 `status` (`Configured` or `MISSING`) and `hsms` (the HSM names serving it, in the order tried).",
+            ))
+            .attribute(Attribute::computed("service_proxies", Type::list(proxy)).markdown_description(
+                "Service proxy users: `name`, `status` (`Configured` or `MISSING`) and `users` (the slot users behind it).",
+            ))
+    }
+
+    async fn read(
+        &self,
+        req: DataReadRequest<'_, Client, SecretsState>,
+    ) -> Result<DataReadResponse<SecretsState>, Diagnostics> {
+        let ppin = &req.client.ppin;
+        let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let users = listing
+            .users
+            .into_iter()
+            .map(|u| UserEntry {
+                name: u.user,
+                slot_id: u.slot_id,
+                proxy_user: u.proxy_user,
+                status: status(u.configured),
+                hsms: u.hsms,
+            })
+            .collect();
+        let proxies = listing
+            .proxies
+            .into_iter()
+            .map(|p| ProxyEntry { name: p.proxy_user, status: status(p.configured), users: p.users })
+            .collect();
+        Ok(DataReadResponse::new(SecretsState {
+            config_file: Some(ppin.config().path().display().to_string()),
+            secrets_file: Some(req.client.secrets_file.display().to_string()),
+            users: Some(users),
+            service_proxies: Some(proxies),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_matches_state_struct() {
+        SecretsDataSource.schema().check_against::<SecretsState>(TYPE_NAME).unwrap();
+    }
+}

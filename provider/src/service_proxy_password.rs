@@ -1,0 +1,276 @@
+//! `primus_service_proxy_password`: the CloudHSM service proxy password in
+//! `.secrets.cfg` (`ppin -p` / `ppin -x`), needed before any permanent
+//! secret of a user behind that proxy can be fetched.
+
+use secrets_cfg::Password;
+use serde::{Deserialize, Serialize};
+use tfplug::{
+    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
+    Diagnostics, ImportRequest, ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, Schema, Type,
+    UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+};
+
+use crate::credentials::{validate_version_use, PasswordPair, VERSION};
+use crate::diagnostics::fail;
+use crate::permanent_secret::CONFIGURED;
+use crate::provider::Client;
+
+pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
+
+const PASSWORD: PasswordPair = PasswordPair { plain: "password", write_only: "password_wo" };
+
+pub(crate) struct ServiceProxyPasswordResource;
+
+/// The attributes of `primus_service_proxy_password`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ServiceProxyPasswordState {
+    id: Option<String>,
+    proxy_user: String,
+    password: Option<Password>,
+    password_wo: Option<Password>,
+    password_wo_version: Option<i64>,
+    users: Option<Vec<String>>,
+    status: Option<String>,
+}
+
+fn proxy_path() -> Option<AttributePath> {
+    Some(AttributePath::root("proxy_user"))
+}
+
+impl ServiceProxyPasswordResource {
+    /// Stores the configured password (`ppin -p`) and returns the new state.
+    async fn store(
+        &self,
+        client: &Client,
+        config: &ServiceProxyPasswordState,
+        planned: ServiceProxyPasswordState,
+    ) -> Result<ServiceProxyPasswordState, Diagnostics> {
+        let password = PASSWORD.pick(&config.password_wo, &config.password)?;
+        client.ppin.proxy_add(&planned.proxy_user, password).await.map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        tracing::info!(proxy_user = %planned.proxy_user, "service proxy password stored");
+        self.refreshed(client, planned).await
+    }
+
+    /// `state` with `id`, `users` and `status` as `ppin -l` shows them, or
+    /// `None` when the password is not in `.secrets.cfg`.
+    async fn current(
+        &self,
+        client: &Client,
+        mut state: ServiceProxyPasswordState,
+    ) -> Result<Option<ServiceProxyPasswordState>, Diagnostics> {
+        let listing = client.ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let Some(proxy) = listing.proxies.into_iter().find(|p| p.proxy_user == state.proxy_user) else {
+            return Err(fail(&unknown_proxy(client, &state.proxy_user), TYPE_NAME, proxy_path()));
+        };
+        if !proxy.configured {
+            return Ok(None);
+        }
+        state.id = Some(state.proxy_user.clone());
+        state.users = Some(proxy.users);
+        state.status = Some(CONFIGURED.to_owned());
+        Ok(Some(state))
+    }
+
+    /// [`current`](Self::current) right after a write, where absence is a bug.
+    async fn refreshed(
+        &self,
+        client: &Client,
+        state: ServiceProxyPasswordState,
+    ) -> Result<ServiceProxyPasswordState, Diagnostics> {
+        let proxy_user = state.proxy_user.clone();
+        self.current(client, state).await?.ok_or_else(|| {
+            let mut diags = Diagnostics::new();
+            diags.error(
+                "Service Proxy Password Not Stored",
+                format!(
+                    "The password of '{proxy_user}' is missing from {} right after it was written; another process \
+                     may have removed it. Apply again.",
+                    client.secrets_file.display()
+                ),
+            );
+            diags
+        })
+    }
+}
+
+/// The error `ppin -p` gives for a proxy user not in `primus.cfg`.
+fn unknown_proxy(client: &Client, proxy_user: &str) -> ppin::PpinError {
+    match client.ppin.proxy_user(proxy_user) {
+        Err(e) => e,
+        // The listing and the check read the same primus.cfg; they cannot disagree.
+        Ok(()) => ppin::PpinError::NotConfigured { user: proxy_user.to_owned() },
+    }
+}
+
+#[async_trait]
+impl Resource<Client> for ServiceProxyPasswordResource {
+    type State = ServiceProxyPasswordState;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .markdown_description(
+                "The password of a CloudHSM service proxy user, stored ciphered in `.secrets.cfg` as `ppin -p` does \
+                 (`ppin -x` on destroy). CloudHSM requires it before the permanent secret of any user behind the \
+                 proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
+                 not contacted: a wrong password shows at the next permanent secret or connection test.",
+            )
+            .attribute(
+                Attribute::computed("id", Type::String)
+                    .use_state_for_unknown()
+                    .description("The proxy user name; also the import id."),
+            )
+            .attribute(
+                Attribute::required("proxy_user", Type::String)
+                    .requires_replace()
+                    .validator(validators::string_length(1, 256))
+                    .markdown_description("The service proxy user (`proxy_user` of a slot in `primus.cfg`). Changing it replaces the resource."),
+            )
+            .attribute(Attribute::optional(PASSWORD.plain, Type::String).sensitive().markdown_description(
+                "The service proxy password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
+                 prefer `password_wo`.",
+            ))
+            .attribute(
+                Attribute::optional(PASSWORD.write_only, Type::String)
+                    .write_only(WriteOnlyFallback::Reject)
+                    .markdown_description(
+                        "Write-only twin of `password` (Terraform 1.11 or later): never stored in plan or state. Needs \
+                         `password_wo_version`; older Terraform versions refuse it.",
+                    ),
+            )
+            .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
+                "Trigger for `password_wo`: raise it to store a new write-only password.",
+            ))
+            .attribute(
+                Attribute::computed("users", Type::list(Type::String))
+                    .use_state_for_unknown()
+                    .markdown_description("The slot users behind this proxy in `primus.cfg`."),
+            )
+            .attribute(
+                Attribute::computed("status", Type::String)
+                    .use_state_for_unknown()
+                    .markdown_description("`Configured` while the password is in `.secrets.cfg`."),
+            )
+    }
+
+    async fn create(
+        &self,
+        req: CreateRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
+        let planned = req.planned;
+        // `ppin -p` overwrites; Terraform must not silently take over (and later delete) a stored password.
+        if self.current(req.client, planned.clone_names()).await?.is_some() {
+            let mut diags = Diagnostics::new();
+            diags.attribute_error(
+                AttributePath::root("proxy_user"),
+                "Service Proxy Password Already Configured",
+                format!(
+                    "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
+                     to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
+                    req.client.secrets_file.display(),
+                    p = planned.proxy_user
+                ),
+            );
+            return Err(diags);
+        }
+        Ok(CreateResponse::new(self.store(req.client, &req.config, planned).await?))
+    }
+
+    async fn read(
+        &self,
+        req: ReadRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<ReadResponse<ServiceProxyPasswordState>, Diagnostics> {
+        match self.current(req.client, req.state).await? {
+            Some(state) => Ok(ReadResponse::found(state).with_private(req.private)),
+            None => Ok(ReadResponse::gone()),
+        }
+    }
+
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<UpdateResponse<ServiceProxyPasswordState>, Diagnostics> {
+        Ok(UpdateResponse::new(self.store(req.client, &req.config, req.planned).await?))
+    }
+
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let proxy_user = &req.prior.proxy_user;
+        let removed = req.client.ppin.proxy_remove(proxy_user).await.map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        tracing::info!(proxy_user = %proxy_user, removed, "service proxy password removed");
+        Ok(DeleteResponse::new())
+    }
+}
+
+impl ServiceProxyPasswordState {
+    /// Only the names, for a presence check that must not carry passwords along.
+    fn clone_names(&self) -> ServiceProxyPasswordState {
+        ServiceProxyPasswordState {
+            id: None,
+            proxy_user: self.proxy_user.clone(),
+            password: None,
+            password_wo: None,
+            password_wo_version: None,
+            users: None,
+            status: None,
+        }
+    }
+}
+
+#[async_trait]
+impl ImportState<Client> for ServiceProxyPasswordResource {
+    /// The import id is the proxy user name; `read` checks the password is stored.
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
+        req.client.ppin.proxy_user(&req.id).map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let state = ServiceProxyPasswordState {
+            id: Some(req.id.clone()),
+            proxy_user: req.id,
+            password: None,
+            password_wo: None,
+            password_wo_version: None,
+            users: None,
+            status: None,
+        };
+        Ok(ImportResponse::new(state))
+    }
+}
+
+#[async_trait]
+impl ValidateConfig<Client> for ServiceProxyPasswordResource {
+    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+        validate_config(&req.config)
+    }
+}
+
+/// Exactly one of `password` / `password_wo`, and the version trigger.
+fn validate_config(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    PASSWORD.validate(config, &mut diags);
+    validate_version_use(config, &[PASSWORD], &mut diags);
+    diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_matches_state_struct() {
+        ServiceProxyPasswordResource.schema().check_against::<ServiceProxyPasswordState>(TYPE_NAME).unwrap();
+    }
+
+    #[test]
+    fn a_password_is_required() {
+        let config = Value::Object([("proxy_user".to_owned(), Value::String("SERVICE".into()))].into());
+        let diags = validate_config(&config);
+        assert_eq!(diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(), ["Missing Password"]);
+    }
+}
