@@ -284,7 +284,7 @@ impl Ppin {
     /// `ppin -l`: every user and service proxy of `primus.cfg` with its state.
     pub async fn list(&self) -> Result<Listing, PpinError> {
         let entries = self.entries().await?;
-        let has = |kind: EntryKind, name: &str| entries.iter().any(|e| e.kind == kind && e.name == name && e.configured);
+        let has = |kind: EntryKind, name: &str| holds(&entries, kind, name);
         let users = self
             .config
             .users()
@@ -429,8 +429,7 @@ impl Ppin {
     }
 
     async fn is_configured(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
-        let entries = self.entries().await?;
-        Ok(entries.iter().any(|e| e.kind == kind && e.name == name && e.configured))
+        Ok(holds(&self.entries().await?, kind, name))
     }
 
     async fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>, PpinError> {
@@ -558,6 +557,11 @@ impl Session {
         self.connection.close().await;
         served
     }
+}
+
+/// Whether `entries` hold a value for `(kind, name)`.
+fn holds(entries: &[EntrySummary], kind: EntryKind, name: &str) -> bool {
+    entries.iter().any(|e| e.kind == kind && e.name == name && e.configured)
 }
 
 fn check_format(user: &str, setup_password: &Password) -> Result<(), PpinError> {

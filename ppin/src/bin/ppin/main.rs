@@ -49,6 +49,7 @@ impl Report {
 /// A failure before or during the operation, printed on stderr.
 enum Failure {
     Ppin(PpinError),
+    /// Reading a password or starting the runtime failed.
     Other(String),
 }
 
@@ -97,17 +98,19 @@ fn finish(args: &Args, operation: &str, outcome: Result<Report, Failure>) -> Exi
                 Failure::Ppin(error) => error.to_string(),
                 Failure::Other(message) => message.clone(),
             };
-            if args.json {
+            eprintln!("ppin: error: {message}");
+            let printed = if args.json {
                 let error = match failure {
                     Failure::Ppin(error) => render::failed_json(operation, error),
                     Failure::Other(message) => {
-                        json!({ "ok": false, "operation": operation, "error": { "kind": "usage", "message": message } })
+                        json!({ "ok": false, "operation": operation, "error": { "kind": "input", "message": message } })
                     }
                 };
-                let _ = writeln!(stdout, "{error}");
-            }
-            eprintln!("ppin: error: {message}");
-            (Ok(()), false)
+                writeln!(stdout, "{error}")
+            } else {
+                Ok(())
+            };
+            (printed, false)
         }
     };
     if printed.and_then(|()| stdout.flush()).is_err() {
