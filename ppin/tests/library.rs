@@ -75,21 +75,61 @@ async fn errors_carry_user_hsm_code_and_attempts() {
     assert!(!debug.contains("WRONG-WRONG"), "Debug output holds no password: {debug}");
 }
 
+/// primus.cfg of `s` with a second HSM `name` on `port`, tried before hsm0.
+fn with_hsm_first(s: &common::Setup, name: &str, port: u16) -> PrimusConfig {
+    let text = std::fs::read_to_string(&s.primus_cfg).unwrap();
+    let live = extract_hsm0(&text);
+    let first = live
+        .replacen("hsm0", name, 1)
+        .replace(&format!("\"{}\"", s.sim.port()), &format!("\"{port}\""))
+        .replacen('{', "{ priority = -5;", 1);
+    let config = PrimusConfig::parse(&text.replacen(&live, &format!("{live}{first}"), 1), &s.primus_cfg).unwrap();
+    assert_eq!(config.user("U0001").unwrap().hsms[0].name, name);
+    config
+}
+
+#[tokio::test]
+async fn a_request_without_answer_is_not_retried_elsewhere() {
+    let s = setup(1);
+    // A silent HSM with the simulator's certificate: completes TLS and the
+    // version handshake, reads the request, never answers.
+    let cert = std::fs::read(&s.sim.paths().server_cert).unwrap();
+    let key = std::fs::read(&s.sim.paths().server_key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(hsm_wire::server_config_from_pem(&cert, &key).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut connection = hsm_wire::accept(&acceptor, tcp, "silent", Duration::from_secs(10)).await.unwrap();
+        let request = connection.next_request(Duration::from_secs(10)).await.unwrap().unwrap();
+        // Hold the connection open without answering until the client gives up.
+        let _ = connection.next_request(Duration::from_secs(10)).await;
+        request.op()
+    });
+    let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
+    let ppin = Ppin::new(with_hsm_first(&s, "hsm_silent", port), store)
+        .with_timeouts(Timeouts::new(Duration::from_secs(5), Duration::from_millis(300)));
+
+    let error = ppin
+        .add("U0001", &password(s.setup_password("U0001")), &password(s.pkcs11_password("U0001")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "connection_broken");
+    assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm_silent"));
+    assert!(error.to_string().contains("failed after the request of user 'U0001' was sent"), "{error}");
+    assert!(error.next_step().contains("ppin -t --user U0001"), "{}", error.next_step());
+    let op = tokio::time::timeout(Duration::from_secs(15), silent).await.expect("the silent HSM was contacted");
+    assert_eq!(op.unwrap(), "fetch_secret");
+    assert_eq!(s.counters("U0001").0, 0, "the request was not repeated at the live HSM");
+    assert_eq!(s.stored_secret("U0001"), None);
+}
+
 #[tokio::test]
 async fn an_hsm_that_hangs_is_skipped_after_the_connect_timeout() {
     let s = setup(1);
     // Accepts TCP connections and never answers the TLS handshake.
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
-    let hole_port = black_hole.local_addr().unwrap().port();
-    let text = std::fs::read_to_string(&s.primus_cfg).unwrap();
-    let live = extract_hsm0(&text);
-    let hanging = live
-        .replacen("hsm0", "hsm_hanging", 1)
-        .replace(&format!("\"{}\"", s.sim.port()), &format!("\"{hole_port}\""))
-        .replacen('{', "{ priority = -5;", 1);
-    let cfg_text = text.replacen(&live, &format!("{live}{hanging}"), 1);
-    let config = PrimusConfig::parse(&cfg_text, &s.dir.path().join("primus.cfg")).unwrap();
-    assert_eq!(config.user("U0001").unwrap().hsms[0].name, "hsm_hanging");
+    let config = with_hsm_first(&s, "hsm_hanging", black_hole.local_addr().unwrap().port());
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
     let ppin = Ppin::new(config, store).with_timeouts(Timeouts::new(Duration::from_millis(300), Duration::from_secs(10)));
 
