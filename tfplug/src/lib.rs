@@ -25,6 +25,7 @@ mod schema;
 mod serde_value;
 mod serve;
 mod server;
+mod tls;
 pub mod validators;
 mod value;
 

@@ -8,6 +8,7 @@ use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -31,10 +32,13 @@ fn level_from_env(debug: bool) -> Option<Level> {
 pub(crate) fn init(debug: bool) {
     let Some(max) = level_from_env(debug) else { return };
     // A second init (e.g. in tests serving twice) keeps the first subscriber.
-    let _ = tracing_subscriber::registry()
-        .with(HclogLayer { module: module_name() })
-        .with(tracing_subscriber::filter::LevelFilter::from_level(max))
-        .try_init();
+    // The transport crates' own tracing would drown the provider's lines
+    // at TRACE; they are capped at INFO.
+    let transport_max = max.min(Level::INFO);
+    let filter = ["h2", "hyper", "hyper_util", "tower", "tonic", "rustls", "tokio_rustls"]
+        .into_iter()
+        .fold(Targets::new().with_default(max), |f, t| f.with_target(t, transport_max));
+    let _ = tracing_subscriber::registry().with(HclogLayer { module: module_name() }).with(filter).try_init();
 }
 
 fn module_name() -> String {

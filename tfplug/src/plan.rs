@@ -270,3 +270,130 @@ pub(crate) fn copy_write_only(block: &Block, from: &Value, to: &mut Value) {
         set_attr(to, &a.name, from.attr(&a.name).clone());
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::schema::{Attribute, Schema};
+    use crate::value::Type;
+
+    fn schema() -> Schema {
+        Schema::new()
+            .attribute(Attribute::required("name", Type::String).requires_replace())
+            .attribute(Attribute::optional("mode", Type::String).default("a"))
+            .attribute(Attribute::optional("secret", Type::String).write_only(WriteOnlyFallback::Reject))
+            .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
+            .attribute(Attribute::computed("etag", Type::String))
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> =
+            ["name", "mode", "secret", "id", "etag"].iter().map(|k| (k.to_string(), Value::Null)).collect();
+        for (k, v) in pairs {
+            m.insert(k.to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
+    #[test]
+    fn create_plans_defaults_and_unknown_computed_values() {
+        let s = schema();
+        let config = obj(&[("name", "x".into()), ("secret", "pw".into())]);
+        let (planned, replace) = plan(&s.block, &Value::Null, &config, &config, true);
+        assert_eq!(planned.attr("mode"), &Value::from("a"));
+        assert!(planned.attr("id").is_unknown() && planned.attr("etag").is_unknown());
+        assert!(planned.attr("secret").is_null(), "write-only never planned");
+        assert!(replace.is_empty());
+    }
+
+    #[test]
+    fn no_change_keeps_every_prior_value() {
+        let s = schema();
+        let prior = obj(&[("name", "x".into()), ("mode", "a".into()), ("id", "1".into()), ("etag", "e1".into())]);
+        let config = obj(&[("name", "x".into()), ("secret", "pw".into())]);
+        // Terraform proposes config values plus prior computed values.
+        let proposed = obj(&[("name", "x".into()), ("mode", "a".into()), ("secret", "pw".into()), ("id", "1".into()), ("etag", "e1".into())]);
+        let (planned, _) = plan(&s.block, &prior, &proposed, &config, true);
+        assert_eq!(planned, prior);
+    }
+
+    #[test]
+    fn change_marks_computed_unknown_except_use_state_and_flags_replacement() {
+        let s = schema();
+        let prior = obj(&[("name", "x".into()), ("mode", "a".into()), ("id", "1".into()), ("etag", "e1".into())]);
+        let config = obj(&[("name", "y".into()), ("mode", "b".into())]);
+        let proposed = obj(&[("name", "y".into()), ("mode", "b".into()), ("id", "1".into()), ("etag", "e1".into())]);
+        let (planned, replace) = plan(&s.block, &prior, &proposed, &config, true);
+        assert_eq!(planned.attr("id"), &Value::from("1"));
+        assert!(planned.attr("etag").is_unknown());
+        assert_eq!(replace, vec![AttributePath::root("name")]);
+    }
+
+    #[test]
+    fn apply_keeps_configured_values_and_refuses_changed_known_ones() {
+        let s = schema();
+        let planned = obj(&[("name", "x".into()), ("mode", "a".into()), ("id", "1".into()), ("etag", Value::Unknown)]);
+        let mut new = obj(&[("name", "X".into()), ("mode", "a".into()), ("id", "1".into()), ("etag", "e2".into())]);
+        let mut diags = Diagnostics::new();
+        finish_apply(&s.block, &planned, &mut new, &mut diags);
+        assert!(diags.is_empty(), "{diags}");
+        assert_eq!(new.attr("name"), &Value::from("x"), "configured value restored");
+
+        let mut changed_id = obj(&[("name", "x".into()), ("mode", "a".into()), ("id", "2".into()), ("etag", "e2".into())]);
+        finish_apply(&s.block, &planned, &mut changed_id, &mut diags);
+        assert!(diags.has_errors());
+        assert!(diags.to_string().contains("id"), "{diags}");
+
+        let mut diags = Diagnostics::new();
+        let mut still_unknown = obj(&[("name", "x".into()), ("mode", "a".into()), ("id", "1".into()), ("etag", Value::Unknown)]);
+        finish_apply(&s.block, &planned, &mut still_unknown, &mut diags);
+        assert!(diags.to_string().contains("Unknown After Apply"), "{diags}");
+    }
+
+    #[test]
+    fn validation_rejects_write_only_for_old_clients_and_runs_validators() {
+        let s = Schema::new()
+            .attribute(Attribute::optional("secret", Type::String).write_only(WriteOnlyFallback::Reject))
+            .attribute(Attribute::optional("kept", Type::String).write_only(WriteOnlyFallback::StoreInState))
+            .attribute(Attribute::optional("size", Type::Number).validator(crate::validators::int_between(1, 10)));
+        let config = Value::Object(BTreeMap::from([
+            ("secret".to_owned(), Value::from("pw")),
+            ("kept".to_owned(), Value::from("pw")),
+            ("size".to_owned(), Value::from(11)),
+        ]));
+        let mut diags = Diagnostics::new();
+        validate(&s.block, &config, None, false, &mut diags);
+        let text = diags.to_string();
+        assert!(text.contains("secret is write-only") && !text.contains("kept is write-only"), "{text}");
+        assert!(text.contains("size must be an integer from 1 to 10, got 11"), "{text}");
+
+        let mut diags = Diagnostics::new();
+        validate(&s.block, &config, None, true, &mut diags);
+        assert_eq!(diags.iter().count(), 1, "only the validator fails with a capable client");
+    }
+
+    #[test]
+    fn schema_must_match_the_state_struct() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Good {
+            name: String,
+            mode: Option<String>,
+            secret: Option<String>,
+            id: Option<String>,
+            etag: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Drifted {
+            name: String,
+            colour: Option<String>,
+        }
+        schema().check_against::<Good>("t").unwrap();
+        let err = schema().check_against::<Drifted>("t").unwrap_err().to_string();
+        assert!(err.contains("\"colour\" is not in the schema") && err.contains("\"etag\" has no field"), "{err}");
+    }
+}

@@ -8,10 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine as _;
-use rustls::client::danger::HandshakeSignatureValid;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,6 +20,7 @@ use crate::log;
 use crate::proto::plugin as gp;
 use crate::provider::Provider;
 use crate::server::ProviderService;
+use crate::tls::PinnedCert;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -172,11 +170,15 @@ fn negotiate_version(offered: Option<&str>) -> Result<(), ServeError> {
 
 fn socket_dir() -> Result<tempfile::TempDir, ServeError> {
     let parent = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    // tempfile creates the directory with mode 0700: only we can reach the socket.
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix("tfplug-")
         .tempdir_in(&parent)
-        .map_err(|source| ServeError::Io { context: format!("cannot create a socket directory in {}", parent.display()), source })
+        .map_err(|source| ServeError::Io { context: format!("cannot create a socket directory in {}", parent.display()), source })?;
+    // Mode 0700, set before the socket exists: only this user can reach it.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|source| ServeError::Io { context: format!("cannot restrict {}", dir.path().display()), source })?;
+    Ok(dir)
 }
 
 fn print_reattach(address: &str, socket: &Path) {
@@ -313,7 +315,7 @@ impl AutoTls {
         let cert_der = cert.der().clone();
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
 
-        let verifier = Arc::new(PinnedClientCert { expected: client_cert, provider: provider.clone() });
+        let verifier = Arc::new(PinnedCert::new(client_cert, provider.clone()));
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(tls_err)?
@@ -330,56 +332,6 @@ impl AutoTls {
 
 fn tls_err(e: impl std::fmt::Display) -> ServeError {
     ServeError::Tls(e.to_string())
-}
-
-/// Accepts only the exact certificate Terraform generated for this run,
-/// and checks the handshake signature with its key (ECDSA P-521, which the
-/// aws-lc-rs provider verifies).
-#[derive(Debug)]
-struct PinnedClientCert {
-    expected: CertificateDer<'static>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ClientCertVerifier for PinnedClientCert {
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.expected.as_ref() {
-            Ok(ClientCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 struct Controller {

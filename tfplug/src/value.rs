@@ -305,7 +305,17 @@ impl Value {
     /// The type of a known value, as a dynamic value carries it. Null and
     /// unknown values, and elements of empty collections, are `dynamic`.
     pub fn infer_type(&self) -> Type {
-        let element = |v: &[Value]| v.first().map(Value::infer_type).unwrap_or(Type::Dynamic);
+        // Elements share their type when they agree; otherwise each element
+        // carries its own type, as a collection of dynamic values.
+        fn common<'a>(mut values: impl Iterator<Item = &'a Value>) -> Type {
+            let Some(first) = values.next().map(Value::infer_type) else { return Type::Dynamic };
+            if values.all(|v| v.infer_type() == first) {
+                first
+            } else {
+                Type::Dynamic
+            }
+        }
+        let element = |v: &[Value]| common(v.iter());
         match self {
             Value::Null | Value::Unknown => Type::Dynamic,
             Value::Bool(_) => Type::Bool,
@@ -313,7 +323,7 @@ impl Value {
             Value::String(_) => Type::String,
             Value::List(v) => Type::list(element(v)),
             Value::Set(v) => Type::set(element(v)),
-            Value::Map(m) => Type::map(m.values().next().map(Value::infer_type).unwrap_or(Type::Dynamic)),
+            Value::Map(m) => Type::map(common(m.values())),
             Value::Tuple(v) => Type::Tuple(v.iter().map(Value::infer_type).collect()),
             Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), v.infer_type())).collect()),
         }
