@@ -34,7 +34,7 @@ pub enum ClientError {
         /// The rejected name.
         name: String,
     },
-    /// The TCP connection could not be opened.
+    /// The TCP connection could not be opened, or the HSM closed it during the TLS handshake.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
         /// `host:port`.
@@ -50,8 +50,8 @@ pub enum ClientError {
         /// The limit.
         timeout: Duration,
     },
-    /// The TLS handshake failed, e.g. the server certificate is not signed by the
-    /// configured CA or does not name the host.
+    /// rustls refused the TLS handshake, e.g. the server certificate is not signed
+    /// by the configured CA or does not name the host: a configuration error.
     #[error("tls handshake with {addr} failed: {source}")]
     Tls {
         /// `host:port`.
@@ -206,10 +206,16 @@ impl Connector {
             // Requests are small and answered one by one; Nagle would only add latency.
             tcp.set_nodelay(true)
                 .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
-            self.tls
-                .connect(server_name, tcp)
-                .await
-                .map_err(|source| ClientError::Tls { addr: addr.clone(), source })
+            self.tls.connect(server_name, tcp).await.map_err(|source| {
+                // rustls's own verdicts (certificate, protocol) are configuration errors;
+                // anything else (reset, EOF) means the HSM went away mid-handshake.
+                let rustls_verdict = source.get_ref().is_some_and(|inner| inner.is::<rustls::Error>());
+                if rustls_verdict {
+                    ClientError::Tls { addr: addr.clone(), source }
+                } else {
+                    ClientError::Connect { addr: addr.clone(), source }
+                }
+            })
         };
         let tls = tokio::time::timeout(self.connect_timeout, open)
             .await

@@ -212,4 +212,28 @@ mod tls_loopback {
         conn.close().await;
         server.await.unwrap();
     }
+
+    #[tokio::test]
+    async fn a_peer_that_hangs_up_or_stalls_is_a_connection_failure() {
+        let (ca, _, _) = pki();
+        let tls = crate::client_config_from_ca_pem(ca.as_bytes(), "test CA").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            // First peer: accept and hang up at once.
+            drop(listener.accept().await.unwrap());
+            // Second peer: accept and say nothing.
+            let (stalled, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            drop(stalled);
+        });
+        let connector = Connector::new(tls).with_connect_timeout(Duration::from_millis(300));
+        let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
+        assert!(matches!(error, ClientError::Connect { .. }), "{error:?}");
+        assert!(error.is_connection_failure());
+        let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
+        assert!(matches!(error, ClientError::ConnectTimeout { .. }), "{error:?}");
+        assert!(error.is_connection_failure());
+        server.abort();
+    }
 }
