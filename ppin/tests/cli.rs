@@ -350,6 +350,15 @@ fn version_json_and_completions() {
     assert!(out.starts_with(&format!("{BANNER}ppin version {}\n", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(out.contains("HSM hsm0 (127.0.0.1:"), "{out}");
     assert!(out.contains("): hsm-sim "), "{out}");
+    let version_json = s.ppin(&["--json", "-v"]).json();
+    assert_eq!(version_json["hsms"][0]["product"], "hsm-sim");
+    assert_eq!(version_json["version"], env!("CARGO_PKG_VERSION"));
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = s.edited_primus_cfg("dead.cfg", |text| text.replace(&format!("\"{}\"", s.sim.port()), &format!("\"{dead_port}\"")));
+    let unreachable = s.run_with(&dead, &["-v"], "");
+    assert_eq!(unreachable.code, Some(1), "an unreachable HSM fails -v");
+    assert!(unreachable.stdout.contains("): unavailable: no HSM could be reached (0x80005015)"), "{}", unreachable.stdout);
+
     let json = s.ppin(&["--json", "-l"]).json();
     assert_eq!(json["operation"], "list");
     assert_eq!(json["users"][0]["user"], "U0001");
