@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::libconfig::{self, Group, Value};
+use crate::libconfig::{self, Group, Setting, Value};
 
 /// The only file version this crate reads and writes.
 pub(crate) const FILE_VERSION: &str = "1.0";
@@ -239,6 +239,7 @@ impl Model {
     /// `proxy<N>` with the lowest free `N`.
     pub(crate) fn render(&mut self, path: &Path) -> Result<String> {
         self.compact();
+        self.name_new_entries();
         let mut doc = self.doc.clone();
         if doc.get(ROOT).is_none() {
             doc.insert(ROOT, Value::Group(Group::new()));
@@ -250,35 +251,69 @@ impl Model {
         if let Some(check) = &self.key_check {
             root.insert(KEY_CHECK, Value::String(check.clone()));
         }
+        // The entries' strings are moved into the document and back rather
+        // than cloned: with 10,000 entries the copies cost more than the fsync.
         for kind in EntryKind::ALL {
-            let entries: Vec<&mut Entry> = self.slots.iter_mut().flatten().filter(|e| e.kind == kind).collect();
-            if entries.is_empty() && root.get(kind.group_name()).is_none() {
+            let has_entries = self.entries().any(|e| e.kind == kind);
+            if !has_entries && root.get(kind.group_name()).is_none() {
                 continue;
             }
-            let used: HashSet<String> = entries.iter().filter_map(|e| e.setting.clone()).collect();
-            let mut next = 0usize;
             let mut group = Group::new();
-            for entry in entries {
-                let setting = entry.setting.get_or_insert_with(|| loop {
-                    let candidate = format!("{}{next}", kind.setting_prefix());
-                    next += 1;
-                    if !used.contains(&candidate) {
-                        break candidate;
-                    }
-                });
+            for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind) {
                 let mut fields = Group::new();
-                fields.insert(NAME, Value::String(entry.name.clone()));
-                if let Some(value) = &entry.value {
-                    fields.insert(kind.value_field(), Value::String(value.clone()));
+                fields.push_unchecked(Setting { name: NAME.to_owned(), value: Value::String(std::mem::take(&mut entry.name)) });
+                if let Some(value) = entry.value.take() {
+                    fields.push_unchecked(Setting { name: kind.value_field().to_owned(), value: Value::String(value) });
                 }
-                for extra in entry.extra.iter() {
-                    fields.insert(extra.name.clone(), extra.value.clone());
+                for extra in std::mem::take(&mut entry.extra).into_settings() {
+                    fields.push_unchecked(extra);
                 }
-                group.insert(setting.clone(), Value::Group(fields));
+                // Setting names are unique: kept from a parse that checked
+                // them, or chosen by `name_new_entries`.
+                let setting = entry.setting.clone().unwrap_or_default();
+                group.push_unchecked(Setting { name: setting, value: Value::Group(fields) });
             }
             root.insert(kind.group_name(), Value::Group(group));
         }
-        libconfig::write(&doc).map_err(|e| format_error(path, format!("cannot be written: {e}")))
+        let text = libconfig::write(&doc).map_err(|e| format_error(path, format!("cannot be written: {e}")));
+        self.restore_from(doc);
+        text
+    }
+
+    /// Gives every entry that has none a setting name, `user<N>` /
+    /// `proxy<N>` with the lowest `N` not taken in its group.
+    fn name_new_entries(&mut self) {
+        for kind in EntryKind::ALL {
+            if self.entries().all(|e| e.kind != kind || e.setting.is_some()) {
+                continue;
+            }
+            let used: HashSet<String> = self.entries().filter(|e| e.kind == kind).filter_map(|e| e.setting.clone()).collect();
+            let mut free = (0usize..).map(|n| format!("{}{n}", kind.setting_prefix())).filter(|s| !used.contains(s));
+            for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind && e.setting.is_none()) {
+                entry.setting = free.next();
+            }
+        }
+    }
+
+    /// Moves the entries' strings back out of a document `render` built.
+    fn restore_from(&mut self, mut doc: Group) {
+        let Some(Value::Group(root)) = doc.get_mut(ROOT) else { return };
+        for kind in EntryKind::ALL {
+            let Some(Value::Group(group)) = root.remove(kind.group_name()) else { continue };
+            let entries = self.slots.iter_mut().flatten().filter(|e| e.kind == kind);
+            for (entry, setting) in entries.zip(group.into_settings()) {
+                let Value::Group(fields) = setting.value else { continue };
+                for field in fields.into_settings() {
+                    match (field.name.as_str(), field.value) {
+                        (NAME, Value::String(name)) => entry.name = name,
+                        (f, Value::String(value)) if f == kind.value_field() => entry.value = Some(value),
+                        (_, value) => {
+                            entry.extra.push_unchecked(Setting { name: field.name, value });
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Drops removed slots so the model does not grow with churn.

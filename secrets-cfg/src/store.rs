@@ -6,6 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::crypto::{entry_aad, key_check_aad, Cipher, OpenError};
 use crate::entry::{name_problem, EntryKind, EntrySummary};
@@ -46,7 +47,10 @@ struct Shared {
     path: PathBuf,
     key_source: RwLock<KeySource>,
     queue: Mutex<Queue>,
+    /// Waiters wait here for their result or their turn to lead.
     turn: Condvar,
+    /// A leader gathering a batch waits here for more edits to arrive.
+    arrivals: Condvar,
     /// The file as this process last read or wrote it, already checked and
     /// authenticated; reused while the bytes on disk are identical.
     cache: Mutex<Option<Loaded>>,
@@ -58,7 +62,16 @@ struct Queue {
     next_ticket: u64,
     done: HashSet<u64>,
     leader: bool,
+    /// Size of the last batch: writers that just got their result usually
+    /// come straight back, so the next leader waits for that many.
+    last_batch: usize,
+    /// How long a leader may wait for them: a quarter of the last commit's
+    /// duration, capped by [`MAX_GATHER`].
+    gather: Duration,
 }
+
+/// Longest a leader waits to fill a batch.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
 /// Reports a commit's outcome to one edit's caller.
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
@@ -116,6 +129,7 @@ impl SecretsStore {
                 key_source: RwLock::new(key_source),
                 queue: Mutex::new(Queue::default()),
                 turn: Condvar::new(),
+                arrivals: Condvar::new(),
                 cache: Mutex::new(None),
             }),
         })
@@ -325,19 +339,36 @@ impl Shared {
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
         queue.pending.push((ticket, job));
+        if queue.leader {
+            self.arrivals.notify_one();
+        }
         loop {
             if queue.done.remove(&ticket) {
                 return;
             }
             if !queue.leader {
                 queue.leader = true;
+                // Without this wait, the first writer back after a commit
+                // would lead a batch of one while the rest queue behind it.
+                let deadline = Instant::now() + queue.gather;
+                while queue.pending.len() < queue.last_batch {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    queue = self.arrivals.wait_timeout(queue, left).unwrap_or_else(PoisonError::into_inner).0;
+                }
                 let batch = std::mem::take(&mut queue.pending);
+                queue.last_batch = batch.len();
                 drop(queue);
                 let tickets = batch.iter().map(|(t, _)| *t).collect();
-                let _turn = Leadership { shared: self, tickets };
+                let turn = Leadership { shared: self, tickets };
+                let started = Instant::now();
                 self.commit_batch(batch.into_iter().map(|(_, job)| job).collect());
-                drop(_turn);
+                let took = started.elapsed();
+                drop(turn);
                 queue = lock(&self.queue);
+                queue.gather = (took / 4).min(MAX_GATHER);
                 continue;
             }
             queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);

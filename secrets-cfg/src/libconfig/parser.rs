@@ -107,6 +107,8 @@ impl Parser<'_> {
     /// Settings until `close` (or end of file for the document root).
     fn settings(&mut self, close: Option<u8>) -> Result<Group> {
         let mut group = Group::new();
+        // Names seen so far; a set, because entry groups hold thousands.
+        let mut names = std::collections::HashSet::new();
         loop {
             self.skip_blanks()?;
             match (self.peek(), close) {
@@ -122,7 +124,7 @@ impl Parser<'_> {
             }
             let name_pos = self.pos;
             let name = self.name()?;
-            if group.get(&name).is_some() {
+            if !names.insert(name.clone()) {
                 return self.error(name_pos, format!("duplicate setting name `{name}`"));
             }
             self.skip_blanks()?;

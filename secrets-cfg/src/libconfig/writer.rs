@@ -53,6 +53,8 @@ pub fn write(root: &Group) -> Result<String, WriteError> {
 }
 
 fn write_settings(out: &mut String, group: &Group, indent: usize, path: &mut String) -> Result<(), WriteError> {
+    // A set only for big groups: hashing costs more than scanning a few.
+    let mut names = (group.len() > 16).then(std::collections::HashSet::new);
     for (i, setting) in group.iter().enumerate() {
         let saved = path.len();
         if !path.is_empty() {
@@ -62,7 +64,11 @@ fn write_settings(out: &mut String, group: &Group, indent: usize, path: &mut Str
         if !is_valid_name(&setting.name) {
             return Err(WriteError::InvalidName { path: path.clone() });
         }
-        if group.iter().take(i).any(|earlier| earlier.name == setting.name) {
+        let duplicate = match &mut names {
+            Some(names) => !names.insert(setting.name.as_str()),
+            None => group.iter().take(i).any(|earlier| earlier.name == setting.name),
+        };
+        if duplicate {
             return Err(WriteError::DuplicateName { path: path.clone() });
         }
         pad(out, indent);
@@ -146,8 +152,18 @@ fn write_elements(
     Ok(())
 }
 
+fn needs_escape(c: char) -> bool {
+    matches!(c, '"' | '\\') || (c as u32) < 0x20 || c == '\x7f'
+}
+
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings (names, hex ciphertexts) need no escaping: copy them whole.
+    if !s.chars().any(needs_escape) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
