@@ -12,9 +12,6 @@ use crate::duration::{compact, utc_clock};
 use crate::ops::TestFilter;
 use crate::setup_password::SetupPasswordProblem;
 
-/// 0x80005012: the user is not in the configuration.
-pub const USER_NOT_IN_CONFIG: VendorCode = VendorCode::USER_NOT_IN_CONFIG;
-
 /// Why a ppin operation failed.
 ///
 /// `Display` gives one line: what happened, then (after `: `) the next step,
@@ -156,7 +153,7 @@ impl PpinError {
     pub fn vendor_code(&self) -> Option<VendorCode> {
         match self {
             PpinError::Config(error) => error.vendor_code(),
-            PpinError::UnknownUser { .. } => Some(USER_NOT_IN_CONFIG),
+            PpinError::UnknownUser { .. } => Some(VendorCode::USER_NOT_IN_CONFIG),
             PpinError::Secrets { source, .. } => source.vendor_code().map(VendorCode),
             PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
             PpinError::Hsm { source, .. } => source.vendor_code(),

@@ -90,7 +90,7 @@ fn local_refusals_name_the_fix() {
         unknown.to_string(),
         "user 'NOPE' is not in /etc/primus/primus.cfg (0x80005012): use one of the configured user_names: A, B"
     );
-    assert_eq!(unknown.vendor_code(), Some(USER_NOT_IN_CONFIG));
+    assert_eq!(unknown.vendor_code(), Some(VendorCode::USER_NOT_IN_CONFIG));
     let format = PpinError::SetupPasswordFormat {
         user: "A".into(),
         problem: SetupPasswordProblem::Length { found: 28 },
