@@ -209,12 +209,8 @@ impl Ppin {
     /// [`update`](Self::update)) or, behind a CloudHSM service proxy, the proxy
     /// password is missing. A failure leaves `.secrets.cfg` unchanged.
     pub async fn add(&self, user: &str, setup_password: &Password, pkcs11_password: &Password) -> Result<Served, PpinError> {
-        let slot_user = self.user(user)?;
-        check_format(user, setup_password)?;
-        if self.is_configured(EntryKind::User, user).await? {
-            return Err(PpinError::AlreadyConfigured { user: user.to_owned() });
-        }
-        let proxy = self.proxy_password(slot_user).await?;
+        check_format(self.user(user)?, setup_password)?;
+        let (slot_user, proxy) = self.prepare(user, Fetch::Add).await?;
         let mut session = self.session(slot_user, proxy).await?;
         let fetched = session.connection.fetch_secret(user, setup_password, pkcs11_password).await;
         let secret = session.check(Some(user), fetched)?;
@@ -235,12 +231,8 @@ impl Ppin {
         setup_password: &Password,
         pkcs11_password: &Password,
     ) -> Result<Served, PpinError> {
-        let slot_user = self.user(user)?;
-        check_format(user, setup_password)?;
-        if !self.is_configured(EntryKind::User, user).await? {
-            return Err(PpinError::NotConfigured { user: user.to_owned() });
-        }
-        let proxy = self.proxy_password(slot_user).await?;
+        check_format(self.user(user)?, setup_password)?;
+        let (slot_user, proxy) = self.prepare(user, Fetch::Update).await?;
         let attempt = async {
             let mut session = self.session(slot_user, proxy).await?;
             let updated = session.connection.update_secret(user, setup_password, pkcs11_password).await;
@@ -255,6 +247,34 @@ impl Ppin {
                 Err(PpinError::UpdateFailed { user: user.to_owned(), cause: Box::new(cause) })
             }
         }
+    }
+
+    /// The checks [`add`](Self::add) makes before it needs the passwords: the
+    /// user is in `primus.cfg`, has no permanent secret yet, and (CloudHSM) its
+    /// service proxy password is stored. Lets a caller refuse before asking
+    /// for passwords. Contacts no HSM.
+    pub async fn check_add(&self, user: &str) -> Result<(), PpinError> {
+        self.prepare(user, Fetch::Add).await.map(drop)
+    }
+
+    /// The checks [`update`](Self::update) makes before it needs the
+    /// passwords, as [`check_add`](Self::check_add) but the user must have a
+    /// permanent secret. Contacts no HSM and changes nothing.
+    pub async fn check_update(&self, user: &str) -> Result<(), PpinError> {
+        self.prepare(user, Fetch::Update).await.map(drop)
+    }
+
+    /// The local checks of `add`/`update` that need no password; returns the
+    /// user and its service proxy credentials.
+    async fn prepare(&self, user: &str, fetch: Fetch) -> Result<(&SlotUser, Option<(String, Password)>), PpinError> {
+        let slot_user = self.user(user)?;
+        match (fetch, self.is_configured(EntryKind::User, user).await?) {
+            (Fetch::Add, true) => return Err(PpinError::AlreadyConfigured { user: user.to_owned() }),
+            (Fetch::Update, false) => return Err(PpinError::NotConfigured { user: user.to_owned() }),
+            _ => {}
+        }
+        let proxy = self.proxy_password(slot_user).await?;
+        Ok((slot_user, proxy))
     }
 
     /// `ppin -r`: removes the permanent secret of `user` from `.secrets.cfg`.
@@ -564,7 +584,16 @@ fn holds(entries: &[EntrySummary], kind: EntryKind, name: &str) -> bool {
     entries.iter().any(|e| e.kind == kind && e.name == name && e.configured)
 }
 
-fn check_format(user: &str, setup_password: &Password) -> Result<(), PpinError> {
+fn check_format(user: &SlotUser, setup_password: &Password) -> Result<(), PpinError> {
     check_setup_password(setup_password)
-        .map_err(|problem| PpinError::SetupPasswordFormat { user: user.to_owned(), problem })
+        .map_err(|problem| PpinError::SetupPasswordFormat { user: user.user_name.clone(), problem })
+}
+
+/// Which way a permanent secret is fetched.
+#[derive(Clone, Copy)]
+enum Fetch {
+    /// `ppin -a`: the user must not have one yet.
+    Add,
+    /// `ppin -u`: the user must have one.
+    Update,
 }

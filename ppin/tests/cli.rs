@@ -32,6 +32,8 @@ fn add_list_test_update_remove() {
     let requests = s.counters("U0001").0;
     let again = s.add("U0001");
     assert!(again.failed().contains("user 'U0001' already has a permanent secret: run `ppin -u -e U0001`"));
+    let prompted = s.ppin_with_input(&["-ae", "U0001"], "a\nb\n");
+    assert!(prompted.failed().starts_with("ppin: error: user 'U0001' already has"), "no prompt: {}", prompted.stderr);
     assert_eq!(s.counters("U0001").0, requests);
 
     let test = s.ppin(&["-t"]);
@@ -107,10 +109,16 @@ fn malformed_setup_password_costs_no_trial() {
         assert!(stderr.contains("nothing was sent to the HSM"));
         assert!(!stderr.contains(typo));
     }
-    let update = s.ppin(&["-ue", "U0001", "SHORT", "pin"]);
-    assert!(update.failed().contains("is malformed: it has 5 characters instead of 29"));
     assert_eq!(s.counters("U0001"), (0, 0, 0), "the HSM saw nothing");
     assert_eq!(s.secrets_bytes(), None, "no file was created");
+
+    // A malformed password for an update changes nothing either (no removal).
+    s.add("U0001").ok();
+    let (requests, before) = (s.counters("U0001").0, s.secrets_bytes());
+    let update = s.ppin(&["-ue", "U0001", "SHORT", "pin"]);
+    assert!(update.failed().contains("is malformed: it has 5 characters instead of 29"), "{}", update.stderr);
+    assert_eq!(s.counters("U0001").0, requests);
+    assert_eq!(s.secrets_bytes(), before);
 }
 
 #[test]
@@ -221,6 +229,8 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
         "{stderr}"
     );
     assert_eq!(s.counters("CLOUD_APP").0, 0, "refused before any connection");
+    let prompted = s.ppin_with_input(&["-ae", "CLOUD_APP"], "a\nb\n");
+    assert!(prompted.failed().starts_with("ppin: error: user 'CLOUD_APP' sits behind"), "refused before prompting: {}", prompted.stderr);
 
     // A wrong proxy password is stored (ppin -p does not contact the HSM) and refused at the next add.
     s.ppin(&["-pe", "SERVICE_USER", "not-the-proxy-password"]).ok();

@@ -136,7 +136,12 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
     match action {
         Action::Add { user } | Action::Update { user } => {
             let ppin = open(args)?;
-            ppin.user(&user)?;
+            // Refuse what would fail anyway before asking for passwords.
+            if args.add {
+                ppin.check_add(&user).await?;
+            } else {
+                ppin.check_update(&user).await?;
+            }
             let setup = prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
             let pkcs11 = prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
             let (served, operation) = if args.add {
