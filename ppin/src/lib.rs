@@ -10,8 +10,8 @@
 //!
 //! | vendor command      | method                                        |
 //! |---------------------|-----------------------------------------------|
-//! | `ppin -a -e USER`   | [`Ppin::add`]                                 |
-//! | `ppin -u -e USER`   | [`Ppin::update`] (a failure removes the entry)|
+//! | `ppin -a -e USER`   | [`Ppin::check_add`], [`Ppin::add`]            |
+//! | `ppin -u -e USER`   | [`Ppin::check_update`], [`Ppin::update`] (a failure removes the entry) |
 //! | `ppin -r -e USER`   | [`Ppin::remove`]                              |
 //! | `ppin -p -e PROXY`  | [`Ppin::proxy_add`] (CloudHSM)                |
 //! | `ppin -x -e PROXY`  | [`Ppin::proxy_remove`]                        |
@@ -23,7 +23,8 @@
 //!
 //! 1. Local checks first: the user must be in `primus.cfg` (0x80005012), the
 //!    setup password must have the vendor's format ([`check_setup_password`]),
-//!    a CloudHSM user's service proxy password must be stored. A refusal here
+//!    `add` needs a user without a secret and `update` one with a secret, a
+//!    CloudHSM user's service proxy password must be stored. A refusal here
 //!    costs no trial at the HSM and changes no file.
 //! 2. The redundant HSMs of the user are tried by `priority`, then in file
 //!    order, and the next one only when the previous could not be reached
