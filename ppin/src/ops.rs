@@ -489,6 +489,8 @@ impl Ppin {
     }
 
     async fn connect(&self, hsm: &Hsm) -> Result<Connection, ConnectFailure> {
+        // The CA file is read per connection: a few hundred bytes next to a TLS
+        // handshake, and a replaced CA takes effect without rebuilding `Ppin`.
         let ca_file = hsm.ca_file.as_deref().ok_or(ConnectFailure::NoCaFile)?;
         let connector = Connector::from_ca_file(ca_file)
             .map_err(ConnectFailure::Tls)?
