@@ -9,3 +9,16 @@ scripts/install-tools.sh >/dev/null
 # Integration and acceptance tests start these binaries as real processes.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast
+# The README's first command (the quickstart), on the debug build made above.
+quickstart_dir=$(mktemp -d)
+if ! QUICKSTART_PROFILE=debug QUICKSTART_DIR="$quickstart_dir" scripts/quickstart.sh >"$quickstart_dir.log" 2>&1; then
+    cat "$quickstart_dir.log"
+    echo "scripts/quickstart.sh failed" >&2
+    exit 1
+fi
+if ! grep -q "permanent secret: Configured" "$quickstart_dir.log"; then
+    cat "$quickstart_dir.log"
+    echo "scripts/quickstart.sh did not show a configured permanent secret" >&2
+    exit 1
+fi
+rm -rf "$quickstart_dir" "$quickstart_dir.log"

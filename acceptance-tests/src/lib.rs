@@ -1,1 +1,229 @@
-//! Placeholder; the owning issue replaces this.
+//! Shared fixture of the acceptance tests: a real `hsm-sim` process
+//! ([`hsm_sim::harness::SimProcess`]), the provider installed in a private
+//! filesystem mirror of a real Terraform 1.0.3 working directory
+//! ([`tfplug::testing::Workspace`]), and checks against `.secrets.cfg`
+//! (through [`secrets_cfg`]) and the simulator's admin listener.
+//!
+//! The binaries under test must be built first (`cargo build --workspace
+//! --bins`, as `scripts/test.sh` does); Terraform comes from
+//! `scripts/install-tools.sh`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hsm_sim::harness::SimProcess;
+use hsm_sim::SimConfig;
+use secrets_cfg::{EntryKind, KeySource, SecretsStore};
+use tfplug::testing::{target_binary, TfOutput, Workspace};
+
+/// The provider's source address, as users write it.
+pub const SOURCE: &str = "primus-iac/primus";
+/// The provider version installed in the mirror.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The `terraform` block every test configuration starts with.
+pub const TERRAFORM_BLOCK: &str = r#"
+terraform {
+  required_providers {
+    primus = { source = "primus-iac/primus" }
+  }
+}
+"#;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// A simulator, a Terraform working directory with the provider, and the
+/// environment that points the provider (and `ppin`) at the simulator.
+pub struct Fixture {
+    /// The running simulator; its admin client observes trials and secrets.
+    pub sim: SimProcess,
+    /// The Terraform working directory.
+    pub ws: Workspace,
+}
+
+impl Fixture {
+    /// Starts a simulator with `config` and prepares a working directory
+    /// whose terraform runs see `SECUROSYS_PKCS11_CONF` and
+    /// `SECUROSYS_SECRETS_CONF` pointing at it (so `provider "primus" {}` works).
+    ///
+    /// # Panics
+    ///
+    /// When the simulator, Terraform or the provider binary is missing.
+    pub fn new(config: SimConfig) -> Fixture {
+        let sim = SimProcess::start(config).expect("hsm-sim starts (run `cargo build --workspace --bins`)");
+        let binary = target_binary("terraform-provider-primus").expect("the provider binary is built");
+        let mut ws = Workspace::new(&binary, SOURCE, VERSION).expect("terraform workspace");
+        for (key, value) in env(&sim) {
+            ws.set_env(key, &value);
+        }
+        Fixture { sim, ws }
+    }
+
+    /// `primus.cfg` written by the simulator.
+    pub fn primus_cfg(&self) -> &Path {
+        &self.sim.paths().primus_cfg
+    }
+
+    /// The client's `.secrets.cfg` (created by the first add).
+    pub fn secrets_cfg(&self) -> &Path {
+        &self.sim.paths().secrets_cfg
+    }
+
+    /// Writes `main.tf`: the terraform block, then `body`.
+    pub fn write(&self, body: &str) {
+        self.ws.write_config(&format!("{TERRAFORM_BLOCK}\n{body}")).expect("main.tf written");
+    }
+
+    /// The setup password of simulator user `user`.
+    pub fn setup_password(&self, user: &str) -> String {
+        self.sim.config().user(user).expect("user in the simulator").setup_password.expose_secret().to_owned()
+    }
+
+    /// The PKCS#11 password of simulator user `user`.
+    pub fn pkcs11_password(&self, user: &str) -> String {
+        self.sim.config().user(user).expect("user in the simulator").pkcs11_password.expose_secret().to_owned()
+    }
+
+    /// A `primus_permanent_secret` block named `name` for simulator user
+    /// `user` with its passwords written in, plus `extra` lines.
+    pub fn permanent_secret(&self, name: &str, user: &str, extra: &str) -> String {
+        format!(
+            "resource \"primus_permanent_secret\" \"{name}\" {{\n  user            = \"{user}\"\n  \
+             setup_password  = \"{}\"\n  pkcs11_password = \"{}\"\n  {extra}\n}}\n",
+            self.setup_password(user),
+            self.pkcs11_password(user),
+        )
+    }
+
+    /// The password of simulator proxy `proxy`.
+    pub fn proxy_password(&self, proxy: &str) -> String {
+        self.sim.config().proxy(proxy).expect("proxy in the simulator").password.expose_secret().to_owned()
+    }
+
+    /// `.secrets.cfg`, opened as the provider opens it.
+    pub fn store(&self) -> SecretsStore {
+        SecretsStore::open(self.secrets_cfg(), KeySource::Default).expect(".secrets.cfg opens")
+    }
+
+    /// The permanent secret `.secrets.cfg` holds for `user`, as hex.
+    pub fn stored_secret(&self, user: &str) -> Option<String> {
+        if !self.secrets_cfg().exists() {
+            return None;
+        }
+        self.store().get(EntryKind::User, user).expect(".secrets.cfg decrypts").map(|s| hex::encode(s.expose_secret()))
+    }
+
+    /// The service proxy password `.secrets.cfg` holds for `proxy`.
+    pub fn stored_proxy_password(&self, proxy: &str) -> Option<String> {
+        if !self.secrets_cfg().exists() {
+            return None;
+        }
+        let secret = self.store().get(EntryKind::ServiceProxy, proxy).expect(".secrets.cfg decrypts")?;
+        Some(String::from_utf8(secret.expose_secret().to_vec()).expect("proxy passwords are UTF-8"))
+    }
+
+    /// The permanent secret the simulator issued last for `user`, as hex.
+    pub fn issued_secret(&self, user: &str) -> Option<String> {
+        self.sim.admin().current_secret(user).expect("hsm-sim admin answers")
+    }
+
+    /// How many secrets the simulator has issued for `user`.
+    pub fn issued_count(&self, user: &str) -> usize {
+        self.sim.admin().user(user).expect("hsm-sim admin answers").secrets_issued.len()
+    }
+
+    /// Wrong API-login trials the simulator counted for `user`.
+    pub fn api_failures(&self, user: &str) -> u32 {
+        self.sim.admin().user(user).expect("hsm-sim admin answers").api_failures
+    }
+
+    /// Asserts that `.secrets.cfg` holds exactly the secret the simulator
+    /// issued last for `user`.
+    pub fn assert_onboarded(&self, user: &str) {
+        let issued = self.issued_secret(user).expect("the simulator issued a secret");
+        assert_eq!(self.stored_secret(user).as_deref(), Some(issued.as_str()), "stored secret of {user}");
+    }
+
+    /// Asserts that a plan (with refresh) and a plan with `-refresh=false`
+    /// are both empty.
+    pub fn assert_no_changes(&self) {
+        let (empty, out) = self.ws.plan().expect("plan runs");
+        assert!(empty, "plan must be empty:\n{}\n{}", out.stdout, out.stderr);
+        let out = self.terraform(&["plan", "-no-color", "-input=false", "-refresh=false", "-detailed-exitcode"]);
+        assert_eq!(out.code, 0, "plan -refresh=false must be empty:\n{}\n{}", out.stdout, out.stderr);
+    }
+
+    /// Runs `terraform ARGS` whatever its exit code.
+    pub fn terraform(&self, args: &[&str]) -> TfOutput {
+        self.ws.run(args).expect("terraform runs")
+    }
+
+    /// `terraform import ADDRESS ID`, which must succeed.
+    pub fn import(&self, address: &str, id: &str) {
+        let out = self.terraform(&["import", "-no-color", "-input=false", address, id]);
+        assert_eq!(out.code, 0, "import failed:\n{}\n{}", out.stdout, out.stderr);
+    }
+
+    /// `terraform state rm ADDRESS`, which must succeed.
+    pub fn forget(&self, address: &str) {
+        let out = self.terraform(&["state", "rm", address]);
+        assert_eq!(out.code, 0, "state rm failed:\n{}\n{}", out.stdout, out.stderr);
+    }
+
+    /// `terraform apply`, which must succeed.
+    pub fn apply(&self) -> TfOutput {
+        self.ws.apply().expect("terraform apply succeeds")
+    }
+
+    /// `terraform apply`, which must fail; returns its error output with
+    /// Terraform's line wrapping undone (runs of whitespace as one space).
+    pub fn apply_fails(&self) -> String {
+        let out = self.terraform(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+        assert_ne!(out.code, 0, "apply must fail:\n{}", out.stdout);
+        unwrap_lines(&out.stderr)
+    }
+
+    /// `terraform plan`, which must fail; returns its error output as [`Fixture::apply_fails`] does.
+    pub fn plan_fails(&self) -> String {
+        let out = self.terraform(&["plan", "-no-color", "-input=false"]);
+        assert_ne!(out.code, 0, "plan must fail:\n{}", out.stdout);
+        unwrap_lines(&out.stderr)
+    }
+
+    /// The state values of `address`, `None` when it is not in the state.
+    pub fn values(&self, address: &str) -> Option<serde_json::Value> {
+        self.ws.resource_values(address).expect("terraform show -json")
+    }
+
+    /// `terraform output -json` as JSON.
+    pub fn outputs(&self) -> serde_json::Value {
+        let out = self.ws.run_ok(&["output", "-json", "-no-color"]).expect("terraform output");
+        serde_json::from_str(&out.stdout).expect("terraform output -json prints JSON")
+    }
+
+    /// Runs the real `ppin` binary against the simulator with `args`.
+    pub fn ppin(&self, args: &[&str]) -> Output {
+        let binary = target_binary("ppin").expect("the ppin binary is built");
+        Command::new(binary).args(args).envs(env(&self.sim)).output().expect("ppin runs")
+    }
+}
+
+/// `text` with every run of whitespace as one space: Terraform wraps
+/// diagnostic details at 78 columns.
+pub fn unwrap_lines(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The vendor's environment variables pointing at `sim`'s files.
+fn env(sim: &SimProcess) -> [(&'static str, String); 2] {
+    [
+        ("SECUROSYS_PKCS11_CONF", sim.paths().primus_cfg.display().to_string()),
+        ("SECUROSYS_SECRETS_CONF", sim.paths().secrets_cfg.display().to_string()),
+    ]
+}

@@ -72,24 +72,6 @@ impl PasswordPair {
     }
 }
 
-/// Whether `password_wo_version` (if any) in `config` is set while no
-/// write-only password of `pairs` is, which would be a trigger that
-/// triggers nothing.
-pub(crate) fn validate_version_use(config: &Value, pairs: &[PasswordPair], diags: &mut Diagnostics) {
-    let version = config.attr(VERSION);
-    if version.is_null() || version.is_unknown() {
-        return;
-    }
-    if pairs.iter().all(|p| config.attr(p.write_only).is_null()) {
-        let names: Vec<&str> = pairs.iter().map(|p| p.write_only).collect();
-        diags.attribute_error(
-            AttributePath::root(VERSION),
-            "Version Trigger Without Write-Only Password",
-            format!("{VERSION} only applies to {}; remove it or use the write-only attribute.", names.join(" and ")),
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +85,6 @@ mod tests {
     fn summaries(config: &Value) -> Vec<String> {
         let mut diags = Diagnostics::new();
         PAIR.validate(config, &mut diags);
-        validate_version_use(config, &[PAIR], &mut diags);
         diags.iter().map(|d| d.summary.clone()).collect()
     }
 
@@ -115,10 +96,8 @@ mod tests {
         assert_eq!(summaries(&object(&[("password_wo", s("b"))])), ["Missing Version Trigger"]);
         assert!(summaries(&object(&[("password_wo", s("b")), (VERSION, Value::Number(1i64.into()))])).is_empty());
         assert!(summaries(&object(&[("password", Value::Unknown)])).is_empty());
-        assert_eq!(
-            summaries(&object(&[("password", s("a")), (VERSION, Value::Number(2i64.into()))])),
-            ["Version Trigger Without Write-Only Password"]
-        );
+        // The trigger also rotates with a plain password.
+        assert!(summaries(&object(&[("password", s("a")), (VERSION, Value::Number(2i64.into()))])).is_empty());
     }
 
     #[test]

@@ -56,6 +56,9 @@ fn capitalise(text: &str) -> String {
 /// The next step, in Terraform's terms where one exists.
 fn next_step(error: &PpinError, resource_type: &str) -> String {
     match error {
+        PpinError::Config(_) => "Set config_file in the provider block or export SECUROSYS_PKCS11_CONF to the path of \
+             a valid primus.cfg"
+            .to_owned(),
         PpinError::ProxyPasswordMissing { proxy_user, .. } => format!(
             "Add a primus_service_proxy_password resource with proxy_user = \"{proxy_user}\" and make this resource \
              depend on it (depends_on), or run `ppin -p -e {proxy_user}` on this host, then apply again"
@@ -65,8 +68,9 @@ fn next_step(error: &PpinError, resource_type: &str) -> String {
              it with `ppin -r -e {user}` and apply again"
         ),
         PpinError::UpdateFailed { cause, .. } => format!(
-            "The resource was removed from the Terraform state. {}; then run `terraform apply` again, which adds \
-             the permanent secret anew (it needs a setup password that is still valid)",
+            "Terraform no longer manages an entry for it: the next refresh drops it from the state. {}; then run \
+             `terraform apply` again, which adds the permanent secret anew (it needs a setup password that is \
+             still valid)",
             capitalise(&cause.next_step())
         ),
         _ => capitalise(&error.next_step()),
@@ -117,7 +121,7 @@ mod tests {
         let error = PpinError::UpdateFailed { user: "APP".into(), cause: Box::new(cause) };
         let d = ppin_error(&error, "primus_permanent_secret", None);
         assert_eq!(d.summary, "Permanent Secret Update Failed");
-        assert!(d.detail.contains("removed from the Terraform state"), "{}", d.detail);
+        assert!(d.detail.contains("drops it from the state"), "{}", d.detail);
         assert!(d.detail.contains("`terraform apply` again, which adds"), "{}", d.detail);
     }
 

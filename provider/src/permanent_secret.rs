@@ -11,7 +11,7 @@ use tfplug::{
     UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
-use crate::credentials::{validate_version_use, PasswordPair, VERSION};
+use crate::credentials::{PasswordPair, VERSION};
 use crate::diagnostics::fail;
 use crate::provider::Client;
 
@@ -138,8 +138,9 @@ impl Resource<Client> for PermanentSecretResource {
                     ),
             )
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
-                "Trigger for the write-only passwords: Terraform cannot see them change, so raise this number \
-                 with a new `setup_password_wo` to rotate the permanent secret.",
+                "Rotation trigger: raising it has the HSM issue a new permanent secret (`ppin -u`) with the \
+                 configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
+                 see; also works with `setup_password` to rotate while the setup password is still valid.",
             ))
             .attribute(
                 Attribute::computed("slot_ids", Type::list(Type::Number))
@@ -244,7 +245,6 @@ fn validate_config(config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         SETUP.validate(config, &mut diags);
         PKCS11.validate(config, &mut diags);
-        validate_version_use(config, &[SETUP, PKCS11], &mut diags);
         // A malformed setup password is refused here, before it can cost a trial at the HSM.
         for name in [SETUP.plain, SETUP.write_only] {
             if let Some(text) = config.attr(name).as_str() {

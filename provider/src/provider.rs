@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ppin::{Ppin, PrimusConfig, Timeouts};
-use secrets_cfg::{KeySource, SecretsStore};
+use ppin::{Ppin, PpinError, Timeouts};
+use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
     async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest, ConfigureResponse,
@@ -14,6 +14,7 @@ use tfplug::{
 };
 
 use crate::connection_test_data_source::ConnectionTestDataSource;
+use crate::diagnostics::ppin_error;
 use crate::permanent_secret::PermanentSecretResource;
 use crate::secrets_data_source::SecretsDataSource;
 use crate::service_proxy_password::ServiceProxyPasswordResource;
@@ -54,7 +55,6 @@ pub struct ProviderConfig {
 #[derive(Debug)]
 pub struct Client {
     pub(crate) ppin: Ppin,
-    pub(crate) secrets_file: PathBuf,
 }
 
 fn duration_validator() -> impl tfplug::Validator {
@@ -132,43 +132,27 @@ impl Provider for PrimusProvider {
             timeout(config.connect_timeout.as_deref(), DEFAULT_CONNECT_TIMEOUT, "connect_timeout")?,
             timeout(config.request_timeout.as_deref(), DEFAULT_REQUEST_TIMEOUT, "request_timeout")?,
         );
-        let primus = PrimusConfig::load(config.config_file.as_deref().map(Path::new)).map_err(|e| {
-            Diagnostics::from(
-                Diagnostic::error(
-                    "Cannot Read primus.cfg",
-                    format!(
-                        "{e}. Set config_file in the provider block or export SECUROSYS_PKCS11_CONF to the path of \
-                         primus.cfg."
-                    ),
-                )
-                .at(AttributePath::root("config_file")),
-            )
-        })?;
-        let secrets_file = secrets_cfg::locate(config.secrets_file.as_deref().map(Path::new));
         let key_source = match config.key_file {
             Some(path) => KeySource::KeyFile(PathBuf::from(path)),
             None => KeySource::Default,
         };
-        let store = SecretsStore::open(&secrets_file, key_source).map_err(|e| {
-            Diagnostics::from(
-                Diagnostic::error(
-                    "Cannot Open .secrets.cfg",
-                    format!(
-                        "{e}. Set secrets_file (and key_file) in the provider block or export \
-                         SECUROSYS_SECRETS_CONF (and SECUROSYS_SECRETS_KEY)."
-                    ),
-                )
-                .at(AttributePath::root("secrets_file")),
-            )
-        })?;
+        let ppin = Ppin::open(
+            config.config_file.as_deref().map(Path::new),
+            config.secrets_file.as_deref().map(Path::new),
+            key_source,
+        )
+        .map_err(|e| {
+            let attribute = if matches!(e, PpinError::Secrets { .. }) { "secrets_file" } else { "config_file" };
+            Diagnostics::from(ppin_error(&e, "provider", Some(AttributePath::root(attribute))))
+        })?
+        .with_timeouts(timeouts);
         tracing::debug!(
-            config_file = %primus.path().display(),
-            secrets_file = %secrets_file.display(),
+            config_file = %ppin.config().path().display(),
+            secrets_file = %ppin.store().path().display(),
             terraform_version = %req.terraform_version,
             "provider configured"
         );
-        let ppin = Ppin::new(primus, store).with_timeouts(timeouts);
-        Ok(ConfigureResponse::new(Client { ppin, secrets_file }))
+        Ok(ConfigureResponse::new(Client { ppin }))
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {

@@ -105,7 +105,7 @@ impl DataSource<Client> for SecretsDataSource {
             .collect();
         Ok(DataReadResponse::new(SecretsState {
             config_file: Some(ppin.config().path().display().to_string()),
-            secrets_file: Some(req.client.secrets_file.display().to_string()),
+            secrets_file: Some(req.client.ppin.store().path().display().to_string()),
             users: Some(users),
             service_proxies: Some(proxies),
         }))

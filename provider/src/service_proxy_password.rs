@@ -10,7 +10,7 @@ use tfplug::{
     UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
-use crate::credentials::{validate_version_use, PasswordPair, VERSION};
+use crate::credentials::{PasswordPair, VERSION};
 use crate::diagnostics::fail;
 use crate::permanent_secret::CONFIGURED;
 use crate::provider::Client;
@@ -85,7 +85,7 @@ impl ServiceProxyPasswordResource {
                 format!(
                     "The password of '{proxy_user}' is missing from {} right after it was written; another process \
                      may have removed it. Apply again.",
-                    client.secrets_file.display()
+                    client.ppin.store().path().display()
                 ),
             );
             diags
@@ -142,7 +142,8 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                     ),
             )
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
-                "Trigger for `password_wo`: raise it to store a new write-only password.",
+                "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
+                 whose changes Terraform cannot see.",
             ))
             .attribute(
                 Attribute::computed("users", Type::list(Type::String))
@@ -170,7 +171,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 format!(
                     "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
                      to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.secrets_file.display(),
+                    req.client.ppin.store().path().display(),
                     p = planned.proxy_user
                 ),
             );
@@ -254,7 +255,6 @@ impl ValidateConfig<Client> for ServiceProxyPasswordResource {
 fn validate_config(config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
     PASSWORD.validate(config, &mut diags);
-    validate_version_use(config, &[PASSWORD], &mut diags);
     diags
 }
 

@@ -1,0 +1,10 @@
+//! Acceptance tests: a real Terraform 1.0.3 drives the provider against a
+//! real hsm-sim process, with real `.secrets.cfg` files. One test binary,
+//! so the tests run in parallel (each in its own simulator and directory).
+
+mod data_sources;
+mod failures;
+mod modules;
+mod permanent_secret;
+mod secrets_in_logs;
+mod service_proxy_password;
