@@ -46,6 +46,11 @@ pub mod proto {
     }
 }
 
+/// The README's example provider is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use async_trait::async_trait;
 pub use diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use error::{CodecError, ServeError};

@@ -409,6 +409,15 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     deserialize_int!(deserialize_u64, visit_u64, u64);
     deserialize_int!(deserialize_u128, visit_u128, u128);
 
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
+        // `()` stands for "no attributes": a provider without configuration.
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Object(m) if m.values().all(Value::is_null) => visitor.visit_unit(),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, CodecError> {
         visitor.visit_newtype_struct(self)
     }
@@ -426,7 +435,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool char bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bool char bytes byte_buf unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
 

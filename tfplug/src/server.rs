@@ -329,7 +329,12 @@ impl<P: Provider> ProviderService<P> {
     }
 
     async fn do_configure(&self, req: pb::configure_provider::Request) -> Result<Diagnostics, Diagnostics> {
-        let config_value = decode(req.config.as_ref(), &self.schema, "provider configuration")?;
+        let mut config_value = decode(req.config.as_ref(), &self.schema, "provider configuration")?;
+        if config_value.is_null() {
+            // No provider block: every attribute is null.
+            config_value = crate::serde_value::conform(Value::Object(Default::default()), &self.schema.value_type())
+                .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Provider Schema", e.to_string())))?;
+        }
         let config = from_value::<P::Config>(&config_value).map_err(|e| {
             Diagnostics::from(Diagnostic::error("Invalid Provider Configuration", format!("The provider block is invalid: {e}.")))
         })?;

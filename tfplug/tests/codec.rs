@@ -145,6 +145,9 @@ fn conversions_fail_instead_of_rounding() {
     assert_eq!(from_value::<Number>(&big).unwrap().as_str(), "18446744073709551616");
     assert!(from_value::<String>(&Value::Unknown).is_err());
     assert_eq!(from_value::<Option<String>>(&Value::Unknown).unwrap(), None);
+    // `()` is the configuration of a provider without attributes.
+    from_value::<()>(&Value::Object(BTreeMap::new())).unwrap();
+    assert!(from_value::<()>(&Value::from("x")).is_err());
 }
 
 #[test]
