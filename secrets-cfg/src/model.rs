@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::libconfig::{self, Group, Setting, Value};
+use crate::libconfig::{self, Group, Value};
 
 /// The only file version this crate reads and writes.
 pub(crate) const FILE_VERSION: &str = "1.0";
@@ -26,6 +26,31 @@ pub(crate) struct Entry {
     pub(crate) value: Option<String>,
     /// Unknown fields of the entry, in file order.
     extra: Group,
+    /// The entry's canonical text, cached by `Model::render` until it changes.
+    text: Option<String>,
+}
+
+/// Nesting depth of an entry's setting: `primus` > group > entry.
+const ENTRY_INDENT: usize = 2;
+/// The setting that stands in for the entries while the rest of the
+/// document is written (a valid name, so the writer takes it).
+const MARKER: &str = "secrets-cfg-entries";
+
+impl Entry {
+    /// The entry's setting as the canonical writer writes it in its group.
+    fn render(&self) -> Result<String, libconfig::WriteError> {
+        let mut fields = Group::new();
+        fields.insert(NAME, Value::String(self.name.clone()));
+        if let Some(value) = &self.value {
+            fields.insert(self.kind.value_field(), Value::String(value.clone()));
+        }
+        for extra in self.extra.iter() {
+            fields.insert(extra.name.clone(), extra.value.clone());
+        }
+        let mut wrapper = Group::new();
+        wrapper.insert(self.setting.clone().unwrap_or_default(), Value::Group(fields));
+        libconfig::write_at(&wrapper, ENTRY_INDENT)
+    }
 }
 
 /// An undoable change, so a failed edit in a group commit leaves no trace.
@@ -145,7 +170,7 @@ impl Model {
                 return Err(Error::DuplicateEntry { path: path.to_path_buf(), kind, name });
             }
             self.index.insert((kind, name.clone()), self.slots.len());
-            self.slots.push(Some(Entry { kind, name, setting: Some(setting.name.clone()), value, extra }));
+            self.slots.push(Some(Entry { kind, name, setting: Some(setting.name.clone()), value, extra, text: None }));
         }
         Ok(())
     }
@@ -173,6 +198,7 @@ impl Model {
                 let previous = self.slots[index].clone();
                 if let Some(entry) = &mut self.slots[index] {
                     entry.value = Some(sealed);
+                    entry.text = None;
                 }
                 Undo::Restore(index, previous)
             }
@@ -184,6 +210,7 @@ impl Model {
                     setting: None,
                     value: Some(sealed),
                     extra: Group::new(),
+                    text: None,
                 }));
                 Undo::Pop
             }
@@ -230,16 +257,25 @@ impl Model {
             if let Some(value) = &entry.value {
                 let fresh = reseal(Some(entry), value)?;
                 entry.value = Some(fresh);
+                entry.text = None;
             }
         }
         Ok(())
     }
 
     /// Renders the canonical file text, naming new entries `user<N>` /
-    /// `proxy<N>` with the lowest free `N`.
-    pub(crate) fn render(&mut self, path: &Path) -> Result<String> {
+    /// `proxy<N>` with the lowest free `N`. `size_hint`: the likely length
+    /// (the current file's).
+    ///
+    /// The text is what `libconfig::write` makes of the whole document, built
+    /// faster: each entry's text is cached until the entry changes, and
+    /// spliced into the text of the rest of the document where a marker
+    /// setting stands in for the entries. With 10,000 entries, rendering
+    /// them all anew would cost as much as the fsync.
+    pub(crate) fn render(&mut self, path: &Path, size_hint: usize) -> Result<String> {
         self.compact();
         self.name_new_entries();
+        let write_error = |e: libconfig::WriteError| format_error(path, format!("cannot be written: {e}"));
         let mut doc = self.doc.clone();
         if doc.get(ROOT).is_none() {
             doc.insert(ROOT, Value::Group(Group::new()));
@@ -251,33 +287,36 @@ impl Model {
         if let Some(check) = &self.key_check {
             root.insert(KEY_CHECK, Value::String(check.clone()));
         }
-        // The entries' strings are moved into the document and back rather
-        // than cloned: with 10,000 entries the copies cost more than the fsync.
         for kind in EntryKind::ALL {
-            let has_entries = self.entries().any(|e| e.kind == kind);
-            if !has_entries && root.get(kind.group_name()).is_none() {
-                continue;
+            if self.entries().any(|e| e.kind == kind) || root.get(kind.group_name()).is_some() {
+                let mut placeholder = Group::new();
+                placeholder.insert(MARKER, Value::Int(0));
+                root.insert(kind.group_name(), Value::Group(placeholder));
             }
-            let mut group = Group::new();
-            for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind) {
-                let mut fields = Group::new();
-                fields.push_unchecked(Setting { name: NAME.to_owned(), value: Value::String(std::mem::take(&mut entry.name)) });
-                if let Some(value) = entry.value.take() {
-                    fields.push_unchecked(Setting { name: kind.value_field().to_owned(), value: Value::String(value) });
-                }
-                for extra in std::mem::take(&mut entry.extra).into_settings() {
-                    fields.push_unchecked(extra);
-                }
-                // Setting names are unique: kept from a parse that checked
-                // them, or chosen by `name_new_entries`.
-                let setting = entry.setting.clone().unwrap_or_default();
-                group.push_unchecked(Setting { name: setting, value: Value::Group(fields) });
-            }
-            root.insert(kind.group_name(), Value::Group(group));
         }
-        let text = libconfig::write(&doc).map_err(|e| format_error(path, format!("cannot be written: {e}")));
-        self.restore_from(doc);
-        text
+        // The entry groups in document order, which is the markers' order.
+        let kinds: Vec<EntryKind> =
+            root.iter().filter_map(|s| EntryKind::ALL.into_iter().find(|k| k.group_name() == s.name)).collect();
+        let skeleton = libconfig::write(&doc).map_err(write_error)?;
+        let marker_line = format!("{}{MARKER} = 0;\n", " ".repeat(2 * ENTRY_INDENT));
+        let spots: Vec<usize> = skeleton.match_indices(&marker_line).map(|(at, _)| at).collect();
+        if spots.len() != kinds.len() {
+            return Err(format_error(path, format!("the setting name `{MARKER}` is reserved; rename that setting")));
+        }
+        let mut out = String::with_capacity(size_hint + size_hint / 8);
+        let mut done = 0;
+        for (spot, kind) in spots.into_iter().zip(kinds) {
+            out.push_str(&skeleton[done..spot]);
+            for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind) {
+                if entry.text.is_none() {
+                    entry.text = Some(entry.render().map_err(write_error)?);
+                }
+                out.push_str(entry.text.as_deref().unwrap_or_default());
+            }
+            done = spot + marker_line.len();
+        }
+        out.push_str(&skeleton[done..]);
+        Ok(out)
     }
 
     /// Gives every entry that has none a setting name, `user<N>` /
@@ -287,31 +326,11 @@ impl Model {
             if self.entries().all(|e| e.kind != kind || e.setting.is_some()) {
                 continue;
             }
-            let used: HashSet<String> = self.entries().filter(|e| e.kind == kind).filter_map(|e| e.setting.clone()).collect();
+            let used: HashSet<String> =
+                self.entries().filter(|e| e.kind == kind).filter_map(|e| e.setting.clone()).collect();
             let mut free = (0usize..).map(|n| format!("{}{n}", kind.setting_prefix())).filter(|s| !used.contains(s));
             for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind && e.setting.is_none()) {
                 entry.setting = free.next();
-            }
-        }
-    }
-
-    /// Moves the entries' strings back out of a document `render` built.
-    fn restore_from(&mut self, mut doc: Group) {
-        let Some(Value::Group(root)) = doc.get_mut(ROOT) else { return };
-        for kind in EntryKind::ALL {
-            let Some(Value::Group(group)) = root.remove(kind.group_name()) else { continue };
-            let entries = self.slots.iter_mut().flatten().filter(|e| e.kind == kind);
-            for (entry, setting) in entries.zip(group.into_settings()) {
-                let Value::Group(fields) = setting.value else { continue };
-                for field in fields.into_settings() {
-                    match (field.name.as_str(), field.value) {
-                        (NAME, Value::String(name)) => entry.name = name,
-                        (f, Value::String(value)) if f == kind.value_field() => entry.value = Some(value),
-                        (_, value) => {
-                            entry.extra.push_unchecked(Setting { name: field.name, value });
-                        }
-                    }
-                }
             }
         }
     }
@@ -329,5 +348,63 @@ impl Model {
             .enumerate()
             .map(|(i, e)| ((e.kind, e.name.clone()), i))
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spliced text must be exactly what the canonical writer makes of
+    /// the whole document.
+    fn assert_canonical(text: &str) {
+        let reparsed = libconfig::parse(text).unwrap();
+        assert_eq!(libconfig::write(&reparsed).unwrap(), text);
+    }
+
+    #[test]
+    fn render_is_canonical_and_keeps_everything() {
+        let path = Path::new("test.cfg");
+        let source = r#"
+            version = "1.0";
+            before = [1, 2];
+            primus: {
+              service_proxies: { p: { name = "P"; password = "v1:aa:bb"; note = "x"; }; };
+              misc = { deep = ( 1, { k = "v"; } ); };
+              users: { user0: { name = "A"; secret = "v1:00:11"; hint = 3; }; user2: { name = "B"; }; };
+              key_check = "v1:cc:dd";
+            };
+            after = "tail";
+        "#;
+        let mut model = Model::parse(path, source.as_bytes()).unwrap();
+        let first = model.render(path, 0).unwrap();
+        assert_canonical(&first);
+        let doc = libconfig::parse(&first).unwrap();
+        assert_eq!(doc.lookup("primus.users.user0.hint"), Some(&Value::Int(3)));
+        assert_eq!(doc.lookup("primus.users.user2.name").and_then(Value::as_str), Some("B"));
+        assert_eq!(doc.lookup("primus.service_proxies.p.note").and_then(Value::as_str), Some("x"));
+        assert_eq!(doc.lookup("after").and_then(Value::as_str), Some("tail"));
+        assert!(first.find("service_proxies").unwrap() < first.find("users").unwrap(), "group order kept");
+
+        // Cached texts are reused; changed and new entries are rendered anew.
+        model.put(EntryKind::User, "A", "v1:22:33".to_owned());
+        model.put(EntryKind::User, "C", "v1:44:55".to_owned());
+        model.remove(EntryKind::ServiceProxy, "P");
+        let second = model.render(path, first.len()).unwrap();
+        assert_canonical(&second);
+        let doc = libconfig::parse(&second).unwrap();
+        assert_eq!(doc.lookup("primus.users.user0.secret").and_then(Value::as_str), Some("v1:22:33"));
+        assert_eq!(doc.lookup("primus.users.user1.name").and_then(Value::as_str), Some("C"), "lowest free number");
+        assert!(doc.lookup("primus.service_proxies.p").is_none());
+        assert_eq!(Model::parse(path, second.as_bytes()).unwrap().summaries().len(), 3);
+    }
+
+    #[test]
+    fn the_marker_name_is_refused_where_it_would_confuse_splicing() {
+        let path = Path::new("test.cfg");
+        let source = "version = \"1.0\"; primus: { other: { secrets-cfg-entries = 0; }; users: {}; };";
+        let mut model = Model::parse(path, source.as_bytes()).unwrap();
+        let err = model.render(path, 0).unwrap_err();
+        assert!(err.to_string().contains("`secrets-cfg-entries` is reserved"), "{err}");
     }
 }

@@ -479,7 +479,8 @@ impl Shared {
             }
             loaded.key.todo = KeyTodo::None;
         }
-        let text = loaded.model.render(&self.path)?;
+        let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
+        let text = loaded.model.render(&self.path, size_hint)?;
         let (owner, mode) = keep_or_new(loaded.meta, NEW_FILE_MODE);
         fsio::replace(&self.path, text.as_bytes(), mode, owner, false).map_err(|e| Error::write(e.path, e.source))?;
         loaded.bytes = Some(text.into_bytes());

@@ -38,6 +38,7 @@ mod writer;
 pub use parser::{parse, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
 pub use writer::{write, WriteError};
+pub(crate) use writer::write_at;
 
 #[cfg(test)]
 mod tests;

@@ -176,14 +176,8 @@ impl Group {
         self.settings.is_empty()
     }
 
-    /// The settings, by value, in file order.
-    pub fn into_settings(self) -> impl Iterator<Item = Setting> {
-        self.settings.into_iter()
-    }
-
-    /// Appends without checking for a duplicate name: for callers that know
-    /// the name is new (the parser checks with a set; the writer re-checks).
-    pub(crate) fn push_unchecked(&mut self, setting: Setting) {
+    /// Appends without checking for a duplicate name; the parser has checked.
+    pub(super) fn push_unchecked(&mut self, setting: Setting) {
         self.settings.push(setting);
     }
 }

@@ -46,9 +46,15 @@ pub enum WriteError {
 /// groups as `name: { ... };` indented by two spaces, integers in decimal
 /// (with `L` beyond 32 bits), strings escaped.
 pub fn write(root: &Group) -> Result<String, WriteError> {
+    write_at(root, 0)
+}
+
+/// The settings of `group` as [`write`] writes them when the group is
+/// nested `indent` levels deep, for splicing into a larger document.
+pub(crate) fn write_at(group: &Group, indent: usize) -> Result<String, WriteError> {
     let mut out = String::new();
     let mut path = String::new();
-    write_settings(&mut out, root, 0, &mut path)?;
+    write_settings(&mut out, group, indent, &mut path)?;
     Ok(out)
 }
 
@@ -152,14 +158,15 @@ fn write_elements(
     Ok(())
 }
 
-fn needs_escape(c: char) -> bool {
-    matches!(c, '"' | '\\') || (c as u32) < 0x20 || c == '\x7f'
+/// Every character the writer escapes is ASCII, so bytes can be tested.
+fn needs_escape(b: u8) -> bool {
+    matches!(b, b'"' | b'\\' | 0x7f) || b < 0x20
 }
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
     // Most strings (names, hex ciphertexts) need no escaping: copy them whole.
-    if !s.chars().any(needs_escape) {
+    if !s.bytes().any(needs_escape) {
         out.push_str(s);
         out.push('"');
         return;
