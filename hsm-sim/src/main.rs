@@ -60,15 +60,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let state_dir = match (&args.state_dir, args.dev) {
-        (Some(dir), _) => dir.clone(),
-        (None, true) => std::env::temp_dir().join("hsm-sim-dev"),
-        (None, false) => return Err("give --state-dir DIR (or use --dev)".into()),
-    };
-    let config = match (&args.config, args.dev) {
-        (Some(path), _) => SimConfig::from_file(path)?,
-        (None, true) => dev_config(&state_dir)?,
-        (None, false) => return Err("give --config FILE (or --dev for a ready-made development setup)".into()),
+    let (config, state_dir) = match (&args.config, &args.state_dir, args.dev) {
+        (Some(path), Some(dir), _) => (SimConfig::from_file(path)?, dir.clone()),
+        (None, dir, true) => {
+            let dir = dir.clone().unwrap_or_else(|| std::env::temp_dir().join("hsm-sim-dev"));
+            (dev_config(&dir)?, dir)
+        }
+        (Some(path), None, true) => (SimConfig::from_file(path)?, std::env::temp_dir().join("hsm-sim-dev")),
+        _ => return Err("give --config FILE and --state-dir DIR, or --dev for a ready-made development setup".into()),
     };
     let mut options = SimOptions::new(&state_dir);
     options.port = args.port;
