@@ -26,14 +26,18 @@ pub struct SystemClock {
 impl SystemClock {
     /// The system clock shifted `offset` into the future.
     pub fn with_offset(offset: Duration) -> Self {
-        SystemClock { offset_ms: AtomicU64::new(millis(offset)) }
+        SystemClock {
+            offset_ms: AtomicU64::new(millis(offset)),
+        }
     }
 }
 
 impl Clock for SystemClock {
     fn now_unix_ms(&self) -> u64 {
         // A system clock before 1970 is a broken machine; treat it as the epoch.
-        let system = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         millis(system).saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
@@ -56,7 +60,10 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start_unix_ms`.
     pub fn new(start_unix_ms: u64) -> Self {
-        ManualClock { start_ms: start_unix_ms, now_ms: AtomicU64::new(start_unix_ms) }
+        ManualClock {
+            start_ms: start_unix_ms,
+            now_ms: AtomicU64::new(start_unix_ms),
+        }
     }
 }
 

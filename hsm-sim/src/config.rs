@@ -102,6 +102,15 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// What [`is_plain_name`] requires, for error messages.
+const PLAIN_NAME_RULE: &str =
+    "a name must be non-empty, without quotes, backslashes or control characters";
+
+/// Names go into `primus.cfg` strings and error messages verbatim.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(|c: char| c == '"' || c == '\\' || c.is_control())
+}
+
 /// True when `text` has the vendor's setup-password shape: five groups of five
 /// `[A-Z0-9]` joined by `-`.
 pub fn is_setup_password_format(text: &str) -> bool {
@@ -119,9 +128,15 @@ impl SimConfig {
     /// Reads and validates a JSON configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         let config: SimConfig =
-            serde_json::from_slice(&text).map_err(|source| ConfigError::Parse { path: shown, source })?;
+            serde_json::from_slice(&text).map_err(|source| ConfigError::Parse {
+                path: shown,
+                source,
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -132,6 +147,11 @@ impl SimConfig {
         if self.policy.attempt_threshold == 0 {
             return invalid("policy.attempt_threshold must be at least 1".to_owned());
         }
+        for proxy in &self.proxies {
+            if !is_plain_name(&proxy.name) {
+                return invalid(format!("proxy {:?}: {PLAIN_NAME_RULE}", proxy.name));
+            }
+        }
         let proxies: HashSet<&str> = self.proxies.iter().map(|p| p.name.as_str()).collect();
         if proxies.len() != self.proxies.len() {
             return invalid("two proxies share a name; give each proxy a unique name".to_owned());
@@ -140,14 +160,19 @@ impl SimConfig {
         let mut slots = HashSet::new();
         for (position, user) in self.users.iter().enumerate() {
             let name = &user.name;
-            if name.is_empty() || name.contains(['"', '\\', '\n']) {
-                return invalid(format!("user #{position}: name must be non-empty without quotes, backslashes or newlines"));
+            if !is_plain_name(name) {
+                return invalid(format!("user #{position} {name:?}: {PLAIN_NAME_RULE}"));
             }
             if !names.insert(name.as_str()) {
-                return invalid(format!("user '{name}' appears twice; user names must be unique"));
+                return invalid(format!(
+                    "user '{name}' appears twice; user names must be unique"
+                ));
             }
             if !slots.insert(user.slot(position)) {
-                return invalid(format!("user '{name}': slot id {} is used twice", user.slot(position)));
+                return invalid(format!(
+                    "user '{name}': slot id {} is used twice",
+                    user.slot(position)
+                ));
             }
             if !is_setup_password_format(user.setup_password.expose_secret()) {
                 return invalid(format!(
@@ -156,7 +181,9 @@ impl SimConfig {
             }
             if let Some(proxy) = &user.proxy_user {
                 if !proxies.contains(proxy.as_str()) {
-                    return invalid(format!("user '{name}': proxy_user '{proxy}' is not in proxies; add it there"));
+                    return invalid(format!(
+                        "user '{name}': proxy_user '{proxy}' is not in proxies; add it there"
+                    ));
                 }
             }
         }
@@ -175,16 +202,29 @@ impl SimConfig {
                 proxy_user: None,
             })
             .collect();
-        SimConfig { policy: Policy::default(), users, proxies: Vec::new() }
+        SimConfig {
+            policy: Policy::default(),
+            users,
+            proxies: Vec::new(),
+        }
     }
 
     /// Adds a service proxy `proxy` with a random password and a user `user`
     /// behind it (random passwords, next free slot id). Returns `self` for chaining.
     pub fn with_proxied_user(mut self, user: &str, proxy: &str) -> Self {
         if !self.proxies.iter().any(|p| p.name == proxy) {
-            self.proxies.push(ProxyConfig { name: proxy.to_owned(), password: random_password() });
+            self.proxies.push(ProxyConfig {
+                name: proxy.to_owned(),
+                password: random_password(),
+            });
         }
-        let slot_id = (0..self.users.len()).map(|i| self.users[i].slot(i)).max().map_or(0, |max| max + 1);
+        let slot_id = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| u.slot(i))
+            .max()
+            .map_or(0, |max| max + 1);
         self.users.push(UserConfig {
             name: user.to_owned(),
             slot_id: Some(slot_id),
@@ -209,7 +249,8 @@ impl SimConfig {
 impl UserConfig {
     /// The slot id: the configured one, else `position` (the user's index in the list).
     pub fn slot(&self, position: usize) -> u32 {
-        self.slot_id.unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX))
+        self.slot_id
+            .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX))
     }
 }
 
@@ -247,14 +288,87 @@ mod humantime_serde {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&humantime::format_duration(*duration))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!("invalid duration {text:?} ({e}); write e.g. \"72h\", \"300s\", \"250ms\""))
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?} ({e}); write e.g. \"72h\", \"300s\", \"250ms\""
+            ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+
+    use super::*;
+
+    fn refused(config: &SimConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn generated_configs_are_valid_and_fresh() {
+        let a = SimConfig::generated(3).with_proxied_user("C", "P");
+        a.validate().unwrap();
+        let b = SimConfig::generated(3);
+        assert!(a
+            .users
+            .iter()
+            .all(|u| is_setup_password_format(u.setup_password.expose_secret())));
+        assert_ne!(a.users[0].setup_password, b.users[0].setup_password);
+        assert_eq!(a.user("C").unwrap().slot_id, Some(3));
+        assert_eq!(a.proxy("P").unwrap().name, "P");
+    }
+
+    #[test]
+    fn inconsistent_configs_are_refused_with_the_culprit_named() {
+        let mut dup = SimConfig::generated(2);
+        dup.users[1].name = "U0001".to_owned();
+        assert!(refused(&dup).contains("'U0001' appears twice"));
+
+        let mut orphan = SimConfig::generated(1);
+        orphan.users[0].proxy_user = Some("GHOST".to_owned());
+        assert!(refused(&orphan).contains("proxy_user 'GHOST' is not in proxies"));
+
+        let mut quoted = SimConfig::generated(1);
+        quoted.users[0].name = "A\"B".to_owned();
+        assert!(refused(&quoted).contains("without quotes"));
+
+        let mut same_slot = SimConfig::generated(2);
+        same_slot.users[1].slot_id = Some(0);
+        assert!(refused(&same_slot).contains("slot id 0 is used twice"));
+
+        let mut zero = SimConfig::generated(1);
+        zero.policy.attempt_threshold = 0;
+        assert!(refused(&zero).contains("attempt_threshold"));
+    }
+
+    #[test]
+    fn policy_durations_read_as_humantime_and_default_to_the_vendor_values() {
+        let config: SimConfig =
+            serde_json::from_str(r#"{"policy":{"lockout":"250ms"},"users":[]}"#).unwrap();
+        assert_eq!(config.policy.lockout, Duration::from_millis(250));
+        assert_eq!(
+            config.policy.setup_password_lifespan,
+            Duration::from_secs(72 * 3600)
+        );
+        assert_eq!(config.policy.attempt_threshold, 100);
+        let error =
+            serde_json::from_str::<SimConfig>(r#"{"policy":{"lockout":"soon"},"users":[]}"#)
+                .unwrap_err();
+        assert!(error.to_string().contains("\"soon\""), "{error}");
+        let error = serde_json::from_str::<SimConfig>(r#"{"users":[],"extra":1}"#).unwrap_err();
+        assert!(error.to_string().contains("extra"), "{error}");
     }
 }

@@ -23,7 +23,12 @@ impl TrialCounter {
             if now_ms >= until {
                 *self = TrialCounter::default();
             }
-        } else if self.failures > 0 && now_ms >= self.window_start_ms.saturating_add(millis(policy.reset_window)) {
+        } else if self.failures > 0
+            && now_ms
+                >= self
+                    .window_start_ms
+                    .saturating_add(millis(policy.reset_window))
+        {
             *self = TrialCounter::default();
         }
     }

@@ -77,7 +77,10 @@ pub enum FilesError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> FilesError + '_ {
-    move |source| FilesError::Io { path: path.display().to_string(), source }
+    move |source| FilesError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Writes `content` to `path` atomically (temp file in the same directory, fsync,
@@ -89,7 +92,9 @@ pub(crate) fn write_atomic(path: &Path, content: &[u8], private: bool) -> Result
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = if private { 0o600 } else { 0o644 };
-        file.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io_error(path))?;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io_error(path))?;
     }
     file.write_all(content).map_err(io_error(path))?;
     file.as_file().sync_all().map_err(io_error(path))?;
@@ -105,28 +110,45 @@ pub(crate) fn ensure_certificates(paths: &StatePaths) -> Result<(), FilesError> 
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "hsm-sim CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "hsm-sim CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate()?;
     // Clients connect to 127.0.0.1 (an IP SAN) or to localhost.
-    let mut server_params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-    server_params.distinguished_name.push(DnType::CommonName, "hsm-sim");
+    let mut server_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+    server_params
+        .distinguished_name
+        .push(DnType::CommonName, "hsm-sim");
     let server_cert = server_params.signed_by(&server_key, &issuer)?;
 
     // The key first: a crash in between leaves no certificate without its key.
-    write_atomic(&paths.server_key, server_key.serialize_pem().as_bytes(), true)?;
+    write_atomic(
+        &paths.server_key,
+        server_key.serialize_pem().as_bytes(),
+        true,
+    )?;
     write_atomic(&paths.server_cert, server_cert.pem().as_bytes(), false)?;
     write_atomic(&paths.ca_file, ca_cert.pem().as_bytes(), false)?;
     Ok(())
 }
 
 /// Reads the server certificate and key.
-pub(crate) fn read_server_identity(paths: &StatePaths) -> Result<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>), FilesError> {
+pub(crate) fn read_server_identity(
+    paths: &StatePaths,
+) -> Result<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>), FilesError> {
     let cert = std::fs::read(&paths.server_cert).map_err(io_error(&paths.server_cert))?;
-    let key = zeroize::Zeroizing::new(std::fs::read(&paths.server_key).map_err(io_error(&paths.server_key))?);
+    let key = zeroize::Zeroizing::new(
+        std::fs::read(&paths.server_key).map_err(io_error(&paths.server_key))?,
+    );
     Ok((cert, key))
 }
 

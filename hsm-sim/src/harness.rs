@@ -116,12 +116,19 @@ impl SimProcess {
     /// Starts `binary` with `config` in a fresh temp directory, on free ports,
     /// and waits until it accepts connections.
     pub fn start_with_binary(binary: &Path, config: SimConfig) -> Result<Self, HarnessError> {
-        config.validate().map_err(|e| HarnessError::Start { reason: e.to_string(), log: String::new() })?;
-        let dir = tempfile::Builder::new().prefix("hsm-sim-").tempdir().map_err(io("creating a temp dir"))?;
+        config.validate().map_err(|e| HarnessError::Start {
+            reason: e.to_string(),
+            log: String::new(),
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("hsm-sim-")
+            .tempdir()
+            .map_err(io("creating a temp dir"))?;
         let config_path = dir.path().join("sim.json");
         // The config holds test passwords; serialising plain data cannot fail.
         let json = serde_json::to_vec_pretty(&config).unwrap_or_default();
-        std::fs::write(&config_path, json).map_err(io(format!("writing {}", config_path.display())))?;
+        std::fs::write(&config_path, json)
+            .map_err(io(format!("writing {}", config_path.display())))?;
         let paths = StatePaths::new(&dir.path().join("state"));
         let mut sim = SimProcess {
             binary: binary.to_owned(),
@@ -143,7 +150,9 @@ impl SimProcess {
     fn spawn(&mut self, port: u16, admin_port: u16) -> Result<(), HarnessError> {
         // A ready file from the previous run must not be mistaken for this one's.
         match std::fs::remove_file(&self.paths.ready) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("removing the old ready file")(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("removing the old ready file")(e))
+            }
             _ => {}
         }
         let log = std::fs::OpenOptions::new()
@@ -157,7 +166,12 @@ impl SimProcess {
             .arg(self.dir.path().join("sim.json"))
             .arg("--state-dir")
             .arg(&self.paths.dir)
-            .args(["--port", &port.to_string(), "--admin-port", &admin_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--admin-port",
+                &admin_port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -191,7 +205,10 @@ impl SimProcess {
             });
             if let Some(reason) = reason {
                 self.kill();
-                return Err(HarnessError::Start { reason, log: self.log_tail() });
+                return Err(HarnessError::Start {
+                    reason,
+                    log: self.log_tail(),
+                });
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -249,7 +266,11 @@ impl Drop for SimProcess {
         self.kill();
         // A failing test gets the simulator's side of the story (the log holds no secrets).
         if std::thread::panicking() {
-            eprintln!("--- hsm-sim log ({}) ---\n{}", self.paths.dir.display(), self.log_tail());
+            eprintln!(
+                "--- hsm-sim log ({}) ---\n{}",
+                self.paths.dir.display(),
+                self.log_tail()
+            );
         }
     }
 }
@@ -263,7 +284,9 @@ pub struct AdminClient {
 impl AdminClient {
     /// The admin listener on 127.0.0.1:`port`.
     pub fn new(port: u16) -> Self {
-        AdminClient { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)) }
+        AdminClient {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        }
     }
 
     /// The admin port.
@@ -275,13 +298,19 @@ impl AdminClient {
     pub fn request(&self, request: &AdminRequest) -> Result<AdminResponse, HarnessError> {
         let what = || format!("admin command to {}", self.addr);
         let stream = TcpStream::connect_timeout(&self.addr, ADMIN_TIMEOUT).map_err(io(what()))?;
-        stream.set_read_timeout(Some(ADMIN_TIMEOUT)).map_err(io(what()))?;
-        let mut line = serde_json::to_vec(request).map_err(|e| HarnessError::Admin(e.to_string()))?;
+        stream
+            .set_read_timeout(Some(ADMIN_TIMEOUT))
+            .map_err(io(what()))?;
+        let mut line =
+            serde_json::to_vec(request).map_err(|e| HarnessError::Admin(e.to_string()))?;
         line.push(b'\n');
         (&stream).write_all(&line).map_err(io(what()))?;
         let mut answer = String::new();
         let limit = u64::try_from(ADMIN_MAX_FRAME_LEN).unwrap_or(u64::MAX);
-        BufReader::new(&stream).take(limit).read_line(&mut answer).map_err(io(what()))?;
+        BufReader::new(&stream)
+            .take(limit)
+            .read_line(&mut answer)
+            .map_err(io(what()))?;
         match serde_json::from_str(&answer) {
             Ok(AdminResponse::Error { message }) => Err(HarnessError::Admin(message)),
             Ok(response) => Ok(response),
@@ -299,7 +328,9 @@ impl AdminClient {
 
     /// Counters and issued secrets of `user`.
     pub fn user(&self, user: &str) -> Result<UserStatus, HarnessError> {
-        match self.request(&AdminRequest::User { name: user.to_owned() })? {
+        match self.request(&AdminRequest::User {
+            name: user.to_owned(),
+        })? {
             AdminResponse::User(status) => Ok(status),
             other => Err(HarnessError::Admin(format!("unexpected answer {other:?}"))),
         }

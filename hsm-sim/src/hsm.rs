@@ -98,7 +98,12 @@ fn remaining(until_ms: u64, now_ms: u64) -> Duration {
 }
 
 /// The answer for a wrong credential: attempts left, and the lockout this trial started.
-fn wrong(kind: ErrorKind, message: String, (left, locked): (u32, Option<u64>), now_ms: u64) -> WireError {
+fn wrong(
+    kind: ErrorKind,
+    message: String,
+    (left, locked): (u32, Option<u64>),
+    now_ms: u64,
+) -> WireError {
     let error = WireError::new(kind, message).with_attempts_left(left);
     match locked {
         Some(until) => error.with_lockout(until, remaining(until, now_ms)),
@@ -107,16 +112,25 @@ fn wrong(kind: ErrorKind, message: String, (left, locked): (u32, Option<u64>), n
 }
 
 fn locked(kind: ErrorKind, message: String, until_ms: u64, now_ms: u64) -> WireError {
-    WireError::new(kind, message).with_attempts_left(0).with_lockout(until_ms, remaining(until_ms, now_ms))
+    WireError::new(kind, message)
+        .with_attempts_left(0)
+        .with_lockout(until_ms, remaining(until_ms, now_ms))
 }
 
 impl Hsm {
     /// Builds the HSM from `config`, replaying the journal at `journal_path`
     /// (secrets and first uses survive a restart; counters do not).
-    pub(crate) fn new(config: &SimConfig, clock: Arc<dyn Clock>, journal_path: &std::path::Path) -> Result<Self, JournalError> {
+    pub(crate) fn new(
+        config: &SimConfig,
+        clock: Arc<dyn Clock>,
+        journal_path: &std::path::Path,
+    ) -> Result<Self, JournalError> {
         let (journal, events) = Journal::open(journal_path)?;
-        let mut users: HashMap<String, UserState> =
-            config.users.iter().map(|u| (u.name.clone(), UserState::default())).collect();
+        let mut users: HashMap<String, UserState> = config
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), UserState::default()))
+            .collect();
         let mut offset_ms = 0;
         for event in events {
             match event {
@@ -140,12 +154,24 @@ impl Hsm {
         }
         Ok(Hsm {
             policy: config.policy.clone(),
-            users: config.users.iter().map(|u| (u.name.clone(), u.clone())).collect(),
-            proxies: config.proxies.iter().map(|p| (p.name.clone(), p.password.clone())).collect(),
+            users: config
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.clone()))
+                .collect(),
+            proxies: config
+                .proxies
+                .iter()
+                .map(|p| (p.name.clone(), p.password.clone()))
+                .collect(),
             clock,
             state: Mutex::new(State {
                 users,
-                proxies: config.proxies.iter().map(|p| (p.name.clone(), TrialCounter::default())).collect(),
+                proxies: config
+                    .proxies
+                    .iter()
+                    .map(|p| (p.name.clone(), TrialCounter::default()))
+                    .collect(),
                 journal,
             }),
         })
@@ -160,16 +186,29 @@ impl Hsm {
     /// Answers one request of a connection.
     pub(crate) fn handle(&self, session: &mut Session, request: Request) -> Response {
         let result = match request {
-            Request::ProxyAuth { proxy_user, password } => {
-                self.proxy_auth(session, &proxy_user, &password).map(|()| Response::Ok)
-            }
-            Request::FetchSecret { user, setup_password, pkcs11_password } => self
+            Request::ProxyAuth {
+                proxy_user,
+                password,
+            } => self
+                .proxy_auth(session, &proxy_user, &password)
+                .map(|()| Response::Ok),
+            Request::FetchSecret {
+                user,
+                setup_password,
+                pkcs11_password,
+            } => self
                 .issue(session, &user, &setup_password, &pkcs11_password, false)
                 .map(|secret| Response::Secret { secret }),
-            Request::UpdateSecret { user, setup_password, pkcs11_password } => self
+            Request::UpdateSecret {
+                user,
+                setup_password,
+                pkcs11_password,
+            } => self
                 .issue(session, &user, &setup_password, &pkcs11_password, true)
                 .map(|secret| Response::Secret { secret }),
-            Request::Login { user, secret } => self.login(session, &user, &secret).map(|()| Response::Ok),
+            Request::Login { user, secret } => {
+                self.login(session, &user, &secret).map(|()| Response::Ok)
+            }
             Request::Version => Ok(Response::Version(ServerVersion {
                 product: PRODUCT.to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -177,24 +216,45 @@ impl Hsm {
             })),
             // `Request` is non_exhaustive for clients; this server knows every operation it
             // parses, so anything else is a newer operation it does not implement.
-            _ => Err(WireError::new(ErrorKind::BadRequest, "operation not supported by this server")),
+            _ => Err(WireError::new(
+                ErrorKind::BadRequest,
+                "operation not supported by this server",
+            )),
         };
         result.unwrap_or_else(Response::Error)
     }
 
-    fn proxy_auth(&self, session: &mut Session, proxy: &str, password: &Password) -> Result<(), WireError> {
+    fn proxy_auth(
+        &self,
+        session: &mut Session,
+        proxy: &str,
+        password: &Password,
+    ) -> Result<(), WireError> {
         let expected = self.proxies.get(proxy).ok_or_else(|| {
-            WireError::new(ErrorKind::UnknownUser, format!("service proxy user '{proxy}' does not exist on this HSM"))
+            WireError::new(
+                ErrorKind::UnknownUser,
+                format!("service proxy user '{proxy}' does not exist on this HSM"),
+            )
         })?;
         let now = self.clock.now_unix_ms();
         let mut state = self.lock();
         let counter = state.proxies.entry(proxy.to_owned()).or_default();
         counter.check(now, &self.policy).map_err(|until| {
-            locked(ErrorKind::ApiLocked, format!("service proxy user '{proxy}' is locked after too many wrong passwords"), until, now)
+            locked(
+                ErrorKind::ApiLocked,
+                format!("service proxy user '{proxy}' is locked after too many wrong passwords"),
+                until,
+                now,
+            )
         })?;
         if password != expected {
             let outcome = counter.fail(now, &self.policy);
-            return Err(wrong(ErrorKind::BadProxyPassword, format!("wrong password for service proxy user '{proxy}'"), outcome, now));
+            return Err(wrong(
+                ErrorKind::BadProxyPassword,
+                format!("wrong password for service proxy user '{proxy}'"),
+                outcome,
+                now,
+            ));
         }
         session.proxy = Some(proxy.to_owned());
         Ok(())
@@ -202,10 +262,12 @@ impl Hsm {
 
     /// The user's configuration, after checking the connection may act for it.
     fn user(&self, session: &Session, name: &str) -> Result<&UserConfig, WireError> {
-        let user = self
-            .users
-            .get(name)
-            .ok_or_else(|| WireError::new(ErrorKind::UnknownUser, format!("user '{name}' does not exist on this HSM")))?;
+        let user = self.users.get(name).ok_or_else(|| {
+            WireError::new(
+                ErrorKind::UnknownUser,
+                format!("user '{name}' does not exist on this HSM"),
+            )
+        })?;
         if let Some(proxy) = &user.proxy_user {
             if session.proxy.as_deref() != Some(proxy.as_str()) {
                 return Err(WireError::new(
@@ -233,24 +295,38 @@ impl Hsm {
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
         entry.api.check(now, policy).map_err(|until| {
-            locked(ErrorKind::ApiLocked, format!("API login for user '{name}' is locked after too many wrong trials"), until, now)
+            locked(
+                ErrorKind::ApiLocked,
+                format!("API login for user '{name}' is locked after too many wrong trials"),
+                until,
+                now,
+            )
         })?;
         if setup_password != &user.setup_password {
             let outcome = entry.api.fail(now, policy);
-            return Err(wrong(ErrorKind::BadSetupPassword, format!("wrong setup password for user '{name}'"), outcome, now));
+            return Err(wrong(
+                ErrorKind::BadSetupPassword,
+                format!("wrong setup password for user '{name}'"),
+                outcome,
+                now,
+            ));
         }
         let first_use = match entry.setup_first_use_ms {
             Some(at) => at,
             None => {
                 state
                     .journal
-                    .append(&Event::SetupFirstUse { user: name.to_owned(), at_unix_ms: now })
+                    .append(&Event::SetupFirstUse {
+                        user: name.to_owned(),
+                        at_unix_ms: now,
+                    })
                     .map_err(internal)?;
                 entry.setup_first_use_ms = Some(now);
                 now
             }
         };
-        let lifespan = u64::try_from(policy.setup_password_lifespan.as_millis()).unwrap_or(u64::MAX);
+        let lifespan =
+            u64::try_from(policy.setup_password_lifespan.as_millis()).unwrap_or(u64::MAX);
         if now >= first_use.saturating_add(lifespan) {
             return Err(WireError::new(
                 ErrorKind::SetupPasswordExpired,
@@ -270,7 +346,12 @@ impl Hsm {
         })?;
         if pkcs11_password != &user.pkcs11_password {
             let outcome = entry.pkcs11.fail(now, policy);
-            return Err(wrong(ErrorKind::BadPkcs11Password, format!("wrong PKCS#11 password for user '{name}'"), outcome, now));
+            return Err(wrong(
+                ErrorKind::BadPkcs11Password,
+                format!("wrong PKCS#11 password for user '{name}'"),
+                outcome,
+                now,
+            ));
         }
         match entry.issued.last() {
             Some(current) if !renew => Ok(current.clone()),
@@ -279,7 +360,10 @@ impl Hsm {
                 let hex = zeroize::Zeroizing::new(hex::encode(secret.expose_secret()));
                 state
                     .journal
-                    .append(&Event::SecretIssued { user: name.to_owned(), secret: hex.to_string() })
+                    .append(&Event::SecretIssued {
+                        user: name.to_owned(),
+                        secret: hex.to_string(),
+                    })
                     .map_err(internal)?;
                 entry.issued.push(secret.clone());
                 Ok(secret)
@@ -294,7 +378,12 @@ impl Hsm {
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
         entry.api.check(now, &self.policy).map_err(|until| {
-            locked(ErrorKind::ApiLocked, format!("API login for user '{name}' is locked after too many wrong trials"), until, now)
+            locked(
+                ErrorKind::ApiLocked,
+                format!("API login for user '{name}' is locked after too many wrong trials"),
+                until,
+                now,
+            )
         })?;
         if entry.issued.last() != Some(secret) {
             let outcome = entry.api.fail(now, &self.policy);
@@ -329,7 +418,11 @@ impl Hsm {
             pkcs11_failures,
             pkcs11_locked_until_unix_ms: pkcs11_locked,
             setup_first_use_unix_ms: entry.setup_first_use_ms,
-            secrets_issued: entry.issued.iter().map(|s| hex::encode(s.expose_secret())).collect(),
+            secrets_issued: entry
+                .issued
+                .iter()
+                .map(|s| hex::encode(s.expose_secret()))
+                .collect(),
         }
     }
 
@@ -346,14 +439,22 @@ impl Hsm {
     pub(crate) fn status(&self, config: &SimConfig) -> Status {
         let now = self.clock.now_unix_ms();
         let mut state = self.lock();
-        let users = config.users.iter().map(|user| self.user_status(&mut state, &user.name, now)).collect();
+        let users = config
+            .users
+            .iter()
+            .map(|user| self.user_status(&mut state, &user.name, now))
+            .collect();
         let proxies = config
             .proxies
             .iter()
             .map(|proxy| {
                 let counter = state.proxies.entry(proxy.name.clone()).or_default();
                 let (api_failures, locked_until) = counter.snapshot(now, &self.policy);
-                ProxyStatus { name: proxy.name.clone(), api_failures, api_locked_until_unix_ms: locked_until }
+                ProxyStatus {
+                    name: proxy.name.clone(),
+                    api_failures,
+                    api_locked_until_unix_ms: locked_until,
+                }
             })
             .collect();
         Status {
@@ -367,5 +468,8 @@ impl Hsm {
 
 fn internal(error: JournalError) -> WireError {
     tracing::error!(%error, "cannot record state");
-    WireError::new(ErrorKind::Internal, "the simulator cannot record its state; see its log")
+    WireError::new(
+        ErrorKind::Internal,
+        "the simulator cannot record its state; see its log",
+    )
 }

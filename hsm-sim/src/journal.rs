@@ -56,7 +56,10 @@ pub enum JournalError {
 impl Journal {
     /// Opens (creating, mode 0600) the journal at `path` and returns the events it holds.
     pub(crate) fn open(path: &Path) -> Result<(Journal, Vec<Event>), JournalError> {
-        let io_error = |source| JournalError::Io { path: path.display().to_string(), source };
+        let io_error = |source| JournalError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let mut options = OpenOptions::new();
         options.read(true).append(true).create(true);
         #[cfg(unix)]
@@ -68,16 +71,27 @@ impl Journal {
             if line.trim().is_empty() {
                 continue;
             }
-            let event = serde_json::from_str(&line)
-                .map_err(|_| JournalError::Corrupt { path: path.display().to_string(), line: index + 1 })?;
+            let event = serde_json::from_str(&line).map_err(|_| JournalError::Corrupt {
+                path: path.display().to_string(),
+                line: index + 1,
+            })?;
             events.push(event);
         }
-        Ok((Journal { path: path.to_owned(), file }, events))
+        Ok((
+            Journal {
+                path: path.to_owned(),
+                file,
+            },
+            events,
+        ))
     }
 
     /// Appends one event.
     pub(crate) fn append(&mut self, event: &Event) -> Result<(), JournalError> {
-        let io_error = |source| JournalError::Io { path: self.path.display().to_string(), source };
+        let io_error = |source| JournalError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
         // Serialising a plain enum of strings and integers cannot fail.
         let mut line = Zeroizing::new(serde_json::to_vec(event).expect("journal events serialise"));
         line.push(b'\n');

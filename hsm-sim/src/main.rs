@@ -43,7 +43,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("hsm-sim: cannot start the async runtime: {error}");
@@ -63,17 +66,29 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (config, state_dir) = match (&args.config, &args.state_dir, args.dev) {
         (Some(path), Some(dir), _) => (SimConfig::from_file(path)?, dir.clone()),
         (None, dir, true) => {
-            let dir = dir.clone().unwrap_or_else(|| std::env::temp_dir().join("hsm-sim-dev"));
+            let dir = dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("hsm-sim-dev"));
             (dev_config(&dir)?, dir)
         }
-        (Some(path), None, true) => (SimConfig::from_file(path)?, std::env::temp_dir().join("hsm-sim-dev")),
-        _ => return Err("give --config FILE and --state-dir DIR, or --dev for a ready-made development setup".into()),
+        (Some(path), None, true) => (
+            SimConfig::from_file(path)?,
+            std::env::temp_dir().join("hsm-sim-dev"),
+        ),
+        _ => return Err(
+            "give --config FILE and --state-dir DIR, or --dev for a ready-made development setup"
+                .into(),
+        ),
     };
     let mut options = SimOptions::new(&state_dir);
     options.port = args.port;
     options.admin_port = args.admin_port;
     let mut sim = hsm_sim::start(config.clone(), options).await?;
-    println!("hsm-sim listening on 127.0.0.1:{} (admin 127.0.0.1:{})", sim.port(), sim.admin_port());
+    println!(
+        "hsm-sim listening on 127.0.0.1:{} (admin 127.0.0.1:{})",
+        sim.port(),
+        sim.admin_port()
+    );
     println!("primus.cfg: {}", sim.paths().primus_cfg.display());
     println!("CA file:    {}", sim.paths().ca_file.display());
     if args.dev {
@@ -97,7 +112,8 @@ fn dev_config(state_dir: &Path) -> Result<SimConfig, Box<dyn std::error::Error>>
     if path.exists() {
         return Ok(SimConfig::from_file(&path)?);
     }
-    let mut config = SimConfig::generated(1).with_proxied_user("DEV_CLOUD_USER", "DEV_SERVICE_PROXY");
+    let mut config =
+        SimConfig::generated(1).with_proxied_user("DEV_CLOUD_USER", "DEV_SERVICE_PROXY");
     config.users[0].name = "DEV_PARTITION".to_owned();
     std::fs::create_dir_all(state_dir)?;
     let json = serde_json::to_vec_pretty(&config)?;
@@ -124,20 +140,41 @@ fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
 /// and writes the same as `KEY=VALUE` lines to `dev.env`.
 fn print_dev(config: &SimConfig, paths: &StatePaths) -> std::io::Result<()> {
     let mut env = vec![
-        ("SECUROSYS_PKCS11_CONF".to_owned(), paths.primus_cfg.display().to_string()),
-        ("SECUROSYS_SECRETS_CONF".to_owned(), paths.secrets_cfg.display().to_string()),
+        (
+            "SECUROSYS_PKCS11_CONF".to_owned(),
+            paths.primus_cfg.display().to_string(),
+        ),
+        (
+            "SECUROSYS_SECRETS_CONF".to_owned(),
+            paths.secrets_cfg.display().to_string(),
+        ),
     ];
     let partition = &config.users[0];
     env.push(("PRIMUS_DEV_USER".to_owned(), partition.name.clone()));
-    env.push(("PRIMUS_DEV_SETUP_PASSWORD".to_owned(), partition.setup_password.expose_secret().to_owned()));
-    env.push(("PRIMUS_DEV_PKCS11_PASSWORD".to_owned(), partition.pkcs11_password.expose_secret().to_owned()));
+    env.push((
+        "PRIMUS_DEV_SETUP_PASSWORD".to_owned(),
+        partition.setup_password.expose_secret().to_owned(),
+    ));
+    env.push((
+        "PRIMUS_DEV_PKCS11_PASSWORD".to_owned(),
+        partition.pkcs11_password.expose_secret().to_owned(),
+    ));
     if let Some(cloud) = config.users.iter().find(|u| u.proxy_user.is_some()) {
         env.push(("PRIMUS_DEV_CLOUD_USER".to_owned(), cloud.name.clone()));
-        env.push(("PRIMUS_DEV_CLOUD_SETUP_PASSWORD".to_owned(), cloud.setup_password.expose_secret().to_owned()));
-        env.push(("PRIMUS_DEV_CLOUD_PKCS11_PASSWORD".to_owned(), cloud.pkcs11_password.expose_secret().to_owned()));
+        env.push((
+            "PRIMUS_DEV_CLOUD_SETUP_PASSWORD".to_owned(),
+            cloud.setup_password.expose_secret().to_owned(),
+        ));
+        env.push((
+            "PRIMUS_DEV_CLOUD_PKCS11_PASSWORD".to_owned(),
+            cloud.pkcs11_password.expose_secret().to_owned(),
+        ));
         if let Some(proxy) = cloud.proxy_user.as_deref().and_then(|p| config.proxy(p)) {
             env.push(("PRIMUS_DEV_PROXY_USER".to_owned(), proxy.name.clone()));
-            env.push(("PRIMUS_DEV_PROXY_PASSWORD".to_owned(), proxy.password.expose_secret().to_owned()));
+            env.push((
+                "PRIMUS_DEV_PROXY_PASSWORD".to_owned(),
+                proxy.password.expose_secret().to_owned(),
+            ));
         }
     }
     println!();
@@ -150,7 +187,11 @@ fn print_dev(config: &SimConfig, paths: &StatePaths) -> std::io::Result<()> {
     println!();
     println!("Development users:");
     for user in &config.users {
-        let proxy = user.proxy_user.as_deref().map(|p| format!(" proxy_user {p}")).unwrap_or_default();
+        let proxy = user
+            .proxy_user
+            .as_deref()
+            .map(|p| format!(" proxy_user {p}"))
+            .unwrap_or_default();
         println!(
             "user {} setup_password {} pkcs11_password {}{proxy}",
             user.name,
@@ -159,10 +200,17 @@ fn print_dev(config: &SimConfig, paths: &StatePaths) -> std::io::Result<()> {
         );
     }
     for proxy in &config.proxies {
-        println!("proxy {} password {}", proxy.name, proxy.password.expose_secret());
+        println!(
+            "proxy {} password {}",
+            proxy.name,
+            proxy.password.expose_secret()
+        );
     }
     println!();
     println!("The same as KEY=VALUE lines: {}", paths.dev_env.display());
-    let lines: String = env.iter().map(|(key, value)| format!("{key}={value}\n")).collect();
+    let lines: String = env
+        .iter()
+        .map(|(key, value)| format!("{key}={value}\n"))
+        .collect();
     write_private(&paths.dev_env, lines.as_bytes())
 }

@@ -50,7 +50,12 @@ impl std::fmt::Debug for SimOptions {
 impl SimOptions {
     /// State in `state_dir`, free ports, the system clock.
     pub fn new(state_dir: impl Into<std::path::PathBuf>) -> Self {
-        SimOptions { state_dir: state_dir.into(), port: 0, admin_port: 0, clock: Arc::new(SystemClock::default()) }
+        SimOptions {
+            state_dir: state_dir.into(),
+            port: 0,
+            admin_port: 0,
+            clock: Arc::new(SystemClock::default()),
+        }
     }
 }
 
@@ -99,7 +104,13 @@ async fn bind(port: u16) -> Result<TcpListener, StartError> {
 }
 
 fn local_port(listener: &TcpListener, asked: u16) -> Result<u16, StartError> {
-    listener.local_addr().map(|a| a.port()).map_err(|source| StartError::Bind { port: asked, source })
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|source| StartError::Bind {
+            port: asked,
+            source,
+        })
 }
 
 /// Starts the simulator: prepares the state directory (certificates on first
@@ -118,20 +129,41 @@ pub async fn start(config: SimConfig, options: SimOptions) -> Result<RunningSim,
     let port = local_port(&listener, options.port)?;
     let admin = bind(options.admin_port).await?;
     let admin_port = local_port(&admin, options.admin_port)?;
-    files::write_atomic(&paths.primus_cfg, files::render_primus_cfg(&config, port, &paths.ca_file).as_bytes(), false)?;
+    files::write_atomic(
+        &paths.primus_cfg,
+        files::render_primus_cfg(&config, port, &paths.ca_file).as_bytes(),
+        false,
+    )?;
 
     let (stop, stopped) = watch::channel(false);
     let (request_stop, stop_requested) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tasks.spawn(serve_hsm(listener, acceptor, hsm.clone(), stopped.clone()));
-    tasks.spawn(serve_admin(admin, hsm, Arc::new(config), request_stop, stopped));
+    tasks.spawn(serve_admin(
+        admin,
+        hsm,
+        Arc::new(config),
+        request_stop,
+        stopped,
+    ));
 
-    let ready = Ready { pid: std::process::id(), port, admin_port };
+    let ready = Ready {
+        pid: std::process::id(),
+        port,
+        admin_port,
+    };
     // Serialising three integers cannot fail.
     let ready_json = serde_json::to_vec(&ready).unwrap_or_default();
     files::write_atomic(&paths.ready, &ready_json, false)?;
     tracing::info!(port, admin_port, state_dir = %paths.dir.display(), "hsm-sim ready");
-    Ok(RunningSim { port, admin_port, paths, stop, stop_requested, tasks })
+    Ok(RunningSim {
+        port,
+        admin_port,
+        paths,
+        stop,
+        stop_requested,
+        tasks,
+    })
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<(), FilesError> {
@@ -139,7 +171,10 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), FilesError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| FilesError::Io { path: dir.display().to_string(), source })
+    builder.create(dir).map_err(|source| FilesError::Io {
+        path: dir.display().to_string(),
+        source,
+    })
 }
 
 impl RunningSim {
@@ -178,8 +213,11 @@ impl RunningSim {
 
 /// Accepts connections until told to stop, serving each in its own task with
 /// `serve`; at most [`MAX_CONNECTIONS`] at once, the rest wait in the accept queue.
-async fn accept_loop<F, Fut>(listener: TcpListener, mut stopped: watch::Receiver<bool>, mut serve: F)
-where
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+    mut serve: F,
+) where
     F: FnMut(TcpStream, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -201,7 +239,9 @@ where
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let served = serve(tcp, peer);
         connections.spawn(async move {
             served.await;
@@ -211,7 +251,12 @@ where
     connections.shutdown().await;
 }
 
-async fn serve_hsm(listener: TcpListener, acceptor: TlsAcceptor, hsm: Arc<Hsm>, stopped: watch::Receiver<bool>) {
+async fn serve_hsm(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    hsm: Arc<Hsm>,
+    stopped: watch::Receiver<bool>,
+) {
     let stop = stopped.clone();
     accept_loop(listener, stopped, move |tcp, peer| {
         let (acceptor, hsm, stopped) = (acceptor.clone(), hsm.clone(), stop.clone());
@@ -258,14 +303,22 @@ async fn serve_connection(
 
 /// Answers one request and logs its outcome (never its credentials).
 /// Returns false when the connection broke.
-async fn answer<S>(conn: &mut ServerConnection<S>, hsm: &Hsm, session: &mut Session, request: Request, peer: SocketAddr) -> bool
+async fn answer<S>(
+    conn: &mut ServerConnection<S>,
+    hsm: &Hsm,
+    session: &mut Session,
+    request: Request,
+    peer: SocketAddr,
+) -> bool
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let op = request.op();
     let user = match &request {
         Request::ProxyAuth { proxy_user, .. } => proxy_user.clone(),
-        Request::FetchSecret { user, .. } | Request::UpdateSecret { user, .. } | Request::Login { user, .. } => user.clone(),
+        Request::FetchSecret { user, .. }
+        | Request::UpdateSecret { user, .. }
+        | Request::Login { user, .. } => user.clone(),
         _ => String::new(),
     };
     let response = hsm.handle(session, request);
@@ -297,7 +350,12 @@ async fn serve_admin(
     .await;
 }
 
-async fn serve_admin_connection(tcp: TcpStream, hsm: &Hsm, config: &SimConfig, request_stop: &watch::Sender<bool>) {
+async fn serve_admin_connection(
+    tcp: TcpStream,
+    hsm: &Hsm,
+    config: &SimConfig,
+    request_stop: &watch::Sender<bool>,
+) {
     let mut stream = FramedStream::new(tcp).with_max_frame_len(ADMIN_MAX_FRAME_LEN);
     loop {
         let response = match stream.recv::<AdminRequest>(Some(IDLE_TIMEOUT)).await {
@@ -305,14 +363,22 @@ async fn serve_admin_connection(tcp: TcpStream, hsm: &Hsm, config: &SimConfig, r
             Ok(Some(AdminRequest::Status)) => AdminResponse::Status(hsm.status(config)),
             Ok(Some(AdminRequest::User { name })) => match hsm.user_report(&name) {
                 Some(status) => AdminResponse::User(status),
-                None => AdminResponse::Error { message: format!("no user '{name}' in the simulator") },
+                None => AdminResponse::Error {
+                    message: format!("no user '{name}' in the simulator"),
+                },
             },
-            Ok(Some(AdminRequest::AdvanceClock { ms })) => match hsm.advance_clock(Duration::from_millis(ms)) {
-                Ok(now_unix_ms) => AdminResponse::Clock { now_unix_ms },
-                Err(error) => AdminResponse::Error { message: error.to_string() },
-            },
+            Ok(Some(AdminRequest::AdvanceClock { ms })) => {
+                match hsm.advance_clock(Duration::from_millis(ms)) {
+                    Ok(now_unix_ms) => AdminResponse::Clock { now_unix_ms },
+                    Err(error) => AdminResponse::Error {
+                        message: error.to_string(),
+                    },
+                }
+            }
             Ok(Some(AdminRequest::Shutdown)) => AdminResponse::ShuttingDown,
-            Err(error) => AdminResponse::Error { message: error.to_string() },
+            Err(error) => AdminResponse::Error {
+                message: error.to_string(),
+            },
         };
         let shutting_down = response == AdminResponse::ShuttingDown;
         if stream.send(&response).await.is_err() {

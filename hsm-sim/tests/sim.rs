@@ -15,13 +15,19 @@ const LOCKOUT: Duration = Duration::from_secs(60);
 const LIFESPAN: Duration = Duration::from_secs(72 * 3600);
 
 fn test_policy() -> Policy {
-    Policy { setup_password_lifespan: LIFESPAN, attempt_threshold: THRESHOLD, reset_window: WINDOW, lockout: LOCKOUT }
+    Policy {
+        setup_password_lifespan: LIFESPAN,
+        attempt_threshold: THRESHOLD,
+        reset_window: WINDOW,
+        lockout: LOCKOUT,
+    }
 }
 
 fn start(users: usize) -> SimProcess {
     let mut config = SimConfig::generated(users).with_proxied_user("CLOUD", "PROXY");
     config.policy = test_policy();
-    SimProcess::start_with_binary(Path::new(env!("CARGO_BIN_EXE_hsm-sim")), config).expect("hsm-sim starts")
+    SimProcess::start_with_binary(Path::new(env!("CARGO_BIN_EXE_hsm-sim")), config)
+        .expect("hsm-sim starts")
 }
 
 async fn connect(sim: &SimProcess) -> Connection {
@@ -40,7 +46,11 @@ struct Creds {
 
 fn creds(sim: &SimProcess, name: &str) -> Creds {
     let user = sim.config().user(name).expect("user configured");
-    Creds { name: name.to_owned(), setup: user.setup_password.clone(), pin: user.pkcs11_password.clone() }
+    Creds {
+        name: name.to_owned(),
+        setup: user.setup_password.clone(),
+        pin: user.pkcs11_password.clone(),
+    }
 }
 
 fn wrong() -> Password {
@@ -50,7 +60,10 @@ fn wrong() -> Password {
 /// Simulated time runs on with the real clock between requests: allow for that.
 fn assert_about(actual: Option<Duration>, expected: Duration) {
     let actual = actual.expect("a lockout time");
-    assert!(actual <= expected && actual + Duration::from_secs(5) >= expected, "{actual:?} vs {expected:?}");
+    assert!(
+        actual <= expected && actual + Duration::from_secs(5) >= expected,
+        "{actual:?} vs {expected:?}"
+    );
 }
 
 fn hsm_error(result: Result<impl std::fmt::Debug, ClientError>) -> hsm_wire::WireError {
@@ -76,7 +89,10 @@ async fn fetch_login_update_and_admin_view() {
     assert_eq!(first, again);
     conn.login(&u.name, &first).await.unwrap();
     let status = sim.admin().user(&u.name).unwrap();
-    assert_eq!(status.secrets_issued, vec![hex::encode(first.expose_secret())]);
+    assert_eq!(
+        status.secrets_issued,
+        vec![hex::encode(first.expose_secret())]
+    );
     assert_eq!((status.api_failures, status.pkcs11_failures), (0, 0));
     assert!(status.setup_first_use_unix_ms.is_some());
 
@@ -90,7 +106,10 @@ async fn fetch_login_update_and_admin_view() {
     assert_eq!(error.attempts_left, Some(THRESHOLD - 1));
     let status = sim.admin().user(&u.name).unwrap();
     assert_eq!(status.api_failures, 1);
-    assert_eq!(sim.admin().current_secret(&u.name).unwrap(), Some(hex::encode(second.expose_secret())));
+    assert_eq!(
+        sim.admin().current_secret(&u.name).unwrap(),
+        Some(hex::encode(second.expose_secret()))
+    );
     assert_eq!(status.secrets_issued.len(), 2);
 }
 
@@ -125,11 +144,16 @@ async fn wrong_setup_password_locks_after_threshold_until_lockout_ends() {
     let error = hsm_error(conn.login(&u.name, &Secret::new(vec![0; 32])).await);
     assert_eq!(error.kind, ErrorKind::ApiLocked);
 
-    sim.admin().advance_clock(LOCKOUT - Duration::from_secs(20)).unwrap();
+    sim.admin()
+        .advance_clock(LOCKOUT - Duration::from_secs(20))
+        .unwrap();
     let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
     assert_eq!(secret.expose_secret().len(), 32);
     let status = sim.admin().user(&u.name).unwrap();
-    assert_eq!((status.api_failures, status.api_locked_until_unix_ms), (0, None));
+    assert_eq!(
+        (status.api_failures, status.api_locked_until_unix_ms),
+        (0, None)
+    );
 }
 
 #[tokio::test]
@@ -140,7 +164,10 @@ async fn wrong_trials_are_forgotten_after_the_reset_window() {
     for _ in 1..THRESHOLD {
         hsm_error(conn.fetch_secret(&u.name, &wrong(), &u.pin).await);
     }
-    assert_eq!(sim.admin().user(&u.name).unwrap().api_failures, THRESHOLD - 1);
+    assert_eq!(
+        sim.admin().user(&u.name).unwrap().api_failures,
+        THRESHOLD - 1
+    );
     sim.admin().advance_clock(WINDOW).unwrap();
     assert_eq!(sim.admin().user(&u.name).unwrap().api_failures, 0);
     let error = hsm_error(conn.fetch_secret(&u.name, &wrong(), &u.pin).await);
@@ -154,9 +181,15 @@ async fn setup_password_validity_starts_at_first_use_and_expires_after_the_lifes
     // Time before the first use does not count.
     sim.admin().advance_clock(LIFESPAN * 2).unwrap();
     let mut conn = connect(&sim).await;
-    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin).await.unwrap();
-    sim.admin().advance_clock(LIFESPAN - Duration::from_secs(60)).unwrap();
-    conn.update_secret(&u1.name, &u1.setup, &u1.pin).await.unwrap();
+    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
+    sim.admin()
+        .advance_clock(LIFESPAN - Duration::from_secs(60))
+        .unwrap();
+    conn.update_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
     sim.admin().advance_clock(Duration::from_secs(60)).unwrap();
     let error = hsm_error(conn.fetch_secret(&u1.name, &u1.setup, &u1.pin).await);
     assert_eq!(error.kind, ErrorKind::SetupPasswordExpired);
@@ -165,7 +198,9 @@ async fn setup_password_validity_starts_at_first_use_and_expires_after_the_lifes
     // An expired password is the right password: no trial is counted.
     assert_eq!(sim.admin().user(&u1.name).unwrap().api_failures, 0);
     // The other user never used theirs: still valid.
-    conn.fetch_secret(&u2.name, &u2.setup, &u2.pin).await.unwrap();
+    conn.fetch_secret(&u2.name, &u2.setup, &u2.pin)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -182,8 +217,13 @@ async fn pkcs11_lockout_leaves_api_login_working() {
         assert_eq!(error.attempts_left, Some(THRESHOLD - trial));
     }
     let status = sim.admin().user(&u.name).unwrap();
-    assert_eq!((status.pkcs11_failures, status.api_failures), (THRESHOLD, 0));
-    assert!(status.pkcs11_locked_until_unix_ms.is_some() && status.api_locked_until_unix_ms.is_none());
+    assert_eq!(
+        (status.pkcs11_failures, status.api_failures),
+        (THRESHOLD, 0)
+    );
+    assert!(
+        status.pkcs11_locked_until_unix_ms.is_some() && status.api_locked_until_unix_ms.is_none()
+    );
     let error = hsm_error(conn.update_secret(&u.name, &u.setup, &u.pin).await);
     assert_eq!(error.kind, ErrorKind::Pkcs11Locked);
     assert_about(error.locked_for(), LOCKOUT);
@@ -192,7 +232,10 @@ async fn pkcs11_lockout_leaves_api_login_working() {
     connect(&sim).await.login(&u.name, &secret).await.unwrap();
     // The PKCS#11 lockout ends after the lockout time.
     sim.admin().advance_clock(LOCKOUT).unwrap();
-    assert_eq!(conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap(), secret);
+    assert_eq!(
+        conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap(),
+        secret
+    );
 }
 
 #[tokio::test]
@@ -201,14 +244,20 @@ async fn cloudhsm_users_need_proxy_authentication_on_each_connection() {
     let cloud = creds(&sim, "CLOUD");
     let proxy_password = sim.config().proxy("PROXY").unwrap().password.clone();
     let mut conn = connect(&sim).await;
-    let error = hsm_error(conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin).await);
+    let error = hsm_error(
+        conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin)
+            .await,
+    );
     assert_eq!(error.kind, ErrorKind::ProxyAuthRequired);
     assert_eq!(error.vendor_code, None);
     assert!(error.message.contains("PROXY"), "{}", error.message);
     // Refused before any credential was checked: nothing counted.
     assert_eq!(sim.admin().user(&cloud.name).unwrap().api_failures, 0);
 
-    let error = hsm_error(conn.proxy_auth("PROXY", &Password::new("nope".to_owned())).await);
+    let error = hsm_error(
+        conn.proxy_auth("PROXY", &Password::new("nope".to_owned()))
+            .await,
+    );
     assert_eq!(error.kind, ErrorKind::BadProxyPassword);
     assert_eq!(error.attempts_left, Some(THRESHOLD - 1));
     assert_eq!(sim.admin().status().unwrap().proxies[0].api_failures, 1);
@@ -216,11 +265,17 @@ async fn cloudhsm_users_need_proxy_authentication_on_each_connection() {
     assert_eq!(error.kind, ErrorKind::UnknownUser);
 
     conn.proxy_auth("PROXY", &proxy_password).await.unwrap();
-    let secret = conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin).await.unwrap();
+    let secret = conn
+        .fetch_secret(&cloud.name, &cloud.setup, &cloud.pin)
+        .await
+        .unwrap();
     conn.login(&cloud.name, &secret).await.unwrap();
     // A new connection starts unauthenticated.
     let mut fresh = connect(&sim).await;
-    assert_eq!(hsm_error(fresh.login(&cloud.name, &secret).await).kind, ErrorKind::ProxyAuthRequired);
+    assert_eq!(
+        hsm_error(fresh.login(&cloud.name, &secret).await).kind,
+        ErrorKind::ProxyAuthRequired
+    );
     // Users not behind a proxy need none.
     let u = creds(&sim, "U0001");
     fresh.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
@@ -241,8 +296,12 @@ async fn unknown_user_is_refused_with_the_vendor_code() {
 async fn a_client_trusting_another_ca_or_name_is_refused() {
     let sim = start(1);
     let other_ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let tls = hsm_wire::client_config_from_ca_pem(other_ca.cert.pem().as_bytes(), "other CA").unwrap();
-    let error = Connector::new(tls).connect("127.0.0.1", sim.port(), None).await.unwrap_err();
+    let tls =
+        hsm_wire::client_config_from_ca_pem(other_ca.cert.pem().as_bytes(), "other CA").unwrap();
+    let error = Connector::new(tls)
+        .connect("127.0.0.1", sim.port(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, ClientError::Tls { .. }), "{error:?}");
     assert!(error.to_string().contains("UnknownIssuer"), "{error}");
     assert!(!error.is_connection_failure());
@@ -250,10 +309,16 @@ async fn a_client_trusting_another_ca_or_name_is_refused() {
 
     // The right CA but a name the certificate does not carry.
     let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
-    let error = connector.connect("127.0.0.1", sim.port(), Some("hsm.example")).await.unwrap_err();
+    let error = connector
+        .connect("127.0.0.1", sim.port(), Some("hsm.example"))
+        .await
+        .unwrap_err();
     assert!(matches!(error, ClientError::Tls { .. }), "{error:?}");
     // The certificate carries localhost as well as 127.0.0.1.
-    connector.connect("localhost", sim.port(), None).await.unwrap();
+    connector
+        .connect("localhost", sim.port(), None)
+        .await
+        .unwrap();
     // A refused TLS handshake reached the simulator but nothing was counted.
     assert_eq!(sim.admin().user("U0001").unwrap().requests, 0);
 }
@@ -265,7 +330,10 @@ async fn nothing_listening_is_a_connection_failure() {
     let port = sim.port();
     let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
     sim.kill();
-    let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
+    let error = connector
+        .connect("127.0.0.1", port, None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, ClientError::Connect { .. }), "{error:?}");
     assert!(error.is_connection_failure());
     assert_eq!(error.vendor_code(), Some(VendorCode::NETWORK_FAILURE));
@@ -290,7 +358,10 @@ async fn many_concurrent_clients() {
     let mut seen = std::collections::HashSet::new();
     while let Some(joined) = tasks.join_next().await {
         let (name, secret) = joined.unwrap();
-        assert_eq!(sim.admin().current_secret(&name).unwrap(), Some(secret.clone()));
+        assert_eq!(
+            sim.admin().current_secret(&name).unwrap(),
+            Some(secret.clone())
+        );
         assert!(seen.insert(secret), "two users got the same secret");
     }
     assert_eq!(seen.len(), USERS);
@@ -302,23 +373,46 @@ async fn restart_resets_counters_and_keeps_secrets_and_time() {
     let u = creds(&sim, "U0001");
     let mut conn = connect(&sim).await;
     let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
-    hsm_error(conn.fetch_secret(&u.name, &u.setup, &Password::new("bad".to_owned())).await);
+    hsm_error(
+        conn.fetch_secret(&u.name, &u.setup, &Password::new("bad".to_owned()))
+            .await,
+    );
     for _ in 0..THRESHOLD {
         hsm_error(conn.fetch_secret(&u.name, &wrong(), &u.pin).await);
     }
     let before = sim.admin().user(&u.name).unwrap();
     assert!(before.api_locked_until_unix_ms.is_some());
     assert_eq!(before.pkcs11_failures, 1);
-    let now = sim.admin().advance_clock(Duration::from_secs(3600)).unwrap();
+    let now = sim
+        .admin()
+        .advance_clock(Duration::from_secs(3600))
+        .unwrap();
     let port = sim.port();
 
     sim.restart().unwrap();
-    assert_eq!(sim.port(), port, "a restart keeps the port, so primus.cfg stays valid");
+    assert_eq!(
+        sim.port(),
+        port,
+        "a restart keeps the port, so primus.cfg stays valid"
+    );
     let after = sim.admin().user(&u.name).unwrap();
-    assert_eq!((after.api_failures, after.pkcs11_failures, after.api_locked_until_unix_ms), (0, 0, None));
+    assert_eq!(
+        (
+            after.api_failures,
+            after.pkcs11_failures,
+            after.api_locked_until_unix_ms
+        ),
+        (0, 0, None)
+    );
     assert_eq!(after.secrets_issued, before.secrets_issued);
-    assert_eq!(after.setup_first_use_unix_ms, before.setup_first_use_unix_ms);
-    assert!(sim.admin().status().unwrap().now_unix_ms >= now, "simulated time does not run backwards");
+    assert_eq!(
+        after.setup_first_use_unix_ms,
+        before.setup_first_use_unix_ms
+    );
+    assert!(
+        sim.admin().status().unwrap().now_unix_ms >= now,
+        "simulated time does not run backwards"
+    );
     let mut conn = connect(&sim).await;
     conn.login(&u.name, &secret).await.unwrap();
 }
@@ -331,29 +425,66 @@ async fn malformed_and_out_of_version_messages() {
     let sim = start(1);
     let tls = hsm_wire::client_config_from_ca_file(&sim.paths().ca_file).unwrap();
     let open = || async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sim.port())).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sim.port()))
+            .await
+            .unwrap();
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        FramedStream::new(tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp).await.unwrap())
+        FramedStream::new(
+            tokio_rustls::TlsConnector::from(tls.clone())
+                .connect(name, tcp)
+                .await
+                .unwrap(),
+        )
     };
     // A client speaking only a future version is told which version the server speaks.
     let mut stream = open().await;
-    stream.send(&serde_json::json!({"type":"hello","versions":[99],"client":"future"})).await.unwrap();
-    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    stream
+        .send(&serde_json::json!({"type":"hello","versions":[99],"client":"future"}))
+        .await
+        .unwrap();
+    let answer: serde_json::Value = stream
+        .recv(Some(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(answer["type"], "error");
     assert_eq!(answer["kind"], "unsupported_version");
 
     // After a good hello, a malformed line gets bad_request and the connection stays usable.
     let mut stream = open().await;
-    stream.send(&serde_json::json!({"type":"hello","versions":[1],"client":"raw"})).await.unwrap();
-    let hello: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    stream
+        .send(&serde_json::json!({"type":"hello","versions":[1],"client":"raw"}))
+        .await
+        .unwrap();
+    let hello: serde_json::Value = stream
+        .recv(Some(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(hello["version"], 1);
-    stream.send(&serde_json::json!({"op":"no_such_op"})).await.unwrap();
-    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    stream
+        .send(&serde_json::json!({"op":"no_such_op"}))
+        .await
+        .unwrap();
+    let answer: serde_json::Value = stream
+        .recv(Some(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(answer["kind"], "bad_request");
-    stream.send(&serde_json::json!({"op":"version"})).await.unwrap();
-    let answer: serde_json::Value = stream.recv(Some(Duration::from_secs(5))).await.unwrap().unwrap();
+    stream
+        .send(&serde_json::json!({"op":"version"}))
+        .await
+        .unwrap();
+    let answer: serde_json::Value = stream
+        .recv(Some(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(answer["type"], "version");
-    let mut tcp_only = tokio::net::TcpStream::connect(("127.0.0.1", sim.port())).await.unwrap();
+    let mut tcp_only = tokio::net::TcpStream::connect(("127.0.0.1", sim.port()))
+        .await
+        .unwrap();
     // A non-TLS client is dropped without harming the server.
     tcp_only.write_all(b"{\"type\":\"hello\"}\n").await.unwrap();
     connect(&sim).await.version().await.unwrap();
@@ -365,12 +496,21 @@ async fn thousands_of_users_fit_in_primus_cfg_and_the_admin_status() {
     let sim = start(USERS);
     let last = creds(&sim, "U1100");
     let mut conn = connect(&sim).await;
-    let secret = conn.fetch_secret(&last.name, &last.setup, &last.pin).await.unwrap();
+    let secret = conn
+        .fetch_secret(&last.name, &last.setup, &last.pin)
+        .await
+        .unwrap();
     let status = sim.admin().status().unwrap();
     assert_eq!(status.users.len(), USERS + 1);
-    assert_eq!(status.users[USERS - 1].secrets_issued, vec![hex::encode(secret.expose_secret())]);
+    assert_eq!(
+        status.users[USERS - 1].secrets_issued,
+        vec![hex::encode(secret.expose_secret())]
+    );
     let primus_cfg = std::fs::read_to_string(&sim.paths().primus_cfg).unwrap();
-    assert!(primus_cfg.contains("slot1099: { user_name = \"U1100\"; id = 1099; };"), "{primus_cfg:.300}");
+    assert!(
+        primus_cfg.contains("slot1099: { user_name = \"U1100\"; id = 1099; };"),
+        "{primus_cfg:.300}"
+    );
     let error = sim.admin().user("NOBODY").unwrap_err();
     assert!(error.to_string().contains("no user 'NOBODY'"), "{error}");
 }

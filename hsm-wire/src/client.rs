@@ -12,7 +12,8 @@ use tokio_rustls::TlsConnector;
 
 use crate::frame::{FrameError, FramedStream};
 use crate::message::{
-    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello, ServerVersion, VendorCode, WireError, PROTOCOL_VERSION,
+    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello,
+    ServerVersion, VendorCode, WireError, PROTOCOL_VERSION,
 };
 use crate::tls::{client_config_from_ca_file, TlsConfigError};
 
@@ -106,7 +107,9 @@ impl ClientError {
     pub fn is_connection_failure(&self) -> bool {
         matches!(
             self,
-            ClientError::Connect { .. } | ClientError::ConnectTimeout { .. } | ClientError::Handshake { .. }
+            ClientError::Connect { .. }
+                | ClientError::ConnectTimeout { .. }
+                | ClientError::Handshake { .. }
         )
     }
 
@@ -194,35 +197,66 @@ impl Connector {
     /// Connects to `host:port`, verifies the server certificate for `server_name`
     /// (`None`: for `host`; an IP address is checked against the certificate's IP
     /// SANs), and performs the version handshake.
-    pub async fn connect(&self, host: &str, port: u16, server_name: Option<&str>) -> Result<Connection, ClientError> {
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        server_name: Option<&str>,
+    ) -> Result<Connection, ClientError> {
         let addr = format!("{host}:{port}");
         let name = server_name.unwrap_or(host);
-        let server_name = ServerName::try_from(name.to_owned())
-            .map_err(|_| ClientError::InvalidServerName { name: name.to_owned() })?;
+        let server_name =
+            ServerName::try_from(name.to_owned()).map_err(|_| ClientError::InvalidServerName {
+                name: name.to_owned(),
+            })?;
         let open = async {
-            let tcp = TcpStream::connect((host, port))
-                .await
-                .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
+            let tcp =
+                TcpStream::connect((host, port))
+                    .await
+                    .map_err(|source| ClientError::Connect {
+                        addr: addr.clone(),
+                        source,
+                    })?;
             // Requests are small and answered one by one; Nagle would only add latency.
             tcp.set_nodelay(true)
-                .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
+                .map_err(|source| ClientError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })?;
             self.tls.connect(server_name, tcp).await.map_err(|source| {
                 // rustls's own verdicts (certificate, protocol) are configuration errors;
                 // anything else (reset, EOF) means the HSM went away mid-handshake.
-                let rustls_verdict = source.get_ref().is_some_and(|inner| inner.is::<rustls::Error>());
+                let rustls_verdict = source
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<rustls::Error>());
                 if rustls_verdict {
-                    ClientError::Tls { addr: addr.clone(), source }
+                    ClientError::Tls {
+                        addr: addr.clone(),
+                        source,
+                    }
                 } else {
-                    ClientError::Connect { addr: addr.clone(), source }
+                    ClientError::Connect {
+                        addr: addr.clone(),
+                        source,
+                    }
                 }
             })
         };
         let tls = tokio::time::timeout(self.connect_timeout, open)
             .await
-            .map_err(|_| ClientError::ConnectTimeout { addr: addr.clone(), timeout: self.connect_timeout })??;
+            .map_err(|_| ClientError::ConnectTimeout {
+                addr: addr.clone(),
+                timeout: self.connect_timeout,
+            })??;
         let mut stream = FramedStream::new(tls);
-        let hello = HelloFrame::Hello(ClientHello { versions: vec![PROTOCOL_VERSION], client: self.client_name.clone() });
-        let handshake = |source| ClientError::Handshake { addr: addr.clone(), source };
+        let hello = HelloFrame::Hello(ClientHello {
+            versions: vec![PROTOCOL_VERSION],
+            client: self.client_name.clone(),
+        });
+        let handshake = |source| ClientError::Handshake {
+            addr: addr.clone(),
+            source,
+        };
         stream.send(&hello).await.map_err(handshake)?;
         let answer: HelloReplyFrame = stream
             .recv(Some(self.read_timeout))
@@ -232,10 +266,27 @@ impl Connector {
             .map_err(handshake)?;
         let server = match answer {
             HelloReplyFrame::Hello(hello) if hello.version == PROTOCOL_VERSION => hello,
-            HelloReplyFrame::Hello(_) => return Err(ClientError::Protocol { addr, op: "hello", got: "hello" }),
-            HelloReplyFrame::Error(error) => return Err(ClientError::Hsm { addr, op: "hello", error }),
+            HelloReplyFrame::Hello(_) => {
+                return Err(ClientError::Protocol {
+                    addr,
+                    op: "hello",
+                    got: "hello",
+                })
+            }
+            HelloReplyFrame::Error(error) => {
+                return Err(ClientError::Hsm {
+                    addr,
+                    op: "hello",
+                    error,
+                })
+            }
         };
-        Ok(Connection { stream, read_timeout: self.read_timeout, server, addr })
+        Ok(Connection {
+            stream,
+            read_timeout: self.read_timeout,
+            server,
+            addr,
+        })
     }
 }
 
@@ -263,12 +314,24 @@ impl Connection {
     /// [`ClientError::Hsm`]. Never retries.
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let op = request.op();
-        let broken = |source| ClientError::Broken { addr: self.addr.clone(), op, source };
+        let broken = |source| ClientError::Broken {
+            addr: self.addr.clone(),
+            op,
+            source,
+        };
         self.stream.send(request).await.map_err(broken)?;
-        let answer: Option<Response> = self.stream.recv(Some(self.read_timeout)).await.map_err(broken)?;
+        let answer: Option<Response> = self
+            .stream
+            .recv(Some(self.read_timeout))
+            .await
+            .map_err(broken)?;
         match answer {
             None => Err(broken(FrameError::Truncated)),
-            Some(Response::Error(error)) => Err(ClientError::Hsm { addr: self.addr.clone(), op, error }),
+            Some(Response::Error(error)) => Err(ClientError::Hsm {
+                addr: self.addr.clone(),
+                op,
+                error,
+            }),
             Some(response) => Ok(response),
         }
     }
@@ -280,7 +343,11 @@ impl Connection {
             Response::Version(_) => "version",
             Response::Error(_) => "error",
         };
-        ClientError::Protocol { addr: self.addr.clone(), op, got }
+        ClientError::Protocol {
+            addr: self.addr.clone(),
+            op,
+            got,
+        }
     }
 
     async fn expect_ok(&mut self, request: Request) -> Result<(), ClientError> {
@@ -298,9 +365,16 @@ impl Connection {
     }
 
     /// Authenticates this connection as the CloudHSM service proxy `proxy_user`.
-    pub async fn proxy_auth(&mut self, proxy_user: &str, password: &Password) -> Result<(), ClientError> {
-        self.expect_ok(Request::ProxyAuth { proxy_user: proxy_user.to_owned(), password: password.clone() })
-            .await
+    pub async fn proxy_auth(
+        &mut self,
+        proxy_user: &str,
+        password: &Password,
+    ) -> Result<(), ClientError> {
+        self.expect_ok(Request::ProxyAuth {
+            proxy_user: proxy_user.to_owned(),
+            password: password.clone(),
+        })
+        .await
     }
 
     /// Trades the setup and PKCS#11 passwords for `user`'s permanent secret.
@@ -335,7 +409,11 @@ impl Connection {
 
     /// Logs in as `user` with the permanent secret.
     pub async fn login(&mut self, user: &str, secret: &Secret) -> Result<(), ClientError> {
-        self.expect_ok(Request::Login { user: user.to_owned(), secret: secret.clone() }).await
+        self.expect_ok(Request::Login {
+            user: user.to_owned(),
+            secret: secret.clone(),
+        })
+        .await
     }
 
     /// Asks the server for its version.

@@ -47,7 +47,11 @@ impl FrameError {
             serde_json::error::Category::Data => "data",
             serde_json::error::Category::Eof => "eof",
         };
-        FrameError::Malformed { category, line: error.line(), column: error.column() }
+        FrameError::Malformed {
+            category,
+            line: error.line(),
+            column: error.column(),
+        }
     }
 }
 
@@ -63,7 +67,10 @@ pub struct FramedStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
     /// Wraps `stream`; frames are limited to [`MAX_FRAME_LEN`].
     pub fn new(stream: S) -> Self {
-        FramedStream { inner: BufReader::new(stream), max_len: MAX_FRAME_LEN }
+        FramedStream {
+            inner: BufReader::new(stream),
+            max_len: MAX_FRAME_LEN,
+        }
     }
 
     /// Sets a different frame limit (the protocol uses [`MAX_FRAME_LEN`]; other
@@ -80,7 +87,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
 
     /// Serialises `message` as one line and flushes it.
     pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), FrameError> {
-        let mut line = Zeroizing::new(serde_json::to_vec(message).map_err(|e| FrameError::malformed(&e))?);
+        let mut line =
+            Zeroizing::new(serde_json::to_vec(message).map_err(|e| FrameError::malformed(&e))?);
         line.push(b'\n');
         if line.len() > self.max_len {
             return Err(FrameError::TooLong(self.max_len));
@@ -93,25 +101,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
 
     /// Receives one message, waiting at most `timeout` (`None`: wait forever).
     /// Returns `Ok(None)` when the peer closed the connection between frames.
-    pub async fn recv<T: DeserializeOwned>(&mut self, timeout: Option<Duration>) -> Result<Option<T>, FrameError> {
+    pub async fn recv<T: DeserializeOwned>(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<T>, FrameError> {
         let mut line = Zeroizing::new(Vec::with_capacity(512));
         let read = async {
             // One byte over the limit tells a frame that is too long from one that fits exactly.
-            let limit = u64::try_from(self.max_len).unwrap_or(u64::MAX).saturating_add(1);
+            let limit = u64::try_from(self.max_len)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
             let mut limited = (&mut self.inner).take(limit);
             limited.read_until(b'\n', &mut line).await
         };
         let count = match timeout {
-            Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| FrameError::Timeout(limit))??,
+            Some(limit) => tokio::time::timeout(limit, read)
+                .await
+                .map_err(|_| FrameError::Timeout(limit))??,
             None => read.await?,
         };
         if count == 0 {
             return Ok(None);
         }
         if line.last() != Some(&b'\n') {
-            return Err(if line.len() > self.max_len { FrameError::TooLong(self.max_len) } else { FrameError::Truncated });
+            return Err(if line.len() > self.max_len {
+                FrameError::TooLong(self.max_len)
+            } else {
+                FrameError::Truncated
+            });
         }
-        serde_json::from_slice(&line).map(Some).map_err(|e| FrameError::malformed(&e))
+        serde_json::from_slice(&line)
+            .map(Some)
+            .map_err(|e| FrameError::malformed(&e))
     }
 
     /// Shuts the write side down (TLS close_notify), ignoring a peer that already left.

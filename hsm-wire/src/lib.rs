@@ -32,17 +32,19 @@ mod message;
 mod server;
 mod tls;
 
-pub use client::{ClientError, Connection, Connector, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+pub use client::{
+    ClientError, Connection, Connector, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+};
 pub use frame::{FrameError, FramedStream};
 pub use message::{
-    ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError, MAX_FRAME_LEN,
-    PROTOCOL_VERSION,
+    ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError,
+    MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 pub use secrets_cfg::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
 pub use tls::{
-    certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem, server_config_from_pem,
-    TlsConfigError,
+    certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem,
+    server_config_from_pem, TlsConfigError,
 };
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::frame::{FrameError, FramedStream};
 use crate::message::{
-    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello, WireError, PROTOCOL_VERSION,
+    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello, WireError,
+    PROTOCOL_VERSION,
 };
 
 /// Why a client connection ended with an error on the server side.
@@ -57,10 +58,15 @@ pub async fn accept(
         let tls = acceptor.accept(tcp).await.map_err(ServerError::Tls)?;
         hello(FramedStream::new(tls), server).await
     };
-    tokio::time::timeout(timeout, handshake).await.map_err(|_| ServerError::HandshakeTimeout(timeout))?
+    tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| ServerError::HandshakeTimeout(timeout))?
 }
 
-pub(crate) async fn hello<S>(mut stream: FramedStream<S>, server: &str) -> Result<ServerConnection<S>, ServerError>
+pub(crate) async fn hello<S>(
+    mut stream: FramedStream<S>,
+    server: &str,
+) -> Result<ServerConnection<S>, ServerError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -81,9 +87,14 @@ where
             format!("this server speaks protocol version {PROTOCOL_VERSION} only"),
         );
         stream.send(&HelloReplyFrame::Error(error)).await?;
-        return Err(ServerError::UnsupportedVersion { offered: client.versions });
+        return Err(ServerError::UnsupportedVersion {
+            offered: client.versions,
+        });
     }
-    let reply = ServerHello { version: PROTOCOL_VERSION, server: server.to_owned() };
+    let reply = ServerHello {
+        version: PROTOCOL_VERSION,
+        server: server.to_owned(),
+    };
     stream.send(&HelloReplyFrame::Hello(reply)).await?;
     Ok(ServerConnection { stream, client })
 }
@@ -97,7 +108,10 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> ServerConnection<S
     /// Waits for the next request, at most `idle_timeout`. Returns `Ok(None)` when
     /// the client closed the connection. A malformed frame is answered with a
     /// `bad_request` error and skipped: frames are lines, so the stream stays in step.
-    pub async fn next_request(&mut self, idle_timeout: Duration) -> Result<Option<Request>, ServerError> {
+    pub async fn next_request(
+        &mut self,
+        idle_timeout: Duration,
+    ) -> Result<Option<Request>, ServerError> {
         loop {
             match self.stream.recv(Some(idle_timeout)).await {
                 Ok(request) => return Ok(request),

@@ -21,27 +21,39 @@ fn fetch_request_shape() {
     );
     // Debug must not show either password.
     let debug = format!("{request:?}");
-    assert!(!debug.contains("AAAAA") && !debug.contains("pin\""), "{debug}");
+    assert!(
+        !debug.contains("AAAAA") && !debug.contains("pin\""),
+        "{debug}"
+    );
 }
 
 #[test]
 fn secret_travels_as_hex() {
-    let response = Response::Secret { secret: Secret::new(vec![0xde, 0xad, 0x01]) };
-    assert_eq!(serde_json::to_value(&response).unwrap(), json!({"type":"secret","secret":"dead01"}));
+    let response = Response::Secret {
+        secret: Secret::new(vec![0xde, 0xad, 0x01]),
+    };
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({"type":"secret","secret":"dead01"})
+    );
     let back: Response = serde_json::from_str(r#"{"type":"secret","secret":"DEAD01"}"#).unwrap();
     match back {
         Response::Secret { secret } => assert_eq!(secret.expose_secret(), &[0xde, 0xad, 0x01]),
         other => panic!("unexpected {other:?}"),
     }
-    let bad = serde_json::from_str::<Response>(r#"{"type":"secret","secret":"zz-secret-zz"}"#).unwrap_err();
+    let bad = serde_json::from_str::<Response>(r#"{"type":"secret","secret":"zz-secret-zz"}"#)
+        .unwrap_err();
     assert!(!bad.to_string().contains("zz-secret-zz"), "{bad}");
 }
 
 #[test]
 fn error_shape_with_vendor_code_and_lockout() {
-    let error = WireError::new(ErrorKind::BadSetupPassword, "wrong setup password for user 'PART'")
-        .with_attempts_left(0)
-        .with_lockout(1_700_000_300_000, std::time::Duration::from_secs(300));
+    let error = WireError::new(
+        ErrorKind::BadSetupPassword,
+        "wrong setup password for user 'PART'",
+    )
+    .with_attempts_left(0)
+    .with_lockout(1_700_000_300_000, std::time::Duration::from_secs(300));
     let value = serde_json::to_value(Response::Error(error.clone())).unwrap();
     assert_eq!(
         value,
@@ -58,7 +70,8 @@ fn error_shape_with_vendor_code_and_lockout() {
 
 #[test]
 fn unknown_error_kind_from_newer_server_is_kept_as_unknown() {
-    let back: Response = serde_json::from_str(r#"{"type":"error","kind":"quota_exceeded","message":"x"}"#).unwrap();
+    let back: Response =
+        serde_json::from_str(r#"{"type":"error","kind":"quota_exceeded","message":"x"}"#).unwrap();
     match back {
         Response::Error(e) => {
             assert_eq!(e.kind, ErrorKind::Unknown);
@@ -70,10 +83,22 @@ fn unknown_error_kind_from_newer_server_is_kept_as_unknown() {
 
 #[test]
 fn vendor_codes_match_the_vendor_documentation() {
-    assert_eq!(ErrorKind::UnknownUser.vendor_code(), Some(VendorCode(0x8000_5012)));
-    assert_eq!(ErrorKind::BadSetupPassword.vendor_code(), Some(VendorCode(0x8000_5017)));
-    assert_eq!(ErrorKind::SetupPasswordExpired.vendor_code(), Some(VendorCode(0x8000_5018)));
-    assert_eq!(ErrorKind::BadPkcs11Password.vendor_code(), Some(VendorCode(0x8000_000B)));
+    assert_eq!(
+        ErrorKind::UnknownUser.vendor_code(),
+        Some(VendorCode(0x8000_5012))
+    );
+    assert_eq!(
+        ErrorKind::BadSetupPassword.vendor_code(),
+        Some(VendorCode(0x8000_5017))
+    );
+    assert_eq!(
+        ErrorKind::SetupPasswordExpired.vendor_code(),
+        Some(VendorCode(0x8000_5018))
+    );
+    assert_eq!(
+        ErrorKind::BadPkcs11Password.vendor_code(),
+        Some(VendorCode(0x8000_000B))
+    );
     assert_eq!(ErrorKind::ApiLocked.vendor_code(), None);
     assert_eq!(VendorCode::NETWORK_FAILURE.to_string(), "0x80005015");
     assert!(serde_json::from_str::<VendorCode>(r#""80005017""#).is_err());
@@ -81,11 +106,25 @@ fn vendor_codes_match_the_vendor_documentation() {
 
 #[test]
 fn hello_frames() {
-    let hello = HelloFrame::Hello(ClientHello { versions: vec![1], client: "ppin 0.1.0".to_owned() });
-    assert_eq!(serde_json::to_value(&hello).unwrap(), json!({"type":"hello","versions":[1],"client":"ppin 0.1.0"}));
-    let reply: HelloReplyFrame =
-        serde_json::from_str(r#"{"type":"error","kind":"unsupported_version","message":"v1 only"}"#).unwrap();
-    assert!(matches!(reply, HelloReplyFrame::Error(WireError { kind: ErrorKind::UnsupportedVersion, .. })));
+    let hello = HelloFrame::Hello(ClientHello {
+        versions: vec![1],
+        client: "ppin 0.1.0".to_owned(),
+    });
+    assert_eq!(
+        serde_json::to_value(&hello).unwrap(),
+        json!({"type":"hello","versions":[1],"client":"ppin 0.1.0"})
+    );
+    let reply: HelloReplyFrame = serde_json::from_str(
+        r#"{"type":"error","kind":"unsupported_version","message":"v1 only"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        reply,
+        HelloReplyFrame::Error(WireError {
+            kind: ErrorKind::UnsupportedVersion,
+            ..
+        })
+    ));
     // A request sent before the hello is not a hello.
     assert!(serde_json::from_str::<HelloFrame>(r#"{"op":"version"}"#).is_err());
 }
@@ -103,7 +142,9 @@ mod framing {
     async fn frames_round_trip_and_eof_between_frames_is_none() {
         let (a, b) = tokio::io::duplex(1024);
         let (mut a, mut b) = (FramedStream::new(a), FramedStream::new(b));
-        a.send(&serde_json::json!({"x": "line\nbreak"})).await.unwrap();
+        a.send(&serde_json::json!({"x": "line\nbreak"}))
+            .await
+            .unwrap();
         let got: serde_json::Value = b.recv(WAIT).await.unwrap().unwrap();
         assert_eq!(got["x"], "line\nbreak");
         drop(a);
@@ -115,18 +156,28 @@ mod framing {
         let (a, b) = tokio::io::duplex(256 * 1024);
         let mut b = FramedStream::new(b);
         let mut raw = a;
-        raw.write_all(&vec![b'x'; MAX_FRAME_LEN + 10]).await.unwrap();
-        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::TooLong(MAX_FRAME_LEN))));
+        raw.write_all(&vec![b'x'; MAX_FRAME_LEN + 10])
+            .await
+            .unwrap();
+        assert!(matches!(
+            b.recv::<serde_json::Value>(WAIT).await,
+            Err(FrameError::TooLong(MAX_FRAME_LEN))
+        ));
 
         let (mut raw, b) = tokio::io::duplex(1024);
         let mut b = FramedStream::new(b);
         raw.write_all(b"{\"half\":").await.unwrap();
         drop(raw);
-        assert!(matches!(b.recv::<serde_json::Value>(WAIT).await, Err(FrameError::Truncated)));
+        assert!(matches!(
+            b.recv::<serde_json::Value>(WAIT).await,
+            Err(FrameError::Truncated)
+        ));
 
         let (_raw, b) = tokio::io::duplex(1024);
         let mut b = FramedStream::new(b);
-        let slow = b.recv::<serde_json::Value>(Some(Duration::from_millis(20))).await;
+        let slow = b
+            .recv::<serde_json::Value>(Some(Duration::from_millis(20)))
+            .await;
         assert!(matches!(slow, Err(FrameError::Timeout(_))));
 
         let (mut raw, b) = tokio::io::duplex(1024);
@@ -139,27 +190,48 @@ mod framing {
         let (a, _b) = tokio::io::duplex(1024);
         let mut a = FramedStream::new(a);
         let huge = "y".repeat(MAX_FRAME_LEN);
-        assert!(matches!(a.send(&huge).await, Err(FrameError::TooLong(MAX_FRAME_LEN))));
+        assert!(matches!(
+            a.send(&huge).await,
+            Err(FrameError::TooLong(MAX_FRAME_LEN))
+        ));
     }
 
     #[tokio::test]
     async fn server_hello_negotiates_or_refuses_the_version() {
         let (client, server) = tokio::io::duplex(4096);
         let mut client = FramedStream::new(client);
-        let serving = tokio::spawn(crate::server::hello(FramedStream::new(server), "test-server"));
-        client.send(&serde_json::json!({"type":"hello","versions":[0,1,7],"client":"c"})).await.unwrap();
+        let serving = tokio::spawn(crate::server::hello(
+            FramedStream::new(server),
+            "test-server",
+        ));
+        client
+            .send(&serde_json::json!({"type":"hello","versions":[0,1,7],"client":"c"}))
+            .await
+            .unwrap();
         let reply: serde_json::Value = client.recv(WAIT).await.unwrap().unwrap();
-        assert_eq!(reply, serde_json::json!({"type":"hello","version":1,"server":"test-server"}));
+        assert_eq!(
+            reply,
+            serde_json::json!({"type":"hello","version":1,"server":"test-server"})
+        );
         let conn = serving.await.unwrap().unwrap();
         assert_eq!(conn.client_hello().client, "c");
 
         let (client, server) = tokio::io::duplex(4096);
         let mut client = FramedStream::new(client);
-        let serving = tokio::spawn(crate::server::hello(FramedStream::new(server), "test-server"));
-        client.send(&serde_json::json!({"op":"version"})).await.unwrap();
+        let serving = tokio::spawn(crate::server::hello(
+            FramedStream::new(server),
+            "test-server",
+        ));
+        client
+            .send(&serde_json::json!({"op":"version"}))
+            .await
+            .unwrap();
         let reply: serde_json::Value = client.recv(WAIT).await.unwrap().unwrap();
         assert_eq!(reply["kind"], "bad_request");
-        assert!(matches!(serving.await.unwrap(), Err(crate::ServerError::NoHello)));
+        assert!(matches!(
+            serving.await.unwrap(),
+            Err(crate::ServerError::NoHello)
+        ));
     }
 }
 
@@ -170,7 +242,10 @@ mod tls_loopback {
     use tokio::net::TcpListener;
     use tokio_rustls::TlsAcceptor;
 
-    use crate::{accept, server_config_from_pem, ClientError, Connector, ErrorKind, Password, Response, WireError};
+    use crate::{
+        accept, server_config_from_pem, ClientError, Connector, ErrorKind, Password, Response,
+        WireError,
+    };
 
     /// A CA (PEM) and a server chain + key for 127.0.0.1.
     fn pki() -> (String, String, String) {
@@ -180,34 +255,67 @@ mod tls_loopback {
         let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
         let issuer = Issuer::new(ca, ca_key);
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
         (ca_pem, cert.pem(), key.serialize_pem())
     }
 
     #[tokio::test]
     async fn client_and_server_over_tls13() {
         let (ca, cert, key) = pki();
-        let acceptor = TlsAcceptor::from(server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap());
+        let acceptor =
+            TlsAcceptor::from(server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
-            let mut conn = accept(&acceptor, tcp, "scripted", Duration::from_secs(5)).await.unwrap();
-            let request = conn.next_request(Duration::from_secs(5)).await.unwrap().unwrap();
+            let mut conn = accept(&acceptor, tcp, "scripted", Duration::from_secs(5))
+                .await
+                .unwrap();
+            let request = conn
+                .next_request(Duration::from_secs(5))
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(request.op(), "fetch_secret");
             let error = WireError::new(ErrorKind::BadSetupPassword, "wrong").with_attempts_left(99);
             conn.respond(&Response::Error(error)).await.unwrap();
             // The client gave up after one answer: it never retries.
-            assert!(conn.next_request(Duration::from_secs(5)).await.unwrap().is_none());
+            assert!(conn
+                .next_request(Duration::from_secs(5))
+                .await
+                .unwrap()
+                .is_none());
         });
         let tls = crate::client_config_from_ca_pem(ca.as_bytes(), "test CA").unwrap();
-        let mut conn = Connector::new(tls).with_read_timeout(Duration::from_secs(5)).connect("127.0.0.1", port, None).await.unwrap();
+        let mut conn = Connector::new(tls)
+            .with_read_timeout(Duration::from_secs(5))
+            .connect("127.0.0.1", port, None)
+            .await
+            .unwrap();
         assert_eq!(conn.server_hello().server, "scripted");
         let setup = Password::new("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE".to_owned());
-        let error = conn.fetch_secret("U", &setup, &Password::new("p".to_owned())).await.unwrap_err();
-        assert!(matches!(&error, ClientError::Hsm { op: "fetch_secret", .. }), "{error:?}");
+        let error = conn
+            .fetch_secret("U", &setup, &Password::new("p".to_owned()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ClientError::Hsm {
+                    op: "fetch_secret",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
         assert_eq!(error.wire_error().and_then(|e| e.attempts_left), Some(99));
-        assert_eq!(error.vendor_code().map(|c| c.to_string()).as_deref(), Some("0x80005017"));
+        assert_eq!(
+            error.vendor_code().map(|c| c.to_string()).as_deref(),
+            Some("0x80005017")
+        );
         assert!(!error.is_connection_failure());
         conn.close().await;
         server.await.unwrap();
@@ -228,11 +336,20 @@ mod tls_loopback {
             drop(stalled);
         });
         let connector = Connector::new(tls).with_connect_timeout(Duration::from_millis(300));
-        let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
+        let error = connector
+            .connect("127.0.0.1", port, None)
+            .await
+            .unwrap_err();
         assert!(matches!(error, ClientError::Connect { .. }), "{error:?}");
         assert!(error.is_connection_failure());
-        let error = connector.connect("127.0.0.1", port, None).await.unwrap_err();
-        assert!(matches!(error, ClientError::ConnectTimeout { .. }), "{error:?}");
+        let error = connector
+            .connect("127.0.0.1", port, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::ConnectTimeout { .. }),
+            "{error:?}"
+        );
         assert!(error.is_connection_failure());
         server.abort();
     }

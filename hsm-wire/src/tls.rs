@@ -49,23 +49,37 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Reads every certificate from PEM text. `what` names the source in errors.
-pub fn certificates_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+pub fn certificates_from_pem(
+    pem: &[u8],
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let certs = rustls_pemfile::certs(&mut &pem[..])
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsConfigError::Pem { what: what.to_owned(), source })?;
+        .map_err(|source| TlsConfigError::Pem {
+            what: what.to_owned(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(TlsConfigError::NoCertificate { what: what.to_owned() });
+        return Err(TlsConfigError::NoCertificate {
+            what: what.to_owned(),
+        });
     }
     Ok(certs)
 }
 
 fn read_pem_file(path: &Path) -> Result<Vec<u8>, TlsConfigError> {
-    std::fs::read(path).map_err(|source| TlsConfigError::Read { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| TlsConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// A client configuration that trusts exactly the certificates in `ca_pem`
 /// (the pinned CA; the system roots are not used) and speaks only TLS 1.3.
-pub fn client_config_from_ca_pem(ca_pem: &[u8], what: &str) -> Result<Arc<ClientConfig>, TlsConfigError> {
+pub fn client_config_from_ca_pem(
+    ca_pem: &[u8],
+    what: &str,
+) -> Result<Arc<ClientConfig>, TlsConfigError> {
     let mut roots = RootCertStore::empty();
     for cert in certificates_from_pem(ca_pem, what)? {
         roots.add(cert)?;
@@ -85,11 +99,19 @@ pub fn client_config_from_ca_file(ca_file: &Path) -> Result<Arc<ClientConfig>, T
 
 /// A TLS 1.3-only server configuration presenting `cert_chain_pem` (leaf first)
 /// with `key_pem`, without client certificates.
-pub fn server_config_from_pem(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConfig>, TlsConfigError> {
+pub fn server_config_from_pem(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<ServerConfig>, TlsConfigError> {
     let chain = certificates_from_pem(cert_chain_pem, "certificate PEM")?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|source| TlsConfigError::Pem { what: "key PEM".to_owned(), source })?
-        .ok_or_else(|| TlsConfigError::NoPrivateKey { what: "key PEM".to_owned() })?;
+        .map_err(|source| TlsConfigError::Pem {
+            what: "key PEM".to_owned(),
+            source,
+        })?
+        .ok_or_else(|| TlsConfigError::NoPrivateKey {
+            what: "key PEM".to_owned(),
+        })?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
