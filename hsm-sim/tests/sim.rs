@@ -420,7 +420,19 @@ async fn restart_resets_counters_and_keeps_secrets_and_time() {
 #[tokio::test]
 async fn malformed_and_out_of_version_messages() {
     use hsm_wire::FramedStream;
+    use serde_json::{json, Value};
     use tokio::io::AsyncWriteExt;
+
+    type Stream = FramedStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+    /// Sends one raw frame and returns the answer.
+    async fn exchange(stream: &mut Stream, frame: Value) -> Value {
+        stream.send(&frame).await.unwrap();
+        stream
+            .recv(Some(Duration::from_secs(5)))
+            .await
+            .unwrap()
+            .unwrap()
+    }
 
     let sim = start(1);
     let tls = hsm_wire::client_config_from_ca_file(&sim.paths().ca_file).unwrap();
@@ -429,63 +441,41 @@ async fn malformed_and_out_of_version_messages() {
             .await
             .unwrap();
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        FramedStream::new(
-            tokio_rustls::TlsConnector::from(tls.clone())
-                .connect(name, tcp)
-                .await
-                .unwrap(),
-        )
+        let connector = tokio_rustls::TlsConnector::from(tls.clone());
+        FramedStream::new(connector.connect(name, tcp).await.unwrap())
     };
     // A client speaking only a future version is told which version the server speaks.
-    let mut stream = open().await;
-    stream
-        .send(&serde_json::json!({"type":"hello","versions":[99],"client":"future"}))
-        .await
-        .unwrap();
-    let answer: serde_json::Value = stream
-        .recv(Some(Duration::from_secs(5)))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(answer["type"], "error");
-    assert_eq!(answer["kind"], "unsupported_version");
+    let answer = exchange(
+        &mut open().await,
+        json!({"type":"hello","versions":[99],"client":"future"}),
+    )
+    .await;
+    assert_eq!(
+        (answer["type"].as_str(), answer["kind"].as_str()),
+        (Some("error"), Some("unsupported_version"))
+    );
 
     // After a good hello, a malformed line gets bad_request and the connection stays usable.
     let mut stream = open().await;
-    stream
-        .send(&serde_json::json!({"type":"hello","versions":[1],"client":"raw"}))
-        .await
-        .unwrap();
-    let hello: serde_json::Value = stream
-        .recv(Some(Duration::from_secs(5)))
-        .await
-        .unwrap()
-        .unwrap();
+    let hello = exchange(
+        &mut stream,
+        json!({"type":"hello","versions":[1],"client":"raw"}),
+    )
+    .await;
     assert_eq!(hello["version"], 1);
-    stream
-        .send(&serde_json::json!({"op":"no_such_op"}))
-        .await
-        .unwrap();
-    let answer: serde_json::Value = stream
-        .recv(Some(Duration::from_secs(5)))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(answer["kind"], "bad_request");
-    stream
-        .send(&serde_json::json!({"op":"version"}))
-        .await
-        .unwrap();
-    let answer: serde_json::Value = stream
-        .recv(Some(Duration::from_secs(5)))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(answer["type"], "version");
+    assert_eq!(
+        exchange(&mut stream, json!({"op":"no_such_op"})).await["kind"],
+        "bad_request"
+    );
+    assert_eq!(
+        exchange(&mut stream, json!({"op":"version"})).await["type"],
+        "version"
+    );
+
+    // A non-TLS client is dropped without harming the server.
     let mut tcp_only = tokio::net::TcpStream::connect(("127.0.0.1", sim.port()))
         .await
         .unwrap();
-    // A non-TLS client is dropped without harming the server.
     tcp_only.write_all(b"{\"type\":\"hello\"}\n").await.unwrap();
     connect(&sim).await.version().await.unwrap();
 }
