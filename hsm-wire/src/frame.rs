@@ -57,7 +57,8 @@ impl FrameError {
 
 /// A byte stream carrying one JSON message per line.
 ///
-/// Buffers that held a frame are zeroized after use, since frames carry passwords.
+/// The buffers a frame is built and parsed in are zeroized after use, since
+/// frames carry passwords (the reader's and TLS layer's internal buffers are not).
 #[derive(Debug)]
 pub struct FramedStream<S> {
     inner: BufReader<S>,

@@ -5,7 +5,7 @@
 //! the aws-lc-rs provider), one JSON message per line, a version handshake, then
 //! one request answered by one response at a time. Passwords and secrets travel as
 //! [`secrets_cfg::Password`] and [`secrets_cfg::Secret`] (re-exported here), so they never show up in
-//! `Debug` output, and frame buffers are zeroized after use.
+//! `Debug` output, and the buffers frames are built and parsed in are zeroized after use.
 //!
 //! Clients use a [`Connector`] (pinned CA, timeouts) to open a [`Connection`]:
 //!
