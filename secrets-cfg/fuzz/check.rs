@@ -5,7 +5,7 @@ use secrets_cfg::libconfig::{parse, write};
 
 /// Any input: the reader must not panic; an error must point inside the
 /// text; a document must write, read back equal, and write identically again.
-pub fn check(data: &[u8]) {
+pub(crate) fn check(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     match parse(text) {
         Ok(doc) => {

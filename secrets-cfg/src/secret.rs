@@ -9,6 +9,25 @@ use zeroize::Zeroize;
 /// The text every secret prints as, so logs and `{:?}` never show one.
 const REDACTED: &str = "[REDACTED]";
 
+/// `Debug` and `Display` that print [`REDACTED`] for each listed type.
+macro_rules! redacted_fmt {
+    ($($ty:ty),+) => {$(
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(REDACTED)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(REDACTED)
+            }
+        }
+    )+};
+}
+
+redacted_fmt!(Secret, Password, FileKey);
+
 /// A byte secret: a permanent secret, a stored proxy password, a file key.
 ///
 /// The bytes are zeroized when the value is dropped and can only be read
@@ -72,18 +91,6 @@ impl PartialEq for Secret {
 
 impl Eq for Secret {}
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
 /// A UTF-8 secret: a setup password, a PKCS#11 password, a proxy password.
 ///
 /// Zeroized on drop, readable only through [`Password::expose_secret`],
@@ -131,18 +138,6 @@ impl PartialEq for Password {
 
 impl Eq for Password {}
 
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
-impl fmt::Display for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
 impl serde::Serialize for Password {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.expose_secret())
@@ -159,7 +154,7 @@ impl<'de> serde::Deserialize<'de> for Password {
 
 /// The 256-bit key that ciphers the values of a `.secrets.cfg` file.
 ///
-/// Zeroized on drop, redacted in `Debug`. Build one with
+/// Zeroized on drop, redacted in `Debug`/`Display`. Build one with
 /// [`FileKey::generate`], [`FileKey::from_bytes`] or [`FileKey::from_hex`].
 pub struct FileKey(SecretBox<[u8; 32]>);
 
@@ -211,12 +206,6 @@ impl FileKey {
 impl Clone for FileKey {
     fn clone(&self) -> Self {
         Self(SecretBox::new(Box::new(*self.expose_secret())))
-    }
-}
-
-impl fmt::Debug for FileKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
     }
 }
 
