@@ -168,7 +168,9 @@ impl SecretsStore {
     /// is left byte-identical. Concurrent edits through clones of this handle
     /// are committed together (each still all-or-nothing on its own).
     ///
-    /// `f` runs on whichever thread leads the commit, hence `Send`.
+    /// `f` runs on whichever thread leads the commit, hence `Send`. It must
+    /// not call `edit` or `rotate_key` on this store (that would wait for
+    /// itself); use the transaction's own `get` and `list`.
     pub fn edit<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
