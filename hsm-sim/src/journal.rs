@@ -3,10 +3,11 @@
 //! An HSM keeps its secrets across a reboot and forgets its trial counters; the
 //! journal is an append-only JSON-lines file in the state directory. It is
 //! written (not fsynced) before each answer: it must survive the process being
-//! killed, not the machine losing power.
+//! killed, not the machine losing power. A partial last line (killed mid-append)
+//! is dropped on the next start; its answer was never sent.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,14 +65,24 @@ impl Journal {
         options.read(true).append(true).create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(io_error)?;
+        let mut file = options.open(path).map_err(io_error)?;
+        let mut text = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut text).map_err(io_error)?;
+        // Only whole lines count. A process killed in the middle of an append leaves
+        // a partial last line whose answer was never sent: cut it off, so the
+        // next append starts on a line of its own.
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < text.len() {
+            tracing::warn!(path = %path.display(), "dropping an incomplete last journal line");
+            file.set_len(u64::try_from(complete).unwrap_or(u64::MAX))
+                .map_err(io_error)?;
+        }
         let mut events = Vec::new();
-        for (index, line) in BufReader::new(&file).lines().enumerate() {
-            let line = Zeroizing::new(line.map_err(io_error)?);
-            if line.trim().is_empty() {
+        for (index, line) in text[..complete].split(|b| *b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let event = serde_json::from_str(&line).map_err(|_| JournalError::Corrupt {
+            let event = serde_json::from_slice(line).map_err(|_| JournalError::Corrupt {
                 path: path.display().to_string(),
                 line: index + 1,
             })?;
@@ -97,5 +108,47 @@ impl Journal {
         line.push(b'\n');
         // One write per line: the file is opened in append mode, so lines never interleave.
         self.file.write_all(&line).map_err(io_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+
+    use super::*;
+
+    #[test]
+    fn a_partial_last_line_is_dropped_and_appends_continue_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (mut journal, events) = Journal::open(&path).unwrap();
+        assert!(events.is_empty());
+        journal
+            .append(&Event::ClockOffset { offset_ms: 5 })
+            .unwrap();
+        drop(journal);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"event\":\"secret_iss").unwrap();
+        drop(file);
+
+        let (mut journal, events) = Journal::open(&path).unwrap();
+        assert!(matches!(events[..], [Event::ClockOffset { offset_ms: 5 }]));
+        journal
+            .append(&Event::ClockOffset { offset_ms: 7 })
+            .unwrap();
+        let (_, events) = Journal::open(&path).unwrap();
+        assert_eq!(events.len(), 2);
+
+        // A broken line in the middle is corruption, reported with its line number.
+        std::fs::write(
+            &path,
+            "{\"event\":\"clock_offset\",\"offset_ms\":1}\nnot json\n",
+        )
+        .unwrap();
+        // Events hold secrets and have no Debug, so no unwrap_err here.
+        let Err(error) = Journal::open(&path) else {
+            panic!("a corrupt journal was accepted")
+        };
+        assert!(error.to_string().contains("line 2"), "{error}");
     }
 }
