@@ -106,6 +106,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_well_formed_password_is_accepted(text in "[A-Z0-9]{5}(-[A-Z0-9]{5}){4}") {
+            proptest::prop_assert_eq!(check(&text), Ok(()));
+        }
+
+        #[test]
+        fn one_wrong_character_is_refused(
+            text in "[A-Z0-9]{5}(-[A-Z0-9]{5}){4}",
+            index in 0usize..29,
+            wrong in "[^A-Z0-9-]",
+        ) {
+            let mut chars: Vec<char> = text.chars().collect();
+            chars[index] = wrong.chars().next().unwrap_or('?');
+            let broken: String = chars.into_iter().collect();
+            proptest::prop_assert!(check(&broken).is_err());
+        }
+    }
+
     #[test]
     fn messages_never_quote_the_password() {
         let text = SetupPasswordProblem::Character { group: 3, lowercase: true }.to_string();

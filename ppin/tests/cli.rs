@@ -70,6 +70,31 @@ fn add_list_test_update_remove() {
 }
 
 #[test]
+fn no_output_ever_holds_a_password_or_secret() {
+    let s = setup(1);
+    let (setup_password, pin) = (s.setup_password("U0001"), s.pkcs11_password("U0001"));
+    let proxy = s.proxy_password("SERVICE_USER");
+    let runs = [
+        s.ppin(&["--json", "-ae", "U0001", &setup_password, &pin]),
+        s.ppin(&["--json", "-t"]),
+        s.ppin(&["--json", "-l"]),
+        s.ppin(&["-pe", "SERVICE_USER", &proxy]),
+        s.ppin(&["--json", "-ue", "U0001", &setup_password, "wrong-pin"]),
+        s.ppin(&["-ae", "U0001", &setup_password, &pin]),
+        s.ppin(&["--json", "-ue", "U0001", &setup_password, &pin]),
+    ];
+    let issued = s.sim.admin().user("U0001").unwrap().secrets_issued;
+    assert_eq!(issued.len(), 2, "add and update each issued one");
+    for run in &runs {
+        for secret in [&setup_password, &pin, &proxy, &issued[0], &issued[1]] {
+            assert!(!run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
+        }
+    }
+    assert_eq!(runs[0].json()["served"]["user"], "U0001");
+    assert_eq!(runs[6].json()["status"]["configured"], true);
+}
+
+#[test]
 fn wrong_setup_password_costs_one_trial_and_writes_nothing() {
     let s = setup(2);
     s.add("U0002").ok();
