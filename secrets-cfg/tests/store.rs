@@ -344,3 +344,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn handles_are_clone_send_sync() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    assert_shareable::<SecretsStore>();
+    assert_shareable::<Secret>();
+    assert_shareable::<secrets_cfg::Password>();
+    assert_shareable::<Error>();
+}
