@@ -222,6 +222,8 @@ impl PpinError {
             PpinError::Hsm { source, .. } => match source.as_ref() {
                 ClientError::Hsm { error, .. } => error.kind.as_str(),
                 ClientError::Tls { .. } => "tls_handshake",
+                ClientError::InvalidServerName { .. } => "config_invalid",
+                ClientError::Protocol { .. } => "protocol",
                 _ => "connection_broken",
             },
             PpinError::UpdateFailed { .. } => "update_failed",
@@ -323,6 +325,8 @@ fn hsm_what(user: Option<&str>, hsm: &Hsm, source: &ClientError, locked_for: Opt
     let Some(error) = source.wire_error() else {
         return match source {
             ClientError::Tls { .. } => format!("the TLS handshake with HSM {hsm} failed: {source}"),
+            ClientError::InvalidServerName { .. } => format!("HSM {hsm} cannot be checked over TLS: {source}"),
+            ClientError::Protocol { .. } => format!("HSM {hsm} does not speak this protocol: {source}"),
             _ => format!("the connection to HSM {hsm} failed after the request{of_user} was sent: {source}"),
         };
     };
@@ -367,6 +371,12 @@ fn hsm_next_step(
                 "check that ca_file of HSM {} in primus.cfg is the CA that signed the HSM's certificate",
                 hsm.name
             ),
+            ClientError::InvalidServerName { .. } => {
+                format!("set host of HSM {} in primus.cfg to a DNS name or IP address", hsm.name)
+            }
+            ClientError::Protocol { .. } => {
+                format!("check host and port of HSM {} in primus.cfg: they must name a Primus HSM", hsm.name)
+            }
             _ => format!("run `ppin -t --user {user}` to see whether the request took effect before retrying"),
         };
     };

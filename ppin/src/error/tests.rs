@@ -100,3 +100,20 @@ fn local_refusals_name_the_fix() {
     ));
 }
 
+
+#[test]
+fn connection_level_failures_say_what_to_check() {
+    let broken = |source: ClientError| PpinError::Hsm {
+        user: Some("PARTITION".into()),
+        proxy_user: None,
+        hsm: Box::new(hsm()),
+        source: Box::new(source),
+        at: SystemTime::now(),
+    };
+    let name = broken(ClientError::InvalidServerName { name: "bad name".into() });
+    assert_eq!(name.kind(), "config_invalid");
+    assert!(name.next_step().starts_with("set host of HSM hsm0 in primus.cfg"), "{name}");
+    let protocol = broken(ClientError::Protocol { addr: "127.0.0.1:2310".into(), op: "hello", got: "hello" });
+    assert_eq!(protocol.kind(), "protocol");
+    assert!(protocol.to_string().starts_with("HSM hsm0 (127.0.0.1:2310) does not speak this protocol"), "{protocol}");
+}
