@@ -1,5 +1,5 @@
-//! Runs the cargo-fuzz check (`fuzz/check.rs`) over the seed corpus in
-//! `fuzz/corpus/libconfig_parse`, and over every prefix of each seed, so CI
+//! Runs the cargo-fuzz check (`fuzz/check.rs`) over the committed seeds in
+//! `fuzz/seeds/libconfig_parse`, and over every prefix of each seed, so CI
 //! exercises the fuzz entry point without a fuzzer.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -8,7 +8,7 @@ mod check;
 
 #[test]
 fn seed_corpus_and_its_prefixes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/libconfig_parse");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/libconfig_parse");
     let mut seeds = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
