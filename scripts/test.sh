@@ -9,6 +9,8 @@ scripts/install-tools.sh >/dev/null
 # Integration and acceptance tests start these binaries as real processes.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast
+# docs/ must match what the provider's schema and examples/ render.
+scripts/docs.sh --check >/dev/null
 # The README's first command (the quickstart), on the debug build made above.
 quickstart_dir=$(mktemp -d)
 if ! QUICKSTART_PROFILE=debug QUICKSTART_DIR="$quickstart_dir" scripts/quickstart.sh >"$quickstart_dir.log" 2>&1; then

@@ -11,10 +11,10 @@
 //! | `data.primus_secrets`                       | `-l`                 |
 //! | `data.primus_connection_test`               | `-t`                 |
 //!
-//! The binary serves Terraform through [`tfplug`]; `terraform-provider-primus
-//! docs [--check] [DIR]` renders the registry documentation from the schemas
-//! and `examples/` ([`render_docs`]). The provider's registry address is
-//! [`ADDRESS`].
+//! The binary serves Terraform through [`tfplug`]. The registry
+//! documentation is rendered from the schemas the binary serves and
+//! `examples/` ([`render_docs`]; the project command is `scripts/docs.sh`).
+//! The provider's registry address is [`ADDRESS`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -22,9 +22,11 @@
 mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
+mod docs;
 mod provider;
 mod permanent_secret;
 mod secrets_data_source;
 mod service_proxy_password;
 
+pub use docs::{check_docs, render_docs, write_docs, DocPage, DocsError};
 pub use provider::{Client, PrimusProvider, ProviderConfig, ADDRESS};

@@ -3,6 +3,7 @@
 //! so the tests run in parallel (each in its own simulator and directory).
 
 mod data_sources;
+mod examples;
 mod failures;
 mod modules;
 mod permanent_secret;

@@ -4,6 +4,18 @@ variable "proxy_password" {
   sensitive   = true
 }
 
+variable "setup_password" {
+  description = "One-time setup password of CLOUDHSM_APP."
+  type        = string
+  sensitive   = true
+}
+
+variable "pkcs11_password" {
+  description = "PKCS#11 password of CLOUDHSM_APP."
+  type        = string
+  sensitive   = true
+}
+
 # CloudHSM: stores the service proxy password (`ppin -p -e SERVICE_USER`).
 # Permanent secrets of users behind this proxy depend on it.
 resource "primus_service_proxy_password" "cloudhsm" {

@@ -1,0 +1,60 @@
+//! `render-docs [--check]`: renders `docs/` from the schemas the built
+//! `terraform-provider-primus` serves (asked over the plugin protocol, as
+//! Terraform asks) and `examples/`. With `--check` it writes nothing and
+//! fails when a page differs. Run it through `scripts/docs.sh`.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use acceptance_tests::workspace_root;
+use terraform_provider_primus::{check_docs, render_docs, write_docs};
+use tfplug::proto::tfplugin6::get_provider_schema;
+use tfplug::testing::{ClientCert, PluginProcess};
+
+fn main() -> ExitCode {
+    let check = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--check") => true,
+        Some(other) => {
+            eprintln!("unknown argument {other:?}; usage: render-docs [--check]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(check) {
+        Ok(paths) => {
+            let verb = if check { "up to date" } else { "written" };
+            for path in paths {
+                println!("{verb}: {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("render-docs: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(check: bool) -> Result<Vec<std::path::PathBuf>, String> {
+    // The provider binary is built beside this one (target/<profile>/).
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate this program: {e}"))?;
+    let binary = exe.with_file_name("terraform-provider-primus");
+    if !binary.is_file() {
+        return Err(format!("{} is not built; run scripts/docs.sh", binary.display()));
+    }
+    let cert = ClientCert::generate().map_err(|e| e.to_string())?;
+    let provider = PluginProcess::start(&binary, &cert).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let schemas = runtime.block_on(async {
+        let mut client = provider.provider_client(&cert).await.map_err(|e| e.to_string())?;
+        let response = client
+            .get_provider_schema(get_provider_schema::Request {})
+            .await
+            .map_err(|status| format!("GetProviderSchema failed: {status}"))?;
+        Ok::<_, String>(response.into_inner())
+    })?;
+    let root = workspace_root();
+    let pages = render_docs(&schemas, &root.join("examples")).map_err(|e| e.to_string())?;
+    let docs = root.join("docs");
+    if check { check_docs(&pages, &docs) } else { write_docs(&pages, &docs) }.map_err(|e| e.to_string())
+}
