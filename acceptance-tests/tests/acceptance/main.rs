@@ -5,6 +5,7 @@
 mod data_sources;
 mod examples;
 mod failures;
+mod install;
 mod modules;
 mod permanent_secret;
 mod secrets_in_logs;
