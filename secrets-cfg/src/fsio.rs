@@ -116,16 +116,21 @@ impl LockGuard {
     }
 }
 
-/// Removes temporary files a crashed writer left beside `path`. Call only
-/// while holding the lock.
-pub(crate) fn remove_stale_temps(path: &Path) {
-    let prefixes = [temp_prefix(path), temp_prefix(&with_suffix(path, ".key"))];
-    let Ok(dir) = fs::read_dir(parent_dir(path)) else { return };
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        if prefixes.iter().any(|p| name.as_encoded_bytes().starts_with(p.as_encoded_bytes())) {
-            // Best effort: a leftover that cannot be removed only costs space.
-            let _ = fs::remove_file(entry.path());
+/// Removes temporary files a crashed writer left for any of `targets`
+/// (each in its own directory). Call only while holding the lock that
+/// guards every write of those targets.
+pub(crate) fn remove_stale_temps(targets: &[&Path]) {
+    let mut dirs: Vec<&Path> = targets.iter().map(|t| parent_dir(t)).collect();
+    dirs.dedup();
+    for dir in dirs {
+        let prefixes: Vec<OsString> = targets.iter().filter(|t| parent_dir(t) == dir).map(|t| temp_prefix(t)).collect();
+        let Ok(entries) = fs::read_dir(dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if prefixes.iter().any(|p| name.as_encoded_bytes().starts_with(p.as_encoded_bytes())) {
+                // Best effort: a leftover that cannot be removed only costs space.
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 }

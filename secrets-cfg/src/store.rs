@@ -429,7 +429,7 @@ impl Shared {
     fn lock_and_load(&self, cached: Option<Loaded>) -> Result<(LockGuard, Loaded)> {
         let lock_path = self.lock_path();
         let guard = LockGuard::acquire(&lock_path, NEW_FILE_MODE).map_err(|e| Error::write(&lock_path, e))?;
-        fsio::remove_stale_temps(&self.path);
+        self.remove_stale_temps();
         let file = self.read_file()?;
         if let (Some(mut loaded), Some((bytes, meta))) = (cached, &file) {
             if loaded.bytes.as_deref() == Some(bytes.as_slice()) {
@@ -460,6 +460,18 @@ impl Shared {
         }
         let (bytes, meta) = file.map_or((None, None), |(b, m)| (Some(b), Some(m)));
         Ok((guard, Loaded { bytes, meta, model, key }))
+    }
+
+    /// Clears what a writer killed mid-write left: temporary files of the
+    /// secrets file, of its key file and of a pending rotation key. Every
+    /// writer of those holds the lock while its temporary file exists.
+    fn remove_stale_temps(&self) {
+        let key_file = match self.key_source() {
+            KeySource::KeyFile(path) => path,
+            _ => key::default_key_file(&self.path),
+        };
+        let pending = key::pending_key_file(&key_file);
+        fsio::remove_stale_temps(&[&self.path, &key_file, &pending]);
     }
 
     /// Writes the model (creating the key file first if it is new).

@@ -1,6 +1,7 @@
 //! Crash test: a writer process is SIGKILLed at random instants, at least
-//! 200 times. After each kill the file must parse, every entry must decrypt,
-//! every edit the writer reported as committed must be there, and an edit in
+//! 200 times. After each kill the file must parse, every entry must decrypt
+//! (through the key file, which the writer also rotates now and then), every
+//! edit the writer reported as committed must be there, and an edit in
 //! flight must be either fully there or not at all.
 //!
 //! This binary is its own writer: run with `--writer PATH SEED` it edits
@@ -13,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use secrets_cfg::{EntryKind, KeySource, Secret, SecretsStore};
+use std::os::unix::process::ExitStatusExt;
+
+use secrets_cfg::{EntryKind, FileKey, KeySource, Secret, SecretsStore};
 
 const KILLS: usize = 220;
 const THREADS: usize = 3;
@@ -26,9 +29,9 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    let commits = crash_at_random_instants();
+    let (commits, keys) = crash_at_random_instants();
     println!(
-        "test crash_at_random_instants ({KILLS} kills, {commits} acknowledged commits) ... ok in {:.1?}",
+        "test crash_at_random_instants ({KILLS} kills, {commits} acknowledged commits, {keys} file keys) ... ok in {:.1?}",
         started.elapsed()
     );
 }
@@ -46,6 +49,9 @@ fn writer(path: &Path, seed: &str) {
             let store = store.clone();
             scope.spawn(move || {
                 for op in 0u64.. {
+                    if thread == 0 && op % 8 == 1 {
+                        store.rotate_key(FileKey::generate().expect("random")).expect("rotate");
+                    }
                     let name = format!("t{thread}-{}", op % NAMES_PER_THREAD);
                     let remove = op % 7 == 3;
                     let value = format!("{seed}/{thread}/{op}");
@@ -74,13 +80,15 @@ fn say(line: &str) {
     out.write_all(line.as_bytes()).and_then(|()| out.flush()).expect("stdout");
 }
 
-fn crash_at_random_instants() -> usize {
+fn crash_at_random_instants() -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".secrets.cfg");
     let exe = std::env::current_exe().unwrap();
     // Committed state of every name, as the parent has verified it.
     let mut known: HashMap<String, State> = HashMap::new();
     let mut acked_total = 0usize;
+    let key_file = dir.path().join(".secrets.cfg.key");
+    let mut keys_seen = std::collections::HashSet::new();
     for kill in 0..KILLS {
         let mut child = Command::new(&exe)
             .args(["--writer", path.to_str().unwrap(), &kill.to_string()])
@@ -90,7 +98,8 @@ fn crash_at_random_instants() -> usize {
         let delay = Duration::from_micros(getrandom::u64().unwrap() % 40_000);
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "kill {kill}: the writer stopped by itself ({status}), not by SIGKILL");
         let stdout = BufReader::new(child.stdout.take().unwrap());
         // Per name: the state after the last acknowledged edit, and the edit
         // in flight when the writer died.
@@ -116,7 +125,11 @@ fn crash_at_random_instants() -> usize {
             }
         }
         verify(&path, &mut known, &acked, &in_flight, kill);
+        if let Ok(key) = std::fs::read(&key_file) {
+            keys_seen.insert(key);
+        }
     }
+    assert!(keys_seen.len() >= 10, "too few key rotations completed to test them: {} keys", keys_seen.len());
     assert!(acked_total >= KILLS / 4, "the writer committed too rarely to test anything ({acked_total} commits)");
     // Leftover temporary files are cleaned by the next writer.
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
@@ -127,7 +140,7 @@ fn crash_at_random_instants() -> usize {
         .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp."))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    acked_total
+    (acked_total, keys_seen.len())
 }
 
 fn verify(
