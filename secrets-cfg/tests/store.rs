@@ -353,3 +353,41 @@ fn handles_are_clone_send_sync() {
     assert_shareable::<secrets_cfg::Password>();
     assert_shareable::<Error>();
 }
+
+#[test]
+fn queued_edits_are_committed_together() {
+    let (_dir, path) = setup();
+    let store = SecretsStore::open(&path, KeySource::Default).unwrap();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        // The first edit holds the commit (as a slow fsync would) while the
+        // others queue behind it.
+        let first = store.clone();
+        scope.spawn(move || {
+            first
+                .edit(move |tx| {
+                    started_tx.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    tx.put(EntryKind::User, "FIRST", secret("f"))
+                })
+                .unwrap();
+        });
+        started_rx.recv().unwrap();
+        let runners: Vec<_> = (0..7)
+            .map(|i| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    store
+                        .edit(move |tx| {
+                            tx.put(EntryKind::User, &format!("Q{i}"), secret("q"))?;
+                            Ok(std::thread::current().id())
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        let runners: std::collections::HashSet<_> = runners.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(runners.len(), 1, "the seven queued edits ran in one batch, on its leader's thread");
+    });
+    assert_eq!(store.list().unwrap().len(), 8);
+}
