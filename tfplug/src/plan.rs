@@ -396,4 +396,40 @@ mod tests {
         let err = schema().check_against::<Drifted>("t").unwrap_err().to_string();
         assert!(err.contains("\"colour\" is not in the schema") && err.contains("\"etag\" has no field"), "{err}");
     }
+
+    #[test]
+    fn nested_blocks_and_attributes_have_types_protos_and_plans() {
+        use crate::schema::{Block, NestedBlock, Nesting};
+        let inner = Block::new()
+            .attribute(Attribute::required("port", Type::Number))
+            .attribute(Attribute::computed("uid", Type::String));
+        let s = Schema::new()
+            .attribute(Attribute::optional(
+                "tags",
+                crate::schema::AttributeType::Nested(Nesting::Set, vec![Attribute::required("k", Type::String)]),
+            ))
+            .block(NestedBlock::new("rule", Nesting::List, inner).items(1, 3))
+            .version(2);
+        assert_eq!(
+            s.value_type(),
+            Type::object([
+                ("tags", Type::set(Type::object([("k", Type::String)]))),
+                ("rule", Type::list(Type::object([("port", Type::Number), ("uid", Type::String)]))),
+            ])
+        );
+        let proto = s.to_proto();
+        assert_eq!(proto.version, 2);
+        let block = proto.block.unwrap();
+        assert_eq!(block.block_types[0].type_name, "rule");
+        assert_eq!(block.block_types[0].max_items, 3);
+        assert!(block.attributes[0].nested_type.is_some() && block.attributes[0].r#type.is_empty());
+
+        let rule = |uid: Value| Value::Object(BTreeMap::from([("port".to_owned(), Value::from(80)), ("uid".to_owned(), uid)]));
+        let config = Value::Object(BTreeMap::from([
+            ("tags".to_owned(), Value::Null),
+            ("rule".to_owned(), Value::List(vec![rule(Value::Null)])),
+        ]));
+        let (planned, _) = plan(&s.block, &Value::Null, &config, &config, false);
+        assert!(!planned.attr("rule").is_wholly_known(), "nested computed value planned unknown");
+    }
 }

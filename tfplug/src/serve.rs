@@ -20,7 +20,7 @@ use crate::log;
 use crate::proto::plugin as gp;
 use crate::provider::Provider;
 use crate::server::ProviderService;
-use crate::tls::PinnedCert;
+use crate::tls::{ed25519_pkcs8, server_provider, PinnedCert};
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -290,13 +290,14 @@ struct AutoTls {
 
 impl AutoTls {
     fn new(client_pem: &str) -> Result<AutoTls, ServeError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(server_provider());
         let client_cert = rustls_pemfile::certs(&mut client_pem.as_bytes())
             .next()
             .ok_or_else(|| ServeError::BadClientCertificate("no CERTIFICATE block".to_owned()))?
             .map_err(|e| ServeError::BadClientCertificate(e.to_string()))?;
 
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(tls_err)?;
+        let pkcs8 = PrivatePkcs8KeyDer::from(ed25519_pkcs8().map_err(tls_err)?);
+        let key = rcgen::KeyPair::try_from(&pkcs8).map_err(tls_err)?;
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).map_err(tls_err)?;
         params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
         params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
@@ -313,7 +314,7 @@ impl AutoTls {
         params.not_after = now + time::Duration::days(1);
         let cert = params.self_signed(&key).map_err(tls_err)?;
         let cert_der = cert.der().clone();
-        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let key_der = PrivateKeyDer::Pkcs8(pkcs8);
 
         let verifier = Arc::new(PinnedCert::new(client_cert, provider.clone()));
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
