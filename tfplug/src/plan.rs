@@ -19,6 +19,17 @@ fn child(path: &Option<AttributePath>, name: &str) -> AttributePath {
     }
 }
 
+/// The nested structures of a block: nested blocks and nested attributes,
+/// each as (name, nesting, the block of its objects).
+fn nested(block: &Block) -> Vec<(&str, Nesting, Block)> {
+    let attributes = block.attributes.iter().filter_map(|a| match &a.ty {
+        AttributeType::Nested(n, attrs) => Some((a.name.as_str(), *n, Block::of_attributes(attrs))),
+        AttributeType::Plain(_) => None,
+    });
+    let blocks = block.blocks.iter().map(|b| (b.name.as_str(), b.nesting, b.block.clone()));
+    attributes.chain(blocks).collect()
+}
+
 /// The nested objects of a single or list nesting, with their index.
 fn elements(nesting: Nesting, v: &Value) -> Vec<(Option<i64>, &Value)> {
     match (nesting, v) {
@@ -59,17 +70,11 @@ pub(crate) fn validate(block: &Block, config: &Value, path: Option<AttributePath
                 validator.validate(v, &p, diags);
             }
         }
-        if let AttributeType::Nested(nesting, attrs) = &a.ty {
-            let inner = Block::of_attributes(attrs);
-            for (i, e) in elements(*nesting, v) {
-                validate(&inner, e, Some(element_path(p.clone(), i)), write_only_allowed, diags);
-            }
-        }
     }
-    for b in &block.blocks {
-        let p = child(&path, &b.name);
-        for (i, e) in elements(b.nesting, config.attr(&b.name)) {
-            validate(&b.block, e, Some(element_path(p.clone(), i)), write_only_allowed, diags);
+    for (name, nesting, inner) in nested(block) {
+        let p = child(&path, name);
+        for (i, e) in elements(nesting, config.attr(name)) {
+            validate(&inner, e, Some(element_path(p.clone(), i)), write_only_allowed, diags);
         }
     }
 }
@@ -89,10 +94,11 @@ pub(crate) fn null_write_only(block: &Block, v: &mut Value) {
             m.insert(a.name.clone(), Value::Null);
         }
     }
-    for b in &block.blocks {
-        match m.get_mut(&b.name) {
-            Some(o @ Value::Object(_)) => null_write_only(&b.block, o),
-            Some(Value::List(items) | Value::Set(items)) => items.iter_mut().for_each(|o| null_write_only(&b.block, o)),
+    for (name, _, inner) in nested(block) {
+        match m.get_mut(name) {
+            Some(o @ Value::Object(_)) => null_write_only(&inner, o),
+            Some(Value::List(items) | Value::Set(items)) => items.iter_mut().for_each(|o| null_write_only(&inner, o)),
+            Some(Value::Map(items)) => items.values_mut().for_each(|o| null_write_only(&inner, o)),
             _ => {}
         }
     }
@@ -142,22 +148,22 @@ fn mark_unknown(block: &Block, config: &Value, prior: &Value, planned: &mut Valu
         let v = if keep { prior.attr(&a.name).clone() } else { Value::Unknown };
         set_attr(planned, &a.name, v);
     }
-    for b in &block.blocks {
-        let (Value::Object(pm), Value::Object(_)) = (&mut *planned, config) else { continue };
-        let Some(inner) = pm.get_mut(&b.name) else { continue };
-        match (b.nesting, inner) {
-            (Nesting::Single, o @ Value::Object(_)) => {
-                mark_unknown(&b.block, config.attr(&b.name), prior.attr(&b.name), o)
-            }
+    for (name, nesting, inner) in nested(block) {
+        let Value::Object(pm) = &mut *planned else { return };
+        let Some(value) = pm.get_mut(name) else { continue };
+        match (nesting, value) {
+            (Nesting::Single, o @ Value::Object(_)) => mark_unknown(&inner, config.attr(name), prior.attr(name), o),
             (Nesting::List, Value::List(items)) => {
                 let nth = |v: &Value, i: usize| match v {
                     Value::List(l) => l.get(i).cloned().unwrap_or(Value::Null),
                     _ => Value::Null,
                 };
                 for (i, o) in items.iter_mut().enumerate() {
-                    mark_unknown(&b.block, &nth(config.attr(&b.name), i), &nth(prior.attr(&b.name), i), o);
+                    mark_unknown(&inner, &nth(config.attr(name), i), &nth(prior.attr(name), i), o);
                 }
             }
+            // Set and map elements have no stable position to pair config
+            // and prior by; their computed parts stay as Terraform proposed.
             _ => {}
         }
     }
@@ -181,16 +187,10 @@ fn requires_replace(
             out.push(child(&path, &a.name));
         }
     }
-    for b in &block.blocks {
-        if b.nesting == Nesting::Single {
-            requires_replace(
-                &b.block,
-                config.attr(&b.name),
-                prior.attr(&b.name),
-                planned.attr(&b.name),
-                Some(child(&path, &b.name)),
-                out,
-            );
+    for (name, nesting, inner) in nested(block) {
+        if nesting == Nesting::Single {
+            let p = Some(child(&path, name));
+            requires_replace(&inner, config.attr(name), prior.attr(name), planned.attr(name), p, out);
         }
     }
 }
@@ -431,5 +431,28 @@ mod tests {
         ]));
         let (planned, _) = plan(&s.block, &Value::Null, &config, &config, false);
         assert!(!planned.attr("rule").is_wholly_known(), "nested computed value planned unknown");
+
+        // Nested attributes get the same treatment as nested blocks.
+        let s = Schema::new().attribute(Attribute::optional(
+            "login",
+            crate::schema::AttributeType::Nested(
+                Nesting::Single,
+                vec![
+                    Attribute::optional("password", Type::String).write_only(WriteOnlyFallback::Reject),
+                    Attribute::computed("since", Type::String),
+                ],
+            ),
+        ));
+        let login = Value::Object(BTreeMap::from([
+            ("password".to_owned(), Value::from("pw")),
+            ("since".to_owned(), Value::Null),
+        ]));
+        let config = Value::Object(BTreeMap::from([("login".to_owned(), login)]));
+        let (planned, _) = plan(&s.block, &Value::Null, &config, &config, true);
+        assert!(planned.attr("login").attr("password").is_null());
+        assert!(planned.attr("login").attr("since").is_unknown());
+        let mut diags = Diagnostics::new();
+        validate(&s.block, &config, None, false, &mut diags);
+        assert!(diags.to_string().contains("login.password is write-only"), "{diags}");
     }
 }
