@@ -556,3 +556,176 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::provider::{
+        resource, ConfigureResponse, CreateRequest, CreateResponse, DataSourceEntry, DeleteRequest, DeleteResponse,
+        ModifyPlan, ModifyPlanRequest, ReadRequest, ReadResponse, Resource, UpdateRequest, UpdateResponse,
+        UpgradeRequest, UpgradeState,
+    };
+    use crate::schema::Attribute;
+    use crate::value::Type;
+    use crate::AttributePath;
+
+    struct TestProvider;
+    struct Thing;
+
+    #[derive(Serialize, Deserialize)]
+    struct ThingState {
+        name: String,
+        id: Option<String>,
+    }
+
+    #[async_trait::async_trait]
+    impl Provider for TestProvider {
+        type Config = ();
+        type Client = ();
+        fn schema(&self) -> Schema {
+            Schema::new()
+        }
+        async fn configure(&self, _: ConfigureRequest<()>) -> Result<ConfigureResponse<()>, Diagnostics> {
+            Ok(ConfigureResponse::new(()))
+        }
+        fn resources(&self) -> Vec<ResourceEntry<()>> {
+            vec![resource(Thing).with_upgrade().with_plan_modifier().into()]
+        }
+        fn data_sources(&self) -> Vec<DataSourceEntry<()>> {
+            Vec::new()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Resource<()> for Thing {
+        type State = ThingState;
+        fn type_name(&self) -> &str {
+            "test_thing"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new()
+                .version(1)
+                .attribute(Attribute::required("name", Type::String))
+                .attribute(Attribute::computed("id", Type::String))
+        }
+        async fn create(&self, req: CreateRequest<'_, (), ThingState>) -> Result<CreateResponse<ThingState>, Diagnostics> {
+            Ok(CreateResponse::new(req.planned))
+        }
+        async fn read(&self, req: ReadRequest<'_, (), ThingState>) -> Result<ReadResponse<ThingState>, Diagnostics> {
+            Ok(ReadResponse::found(req.state))
+        }
+        async fn update(&self, req: UpdateRequest<'_, (), ThingState>) -> Result<UpdateResponse<ThingState>, Diagnostics> {
+            Ok(UpdateResponse::new(req.planned))
+        }
+        async fn delete(&self, _: DeleteRequest<'_, (), ThingState>) -> Result<DeleteResponse, Diagnostics> {
+            Ok(DeleteResponse::new())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl UpgradeState<()> for Thing {
+        async fn upgrade(&self, req: UpgradeRequest) -> Result<ThingState, Diagnostics> {
+            // Version 0 called the name "title".
+            let title = req.raw["title"].as_str().unwrap_or_default().to_owned();
+            Ok(ThingState { name: title, id: req.raw["id"].as_str().map(str::to_owned) })
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ModifyPlan<()> for Thing {
+        async fn modify_plan(&self, req: ModifyPlanRequest<'_, ()>) -> Result<Plan, Diagnostics> {
+            let mut plan = req.plan;
+            plan.set("id", Value::from("fixed"));
+            plan.set("name", Value::from("not what was configured"));
+            plan.require_replace(AttributePath::root("name"));
+            Ok(plan)
+        }
+    }
+
+    fn ty() -> Type {
+        Type::object([("name", Type::String), ("id", Type::String)])
+    }
+
+    fn obj(name: &str) -> Value {
+        Value::Object(BTreeMap::from([("name".to_owned(), Value::from(name)), ("id".to_owned(), Value::Null)]))
+    }
+
+    fn dv(v: &Value) -> Option<pb::DynamicValue> {
+        Some(pb::DynamicValue { msgpack: to_msgpack(v, &ty()).unwrap(), json: Vec::new() })
+    }
+
+    async fn upgrade(service: &ProviderService<TestProvider>, version: i64, json: &str) -> pb::upgrade_resource_state::Response {
+        let req = pb::upgrade_resource_state::Request {
+            type_name: "test_thing".into(),
+            version,
+            raw_state: Some(pb::RawState { json: json.as_bytes().to_vec(), flatmap: Default::default() }),
+        };
+        service.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner()
+    }
+
+    #[tokio::test]
+    async fn state_upgrades() {
+        let service = ProviderService::new(TestProvider);
+        // Current version: attributes the provider no longer has are dropped.
+        let same = upgrade(&service, 1, r#"{"name":"a","id":"1","removed":true}"#).await;
+        assert!(same.diagnostics.is_empty(), "{:?}", same.diagnostics);
+        let v = from_msgpack(&same.upgraded_state.unwrap().msgpack, &ty()).unwrap();
+        assert_eq!(v.attr("name"), &Value::from("a"));
+        // Older version: the provider's UpgradeState converts it.
+        let old = upgrade(&service, 0, r#"{"title":"b","id":"2"}"#).await;
+        assert!(old.diagnostics.is_empty(), "{:?}", old.diagnostics);
+        let v = from_msgpack(&old.upgraded_state.unwrap().msgpack, &ty()).unwrap();
+        assert_eq!(v.attr("name"), &Value::from("b"));
+        assert_eq!(v.attr("id"), &Value::from("2"));
+        let bad = upgrade(&service, 1, "not json").await;
+        assert_eq!(bad.diagnostics[0].summary, "Invalid Stored State");
+    }
+
+    #[tokio::test]
+    async fn plan_modifier_cannot_change_configured_values() {
+        let service = ProviderService::new(TestProvider);
+        let config = obj("configured");
+        let req = pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&obj("old")),
+            proposed_new_state: dv(&config),
+            config: dv(&config),
+            ..Default::default()
+        };
+        let resp = service.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+        let planned = from_msgpack(&resp.planned_state.unwrap().msgpack, &ty()).unwrap();
+        assert_eq!(planned.attr("name"), &Value::from("configured"));
+        assert_eq!(planned.attr("id"), &Value::from("fixed"));
+        assert_eq!(resp.requires_replace.len(), 1);
+        assert_eq!(resp.diagnostics[0].severity, pb::diagnostic::Severity::Warning as i32);
+    }
+
+    #[tokio::test]
+    async fn unconfigured_provider_and_missing_features_say_so() {
+        let service = ProviderService::new(TestProvider);
+        let apply = pb::apply_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            planned_state: dv(&obj("x")),
+            config: dv(&obj("x")),
+            ..Default::default()
+        };
+        let resp = service.apply_resource_change(Request::new(apply)).await.unwrap().into_inner();
+        assert_eq!(resp.diagnostics[0].summary, "Provider Not Configured");
+
+        let configure = pb::configure_provider::Request { config: None, ..Default::default() };
+        let resp = service.configure_provider(Request::new(configure)).await.unwrap().into_inner();
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let import = pb::import_resource_state::Request { type_name: "test_thing".into(), id: "x".into(), ..Default::default() };
+        let resp = service.import_resource_state(Request::new(import)).await.unwrap().into_inner();
+        assert_eq!(resp.diagnostics[0].summary, "Import Not Supported");
+        let unknown = pb::read_resource::Request { type_name: "test_nope".into(), ..Default::default() };
+        let resp = service.read_resource(Request::new(unknown)).await.unwrap().into_inner();
+        assert!(resp.diagnostics[0].detail.contains("\"test_nope\""));
+    }
+}
