@@ -151,9 +151,12 @@ async fn a_client_with_another_certificate_is_refused() {
         assert!(r.is_err(), "a stranger's certificate must be refused");
     }
     // The rightful client still gets through.
-    let mut good = plugin.provider_client(&cert).await.unwrap();
+    let channel = plugin.connect(&cert).await.unwrap();
+    let mut good = pb::provider_client::ProviderClient::new(channel.clone());
     good.get_metadata(pb::get_metadata::Request {}).await.unwrap();
-    let (_, stderr) = plugin.wait(Duration::from_millis(0));
+    // Stop the provider cleanly so its whole log can be read.
+    gp::grpc_controller_client::GrpcControllerClient::new(channel).shutdown(gp::Empty {}).await.unwrap();
+    let (_, stderr) = plugin.wait(Duration::from_millis(1900));
     assert!(stderr.contains("refused a client"), "{stderr}");
 }
 
