@@ -72,7 +72,7 @@ fn typed_value() -> impl Strategy<Value = (Type, Value)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn msgpack_round_trip((ty, value) in typed_value()) {
