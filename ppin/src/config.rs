@@ -10,7 +10,8 @@ use secrets_cfg::libconfig::{self, Group, ParseError, Value};
 /// Environment variable naming `primus.cfg`, first in the vendor's lookup order.
 pub const PRIMUS_CFG_ENV: &str = "SECUROSYS_PKCS11_CONF";
 /// The places searched after [`PRIMUS_CFG_ENV`], in order.
-pub const PRIMUS_CFG_DEFAULT_PATHS: [&str; 2] = ["/etc/primus/primus.cfg", "/usr/local/primus/etc/primus.cfg"];
+pub const PRIMUS_CFG_DEFAULT_PATHS: [&str; 2] =
+    ["/etc/primus/primus.cfg", "/usr/local/primus/etc/primus.cfg"];
 /// 0x80005003: the configuration file was not found.
 pub const CONFIG_NOT_FOUND: VendorCode = VendorCode(0x8000_5003);
 
@@ -58,7 +59,9 @@ impl ConfigError {
     pub fn vendor_code(&self) -> Option<VendorCode> {
         match self {
             ConfigError::NotFound { .. } => Some(CONFIG_NOT_FOUND),
-            ConfigError::Read { .. } | ConfigError::Syntax { .. } | ConfigError::Invalid { .. } => None,
+            ConfigError::Read { .. } | ConfigError::Syntax { .. } | ConfigError::Invalid { .. } => {
+                None
+            }
         }
     }
 }
@@ -142,7 +145,9 @@ impl PrimusConfig {
     /// Finds `primus.cfg`: `explicit` if given, else `$SECUROSYS_PKCS11_CONF` if
     /// set, else the first existing file of [`PRIMUS_CFG_DEFAULT_PATHS`].
     pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
-        let env = std::env::var_os(PRIMUS_CFG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = std::env::var_os(PRIMUS_CFG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         let candidates: Vec<PathBuf> = match explicit.map(Path::to_owned).or(env) {
             // A path the user named is the only place to look: falling back to a
             // system file would silently use a different configuration.
@@ -153,7 +158,9 @@ impl PrimusConfig {
             .iter()
             .find(|path| path.is_file())
             .cloned()
-            .ok_or(ConfigError::NotFound { searched: candidates })
+            .ok_or(ConfigError::NotFound {
+                searched: candidates,
+            })
     }
 
     /// [`locate`](Self::locate)s and [`read`](Self::read)s `primus.cfg`.
@@ -164,8 +171,13 @@ impl PrimusConfig {
     /// Reads and checks the `primus.cfg` at `path`.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => ConfigError::NotFound { searched: vec![path.to_owned()] },
-            _ => ConfigError::Read { path: path.to_owned(), source },
+            io::ErrorKind::NotFound => ConfigError::NotFound {
+                searched: vec![path.to_owned()],
+            },
+            _ => ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            },
         })?;
         Self::parse(&text, path)
     }
@@ -173,7 +185,10 @@ impl PrimusConfig {
     /// Parses `text` as the `primus.cfg` at `path` (used in messages and to
     /// resolve a relative `ca_file`).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let doc = libconfig::parse(text).map_err(|source| ConfigError::Syntax { path: path.to_owned(), source })?;
+        let doc = libconfig::parse(text).map_err(|source| ConfigError::Syntax {
+            path: path.to_owned(),
+            source,
+        })?;
         Reader { path }.config(&doc)
     }
 
@@ -209,8 +224,13 @@ impl PrimusConfig {
     }
 
     /// The slot users behind the service proxy `proxy_user`.
-    pub fn users_behind_proxy<'a>(&'a self, proxy_user: &'a str) -> impl Iterator<Item = &'a SlotUser> + 'a {
-        self.users.iter().filter(move |u| u.proxy_user.as_deref() == Some(proxy_user))
+    pub fn users_behind_proxy<'a>(
+        &'a self,
+        proxy_user: &'a str,
+    ) -> impl Iterator<Item = &'a SlotUser> + 'a {
+        self.users
+            .iter()
+            .filter(move |u| u.proxy_user.as_deref() == Some(proxy_user))
     }
 }
 
@@ -221,46 +241,86 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn invalid(&self, setting: &str, problem: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid { path: self.path.to_owned(), setting: setting.to_owned(), problem: problem.into() }
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            setting: setting.to_owned(),
+            problem: problem.into(),
+        }
     }
 
     /// The entries of a group or list at `setting`, named `setting.name` or `setting[i]`.
-    fn entries<'v>(&self, setting: &str, value: &'v Value) -> Result<Vec<(String, &'v Group)>, ConfigError> {
+    fn entries<'v>(
+        &self,
+        setting: &str,
+        value: &'v Value,
+    ) -> Result<Vec<(String, &'v Group)>, ConfigError> {
         let named: Vec<(String, &Value)> = match value {
-            Value::Group(group) => group.iter().map(|s| (format!("{setting}.{}", s.name), &s.value)).collect(),
-            Value::List(items) => items.iter().enumerate().map(|(i, v)| (format!("{setting}[{i}]"), v)).collect(),
+            Value::Group(group) => group
+                .iter()
+                .map(|s| (format!("{setting}.{}", s.name), &s.value))
+                .collect(),
+            Value::List(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{setting}[{i}]"), v))
+                .collect(),
             other => {
-                return Err(self.invalid(setting, format!("expected a group {{ ... }}, found a {}", other.type_name())))
+                return Err(self.invalid(
+                    setting,
+                    format!("expected a group {{ ... }}, found a {}", other.type_name()),
+                ))
             }
         };
         named
             .into_iter()
             .map(|(name, value)| match value.as_group() {
                 Some(group) => Ok((name, group)),
-                None => Err(self.invalid(&name, format!("expected a group {{ ... }}, found a {}", value.type_name()))),
+                None => Err(self.invalid(
+                    &name,
+                    format!("expected a group {{ ... }}, found a {}", value.type_name()),
+                )),
             })
             .collect()
     }
 
-    fn string(&self, group: &Group, parent: &str, key: &str) -> Result<Option<String>, ConfigError> {
+    fn string(
+        &self,
+        group: &Group,
+        parent: &str,
+        key: &str,
+    ) -> Result<Option<String>, ConfigError> {
         match group.get(key) {
             None => Ok(None),
             Some(Value::String(text)) if !text.is_empty() => Ok(Some(text.clone())),
-            Some(Value::String(_)) => Err(self.invalid(&format!("{parent}.{key}"), "must not be empty")),
-            Some(other) => {
-                Err(self.invalid(&format!("{parent}.{key}"), format!("expected a string, found a {}", other.type_name())))
+            Some(Value::String(_)) => {
+                Err(self.invalid(&format!("{parent}.{key}"), "must not be empty"))
             }
+            Some(other) => Err(self.invalid(
+                &format!("{parent}.{key}"),
+                format!("expected a string, found a {}", other.type_name()),
+            )),
         }
     }
 
-    fn required_string(&self, group: &Group, parent: &str, key: &str) -> Result<String, ConfigError> {
-        self.string(group, parent, key)?
-            .ok_or_else(|| self.invalid(&format!("{parent}.{key}"), "missing: every entry needs one"))
+    fn required_string(
+        &self,
+        group: &Group,
+        parent: &str,
+        key: &str,
+    ) -> Result<String, ConfigError> {
+        self.string(group, parent, key)?.ok_or_else(|| {
+            self.invalid(&format!("{parent}.{key}"), "missing: every entry needs one")
+        })
     }
 
     /// An integer in `range`, written as an integer or (as the vendor writes
     /// `port`) a string of digits.
-    fn number<T: TryFrom<i64>>(&self, group: &Group, parent: &str, key: &str) -> Result<Option<T>, ConfigError> {
+    fn number<T: TryFrom<i64>>(
+        &self,
+        group: &Group,
+        parent: &str,
+        key: &str,
+    ) -> Result<Option<T>, ConfigError> {
         let setting = format!("{parent}.{key}");
         let number = match group.get(key) {
             None => return Ok(None),
@@ -268,7 +328,12 @@ impl Reader<'_> {
             Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
             Some(_) => None,
         };
-        let out_of_range = || self.invalid(&setting, "expected a whole number in range (e.g. 2310 or \"2310\")");
+        let out_of_range = || {
+            self.invalid(
+                &setting,
+                "expected a whole number in range (e.g. 2310 or \"2310\")",
+            )
+        };
         let number = number.ok_or_else(out_of_range)?;
         T::try_from(number).map(Some).map_err(|_| out_of_range())
     }
@@ -276,29 +341,62 @@ impl Reader<'_> {
     fn config(&self, doc: &Group) -> Result<PrimusConfig, ConfigError> {
         let primus = match doc.get("primus") {
             Some(Value::Group(group)) => group,
-            Some(other) => return Err(self.invalid("primus", format!("expected a group, found a {}", other.type_name()))),
-            None => return Err(self.invalid("primus", "missing: primus.cfg needs a `primus: { hsms: { ... }; };` group")),
+            Some(other) => {
+                return Err(self.invalid(
+                    "primus",
+                    format!("expected a group, found a {}", other.type_name()),
+                ))
+            }
+            None => {
+                return Err(self.invalid(
+                    "primus",
+                    "missing: primus.cfg needs a `primus: { hsms: { ... }; };` group",
+                ))
+            }
         };
         let default_ca = self.string(primus, "primus", "ca_file")?;
-        let hsms_value = primus.get("hsms").ok_or_else(|| self.invalid("primus.hsms", "missing: list the HSMs here"))?;
+        let hsms_value = primus
+            .get("hsms")
+            .ok_or_else(|| self.invalid("primus.hsms", "missing: list the HSMs here"))?;
         let mut hsms = Vec::new();
         let mut slots_of_hsm = Vec::new();
-        for (position, (name, group)) in self.entries("primus.hsms", hsms_value)?.into_iter().enumerate() {
+        for (position, (name, group)) in self
+            .entries("primus.hsms", hsms_value)?
+            .into_iter()
+            .enumerate()
+        {
             let host = self.required_string(group, &name, "host")?;
-            let port = self
-                .number::<u16>(group, &name, "port")?
-                .ok_or_else(|| self.invalid(&format!("{name}.port"), "missing: every HSM needs a port"))?;
-            let ca_file = self.string(group, &name, "ca_file")?.or_else(|| default_ca.clone()).map(|file| {
-                let dir = self.path.parent().unwrap_or(Path::new(""));
-                dir.join(file)
-            });
-            let priority = self.number::<i64>(group, &name, "priority")?.unwrap_or(position as i64);
+            let port = self.number::<u16>(group, &name, "port")?.ok_or_else(|| {
+                self.invalid(&format!("{name}.port"), "missing: every HSM needs a port")
+            })?;
+            let ca_file = self
+                .string(group, &name, "ca_file")?
+                .or_else(|| default_ca.clone())
+                .map(|file| {
+                    let dir = self.path.parent().unwrap_or(Path::new(""));
+                    dir.join(file)
+                });
+            let priority = self
+                .number::<i64>(group, &name, "priority")?
+                .unwrap_or(position as i64);
             // `hsm0` for a group entry, `hsms[0]` for a list entry.
-            let short_name =
-                name.strip_prefix("primus.hsms.").or_else(|| name.strip_prefix("primus.")).unwrap_or(&name).to_owned();
-            hsms.push(Hsm { name: short_name, host, port, ca_file, priority });
+            let short_name = name
+                .strip_prefix("primus.hsms.")
+                .or_else(|| name.strip_prefix("primus."))
+                .unwrap_or(&name)
+                .to_owned();
+            hsms.push(Hsm {
+                name: short_name,
+                host,
+                port,
+                ca_file,
+                priority,
+            });
             let slots = group.get("slots").ok_or_else(|| {
-                self.invalid(&format!("{name}.slots"), "missing: every HSM needs the slots it serves")
+                self.invalid(
+                    &format!("{name}.slots"),
+                    "missing: every HSM needs the slots it serves",
+                )
             })?;
             slots_of_hsm.push(self.entries(&format!("{name}.slots"), slots)?);
         }
@@ -309,16 +407,24 @@ impl Reader<'_> {
         for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
             for (name, slot) in slots {
                 let user_name = self.required_string(slot, &name, "user_name")?;
-                let slot_id = self
-                    .number::<u32>(slot, &name, "id")?
-                    .ok_or_else(|| self.invalid(&format!("{name}.id"), "missing: every slot needs its id"))?;
+                let slot_id = self.number::<u32>(slot, &name, "id")?.ok_or_else(|| {
+                    self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
+                })?;
                 let proxy_user = self.string(slot, &name, "proxy_user")?;
                 match users.iter_mut().find(|u| u.user_name == user_name) {
-                    None => users.push(SlotUser { user_name, slot_id, proxy_user, hsms: vec![hsm.clone()] }),
+                    None => users.push(SlotUser {
+                        user_name,
+                        slot_id,
+                        proxy_user,
+                        hsms: vec![hsm.clone()],
+                    }),
                     Some(user) => {
                         // Redundant HSMs share one credential, so they must describe the same slot.
                         if user.hsms.iter().any(|h| h.name == hsm.name) {
-                            return Err(self.invalid(&name, format!("user '{user_name}' appears twice in this HSM")));
+                            return Err(self.invalid(
+                                &name,
+                                format!("user '{user_name}' appears twice in this HSM"),
+                            ));
                         }
                         if user.slot_id != slot_id || user.proxy_user != proxy_user {
                             return Err(self.invalid(
@@ -339,7 +445,11 @@ impl Reader<'_> {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig { path: self.path.to_owned(), hsms, users })
+        Ok(PrimusConfig {
+            path: self.path.to_owned(),
+            hsms,
+            users,
+        })
     }
 }
 

@@ -17,10 +17,17 @@ pub(crate) fn compact(duration: Duration) -> String {
 /// Spells `at` as the UTC wall-clock time `HH:MM:SS UTC`, rounded up to the
 /// next whole second (the earliest moment it is safe to act).
 pub(crate) fn utc_clock(at: SystemTime) -> String {
-    let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let seconds = since_epoch.as_secs() + u64::from(since_epoch.subsec_nanos() > 0);
     let of_day = seconds % 86_400;
-    format!("{:02}:{:02}:{:02} UTC", of_day / 3600, of_day / 60 % 60, of_day % 60)
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
 }
 
 #[cfg(test)]
@@ -38,8 +45,12 @@ mod tests {
 
     #[test]
     fn utc_clock_rounds_up() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_millis((13 * 3600 + 5 * 60 + 8) * 1000 + 1);
+        let at =
+            SystemTime::UNIX_EPOCH + Duration::from_millis((13 * 3600 + 5 * 60 + 8) * 1000 + 1);
         assert_eq!(utc_clock(at), "13:05:09 UTC");
-        assert_eq!(utc_clock(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 * 3)), "00:00:00 UTC");
+        assert_eq!(
+            utc_clock(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 * 3)),
+            "00:00:00 UTC"
+        );
     }
 }

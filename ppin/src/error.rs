@@ -134,16 +134,18 @@ impl PpinError {
             | PpinError::AlreadyConfigured { user }
             | PpinError::NotConfigured { user }
             | PpinError::UpdateFailed { user, .. } => Some(user),
-            PpinError::Secrets { user, .. } | PpinError::Unreachable { user, .. } | PpinError::Hsm { user, .. } => {
-                user.as_deref()
-            }
+            PpinError::Secrets { user, .. }
+            | PpinError::Unreachable { user, .. }
+            | PpinError::Hsm { user, .. } => user.as_deref(),
         }
     }
 
     /// The HSM involved, if the failure is tied to one.
     pub fn hsm(&self) -> Option<&Hsm> {
         match self {
-            PpinError::TlsSetup { hsm, .. } | PpinError::NoCaFile { hsm } | PpinError::Hsm { hsm, .. } => Some(hsm),
+            PpinError::TlsSetup { hsm, .. }
+            | PpinError::NoCaFile { hsm }
+            | PpinError::Hsm { hsm, .. } => Some(hsm),
             PpinError::UpdateFailed { cause, .. } => cause.hsm(),
             _ => None,
         }
@@ -185,9 +187,10 @@ impl PpinError {
     /// When the lockout the HSM reported ends, on this machine's clock.
     pub fn locked_until(&self) -> Option<SystemTime> {
         match self {
-            PpinError::Hsm { source, at, .. } => {
-                source.wire_error().and_then(WireError::locked_for).map(|remaining| *at + remaining)
-            }
+            PpinError::Hsm { source, at, .. } => source
+                .wire_error()
+                .and_then(WireError::locked_for)
+                .map(|remaining| *at + remaining),
             PpinError::UpdateFailed { cause, .. } => cause.locked_until(),
             _ => None,
         }
@@ -201,7 +204,10 @@ impl PpinError {
     /// True when nothing reached an HSM: the configuration, the input or the
     /// local files were refused first, so no trial was counted anywhere.
     pub fn is_local(&self) -> bool {
-        !matches!(self, PpinError::Unreachable { .. } | PpinError::Hsm { .. } | PpinError::UpdateFailed { .. })
+        !matches!(
+            self,
+            PpinError::Unreachable { .. } | PpinError::Hsm { .. } | PpinError::UpdateFailed { .. }
+        )
     }
 
     /// A short machine-readable name for the failure (`bad_setup_password`,
@@ -320,17 +326,31 @@ impl PpinError {
     }
 }
 
-fn hsm_what(user: Option<&str>, hsm: &Hsm, source: &ClientError, locked_for: Option<Duration>) -> String {
+fn hsm_what(
+    user: Option<&str>,
+    hsm: &Hsm,
+    source: &ClientError,
+    locked_for: Option<Duration>,
+) -> String {
     let of_user = user.map(|u| format!(" of user '{u}'")).unwrap_or_default();
     let Some(error) = source.wire_error() else {
         return match source {
             ClientError::Tls { .. } => format!("the TLS handshake with HSM {hsm} failed: {source}"),
-            ClientError::InvalidServerName { .. } => format!("HSM {hsm} cannot be checked over TLS: {source}"),
-            ClientError::Protocol { .. } => format!("HSM {hsm} does not speak this protocol: {source}"),
-            _ => format!("the connection to HSM {hsm} failed after the request{of_user} was sent: {source}"),
+            ClientError::InvalidServerName { .. } => {
+                format!("HSM {hsm} cannot be checked over TLS: {source}")
+            }
+            ClientError::Protocol { .. } => {
+                format!("HSM {hsm} does not speak this protocol: {source}")
+            }
+            _ => format!(
+                "the connection to HSM {hsm} failed after the request{of_user} was sent: {source}"
+            ),
         };
     };
-    let code = error.vendor_code.map(|c| format!(" ({c})")).unwrap_or_default();
+    let code = error
+        .vendor_code
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
     let counter = match error.kind {
         ErrorKind::BadPkcs11Password | ErrorKind::Pkcs11Locked => "PKCS#11 access",
         ErrorKind::BadProxyPassword => "the service proxy's API login",
@@ -342,18 +362,37 @@ fn hsm_what(user: Option<&str>, hsm: &Hsm, source: &ClientError, locked_for: Opt
         (Some(n), None) => format!(", {n} attempts left"),
         (None, None) => String::new(),
     };
-    let locked = locked_for.map(|d| format!(" for {} more", compact(d))).unwrap_or_default();
+    let locked = locked_for
+        .map(|d| format!(" for {} more", compact(d)))
+        .unwrap_or_default();
     match error.kind {
-        ErrorKind::BadSetupPassword => format!("HSM {hsm} refused the setup password{of_user}{code}{left}"),
-        ErrorKind::SetupPasswordExpired => format!("HSM {hsm}: the setup password{of_user} has expired{code}"),
-        ErrorKind::BadPkcs11Password => format!("HSM {hsm} refused the PKCS#11 password{of_user}{code}{left}"),
-        ErrorKind::BadSecret => format!("HSM {hsm} refused the permanent secret{of_user} (replaced or revoked){left}"),
-        ErrorKind::BadProxyPassword => format!("HSM {hsm} refused the service proxy password{left}"),
-        ErrorKind::ProxyAuthRequired => format!("HSM {hsm} requires service proxy authentication first"),
+        ErrorKind::BadSetupPassword => {
+            format!("HSM {hsm} refused the setup password{of_user}{code}{left}")
+        }
+        ErrorKind::SetupPasswordExpired => {
+            format!("HSM {hsm}: the setup password{of_user} has expired{code}")
+        }
+        ErrorKind::BadPkcs11Password => {
+            format!("HSM {hsm} refused the PKCS#11 password{of_user}{code}{left}")
+        }
+        ErrorKind::BadSecret => {
+            format!("HSM {hsm} refused the permanent secret{of_user} (replaced or revoked){left}")
+        }
+        ErrorKind::BadProxyPassword => {
+            format!("HSM {hsm} refused the service proxy password{left}")
+        }
+        ErrorKind::ProxyAuthRequired => {
+            format!("HSM {hsm} requires service proxy authentication first")
+        }
         ErrorKind::ApiLocked => format!("HSM {hsm}: {counter}{of_user} is locked{locked}"),
-        ErrorKind::Pkcs11Locked => format!("HSM {hsm}: {counter}{of_user} is locked{locked} (API login still works)"),
+        ErrorKind::Pkcs11Locked => {
+            format!("HSM {hsm}: {counter}{of_user} is locked{locked} (API login still works)")
+        }
         ErrorKind::UnknownUser => format!("HSM {hsm} does not know the user{code}"),
-        _ => format!("HSM {hsm} refused the request{of_user}: {}{code}", error.message),
+        _ => format!(
+            "HSM {hsm} refused the request{of_user}: {}{code}",
+            error.message
+        ),
     }
 }
 
@@ -402,7 +441,9 @@ fn hsm_next_step(
         (None, None) => "wait for the lockout to end, then run the command again".to_owned(),
         (Some(fix), Some(wait)) => format!("{fix}, and {wait}"),
         (Some(fix), None) => match error.attempts_left {
-            Some(left) => format!("{fix} and run the command again; {left} more wrong attempts lock it"),
+            Some(left) => {
+                format!("{fix} and run the command again; {left} more wrong attempts lock it")
+            }
             None => format!("{fix} and run the command again"),
         },
     }

@@ -64,11 +64,15 @@ mod ops;
 mod setup_password;
 
 pub use config::{
-    ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS,
+    PRIMUS_CFG_ENV,
 };
 pub use error::PpinError;
 /// The vendor's error codes (`0x80005017`, ...) that [`PpinError::vendor_code`]
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
-pub use ops::{HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts, UserStatus, VERSION};
+pub use ops::{
+    HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts, UserStatus,
+    VERSION,
+};
 pub use setup_password::{check_setup_password, SetupPasswordProblem};

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use hsm_wire::{ClientError, Connection, Connector, ServerVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+use hsm_wire::{
+    ClientError, Connection, Connector, ServerVersion, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+};
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
 use crate::config::{Hsm, PrimusConfig, SlotUser};
@@ -31,7 +34,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: DEFAULT_CONNECT_TIMEOUT, read: DEFAULT_READ_TIMEOUT }
+        Timeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            read: DEFAULT_READ_TIMEOUT,
+        }
     }
 }
 
@@ -137,7 +143,10 @@ impl TestFilter {
 
     /// Only `user`.
     pub fn user(user: impl Into<String>) -> Self {
-        TestFilter { user: Some(user.into()), slot_id: None }
+        TestFilter {
+            user: Some(user.into()),
+            slot_id: None,
+        }
     }
 
     /// Only `user` if given, and only users on `slot_id` if given.
@@ -171,14 +180,22 @@ struct Session {
 impl Ppin {
     /// Operations on `config` and `store` with the default [`Timeouts`].
     pub fn new(config: PrimusConfig, store: SecretsStore) -> Self {
-        Ppin { config, store, timeouts: Timeouts::default() }
+        Ppin {
+            config,
+            store,
+            timeouts: Timeouts::default(),
+        }
     }
 
     /// Opens the files the vendor's way: `primus.cfg` at `primus_cfg` or by
     /// [`PrimusConfig::locate`], `.secrets.cfg` at `secrets_cfg` or by
     /// [`secrets_cfg::locate`] (the file need not exist yet; `add` creates it),
     /// its key from `key_source`.
-    pub fn open(primus_cfg: Option<&Path>, secrets_cfg: Option<&Path>, key_source: KeySource) -> Result<Self, PpinError> {
+    pub fn open(
+        primus_cfg: Option<&Path>,
+        secrets_cfg: Option<&Path>,
+        key_source: KeySource,
+    ) -> Result<Self, PpinError> {
         let config = PrimusConfig::load(primus_cfg)?;
         let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
             .map_err(|source| PpinError::Secrets { user: None, source })?;
@@ -208,11 +225,19 @@ impl Ppin {
     /// setup password is malformed, the user already has a secret (use
     /// [`update`](Self::update)) or, behind a CloudHSM service proxy, the proxy
     /// password is missing. A failure leaves `.secrets.cfg` unchanged.
-    pub async fn add(&self, user: &str, setup_password: &Password, pkcs11_password: &Password) -> Result<Served, PpinError> {
+    pub async fn add(
+        &self,
+        user: &str,
+        setup_password: &Password,
+        pkcs11_password: &Password,
+    ) -> Result<Served, PpinError> {
         check_format(self.user(user)?, setup_password)?;
         let (slot_user, proxy) = self.prepare(user, Fetch::Add).await?;
         let mut session = self.session(slot_user, proxy).await?;
-        let fetched = session.connection.fetch_secret(user, setup_password, pkcs11_password).await;
+        let fetched = session
+            .connection
+            .fetch_secret(user, setup_password, pkcs11_password)
+            .await;
         let secret = session.check(Some(user), fetched)?;
         self.put(EntryKind::User, user, secret).await?;
         Ok(session.finish(slot_user).await)
@@ -235,7 +260,10 @@ impl Ppin {
         let (slot_user, proxy) = self.prepare(user, Fetch::Update).await?;
         let attempt = async {
             let mut session = self.session(slot_user, proxy).await?;
-            let updated = session.connection.update_secret(user, setup_password, pkcs11_password).await;
+            let updated = session
+                .connection
+                .update_secret(user, setup_password, pkcs11_password)
+                .await;
             let secret = session.check(Some(user), updated)?;
             self.put(EntryKind::User, user, secret).await?;
             Ok(session.finish(slot_user).await)
@@ -244,7 +272,10 @@ impl Ppin {
             Ok(served) => Ok(served),
             Err(cause) => {
                 self.remove_entry(EntryKind::User, user).await?;
-                Err(PpinError::UpdateFailed { user: user.to_owned(), cause: Box::new(cause) })
+                Err(PpinError::UpdateFailed {
+                    user: user.to_owned(),
+                    cause: Box::new(cause),
+                })
             }
         }
     }
@@ -266,11 +297,23 @@ impl Ppin {
 
     /// The local checks of `add`/`update` that need no password; returns the
     /// user and its service proxy credentials.
-    async fn prepare(&self, user: &str, fetch: Fetch) -> Result<(&SlotUser, Option<(String, Password)>), PpinError> {
+    async fn prepare(
+        &self,
+        user: &str,
+        fetch: Fetch,
+    ) -> Result<(&SlotUser, Option<(String, Password)>), PpinError> {
         let slot_user = self.user(user)?;
         match (fetch, self.is_configured(EntryKind::User, user).await?) {
-            (Fetch::Add, true) => return Err(PpinError::AlreadyConfigured { user: user.to_owned() }),
-            (Fetch::Update, false) => return Err(PpinError::NotConfigured { user: user.to_owned() }),
+            (Fetch::Add, true) => {
+                return Err(PpinError::AlreadyConfigured {
+                    user: user.to_owned(),
+                })
+            }
+            (Fetch::Update, false) => {
+                return Err(PpinError::NotConfigured {
+                    user: user.to_owned(),
+                })
+            }
             _ => {}
         }
         let proxy = self.proxy_password(slot_user).await?;
@@ -324,7 +367,11 @@ impl Ppin {
             .map(|p| ProxyStatus {
                 proxy_user: p.to_owned(),
                 configured: has(EntryKind::ServiceProxy, p),
-                users: self.config.users_behind_proxy(p).map(|u| u.user_name.clone()).collect(),
+                users: self
+                    .config
+                    .users_behind_proxy(p)
+                    .map(|u| u.user_name.clone())
+                    .collect(),
             })
             .collect();
         Ok(Listing { users, proxies })
@@ -344,10 +391,12 @@ impl Ppin {
     /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
     pub async fn login(&self, user: &str) -> Result<Served, PpinError> {
         let slot_user = self.user(user)?;
-        let secret = self
-            .get(EntryKind::User, user)
-            .await?
-            .ok_or_else(|| PpinError::NotConfigured { user: user.to_owned() })?;
+        let secret =
+            self.get(EntryKind::User, user)
+                .await?
+                .ok_or_else(|| PpinError::NotConfigured {
+                    user: user.to_owned(),
+                })?;
         let proxy = self.proxy_password(slot_user).await?;
         let mut session = self.session(slot_user, proxy).await?;
         let login = session.connection.login(user, &secret).await;
@@ -370,12 +419,19 @@ impl Ppin {
             .filter(|u| filter.slot_id.is_none_or(|id| u.slot_id == id))
             .collect();
         if selected.is_empty() {
-            return Err(PpinError::NoUserSelected { config: self.config.path().to_owned(), filter: filter.clone() });
+            return Err(PpinError::NoUserSelected {
+                config: self.config.path().to_owned(),
+                filter: filter.clone(),
+            });
         }
         let mut results = Vec::with_capacity(selected.len());
         for slot_user in selected {
             let outcome = self.login(&slot_user.user_name).await;
-            results.push(LoginTest { user: slot_user.user_name.clone(), slot_id: slot_user.slot_id, outcome });
+            results.push(LoginTest {
+                user: slot_user.user_name.clone(),
+                slot_id: slot_user.slot_id,
+                outcome,
+            });
         }
         Ok(results)
     }
@@ -385,14 +441,24 @@ impl Ppin {
         let mut versions = Vec::with_capacity(self.config.hsms().len());
         for hsm in self.config.hsms() {
             let outcome = async {
-                let connection = self.connect(hsm).await.map_err(|source| connect_error(None, hsm, source))?;
-                let mut session = Session { connection, hsm: hsm.clone(), proxy_user: None };
+                let connection = self
+                    .connect(hsm)
+                    .await
+                    .map_err(|source| connect_error(None, hsm, source))?;
+                let mut session = Session {
+                    connection,
+                    hsm: hsm.clone(),
+                    proxy_user: None,
+                };
                 let version = session.connection.version().await;
                 let version = session.check(None, version)?;
                 session.connection.close().await;
                 Ok(version)
             };
-            versions.push(HsmVersion { hsm: hsm.clone(), outcome: outcome.await });
+            versions.push(HsmVersion {
+                hsm: hsm.clone(),
+                outcome: outcome.await,
+            });
         }
         versions
     }
@@ -401,7 +467,9 @@ impl Ppin {
     /// (0x80005012). Lets callers refuse an unknown user before asking for
     /// its passwords.
     pub fn user(&self, user: &str) -> Result<&SlotUser, PpinError> {
-        self.config.user(user).ok_or_else(|| self.unknown_user(user, false))
+        self.config
+            .user(user)
+            .ok_or_else(|| self.unknown_user(user, false))
     }
 
     /// Checks that `proxy_user` is the `proxy_user` of a slot in `primus.cfg`,
@@ -416,11 +484,24 @@ impl Ppin {
 
     fn unknown_user(&self, user: &str, proxy: bool) -> PpinError {
         let known = if proxy {
-            self.config.proxy_users().into_iter().map(str::to_owned).collect()
+            self.config
+                .proxy_users()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
         } else {
-            self.config.users().iter().map(|u| u.user_name.clone()).collect()
+            self.config
+                .users()
+                .iter()
+                .map(|u| u.user_name.clone())
+                .collect()
         };
-        PpinError::UnknownUser { user: user.to_owned(), proxy, config: self.config.path().to_owned(), known }
+        PpinError::UnknownUser {
+            user: user.to_owned(),
+            proxy,
+            config: self.config.path().to_owned(),
+            known,
+        }
     }
 
     /// Runs a blocking `.secrets.cfg` call off the async threads.
@@ -436,7 +517,10 @@ impl Ppin {
             // A panic in the store is a bug; carry it on rather than hide it.
             Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
         };
-        result.map_err(|source| PpinError::Secrets { user: user.map(str::to_owned), source })
+        result.map_err(|source| PpinError::Secrets {
+            user: user.map(str::to_owned),
+            source,
+        })
     }
 
     async fn entries(&self) -> Result<Vec<EntrySummary>, PpinError> {
@@ -463,7 +547,10 @@ impl Ppin {
 
     async fn put(&self, kind: EntryKind, name: &str, secret: Secret) -> Result<(), PpinError> {
         let owned = name.to_owned();
-        self.blocking(Some(name), move |store| store.edit(move |tx| tx.put(kind, &owned, secret))).await
+        self.blocking(Some(name), move |store| {
+            store.edit(move |tx| tx.put(kind, &owned, secret))
+        })
+        .await
     }
 
     async fn remove_entry(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
@@ -472,16 +559,28 @@ impl Ppin {
             return Ok(false);
         }
         let owned = name.to_owned();
-        self.blocking(Some(name), move |store| store.edit(move |tx| Ok(tx.remove(kind, &owned)))).await
+        self.blocking(Some(name), move |store| {
+            store.edit(move |tx| Ok(tx.remove(kind, &owned)))
+        })
+        .await
     }
 
     /// The stored proxy password of `user`'s service proxy, if it has one.
-    async fn proxy_password(&self, user: &SlotUser) -> Result<Option<(String, Password)>, PpinError> {
+    async fn proxy_password(
+        &self,
+        user: &SlotUser,
+    ) -> Result<Option<(String, Password)>, PpinError> {
         let Some(proxy_user) = &user.proxy_user else {
             return Ok(None);
         };
-        let missing = || PpinError::ProxyPasswordMissing { user: user.user_name.clone(), proxy_user: proxy_user.clone() };
-        let secret = self.get(EntryKind::ServiceProxy, proxy_user).await?.ok_or_else(missing)?;
+        let missing = || PpinError::ProxyPasswordMissing {
+            user: user.user_name.clone(),
+            proxy_user: proxy_user.clone(),
+        };
+        let secret = self
+            .get(EntryKind::ServiceProxy, proxy_user)
+            .await?
+            .ok_or_else(missing)?;
         // `proxy_add` stores the UTF-8 bytes of a `Password`; anything else was
         // not written by ppin and cannot be sent as a password.
         let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| missing())?;
@@ -497,20 +596,30 @@ impl Ppin {
             .with_connect_timeout(self.timeouts.connect)
             .with_read_timeout(self.timeouts.read)
             .with_client_name(CLIENT_NAME);
-        connector.connect(&hsm.host, hsm.port, None).await.map_err(ConnectFailure::Client)
+        connector
+            .connect(&hsm.host, hsm.port, None)
+            .await
+            .map_err(ConnectFailure::Client)
     }
 
     /// Connects to the first reachable HSM of `user`'s cluster, in priority
     /// order, then authenticates as its service proxy if it has one. Only a
     /// failure to reach an HSM moves on to the next one.
-    async fn session(&self, user: &SlotUser, proxy: Option<(String, Password)>) -> Result<Session, PpinError> {
+    async fn session(
+        &self,
+        user: &SlotUser,
+        proxy: Option<(String, Password)>,
+    ) -> Result<Session, PpinError> {
         let name = Some(user.user_name.as_str());
         let mut failures = Vec::new();
         for hsm in &user.hsms {
             match self.connect(hsm).await {
                 Ok(connection) => {
-                    let mut session =
-                        Session { connection, hsm: hsm.clone(), proxy_user: proxy.as_ref().map(|(p, _)| p.clone()) };
+                    let mut session = Session {
+                        connection,
+                        hsm: hsm.clone(),
+                        proxy_user: proxy.as_ref().map(|(p, _)| p.clone()),
+                    };
                     if let Some((proxy_user, password)) = &proxy {
                         let auth = session.connection.proxy_auth(proxy_user, password).await;
                         session.check(name, auth)?;
@@ -523,7 +632,10 @@ impl Ppin {
                 Err(other) => return Err(connect_error(name, hsm, other)),
             }
         }
-        Err(PpinError::Unreachable { user: name.map(str::to_owned), failures })
+        Err(PpinError::Unreachable {
+            user: name.map(str::to_owned),
+            failures,
+        })
     }
 }
 
@@ -539,10 +651,18 @@ enum ConnectFailure {
 
 fn connect_error(user: Option<&str>, hsm: &Hsm, failure: ConnectFailure) -> PpinError {
     match failure {
-        ConnectFailure::NoCaFile => PpinError::NoCaFile { hsm: Box::new(hsm.clone()) },
-        ConnectFailure::Tls(source) => PpinError::TlsSetup { hsm: Box::new(hsm.clone()), source },
+        ConnectFailure::NoCaFile => PpinError::NoCaFile {
+            hsm: Box::new(hsm.clone()),
+        },
+        ConnectFailure::Tls(source) => PpinError::TlsSetup {
+            hsm: Box::new(hsm.clone()),
+            source,
+        },
         ConnectFailure::Client(source) if source.is_connection_failure() => {
-            PpinError::Unreachable { user: user.map(str::to_owned), failures: vec![(hsm.clone(), source)] }
+            PpinError::Unreachable {
+                user: user.map(str::to_owned),
+                failures: vec![(hsm.clone(), source)],
+            }
         }
         ConnectFailure::Client(source) => PpinError::Hsm {
             user: user.map(str::to_owned),
@@ -583,12 +703,16 @@ impl Session {
 
 /// Whether `entries` hold a value for `(kind, name)`.
 fn holds(entries: &[EntrySummary], kind: EntryKind, name: &str) -> bool {
-    entries.iter().any(|e| e.kind == kind && e.name == name && e.configured)
+    entries
+        .iter()
+        .any(|e| e.kind == kind && e.name == name && e.configured)
 }
 
 fn check_format(user: &SlotUser, setup_password: &Password) -> Result<(), PpinError> {
-    check_setup_password(setup_password)
-        .map_err(|problem| PpinError::SetupPasswordFormat { user: user.user_name.clone(), problem })
+    check_setup_password(setup_password).map_err(|problem| PpinError::SetupPasswordFormat {
+        user: user.user_name.clone(),
+        problem,
+    })
 }
 
 /// Which way a permanent secret is fetched.

@@ -38,14 +38,27 @@ pub enum SetupPasswordProblem {
 impl fmt::Display for SetupPasswordProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupPasswordProblem::Length { found } => write!(f, "it has {found} characters instead of {LEN}"),
-            SetupPasswordProblem::Character { group, lowercase: true } => {
-                write!(f, "group {group} has a lowercase letter (setup passwords are upper case)")
+            SetupPasswordProblem::Length { found } => {
+                write!(f, "it has {found} characters instead of {LEN}")
             }
-            SetupPasswordProblem::Character { group, lowercase: false } => {
+            SetupPasswordProblem::Character {
+                group,
+                lowercase: true,
+            } => {
+                write!(
+                    f,
+                    "group {group} has a lowercase letter (setup passwords are upper case)"
+                )
+            }
+            SetupPasswordProblem::Character {
+                group,
+                lowercase: false,
+            } => {
                 write!(f, "group {group} has a character other than A-Z and 0-9")
             }
-            SetupPasswordProblem::Separator { after_group } => write!(f, "group {after_group} is not followed by '-'"),
+            SetupPasswordProblem::Separator { after_group } => {
+                write!(f, "group {after_group} is not followed by '-'")
+            }
         }
     }
 }
@@ -66,7 +79,10 @@ pub fn check_setup_password(password: &Password) -> Result<(), SetupPasswordProb
                 return Err(SetupPasswordProblem::Separator { after_group: group });
             }
         } else if !(c.is_ascii_uppercase() || c.is_ascii_digit()) {
-            return Err(SetupPasswordProblem::Character { group, lowercase: c.is_ascii_lowercase() });
+            return Err(SetupPasswordProblem::Character {
+                group,
+                lowercase: c.is_ascii_lowercase(),
+            });
         }
     }
     Ok(())
@@ -88,21 +104,36 @@ mod tests {
 
     #[test]
     fn each_kind_of_typo_is_named() {
-        assert_eq!(check("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L"), Err(SetupPasswordProblem::Length { found: 28 }));
+        assert_eq!(
+            check("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L"),
+            Err(SetupPasswordProblem::Length { found: 28 })
+        );
         assert_eq!(check(""), Err(SetupPasswordProblem::Length { found: 0 }));
         assert_eq!(
             check("FXAJX-XWVQ3-dC0O5-3SLQF-LJ9L3"),
-            Err(SetupPasswordProblem::Character { group: 3, lowercase: true })
+            Err(SetupPasswordProblem::Character {
+                group: 3,
+                lowercase: true
+            })
         );
         assert_eq!(
             check("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L!"),
-            Err(SetupPasswordProblem::Character { group: 5, lowercase: false })
+            Err(SetupPasswordProblem::Character {
+                group: 5,
+                lowercase: false
+            })
         );
-        assert_eq!(check("FXAJX-XWVQ3_DC0O5-3SLQF-LJ9L3"), Err(SetupPasswordProblem::Separator { after_group: 2 }));
+        assert_eq!(
+            check("FXAJX-XWVQ3_DC0O5-3SLQF-LJ9L3"),
+            Err(SetupPasswordProblem::Separator { after_group: 2 })
+        );
         // Multi-byte characters count as one character each, and are refused.
         assert_eq!(
             check("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9LÄ"),
-            Err(SetupPasswordProblem::Character { group: 5, lowercase: false })
+            Err(SetupPasswordProblem::Character {
+                group: 5,
+                lowercase: false
+            })
         );
     }
 
@@ -127,8 +158,18 @@ mod tests {
 
     #[test]
     fn messages_never_quote_the_password() {
-        let text = SetupPasswordProblem::Character { group: 3, lowercase: true }.to_string();
-        assert_eq!(text, "group 3 has a lowercase letter (setup passwords are upper case)");
-        assert!(!check("ABCDE-ABCDE-ABCDE-ABCDE-ABCD?").unwrap_err().to_string().contains("ABCD"));
+        let text = SetupPasswordProblem::Character {
+            group: 3,
+            lowercase: true,
+        }
+        .to_string();
+        assert_eq!(
+            text,
+            "group 3 has a lowercase letter (setup passwords are upper case)"
+        );
+        assert!(!check("ABCDE-ABCDE-ABCDE-ABCDE-ABCD?")
+            .unwrap_err()
+            .to_string()
+            .contains("ABCD"));
     }
 }

@@ -23,14 +23,24 @@ fn assert_send<T: Send>(value: T) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_adds_from_clones_all_land() {
     let s = setup(6);
-    let ppin = Ppin::open(Some(&s.primus_cfg), Some(&s.secrets_cfg), KeySource::Default).unwrap();
+    let ppin = Ppin::open(
+        Some(&s.primus_cfg),
+        Some(&s.secrets_cfg),
+        KeySource::Default,
+    )
+    .unwrap();
     let users: Vec<String> = (1..=6).map(|n| format!("U{n:04}")).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for user in &users {
         let (ppin, user) = (ppin.clone(), user.clone());
-        let (setup_password, pin) = (password(s.setup_password(&user)), password(s.pkcs11_password(&user)));
+        let (setup_password, pin) = (
+            password(s.setup_password(&user)),
+            password(s.pkcs11_password(&user)),
+        );
         // The provider runs operations on a multi-threaded runtime: the futures must be Send.
-        tasks.spawn(assert_send(async move { ppin.add(&user, &setup_password, &pin).await }));
+        tasks.spawn(assert_send(async move {
+            ppin.add(&user, &setup_password, &pin).await
+        }));
     }
     while let Some(joined) = tasks.join_next().await {
         let served = joined.unwrap().unwrap();
@@ -41,13 +51,20 @@ async fn concurrent_adds_from_clones_all_land() {
     for user in &users {
         let status = listing.users.iter().find(|u| &u.user == user).unwrap();
         assert!(status.configured, "{user} configured");
-        assert_eq!(s.stored_secret(user), s.sim.admin().current_secret(user).unwrap());
+        assert_eq!(
+            s.stored_secret(user),
+            s.sim.admin().current_secret(user).unwrap()
+        );
     }
     assert!(!ppin.status("CLOUD_APP").await.unwrap().configured);
     let results = ppin.test(&TestFilter::all()).await.unwrap();
     assert_eq!(results.iter().filter(|r| r.outcome.is_ok()).count(), 6);
     assert!(matches!(
-        results.iter().find(|r| r.user == "CLOUD_APP").unwrap().outcome,
+        results
+            .iter()
+            .find(|r| r.user == "CLOUD_APP")
+            .unwrap()
+            .outcome,
         Err(PpinError::NotConfigured { .. })
     ));
 }
@@ -55,14 +72,22 @@ async fn concurrent_adds_from_clones_all_land() {
 #[tokio::test]
 async fn errors_carry_user_hsm_code_and_attempts() {
     let s = setup(1);
-    let ppin = Ppin::open(Some(&s.primus_cfg), Some(&s.secrets_cfg), KeySource::Default).unwrap();
+    let ppin = Ppin::open(
+        Some(&s.primus_cfg),
+        Some(&s.secrets_cfg),
+        KeySource::Default,
+    )
+    .unwrap();
     let error = ppin.status("NOBODY").await.unwrap_err();
     assert_eq!(error.vendor_code().map(|c| c.0), Some(0x8000_5012));
     assert_eq!(error.user(), Some("NOBODY"));
     assert!(error.is_local());
 
     let wrong = password("WRONG-WRONG-WRONG-WRONG-WRONG".to_owned());
-    let error = ppin.add("U0001", &wrong, &password(s.pkcs11_password("U0001"))).await.unwrap_err();
+    let error = ppin
+        .add("U0001", &wrong, &password(s.pkcs11_password("U0001")))
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), "bad_setup_password");
     assert_eq!(error.user(), Some("U0001"));
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm0"));
@@ -72,7 +97,10 @@ async fn errors_carry_user_hsm_code_and_attempts() {
     assert!(!error.is_local());
     assert!(error.next_step().starts_with("check the setup password"));
     let debug = format!("{error:?}");
-    assert!(!debug.contains("WRONG-WRONG"), "Debug output holds no password: {debug}");
+    assert!(
+        !debug.contains("WRONG-WRONG"),
+        "Debug output holds no password: {debug}"
+    );
 }
 
 /// primus.cfg of `s` with a second HSM `name` on `port`, tried before hsm0.
@@ -83,7 +111,11 @@ fn with_hsm_first(s: &common::Setup, name: &str, port: u16) -> PrimusConfig {
         .replacen("hsm0", name, 1)
         .replace(&format!("\"{}\"", s.sim.port()), &format!("\"{port}\""))
         .replacen('{', "{ priority = -5;", 1);
-    let config = PrimusConfig::parse(&text.replacen(&live, &format!("{live}{first}"), 1), &s.primus_cfg).unwrap();
+    let config = PrimusConfig::parse(
+        &text.replacen(&live, &format!("{live}{first}"), 1),
+        &s.primus_cfg,
+    )
+    .unwrap();
     assert_eq!(config.user("U0001").unwrap().hsms[0].name, name);
     config
 }
@@ -95,32 +127,59 @@ async fn a_request_without_answer_is_not_retried_elsewhere() {
     // version handshake, reads the request, never answers.
     let cert = std::fs::read(&s.sim.paths().server_cert).unwrap();
     let key = std::fs::read(&s.sim.paths().server_key).unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(hsm_wire::server_config_from_pem(&cert, &key).unwrap());
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(hsm_wire::server_config_from_pem(&cert, &key).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let silent = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let mut connection = hsm_wire::accept(&acceptor, tcp, "silent", Duration::from_secs(10)).await.unwrap();
-        let request = connection.next_request(Duration::from_secs(10)).await.unwrap().unwrap();
+        let mut connection = hsm_wire::accept(&acceptor, tcp, "silent", Duration::from_secs(10))
+            .await
+            .unwrap();
+        let request = connection
+            .next_request(Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
         // Hold the connection open without answering until the client gives up.
         let _ = connection.next_request(Duration::from_secs(10)).await;
         request.op()
     });
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
-    let ppin = Ppin::new(with_hsm_first(&s, "hsm_silent", port), store)
-        .with_timeouts(Timeouts::new(Duration::from_secs(5), Duration::from_millis(300)));
+    let ppin = Ppin::new(with_hsm_first(&s, "hsm_silent", port), store).with_timeouts(
+        Timeouts::new(Duration::from_secs(5), Duration::from_millis(300)),
+    );
 
     let error = ppin
-        .add("U0001", &password(s.setup_password("U0001")), &password(s.pkcs11_password("U0001")))
+        .add(
+            "U0001",
+            &password(s.setup_password("U0001")),
+            &password(s.pkcs11_password("U0001")),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "connection_broken");
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm_silent"));
-    assert!(error.to_string().contains("failed after the request of user 'U0001' was sent"), "{error}");
-    assert!(error.next_step().contains("ppin -t --user U0001"), "{}", error.next_step());
-    let op = tokio::time::timeout(Duration::from_secs(15), silent).await.expect("the silent HSM was contacted");
+    assert!(
+        error
+            .to_string()
+            .contains("failed after the request of user 'U0001' was sent"),
+        "{error}"
+    );
+    assert!(
+        error.next_step().contains("ppin -t --user U0001"),
+        "{}",
+        error.next_step()
+    );
+    let op = tokio::time::timeout(Duration::from_secs(15), silent)
+        .await
+        .expect("the silent HSM was contacted");
     assert_eq!(op.unwrap(), "fetch_secret");
-    assert_eq!(s.counters("U0001").0, 0, "the request was not repeated at the live HSM");
+    assert_eq!(
+        s.counters("U0001").0,
+        0,
+        "the request was not repeated at the live HSM"
+    );
     assert_eq!(s.stored_secret("U0001"), None);
 }
 
@@ -131,14 +190,25 @@ async fn an_hsm_that_hangs_is_skipped_after_the_connect_timeout() {
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let config = with_hsm_first(&s, "hsm_hanging", black_hole.local_addr().unwrap().port());
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
-    let ppin = Ppin::new(config, store).with_timeouts(Timeouts::new(Duration::from_millis(300), Duration::from_secs(10)));
+    let ppin = Ppin::new(config, store).with_timeouts(Timeouts::new(
+        Duration::from_millis(300),
+        Duration::from_secs(10),
+    ));
 
     let started = Instant::now();
     let served = ppin
-        .add("U0001", &password(s.setup_password("U0001")), &password(s.pkcs11_password("U0001")))
+        .add(
+            "U0001",
+            &password(s.setup_password("U0001")),
+            &password(s.pkcs11_password("U0001")),
+        )
         .await
         .unwrap();
     assert_eq!(served.hsm, "hsm0");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     drop(black_hole);
 }

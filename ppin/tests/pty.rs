@@ -31,7 +31,11 @@ impl Terminal {
         grantpt(&master).unwrap();
         unlockpt(&master).unwrap();
         let name = ptsname(&master, Vec::new()).unwrap();
-        let slave = OpenOptions::new().read(true).write(true).open(name.to_str().unwrap()).unwrap();
+        let slave = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().unwrap())
+            .unwrap();
         let master = File::from(master);
         let shown = Arc::new(Mutex::new(Vec::new()));
         let mut reader = master.try_clone().unwrap();
@@ -43,7 +47,11 @@ impl Terminal {
                 sink.lock().unwrap().extend_from_slice(&buffer[..n]);
             }
         });
-        Terminal { master, slave, shown }
+        Terminal {
+            master,
+            slave,
+            shown,
+        }
     }
 
     fn shown(&self) -> String {
@@ -54,26 +62,39 @@ impl Terminal {
     fn wait_for(&self, text: &str, count: usize) {
         let start = Instant::now();
         while self.shown().matches(text).count() < count {
-            assert!(start.elapsed() < DEADLINE, "the terminal never showed {text:?}; it showed {:?}", self.shown());
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the terminal never showed {text:?}; it showed {:?}",
+                self.shown()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
     fn echo_on(&self) -> bool {
-        tcgetattr(&self.slave).unwrap().local_modes.contains(LocalModes::ECHO)
+        tcgetattr(&self.slave)
+            .unwrap()
+            .local_modes
+            .contains(LocalModes::ECHO)
     }
 
     /// Waits until the program reading the terminal has turned echo off.
     fn wait_for_echo_off(&self) {
         let start = Instant::now();
         while self.echo_on() {
-            assert!(start.elapsed() < DEADLINE, "echo was never turned off; the terminal showed {:?}", self.shown());
+            assert!(
+                start.elapsed() < DEADLINE,
+                "echo was never turned off; the terminal showed {:?}",
+                self.shown()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
     fn type_line(&mut self, text: &str) {
-        self.master.write_all(format!("{text}\n").as_bytes()).unwrap();
+        self.master
+            .write_all(format!("{text}\n").as_bytes())
+            .unwrap();
     }
 }
 
@@ -109,14 +130,32 @@ fn prompts_on_a_terminal_do_not_echo_the_password() {
     terminal.type_line(&pin);
 
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "ppin failed; terminal: {:?}", terminal.shown());
-    assert_eq!(stdout, format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n"));
+    assert!(
+        status.success(),
+        "ppin failed; terminal: {:?}",
+        terminal.shown()
+    );
+    assert_eq!(
+        stdout,
+        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+    );
     assert!(s.stored_secret("U0001").is_some());
 
     let shown = terminal.shown();
-    assert!(!shown.contains(&setup_password), "the setup password was echoed: {shown:?}");
-    assert!(!shown.contains(&pin), "the PKCS#11 password was echoed: {shown:?}");
+    assert!(
+        !shown.contains(&setup_password),
+        "the setup password was echoed: {shown:?}"
+    );
+    assert!(
+        !shown.contains(&pin),
+        "the PKCS#11 password was echoed: {shown:?}"
+    );
     assert!(terminal.echo_on(), "ppin restored echo when it finished");
 }

@@ -37,7 +37,11 @@ fn entry_name(i: usize, entries: usize) -> String {
 fn floor_op(dir: &Path, dir_file: &File, bytes: &[u8]) {
     let target = dir.join("floor.cfg");
     let temp = dir.join("floor.cfg.tmp");
-    let mut f = OpenOptions::new().write(true).create_new(true).open(&temp).unwrap();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .unwrap();
     f.write_all(bytes).unwrap();
     f.sync_all().unwrap();
     fs::rename(&temp, &target).unwrap();
@@ -63,7 +67,9 @@ fn paired(store: &SecretsStore, dir: &Path, bytes: &[u8], entries: usize, totals
         floor_op(dir, &dir_file, bytes);
         let t1 = Instant::now();
         let (name, value) = (entry_name(totals.pairs * 31, entries), secret(totals.pairs));
-        store.edit(move |tx| tx.put(EntryKind::User, &name, value)).unwrap();
+        store
+            .edit(move |tx| tx.put(EntryKind::User, &name, value))
+            .unwrap();
         totals.floor += t1 - t0;
         totals.one += t1.elapsed();
         totals.pairs += 1;
@@ -82,7 +88,9 @@ fn concurrent(store: &SecretsStore, entries: usize, totals: &mut Totals) {
                 let mut i = 0;
                 while started.elapsed() < WINDOW {
                     let (name, value) = (entry_name(w * 7919 + i, entries), secret(i));
-                    store.edit(move |tx| tx.put(EntryKind::User, &name, value)).unwrap();
+                    store
+                        .edit(move |tx| tx.put(EntryKind::User, &name, value))
+                        .unwrap();
                     done.fetch_add(1, Ordering::Relaxed);
                     i += 1;
                 }
@@ -109,7 +117,10 @@ fn main() {
         let path = dir.path().join(format!("secrets-{entries}.cfg"));
         let store = SecretsStore::open(&path, KeySource::Default).unwrap();
         store
-            .edit(move |tx| (0..entries).try_for_each(|i| tx.put(EntryKind::User, &format!("USER{i:05}"), secret(i))))
+            .edit(move |tx| {
+                (0..entries)
+                    .try_for_each(|i| tx.put(EntryKind::User, &format!("USER{i:05}"), secret(i)))
+            })
             .unwrap();
         let bytes = fs::read(&path).unwrap();
         let mut totals = Totals::default();
@@ -132,7 +143,11 @@ fn main() {
             if commit_vs_floor <= 2.0 { "meets <= 2x" } else { "MISSES <= 2x" },
             if ten_vs_one >= 5.0 { "meets >= 5x" } else { "MISSES >= 5x" },
         ));
-        assert_eq!(store.list().unwrap().len(), entries, "no entry lost or added");
+        assert_eq!(
+            store.list().unwrap().len(),
+            entries,
+            "no entry lost or added"
+        );
     }
     for v in verdicts {
         println!("{v}");

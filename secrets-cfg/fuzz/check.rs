@@ -6,19 +6,36 @@ use secrets_cfg::libconfig::{parse, write};
 /// Any input: the reader must not panic; an error must point inside the
 /// text; a document must write, read back equal, and write identically again.
 pub(crate) fn check(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match parse(text) {
         Ok(doc) => {
             let canonical = write(&doc).expect("every parsed document can be written");
             let again = parse(&canonical).expect("canonical output parses");
             assert_eq!(again, doc, "canonical output reads back equal");
-            assert_eq!(write(&again).expect("writes again"), canonical, "canonical form is a fixed point");
+            assert_eq!(
+                write(&again).expect("writes again"),
+                canonical,
+                "canonical form is a fixed point"
+            );
         }
         Err(e) => {
             let lines = text.split('\n').count();
-            assert!(e.line >= 1 && e.line <= lines, "error line {} outside 1..={lines}", e.line);
-            let line_len = text.split('\n').nth(e.line - 1).map_or(0, |l| l.chars().count());
-            assert!(e.column >= 1 && e.column <= line_len + 1, "error column {} outside line of {line_len}", e.column);
+            assert!(
+                e.line >= 1 && e.line <= lines,
+                "error line {} outside 1..={lines}",
+                e.line
+            );
+            let line_len = text
+                .split('\n')
+                .nth(e.line - 1)
+                .map_or(0, |l| l.chars().count());
+            assert!(
+                e.column >= 1 && e.column <= line_len + 1,
+                "error column {} outside line of {line_len}",
+                e.column
+            );
         }
     }
 }

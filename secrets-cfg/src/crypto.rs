@@ -57,31 +57,49 @@ impl Cipher {
         getrandom::fill(&mut nonce)?;
         let sealed = self
             .0
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             // AES-GCM encryption fails only for inputs over 64 GiB; secrets are tiny.
             .expect("AES-GCM seals any input under 64 GiB");
-        Ok(format!("{SCHEME_V1}:{}:{}", hex::encode(nonce), hex::encode(sealed)))
+        Ok(format!(
+            "{SCHEME_V1}:{}:{}",
+            hex::encode(nonce),
+            hex::encode(sealed)
+        ))
     }
 
     /// Opens a value sealed by [`Cipher::seal`] with the same `aad`.
     pub(crate) fn open(&self, aad: &[u8], text: &str) -> Result<Secret, OpenError> {
-        let (scheme, rest) = text.split_once(':').ok_or(OpenError::Malformed("no scheme marker"))?;
+        let (scheme, rest) = text
+            .split_once(':')
+            .ok_or(OpenError::Malformed("no scheme marker"))?;
         if scheme != SCHEME_V1 {
             // Echo the marker only when it looks like one: a plaintext secret
             // pasted into the file must not end up in an error message.
             let plausible = !scheme.is_empty()
                 && scheme.len() <= 8
-                && scheme.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             return Err(if plausible {
                 OpenError::UnknownScheme(scheme.to_owned())
             } else {
                 OpenError::Malformed("unrecognised scheme marker")
             });
         }
-        let (nonce_hex, body_hex) = rest.split_once(':').ok_or(OpenError::Malformed("no nonce separator"))?;
+        let (nonce_hex, body_hex) = rest
+            .split_once(':')
+            .ok_or(OpenError::Malformed("no nonce separator"))?;
         let mut nonce = [0u8; NONCE_LEN];
-        hex::decode_to_slice(nonce_hex, &mut nonce).map_err(|_| OpenError::Malformed("nonce is not 24 hex digits"))?;
-        let body = hex::decode(body_hex).map_err(|_| OpenError::Malformed("ciphertext is not hexadecimal"))?;
+        hex::decode_to_slice(nonce_hex, &mut nonce)
+            .map_err(|_| OpenError::Malformed("nonce is not 24 hex digits"))?;
+        let body = hex::decode(body_hex)
+            .map_err(|_| OpenError::Malformed("ciphertext is not hexadecimal"))?;
         if body.len() < TAG_LEN {
             return Err(OpenError::Malformed("ciphertext shorter than its tag"));
         }
@@ -110,26 +128,49 @@ mod tests {
     #[test]
     fn identity_and_key_are_bound() {
         let cipher = Cipher::new(&FileKey::from_bytes([1; 32]));
-        let sealed = cipher.seal(&entry_aad(EntryKind::User, "alice"), b"x").unwrap();
-        for aad in [entry_aad(EntryKind::User, "bob"), entry_aad(EntryKind::ServiceProxy, "alice")] {
-            assert_eq!(cipher.open(&aad, &sealed).unwrap_err(), OpenError::Authentication);
+        let sealed = cipher
+            .seal(&entry_aad(EntryKind::User, "alice"), b"x")
+            .unwrap();
+        for aad in [
+            entry_aad(EntryKind::User, "bob"),
+            entry_aad(EntryKind::ServiceProxy, "alice"),
+        ] {
+            assert_eq!(
+                cipher.open(&aad, &sealed).unwrap_err(),
+                OpenError::Authentication
+            );
         }
         let other = Cipher::new(&FileKey::from_bytes([2; 32]));
         let aad = entry_aad(EntryKind::User, "alice");
-        assert_eq!(other.open(&aad, &sealed).unwrap_err(), OpenError::Authentication);
+        assert_eq!(
+            other.open(&aad, &sealed).unwrap_err(),
+            OpenError::Authentication
+        );
     }
 
     #[test]
     fn malformed_values_never_echo_their_text() {
         let cipher = Cipher::new(&FileKey::from_bytes([1; 32]));
         let aad = entry_aad(EntryKind::User, "a");
-        assert_eq!(cipher.open(&aad, "v9:00:00").unwrap_err(), OpenError::UnknownScheme("v9".into()));
+        assert_eq!(
+            cipher.open(&aad, "v9:00:00").unwrap_err(),
+            OpenError::UnknownScheme("v9".into())
+        );
         assert_eq!(
             cipher.open(&aad, "My Plain Password:x").unwrap_err(),
             OpenError::Malformed("unrecognised scheme marker")
         );
-        assert_eq!(cipher.open(&aad, "plaintext").unwrap_err(), OpenError::Malformed("no scheme marker"));
-        assert!(matches!(cipher.open(&aad, "v1:0011:00"), Err(OpenError::Malformed(_))));
-        assert!(matches!(cipher.open(&aad, &format!("v1:{}:00", "0".repeat(24))), Err(OpenError::Malformed(_))));
+        assert_eq!(
+            cipher.open(&aad, "plaintext").unwrap_err(),
+            OpenError::Malformed("no scheme marker")
+        );
+        assert!(matches!(
+            cipher.open(&aad, "v1:0011:00"),
+            Err(OpenError::Malformed(_))
+        ));
+        assert!(matches!(
+            cipher.open(&aad, &format!("v1:{}:00", "0".repeat(24))),
+            Err(OpenError::Malformed(_))
+        ));
     }
 }

@@ -80,7 +80,9 @@ pub enum Error {
         column: usize,
     },
     /// The file is not valid libconfig.
-    #[error("{path} is not valid libconfig: {source}; fix that line or restore the file from a backup")]
+    #[error(
+        "{path} is not valid libconfig: {source}; fix that line or restore the file from a backup"
+    )]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -156,7 +158,9 @@ pub enum Error {
         key_file: PathBuf,
     },
     /// A key was found but is not a valid key.
-    #[error("invalid key in {key_origin}: {problem}; it must hold 64 hexadecimal digits (32 bytes)")]
+    #[error(
+        "invalid key in {key_origin}: {problem}; it must hold 64 hexadecimal digits (32 bytes)"
+    )]
     BadKey {
         /// Where the key came from.
         key_origin: String,
@@ -214,7 +218,9 @@ impl Error {
         let path = path.into();
         let source = Arc::new(source);
         match source.kind() {
-            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => Error::NoWriteAccess { path, source },
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                Error::NoWriteAccess { path, source }
+            }
             _ => Error::Write { path, source },
         }
     }
@@ -224,7 +230,10 @@ impl Error {
         let path = path.into();
         match source.kind() {
             io::ErrorKind::NotFound => Error::NotFound { path },
-            _ => Error::Read { path, source: Arc::new(source) },
+            _ => Error::Read {
+                path,
+                source: Arc::new(source),
+            },
         }
     }
 }

@@ -23,7 +23,11 @@ pub(crate) struct FileMeta {
 
 impl FileMeta {
     pub(crate) fn of(meta: &fs::Metadata) -> Self {
-        Self { uid: meta.uid(), gid: meta.gid(), mode: meta.mode() & 0o7777 }
+        Self {
+            uid: meta.uid(),
+            gid: meta.gid(),
+            mode: meta.mode() & 0o7777,
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub(crate) fn read_limited(path: &Path, no_follow: bool) -> io::Result<ReadOutco
     };
     let meta = file.metadata()?;
     if meta.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"));
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory, not a file",
+        ));
     }
     if meta.len() > MAX_FILE_SIZE {
         return Ok(ReadOutcome::TooLarge(meta.len()));
@@ -103,12 +110,19 @@ impl LockGuard {
     pub(crate) fn acquire(lock_path: &Path, mode: u32) -> io::Result<Self> {
         // Read-only is enough for flock and works where the lock file exists
         // but belongs to another member of the group.
-        let file = OpenOptions::new().read(true).write(false).create(false).open(lock_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(false)
+            .create(false)
+            .open(lock_path);
         let file = match file {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                OpenOptions::new().read(true).write(true).create(true).mode(mode).open(lock_path)?
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .mode(mode)
+                .open(lock_path)?,
             Err(e) => return Err(e),
         };
         flock(&file, FlockOperation::LockExclusive)?;
@@ -123,11 +137,20 @@ pub(crate) fn remove_stale_temps(targets: &[&Path]) {
     let mut dirs: Vec<&Path> = targets.iter().map(|t| parent_dir(t)).collect();
     dirs.dedup();
     for dir in dirs {
-        let prefixes: Vec<OsString> = targets.iter().filter(|t| parent_dir(t) == dir).map(|t| temp_prefix(t)).collect();
-        let Ok(entries) = fs::read_dir(dir) else { continue };
+        let prefixes: Vec<OsString> = targets
+            .iter()
+            .filter(|t| parent_dir(t) == dir)
+            .map(|t| temp_prefix(t))
+            .collect();
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if prefixes.iter().any(|p| name.as_encoded_bytes().starts_with(p.as_encoded_bytes())) {
+            if prefixes
+                .iter()
+                .any(|p| name.as_encoded_bytes().starts_with(p.as_encoded_bytes()))
+            {
                 // Best effort: a leftover that cannot be removed only costs space.
                 let _ = fs::remove_file(entry.path());
             }
@@ -147,7 +170,10 @@ pub(crate) struct StepError {
 }
 
 fn at(path: &Path) -> impl FnOnce(io::Error) -> StepError + '_ {
-    move |source| StepError { path: path.to_path_buf(), source }
+    move |source| StepError {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Durably replaces (or creates) `path` with `contents`: a temporary file
@@ -176,12 +202,19 @@ pub(crate) fn replace(
         fchown(file, Some(uid), Some(gid)).map_err(at(path))?;
     }
     // After chown, which may clear set-id bits.
-    file.set_permissions(fs::Permissions::from_mode(mode)).map_err(at(&temp_path))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(at(&temp_path))?;
     file.sync_all().map_err(at(&temp_path))?;
     if no_replace {
-        temp.persist_noclobber(path).map_err(|e| StepError { path: path.to_path_buf(), source: e.error })?;
+        temp.persist_noclobber(path).map_err(|e| StepError {
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
     } else {
-        temp.persist(path).map_err(|e| StepError { path: path.to_path_buf(), source: e.error })?;
+        temp.persist(path).map_err(|e| StepError {
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
     }
     sync_dir(dir).map_err(at(dir))
 }

@@ -62,7 +62,11 @@ pub(crate) enum Candidates {
     /// A key fixed by the caller or the environment.
     Fixed(FileKey, KeyOrigin),
     /// A key file: its key (if present) and a pending rotation's key (if any).
-    File { path: PathBuf, current: Option<FileKey>, pending: Option<FileKey> },
+    File {
+        path: PathBuf,
+        current: Option<FileKey>,
+        pending: Option<FileKey>,
+    },
 }
 
 impl KeySource {
@@ -72,8 +76,10 @@ impl KeySource {
             KeySource::Key(key) => return Ok(Candidates::Fixed(key.clone(), KeyOrigin::Caller)),
             KeySource::Default => match std::env::var(SECRETS_KEY_ENV) {
                 Ok(text) if !text.is_empty() => {
-                    let key = FileKey::from_hex(&text)
-                        .map_err(|e| Error::BadKey { key_origin: KeyOrigin::Env.to_string(), problem: e.to_string() })?;
+                    let key = FileKey::from_hex(&text).map_err(|e| Error::BadKey {
+                        key_origin: KeyOrigin::Env.to_string(),
+                        problem: e.to_string(),
+                    })?;
                     return Ok(Candidates::Fixed(key, KeyOrigin::Env));
                 }
                 Ok(_) => default_key_file(secrets_path),
@@ -89,7 +95,11 @@ impl KeySource {
         };
         let current = read_key_file(&path)?;
         let pending = read_key_file(&pending_key_file(&path))?;
-        Ok(Candidates::File { path, current, pending })
+        Ok(Candidates::File {
+            path,
+            current,
+            pending,
+        })
     }
 }
 
@@ -99,21 +109,31 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<FileKey>> {
     let origin = || KeyOrigin::File(path.to_path_buf()).to_string();
     match fsio::read_limited(path, true) {
         Ok(ReadOutcome::Missing) => Ok(None),
-        Ok(ReadOutcome::TooLarge(size)) => {
-            Err(Error::BadKey { key_origin: origin(), problem: format!("the file is {size} bytes") })
-        }
+        Ok(ReadOutcome::TooLarge(size)) => Err(Error::BadKey {
+            key_origin: origin(),
+            problem: format!("the file is {size} bytes"),
+        }),
         Ok(ReadOutcome::Found(bytes, _)) => {
             let bytes = zeroize::Zeroizing::new(bytes);
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| Error::BadKey { key_origin: origin(), problem: "the file is not text".to_owned() })?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadKey {
+                key_origin: origin(),
+                problem: "the file is not text".to_owned(),
+            })?;
             FileKey::from_hex(text)
                 .map(Some)
-                .map_err(|e| Error::BadKey { key_origin: origin(), problem: e.to_string() })
+                .map_err(|e| Error::BadKey {
+                    key_origin: origin(),
+                    problem: e.to_string(),
+                })
         }
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => Err(Error::BadKey {
-            key_origin: origin(),
-            problem: "the key file is a symlink, which is refused; put the key file itself there".to_owned(),
-        }),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            Err(Error::BadKey {
+                key_origin: origin(),
+                problem:
+                    "the key file is a symlink, which is refused; put the key file itself there"
+                        .to_owned(),
+            })
+        }
         Err(e) => Err(Error::read(path, e)),
     }
 }
@@ -128,5 +148,6 @@ pub(crate) fn write_key_file(
     no_replace: bool,
 ) -> Result<()> {
     let line = key.to_hex_line();
-    fsio::replace(path, line.expose_secret(), mode, owner, no_replace).map_err(|e| Error::write(e.path, e.source))
+    fsio::replace(path, line.expose_secret(), mode, owner, no_replace)
+        .map_err(|e| Error::write(e.path, e.source))
 }

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 pub const SECRETS_CONF_ENV: &str = "SECUROSYS_SECRETS_CONF";
 
 /// The vendor's default locations, in lookup order.
-pub const DEFAULT_LOCATIONS: [&str; 2] = ["/etc/primus/.secrets.cfg", "/usr/local/primus/etc/.secrets.cfg"];
+pub const DEFAULT_LOCATIONS: [&str; 2] = [
+    "/etc/primus/.secrets.cfg",
+    "/usr/local/primus/etc/.secrets.cfg",
+];
 
 /// The secrets file to use, in the vendor's order: `explicit` if given;
 /// else `$SECUROSYS_SECRETS_CONF` if set and non-empty; else the first of
@@ -17,7 +20,11 @@ pub fn locate(explicit: Option<&Path>) -> PathBuf {
     locate_with(explicit, std::env::var_os(SECRETS_CONF_ENV), |p| p.exists())
 }
 
-fn locate_with(explicit: Option<&Path>, env: Option<OsString>, exists: impl Fn(&Path) -> bool) -> PathBuf {
+fn locate_with(
+    explicit: Option<&Path>,
+    env: Option<OsString>,
+    exists: impl Fn(&Path) -> bool,
+) -> PathBuf {
     if let Some(path) = explicit {
         return path.to_path_buf();
     }
@@ -42,10 +49,25 @@ mod tests {
         let only_usr = |p: &Path| p == Path::new(DEFAULT_LOCATIONS[1]);
         let both = |_: &Path| true;
         let env = || Some(OsString::from("/env/.secrets.cfg"));
-        assert_eq!(locate_with(Some(Path::new("/x")), env(), both), Path::new("/x"));
-        assert_eq!(locate_with(None, env(), both), Path::new("/env/.secrets.cfg"));
-        assert_eq!(locate_with(None, Some(OsString::new()), only_usr), Path::new(DEFAULT_LOCATIONS[1]));
-        assert_eq!(locate_with(None, None, both), Path::new(DEFAULT_LOCATIONS[0]));
-        assert_eq!(locate_with(None, None, none), Path::new(DEFAULT_LOCATIONS[0]));
+        assert_eq!(
+            locate_with(Some(Path::new("/x")), env(), both),
+            Path::new("/x")
+        );
+        assert_eq!(
+            locate_with(None, env(), both),
+            Path::new("/env/.secrets.cfg")
+        );
+        assert_eq!(
+            locate_with(None, Some(OsString::new()), only_usr),
+            Path::new(DEFAULT_LOCATIONS[1])
+        );
+        assert_eq!(
+            locate_with(None, None, both),
+            Path::new(DEFAULT_LOCATIONS[0])
+        );
+        assert_eq!(
+            locate_with(None, None, none),
+            Path::new(DEFAULT_LOCATIONS[0])
+        );
     }
 }

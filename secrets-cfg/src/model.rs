@@ -48,7 +48,10 @@ impl Entry {
             fields.insert(extra.name.clone(), extra.value.clone());
         }
         let mut wrapper = Group::new();
-        wrapper.insert(self.setting.clone().unwrap_or_default(), Value::Group(fields));
+        wrapper.insert(
+            self.setting.clone().unwrap_or_default(),
+            Value::Group(fields),
+        );
         libconfig::write_at(&wrapper, ENTRY_INDENT)
     }
 }
@@ -75,16 +78,25 @@ pub(crate) struct Model {
 }
 
 fn format_error(path: &Path, problem: String) -> Error {
-    Error::Format { path: path.to_path_buf(), problem }
+    Error::Format {
+        path: path.to_path_buf(),
+        problem,
+    }
 }
 
 /// Line and column (from 1) of byte `offset` in `bytes`.
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     // `before[line_start..]` is valid UTF-8: the first invalid byte is at `offset`.
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -93,7 +105,10 @@ impl Model {
     pub(crate) fn empty() -> Self {
         let mut doc = Group::new();
         doc.insert("version", Value::String(FILE_VERSION.to_owned()));
-        Self { doc, ..Self::default() }
+        Self {
+            doc,
+            ..Self::default()
+        }
     }
 
     /// Parses and checks the file's bytes: UTF-8, libconfig, version, shape,
@@ -101,15 +116,30 @@ impl Model {
     pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let (line, column) = line_column(bytes, e.valid_up_to());
-            Error::NotUtf8 { path: path.to_path_buf(), line, column }
+            Error::NotUtf8 {
+                path: path.to_path_buf(),
+                line,
+                column,
+            }
         })?;
-        let mut doc = libconfig::parse(text).map_err(|source| Error::Syntax { path: path.to_path_buf(), source })?;
+        let mut doc = libconfig::parse(text).map_err(|source| Error::Syntax {
+            path: path.to_path_buf(),
+            source,
+        })?;
         match doc.get("version") {
             Some(Value::String(v)) if v == FILE_VERSION => {}
             Some(Value::String(v)) => {
-                return Err(format_error(path, format!("file version {v:?} is not supported (expected \"{FILE_VERSION}\")")))
+                return Err(format_error(
+                    path,
+                    format!("file version {v:?} is not supported (expected \"{FILE_VERSION}\")"),
+                ))
             }
-            Some(other) => return Err(format_error(path, format!("`version` is a {}, expected a string", other.type_name()))),
+            Some(other) => {
+                return Err(format_error(
+                    path,
+                    format!("`version` is a {}, expected a string", other.type_name()),
+                ))
+            }
             None => return Err(format_error(path, "`version` is missing".to_owned())),
         }
         let mut model = Self::default();
@@ -120,7 +150,13 @@ impl Model {
             match root.remove(KEY_CHECK) {
                 Some(Value::String(check)) => model.key_check = Some(check),
                 Some(other) => {
-                    return Err(format_error(path, format!("`{ROOT}.{KEY_CHECK}` is a {}, expected a string", other.type_name())))
+                    return Err(format_error(
+                        path,
+                        format!(
+                            "`{ROOT}.{KEY_CHECK}` is a {}, expected a string",
+                            other.type_name()
+                        ),
+                    ))
                 }
                 None => {}
             }
@@ -129,7 +165,10 @@ impl Model {
             }
         }
         if model.key_check.is_none() && model.slots.iter().flatten().any(|e| e.value.is_some()) {
-            return Err(format_error(path, format!("ciphered entries but no `{ROOT}.{KEY_CHECK}`")));
+            return Err(format_error(
+                path,
+                format!("ciphered entries but no `{ROOT}.{KEY_CHECK}`"),
+            ));
         }
         model.doc = doc;
         Ok(model)
@@ -139,38 +178,67 @@ impl Model {
     /// empty group in their place.
     fn take_entries(&mut self, path: &Path, root: &mut Group, kind: EntryKind) -> Result<()> {
         let group_name = kind.group_name();
-        let Some(group) = root.get_mut(group_name) else { return Ok(()) };
+        let Some(group) = root.get_mut(group_name) else {
+            return Ok(());
+        };
         let where_ = |setting: &str| format!("`{ROOT}.{group_name}.{setting}`");
         let group = group
             .as_group_mut()
             .ok_or_else(|| format_error(path, format!("`{ROOT}.{group_name}` is not a group")))?;
         for setting in std::mem::take(group).iter() {
             let Value::Group(fields) = &setting.value else {
-                return Err(format_error(path, format!("{} is not a group", where_(&setting.name))));
+                return Err(format_error(
+                    path,
+                    format!("{} is not a group", where_(&setting.name)),
+                ));
             };
             let mut extra = fields.clone();
             let name = match extra.remove(NAME) {
                 Some(Value::String(name)) => name,
-                _ => return Err(format_error(path, format!("{} has no string `{NAME}`", where_(&setting.name)))),
+                _ => {
+                    return Err(format_error(
+                        path,
+                        format!("{} has no string `{NAME}`", where_(&setting.name)),
+                    ))
+                }
             };
             if let Some(problem) = name_problem(&name) {
-                return Err(format_error(path, format!("{}: {problem}", where_(&setting.name))));
+                return Err(format_error(
+                    path,
+                    format!("{}: {problem}", where_(&setting.name)),
+                ));
             }
             let value = match extra.remove(kind.value_field()) {
                 Some(Value::String(v)) => Some(v),
                 Some(other) => {
                     return Err(format_error(
                         path,
-                        format!("{}.{} is a {}, expected a string", where_(&setting.name), kind.value_field(), other.type_name()),
+                        format!(
+                            "{}.{} is a {}, expected a string",
+                            where_(&setting.name),
+                            kind.value_field(),
+                            other.type_name()
+                        ),
                     ))
                 }
                 None => None,
             };
             if self.index.contains_key(&(kind, name.clone())) {
-                return Err(Error::DuplicateEntry { path: path.to_path_buf(), kind, name });
+                return Err(Error::DuplicateEntry {
+                    path: path.to_path_buf(),
+                    kind,
+                    name,
+                });
             }
             self.index.insert((kind, name.clone()), self.slots.len());
-            self.slots.push(Some(Entry { kind, name, setting: Some(setting.name.clone()), value, extra, text: None }));
+            self.slots.push(Some(Entry {
+                kind,
+                name,
+                setting: Some(setting.name.clone()),
+                value,
+                extra,
+                text: None,
+            }));
         }
         Ok(())
     }
@@ -182,7 +250,11 @@ impl Model {
 
     pub(crate) fn summaries(&self) -> Vec<EntrySummary> {
         self.entries()
-            .map(|e| EntrySummary { kind: e.kind, name: e.name.clone(), configured: e.value.is_some() })
+            .map(|e| EntrySummary {
+                kind: e.kind,
+                name: e.name.clone(),
+                configured: e.value.is_some(),
+            })
             .collect()
     }
 
@@ -275,7 +347,8 @@ impl Model {
     pub(crate) fn render(&mut self, path: &Path, size_hint: usize) -> Result<String> {
         self.compact();
         self.name_new_entries();
-        let write_error = |e: libconfig::WriteError| format_error(path, format!("cannot be written: {e}"));
+        let write_error =
+            |e: libconfig::WriteError| format_error(path, format!("cannot be written: {e}"));
         let mut doc = self.doc.clone();
         if doc.get(ROOT).is_none() {
             doc.insert(ROOT, Value::Group(Group::new()));
@@ -295,13 +368,25 @@ impl Model {
             }
         }
         // The entry groups in document order, which is the markers' order.
-        let kinds: Vec<EntryKind> =
-            root.iter().filter_map(|s| EntryKind::ALL.into_iter().find(|k| k.group_name() == s.name)).collect();
+        let kinds: Vec<EntryKind> = root
+            .iter()
+            .filter_map(|s| {
+                EntryKind::ALL
+                    .into_iter()
+                    .find(|k| k.group_name() == s.name)
+            })
+            .collect();
         let skeleton = libconfig::write(&doc).map_err(write_error)?;
         let marker_line = format!("{}{MARKER} = 0;\n", " ".repeat(2 * ENTRY_INDENT));
-        let spots: Vec<usize> = skeleton.match_indices(&marker_line).map(|(at, _)| at).collect();
+        let spots: Vec<usize> = skeleton
+            .match_indices(&marker_line)
+            .map(|(at, _)| at)
+            .collect();
         if spots.len() != kinds.len() {
-            return Err(format_error(path, format!("the setting name `{MARKER}` is reserved; rename that setting")));
+            return Err(format_error(
+                path,
+                format!("the setting name `{MARKER}` is reserved; rename that setting"),
+            ));
         }
         let mut out = String::with_capacity(size_hint + size_hint / 8);
         let mut done = 0;
@@ -323,13 +408,26 @@ impl Model {
     /// `proxy<N>` with the lowest `N` not taken in its group.
     fn name_new_entries(&mut self) {
         for kind in EntryKind::ALL {
-            if self.entries().all(|e| e.kind != kind || e.setting.is_some()) {
+            if self
+                .entries()
+                .all(|e| e.kind != kind || e.setting.is_some())
+            {
                 continue;
             }
-            let used: HashSet<String> =
-                self.entries().filter(|e| e.kind == kind).filter_map(|e| e.setting.clone()).collect();
-            let mut free = (0usize..).map(|n| format!("{}{n}", kind.setting_prefix())).filter(|s| !used.contains(s));
-            for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind && e.setting.is_none()) {
+            let used: HashSet<String> = self
+                .entries()
+                .filter(|e| e.kind == kind)
+                .filter_map(|e| e.setting.clone())
+                .collect();
+            let mut free = (0usize..)
+                .map(|n| format!("{}{n}", kind.setting_prefix()))
+                .filter(|s| !used.contains(s));
+            for entry in self
+                .slots
+                .iter_mut()
+                .flatten()
+                .filter(|e| e.kind == kind && e.setting.is_none())
+            {
                 entry.setting = free.next();
             }
         }
@@ -381,10 +479,21 @@ mod tests {
         assert_canonical(&first);
         let doc = libconfig::parse(&first).unwrap();
         assert_eq!(doc.lookup("primus.users.user0.hint"), Some(&Value::Int(3)));
-        assert_eq!(doc.lookup("primus.users.user2.name").and_then(Value::as_str), Some("B"));
-        assert_eq!(doc.lookup("primus.service_proxies.p.note").and_then(Value::as_str), Some("x"));
+        assert_eq!(
+            doc.lookup("primus.users.user2.name")
+                .and_then(Value::as_str),
+            Some("B")
+        );
+        assert_eq!(
+            doc.lookup("primus.service_proxies.p.note")
+                .and_then(Value::as_str),
+            Some("x")
+        );
         assert_eq!(doc.lookup("after").and_then(Value::as_str), Some("tail"));
-        assert!(first.find("service_proxies").unwrap() < first.find("users").unwrap(), "group order kept");
+        assert!(
+            first.find("service_proxies").unwrap() < first.find("users").unwrap(),
+            "group order kept"
+        );
 
         // Cached texts are reused; changed and new entries are rendered anew.
         model.put(EntryKind::User, "A", "v1:22:33".to_owned());
@@ -393,18 +502,38 @@ mod tests {
         let second = model.render(path, first.len()).unwrap();
         assert_canonical(&second);
         let doc = libconfig::parse(&second).unwrap();
-        assert_eq!(doc.lookup("primus.users.user0.secret").and_then(Value::as_str), Some("v1:22:33"));
-        assert_eq!(doc.lookup("primus.users.user1.name").and_then(Value::as_str), Some("C"), "lowest free number");
+        assert_eq!(
+            doc.lookup("primus.users.user0.secret")
+                .and_then(Value::as_str),
+            Some("v1:22:33")
+        );
+        assert_eq!(
+            doc.lookup("primus.users.user1.name")
+                .and_then(Value::as_str),
+            Some("C"),
+            "lowest free number"
+        );
         assert!(doc.lookup("primus.service_proxies.p").is_none());
-        assert_eq!(Model::parse(path, second.as_bytes()).unwrap().summaries().len(), 3);
+        assert_eq!(
+            Model::parse(path, second.as_bytes())
+                .unwrap()
+                .summaries()
+                .len(),
+            3
+        );
     }
 
     #[test]
     fn the_marker_name_is_refused_where_it_would_confuse_splicing() {
         let path = Path::new("test.cfg");
-        let source = "version = \"1.0\"; primus: { other: { secrets-cfg-entries = 0; }; users: {}; };";
+        let source =
+            "version = \"1.0\"; primus: { other: { secrets-cfg-entries = 0; }; users: {}; };";
         let mut model = Model::parse(path, source.as_bytes()).unwrap();
         let err = model.render(path, 0).unwrap_err();
-        assert!(err.to_string().contains("`secrets-cfg-entries` is reserved"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`secrets-cfg-entries` is reserved"),
+            "{err}"
+        );
     }
 }

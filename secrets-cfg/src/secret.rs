@@ -132,7 +132,10 @@ impl From<String> for Password {
 
 impl PartialEq for Password {
     fn eq(&self, other: &Self) -> bool {
-        ct_eq(self.expose_secret().as_bytes(), other.expose_secret().as_bytes())
+        ct_eq(
+            self.expose_secret().as_bytes(),
+            other.expose_secret().as_bytes(),
+        )
     }
 }
 
@@ -236,7 +239,13 @@ mod tests {
         let s = Secret::new(b"hunter2".to_vec());
         let p = Password::new("hunter2".to_owned());
         let k = FileKey::from_bytes([7; 32]);
-        for text in [format!("{s:?}"), format!("{s}"), format!("{p:?}"), format!("{p}"), format!("{k:?}")] {
+        for text in [
+            format!("{s:?}"),
+            format!("{s}"),
+            format!("{p:?}"),
+            format!("{p}"),
+            format!("{k:?}"),
+        ] {
             assert_eq!(text, "[REDACTED]");
         }
     }
@@ -255,7 +264,10 @@ mod tests {
     fn equality_and_conversion() {
         assert_eq!(Secret::new(vec![1, 2]), Secret::new(vec![1, 2]));
         assert_ne!(Secret::new(vec![1, 2]), Secret::new(vec![1]));
-        assert_eq!(Secret::from(Password::new("pw".into())).expose_secret(), b"pw");
+        assert_eq!(
+            Secret::from(Password::new("pw".into())).expose_secret(),
+            b"pw"
+        );
     }
 
     #[test]
@@ -265,7 +277,10 @@ mod tests {
         let text = std::str::from_utf8(line.expose_secret()).unwrap();
         let back = FileKey::from_hex(text).unwrap();
         assert_eq!(back.expose_secret(), k.expose_secret());
-        assert_eq!(FileKey::from_hex("abc").unwrap_err(), KeyFormatError::Length(3));
+        assert_eq!(
+            FileKey::from_hex("abc").unwrap_err(),
+            KeyFormatError::Length(3)
+        );
         let bad = "z".repeat(64);
         let err = FileKey::from_hex(&bad).unwrap_err();
         assert_eq!(err, KeyFormatError::NotHex);

@@ -39,7 +39,9 @@ pub struct SecretsStore {
 
 impl std::fmt::Debug for SecretsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsStore").field("path", &self.shared.path).finish_non_exhaustive()
+        f.debug_struct("SecretsStore")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +157,13 @@ impl SecretsStore {
             return Ok(None);
         };
         let key = self.shared.choose_key(&model, false)?;
-        open_entry(&self.shared.path, &Cipher::new(&key.key), &model, kind, name)
+        open_entry(
+            &self.shared.path,
+            &Cipher::new(&key.key),
+            &model,
+            kind,
+            name,
+        )
     }
 
     /// Runs `f` on a transaction and commits its changes atomically: all of
@@ -191,15 +199,26 @@ impl SecretsStore {
             match panic::catch_unwind(AssertUnwindSafe(|| f(&mut *tx))) {
                 Ok(Ok(value)) => {
                     let changed = tx.undo.len() > checkpoint;
-                    (changed, Box::new(move |r: Result<()>| send(&reply, Outcome::Done(r.map(|()| value)))))
+                    (
+                        changed,
+                        Box::new(move |r: Result<()>| {
+                            send(&reply, Outcome::Done(r.map(|()| value)))
+                        }),
+                    )
                 }
                 Ok(Err(e)) => {
                     tx.rollback(checkpoint);
-                    (false, Box::new(move |_| send(&reply, Outcome::Done(Err(e)))))
+                    (
+                        false,
+                        Box::new(move |_| send(&reply, Outcome::Done(Err(e)))),
+                    )
                 }
                 Err(payload) => {
                     tx.rollback(checkpoint);
-                    (false, Box::new(move |_| send(&reply, Outcome::Panicked(payload))))
+                    (
+                        false,
+                        Box::new(move |_| send(&reply, Outcome::Panicked(payload))),
+                    )
                 }
             }
         });
@@ -207,7 +226,9 @@ impl SecretsStore {
         match outcome.recv() {
             Ok(Outcome::Done(result)) => result,
             Ok(Outcome::Panicked(payload)) => panic::resume_unwind(payload),
-            Err(mpsc::RecvError) => Err(Error::Abandoned { path: self.shared.path.clone() }),
+            Err(mpsc::RecvError) => Err(Error::Abandoned {
+                path: self.shared.path.clone(),
+            }),
         }
     }
 
@@ -237,25 +258,51 @@ fn send<R>(reply: &mpsc::SyncSender<Outcome<R>>, outcome: Outcome<R>) {
 fn resolve_symlink(path: PathBuf) -> Result<PathBuf> {
     match std::fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            std::fs::canonicalize(&path).map_err(|e| Error::Symlink { path, source: Arc::new(e) })
+            std::fs::canonicalize(&path).map_err(|e| Error::Symlink {
+                path,
+                source: Arc::new(e),
+            })
         }
         _ => Ok(path),
     }
 }
 
-fn open_entry(path: &Path, cipher: &Cipher, model: &Model, kind: EntryKind, name: &str) -> Result<Option<Secret>> {
-    let Some(Entry { value: Some(sealed), .. }) = model.get(kind, name) else {
+fn open_entry(
+    path: &Path,
+    cipher: &Cipher,
+    model: &Model,
+    kind: EntryKind,
+    name: &str,
+) -> Result<Option<Secret>> {
+    let Some(Entry {
+        value: Some(sealed),
+        ..
+    }) = model.get(kind, name)
+    else {
         return Ok(None);
     };
     let entry_error = |e: OpenError| {
         let (path, name) = (path.to_path_buf(), name.to_owned());
         match e {
-            OpenError::Malformed(problem) => Error::MalformedValue { path, kind, name, problem },
-            OpenError::UnknownScheme(scheme) => Error::UnknownScheme { path, kind, name, scheme },
+            OpenError::Malformed(problem) => Error::MalformedValue {
+                path,
+                kind,
+                name,
+                problem,
+            },
+            OpenError::UnknownScheme(scheme) => Error::UnknownScheme {
+                path,
+                kind,
+                name,
+                scheme,
+            },
             OpenError::Authentication => Error::Tampered { path, kind, name },
         }
     };
-    cipher.open(&entry_aad(kind, name), sealed).map(Some).map_err(entry_error)
+    cipher
+        .open(&entry_aad(kind, name), sealed)
+        .map(Some)
+        .map_err(entry_error)
 }
 
 impl Shared {
@@ -264,7 +311,10 @@ impl Shared {
     }
 
     fn key_source(&self) -> KeySource {
-        self.key_source.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.key_source
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Reads the file without the lock: the rename in every write makes any
@@ -272,7 +322,9 @@ impl Shared {
     fn read_model(&self) -> Result<Model> {
         match self.read_file()? {
             Some((bytes, _)) => Model::parse(&self.path, &bytes),
-            None => Err(Error::NotFound { path: self.path.clone() }),
+            None => Err(Error::NotFound {
+                path: self.path.clone(),
+            }),
         }
     }
 
@@ -280,9 +332,11 @@ impl Shared {
         match fsio::read_limited(&self.path, false) {
             Ok(ReadOutcome::Found(bytes, meta)) => Ok(Some((bytes, meta))),
             Ok(ReadOutcome::Missing) => Ok(None),
-            Ok(ReadOutcome::TooLarge(size)) => {
-                Err(Error::TooLarge { path: self.path.clone(), size, limit: fsio::MAX_FILE_SIZE })
-            }
+            Ok(ReadOutcome::TooLarge(size)) => Err(Error::TooLarge {
+                path: self.path.clone(),
+                size,
+                limit: fsio::MAX_FILE_SIZE,
+            }),
             Err(e) => Err(Error::read(&self.path, e)),
         }
     }
@@ -292,31 +346,68 @@ impl Shared {
     /// a fresh key (its key file created on commit).
     fn choose_key(&self, model: &Model, for_write: bool) -> Result<ActiveKey> {
         let check = model.key_check.as_deref();
-        let opens = |key: &FileKey| check.is_none_or(|c| Cipher::new(key).open(&key_check_aad(), c).is_ok());
+        let opens = |key: &FileKey| {
+            check.is_none_or(|c| Cipher::new(key).open(&key_check_aad(), c).is_ok())
+        };
         match self.key_source().candidates(&self.path)? {
             Candidates::Fixed(key, origin) => {
                 if !opens(&key) {
-                    return Err(Error::WrongKey { path: self.path.clone(), key_origin: origin.to_string() });
+                    return Err(Error::WrongKey {
+                        path: self.path.clone(),
+                        key_origin: origin.to_string(),
+                    });
                 }
-                Ok(ActiveKey { key, origin, todo: KeyTodo::None })
+                Ok(ActiveKey {
+                    key,
+                    origin,
+                    todo: KeyTodo::None,
+                })
             }
-            Candidates::File { path, current, pending } => {
+            Candidates::File {
+                path,
+                current,
+                pending,
+            } => {
                 let origin = KeyOrigin::File(path.clone());
                 if let Some(key) = current.as_ref().filter(|k| opens(k)) {
-                    return Ok(ActiveKey { key: key.clone(), origin, todo: KeyTodo::None });
+                    return Ok(ActiveKey {
+                        key: key.clone(),
+                        origin,
+                        todo: KeyTodo::None,
+                    });
                 }
                 // A rotation that stopped after rewriting the secrets file.
                 if let Some(key) = pending.filter(|k| check.is_some() && opens(k)) {
-                    return Ok(ActiveKey { key, origin, todo: KeyTodo::FinishRotation });
+                    return Ok(ActiveKey {
+                        key,
+                        origin,
+                        todo: KeyTodo::FinishRotation,
+                    });
                 }
                 match current {
-                    Some(_) => Err(Error::WrongKey { path: self.path.clone(), key_origin: origin.to_string() }),
-                    None if check.is_some() => Err(Error::MissingKey { path: self.path.clone(), key_file: path }),
+                    Some(_) => Err(Error::WrongKey {
+                        path: self.path.clone(),
+                        key_origin: origin.to_string(),
+                    }),
+                    None if check.is_some() => Err(Error::MissingKey {
+                        path: self.path.clone(),
+                        key_file: path,
+                    }),
                     None if for_write => {
-                        let key = FileKey::generate().map_err(|source| Error::Random { path: self.path.clone(), source })?;
-                        Ok(ActiveKey { key, origin, todo: KeyTodo::CreateFile })
+                        let key = FileKey::generate().map_err(|source| Error::Random {
+                            path: self.path.clone(),
+                            source,
+                        })?;
+                        Ok(ActiveKey {
+                            key,
+                            origin,
+                            todo: KeyTodo::CreateFile,
+                        })
                     }
-                    None => Err(Error::MissingKey { path: self.path.clone(), key_file: path }),
+                    None => Err(Error::MissingKey {
+                        path: self.path.clone(),
+                        key_file: path,
+                    }),
                 }
             }
         }
@@ -358,13 +449,20 @@ impl Shared {
                     if left.is_zero() {
                         break;
                     }
-                    queue = self.arrivals.wait_timeout(queue, left).unwrap_or_else(PoisonError::into_inner).0;
+                    queue = self
+                        .arrivals
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
                 }
                 let batch = std::mem::take(&mut queue.pending);
                 queue.last_batch = batch.len();
                 drop(queue);
                 let tickets = batch.iter().map(|(t, _)| *t).collect();
-                let turn = Leadership { shared: self, tickets };
+                let turn = Leadership {
+                    shared: self,
+                    tickets,
+                };
                 let started = Instant::now();
                 self.commit_batch(batch.into_iter().map(|(_, job)| job).collect());
                 let took = started.elapsed();
@@ -373,7 +471,10 @@ impl Shared {
                 queue.gather = (took / 4).min(MAX_GATHER);
                 continue;
             }
-            queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            queue = self
+                .turn
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 
@@ -381,11 +482,17 @@ impl Shared {
     fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
         let mut queue = lock(&self.queue);
         while queue.leader {
-            queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            queue = self
+                .turn
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         queue.leader = true;
         drop(queue);
-        let _turn = Leadership { shared: self, tickets: Vec::new() };
+        let _turn = Leadership {
+            shared: self,
+            tickets: Vec::new(),
+        };
         f()
     }
 
@@ -404,7 +511,12 @@ impl Shared {
             }
         };
         let cipher = Cipher::new(&loaded.key.key);
-        let mut tx = Transaction { path: &self.path, model: &mut loaded.model, cipher: &cipher, undo: Vec::new() };
+        let mut tx = Transaction {
+            path: &self.path,
+            model: &mut loaded.model,
+            cipher: &cipher,
+            undo: Vec::new(),
+        };
         let mut finishes = Vec::with_capacity(jobs.len());
         let mut changed = false;
         for job in jobs {
@@ -412,7 +524,11 @@ impl Shared {
             changed |= job_changed;
             finishes.push(finish);
         }
-        let result = if changed { self.write(&mut loaded, &cipher) } else { Ok(()) };
+        let result = if changed {
+            self.write(&mut loaded, &cipher)
+        } else {
+            Ok(())
+        };
         if result.is_ok() {
             *cache = Some(loaded);
         }
@@ -428,7 +544,8 @@ impl Shared {
     /// authenticated. Finishes an interrupted rotation, clears leftovers.
     fn lock_and_load(&self, cached: Option<Loaded>) -> Result<(LockGuard, Loaded)> {
         let lock_path = self.lock_path();
-        let guard = LockGuard::acquire(&lock_path, NEW_FILE_MODE).map_err(|e| Error::write(&lock_path, e))?;
+        let guard = LockGuard::acquire(&lock_path, NEW_FILE_MODE)
+            .map_err(|e| Error::write(&lock_path, e))?;
         self.remove_stale_temps();
         let file = self.read_file()?;
         if let (Some(mut loaded), Some((bytes, meta))) = (cached, &file) {
@@ -448,18 +565,29 @@ impl Shared {
             match key.todo {
                 KeyTodo::FinishRotation => {
                     std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-                    fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
+                    fsio::sync_dir(fsio::parent_dir(key_file))
+                        .map_err(|e| Error::write(key_file, e))?;
                     key.todo = KeyTodo::None;
                 }
                 KeyTodo::None => match std::fs::remove_file(&pending) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::write(&pending, e)),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::write(&pending, e))
+                    }
                     _ => {}
                 },
                 KeyTodo::CreateFile => {}
             }
         }
         let (bytes, meta) = file.map_or((None, None), |(b, m)| (Some(b), Some(m)));
-        Ok((guard, Loaded { bytes, meta, model, key }))
+        Ok((
+            guard,
+            Loaded {
+                bytes,
+                meta,
+                model,
+                key,
+            },
+        ))
     }
 
     /// Clears what a writer killed mid-write left: temporary files of the
@@ -496,7 +624,8 @@ impl Shared {
         let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
         let text = loaded.model.render(&self.path, size_hint)?;
         let (owner, mode) = keep_or_new(loaded.meta, NEW_FILE_MODE);
-        fsio::replace(&self.path, text.as_bytes(), mode, owner, false).map_err(|e| Error::write(e.path, e.source))?;
+        fsio::replace(&self.path, text.as_bytes(), mode, owner, false)
+            .map_err(|e| Error::write(e.path, e.source))?;
         loaded.bytes = Some(text.into_bytes());
         Ok(())
     }
@@ -505,11 +634,16 @@ impl Shared {
         let mut cache = lock(&self.cache);
         let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
         if loaded.bytes.is_none() {
-            return Err(Error::NotFound { path: self.path.clone() });
+            return Err(Error::NotFound {
+                path: self.path.clone(),
+            });
         }
         let origin = loaded.key.origin.clone();
         if origin == KeyOrigin::Env {
-            return Err(Error::KeyNotRotatable { path: self.path.clone(), key_origin: origin.to_string() });
+            return Err(Error::KeyNotRotatable {
+                path: self.path.clone(),
+                key_origin: origin.to_string(),
+            });
         }
         let old = Cipher::new(&loaded.key.key);
         let new = Cipher::new(&new_key);
@@ -529,14 +663,25 @@ impl Shared {
                 Err(_) => (None, 0o600),
             };
             key::write_key_file(&pending, &new_key, mode, owner, false)?;
-            loaded.key = ActiveKey { key: new_key.clone(), origin: origin.clone(), todo: KeyTodo::None };
+            loaded.key = ActiveKey {
+                key: new_key.clone(),
+                origin: origin.clone(),
+                todo: KeyTodo::None,
+            };
             self.write(&mut loaded, &new)?;
             std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
             fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
         } else {
-            loaded.key = ActiveKey { key: new_key.clone(), origin, todo: KeyTodo::None };
+            loaded.key = ActiveKey {
+                key: new_key.clone(),
+                origin,
+                todo: KeyTodo::None,
+            };
             self.write(&mut loaded, &new)?;
-            *self.key_source.write().unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
+            *self
+                .key_source
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
         }
         *cache = Some(loaded);
         Ok(())
@@ -544,7 +689,10 @@ impl Shared {
 }
 
 fn seal(path: &Path, cipher: &Cipher, aad: &[u8], plaintext: &[u8]) -> Result<String> {
-    cipher.seal(aad, plaintext).map_err(|source| Error::Random { path: path.to_path_buf(), source })
+    cipher.seal(aad, plaintext).map_err(|source| Error::Random {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Authenticates every value, so a damaged file is never written over.
@@ -583,7 +731,9 @@ pub struct Transaction<'a> {
 
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Transaction")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -592,9 +742,18 @@ impl Transaction<'_> {
     /// fresh nonce. Accepts a `Secret` or a `&Secret`.
     pub fn put(&mut self, kind: EntryKind, name: &str, secret: impl Borrow<Secret>) -> Result<()> {
         if let Some(problem) = name_problem(name) {
-            return Err(Error::InvalidName { kind, name: name.to_owned(), problem });
+            return Err(Error::InvalidName {
+                kind,
+                name: name.to_owned(),
+                problem,
+            });
         }
-        let sealed = seal(self.path, self.cipher, &entry_aad(kind, name), secret.borrow().expose_secret())?;
+        let sealed = seal(
+            self.path,
+            self.cipher,
+            &entry_aad(kind, name),
+            secret.borrow().expose_secret(),
+        )?;
         let undo = self.model.put(kind, name, sealed);
         self.undo.push(undo);
         Ok(())

@@ -30,7 +30,11 @@ fn fixture() -> Fixture {
         .edit(|tx| {
             tx.put(EntryKind::User, "ALICE", Secret::new(PLAINTEXTS[0].into()))?;
             tx.put(EntryKind::User, "BOB", Secret::new(PLAINTEXTS[1].into()))?;
-            tx.put(EntryKind::ServiceProxy, "SVC", Secret::new(PLAINTEXTS[2].into()))
+            tx.put(
+                EntryKind::ServiceProxy,
+                "SVC",
+                Secret::new(PLAINTEXTS[2].into()),
+            )
         })
         .unwrap();
     Fixture { dir, path, key }
@@ -63,7 +67,9 @@ fn assert_refused_at(path: &Path, dir: &Path, expected: fn(&Error) -> bool, need
         Err(e) => e,
         Ok(store) => {
             let read = store.list().and_then(|entries| {
-                entries.iter().try_for_each(|e| store.get(e.kind, &e.name).map(drop))
+                entries
+                    .iter()
+                    .try_for_each(|e| store.get(e.kind, &e.name).map(drop))
             });
             read.expect_err("reading every entry must fail too");
             store
@@ -74,19 +80,31 @@ fn assert_refused_at(path: &Path, dir: &Path, expected: fn(&Error) -> bool, need
     let text = err.to_string();
     assert!(expected(&err), "unexpected error: {text}");
     assert!(text.contains(needle), "{text:?} lacks {needle:?}");
-    assert!(text.contains(&path.display().to_string()), "{text:?} does not name {}", path.display());
+    assert!(
+        text.contains(&path.display().to_string()),
+        "{text:?} does not name {}",
+        path.display()
+    );
     for secret in PLAINTEXTS {
         assert!(!text.contains(secret) && !format!("{err:?}").contains(secret));
     }
-    assert_eq!(unchanged_but_lock(dir, &before), before, "files changed after: {text}");
+    assert_eq!(
+        unchanged_but_lock(dir, &before),
+        before,
+        "files changed after: {text}"
+    );
 }
 
 /// The directory's snapshot, minus the lock file if the failed edit only
 /// created it (empty): taking the lock precedes reading the file.
-fn unchanged_but_lock(dir: &Path, before: &[(PathBuf, Option<Vec<u8>>)]) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+fn unchanged_but_lock(
+    dir: &Path,
+    before: &[(PathBuf, Option<Vec<u8>>)],
+) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     let mut after = snapshot(dir);
     after.retain(|(p, bytes)| {
-        let new_lock = p.extension().is_some_and(|e| e == "lock") && before.iter().all(|(b, _)| b != p);
+        let new_lock =
+            p.extension().is_some_and(|e| e == "lock") && before.iter().all(|(b, _)| b != p);
         !(new_lock && bytes.as_deref() == Some(&[][..]))
     });
     after
@@ -108,7 +126,11 @@ fn edit_value(fx: &Fixture, group: &str, setting: &str, f: impl FnOnce(&str) -> 
         .and_then(|g| g.get_mut(setting))
         .and_then(Value::as_group_mut)
         .unwrap();
-    let field = if group == "users" { "secret" } else { "password" };
+    let field = if group == "users" {
+        "secret"
+    } else {
+        "password"
+    };
     let old = entry.get(field).and_then(Value::as_str).unwrap().to_owned();
     entry.insert(field, Value::String(f(&old)));
     fs::write(&fx.path, libconfig::write(&doc).unwrap()).unwrap();
@@ -129,9 +151,15 @@ fn flip(value: &str, index: usize) -> String {
 
 fn tampered(name: &'static str) -> fn(&Error) -> bool {
     match name {
-        "ALICE" => |e| matches!(e, Error::Tampered { name, kind: EntryKind::User, .. } if name == "ALICE"),
-        "BOB" => |e| matches!(e, Error::Tampered { name, kind: EntryKind::User, .. } if name == "BOB"),
-        _ => |e| matches!(e, Error::Tampered { name, kind: EntryKind::ServiceProxy, .. } if name == "SVC"),
+        "ALICE" => {
+            |e| matches!(e, Error::Tampered { name, kind: EntryKind::User, .. } if name == "ALICE")
+        }
+        "BOB" => {
+            |e| matches!(e, Error::Tampered { name, kind: EntryKind::User, .. } if name == "BOB")
+        }
+        _ => {
+            |e| matches!(e, Error::Tampered { name, kind: EntryKind::ServiceProxy, .. } if name == "SVC")
+        }
     }
 }
 
@@ -142,14 +170,22 @@ fn truncated_mid_file() {
     let fx = fixture();
     let bytes = fs::read(&fx.path).unwrap();
     fs::write(&fx.path, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::Syntax { .. }), "is not valid libconfig: line ");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Syntax { .. }),
+        "is not valid libconfig: line ",
+    );
 }
 
 #[test]
 fn truncated_to_empty() {
     let fx = fixture();
     fs::write(&fx.path, b"").unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "`version` is missing");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "`version` is missing",
+    );
 }
 
 #[test]
@@ -158,21 +194,44 @@ fn non_utf8_byte() {
     let mut bytes = fs::read(&fx.path).unwrap();
     bytes.splice(2..2, [0xff]);
     fs::write(&fx.path, bytes).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::NotUtf8 { line: 1, column: 3, .. }), "not UTF-8 text (invalid byte at line 1, column 3)");
+    assert_refused(
+        &fx,
+        |e| {
+            matches!(
+                e,
+                Error::NotUtf8 {
+                    line: 1,
+                    column: 3,
+                    ..
+                }
+            )
+        },
+        "not UTF-8 text (invalid byte at line 1, column 3)",
+    );
 }
 
 #[test]
 fn duplicate_entry_names() {
     let fx = fixture();
-    rewrite(&fx.path, |t| t.replace("name = \"BOB\"", "name = \"ALICE\""));
-    assert_refused(&fx, |e| matches!(e, Error::DuplicateEntry { name, .. } if name == "ALICE"), "user `ALICE` has two entries");
+    rewrite(&fx.path, |t| {
+        t.replace("name = \"BOB\"", "name = \"ALICE\"")
+    });
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::DuplicateEntry { name, .. } if name == "ALICE"),
+        "user `ALICE` has two entries",
+    );
 }
 
 #[test]
 fn duplicate_setting_names() {
     let fx = fixture();
     rewrite(&fx.path, |t| t.replace("user1: {", "user0: {"));
-    assert_refused(&fx, |e| matches!(e, Error::Syntax { .. }), "duplicate setting name `user0`");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Syntax { .. }),
+        "duplicate setting name `user0`",
+    );
 }
 
 #[test]
@@ -181,62 +240,108 @@ fn huge_file() {
     let mut text = fs::read_to_string(&fx.path).unwrap();
     text.push_str(&format!("# {}\n", "x".repeat(17 << 20)));
     fs::write(&fx.path, text).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::TooLarge { .. }), "over the 16777216-byte limit");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::TooLarge { .. }),
+        "over the 16777216-byte limit",
+    );
 }
 
 #[test]
 fn unsupported_file_version() {
     let fx = fixture();
-    rewrite(&fx.path, |t| t.replace("version = \"1.0\"", "version = \"2.0\""));
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "file version \"2.0\" is not supported");
+    rewrite(&fx.path, |t| {
+        t.replace("version = \"1.0\"", "version = \"2.0\"")
+    });
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "file version \"2.0\" is not supported",
+    );
 }
 
 #[test]
 fn primus_is_not_a_group() {
     let fx = fixture();
     fs::write(&fx.path, "version = \"1.0\";\nprimus = \"users\";\n").unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "`primus` is not a group");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "`primus` is not a group",
+    );
 }
 
 #[test]
 fn users_is_a_list() {
     let fx = fixture();
-    fs::write(&fx.path, "version = \"1.0\";\nprimus: { users = ( { name = \"A\"; } ); };\n").unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "`primus.users` is not a group");
+    fs::write(
+        &fx.path,
+        "version = \"1.0\";\nprimus: { users = ( { name = \"A\"; } ); };\n",
+    )
+    .unwrap();
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "`primus.users` is not a group",
+    );
 }
 
 #[test]
 fn entry_without_name() {
     let fx = fixture();
     rewrite(&fx.path, |t| t.replace("name = \"BOB\";", ""));
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "`primus.users.user1` has no string `name`");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "`primus.users.user1` has no string `name`",
+    );
 }
 
 #[test]
 fn secret_is_not_a_string() {
     let fx = fixture();
-    rewrite(&fx.path, |t| t.replace("name = \"BOB\";", "name = \"BOB\"; password = 5;"));
+    rewrite(&fx.path, |t| {
+        t.replace("name = \"BOB\";", "name = \"BOB\"; password = 5;")
+    });
     let text = fs::read_to_string(&fx.path).unwrap();
     let start = text.find("name = \"BOB\"").unwrap();
     let secret_line = text[start..].find("secret = ").unwrap() + start;
     let end = text[secret_line..].find(';').unwrap() + secret_line;
-    fs::write(&fx.path, format!("{}secret = 5{}", &text[..secret_line], &text[end..])).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "`primus.users.user1`.secret is a integer, expected a string");
+    fs::write(
+        &fx.path,
+        format!("{}secret = 5{}", &text[..secret_line], &text[end..]),
+    )
+    .unwrap();
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "`primus.users.user1`.secret is a integer, expected a string",
+    );
 }
 
 #[test]
 fn include_directive() {
     let fx = fixture();
     rewrite(&fx.path, |t| format!("@include \"/etc/shadow\"\n{t}"));
-    assert_refused(&fx, |e| matches!(e, Error::Syntax { .. }), "`@include` is not supported");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Syntax { .. }),
+        "`@include` is not supported",
+    );
 }
 
 #[test]
 fn key_check_removed() {
     let fx = fixture();
     let check = value_of(&fx, "primus.key_check");
-    rewrite(&fx.path, |t| t.replace(&format!("key_check = \"{check}\";"), ""));
-    assert_refused(&fx, |e| matches!(e, Error::Format { .. }), "ciphered entries but no `primus.key_check`");
+    rewrite(&fx.path, |t| {
+        t.replace(&format!("key_check = \"{check}\";"), "")
+    });
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::Format { .. }),
+        "ciphered entries but no `primus.key_check`",
+    );
 }
 
 // ---- damaged ciphertexts ----
@@ -259,7 +364,11 @@ fn flipped_bit_in_tag() {
 fn flipped_bit_in_nonce() {
     let fx = fixture();
     edit_value(&fx, "service_proxies", "proxy0", |v| flip(v, 3));
-    assert_refused(&fx, tampered("SVC"), "service proxy user `SVC` fails authentication");
+    assert_refused(
+        &fx,
+        tampered("SVC"),
+        "service proxy user `SVC` fails authentication",
+    );
 }
 
 #[test]
@@ -276,9 +385,23 @@ fn ciphertexts_swapped_between_entries() {
 fn ciphertext_moved_to_another_kind() {
     let fx = fixture();
     let alice = value_of(&fx, "primus.users.user0.secret");
-    rewrite(&fx.path, |t| t.replace("name = \"SVC\"", "name = \"ALICE\""));
+    rewrite(&fx.path, |t| {
+        t.replace("name = \"SVC\"", "name = \"ALICE\"")
+    });
     edit_value(&fx, "service_proxies", "proxy0", |_| alice.clone());
-    assert_refused(&fx, |e| matches!(e, Error::Tampered { kind: EntryKind::ServiceProxy, .. }), "service proxy user `ALICE` fails authentication");
+    assert_refused(
+        &fx,
+        |e| {
+            matches!(
+                e,
+                Error::Tampered {
+                    kind: EntryKind::ServiceProxy,
+                    ..
+                }
+            )
+        },
+        "service proxy user `ALICE` fails authentication",
+    );
 }
 
 #[test]
@@ -292,21 +415,33 @@ fn ciphertext_shortened() {
 fn unknown_scheme_version() {
     let fx = fixture();
     edit_value(&fx, "users", "user1", |v| v.replacen("v1:", "v9:", 1));
-    assert_refused(&fx, |e| matches!(e, Error::UnknownScheme { scheme, .. } if scheme == "v9"), "ciphered with scheme `v9`");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::UnknownScheme { scheme, .. } if scheme == "v9"),
+        "ciphered with scheme `v9`",
+    );
 }
 
 #[test]
 fn nonce_not_hex() {
     let fx = fixture();
     edit_value(&fx, "users", "user0", |v| format!("v1:zz{}", &v[5..]));
-    assert_refused(&fx, |e| matches!(e, Error::MalformedValue { .. }), "malformed value (nonce is not 24 hex digits)");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::MalformedValue { .. }),
+        "malformed value (nonce is not 24 hex digits)",
+    );
 }
 
 #[test]
 fn plaintext_pasted_as_value() {
     let fx = fixture();
     edit_value(&fx, "users", "user0", |_| PLAINTEXTS[0].to_owned());
-    assert_refused(&fx, |e| matches!(e, Error::MalformedValue { .. }), "malformed value (no scheme marker)");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::MalformedValue { .. }),
+        "malformed value (no scheme marker)",
+    );
 }
 
 // ---- keys ----
@@ -315,7 +450,11 @@ fn plaintext_pasted_as_value() {
 fn wrong_key() {
     let fx = fixture();
     fs::write(&fx.key, format!("{}\n", "42".repeat(32))).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::WrongKey { .. }), "does not open this file (key check failed)");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::WrongKey { .. }),
+        "does not open this file (key check failed)",
+    );
 }
 
 #[test]
@@ -323,21 +462,33 @@ fn key_check_altered() {
     let fx = fixture();
     let check = value_of(&fx, "primus.key_check");
     rewrite(&fx.path, |t| t.replace(&check, &flip(&check, 30)));
-    assert_refused(&fx, |e| matches!(e, Error::WrongKey { .. }), "key check failed");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::WrongKey { .. }),
+        "key check failed",
+    );
 }
 
 #[test]
 fn missing_key() {
     let fx = fixture();
     fs::remove_file(&fx.key).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::MissingKey { .. }), "a new key is never made for an existing file");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::MissingKey { .. }),
+        "a new key is never made for an existing file",
+    );
 }
 
 #[test]
 fn key_file_not_hex() {
     let fx = fixture();
     fs::write(&fx.key, "not a key\n").unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::BadKey { .. }), "found 9 characters");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::BadKey { .. }),
+        "found 9 characters",
+    );
 }
 
 #[test]
@@ -346,7 +497,11 @@ fn key_file_is_a_symlink() {
     let elsewhere = fx.dir.path().join("elsewhere.key");
     fs::rename(&fx.key, &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &fx.key).unwrap();
-    assert_refused(&fx, |e| matches!(e, Error::BadKey { .. }), "the key file is a symlink, which is refused");
+    assert_refused(
+        &fx,
+        |e| matches!(e, Error::BadKey { .. }),
+        "the key file is a symlink, which is refused",
+    );
 }
 
 // ---- paths and permissions ----
@@ -356,7 +511,12 @@ fn path_is_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".secrets.cfg");
     fs::create_dir(&path).unwrap();
-    assert_refused_at(&path, dir.path(), |e| matches!(e, Error::Read { .. }), "is a directory");
+    assert_refused_at(
+        &path,
+        dir.path(),
+        |e| matches!(e, Error::Read { .. }),
+        "is a directory",
+    );
 }
 
 #[test]
@@ -366,7 +526,12 @@ fn symlink_loop() {
     let other = dir.path().join("other.cfg");
     std::os::unix::fs::symlink(&other, &path).unwrap();
     std::os::unix::fs::symlink(&path, &other).unwrap();
-    assert_refused_at(&path, dir.path(), |e| matches!(e, Error::Symlink { .. }), "cannot resolve the symlink");
+    assert_refused_at(
+        &path,
+        dir.path(),
+        |e| matches!(e, Error::Symlink { .. }),
+        "cannot resolve the symlink",
+    );
 }
 
 #[test]
@@ -374,7 +539,12 @@ fn dangling_symlink() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".secrets.cfg");
     std::os::unix::fs::symlink(dir.path().join("gone.cfg"), &path).unwrap();
-    assert_refused_at(&path, dir.path(), |e| matches!(e, Error::Symlink { .. }), "point it at an existing secrets file");
+    assert_refused_at(
+        &path,
+        dir.path(),
+        |e| matches!(e, Error::Symlink { .. }),
+        "point it at an existing secrets file",
+    );
 }
 
 /// Sets the immutable attribute on `path` until dropped; root obeys it.
@@ -402,7 +572,9 @@ fn read_only_directory() {
     let before = snapshot(fx.dir.path());
     // Reading still works; writing is refused with the vendor's code.
     assert!(store.get(EntryKind::User, "ALICE").unwrap().is_some());
-    let err = store.edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec()))).unwrap_err();
+    let err = store
+        .edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec())))
+        .unwrap_err();
     assert!(matches!(err, Error::NoWriteAccess { .. }), "{err}");
     assert_eq!(err.vendor_code(), Some(0x8000_5007));
     assert!(err.to_string().contains("(0x80005007)"), "{err}");
@@ -415,10 +587,19 @@ fn read_only_file() {
     let _guard = Immutable::set(&fx.path);
     let store = SecretsStore::open(&fx.path, KeySource::Default).unwrap();
     let before = snapshot(fx.dir.path());
-    let err = store.edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec()))).unwrap_err();
+    let err = store
+        .edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec())))
+        .unwrap_err();
     assert!(matches!(err, Error::NoWriteAccess { .. }), "{err}");
-    assert!(err.to_string().contains(&fx.path.display().to_string()), "{err}");
-    assert_eq!(snapshot(fx.dir.path()), before, "the temporary file is removed too");
+    assert!(
+        err.to_string().contains(&fx.path.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(fx.dir.path()),
+        before,
+        "the temporary file is removed too"
+    );
 }
 
 /// Runs `f` on a thread whose uid and gid are 65534 (Linux credentials are
@@ -446,7 +627,9 @@ fn unreadable_file() {
     let (read, write) = as_nobody(move || {
         let store = SecretsStore::open(&path, KeySource::Default).unwrap();
         let read = store.list().unwrap_err();
-        let write = store.edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec()))).unwrap_err();
+        let write = store
+            .edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec())))
+            .unwrap_err();
         (read, write)
     });
     assert!(matches!(read, Error::Read { .. }), "{read}");
@@ -461,12 +644,18 @@ fn missing_file_has_the_vendor_code() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".secrets.cfg");
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    for err in [store.list().unwrap_err(), store.get(EntryKind::User, "A").unwrap_err()] {
+    for err in [
+        store.list().unwrap_err(),
+        store.get(EntryKind::User, "A").unwrap_err(),
+    ] {
         assert!(matches!(err, Error::NotFound { .. }), "{err}");
         assert_eq!(err.vendor_code(), Some(0x8000_5004));
         assert!(err.to_string().contains("(0x80005004)"));
     }
-    assert!(fs::read_dir(dir.path()).unwrap().next().is_none(), "reads create nothing");
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "reads create nothing"
+    );
 }
 
 #[test]
@@ -474,9 +663,18 @@ fn invalid_entry_names() {
     let fx = fixture();
     let before = snapshot(fx.dir.path());
     let store = SecretsStore::open(&fx.path, KeySource::Default).unwrap();
-    for (name, problem) in [("".to_owned(), "is empty"), ("a\nb".to_owned(), "control character"), ("x".repeat(256), "longer than 255")] {
-        let err = store.edit(move |tx| tx.put(EntryKind::User, &name, Secret::new(b"s".to_vec()))).unwrap_err();
-        assert!(matches!(err, Error::InvalidName { .. }) && err.to_string().contains(problem), "{err}");
+    for (name, problem) in [
+        ("".to_owned(), "is empty"),
+        ("a\nb".to_owned(), "control character"),
+        ("x".repeat(256), "longer than 255"),
+    ] {
+        let err = store
+            .edit(move |tx| tx.put(EntryKind::User, &name, Secret::new(b"s".to_vec())))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidName { .. }) && err.to_string().contains(problem),
+            "{err}"
+        );
     }
     assert_eq!(snapshot(fx.dir.path()), before);
 }
@@ -486,7 +684,13 @@ fn caller_key_wrong_for_existing_file() {
     let fx = fixture();
     let before = snapshot(fx.dir.path());
     let store = SecretsStore::open(&fx.path, KeySource::Key(FileKey::from_bytes([1; 32]))).unwrap();
-    let err = store.edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec()))).unwrap_err();
-    assert!(matches!(err, Error::WrongKey { .. }) && err.to_string().contains("the key given by the caller"), "{err}");
+    let err = store
+        .edit(|tx| tx.put(EntryKind::User, "CAROL", Secret::new(b"c".to_vec())))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::WrongKey { .. })
+            && err.to_string().contains("the key given by the caller"),
+        "{err}"
+    );
     assert_eq!(snapshot(fx.dir.path()), before);
 }

@@ -24,16 +24,28 @@ fn main() {
     }
     let started = Instant::now();
     processes_and_threads_lose_no_update();
-    println!("test processes_and_threads_lose_no_update ... ok in {:.1?}", started.elapsed());
+    println!(
+        "test processes_and_threads_lose_no_update ... ok in {:.1?}",
+        started.elapsed()
+    );
 }
 
 fn number(secret: Option<Secret>) -> usize {
-    secret.map_or(0, |s| std::str::from_utf8(s.expose_secret()).expect("utf8").parse().expect("number"))
+    secret.map_or(0, |s| {
+        std::str::from_utf8(s.expose_secret())
+            .expect("utf8")
+            .parse()
+            .expect("number")
+    })
 }
 
 fn bump(tx: &mut secrets_cfg::Transaction<'_>, name: &str) -> secrets_cfg::Result<()> {
     let next = number(tx.get(EntryKind::User, name)?) + 1;
-    tx.put(EntryKind::User, name, Secret::new(next.to_string().into_bytes()))
+    tx.put(
+        EntryKind::User,
+        name,
+        Secret::new(next.to_string().into_bytes()),
+    )
 }
 
 fn worker(path: &Path, id: usize) {
@@ -54,7 +66,11 @@ fn worker(path: &Path, id: usize) {
                         .edit(move |tx| {
                             bump(tx, "shared")?;
                             bump(tx, &process_counter)?;
-                            tx.put(EntryKind::User, &own, Secret::new(i.to_string().into_bytes()))
+                            tx.put(
+                                EntryKind::User,
+                                &own,
+                                Secret::new(i.to_string().into_bytes()),
+                            )
                         })
                         .expect("edit");
                 }
@@ -68,18 +84,39 @@ fn processes_and_threads_lose_no_update() {
     let path = dir.path().join(".secrets.cfg");
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..PROCESSES)
-        .map(|id| Command::new(&exe).args(["--worker", path.to_str().unwrap(), &id.to_string()]).spawn().unwrap())
+        .map(|id| {
+            Command::new(&exe)
+                .args(["--worker", path.to_str().unwrap(), &id.to_string()])
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    assert_eq!(number(store.get(EntryKind::User, "shared").unwrap()), PROCESSES * THREADS * EDITS);
+    assert_eq!(
+        number(store.get(EntryKind::User, "shared").unwrap()),
+        PROCESSES * THREADS * EDITS
+    );
     for id in 0..PROCESSES {
-        assert_eq!(number(store.get(EntryKind::User, &format!("p{id}")).unwrap()), THREADS * EDITS);
+        assert_eq!(
+            number(store.get(EntryKind::User, &format!("p{id}")).unwrap()),
+            THREADS * EDITS
+        );
         for thread in 0..THREADS {
-            assert_eq!(number(store.get(EntryKind::User, &format!("p{id}-t{thread}")).unwrap()), EDITS);
+            assert_eq!(
+                number(
+                    store
+                        .get(EntryKind::User, &format!("p{id}-t{thread}"))
+                        .unwrap()
+                ),
+                EDITS
+            );
         }
     }
-    assert_eq!(store.list().unwrap().len(), 1 + PROCESSES + PROCESSES * THREADS);
+    assert_eq!(
+        store.list().unwrap().len(),
+        1 + PROCESSES + PROCESSES * THREADS
+    );
 }

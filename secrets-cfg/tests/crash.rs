@@ -50,12 +50,18 @@ fn writer(path: &Path, seed: &str) {
             scope.spawn(move || {
                 for op in 0u64.. {
                     if thread == 0 && op % 8 == 1 {
-                        store.rotate_key(FileKey::generate().expect("random")).expect("rotate");
+                        store
+                            .rotate_key(FileKey::generate().expect("random"))
+                            .expect("rotate");
                     }
                     let name = format!("t{thread}-{}", op % NAMES_PER_THREAD);
                     let remove = op % 7 == 3;
                     let value = format!("{seed}/{thread}/{op}");
-                    let effect = if remove { "-".to_owned() } else { value.clone() };
+                    let effect = if remove {
+                        "-".to_owned()
+                    } else {
+                        value.clone()
+                    };
                     say(&format!("begin {name} {effect}\n"));
                     let (n, v) = (name.clone(), value);
                     store
@@ -77,7 +83,9 @@ fn writer(path: &Path, seed: &str) {
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
-    out.write_all(line.as_bytes()).and_then(|()| out.flush()).expect("stdout");
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.flush())
+        .expect("stdout");
 }
 
 fn crash_at_random_instants() -> (usize, usize) {
@@ -99,7 +107,11 @@ fn crash_at_random_instants() -> (usize, usize) {
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(9), "kill {kill}: the writer stopped by itself ({status}), not by SIGKILL");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "kill {kill}: the writer stopped by itself ({status}), not by SIGKILL"
+        );
         let stdout = BufReader::new(child.stdout.take().unwrap());
         // Per name: the state after the last acknowledged edit, and the edit
         // in flight when the writer died.
@@ -108,7 +120,8 @@ fn crash_at_random_instants() -> (usize, usize) {
         for line in stdout.lines() {
             let line = line.unwrap();
             let mut parts = line.split(' ');
-            let (Some(word), Some(name), Some(effect)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(word), Some(name), Some(effect)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue; // a line cut by the kill
             };
             let state = (effect != "-").then(|| effect.to_owned());
@@ -129,11 +142,20 @@ fn crash_at_random_instants() -> (usize, usize) {
             keys_seen.insert(key);
         }
     }
-    assert!(keys_seen.len() >= 3, "too few key rotations completed to test them: {} keys", keys_seen.len());
-    assert!(acked_total >= KILLS / 4, "the writer committed too rarely to test anything ({acked_total} commits)");
+    assert!(
+        keys_seen.len() >= 3,
+        "too few key rotations completed to test them: {} keys",
+        keys_seen.len()
+    );
+    assert!(
+        acked_total >= KILLS / 4,
+        "the writer committed too rarely to test anything ({acked_total} commits)"
+    );
     // Leftover temporary files are cleaned by the next writer.
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "final", Secret::new(b"x".to_vec()))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "final", Secret::new(b"x".to_vec())))
+        .unwrap();
     let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -151,18 +173,28 @@ fn verify(
     kill: usize,
 ) {
     if !path.exists() {
-        assert!(acked.is_empty() && known.is_empty(), "kill {kill}: committed edits but no file");
+        assert!(
+            acked.is_empty() && known.is_empty(),
+            "kill {kill}: committed edits but no file"
+        );
         return;
     }
     let store = SecretsStore::open(path, KeySource::Default).unwrap();
     let listed = store.list().unwrap_or_else(|e| panic!("kill {kill}: {e}"));
     let mut on_disk: HashMap<String, State> = HashMap::new();
     for entry in listed {
-        let secret = store.get(entry.kind, &entry.name).unwrap_or_else(|e| panic!("kill {kill}: {e}"));
+        let secret = store
+            .get(entry.kind, &entry.name)
+            .unwrap_or_else(|e| panic!("kill {kill}: {e}"));
         let value = String::from_utf8(secret.unwrap().expose_secret().to_vec()).unwrap();
         on_disk.insert(entry.name, Some(value));
     }
-    let names: Vec<String> = known.keys().chain(acked.keys()).chain(in_flight.keys()).cloned().collect();
+    let names: Vec<String> = known
+        .keys()
+        .chain(acked.keys())
+        .chain(in_flight.keys())
+        .cloned()
+        .collect();
     for name in names {
         let actual = on_disk.get(&name).cloned().flatten();
         let committed = acked.get(&name).or(known.get(&name)).cloned().flatten();
@@ -174,5 +206,9 @@ fn verify(
         );
         known.insert(name, actual);
     }
-    assert_eq!(on_disk.len(), known.values().filter(|v| v.is_some()).count(), "kill {kill}: unexpected entries");
+    assert_eq!(
+        on_disk.len(),
+        known.values().filter(|v| v.is_some()).count(),
+        "kill {kill}: unexpected entries"
+    );
 }

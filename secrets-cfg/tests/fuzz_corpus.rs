@@ -17,5 +17,9 @@ fn seed_corpus_and_its_prefixes() {
         }
         seeds += 1;
     }
-    assert!(seeds >= 8, "seed corpus missing: {seeds} files in {}", dir.display());
+    assert!(
+        seeds >= 8,
+        "seed corpus missing: {seeds} files in {}",
+        dir.display()
+    );
 }

@@ -36,13 +36,27 @@ fn put_get_list_remove_and_reopen() {
         })
         .unwrap();
     let text = fs::read_to_string(&path).unwrap();
-    assert!(!text.contains("alice-secret") && !text.contains("proxy-pw"), "values are ciphered");
-    assert!(text.contains("name = \"ALICE\";") && text.contains("secret = \"v1:"), "{text}");
-    assert!(text.contains("service_proxies: {") && text.contains("password = \"v1:"), "{text}");
+    assert!(
+        !text.contains("alice-secret") && !text.contains("proxy-pw"),
+        "values are ciphered"
+    );
+    assert!(
+        text.contains("name = \"ALICE\";") && text.contains("secret = \"v1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("service_proxies: {") && text.contains("password = \"v1:"),
+        "{text}"
+    );
 
     // A fresh handle (as another process would) reads the same.
     let again = SecretsStore::open(&path, KeySource::Default).unwrap();
-    let names: Vec<_> = again.list().unwrap().into_iter().map(|e| (e.kind, e.name, e.configured)).collect();
+    let names: Vec<_> = again
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.name, e.configured))
+        .collect();
     assert_eq!(
         names,
         vec![
@@ -51,24 +65,44 @@ fn put_get_list_remove_and_reopen() {
             (EntryKind::ServiceProxy, "SERVICE_USER".to_owned(), true),
         ]
     );
-    assert_eq!(again.get(EntryKind::User, "BOB").unwrap(), Some(secret("bob-secret")));
-    assert_eq!(again.get(EntryKind::ServiceProxy, "SERVICE_USER").unwrap(), Some(secret("proxy-pw")));
-    assert_eq!(again.get(EntryKind::ServiceProxy, "ALICE").unwrap(), None, "kinds are separate");
+    assert_eq!(
+        again.get(EntryKind::User, "BOB").unwrap(),
+        Some(secret("bob-secret"))
+    );
+    assert_eq!(
+        again.get(EntryKind::ServiceProxy, "SERVICE_USER").unwrap(),
+        Some(secret("proxy-pw"))
+    );
+    assert_eq!(
+        again.get(EntryKind::ServiceProxy, "ALICE").unwrap(),
+        None,
+        "kinds are separate"
+    );
     assert_eq!(again.get(EntryKind::User, "CAROL").unwrap(), None);
 
     let (removed, missing) = again
-        .edit(|tx| Ok((tx.remove(EntryKind::User, "ALICE"), tx.remove(EntryKind::User, "CAROL"))))
+        .edit(|tx| {
+            Ok((
+                tx.remove(EntryKind::User, "ALICE"),
+                tx.remove(EntryKind::User, "CAROL"),
+            ))
+        })
         .unwrap();
     assert!(removed && !missing);
     assert_eq!(store.get(EntryKind::User, "ALICE").unwrap(), None);
-    assert_eq!(store.get(EntryKind::User, "BOB").unwrap(), Some(secret("bob-secret")));
+    assert_eq!(
+        store.get(EntryKind::User, "BOB").unwrap(),
+        Some(secret("bob-secret"))
+    );
 }
 
 #[test]
 fn first_write_creates_key_file_with_modes() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
     let key = key_file(&path);
     assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
     assert_eq!(fs::metadata(&key).unwrap().mode() & 0o7777, 0o640);
@@ -83,8 +117,13 @@ fn key_file_is_owner_only_when_the_secrets_file_is() {
     fs::write(&path, "version = \"1.0\";\n").unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
-    assert_eq!(fs::metadata(key_file(&path)).unwrap().mode() & 0o7777, 0o600);
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
+    assert_eq!(
+        fs::metadata(key_file(&path)).unwrap().mode() & 0o7777,
+        0o600
+    );
     assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o600);
 }
 
@@ -92,39 +131,63 @@ fn key_file_is_owner_only_when_the_secrets_file_is() {
 fn rewrite_keeps_owner_group_and_mode() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o660)).unwrap();
     // Tests run as root in CI, so a chown is possible; elsewhere keep our own ids.
-    let (uid, gid) = if rustix::process::geteuid().is_root() { (4321, 4322) } else {
+    let (uid, gid) = if rustix::process::geteuid().is_root() {
+        (4321, 4322)
+    } else {
         let m = fs::metadata(&path).unwrap();
         (m.uid(), m.gid())
     };
     std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
     let inode = fs::metadata(&path).unwrap().ino();
-    store.edit(|tx| tx.put(EntryKind::User, "V", secret("t"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "V", secret("t")))
+        .unwrap();
     let meta = fs::metadata(&path).unwrap();
-    assert_ne!(meta.ino(), inode, "replaced by rename, not rewritten in place");
-    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, gid, 0o660));
+    assert_ne!(
+        meta.ino(),
+        inode,
+        "replaced by rename, not rewritten in place"
+    );
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (uid, gid, 0o660)
+    );
 }
 
 #[test]
 fn unknown_settings_and_fields_survive_a_rewrite() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Key(FileKey::from_bytes([9; 32]))).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
     let text = fs::read_to_string(&path).unwrap();
     let edited = text
         .replace("version = \"1.0\";", "version = \"1.0\";\n// operator note\nvendor_extra = { retries = 3; hosts = [\"a\", \"b\"]; };")
         .replace("name = \"U\";", "name = \"U\"; slot_hint = 7;")
         .replace("primus: {", "primus: {\n  audit = true;");
     fs::write(&path, edited).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "W", secret("w"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "W", secret("w")))
+        .unwrap();
     let doc = secrets_cfg::libconfig::parse(&fs::read_to_string(&path).unwrap()).unwrap();
     use secrets_cfg::libconfig::Value;
     assert_eq!(doc.lookup("vendor_extra.retries"), Some(&Value::Int(3)));
     assert_eq!(doc.lookup("primus.audit"), Some(&Value::Bool(true)));
-    assert_eq!(doc.lookup("primus.users.user0.slot_hint"), Some(&Value::Int(7)));
-    assert_eq!(doc.lookup("primus.users.user1.name").and_then(Value::as_str), Some("W"));
+    assert_eq!(
+        doc.lookup("primus.users.user0.slot_hint"),
+        Some(&Value::Int(7))
+    );
+    assert_eq!(
+        doc.lookup("primus.users.user1.name")
+            .and_then(Value::as_str),
+        Some("W")
+    );
     assert_eq!(store.get(EntryKind::User, "U").unwrap(), Some(secret("s")));
 }
 
@@ -132,7 +195,9 @@ fn unknown_settings_and_fields_survive_a_rewrite() {
 fn failed_or_panicking_edit_writes_nothing() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
     let before = fs::read(&path).unwrap();
     let err = store
         .edit(|tx| {
@@ -167,7 +232,11 @@ fn transaction_sees_its_own_changes() {
             tx.put(EntryKind::User, "U", secret("one"))?;
             let first = tx.get(EntryKind::User, "U")?;
             tx.put(EntryKind::User, "U", secret("two"))?;
-            Ok((first, tx.get(EntryKind::User, "U")?, tx.contains(EntryKind::User, "U")))
+            Ok((
+                first,
+                tx.get(EntryKind::User, "U")?,
+                tx.contains(EntryKind::User, "U"),
+            ))
         })
         .unwrap();
     assert_eq!(seen, (Some(secret("one")), Some(secret("two")), true));
@@ -179,14 +248,25 @@ fn caller_key_is_used_and_checked() {
     let (_dir, path) = setup();
     let key = FileKey::from_bytes([5; 32]);
     let store = SecretsStore::open(&path, KeySource::Key(key.clone())).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
-    assert!(!key_file(&path).exists(), "a caller key is never written to disk");
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
+    assert!(
+        !key_file(&path).exists(),
+        "a caller key is never written to disk"
+    );
     let wrong = SecretsStore::open(&path, KeySource::Key(FileKey::from_bytes([6; 32]))).unwrap();
     let err = wrong.get(EntryKind::User, "U").unwrap_err();
     assert!(matches!(err, Error::WrongKey { .. }), "{err}");
-    assert!(err.to_string().contains("the key given by the caller"), "{err}");
+    assert!(
+        err.to_string().contains("the key given by the caller"),
+        "{err}"
+    );
     let via_file = SecretsStore::open(&path, KeySource::Default).unwrap();
-    assert!(matches!(via_file.get(EntryKind::User, "U"), Err(Error::MissingKey { .. })));
+    assert!(matches!(
+        via_file.get(EntryKind::User, "U"),
+        Err(Error::MissingKey { .. })
+    ));
     assert_eq!(store.list().unwrap().len(), 1, "listing needs no key");
 }
 
@@ -194,23 +274,34 @@ fn caller_key_is_used_and_checked() {
 fn rotation_with_a_key_file() {
     let (_dir, path) = setup();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| {
-        tx.put(EntryKind::User, "U", secret("s"))?;
-        tx.put(EntryKind::ServiceProxy, "P", secret("p"))
-    })
-    .unwrap();
+    store
+        .edit(|tx| {
+            tx.put(EntryKind::User, "U", secret("s"))?;
+            tx.put(EntryKind::ServiceProxy, "P", secret("p"))
+        })
+        .unwrap();
     let old_key = fs::read_to_string(key_file(&path)).unwrap();
     let new_key = FileKey::generate().unwrap();
     store.rotate_key(new_key.clone()).unwrap();
     let key_text = fs::read_to_string(key_file(&path)).unwrap();
     assert_ne!(key_text, old_key);
-    assert_eq!(FileKey::from_hex(&key_text).unwrap().expose_secret(), new_key.expose_secret());
+    assert_eq!(
+        FileKey::from_hex(&key_text).unwrap().expose_secret(),
+        new_key.expose_secret()
+    );
     assert!(!PathBuf::from(format!("{}.new", key_file(&path).display())).exists());
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
     assert_eq!(fresh.get(EntryKind::User, "U").unwrap(), Some(secret("s")));
-    assert_eq!(fresh.get(EntryKind::ServiceProxy, "P").unwrap(), Some(secret("p")));
-    let stale = SecretsStore::open(&path, KeySource::Key(FileKey::from_hex(&old_key).unwrap())).unwrap();
-    assert!(matches!(stale.get(EntryKind::User, "U"), Err(Error::WrongKey { .. })));
+    assert_eq!(
+        fresh.get(EntryKind::ServiceProxy, "P").unwrap(),
+        Some(secret("p"))
+    );
+    let stale =
+        SecretsStore::open(&path, KeySource::Key(FileKey::from_hex(&old_key).unwrap())).unwrap();
+    assert!(matches!(
+        stale.get(EntryKind::User, "U"),
+        Err(Error::WrongKey { .. })
+    ));
 }
 
 #[test]
@@ -219,7 +310,9 @@ fn rotation_interrupted_at_each_step_recovers() {
     let key = key_file(&path);
     let pending = PathBuf::from(format!("{}.new", key.display()));
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
     let old_key = fs::read(&key).unwrap();
     let new_key = FileKey::generate().unwrap();
 
@@ -228,26 +321,51 @@ fn rotation_interrupted_at_each_step_recovers() {
     fs::write(&pending, &new_key_line).unwrap();
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
     assert_eq!(fresh.get(EntryKind::User, "U").unwrap(), Some(secret("s")));
-    fresh.edit(|tx| tx.put(EntryKind::User, "V", secret("v"))).unwrap();
+    fresh
+        .edit(|tx| tx.put(EntryKind::User, "V", secret("v")))
+        .unwrap();
     assert!(!pending.exists(), "a stale pending key is removed");
     assert_eq!(fs::read(&key).unwrap(), old_key);
 
     // Crash after step 2: the file is under the new key, the key file still old.
-    let rotated_by_caller = SecretsStore::open(&path, KeySource::Key(FileKey::from_hex(std::str::from_utf8(&old_key).unwrap()).unwrap())).unwrap();
+    let rotated_by_caller = SecretsStore::open(
+        &path,
+        KeySource::Key(FileKey::from_hex(std::str::from_utf8(&old_key).unwrap()).unwrap()),
+    )
+    .unwrap();
     rotated_by_caller.rotate_key(new_key.clone()).unwrap();
     fs::write(&pending, &new_key_line).unwrap();
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
-    assert_eq!(fresh.get(EntryKind::User, "V").unwrap(), Some(secret("v")), "readers try the pending key");
+    assert_eq!(
+        fresh.get(EntryKind::User, "V").unwrap(),
+        Some(secret("v")),
+        "readers try the pending key"
+    );
     assert_eq!(fs::read(&key).unwrap(), old_key);
-    fresh.edit(|tx| tx.put(EntryKind::User, "W", secret("w"))).unwrap();
+    fresh
+        .edit(|tx| tx.put(EntryKind::User, "W", secret("w")))
+        .unwrap();
     assert!(!pending.exists());
-    assert_eq!(fs::read(&key).unwrap(), new_key_line, "the next writer finishes the rotation");
-    assert_eq!(rotated_by_caller.get(EntryKind::User, "W").unwrap(), Some(secret("w")), "caller handle follows its new key");
+    assert_eq!(
+        fs::read(&key).unwrap(),
+        new_key_line,
+        "the next writer finishes the rotation"
+    );
+    assert_eq!(
+        rotated_by_caller.get(EntryKind::User, "W").unwrap(),
+        Some(secret("w")),
+        "caller handle follows its new key"
+    );
     new_key_line.clear();
 }
 
 fn hex_line(key: &FileKey) -> Vec<u8> {
-    let mut line = key.expose_secret().iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes();
+    let mut line = key
+        .expose_secret()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes();
     line.push(b'\n');
     line
 }
@@ -262,10 +380,23 @@ fn symlinked_path_is_resolved_once() {
     std::os::unix::fs::symlink(&target, &path).unwrap();
     let store = SecretsStore::open(&path, KeySource::Default).unwrap();
     assert_eq!(store.path(), fs::canonicalize(&target).unwrap());
-    store.edit(|tx| tx.put(EntryKind::User, "U", secret("s"))).unwrap();
-    assert!(fs::symlink_metadata(&path).unwrap().file_type().is_symlink(), "the link stays a link");
-    assert!(fs::read_to_string(&target).unwrap().contains("name = \"U\""));
-    assert!(real_dir.join("secrets.cfg.key").exists(), "the key file sits beside the target");
+    store
+        .edit(|tx| tx.put(EntryKind::User, "U", secret("s")))
+        .unwrap();
+    assert!(
+        fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert!(fs::read_to_string(&target)
+        .unwrap()
+        .contains("name = \"U\""));
+    assert!(
+        real_dir.join("secrets.cfg.key").exists(),
+        "the key file sits beside the target"
+    );
 }
 
 #[test]
@@ -277,7 +408,15 @@ fn concurrent_threads_on_one_handle_lose_nothing() {
             let store = store.clone();
             scope.spawn(move || {
                 for i in 0..10 {
-                    store.edit(move |tx| tx.put(EntryKind::User, &format!("T{t}-{i}"), secret(&format!("{t}/{i}")))).unwrap();
+                    store
+                        .edit(move |tx| {
+                            tx.put(
+                                EntryKind::User,
+                                &format!("T{t}-{i}"),
+                                secret(&format!("{t}/{i}")),
+                            )
+                        })
+                        .unwrap();
                 }
             });
         }
@@ -309,7 +448,11 @@ fn debug_output_shows_no_secret() {
 }
 
 fn entries() -> impl Strategy<Value = std::collections::BTreeMap<(bool, String), Vec<u8>>> {
-    prop::collection::btree_map((any::<bool>(), "[A-Za-z0-9_.@ -]{1,12}|\\PC{1,6}"), prop::collection::vec(any::<u8>(), 0..48), 0..12)
+    prop::collection::btree_map(
+        (any::<bool>(), "[A-Za-z0-9_.@ -]{1,12}|\\PC{1,6}"),
+        prop::collection::vec(any::<u8>(), 0..48),
+        0..12,
+    )
 }
 
 proptest! {
@@ -386,8 +529,13 @@ fn queued_edits_are_committed_together() {
                 })
             })
             .collect();
-        let runners: std::collections::HashSet<_> = runners.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(runners.len(), 1, "the seven queued edits ran in one batch, on its leader's thread");
+        let runners: std::collections::HashSet<_> =
+            runners.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(
+            runners.len(),
+            1,
+            "the seven queued edits ran in one batch, on its leader's thread"
+        );
     });
     assert_eq!(store.list().unwrap().len(), 8);
 }

@@ -24,7 +24,15 @@ fn vendor_example_is_read() {
     let config = parse(VENDOR_EXAMPLE).unwrap();
     assert_eq!(config.hsms().len(), 1);
     let hsm = &config.hsms()[0];
-    assert_eq!((hsm.name.as_str(), hsm.host.as_str(), hsm.port, hsm.ca_file.as_deref()), ("hsm0", "hsm1.example", 2310, None));
+    assert_eq!(
+        (
+            hsm.name.as_str(),
+            hsm.host.as_str(),
+            hsm.port,
+            hsm.ca_file.as_deref()
+        ),
+        ("hsm0", "hsm1.example", 2310, None)
+    );
     let user = config.user("PARTITION").unwrap();
     assert_eq!(user.slot_id, 0);
     assert_eq!(user.proxy_user.as_deref(), Some("SERVICE_USER"));
@@ -51,10 +59,17 @@ fn redundant_hsms_form_one_cluster_in_priority_order() {
     assert_eq!(order, ["b.example", "a.example", "c.example"]);
     assert_eq!(u1.hsms[1].name, "hsms[0]");
     // Relative CA paths resolve against primus.cfg's directory; an HSM's own wins.
-    assert_eq!(u1.hsms[1].ca_file.as_deref(), Some(Path::new("/etc/primus/ca.pem")));
+    assert_eq!(
+        u1.hsms[1].ca_file.as_deref(),
+        Some(Path::new("/etc/primus/ca.pem"))
+    );
     assert_eq!(u1.hsms[0].ca_file.as_deref(), Some(Path::new("/pki/b.pem")));
     assert_eq!(config.user("U2").unwrap().hsms.len(), 1);
-    let users: Vec<&str> = config.users().iter().map(|u| u.user_name.as_str()).collect();
+    let users: Vec<&str> = config
+        .users()
+        .iter()
+        .map(|u| u.user_name.as_str())
+        .collect();
     assert_eq!(users, ["U1", "U2"]);
     assert!(config.proxy_users().is_empty());
 }
@@ -82,18 +97,28 @@ fn shape_errors_name_the_setting() {
         problem(r#"primus: { hsms: { hsm0: { host = "h"; port = "23x0"; slots: {}; }; }; };"#),
         "/etc/primus/primus.cfg: primus.hsms.hsm0.port: expected a whole number in range (e.g. 2310 or \"2310\")"
     );
-    assert!(problem(r#"primus: { hsms: { hsm0: { host = "h"; port = 70000; slots: {}; }; }; };"#)
-        .contains("primus.hsms.hsm0.port: expected a whole number"));
-    assert!(problem(r#"primus: { hsms: { hsm0: { port = 1; slots: {}; }; }; };"#)
-        .contains("primus.hsms.hsm0.host: missing"));
-    assert!(problem(r#"primus: { hsms: { hsm0: { host = 5; port = 1; slots: {}; }; }; };"#)
-        .contains("primus.hsms.hsm0.host: expected a string, found a integer"));
-    assert!(problem(r#"primus: { hsms: { hsm0: { host = "h"; port = 1; slots: { s: { id = 0; }; }; }; }; };"#)
-        .contains("primus.hsms.hsm0.slots.s.user_name: missing"));
+    assert!(
+        problem(r#"primus: { hsms: { hsm0: { host = "h"; port = 70000; slots: {}; }; }; };"#)
+            .contains("primus.hsms.hsm0.port: expected a whole number")
+    );
+    assert!(
+        problem(r#"primus: { hsms: { hsm0: { port = 1; slots: {}; }; }; };"#)
+            .contains("primus.hsms.hsm0.host: missing")
+    );
+    assert!(
+        problem(r#"primus: { hsms: { hsm0: { host = 5; port = 1; slots: {}; }; }; };"#)
+            .contains("primus.hsms.hsm0.host: expected a string, found a integer")
+    );
+    assert!(problem(
+        r#"primus: { hsms: { hsm0: { host = "h"; port = 1; slots: { s: { id = 0; }; }; }; }; };"#
+    )
+    .contains("primus.hsms.hsm0.slots.s.user_name: missing"));
     assert!(problem(r#"primus: { hsms: { hsm0: { host = "h"; port = 1; slots: { s: { user_name = "U"; id = -1; }; }; }; }; };"#)
         .contains("primus.hsms.hsm0.slots.s.id: expected a whole number"));
-    assert!(problem(r#"primus: { hsms: { hsm0: { host = "h"; port = 1; slots: { s: 3; }; }; }; };"#)
-        .contains("primus.hsms.hsm0.slots.s: expected a group { ... }, found a integer"));
+    assert!(problem(
+        r#"primus: { hsms: { hsm0: { host = "h"; port = 1; slots: { s: 3; }; }; }; };"#
+    )
+    .contains("primus.hsms.hsm0.slots.s: expected a group { ... }, found a integer"));
     assert!(problem(r#"primus: { hsms = {}; };"#).contains("primus.hsms: no HSM configured"));
 }
 
@@ -104,12 +129,18 @@ fn a_cluster_must_agree_on_slot_and_proxy() {
              hsm0: { host = "a"; port = 1; slots: { s0: { user_name = "U"; id = 0; }; }; };
              hsm1: { host = "b"; port = 1; slots: { s0: { user_name = "U"; id = 1; }; }; }; }; };"#,
     );
-    assert!(mismatch.contains("primus.hsms.hsm1.slots.s0: user 'U' is also on HSM hsm0"), "{mismatch}");
+    assert!(
+        mismatch.contains("primus.hsms.hsm1.slots.s0: user 'U' is also on HSM hsm0"),
+        "{mismatch}"
+    );
     let twice = problem(
         r#"primus: { hsms: { hsm0: { host = "a"; port = 1;
              slots: { s0: { user_name = "U"; id = 0; }; s1: { user_name = "U"; id = 0; }; }; }; }; };"#,
     );
-    assert!(twice.contains("user 'U' appears twice in this HSM"), "{twice}");
+    assert!(
+        twice.contains("user 'U' appears twice in this HSM"),
+        "{twice}"
+    );
 }
 
 #[test]
@@ -119,7 +150,10 @@ fn missing_file_is_vendor_code_80005003() {
     let error = PrimusConfig::load(Some(&missing)).unwrap_err();
     assert_eq!(error.vendor_code(), Some(CONFIG_NOT_FOUND));
     let text = error.to_string();
-    assert!(text.starts_with("primus.cfg not found (0x80005003); looked at "), "{text}");
+    assert!(
+        text.starts_with("primus.cfg not found (0x80005003); looked at "),
+        "{text}"
+    );
     assert!(text.contains(&missing.display().to_string()));
     assert!(text.ends_with(&missing.display().to_string()), "{text}");
 }

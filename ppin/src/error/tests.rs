@@ -5,7 +5,13 @@ use hsm_wire::{ClientError, ErrorKind, WireError};
 use super::*;
 
 fn hsm() -> Hsm {
-    Hsm { name: "hsm0".into(), host: "127.0.0.1".into(), port: 2310, ca_file: None, priority: 0 }
+    Hsm {
+        name: "hsm0".into(),
+        host: "127.0.0.1".into(),
+        port: 2310,
+        ca_file: None,
+        priority: 0,
+    }
 }
 
 fn rejected(error: WireError, at: SystemTime) -> PpinError {
@@ -13,7 +19,11 @@ fn rejected(error: WireError, at: SystemTime) -> PpinError {
         user: Some("PARTITION".into()),
         proxy_user: None,
         hsm: Box::new(hsm()),
-        source: Box::new(ClientError::Hsm { addr: "127.0.0.1:2310".into(), op: "fetch_secret", error }),
+        source: Box::new(ClientError::Hsm {
+            addr: "127.0.0.1:2310".into(),
+            op: "fetch_secret",
+            error,
+        }),
         at,
     }
 }
@@ -23,7 +33,11 @@ fn lockout_names_remaining_time_and_earliest_retry() {
     // 13:00:57 UTC on day 0, locked for 4m12s: do not retry before 13:05:09.
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(13 * 3600 + 57);
     let until_ms = (13 * 3600 + 5 * 60 + 9) * 1000;
-    let error = rejected(WireError::new(ErrorKind::ApiLocked, "locked").with_lockout(until_ms, Duration::from_secs(252)), at);
+    let error = rejected(
+        WireError::new(ErrorKind::ApiLocked, "locked")
+            .with_lockout(until_ms, Duration::from_secs(252)),
+        at,
+    );
     assert_eq!(
         error.to_string(),
         "HSM hsm0 (127.0.0.1:2310): API login of user 'PARTITION' is locked for 4m12s more: do not retry before 13:05:09 UTC"
@@ -37,7 +51,10 @@ fn lockout_names_remaining_time_and_earliest_retry() {
 
 #[test]
 fn bad_setup_password_carries_code_and_attempts_left() {
-    let error = rejected(WireError::new(ErrorKind::BadSetupPassword, "wrong").with_attempts_left(99), SystemTime::now());
+    let error = rejected(
+        WireError::new(ErrorKind::BadSetupPassword, "wrong").with_attempts_left(99),
+        SystemTime::now(),
+    );
     assert_eq!(error.vendor_code(), Some(VendorCode(0x8000_5017)));
     assert_eq!(error.attempts_left(), Some(99));
     assert_eq!(
@@ -62,18 +79,32 @@ fn the_trial_that_locks_says_so() {
 
 #[test]
 fn failed_update_says_the_next_try_is_an_add() {
-    let cause = rejected(WireError::new(ErrorKind::SetupPasswordExpired, "expired"), SystemTime::now());
-    let error = PpinError::UpdateFailed { user: "PARTITION".into(), cause: Box::new(cause) };
+    let cause = rejected(
+        WireError::new(ErrorKind::SetupPasswordExpired, "expired"),
+        SystemTime::now(),
+    );
+    let error = PpinError::UpdateFailed {
+        user: "PARTITION".into(),
+        cause: Box::new(cause),
+    };
     let text = error.to_string();
     assert!(text.starts_with("HSM hsm0 (127.0.0.1:2310): the setup password of user 'PARTITION' has expired (0x80005018); the permanent secret of 'PARTITION' was removed"), "{text}");
-    assert!(text.ends_with("then run `ppin -a -e PARTITION` (not -u) to fetch a permanent secret again"), "{text}");
+    assert!(
+        text.ends_with(
+            "then run `ppin -a -e PARTITION` (not -u) to fetch a permanent secret again"
+        ),
+        "{text}"
+    );
     assert_eq!(error.vendor_code(), Some(VendorCode(0x8000_5018)));
     assert_eq!(error.hsm().map(|h| h.port), Some(2310));
 }
 
 #[test]
 fn local_refusals_name_the_fix() {
-    let proxy = PpinError::ProxyPasswordMissing { user: "CLOUD_APP".into(), proxy_user: "SERVICE_USER".into() };
+    let proxy = PpinError::ProxyPasswordMissing {
+        user: "CLOUD_APP".into(),
+        proxy_user: "SERVICE_USER".into(),
+    };
     assert_eq!(
         proxy.to_string(),
         "user 'CLOUD_APP' sits behind the CloudHSM service proxy 'SERVICE_USER', whose password is not in .secrets.cfg: \
@@ -100,7 +131,6 @@ fn local_refusals_name_the_fix() {
     ));
 }
 
-
 #[test]
 fn connection_level_failures_say_what_to_check() {
     let broken = |source: ClientError| PpinError::Hsm {
@@ -110,10 +140,25 @@ fn connection_level_failures_say_what_to_check() {
         source: Box::new(source),
         at: SystemTime::now(),
     };
-    let name = broken(ClientError::InvalidServerName { name: "bad name".into() });
+    let name = broken(ClientError::InvalidServerName {
+        name: "bad name".into(),
+    });
     assert_eq!(name.kind(), "config_invalid");
-    assert!(name.next_step().starts_with("set host of HSM hsm0 in primus.cfg"), "{name}");
-    let protocol = broken(ClientError::Protocol { addr: "127.0.0.1:2310".into(), op: "hello", got: "hello" });
+    assert!(
+        name.next_step()
+            .starts_with("set host of HSM hsm0 in primus.cfg"),
+        "{name}"
+    );
+    let protocol = broken(ClientError::Protocol {
+        addr: "127.0.0.1:2310".into(),
+        op: "hello",
+        got: "hello",
+    });
     assert_eq!(protocol.kind(), "protocol");
-    assert!(protocol.to_string().starts_with("HSM hsm0 (127.0.0.1:2310) does not speak this protocol"), "{protocol}");
+    assert!(
+        protocol
+            .to_string()
+            .starts_with("HSM hsm0 (127.0.0.1:2310) does not speak this protocol"),
+        "{protocol}"
+    );
 }

@@ -31,13 +31,22 @@ pub(crate) struct Setup {
 
 pub(crate) fn setup(users: usize) -> Setup {
     let mut config = SimConfig::generated(users).with_proxied_user("CLOUD_APP", "SERVICE_USER");
-    config.policy =
-        Policy { setup_password_lifespan: LIFESPAN, attempt_threshold: THRESHOLD, reset_window: LOCKOUT, lockout: LOCKOUT };
+    config.policy = Policy {
+        setup_password_lifespan: LIFESPAN,
+        attempt_threshold: THRESHOLD,
+        reset_window: LOCKOUT,
+        lockout: LOCKOUT,
+    };
     let sim = SimProcess::start(config).expect("hsm-sim starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let secrets_cfg = dir.path().join(".secrets.cfg");
     let primus_cfg = sim.paths().primus_cfg.clone();
-    Setup { sim, dir, primus_cfg, secrets_cfg }
+    Setup {
+        sim,
+        dir,
+        primus_cfg,
+        secrets_cfg,
+    }
 }
 
 /// What a finished `ppin` run left behind.
@@ -58,19 +67,32 @@ impl Run {
 
     /// Asserts success and returns stdout.
     pub(crate) fn ok(&self) -> &str {
-        assert_eq!(self.code, Some(0), "ppin failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "ppin failed:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         &self.stdout
     }
 
     /// Asserts exit status 1 and returns stderr.
     pub(crate) fn failed(&self) -> &str {
-        assert_eq!(self.code, Some(1), "ppin did not fail as expected:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(1),
+            "ppin did not fail as expected:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         &self.stderr
     }
 
     /// stdout parsed as the `--json` document.
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -117,20 +139,43 @@ impl Setup {
     }
 
     pub(crate) fn setup_password(&self, user: &str) -> String {
-        self.sim.config().user(user).expect("user").setup_password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .user(user)
+            .expect("user")
+            .setup_password
+            .expose_secret()
+            .to_owned()
     }
 
     pub(crate) fn pkcs11_password(&self, user: &str) -> String {
-        self.sim.config().user(user).expect("user").pkcs11_password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .user(user)
+            .expect("user")
+            .pkcs11_password
+            .expose_secret()
+            .to_owned()
     }
 
     pub(crate) fn proxy_password(&self, proxy: &str) -> String {
-        self.sim.config().proxy(proxy).expect("proxy").password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .proxy(proxy)
+            .expect("proxy")
+            .password
+            .expose_secret()
+            .to_owned()
     }
 
     /// `ppin -a -e USER SETUP PKCS11` with the right passwords.
     pub(crate) fn add(&self, user: &str) -> Run {
-        self.ppin(&["-ae", user, &self.setup_password(user), &self.pkcs11_password(user)])
+        self.ppin(&[
+            "-ae",
+            user,
+            &self.setup_password(user),
+            &self.pkcs11_password(user),
+        ])
     }
 
     /// The permanent secret stored for `user`, hex, read with secrets-cfg.
@@ -155,7 +200,11 @@ impl Setup {
     }
 
     /// Writes a copy of primus.cfg with `edit` applied and returns its path.
-    pub(crate) fn edited_primus_cfg(&self, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    pub(crate) fn edited_primus_cfg(
+        &self,
+        name: &str,
+        edit: impl FnOnce(String) -> String,
+    ) -> PathBuf {
         let text = std::fs::read_to_string(&self.primus_cfg).expect("primus.cfg readable");
         let path = self.dir.path().join(name);
         std::fs::write(&path, edit(text)).expect("primus.cfg copy written");
@@ -171,4 +220,5 @@ pub(crate) fn extract_hsm0(text: &str) -> String {
 }
 
 /// The vendor banner every report starts with.
-pub(crate) const BANNER: &str = "********************\nPrimus Permanent PIN\n********************\n";
+pub(crate) const BANNER: &str =
+    "********************\nPrimus Permanent PIN\n********************\n";

@@ -37,8 +37,8 @@ mod writer;
 
 pub use parser::{parse, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
-pub use writer::{write, WriteError};
 pub(crate) use writer::write_at;
+pub use writer::{write, WriteError};
 
 #[cfg(test)]
 mod tests;

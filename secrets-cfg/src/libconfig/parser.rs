@@ -27,13 +27,22 @@ impl ParseError {
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        Self { line, column, message }
+        Self {
+            line,
+            column,
+            message,
+        }
     }
 }
 
 /// Parses a whole libconfig document.
 pub fn parse(text: &str) -> Result<Group> {
-    let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0, depth: 0 };
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
     parser.settings(None)
 }
 
@@ -101,7 +110,9 @@ impl Parser<'_> {
     }
 
     fn skip_line(&mut self) {
-        self.pos = self.text[self.pos..].find('\n').map_or(self.bytes.len(), |i| self.pos + i + 1);
+        self.pos = self.text[self.pos..]
+            .find('\n')
+            .map_or(self.bytes.len(), |i| self.pos + i + 1);
     }
 
     /// Settings until `close` (or end of file for the document root).
@@ -114,7 +125,10 @@ impl Parser<'_> {
             match (self.peek(), close) {
                 (None, None) => return Ok(group),
                 (None, Some(c)) => {
-                    return self.error(self.pos, format!("expected `{}` before end of file", c as char))
+                    return self.error(
+                        self.pos,
+                        format!("expected `{}` before end of file", c as char),
+                    )
                 }
                 (Some(b), Some(c)) if b == c => {
                     self.pos += 1;
@@ -149,10 +163,16 @@ impl Parser<'_> {
     fn name(&mut self) -> Result<String> {
         let start = self.pos;
         if self.starts_with("@include") {
-            return self.error(start, "`@include` is not supported; paste the included settings into this file");
+            return self.error(
+                start,
+                "`@include` is not supported; paste the included settings into this file",
+            );
         }
         if !self.peek().is_some_and(is_name_start) {
-            return self.error(start, format!("expected a setting name, found {}", self.found()));
+            return self.error(
+                start,
+                format!("expected a setting name, found {}", self.found()),
+            );
         }
         while self.peek().is_some_and(is_name_char) {
             self.pos += 1;
@@ -175,9 +195,15 @@ impl Parser<'_> {
         self.skip_blanks()?;
         let start = self.pos;
         match self.peek() {
-            Some(b'{') => self.nested(start, |p| p.settings(Some(b'}'))).map(Value::Group),
-            Some(b'(') => self.nested(start, |p| p.elements(b')', false)).map(Value::List),
-            Some(b'[') => self.nested(start, |p| p.elements(b']', true)).map(Value::Array),
+            Some(b'{') => self
+                .nested(start, |p| p.settings(Some(b'}')))
+                .map(Value::Group),
+            Some(b'(') => self
+                .nested(start, |p| p.elements(b')', false))
+                .map(Value::List),
+            Some(b'[') => self
+                .nested(start, |p| p.elements(b']', true))
+                .map(Value::Array),
             Some(b'"') => self.strings().map(Value::String),
             Some(b'0'..=b'9' | b'-' | b'+' | b'.') => self.number(),
             Some(b) if b.is_ascii_alphabetic() => {
@@ -190,7 +216,10 @@ impl Parser<'_> {
                 } else if word.eq_ignore_ascii_case("false") {
                     Ok(Value::Bool(false))
                 } else {
-                    self.error(start, format!("unexpected `{word}`: strings must be in double quotes"))
+                    self.error(
+                        start,
+                        format!("unexpected `{word}`: strings must be in double quotes"),
+                    )
                 }
             }
             _ => self.error(start, format!("expected a value, found {}", self.found())),
@@ -211,13 +240,20 @@ impl Parser<'_> {
             let item = self.value()?;
             if scalars_only {
                 if matches!(item, Value::Group(_) | Value::List(_) | Value::Array(_)) {
-                    return self.error(item_pos, format!("an array holds only scalars, found a {}", item.type_name()));
+                    return self.error(
+                        item_pos,
+                        format!("an array holds only scalars, found a {}", item.type_name()),
+                    );
                 }
                 if let Some(first) = items.first() {
                     if std::mem::discriminant(first) != std::mem::discriminant(&item) {
                         return self.error(
                             item_pos,
-                            format!("an array holds one type: {} after {}", item.type_name(), first.type_name()),
+                            format!(
+                                "an array holds one type: {} after {}",
+                                item.type_name(),
+                                first.type_name()
+                            ),
                         );
                     }
                 }
@@ -233,7 +269,11 @@ impl Parser<'_> {
                 _ => {
                     return self.error(
                         self.pos,
-                        format!("expected `,` or `{}`, found {}", close as char, self.found()),
+                        format!(
+                            "expected `,` or `{}`, found {}",
+                            close as char,
+                            self.found()
+                        ),
                     )
                 }
             }
@@ -287,12 +327,20 @@ impl Parser<'_> {
                                     buf.push(byte);
                                     self.pos += 2;
                                 }
-                                None => return self.error(escape_pos, "`\\x` must be followed by two hexadecimal digits"),
+                                None => {
+                                    return self.error(
+                                        escape_pos,
+                                        "`\\x` must be followed by two hexadecimal digits",
+                                    )
+                                }
                             }
                         }
                         _ => {
                             self.pos = escape_pos + 1;
-                            return self.error(escape_pos, format!("unknown escape `\\` followed by {}", self.found()));
+                            return self.error(
+                                escape_pos,
+                                format!("unknown escape `\\` followed by {}", self.found()),
+                            );
                         }
                     }
                 }
@@ -319,7 +367,10 @@ impl Parser<'_> {
         };
         let value = if let Some(radix) = radix {
             if signed {
-                return self.error(start, "a sign is not allowed before a hexadecimal, binary or octal integer");
+                return self.error(
+                    start,
+                    "a sign is not allowed before a hexadecimal, binary or octal integer",
+                );
             }
             self.pos += 2;
             let digits_start = self.pos;
@@ -378,7 +429,10 @@ impl Parser<'_> {
             }
         }
         if self.peek().is_some_and(|b| is_name_char(b) || b == b'.') {
-            return self.error(start, format!("malformed number: unexpected {} after it", self.found()));
+            return self.error(
+                start,
+                format!("malformed number: unexpected {} after it", self.found()),
+            );
         }
         Ok(value)
     }

@@ -17,11 +17,23 @@ primus: {
 fn reads_the_vendor_primus_cfg_shape() {
     let doc = parse(PRIMUS_CFG).unwrap();
     assert_eq!(doc.get("version").and_then(Value::as_str), Some("1.0"));
-    let slot = doc.lookup("primus.hsms.hsm0.slots.slot0").and_then(Value::as_group).unwrap();
-    assert_eq!(slot.get("user_name").and_then(Value::as_str), Some("PARTITION"));
+    let slot = doc
+        .lookup("primus.hsms.hsm0.slots.slot0")
+        .and_then(Value::as_group)
+        .unwrap();
+    assert_eq!(
+        slot.get("user_name").and_then(Value::as_str),
+        Some("PARTITION")
+    );
     assert_eq!(slot.get("id").and_then(Value::as_int), Some(0));
-    assert_eq!(slot.get("proxy_user").and_then(Value::as_str), Some("SERVICE_USER"));
-    assert_eq!(doc.lookup("primus.hsms.hsm0.port").and_then(Value::as_str), Some("2310"));
+    assert_eq!(
+        slot.get("proxy_user").and_then(Value::as_str),
+        Some("SERVICE_USER")
+    );
+    assert_eq!(
+        doc.lookup("primus.hsms.hsm0.port").and_then(Value::as_str),
+        Some("2310")
+    );
 }
 
 #[test]
@@ -40,11 +52,24 @@ fn reads_every_syntax_form() {
     assert_eq!(doc.get("e"), Some(&Value::Float(0.5)));
     assert_eq!(doc.get("f"), Some(&Value::Bool(true)));
     assert_eq!(doc.get("g"), Some(&Value::Bool(false)));
-    assert_eq!(doc.get("h").and_then(Value::as_str), Some("x\"y\\\n\tA-tail"));
-    assert_eq!(doc.get("i"), Some(&Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)])));
+    assert_eq!(
+        doc.get("h").and_then(Value::as_str),
+        Some("x\"y\\\n\tA-tail")
+    );
+    assert_eq!(
+        doc.get("i"),
+        Some(&Value::Array(vec![
+            Value::Int(1),
+            Value::Int(2),
+            Value::Int(3)
+        ]))
+    );
     let j = doc.get("j").and_then(Value::as_elements).unwrap();
     assert_eq!(j.len(), 4);
-    assert_eq!(j[2].as_group().and_then(|g| g.get("k")), Some(&Value::Int(3)));
+    assert_eq!(
+        j[2].as_group().and_then(|g| g.get("k")),
+        Some(&Value::Int(3))
+    );
     assert_eq!(doc.get("l"), Some(&Value::Group(Group::new())));
     assert_eq!(doc.get("m"), Some(&Value::List(vec![])));
     assert_eq!(doc.get("n"), Some(&Value::Array(vec![])));
@@ -92,13 +117,19 @@ fn errors_name_line_column_and_problem() {
         let err = parse(text).unwrap_err();
         assert_eq!((err.line, err.column), (*line, *column), "{text:?}: {err}");
         assert!(err.message.contains(message), "{text:?}: {err}");
-        assert!(err.to_string().starts_with(&format!("line {line}, column {column}: ")));
+        assert!(err
+            .to_string()
+            .starts_with(&format!("line {line}, column {column}: ")));
     }
 }
 
 #[test]
 fn nesting_is_bounded() {
-    let deep = format!("a = {}{};", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+    let deep = format!(
+        "a = {}{};",
+        "(".repeat(MAX_DEPTH + 1),
+        ")".repeat(MAX_DEPTH + 1)
+    );
     assert!(parse(&deep).unwrap_err().message.contains("nesting deeper"));
     let ok = format!("a = {}{};", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
     let doc = parse(&ok).unwrap();
@@ -109,15 +140,28 @@ fn nesting_is_bounded() {
 fn writer_refuses_what_it_cannot_express() {
     let mut g = Group::new();
     g.insert("bad name", Value::Int(1));
-    assert_eq!(write(&g).unwrap_err(), WriteError::InvalidName { path: "bad name".into() });
+    assert_eq!(
+        write(&g).unwrap_err(),
+        WriteError::InvalidName {
+            path: "bad name".into()
+        }
+    );
     let mut g = Group::new();
     let mut inner = Group::new();
     inner.insert("f", Value::Float(f64::NAN));
     g.insert("outer", Value::Group(inner));
-    assert_eq!(write(&g).unwrap_err(), WriteError::NonFiniteFloat { path: "outer.f".into() });
+    assert_eq!(
+        write(&g).unwrap_err(),
+        WriteError::NonFiniteFloat {
+            path: "outer.f".into()
+        }
+    );
     let mut g = Group::new();
     g.insert("a", Value::Array(vec![Value::Int(1), Value::Bool(true)]));
-    assert_eq!(write(&g).unwrap_err(), WriteError::BadArray { path: "a".into() });
+    assert_eq!(
+        write(&g).unwrap_err(),
+        WriteError::BadArray { path: "a".into() }
+    );
 }
 
 #[test]
@@ -133,7 +177,9 @@ fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::Float),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::Float),
         any::<String>().prop_map(Value::String),
     ]
 }

@@ -114,12 +114,18 @@ impl Group {
 
     /// The value of the setting `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.settings.iter().find(|s| s.name == name).map(|s| &s.value)
+        self.settings
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| &s.value)
     }
 
     /// The value of the setting `name`, mutably.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.settings.iter_mut().find(|s| s.name == name).map(|s| &mut s.value)
+        self.settings
+            .iter_mut()
+            .find(|s| s.name == name)
+            .map(|s| &mut s.value)
     }
 
     /// Follows a dotted path of group names, e.g. `primus.hsms.hsm0.port`.

@@ -58,7 +58,12 @@ pub(crate) fn write_at(group: &Group, indent: usize) -> Result<String, WriteErro
     Ok(out)
 }
 
-fn write_settings(out: &mut String, group: &Group, indent: usize, path: &mut String) -> Result<(), WriteError> {
+fn write_settings(
+    out: &mut String,
+    group: &Group,
+    indent: usize,
+    path: &mut String,
+) -> Result<(), WriteError> {
     // A set only for big groups: hashing costs more than scanning a few.
     let mut names = (group.len() > 16).then(std::collections::HashSet::new);
     for (i, setting) in group.iter().enumerate() {
@@ -72,14 +77,21 @@ fn write_settings(out: &mut String, group: &Group, indent: usize, path: &mut Str
         }
         let duplicate = match &mut names {
             Some(names) => !names.insert(setting.name.as_str()),
-            None => group.iter().take(i).any(|earlier| earlier.name == setting.name),
+            None => group
+                .iter()
+                .take(i)
+                .any(|earlier| earlier.name == setting.name),
         };
         if duplicate {
             return Err(WriteError::DuplicateName { path: path.clone() });
         }
         pad(out, indent);
         out.push_str(&setting.name);
-        out.push_str(if matches!(setting.value, Value::Group(_)) { ": " } else { " = " });
+        out.push_str(if matches!(setting.value, Value::Group(_)) {
+            ": "
+        } else {
+            " = "
+        });
         write_value(out, &setting.value, indent, path)?;
         out.push_str(";\n");
         path.truncate(saved);
@@ -91,7 +103,12 @@ fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', 2 * indent));
 }
 
-fn write_value(out: &mut String, value: &Value, indent: usize, path: &mut String) -> Result<(), WriteError> {
+fn write_value(
+    out: &mut String,
+    value: &Value,
+    indent: usize,
+    path: &mut String,
+) -> Result<(), WriteError> {
     // A container written at `indent` is nested `indent + 1` deep for the reader.
     let container = matches!(value, Value::Group(_) | Value::List(_) | Value::Array(_));
     if container && indent >= MAX_DEPTH {

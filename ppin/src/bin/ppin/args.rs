@@ -77,13 +77,26 @@ pub(crate) struct Args {
 /// The operation the command line asks for, with its operands.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Action {
-    Add { user: String },
-    Update { user: String },
-    Remove { user: String },
-    ProxyAdd { user: String },
-    ProxyRemove { user: String },
+    Add {
+        user: String,
+    },
+    Update {
+        user: String,
+    },
+    Remove {
+        user: String,
+    },
+    ProxyAdd {
+        user: String,
+    },
+    ProxyRemove {
+        user: String,
+    },
     List,
-    Test { user: Option<String>, slot_id: Option<u32> },
+    Test {
+        user: Option<String>,
+        slot_id: Option<u32>,
+    },
     Version,
     Completions(Shell),
 }
@@ -93,7 +106,11 @@ pub(crate) enum Action {
 pub(crate) enum UsageError {
     /// Passwords given to an action that takes none, or too many.
     #[error("{flag} takes at most {max} password argument(s), {given} given")]
-    TooManyPasswords { flag: &'static str, max: usize, given: usize },
+    TooManyPasswords {
+        flag: &'static str,
+        max: usize,
+        given: usize,
+    },
     /// `--user` or `--slotid` without `-t`.
     #[error("--user and --slotid select what -t tests; use them with -t")]
     TestOptionWithoutTest,
@@ -134,7 +151,11 @@ impl Args {
             (Action::Version, "-v", 0)
         };
         if self.passwords.len() > max {
-            return Err(UsageError::TooManyPasswords { flag, max, given: self.passwords.len() });
+            return Err(UsageError::TooManyPasswords {
+                flag,
+                max,
+                given: self.passwords.len(),
+            });
         }
         Ok(action)
     }
@@ -154,28 +175,72 @@ mod tests {
 
     #[test]
     fn vendor_forms_parse() {
-        assert_eq!(action(&["-a", "-e", "U1"]), Action::Add { user: "U1".into() });
+        assert_eq!(
+            action(&["-a", "-e", "U1"]),
+            Action::Add { user: "U1".into() }
+        );
         assert_eq!(action(&["-ae", "U1"]), Action::Add { user: "U1".into() });
         assert_eq!(action(&["-ue", "U1"]), Action::Update { user: "U1".into() });
-        assert_eq!(action(&["-r", "-e", "U1"]), Action::Remove { user: "U1".into() });
-        assert_eq!(action(&["-pe", "PROXY"]), Action::ProxyAdd { user: "PROXY".into() });
-        assert_eq!(action(&["-x", "-e", "PROXY"]), Action::ProxyRemove { user: "PROXY".into() });
+        assert_eq!(
+            action(&["-r", "-e", "U1"]),
+            Action::Remove { user: "U1".into() }
+        );
+        assert_eq!(
+            action(&["-pe", "PROXY"]),
+            Action::ProxyAdd {
+                user: "PROXY".into()
+            }
+        );
+        assert_eq!(
+            action(&["-x", "-e", "PROXY"]),
+            Action::ProxyRemove {
+                user: "PROXY".into()
+            }
+        );
         assert_eq!(action(&["-l"]), Action::List);
         assert_eq!(action(&["-v"]), Action::Version);
-        assert_eq!(action(&["-t"]), Action::Test { user: None, slot_id: None });
+        assert_eq!(
+            action(&["-t"]),
+            Action::Test {
+                user: None,
+                slot_id: None
+            }
+        );
         assert_eq!(
             action(&["-t", "--user", "U1", "--slotid", "3"]),
-            Action::Test { user: Some("U1".into()), slot_id: Some(3) }
+            Action::Test {
+                user: Some("U1".into()),
+                slot_id: Some(3)
+            }
         );
-        assert_eq!(action(&["--completions", "bash"]), Action::Completions(Shell::Bash));
+        assert_eq!(
+            action(&["--completions", "bash"]),
+            Action::Completions(Shell::Bash)
+        );
     }
 
     #[test]
     fn positional_passwords_and_paths() {
-        let args = parse(&["-c", "/x/primus.cfg", "-s", "/x/.secrets.cfg", "-ae", "U1", "S", "P"]).unwrap();
+        let args = parse(&[
+            "-c",
+            "/x/primus.cfg",
+            "-s",
+            "/x/.secrets.cfg",
+            "-ae",
+            "U1",
+            "S",
+            "P",
+        ])
+        .unwrap();
         assert_eq!(args.passwords, ["S", "P"]);
-        assert_eq!(args.primus_cfg.as_deref(), Some(std::path::Path::new("/x/primus.cfg")));
-        assert_eq!(args.secrets_cfg.as_deref(), Some(std::path::Path::new("/x/.secrets.cfg")));
+        assert_eq!(
+            args.primus_cfg.as_deref(),
+            Some(std::path::Path::new("/x/primus.cfg"))
+        );
+        assert_eq!(
+            args.secrets_cfg.as_deref(),
+            Some(std::path::Path::new("/x/.secrets.cfg"))
+        );
         assert_eq!(parse(&["-pe", "PROXY", "PW"]).unwrap().passwords, ["PW"]);
     }
 
@@ -186,14 +251,25 @@ mod tests {
         assert!(parse(&["-a", "-r", "-e", "U1"]).is_err());
         assert!(parse(&["-a"]).is_err());
         assert!(parse(&["-ae", "U1", "A", "B", "C"]).is_err());
-        assert_eq!(parse(&["--slotid", "1", "-l"]).unwrap().action(), Err(UsageError::TestOptionWithoutTest));
+        assert_eq!(
+            parse(&["--slotid", "1", "-l"]).unwrap().action(),
+            Err(UsageError::TestOptionWithoutTest)
+        );
         assert_eq!(
             parse(&["-pe", "PROXY", "A", "B"]).unwrap().action(),
-            Err(UsageError::TooManyPasswords { flag: "-p", max: 1, given: 2 })
+            Err(UsageError::TooManyPasswords {
+                flag: "-p",
+                max: 1,
+                given: 2
+            })
         );
         assert_eq!(
             parse(&["-re", "U1", "A"]).unwrap().action(),
-            Err(UsageError::TooManyPasswords { flag: "-r", max: 0, given: 1 })
+            Err(UsageError::TooManyPasswords {
+                flag: "-r",
+                max: 0,
+                given: 1
+            })
         );
     }
 }

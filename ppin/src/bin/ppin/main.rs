@@ -42,7 +42,11 @@ struct Report {
 
 impl Report {
     fn ok(text: String, json: Value) -> Self {
-        Report { text, json, ok: true }
+        Report {
+            text,
+            json,
+            ok: true,
+        }
     }
 }
 
@@ -63,12 +67,19 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let action = match args.action() {
         Ok(action) => action,
-        Err(usage) => Args::command().error(clap::error::ErrorKind::ArgumentConflict, usage).exit(),
+        Err(usage) => Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, usage)
+            .exit(),
     };
     let operation = operation_name(&action);
-    let outcome = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let outcome = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime.block_on(run(&args, action)),
-        Err(error) => Err(Failure::Other(format!("cannot start the async runtime: {error}"))),
+        Err(error) => Err(Failure::Other(format!(
+            "cannot start the async runtime: {error}"
+        ))),
     };
     finish(&args, operation, outcome)
 }
@@ -124,7 +135,11 @@ fn finish(args: &Args, operation: &str, outcome: Result<Report, Failure>) -> Exi
 }
 
 fn open(args: &Args) -> Result<Ppin, Failure> {
-    Ok(Ppin::open(args.primus_cfg.as_deref(), args.secrets_cfg.as_deref(), KeySource::Default)?)
+    Ok(Ppin::open(
+        args.primus_cfg.as_deref(),
+        args.secrets_cfg.as_deref(),
+        KeySource::Default,
+    )?)
 }
 
 fn prompt_failure(error: prompt::PromptError) -> Failure {
@@ -142,8 +157,10 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
             } else {
                 ppin.check_update(&user).await?;
             }
-            let setup = prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
-            let pkcs11 = prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
+            let setup =
+                prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
+            let pkcs11 =
+                prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
             let (served, operation) = if args.add {
                 (ppin.add(&user, &setup, &pkcs11).await?, "add")
             } else {
@@ -159,7 +176,8 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
         Action::ProxyAdd { user } => {
             let ppin = open(args)?;
             ppin.proxy_user(&user)?;
-            let password = prompt::password(&mut given, Asked::Proxy, &user).map_err(prompt_failure)?;
+            let password =
+                prompt::password(&mut given, Asked::Proxy, &user).map_err(prompt_failure)?;
             ppin.proxy_add(&user, &password).await?;
             proxy_report(&ppin, &user, "proxy_add", json!({})).await
         }
@@ -170,47 +188,77 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
         }
         Action::List => {
             let listing = open(args)?.list().await?;
-            Ok(Report::ok(render::listing_text(&listing), render::ok_json("list", json!(listing))))
+            Ok(Report::ok(
+                render::listing_text(&listing),
+                render::ok_json("list", json!(listing)),
+            ))
         }
         Action::Test { user, slot_id } => {
             let ppin = open(args)?;
             let results = ppin.test(&TestFilter::new(user, slot_id)).await?;
             let listing = ppin.list().await?;
             let ok = results.iter().all(|r| r.outcome.is_ok());
-            Ok(Report { text: render::test_text(&listing, &results), json: render::test_json(&results), ok })
+            Ok(Report {
+                text: render::test_text(&listing, &results),
+                json: render::test_json(&results),
+                ok,
+            })
         }
         // With no primus.cfg anywhere there is no HSM to ask, and the tool's
         // own version is still worth printing; a file named by -c must exist.
-        Action::Version if args.primus_cfg.is_none() && PrimusConfig::locate(None).is_err() => {
-            Ok(Report::ok(render::version_text(&[]), render::version_json(&[])))
-        }
+        Action::Version if args.primus_cfg.is_none() && PrimusConfig::locate(None).is_err() => Ok(
+            Report::ok(render::version_text(&[]), render::version_json(&[])),
+        ),
         Action::Version => {
             let versions = open(args)?.hsm_versions().await;
             let ok = versions.iter().all(|v| v.outcome.is_ok());
-            Ok(Report { text: render::version_text(&versions), json: render::version_json(&versions), ok })
+            Ok(Report {
+                text: render::version_text(&versions),
+                json: render::version_json(&versions),
+                ok,
+            })
         }
         Action::Completions(shell) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Args::command(), "ppin", &mut script);
             let script = String::from_utf8_lossy(&script).into_owned();
-            let json = render::ok_json("completions", json!({ "shell": shell.to_string(), "script": script }));
+            let json = render::ok_json(
+                "completions",
+                json!({ "shell": shell.to_string(), "script": script }),
+            );
             Ok(Report::ok(script, json))
         }
     }
 }
 
 /// The banner and the user's line; in JSON, `fields` plus the user's status.
-async fn user_report(ppin: &Ppin, user: &str, operation: &str, mut fields: Value) -> Result<Report, Failure> {
+async fn user_report(
+    ppin: &Ppin,
+    user: &str,
+    operation: &str,
+    mut fields: Value,
+) -> Result<Report, Failure> {
     let listing = ppin.list().await?;
     let status = listing.users.iter().find(|u| u.user == user);
     fields["status"] = json!(status);
-    Ok(Report::ok(render::user_text(&listing, user), render::ok_json(operation, fields)))
+    Ok(Report::ok(
+        render::user_text(&listing, user),
+        render::ok_json(operation, fields),
+    ))
 }
 
 /// The banner and the proxy's line; in JSON, `fields` plus the proxy's status.
-async fn proxy_report(ppin: &Ppin, proxy_user: &str, operation: &str, mut fields: Value) -> Result<Report, Failure> {
+async fn proxy_report(
+    ppin: &Ppin,
+    proxy_user: &str,
+    operation: &str,
+    mut fields: Value,
+) -> Result<Report, Failure> {
     let listing = ppin.list().await?;
     let status = listing.proxies.iter().find(|p| p.proxy_user == proxy_user);
     fields["status"] = json!(status);
-    Ok(Report::ok(render::proxy_text(&listing, proxy_user), render::ok_json(operation, fields)))
+    Ok(Report::ok(
+        render::proxy_text(&listing, proxy_user),
+        render::ok_json(operation, fields),
+    ))
 }

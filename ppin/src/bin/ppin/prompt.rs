@@ -31,8 +31,14 @@ pub(crate) fn prompt_text(asked: Asked, user: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PromptError {
     #[error("cannot read the {what} for '{user}': {source}")]
-    Io { what: &'static str, user: String, source: io::Error },
-    #[error("no {what} for '{user}': standard input ended; give it as an argument or on its own line")]
+    Io {
+        what: &'static str,
+        user: String,
+        source: io::Error,
+    },
+    #[error(
+        "no {what} for '{user}': standard input ended; give it as an argument or on its own line"
+    )]
     Eof { what: &'static str, user: String },
 }
 
@@ -45,7 +51,11 @@ fn what(asked: Asked) -> &'static str {
 }
 
 /// Takes the next positional password if there is one, otherwise prompts.
-pub(crate) fn password(given: &mut impl Iterator<Item = String>, asked: Asked, user: &str) -> Result<Password, PromptError> {
+pub(crate) fn password(
+    given: &mut impl Iterator<Item = String>,
+    asked: Asked,
+    user: &str,
+) -> Result<Password, PromptError> {
     match given.next() {
         Some(text) => Ok(Password::new(text)),
         None => ask(asked, user),
@@ -54,17 +64,32 @@ pub(crate) fn password(given: &mut impl Iterator<Item = String>, asked: Asked, u
 
 fn ask(asked: Asked, user: &str) -> Result<Password, PromptError> {
     let prompt = prompt_text(asked, user);
-    let io_error = |source| PromptError::Io { what: what(asked), user: user.to_owned(), source };
+    let io_error = |source| PromptError::Io {
+        what: what(asked),
+        user: user.to_owned(),
+        source,
+    };
     if io::stdin().is_terminal() {
-        let config = rpassword::ConfigBuilder::new().input_file_path("/dev/stdin").output_writer(io::stderr()).build();
-        return rpassword::prompt_password_with_config(prompt, config).map(Password::new).map_err(io_error);
+        let config = rpassword::ConfigBuilder::new()
+            .input_file_path("/dev/stdin")
+            .output_writer(io::stderr())
+            .build();
+        return rpassword::prompt_password_with_config(prompt, config)
+            .map(Password::new)
+            .map_err(io_error);
     }
     let mut stderr = io::stderr();
-    stderr.write_all(prompt.as_bytes()).and_then(|()| stderr.flush()).map_err(io_error)?;
+    stderr
+        .write_all(prompt.as_bytes())
+        .and_then(|()| stderr.flush())
+        .map_err(io_error)?;
     let mut line = String::new();
     let read = io::stdin().lock().read_line(&mut line).map_err(io_error)?;
     if read == 0 {
-        return Err(PromptError::Eof { what: what(asked), user: user.to_owned() });
+        return Err(PromptError::Eof {
+            what: what(asked),
+            user: user.to_owned(),
+        });
     }
     // The prompt left the cursor after the colon; end the line as typing would have.
     writeln!(stderr).map_err(io_error)?;
@@ -79,9 +104,18 @@ mod tests {
 
     #[test]
     fn vendor_wording() {
-        assert_eq!(prompt_text(Asked::Setup, "U1"), "Provide setup password for 'U1': ");
-        assert_eq!(prompt_text(Asked::Pkcs11, "U1"), "Provide PKCS11 password for 'U1': ");
-        assert_eq!(prompt_text(Asked::Proxy, "SVC"), "Provide proxy password for 'SVC' : ");
+        assert_eq!(
+            prompt_text(Asked::Setup, "U1"),
+            "Provide setup password for 'U1': "
+        );
+        assert_eq!(
+            prompt_text(Asked::Pkcs11, "U1"),
+            "Provide PKCS11 password for 'U1': "
+        );
+        assert_eq!(
+            prompt_text(Asked::Proxy, "SVC"),
+            "Provide proxy password for 'SVC' : "
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use ppin::{HsmVersion, Listing, LoginTest, PpinError, ProxyStatus, UserStatus};
 use serde_json::{json, Value};
 
 /// The vendor's banner, printed before the slot lines.
-pub(crate) const BANNER: &str = "********************\nPrimus Permanent PIN\n********************\n";
+pub(crate) const BANNER: &str =
+    "********************\nPrimus Permanent PIN\n********************\n";
 
 fn state(configured: bool) -> &'static str {
     if configured {
@@ -28,7 +29,11 @@ pub(crate) fn user_line(index: usize, user: &UserStatus) -> String {
 
 /// `[01] service/proxy user 'NAME'  permanent secret: MISSING` (two spaces, as the vendor prints).
 pub(crate) fn proxy_line(index: usize, proxy: &ProxyStatus) -> String {
-    format!("[{index:02}] service/proxy user '{}'  permanent secret: {}", proxy.proxy_user, state(proxy.configured))
+    format!(
+        "[{index:02}] service/proxy user '{}'  permanent secret: {}",
+        proxy.proxy_user,
+        state(proxy.configured)
+    )
 }
 
 /// The full `ppin -l` text.
@@ -70,12 +75,19 @@ pub(crate) fn proxy_text(listing: &Listing, proxy_user: &str) -> String {
 pub(crate) fn test_text(listing: &Listing, results: &[LoginTest]) -> String {
     let mut text = BANNER.to_owned();
     for result in results {
-        let index = listing.users.iter().position(|u| u.user == result.user).map_or(0, |i| i + 1);
+        let index = listing
+            .users
+            .iter()
+            .position(|u| u.user == result.user)
+            .map_or(0, |i| i + 1);
         let outcome = match &result.outcome {
             Ok(served) => format!("OK ({} {}, {})", served.hsm, served.address, served.server),
             Err(error) => format!("FAILED: {error}"),
         };
-        text.push_str(&format!("[{index:02}] slot-id {}: user '{}' login: {outcome}\n", result.slot_id, result.user));
+        text.push_str(&format!(
+            "[{index:02}] slot-id {}: user '{}' login: {outcome}\n",
+            result.slot_id, result.user
+        ));
     }
     text
 }
@@ -85,7 +97,10 @@ pub(crate) fn version_text(versions: &[HsmVersion]) -> String {
     let mut text = format!("{BANNER}ppin version {}\n", ppin::VERSION);
     for hsm in versions {
         let outcome = match &hsm.outcome {
-            Ok(version) => format!("{} {} (protocol {})", version.product, version.version, version.protocol),
+            Ok(version) => format!(
+                "{} {} (protocol {})",
+                version.product, version.version, version.protocol
+            ),
             Err(error) => format!("unavailable: {error}"),
         };
         text.push_str(&format!("HSM {}: {outcome}\n", hsm.hsm));
@@ -95,7 +110,9 @@ pub(crate) fn version_text(versions: &[HsmVersion]) -> String {
 
 /// A lockout end as RFC 3339 UTC text.
 fn rfc3339(at: SystemTime) -> Option<String> {
-    time::OffsetDateTime::from(at).format(&time::format_description::well_known::Rfc3339).ok()
+    time::OffsetDateTime::from(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// The JSON form of an error: every part a script may act on.
