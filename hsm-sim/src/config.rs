@@ -111,19 +111,6 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains(|c: char| c == '"' || c == '\\' || c.is_control())
 }
 
-/// True when `text` has the vendor's setup-password shape: five groups of five
-/// `[A-Z0-9]` joined by `-`.
-pub fn is_setup_password_format(text: &str) -> bool {
-    text.len() == 29
-        && text.bytes().enumerate().all(|(i, b)| {
-            if i % 6 == 5 {
-                b == b'-'
-            } else {
-                b.is_ascii_uppercase() || b.is_ascii_digit()
-            }
-        })
-}
-
 impl SimConfig {
     /// Reads and validates a JSON configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -174,7 +161,7 @@ impl SimConfig {
                     user.slot(position)
                 ));
             }
-            if !is_setup_password_format(user.setup_password.expose_secret()) {
+            if hsm_wire::check_setup_password(&user.setup_password).is_err() {
                 return invalid(format!(
                     "user '{name}': setup_password must be five groups of five A-Z/0-9 joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)"
                 ));
@@ -325,7 +312,7 @@ mod tests {
         assert!(a
             .users
             .iter()
-            .all(|u| is_setup_password_format(u.setup_password.expose_secret())));
+            .all(|u| hsm_wire::check_setup_password(&u.setup_password).is_ok()));
         assert_ne!(a.users[0].setup_password, b.users[0].setup_password);
         assert_eq!(a.user("C").unwrap().slot_id, Some(3));
         assert_eq!(a.proxy("P").unwrap().name, "P");

@@ -48,8 +48,7 @@ mod server;
 pub use admin::{AdminRequest, AdminResponse};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    is_setup_password_format, random_password, random_setup_password, ConfigError, Policy,
-    ProxyConfig, SimConfig, UserConfig,
+    random_password, random_setup_password, ConfigError, Policy, ProxyConfig, SimConfig, UserConfig,
 };
 pub use files::{render_primus_cfg, FilesError, Ready, StatePaths};
 pub use hsm::{ProxyStatus, Status, UserStatus};

@@ -180,9 +180,12 @@ fn dev_mode_prints_exports_writes_dev_env_and_stops_cleanly_on_sigterm() {
         state.join(".secrets.cfg")
     );
     assert_eq!(value("PRIMUS_DEV_USER"), "DEV_PARTITION");
-    assert!(hsm_sim::is_setup_password_format(&value(
-        "PRIMUS_DEV_SETUP_PASSWORD"
-    )));
+    assert!(
+        hsm_wire::check_setup_password(&hsm_wire::Password::new(value(
+            "PRIMUS_DEV_SETUP_PASSWORD"
+        )))
+        .is_ok()
+    );
     assert_eq!(value("PRIMUS_DEV_PROXY_USER"), "DEV_SERVICE_PROXY");
 
     // The credentials work against the running simulator.

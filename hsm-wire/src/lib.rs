@@ -22,6 +22,8 @@
 //! [`ServerConnection::next_request`]. Every failure the server reports is a
 //! [`WireError`] with an [`ErrorKind`], the vendor code where the vendor has one,
 //! the attempts left and the lockout end. Clients never retry anything on their own.
+//! Before connecting, clients check a setup password with [`check_setup_password`],
+//! so a typo costs no trial at the HSM.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,6 +32,7 @@ mod client;
 mod frame;
 mod message;
 mod server;
+mod setup_password;
 mod tls;
 
 pub use client::{
@@ -42,6 +45,7 @@ pub use message::{
 };
 pub use secrets_cfg::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
+pub use setup_password::{check_setup_password, SetupPasswordProblem};
 pub use tls::{
     certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem,
     server_config_from_pem, TlsConfigError,

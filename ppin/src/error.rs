@@ -5,12 +5,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use hsm_wire::{ClientError, ErrorKind, TlsConfigError, VendorCode, WireError};
+use hsm_wire::{
+    ClientError, ErrorKind, SetupPasswordProblem, TlsConfigError, VendorCode, WireError,
+};
 
 use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
 use crate::ops::TestFilter;
-use crate::setup_password::SetupPasswordProblem;
 
 /// Why a ppin operation failed.
 ///

@@ -61,13 +61,15 @@ mod config;
 mod duration;
 mod error;
 mod ops;
-mod setup_password;
 
 pub use config::{
     ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS,
     PRIMUS_CFG_ENV,
 };
 pub use error::PpinError;
+/// The setup-password format check, shared with the simulator through the
+/// protocol crate.
+pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
 /// The vendor's error codes (`0x80005017`, ...) that [`PpinError::vendor_code`]
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
@@ -75,4 +77,3 @@ pub use ops::{
     HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts, UserStatus,
     VERSION,
 };
-pub use setup_password::{check_setup_password, SetupPasswordProblem};

@@ -5,14 +5,13 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use hsm_wire::{
-    ClientError, Connection, Connector, ServerVersion, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
+    check_setup_password, ClientError, Connection, Connector, ServerVersion,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
 };
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
 use crate::config::{Hsm, PrimusConfig, SlotUser};
 use crate::error::PpinError;
-use crate::setup_password::check_setup_password;
 
 /// The name this client gives itself in the protocol handshake.
 const CLIENT_NAME: &str = concat!("ppin ", env!("CARGO_PKG_VERSION"));

@@ -1,5 +1,6 @@
-//! The setup password's format, checked before any connection so that a typo
-//! costs no trial at the HSM.
+//! The vendor's setup-password format (`XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` of
+//! `[A-Z0-9]`): clients check it before connecting so that a typo costs no
+//! trial at the HSM, and the simulator checks the passwords it is configured with.
 
 use std::fmt;
 
@@ -90,6 +91,8 @@ pub fn check_setup_password(password: &Password) -> Result<(), SetupPasswordProb
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+
     use super::*;
 
     fn check(text: &str) -> Result<(), SetupPasswordProblem> {
