@@ -170,14 +170,16 @@ impl Resource<Client> for PermanentSecretResource {
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin;
-        let user = req.state.user.clone();
-        let status = ppin.status(&user).await.map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
-        if !status.configured {
-            tracing::info!(user = %user, "permanent secret no longer in .secrets.cfg");
-            return Ok(ReadResponse::gone());
+        // Logging in reads the stored entry and has the HSM check it: a missing entry means the object is
+        // gone; a secret the HSM refuses must surface, not be replaced behind the user's back.
+        match ppin.login(&req.state.user).await {
+            Ok(_) => {}
+            Err(PpinError::NotConfigured { .. }) => {
+                tracing::info!(user = %req.state.user, "permanent secret no longer in .secrets.cfg");
+                return Ok(ReadResponse::gone());
+            }
+            Err(e) => return Err(fail(&e, TYPE_NAME, user_path())),
         }
-        // A stored secret the HSM no longer accepts must surface, not be replaced behind the user's back.
-        ppin.login(&user).await.map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
         Ok(ReadResponse::found(req.state.configured(ppin)).with_private(req.private))
     }
 
