@@ -96,8 +96,9 @@ impl Resource<Client> for PermanentSecretResource {
                 "The permanent secret of one HSM partition user on this host, stored ciphered in `.secrets.cfg`. \
                  Creating it trades the user's one-time setup password (and PKCS#11 password) for a permanent secret \
                  at the HSM, as `ppin -a` does. A new `setup_password` (or a new `password_wo_version`) has the HSM \
-                 issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry, so the resource \
-                 leaves the state and the next apply adds it again. Destroying it removes the entry (`ppin -r`).\n\n\
+                 issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry: the apply \
+                 fails saying so, the resource drops out of the state and the next apply adds it again. Destroying \
+                 it removes the entry (`ppin -r`).\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
                  creation) and logs in with it at the HSM: a secret the HSM refuses is an error, never silently \
                  replaced. A user behind a CloudHSM service proxy needs its `primus_service_proxy_password` first.",
