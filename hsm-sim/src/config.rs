@@ -357,5 +357,15 @@ mod tests {
         assert!(error.to_string().contains("\"soon\""), "{error}");
         let error = serde_json::from_str::<SimConfig>(r#"{"users":[],"extra":1}"#).unwrap_err();
         assert!(error.to_string().contains("extra"), "{error}");
+        // A PIN written as a bare number is refused without being echoed.
+        let error = serde_json::from_str::<SimConfig>(
+            r#"{"users":[{"name":"U","setup_password":"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE","pkcs11_password":987654321}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("expected a password string"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("987654321"), "{error}");
     }
 }

@@ -149,9 +149,65 @@ impl serde::Serialize for Password {
 
 impl<'de> serde::Deserialize<'de> for Password {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Deserializing into a `String` first is the only way through serde's
-        // owned-string path; the intermediate is moved into the secret, not copied.
-        String::deserialize(deserializer).map(Self::new)
+        // `deserialize_any`: with `deserialize_string`, serde_json reports a
+        // non-string itself, quoting it, without asking the visitor.
+        deserializer.deserialize_any(PasswordVisitor)
+    }
+}
+
+/// Takes a string (an owned one is moved into the secret, not copied) and
+/// refuses anything else without quoting it: serde's default messages echo the
+/// value (`invalid type: integer `1234``), and a PIN written as a bare number
+/// would then land in an error message.
+struct PasswordVisitor;
+
+impl PasswordVisitor {
+    fn refuse<E: serde::de::Error>(&self, what: &'static str) -> Result<Password, E> {
+        Err(E::invalid_type(serde::de::Unexpected::Other(what), self))
+    }
+}
+
+impl serde::de::Visitor<'_> for PasswordVisitor {
+    type Value = Password;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a password string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Password, E> {
+        Ok(Password::new(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Password, E> {
+        Ok(Password::new(v))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Password, E> {
+        self.refuse("a boolean")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Password, E> {
+        self.refuse("an integer")
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<Password, E> {
+        self.refuse("an integer")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Password, E> {
+        self.refuse("an integer")
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<Password, E> {
+        self.refuse("an integer")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Password, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Password, E> {
+        self.refuse("bytes")
     }
 }
 
@@ -258,6 +314,18 @@ mod tests {
         let back: Password = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
         assert_ne!(back, Password::new("a\"c".to_owned()));
+    }
+
+    #[test]
+    fn password_of_the_wrong_type_is_refused_without_quoting_it() {
+        for json in ["987654321", "-987654321", "98765.4321", "true", "[9876]"] {
+            let error = serde_json::from_str::<Password>(json)
+                .err()
+                .unwrap_or_else(|| panic!("a non-string password was accepted"));
+            let text = error.to_string();
+            assert!(text.contains("expected a password string"), "{text}");
+            assert!(!text.contains("9876") && !text.contains("true"), "{text}");
+        }
     }
 
     #[test]

@@ -284,10 +284,11 @@ fn rotation_with_a_key_file() {
     let new_key = FileKey::generate().unwrap();
     store.rotate_key(new_key.clone()).unwrap();
     let key_text = fs::read_to_string(key_file(&path)).unwrap();
-    assert_ne!(key_text, old_key);
-    assert_eq!(
-        FileKey::from_hex(&key_text).unwrap().expose_secret(),
-        new_key.expose_secret()
+    // `assert!`, not `assert_eq!`: a failure must not print the keys.
+    assert!(key_text != old_key, "the key file still holds the old key");
+    assert!(
+        FileKey::from_hex(&key_text).unwrap().expose_secret() == new_key.expose_secret(),
+        "the key file does not hold the new key"
     );
     assert!(!PathBuf::from(format!("{}.new", key_file(&path).display())).exists());
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
@@ -306,6 +307,7 @@ fn rotation_with_a_key_file() {
 
 #[test]
 fn rotation_interrupted_at_each_step_recovers() {
+    // Key bytes are compared with `assert!`: a failing `assert_eq!` would print them.
     let (_dir, path) = setup();
     let key = key_file(&path);
     let pending = PathBuf::from(format!("{}.new", key.display()));
@@ -325,7 +327,10 @@ fn rotation_interrupted_at_each_step_recovers() {
         .edit(|tx| tx.put(EntryKind::User, "V", secret("v")))
         .unwrap();
     assert!(!pending.exists(), "a stale pending key is removed");
-    assert_eq!(fs::read(&key).unwrap(), old_key);
+    assert!(
+        fs::read(&key).unwrap() == old_key,
+        "the key file no longer holds the old key"
+    );
 
     // Crash after step 2: the file is under the new key, the key file still old.
     let rotated_by_caller = SecretsStore::open(
@@ -341,14 +346,16 @@ fn rotation_interrupted_at_each_step_recovers() {
         Some(secret("v")),
         "readers try the pending key"
     );
-    assert_eq!(fs::read(&key).unwrap(), old_key);
+    assert!(
+        fs::read(&key).unwrap() == old_key,
+        "the key file no longer holds the old key"
+    );
     fresh
         .edit(|tx| tx.put(EntryKind::User, "W", secret("w")))
         .unwrap();
     assert!(!pending.exists());
-    assert_eq!(
-        fs::read(&key).unwrap(),
-        new_key_line,
+    assert!(
+        fs::read(&key).unwrap() == new_key_line,
         "the next writer finishes the rotation"
     );
     assert_eq!(
