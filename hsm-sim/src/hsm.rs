@@ -98,23 +98,32 @@ fn remaining(until_ms: u64, now_ms: u64) -> Duration {
 }
 
 /// The answer for a wrong credential: attempts left, and the lockout this trial started.
-fn wrong(
-    kind: ErrorKind,
-    message: String,
-    (left, locked): (u32, Option<u64>),
+/// Checks one credential guarded by `counter`, as every credential is: while the
+/// counter is locked the request is refused without looking at the credential
+/// (`locked`); a wrong credential counts one trial (`wrong`), and the trial that
+/// locks says so. The messages are built only when refused.
+fn check_credential(
+    counter: &mut TrialCounter,
     now_ms: u64,
-) -> WireError {
-    let error = WireError::new(kind, message).with_attempts_left(left);
-    match locked {
-        Some(until) => error.with_lockout(until, remaining(until, now_ms)),
-        None => error,
+    policy: &Policy,
+    correct: bool,
+    locked: (ErrorKind, impl FnOnce() -> String),
+    wrong: (ErrorKind, impl FnOnce() -> String),
+) -> Result<(), WireError> {
+    counter.check(now_ms, policy).map_err(|until_ms| {
+        WireError::new(locked.0, locked.1())
+            .with_attempts_left(0)
+            .with_lockout(until_ms, remaining(until_ms, now_ms))
+    })?;
+    if correct {
+        return Ok(());
     }
-}
-
-fn locked(kind: ErrorKind, message: String, until_ms: u64, now_ms: u64) -> WireError {
-    WireError::new(kind, message)
-        .with_attempts_left(0)
-        .with_lockout(until_ms, remaining(until_ms, now_ms))
+    let (left, locked_until) = counter.fail(now_ms, policy);
+    let error = WireError::new(wrong.0, wrong.1()).with_attempts_left(left);
+    Err(match locked_until {
+        Some(until_ms) => error.with_lockout(until_ms, remaining(until_ms, now_ms)),
+        None => error,
+    })
 }
 
 impl Hsm {
@@ -238,24 +247,18 @@ impl Hsm {
         })?;
         let now = self.clock.now_unix_ms();
         let mut state = self.lock();
-        let counter = state.proxies.entry(proxy.to_owned()).or_default();
-        counter.check(now, &self.policy).map_err(|until| {
-            locked(
-                ErrorKind::ApiLocked,
-                format!("service proxy user '{proxy}' is locked after too many wrong passwords"),
-                until,
-                now,
-            )
-        })?;
-        if password != expected {
-            let outcome = counter.fail(now, &self.policy);
-            return Err(wrong(
-                ErrorKind::BadProxyPassword,
-                format!("wrong password for service proxy user '{proxy}'"),
-                outcome,
-                now,
-            ));
-        }
+        check_credential(
+            state.proxies.entry(proxy.to_owned()).or_default(),
+            now,
+            &self.policy,
+            password == expected,
+            (ErrorKind::ApiLocked, || {
+                format!("service proxy user '{proxy}' is locked after too many wrong passwords")
+            }),
+            (ErrorKind::BadProxyPassword, || {
+                format!("wrong password for service proxy user '{proxy}'")
+            }),
+        )?;
         session.proxy = Some(proxy.to_owned());
         Ok(())
     }
@@ -294,23 +297,16 @@ impl Hsm {
         let state = &mut *guard;
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
-        entry.api.check(now, policy).map_err(|until| {
-            locked(
-                ErrorKind::ApiLocked,
-                format!("API login for user '{name}' is locked after too many wrong trials"),
-                until,
-                now,
-            )
-        })?;
-        if setup_password != &user.setup_password {
-            let outcome = entry.api.fail(now, policy);
-            return Err(wrong(
-                ErrorKind::BadSetupPassword,
-                format!("wrong setup password for user '{name}'"),
-                outcome,
-                now,
-            ));
-        }
+        check_credential(
+            &mut entry.api,
+            now,
+            policy,
+            setup_password == &user.setup_password,
+            (ErrorKind::ApiLocked, || api_locked_message(name)),
+            (ErrorKind::BadSetupPassword, || {
+                format!("wrong setup password for user '{name}'")
+            }),
+        )?;
         let first_use = match entry.setup_first_use_ms {
             Some(at) => at,
             None => {
@@ -336,23 +332,18 @@ impl Hsm {
                 ),
             ));
         }
-        entry.pkcs11.check(now, policy).map_err(|until| {
-            locked(
-                ErrorKind::Pkcs11Locked,
-                format!("PKCS#11 access for user '{name}' is locked after too many wrong PKCS#11 passwords"),
-                until,
-                now,
-            )
-        })?;
-        if pkcs11_password != &user.pkcs11_password {
-            let outcome = entry.pkcs11.fail(now, policy);
-            return Err(wrong(
-                ErrorKind::BadPkcs11Password,
-                format!("wrong PKCS#11 password for user '{name}'"),
-                outcome,
-                now,
-            ));
-        }
+        check_credential(
+            &mut entry.pkcs11,
+            now,
+            policy,
+            pkcs11_password == &user.pkcs11_password,
+            (ErrorKind::Pkcs11Locked, || {
+                format!("PKCS#11 access for user '{name}' is locked after too many wrong PKCS#11 passwords")
+            }),
+            (ErrorKind::BadPkcs11Password, || {
+                format!("wrong PKCS#11 password for user '{name}'")
+            }),
+        )?;
         match entry.issued.last() {
             Some(current) if !renew => Ok(current.clone()),
             _ => {
@@ -377,24 +368,16 @@ impl Hsm {
         let mut state = self.lock();
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
-        entry.api.check(now, &self.policy).map_err(|until| {
-            locked(
-                ErrorKind::ApiLocked,
-                format!("API login for user '{name}' is locked after too many wrong trials"),
-                until,
-                now,
-            )
-        })?;
-        if entry.issued.last() != Some(secret) {
-            let outcome = entry.api.fail(now, &self.policy);
-            return Err(wrong(
-                ErrorKind::BadSecret,
-                format!("wrong permanent secret for user '{name}' (replaced by an update, or never issued)"),
-                outcome,
-                now,
-            ));
-        }
-        Ok(())
+        check_credential(
+            &mut entry.api,
+            now,
+            &self.policy,
+            entry.issued.last() == Some(secret),
+            (ErrorKind::ApiLocked, || api_locked_message(name)),
+            (ErrorKind::BadSecret, || {
+                format!("wrong permanent secret for user '{name}' (replaced by an update, or never issued)")
+            }),
+        )
     }
 
     /// Moves simulated time forward and records the new offset.
@@ -464,6 +447,10 @@ impl Hsm {
             proxies,
         }
     }
+}
+
+fn api_locked_message(name: &str) -> String {
+    format!("API login for user '{name}' is locked after too many wrong trials")
 }
 
 fn internal(error: JournalError) -> WireError {
