@@ -231,15 +231,9 @@ impl Ppin {
         pkcs11_password: &Password,
     ) -> Result<Served, PpinError> {
         check_format(self.user(user)?, setup_password)?;
-        let (slot_user, proxy) = self.prepare(user, Fetch::Add).await?;
-        let mut session = self.session(slot_user, proxy).await?;
-        let fetched = session
-            .connection
-            .fetch_secret(user, setup_password, pkcs11_password)
-            .await;
-        let secret = session.check(Some(user), fetched)?;
-        self.put(EntryKind::User, user, secret).await?;
-        Ok(session.finish(slot_user).await)
+        let prepared = self.prepare(user, Fetch::Add).await?;
+        self.obtain(user, prepared, setup_password, pkcs11_password, Fetch::Add)
+            .await
     }
 
     /// `ppin -u`: has the HSM issue a new permanent secret for `user` (the old
@@ -256,17 +250,14 @@ impl Ppin {
         pkcs11_password: &Password,
     ) -> Result<Served, PpinError> {
         check_format(self.user(user)?, setup_password)?;
-        let (slot_user, proxy) = self.prepare(user, Fetch::Update).await?;
-        let attempt = async {
-            let mut session = self.session(slot_user, proxy).await?;
-            let updated = session
-                .connection
-                .update_secret(user, setup_password, pkcs11_password)
-                .await;
-            let secret = session.check(Some(user), updated)?;
-            self.put(EntryKind::User, user, secret).await?;
-            Ok(session.finish(slot_user).await)
-        };
+        let prepared = self.prepare(user, Fetch::Update).await?;
+        let attempt = self.obtain(
+            user,
+            prepared,
+            setup_password,
+            pkcs11_password,
+            Fetch::Update,
+        );
         match attempt.await {
             Ok(served) => Ok(served),
             Err(cause) => {
@@ -317,6 +308,36 @@ impl Ppin {
         }
         let proxy = self.proxy_password(slot_user).await?;
         Ok((slot_user, proxy))
+    }
+
+    /// The network half of `add`/`update`, after [`prepare`](Self::prepare):
+    /// has the HSM fetch (`Add`) or renew (`Update`) the permanent secret of
+    /// `user` and stores it.
+    async fn obtain(
+        &self,
+        user: &str,
+        (slot_user, proxy): (&SlotUser, Option<(String, Password)>),
+        setup_password: &Password,
+        pkcs11_password: &Password,
+        fetch: Fetch,
+    ) -> Result<Served, PpinError> {
+        let mut session = self.session(slot_user, proxy).await?;
+        let connection = &mut session.connection;
+        let issued = match fetch {
+            Fetch::Add => {
+                connection
+                    .fetch_secret(user, setup_password, pkcs11_password)
+                    .await
+            }
+            Fetch::Update => {
+                connection
+                    .update_secret(user, setup_password, pkcs11_password)
+                    .await
+            }
+        };
+        let secret = session.check(Some(user), issued)?;
+        self.put(EntryKind::User, user, secret).await?;
+        Ok(session.finish(slot_user).await)
     }
 
     /// `ppin -r`: removes the permanent secret of `user` from `.secrets.cfg`.
