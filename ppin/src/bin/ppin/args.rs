@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 use clap_complete::Shell;
+use secrets_cfg::Password;
 
 /// Parsed command line of `ppin`.
 #[derive(Debug, Parser)]
@@ -70,8 +71,14 @@ pub(crate) struct Args {
     pub(crate) json: bool,
 
     /// Passwords: SETUP_PWD PKCS11_PWD for -a/-u, PROXY_PWD for -p (prompted when missing)
-    #[arg(value_name = "PASSWORD", num_args = 0..=2)]
-    pub(crate) passwords: Vec<String>,
+    #[arg(value_name = "PASSWORD", num_args = 0..=2, value_parser = password_arg)]
+    pub(crate) passwords: Vec<Password>,
+}
+
+/// Wraps a positional password at once, so `Args`' `Debug` redacts it and the
+/// copy is zeroized on drop.
+fn password_arg(text: &str) -> Result<Password, std::convert::Infallible> {
+    Ok(Password::new(text.to_owned()))
 }
 
 /// The operation the command line asks for, with its operands.
@@ -232,7 +239,8 @@ mod tests {
             "P",
         ])
         .unwrap();
-        assert_eq!(args.passwords, ["S", "P"]);
+        let given: Vec<&str> = args.passwords.iter().map(Password::expose_secret).collect();
+        assert_eq!(given, ["S", "P"]);
         assert_eq!(
             args.primus_cfg.as_deref(),
             Some(std::path::Path::new("/x/primus.cfg"))
@@ -241,7 +249,10 @@ mod tests {
             args.secrets_cfg.as_deref(),
             Some(std::path::Path::new("/x/.secrets.cfg"))
         );
-        assert_eq!(parse(&["-pe", "PROXY", "PW"]).unwrap().passwords, ["PW"]);
+        let args = parse(&["-pe", "PROXY", "proxy-pw-123"]).unwrap();
+        assert_eq!(args.passwords.len(), 1);
+        assert_eq!(args.passwords[0].expose_secret(), "proxy-pw-123");
+        assert!(!format!("{args:?}").contains("proxy-pw-123"));
     }
 
     #[test]

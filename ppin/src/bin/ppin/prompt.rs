@@ -52,12 +52,12 @@ fn what(asked: Asked) -> &'static str {
 
 /// Takes the next positional password if there is one, otherwise prompts.
 pub(crate) fn password(
-    given: &mut impl Iterator<Item = String>,
+    given: &mut impl Iterator<Item = Password>,
     asked: Asked,
     user: &str,
 ) -> Result<Password, PromptError> {
     match given.next() {
-        Some(text) => Ok(Password::new(text)),
+        Some(password) => Ok(password),
         None => ask(asked, user),
     }
 }
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn positional_passwords_are_used_before_prompting() {
-        let mut given = vec!["FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3".to_owned()].into_iter();
+        let mut given = vec![Password::new("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3".to_owned())].into_iter();
         let password = password(&mut given, Asked::Setup, "U1").unwrap();
         assert_eq!(password.expose_secret(), "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3");
     }
