@@ -1,6 +1,7 @@
 //! The simulated HSM: credentials, counters, issued secrets, and the answer to each request.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -48,7 +49,8 @@ pub(crate) struct Hsm {
 }
 
 /// Per-user counters and secrets, as the admin listener reports them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows how many secrets were issued, not the secrets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserStatus {
     /// The user name.
     pub name: String,
@@ -67,6 +69,27 @@ pub struct UserStatus {
     pub setup_first_use_unix_ms: Option<u64>,
     /// Every permanent secret issued to this user, oldest first, hex; the last is current.
     pub secrets_issued: Vec<String>,
+}
+
+impl fmt::Debug for UserStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserStatus")
+            .field("name", &self.name)
+            .field("requests", &self.requests)
+            .field("api_failures", &self.api_failures)
+            .field("api_locked_until_unix_ms", &self.api_locked_until_unix_ms)
+            .field("pkcs11_failures", &self.pkcs11_failures)
+            .field(
+                "pkcs11_locked_until_unix_ms",
+                &self.pkcs11_locked_until_unix_ms,
+            )
+            .field("setup_first_use_unix_ms", &self.setup_first_use_unix_ms)
+            .field(
+                "secrets_issued",
+                &format_args!("[{} redacted]", self.secrets_issued.len()),
+            )
+            .finish()
+    }
 }
 
 /// Per-proxy counters, as the admin listener reports them.

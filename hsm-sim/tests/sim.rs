@@ -89,10 +89,12 @@ async fn fetch_login_update_and_admin_view() {
     assert_eq!(first, again);
     conn.login(&u.name, &first).await.unwrap();
     let status = sim.admin().user(&u.name).unwrap();
-    assert_eq!(
-        status.secrets_issued,
-        vec![hex::encode(first.expose_secret())]
+    // Secrets are compared with `assert!` throughout: `assert_eq!` would print them.
+    assert!(
+        status.secrets_issued == [hex::encode(first.expose_secret())],
+        "the admin does not report the one issued secret"
     );
+    assert!(!format!("{status:?}").contains(&hex::encode(first.expose_secret())));
     assert_eq!((status.api_failures, status.pkcs11_failures), (0, 0));
     assert!(status.setup_first_use_unix_ms.is_some());
 
@@ -106,9 +108,9 @@ async fn fetch_login_update_and_admin_view() {
     assert_eq!(error.attempts_left, Some(THRESHOLD - 1));
     let status = sim.admin().user(&u.name).unwrap();
     assert_eq!(status.api_failures, 1);
-    assert_eq!(
-        sim.admin().current_secret(&u.name).unwrap(),
-        Some(hex::encode(second.expose_secret()))
+    assert!(
+        sim.admin().current_secret(&u.name).unwrap() == Some(hex::encode(second.expose_secret())),
+        "the updated secret is not the current one"
     );
     assert_eq!(status.secrets_issued.len(), 2);
 }
@@ -358,9 +360,9 @@ async fn many_concurrent_clients() {
     let mut seen = std::collections::HashSet::new();
     while let Some(joined) = tasks.join_next().await {
         let (name, secret) = joined.unwrap();
-        assert_eq!(
-            sim.admin().current_secret(&name).unwrap(),
-            Some(secret.clone())
+        assert!(
+            sim.admin().current_secret(&name).unwrap() == Some(secret.clone()),
+            "{name}: the fetched secret is not the current one"
         );
         assert!(seen.insert(secret), "two users got the same secret");
     }
@@ -404,7 +406,10 @@ async fn restart_resets_counters_and_keeps_secrets_and_time() {
         ),
         (0, 0, None)
     );
-    assert_eq!(after.secrets_issued, before.secrets_issued);
+    assert!(
+        after.secrets_issued == before.secrets_issued,
+        "issued secrets changed across the restart"
+    );
     assert_eq!(
         after.setup_first_use_unix_ms,
         before.setup_first_use_unix_ms
@@ -492,9 +497,9 @@ async fn thousands_of_users_fit_in_primus_cfg_and_the_admin_status() {
         .unwrap();
     let status = sim.admin().status().unwrap();
     assert_eq!(status.users.len(), USERS + 1);
-    assert_eq!(
-        status.users[USERS - 1].secrets_issued,
-        vec![hex::encode(secret.expose_secret())]
+    assert!(
+        status.users[USERS - 1].secrets_issued == [hex::encode(secret.expose_secret())],
+        "the admin does not report the one issued secret"
     );
     let primus_cfg = std::fs::read_to_string(&sim.paths().primus_cfg).unwrap();
     assert!(

@@ -28,9 +28,9 @@ fn add_list_test_update_remove() {
     );
     let issued = s.sim.admin().current_secret("U0001").unwrap();
     assert!(issued.is_some());
-    assert_eq!(
-        s.stored_secret("U0001"),
-        issued,
+    // Secrets are compared with `assert!` throughout: `assert_eq!` would print them.
+    assert!(
+        s.stored_secret("U0001") == issued,
         "the stored secret is the one the HSM issued"
     );
     assert!(s
@@ -96,13 +96,13 @@ fn add_list_test_update_remove() {
     );
     let status = s.sim.admin().user("U0001").unwrap();
     assert_eq!(status.secrets_issued.len(), 2);
-    assert_ne!(
-        Some(&status.secrets_issued[0]),
-        s.stored_secret("U0001").as_ref()
+    assert!(
+        Some(&status.secrets_issued[0]) != s.stored_secret("U0001").as_ref(),
+        "the old secret is still stored"
     );
-    assert_eq!(
-        s.stored_secret("U0001").as_ref(),
-        status.secrets_issued.last()
+    assert!(
+        s.stored_secret("U0001").as_ref() == status.secrets_issued.last(),
+        "the stored secret is not the current one"
     );
     assert!(s
         .ppin(&["-t", "--user", "U0001"])
@@ -338,7 +338,10 @@ fn failed_update_with_wrong_setup_password_removes_the_entry() {
         .contains("refused the setup password of user 'U0001' (0x80005017)"));
     assert_eq!(s.stored_secret("U0001"), None);
     // The HSM did not issue a new secret: the old one is still the current one there.
-    assert_eq!(s.sim.admin().current_secret("U0001").unwrap(), issued);
+    assert!(
+        s.sim.admin().current_secret("U0001").unwrap() == issued,
+        "the HSM's current secret changed"
+    );
 }
 
 #[test]
