@@ -1,6 +1,7 @@
 //! `hsm-sim`: run the Primus HSM simulator on 127.0.0.1.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -327,8 +327,7 @@ async fn a_client_trusting_another_ca_or_name_is_refused() {
 
 #[tokio::test]
 async fn nothing_listening_is_a_connection_failure() {
-    let sim = start(1);
-    let mut sim = sim;
+    let mut sim = start(1);
     let port = sim.port();
     let connector = Connector::from_ca_file(&sim.paths().ca_file).unwrap();
     sim.kill();
