@@ -78,6 +78,12 @@ fn reads_every_syntax_form() {
     assert_eq!(doc.get("q"), Some(&Value::Int(-1)));
     assert_eq!(doc.get("r"), Some(&Value::Int(7)));
     assert_eq!(doc.get("s"), Some(&Value::Int(5_000_000_000)));
+    // As docs/secrets-cfg-format.md says: prefix letters in any case, and the
+    // `L`/`LL` suffix after a prefixed integer too.
+    let prefixed = parse("t = 0X1fL; u = 0B11LL; v = 0Q17;").unwrap();
+    assert_eq!(prefixed.get("t"), Some(&Value::Int(31)));
+    assert_eq!(prefixed.get("u"), Some(&Value::Int(3)));
+    assert_eq!(prefixed.get("v"), Some(&Value::Int(15)));
     let text = write(&doc).unwrap();
     assert!(text.contains("s = 5000000000L;\n"), "{text}");
     assert_eq!(parse(&text).unwrap(), doc);
