@@ -11,7 +11,7 @@
 //!   fresh nonce and the entry's kind and name as associated data. The key
 //!   comes from a [`KeySource`]: the caller, `$SECUROSYS_SECRETS_KEY`, or a
 //!   key file beside the secrets file created on the first write.
-//! - [`locate`] finds the file as the vendor's tools do.
+//! - [`locate()`] finds the file as the vendor's tools do.
 //! - [`Secret`], [`Password`] and [`FileKey`] hold secrets: zeroized on drop,
 //!   `[REDACTED]` in `Debug`/`Display`.
 //! - [`libconfig`] is the strict libconfig reader and canonical writer the

@@ -49,7 +49,7 @@ pub fn write(root: &Group) -> Result<String, WriteError> {
     write_at(root, 0)
 }
 
-/// The settings of `group` as [`write`] writes them when the group is
+/// The settings of `group` as [`write()`] writes them when the group is
 /// nested `indent` levels deep, for splicing into a larger document.
 pub(crate) fn write_at(group: &Group, indent: usize) -> Result<String, WriteError> {
     let mut out = String::new();
