@@ -15,6 +15,8 @@
 //! The writer emits one canonical form: comments and layout are not kept,
 //! every setting and value is. `parse(write(doc)) == doc` for any document the
 //! writer accepts.
+//! [`quote`] escapes one string the same way, for programs that write
+//! libconfig text by hand.
 //!
 //! ```
 //! use secrets_cfg::libconfig::{self, Value};
@@ -38,7 +40,7 @@ mod writer;
 pub use parser::{parse, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
 pub(crate) use writer::write_at;
-pub use writer::{write, WriteError};
+pub use writer::{quote, write, WriteError};
 
 #[cfg(test)]
 mod tests;

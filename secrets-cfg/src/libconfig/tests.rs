@@ -90,6 +90,14 @@ fn reads_every_syntax_form() {
 }
 
 #[test]
+fn quote_round_trips_through_the_parser() {
+    assert_eq!(quote("/plain/path"), "\"/plain/path\"");
+    let awkward = "a \"b\" c\\d\ne\tf\x01g\u{7f}h\u{e4}";
+    let doc = parse(&format!("s = {};", quote(awkward))).unwrap();
+    assert_eq!(doc.get("s").and_then(Value::as_str), Some(awkward));
+}
+
+#[test]
 fn errors_name_line_column_and_problem() {
     let cases: &[(&str, usize, usize, &str)] = &[
         ("a = 1;\nb = ;", 2, 5, "expected a value, found `;`"),

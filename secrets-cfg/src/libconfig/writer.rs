@@ -49,6 +49,14 @@ pub fn write(root: &Group) -> Result<String, WriteError> {
     write_at(root, 0)
 }
 
+/// `s` as a libconfig string literal, quotes included, escaped as [`write()`]
+/// escapes strings; for programs that write libconfig text by hand.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_string(&mut out, s);
+    out
+}
+
 /// The settings of `group` as [`write()`] writes them when the group is
 /// nested `indent` levels deep, for splicing into a larger document.
 pub(crate) fn write_at(group: &Group, indent: usize) -> Result<String, WriteError> {
