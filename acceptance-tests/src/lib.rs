@@ -56,8 +56,10 @@ impl Fixture {
     ///
     /// When the simulator, Terraform or the provider binary is missing.
     pub fn new(config: SimConfig) -> Fixture {
-        let sim = SimProcess::start(config).expect("hsm-sim starts (run `cargo build --workspace --bins`)");
-        let binary = target_binary("terraform-provider-primus").expect("the provider binary is built");
+        let sim = SimProcess::start(config)
+            .expect("hsm-sim starts (run `cargo build --workspace --bins`)");
+        let binary =
+            target_binary("terraform-provider-primus").expect("the provider binary is built");
         let mut ws = Workspace::new(&binary, SOURCE, VERSION).expect("terraform workspace");
         for (key, value) in env(&sim) {
             ws.set_env(key, &value);
@@ -77,17 +79,31 @@ impl Fixture {
 
     /// Writes `main.tf`: the terraform block, then `body`.
     pub fn write(&self, body: &str) {
-        self.ws.write_config(&format!("{TERRAFORM_BLOCK}\n{body}")).expect("main.tf written");
+        self.ws
+            .write_config(&format!("{TERRAFORM_BLOCK}\n{body}"))
+            .expect("main.tf written");
     }
 
     /// The setup password of simulator user `user`.
     pub fn setup_password(&self, user: &str) -> String {
-        self.sim.config().user(user).expect("user in the simulator").setup_password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .user(user)
+            .expect("user in the simulator")
+            .setup_password
+            .expose_secret()
+            .to_owned()
     }
 
     /// The PKCS#11 password of simulator user `user`.
     pub fn pkcs11_password(&self, user: &str) -> String {
-        self.sim.config().user(user).expect("user in the simulator").pkcs11_password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .user(user)
+            .expect("user in the simulator")
+            .pkcs11_password
+            .expose_secret()
+            .to_owned()
     }
 
     /// A `primus_permanent_secret` block named `name` for simulator user
@@ -103,7 +119,13 @@ impl Fixture {
 
     /// The password of simulator proxy `proxy`.
     pub fn proxy_password(&self, proxy: &str) -> String {
-        self.sim.config().proxy(proxy).expect("proxy in the simulator").password.expose_secret().to_owned()
+        self.sim
+            .config()
+            .proxy(proxy)
+            .expect("proxy in the simulator")
+            .password
+            .expose_secret()
+            .to_owned()
     }
 
     /// `.secrets.cfg`, opened as the provider opens it.
@@ -116,7 +138,10 @@ impl Fixture {
         if !self.secrets_cfg().exists() {
             return None;
         }
-        self.store().get(EntryKind::User, user).expect(".secrets.cfg decrypts").map(|s| hex::encode(s.expose_secret()))
+        self.store()
+            .get(EntryKind::User, user)
+            .expect(".secrets.cfg decrypts")
+            .map(|s| hex::encode(s.expose_secret()))
     }
 
     /// The service proxy password `.secrets.cfg` holds for `proxy`.
@@ -124,30 +149,51 @@ impl Fixture {
         if !self.secrets_cfg().exists() {
             return None;
         }
-        let secret = self.store().get(EntryKind::ServiceProxy, proxy).expect(".secrets.cfg decrypts")?;
+        let secret = self
+            .store()
+            .get(EntryKind::ServiceProxy, proxy)
+            .expect(".secrets.cfg decrypts")?;
         Some(String::from_utf8(secret.expose_secret().to_vec()).expect("proxy passwords are UTF-8"))
     }
 
     /// The permanent secret the simulator issued last for `user`, as hex.
     pub fn issued_secret(&self, user: &str) -> Option<String> {
-        self.sim.admin().current_secret(user).expect("hsm-sim admin answers")
+        self.sim
+            .admin()
+            .current_secret(user)
+            .expect("hsm-sim admin answers")
     }
 
     /// How many secrets the simulator has issued for `user`.
     pub fn issued_count(&self, user: &str) -> usize {
-        self.sim.admin().user(user).expect("hsm-sim admin answers").secrets_issued.len()
+        self.sim
+            .admin()
+            .user(user)
+            .expect("hsm-sim admin answers")
+            .secrets_issued
+            .len()
     }
 
     /// Wrong API-login trials the simulator counted for `user`.
     pub fn api_failures(&self, user: &str) -> u32 {
-        self.sim.admin().user(user).expect("hsm-sim admin answers").api_failures
+        self.sim
+            .admin()
+            .user(user)
+            .expect("hsm-sim admin answers")
+            .api_failures
     }
 
     /// Asserts that `.secrets.cfg` holds exactly the secret the simulator
     /// issued last for `user`.
     pub fn assert_onboarded(&self, user: &str) {
-        let issued = self.issued_secret(user).expect("the simulator issued a secret");
-        assert_eq!(self.stored_secret(user).as_deref(), Some(issued.as_str()), "stored secret of {user}");
+        let issued = self
+            .issued_secret(user)
+            .expect("the simulator issued a secret");
+        assert_eq!(
+            self.stored_secret(user).as_deref(),
+            Some(issued.as_str()),
+            "stored secret of {user}"
+        );
     }
 
     /// Asserts that a plan (with refresh) and a plan with `-refresh=false`
@@ -155,8 +201,18 @@ impl Fixture {
     pub fn assert_no_changes(&self) {
         let (empty, out) = self.ws.plan().expect("plan runs");
         assert!(empty, "plan must be empty:\n{}\n{}", out.stdout, out.stderr);
-        let out = self.terraform(&["plan", "-no-color", "-input=false", "-refresh=false", "-detailed-exitcode"]);
-        assert_eq!(out.code, 0, "plan -refresh=false must be empty:\n{}\n{}", out.stdout, out.stderr);
+        let out = self.terraform(&[
+            "plan",
+            "-no-color",
+            "-input=false",
+            "-refresh=false",
+            "-detailed-exitcode",
+        ]);
+        assert_eq!(
+            out.code, 0,
+            "plan -refresh=false must be empty:\n{}\n{}",
+            out.stdout, out.stderr
+        );
     }
 
     /// Runs `terraform ARGS` whatever its exit code.
@@ -167,13 +223,21 @@ impl Fixture {
     /// `terraform import ADDRESS ID`, which must succeed.
     pub fn import(&self, address: &str, id: &str) {
         let out = self.terraform(&["import", "-no-color", "-input=false", address, id]);
-        assert_eq!(out.code, 0, "import failed:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "import failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
     }
 
     /// `terraform state rm ADDRESS`, which must succeed.
     pub fn forget(&self, address: &str) {
         let out = self.terraform(&["state", "rm", address]);
-        assert_eq!(out.code, 0, "state rm failed:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "state rm failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
     }
 
     /// `terraform apply`, which must succeed.
@@ -198,19 +262,28 @@ impl Fixture {
 
     /// The state values of `address`, `None` when it is not in the state.
     pub fn values(&self, address: &str) -> Option<serde_json::Value> {
-        self.ws.resource_values(address).expect("terraform show -json")
+        self.ws
+            .resource_values(address)
+            .expect("terraform show -json")
     }
 
     /// `terraform output -json` as JSON.
     pub fn outputs(&self) -> serde_json::Value {
-        let out = self.ws.run_ok(&["output", "-json", "-no-color"]).expect("terraform output");
+        let out = self
+            .ws
+            .run_ok(&["output", "-json", "-no-color"])
+            .expect("terraform output");
         serde_json::from_str(&out.stdout).expect("terraform output -json prints JSON")
     }
 
     /// Runs the real `ppin` binary against the simulator with `args`.
     pub fn ppin(&self, args: &[&str]) -> Output {
         let binary = target_binary("ppin").expect("the ppin binary is built");
-        Command::new(binary).args(args).envs(env(&self.sim)).output().expect("ppin runs")
+        Command::new(binary)
+            .args(args)
+            .envs(env(&self.sim))
+            .output()
+            .expect("ppin runs")
     }
 }
 
@@ -223,7 +296,13 @@ pub fn unwrap_lines(text: &str) -> String {
 /// The vendor's environment variables pointing at `sim`'s files.
 fn env(sim: &SimProcess) -> [(&'static str, String); 2] {
     [
-        ("SECUROSYS_PKCS11_CONF", sim.paths().primus_cfg.display().to_string()),
-        ("SECUROSYS_SECRETS_CONF", sim.paths().secrets_cfg.display().to_string()),
+        (
+            "SECUROSYS_PKCS11_CONF",
+            sim.paths().primus_cfg.display().to_string(),
+        ),
+        (
+            "SECUROSYS_SECRETS_CONF",
+            sim.paths().secrets_cfg.display().to_string(),
+        ),
     ]
 }

@@ -5,7 +5,8 @@
 use ppin::{PpinError, TestFilter};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, Attribute, AttributePath, DataReadRequest, DataReadResponse, DataSource, Diagnostics, Schema, Type,
+    async_trait, Attribute, AttributePath, DataReadRequest, DataReadResponse, DataSource,
+    Diagnostics, Schema, Type,
 };
 
 use crate::diagnostics::{fail, ppin_error};
@@ -73,7 +74,12 @@ impl DataSource<Client> for ConnectionTestDataSource {
         let mut state = req.config;
         let explicit_user = state.user.is_some();
         let filter = TestFilter::new(state.user.clone(), state.slot_id);
-        let tests = req.client.ppin.test(&filter).await.map_err(|e| fail(&e, TYPE_NAME, Some(AttributePath::root("user"))))?;
+        let tests = req
+            .client
+            .ppin
+            .test(&filter)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, Some(AttributePath::root("user"))))?;
         let mut diags = Diagnostics::new();
         let mut logins = Vec::new();
         for test in tests {
@@ -109,6 +115,9 @@ mod tests {
 
     #[test]
     fn schema_matches_state_struct() {
-        ConnectionTestDataSource.schema().check_against::<ConnectionTestState>(TYPE_NAME).unwrap();
+        ConnectionTestDataSource
+            .schema()
+            .check_against::<ConnectionTestState>(TYPE_NAME)
+            .unwrap();
     }
 }

@@ -76,10 +76,18 @@ impl PasswordPair {
 mod tests {
     use super::*;
 
-    const PAIR: PasswordPair = PasswordPair { plain: "password", write_only: "password_wo" };
+    const PAIR: PasswordPair = PasswordPair {
+        plain: "password",
+        write_only: "password_wo",
+    };
 
     fn object(entries: &[(&str, Value)]) -> Value {
-        Value::Object(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+        Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        )
     }
 
     fn summaries(config: &Value) -> Vec<String> {
@@ -92,12 +100,26 @@ mod tests {
     fn exactly_one_of_the_pair_with_a_version_for_write_only() {
         let s = |v: &str| Value::String(v.to_owned());
         assert_eq!(summaries(&object(&[])), ["Missing Password"]);
-        assert_eq!(summaries(&object(&[("password", s("a")), ("password_wo", s("b"))])), ["Conflicting Attributes"]);
-        assert_eq!(summaries(&object(&[("password_wo", s("b"))])), ["Missing Version Trigger"]);
-        assert!(summaries(&object(&[("password_wo", s("b")), (VERSION, Value::Number(1i64.into()))])).is_empty());
+        assert_eq!(
+            summaries(&object(&[("password", s("a")), ("password_wo", s("b"))])),
+            ["Conflicting Attributes"]
+        );
+        assert_eq!(
+            summaries(&object(&[("password_wo", s("b"))])),
+            ["Missing Version Trigger"]
+        );
+        assert!(summaries(&object(&[
+            ("password_wo", s("b")),
+            (VERSION, Value::Number(1i64.into()))
+        ]))
+        .is_empty());
         assert!(summaries(&object(&[("password", Value::Unknown)])).is_empty());
         // The trigger also rotates with a plain password.
-        assert!(summaries(&object(&[("password", s("a")), (VERSION, Value::Number(2i64.into()))])).is_empty());
+        assert!(summaries(&object(&[
+            ("password", s("a")),
+            (VERSION, Value::Number(2i64.into()))
+        ]))
+        .is_empty());
     }
 
     #[test]

@@ -79,7 +79,11 @@ fn next_step(error: &PpinError, resource_type: &str) -> String {
 
 /// The diagnostic for `error`, raised by `resource_type` and pointing at
 /// `path` when the error is about one attribute.
-pub(crate) fn ppin_error(error: &PpinError, resource_type: &str, path: Option<AttributePath>) -> Diagnostic {
+pub(crate) fn ppin_error(
+    error: &PpinError,
+    resource_type: &str,
+    path: Option<AttributePath>,
+) -> Diagnostic {
     let detail = format!("{}. {}.", sentence(error), next_step(error, resource_type));
     let diagnostic = Diagnostic::error(summary(error), detail);
     match path {
@@ -89,7 +93,11 @@ pub(crate) fn ppin_error(error: &PpinError, resource_type: &str, path: Option<At
 }
 
 /// [`ppin_error`] as the `Err` of an operation.
-pub(crate) fn fail(error: &PpinError, resource_type: &str, path: Option<AttributePath>) -> Diagnostics {
+pub(crate) fn fail(
+    error: &PpinError,
+    resource_type: &str,
+    path: Option<AttributePath>,
+) -> Diagnostics {
     ppin_error(error, resource_type, path).into()
 }
 
@@ -99,30 +107,58 @@ mod tests {
 
     #[test]
     fn missing_proxy_names_the_resource_to_add() {
-        let error = PpinError::ProxyPasswordMissing { user: "APP".into(), proxy_user: "SERVICE".into() };
+        let error = PpinError::ProxyPasswordMissing {
+            user: "APP".into(),
+            proxy_user: "SERVICE".into(),
+        };
         let d = ppin_error(&error, "primus_permanent_secret", None);
         assert_eq!(d.summary, "Service Proxy Password Not Configured");
-        assert!(d.detail.contains("primus_service_proxy_password resource with proxy_user = \"SERVICE\""), "{}", d.detail);
-        assert!(d.detail.starts_with("User 'APP' sits behind"), "{}", d.detail);
+        assert!(
+            d.detail
+                .contains("primus_service_proxy_password resource with proxy_user = \"SERVICE\""),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.starts_with("User 'APP' sits behind"),
+            "{}",
+            d.detail
+        );
         assert!(d.detail.ends_with('.'), "{}", d.detail);
     }
 
     #[test]
     fn already_configured_suggests_import_by_user_name() {
         let error = PpinError::AlreadyConfigured { user: "APP".into() };
-        let d = ppin_error(&error, "primus_permanent_secret", Some(AttributePath::root("user")));
-        assert!(d.detail.contains("terraform import primus_permanent_secret.<name> APP"), "{}", d.detail);
+        let d = ppin_error(
+            &error,
+            "primus_permanent_secret",
+            Some(AttributePath::root("user")),
+        );
+        assert!(
+            d.detail
+                .contains("terraform import primus_permanent_secret.<name> APP"),
+            "{}",
+            d.detail
+        );
         assert_eq!(d.path, Some(AttributePath::root("user")));
     }
 
     #[test]
     fn failed_update_says_the_resource_left_the_state_and_next_apply_adds_it() {
         let cause = PpinError::NotConfigured { user: "APP".into() };
-        let error = PpinError::UpdateFailed { user: "APP".into(), cause: Box::new(cause) };
+        let error = PpinError::UpdateFailed {
+            user: "APP".into(),
+            cause: Box::new(cause),
+        };
         let d = ppin_error(&error, "primus_permanent_secret", None);
         assert_eq!(d.summary, "Permanent Secret Update Failed");
         assert!(d.detail.contains("drops it from the state"), "{}", d.detail);
-        assert!(d.detail.contains("`terraform apply` again, which adds"), "{}", d.detail);
+        assert!(
+            d.detail.contains("`terraform apply` again, which adds"),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]

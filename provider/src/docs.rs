@@ -56,19 +56,47 @@ pub struct DocPage {
 }
 
 /// Renders every page from `schemas` and the examples under `examples`.
-pub fn render_docs(schemas: &get_provider_schema::Response, examples: &Path) -> Result<Vec<DocPage>, DocsError> {
-    let provider = schemas.provider.as_ref().ok_or_else(|| DocsError::Schema("no provider schema".into()))?;
-    let mut pages = vec![DocPage { path: PathBuf::from("index.md"), text: index_page(provider, examples)? }];
+pub fn render_docs(
+    schemas: &get_provider_schema::Response,
+    examples: &Path,
+) -> Result<Vec<DocPage>, DocsError> {
+    let provider = schemas
+        .provider
+        .as_ref()
+        .ok_or_else(|| DocsError::Schema("no provider schema".into()))?;
+    let mut pages = vec![DocPage {
+        path: PathBuf::from("index.md"),
+        text: index_page(provider, examples)?,
+    }];
     for (kind, dir, label, map) in [
-        (Kind::Resource, "resources", "Resource", &schemas.resource_schemas),
-        (Kind::DataSource, "data-sources", "Data Source", &schemas.data_source_schemas),
+        (
+            Kind::Resource,
+            "resources",
+            "Resource",
+            &schemas.resource_schemas,
+        ),
+        (
+            Kind::DataSource,
+            "data-sources",
+            "Data Source",
+            &schemas.data_source_schemas,
+        ),
     ] {
         let mut names: Vec<&String> = map.keys().collect();
         names.sort();
         for name in names {
             let short = name.strip_prefix(&format!("{PROVIDER}_")).unwrap_or(name);
-            let text = type_page(name, label, kind, &map[name], &examples.join(dir).join(name))?;
-            pages.push(DocPage { path: PathBuf::from(dir).join(format!("{short}.md")), text });
+            let text = type_page(
+                name,
+                label,
+                kind,
+                &map[name],
+                &examples.join(dir).join(name),
+            )?;
+            pages.push(DocPage {
+                path: PathBuf::from(dir).join(format!("{short}.md")),
+                text,
+            });
         }
     }
     Ok(pages)
@@ -85,7 +113,10 @@ pub fn write_docs(pages: &[DocPage], out: &Path) -> Result<Vec<PathBuf>, DocsErr
             }
             std::fs::write(path, &page.text)
         };
-        write(&path).map_err(|source| DocsError::Write { path: path.clone(), source })?;
+        write(&path).map_err(|source| DocsError::Write {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)
@@ -105,7 +136,9 @@ pub fn check_docs(pages: &[DocPage], out: &Path) -> Result<Vec<PathBuf>, DocsErr
         checked.push(path);
     }
     for dir in ["resources", "data-sources"] {
-        let Ok(entries) = std::fs::read_dir(out.join(dir)) else { continue };
+        let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let generated = std::fs::read_to_string(&path).is_ok_and(|t| t.contains(GENERATED));
@@ -131,7 +164,10 @@ fn read(path: &Path) -> Result<Option<String>, DocsError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(DocsError::Example { path: path.to_owned(), source }),
+        Err(source) => Err(DocsError::Example {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -144,7 +180,12 @@ fn example_files(dir: &Path, first: &str) -> Result<Vec<String>, DocsError> {
             .filter(|n| n.ends_with(".tf") && n != first)
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => return Err(DocsError::Example { path: dir.to_owned(), source }),
+        Err(source) => {
+            return Err(DocsError::Example {
+                path: dir.to_owned(),
+                source,
+            })
+        }
     };
     names.sort();
     names.insert(0, first.to_owned());
@@ -158,13 +199,23 @@ fn example_files(dir: &Path, first: &str) -> Result<Vec<String>, DocsError> {
 }
 
 fn block_of(schema: &Schema) -> Result<&schema::Block, DocsError> {
-    schema.block.as_ref().ok_or_else(|| DocsError::Schema("a schema without a block".into()))
+    schema
+        .block
+        .as_ref()
+        .ok_or_else(|| DocsError::Schema("a schema without a block".into()))
 }
 
 /// YAML front matter, the generated marker, the title and the description.
 fn header(out: &mut String, title: &str, page_title: &str, description: &str) {
-    let indented: Vec<String> = description.lines().map(|l| format!("  {l}").trim_end().to_owned()).collect();
-    let _ = writeln!(out, "---\npage_title: \"{page_title}\"\nsubcategory: \"\"\ndescription: |-\n{}\n---\n", indented.join("\n"));
+    let indented: Vec<String> = description
+        .lines()
+        .map(|l| format!("  {l}").trim_end().to_owned())
+        .collect();
+    let _ = writeln!(
+        out,
+        "---\npage_title: \"{page_title}\"\nsubcategory: \"\"\ndescription: |-\n{}\n---\n",
+        indented.join("\n")
+    );
     let _ = writeln!(out, "{GENERATED}\n\n# {title}\n\n{description}\n");
 }
 
@@ -181,23 +232,50 @@ fn examples_section(out: &mut String, examples: &[String]) {
 fn index_page(provider: &Schema, examples: &Path) -> Result<String, DocsError> {
     let block = block_of(provider)?;
     let mut out = String::new();
-    header(&mut out, &format!("{PROVIDER} Provider"), &format!("{PROVIDER} Provider"), &block.description);
-    examples_section(&mut out, &example_files(&examples.join("provider"), "provider.tf")?);
+    header(
+        &mut out,
+        &format!("{PROVIDER} Provider"),
+        &format!("{PROVIDER} Provider"),
+        &block.description,
+    );
+    examples_section(
+        &mut out,
+        &example_files(&examples.join("provider"), "provider.tf")?,
+    );
     schema_section(&mut out, block)?;
     Ok(out)
 }
 
-fn type_page(name: &str, label: &str, kind: Kind, schema: &Schema, examples: &Path) -> Result<String, DocsError> {
+fn type_page(
+    name: &str,
+    label: &str,
+    kind: Kind,
+    schema: &Schema,
+    examples: &Path,
+) -> Result<String, DocsError> {
     let block = block_of(schema)?;
     let mut out = String::new();
     let page_title = format!("{name} {label} - terraform-provider-{PROVIDER}");
-    header(&mut out, &format!("{name} ({label})"), &page_title, &block.description);
-    let first = if kind == Kind::Resource { "resource.tf" } else { "data-source.tf" };
+    header(
+        &mut out,
+        &format!("{name} ({label})"),
+        &page_title,
+        &block.description,
+    );
+    let first = if kind == Kind::Resource {
+        "resource.tf"
+    } else {
+        "data-source.tf"
+    };
     examples_section(&mut out, &example_files(examples, first)?);
     schema_section(&mut out, block)?;
     if kind == Kind::Resource {
         if let Some(import) = read(&examples.join("import.sh"))? {
-            let _ = writeln!(out, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```", import.trim_end());
+            let _ = writeln!(
+                out,
+                "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
+                import.trim_end()
+            );
         }
     }
     Ok(out.trim_end().to_owned() + "\n")
@@ -214,7 +292,8 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
         ("Read-Only", |a| a.computed && !a.optional),
     ];
     for (title, belongs) in groups {
-        let mut attributes: Vec<&schema::Attribute> = block.attributes.iter().filter(|a| belongs(a)).collect();
+        let mut attributes: Vec<&schema::Attribute> =
+            block.attributes.iter().filter(|a| belongs(a)).collect();
         if attributes.is_empty() {
             continue;
         }
@@ -232,8 +311,16 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
             if a.deprecated {
                 traits.push("Deprecated".into());
             }
-            let see_below = object_attributes(&ty).map(|_| ", see [below for nested schema](#nestedatt--".to_owned() + &a.name + ")");
-            let _ = writeln!(out, "- `{}` ({}{}) {}", a.name, traits.join(", "), see_below.as_deref().unwrap_or(""), a.description.trim());
+            let see_below = object_attributes(&ty)
+                .map(|_| ", see [below for nested schema](#nestedatt--".to_owned() + &a.name + ")");
+            let _ = writeln!(
+                out,
+                "- `{}` ({}{}) {}",
+                a.name,
+                traits.join(", "),
+                see_below.as_deref().unwrap_or(""),
+                a.description.trim()
+            );
             if let Some(fields) = object_attributes(&ty) {
                 nested.push((a.name.clone(), fields.clone()));
             }
@@ -241,7 +328,10 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
         out.push('\n');
     }
     for (name, fields) in nested {
-        let _ = writeln!(out, "<a id=\"nestedatt--{name}\"></a>\n### Nested Schema for `{name}`\n\nRead-Only:\n");
+        let _ = writeln!(
+            out,
+            "<a id=\"nestedatt--{name}\"></a>\n### Nested Schema for `{name}`\n\nRead-Only:\n"
+        );
         for (field, ty) in fields.iter() {
             let _ = writeln!(out, "- `{field}` ({})", type_label(ty));
         }
@@ -251,11 +341,14 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
 }
 
 fn type_of(a: &schema::Attribute) -> Result<serde_json::Value, DocsError> {
-    serde_json::from_slice(&a.r#type).map_err(|e| DocsError::Schema(format!("attribute {}: type is not JSON: {e}", a.name)))
+    serde_json::from_slice(&a.r#type)
+        .map_err(|e| DocsError::Schema(format!("attribute {}: type is not JSON: {e}", a.name)))
 }
 
 /// The attributes of an object type, or of the objects in a collection.
-fn object_attributes(ty: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+fn object_attributes(
+    ty: &serde_json::Value,
+) -> Option<&serde_json::Map<String, serde_json::Value>> {
     match ty.as_array().map(Vec::as_slice) {
         Some([kind, attributes]) if kind == "object" => attributes.as_object(),
         Some([_, element]) => object_attributes(element),
@@ -267,14 +360,21 @@ fn object_attributes(ty: &serde_json::Value) -> Option<&serde_json::Map<String, 
 fn type_label(ty: &serde_json::Value) -> String {
     let capitalised = |s: &str| {
         let mut chars = s.chars();
-        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
     };
     match ty {
         serde_json::Value::String(s) if s == "bool" => "Boolean".into(),
         serde_json::Value::String(s) => capitalised(s),
         serde_json::Value::Array(parts) => match parts.as_slice() {
             [kind, _] if kind == "object" => "Object".into(),
-            [kind, element] => format!("{} of {}", capitalised(kind.as_str().unwrap_or("?")), type_label(element)),
+            [kind, element] => format!(
+                "{} of {}",
+                capitalised(kind.as_str().unwrap_or("?")),
+                type_label(element)
+            ),
             _ => "Dynamic".into(),
         },
         _ => "Dynamic".into(),
@@ -285,8 +385,16 @@ fn type_label(ty: &serde_json::Value) -> String {
 mod tests {
     use super::*;
 
-    fn attribute(name: &str, ty: &str, set: impl FnOnce(&mut schema::Attribute)) -> schema::Attribute {
-        let mut a = schema::Attribute { name: name.into(), r#type: ty.as_bytes().to_vec(), ..Default::default() };
+    fn attribute(
+        name: &str,
+        ty: &str,
+        set: impl FnOnce(&mut schema::Attribute),
+    ) -> schema::Attribute {
+        let mut a = schema::Attribute {
+            name: name.into(),
+            r#type: ty.as_bytes().to_vec(),
+            ..Default::default()
+        };
         a.description = format!("About {name}.");
         set(&mut a);
         a
@@ -307,14 +415,28 @@ mod tests {
                     a.write_only = true;
                 }),
                 attribute("slot_ids", "[\"list\",\"number\"]", |a| a.computed = true),
-                attribute("users", "[\"list\",[\"object\",{\"name\":\"string\",\"ok\":\"bool\"}]]", |a| a.computed = true),
+                attribute(
+                    "users",
+                    "[\"list\",[\"object\",{\"name\":\"string\",\"ok\":\"bool\"}]]",
+                    |a| a.computed = true,
+                ),
             ],
             ..Default::default()
         };
-        let schema = Schema { version: 0, block: Some(block) };
-        let mut response = get_provider_schema::Response { provider: Some(schema.clone()), ..Default::default() };
-        response.resource_schemas.insert("primus_thing".into(), schema.clone());
-        response.data_source_schemas.insert("primus_things".into(), schema);
+        let schema = Schema {
+            version: 0,
+            block: Some(block),
+        };
+        let mut response = get_provider_schema::Response {
+            provider: Some(schema.clone()),
+            ..Default::default()
+        };
+        response
+            .resource_schemas
+            .insert("primus_thing".into(), schema.clone());
+        response
+            .data_source_schemas
+            .insert("primus_things".into(), schema);
         response
     }
 
@@ -323,24 +445,59 @@ mod tests {
         let examples = tempfile::tempdir().unwrap();
         let dir = examples.path().join("resources/primus_thing");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("resource.tf"), "resource \"primus_thing\" \"a\" {}\n").unwrap();
+        std::fs::write(
+            dir.join("resource.tf"),
+            "resource \"primus_thing\" \"a\" {}\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("other.tf"), "# second\n").unwrap();
         std::fs::write(dir.join("import.sh"), "terraform import primus_thing.a A\n").unwrap();
         let pages = render_docs(&schemas(), examples.path()).unwrap();
         let paths: Vec<_> = pages.iter().map(|p| p.path.display().to_string()).collect();
-        assert_eq!(paths, ["index.md", "resources/thing.md", "data-sources/things.md"]);
+        assert_eq!(
+            paths,
+            ["index.md", "resources/thing.md", "data-sources/things.md"]
+        );
         let page = &pages[1].text;
-        assert!(page.starts_with("---\npage_title: \"primus_thing Resource - terraform-provider-primus\""), "{page}");
+        assert!(
+            page.starts_with(
+                "---\npage_title: \"primus_thing Resource - terraform-provider-primus\""
+            ),
+            "{page}"
+        );
         assert!(page.contains(GENERATED));
-        assert!(page.contains("### Required\n\n- `user` (String) About user."), "{page}");
-        assert!(page.contains("- `password` (String, Sensitive) About password."), "{page}");
-        assert!(page.contains("- `password_wo` (String, Sensitive, Write-only)"), "{page}");
-        assert!(page.contains("### Read-Only\n\n- `slot_ids` (List of Number)"), "{page}");
-        assert!(page.contains("- `users` (List of Object, see [below for nested schema](#nestedatt--users))"), "{page}");
+        assert!(
+            page.contains("### Required\n\n- `user` (String) About user."),
+            "{page}"
+        );
+        assert!(
+            page.contains("- `password` (String, Sensitive) About password."),
+            "{page}"
+        );
+        assert!(
+            page.contains("- `password_wo` (String, Sensitive, Write-only)"),
+            "{page}"
+        );
+        assert!(
+            page.contains("### Read-Only\n\n- `slot_ids` (List of Number)"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "- `users` (List of Object, see [below for nested schema](#nestedatt--users))"
+            ),
+            "{page}"
+        );
         assert!(page.contains("### Nested Schema for `users`\n\nRead-Only:\n\n- `name` (String)\n- `ok` (Boolean)"), "{page}");
         let first = page.find("resource \"primus_thing\"").unwrap();
-        assert!(first < page.find("# second").unwrap(), "resource.tf comes first");
-        assert!(page.contains("```shell\nterraform import primus_thing.a A\n```"), "{page}");
+        assert!(
+            first < page.find("# second").unwrap(),
+            "resource.tf comes first"
+        );
+        assert!(
+            page.contains("```shell\nterraform import primus_thing.a A\n```"),
+            "{page}"
+        );
         assert!(!pages[2].text.contains("## Import"));
     }
 
@@ -354,10 +511,22 @@ mod tests {
         assert_eq!(check_docs(&pages, out.path()).unwrap().len(), 3);
 
         std::fs::write(out.path().join("resources/thing.md"), "edited by hand").unwrap();
-        std::fs::write(out.path().join("resources/gone.md"), format!("{GENERATED}\nold")).unwrap();
-        let Err(DocsError::Stale(stale)) = check_docs(&pages, out.path()) else { panic!("must be stale") };
-        let names: Vec<_> = stale.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        std::fs::write(
+            out.path().join("resources/gone.md"),
+            format!("{GENERATED}\nold"),
+        )
+        .unwrap();
+        let Err(DocsError::Stale(stale)) = check_docs(&pages, out.path()) else {
+            panic!("must be stale")
+        };
+        let names: Vec<_> = stale
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names.len(), 2);
-        assert!(names.contains(&"thing.md".to_owned()) && names.contains(&"gone.md".to_owned()), "{names:?}");
+        assert!(
+            names.contains(&"thing.md".to_owned()) && names.contains(&"gone.md".to_owned()),
+            "{names:?}"
+        );
     }
 }

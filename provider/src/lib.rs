@@ -23,8 +23,8 @@ mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
 mod docs;
-mod provider;
 mod permanent_secret;
+mod provider;
 mod secrets_data_source;
 mod service_proxy_password;
 

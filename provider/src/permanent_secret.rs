@@ -3,12 +3,13 @@
 //! `ppin -u`, destroy is `ppin -r`.
 
 use ppin::{Ppin, PpinError};
-use secrets_cfg::Password;
+use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
-    Diagnostics, ImportRequest, ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, Schema, Type,
-    UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
+    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
+    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
+    ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
 use crate::credentials::{PasswordPair, VERSION};
@@ -20,8 +21,14 @@ pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
 /// `status` of a user whose permanent secret is stored, as `ppin -l` prints it.
 pub(crate) const CONFIGURED: &str = "Configured";
 
-const SETUP: PasswordPair = PasswordPair { plain: "setup_password", write_only: "setup_password_wo" };
-const PKCS11: PasswordPair = PasswordPair { plain: "pkcs11_password", write_only: "pkcs11_password_wo" };
+const SETUP: PasswordPair = PasswordPair {
+    plain: "setup_password",
+    write_only: "setup_password_wo",
+};
+const PKCS11: PasswordPair = PasswordPair {
+    plain: "pkcs11_password",
+    write_only: "pkcs11_password_wo",
+};
 
 pub(crate) struct PermanentSecretResource;
 
@@ -41,7 +48,13 @@ pub(crate) struct PermanentSecretState {
 
 /// The slot ids of `user` in `primus.cfg`, in file order.
 pub(crate) fn slot_ids(ppin: &Ppin, user: &str) -> Vec<u32> {
-    let mut ids: Vec<u32> = ppin.config().users().iter().filter(|u| u.user_name == user).map(|u| u.slot_id).collect();
+    let mut ids: Vec<u32> = ppin
+        .config()
+        .users()
+        .iter()
+        .filter(|u| u.user_name == user)
+        .map(|u| u.slot_id)
+        .collect();
     ids.dedup();
     ids
 }
@@ -73,8 +86,10 @@ impl PermanentSecretState {
 /// Whether going from `prior` to `planned` asks for a new permanent secret:
 /// a new setup password, or a new version trigger for the write-only one.
 fn rotates(prior: &PermanentSecretState, planned: &PermanentSecretState) -> bool {
-    let new_setup = planned.setup_password.is_some() && planned.setup_password != prior.setup_password;
-    let new_version = planned.password_wo_version.is_some() && planned.password_wo_version != prior.password_wo_version;
+    let new_setup =
+        planned.setup_password.is_some() && planned.setup_password != prior.setup_password;
+    let new_version = planned.password_wo_version.is_some()
+        && planned.password_wo_version != prior.password_wo_version;
     new_setup || new_version
 }
 
@@ -100,7 +115,8 @@ impl Resource<Client> for PermanentSecretResource {
                  fails saying so, the resource drops out of the state and the next apply adds it again. Destroying \
                  it removes the entry (`ppin -r`).\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
-                 creation) and logs in with it at the HSM: a secret the HSM refuses is an error, never silently \
+                 creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
+                 the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
                  replaced. A user behind a CloudHSM service proxy needs its `primus_service_proxy_password` first.",
             )
             .attribute(
@@ -161,7 +177,10 @@ impl Resource<Client> for PermanentSecretResource {
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin;
         let (setup, pkcs11) = req.config.passwords()?;
-        let served = ppin.add(&req.planned.user, setup, pkcs11).await.map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
+        let served = ppin
+            .add(&req.planned.user, setup, pkcs11)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
         tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret added");
         Ok(CreateResponse::new(req.planned.configured(ppin)))
     }
@@ -171,15 +190,16 @@ impl Resource<Client> for PermanentSecretResource {
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin;
-        // Logging in reads the stored entry and has the HSM check it: a missing entry means the object is
-        // gone; a secret the HSM refuses must surface, not be replaced behind the user's back.
-        match ppin.login(&req.state.user).await {
-            Ok(_) => {}
-            Err(PpinError::NotConfigured { .. }) => {
-                tracing::info!(user = %req.state.user, "permanent secret no longer in .secrets.cfg");
-                return Ok(ReadResponse::gone());
-            }
-            Err(e) => return Err(fail(&e, TYPE_NAME, user_path())),
+        let stored = if req.client.verify_login {
+            logs_in(ppin, &req.state.user).await
+        } else {
+            decrypts(ppin, &req.state.user).await
+        };
+        // A missing entry means the object is gone; an entry that fails authentication (the file's or the HSM's)
+        // must surface as an error, never be replaced behind the user's back.
+        if !stored.map_err(|e| fail(&e, TYPE_NAME, user_path()))? {
+            tracing::info!(user = %req.state.user, "permanent secret no longer in .secrets.cfg");
+            return Ok(ReadResponse::gone());
         }
         Ok(ReadResponse::found(req.state.configured(ppin)).with_private(req.private))
     }
@@ -193,24 +213,69 @@ impl Resource<Client> for PermanentSecretResource {
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
             let (setup, pkcs11) = req.config.passwords()?;
             match ppin.update(&req.planned.user, setup, pkcs11).await {
-                Ok(served) => tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret updated"),
+                Ok(served) => {
+                    tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret updated")
+                }
                 Err(e) => return Err(fail(&e, TYPE_NAME, path_of(&e))),
             }
         }
         Ok(UpdateResponse::new(req.planned.configured(ppin)))
     }
 
-    async fn delete(&self, req: DeleteRequest<'_, Client, PermanentSecretState>) -> Result<DeleteResponse, Diagnostics> {
-        let removed = req.client.ppin.remove(&req.prior.user).await.map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, PermanentSecretState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let removed = req
+            .client
+            .ppin
+            .remove(&req.prior.user)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
         tracing::info!(user = %req.prior.user, removed, "permanent secret removed");
         Ok(DeleteResponse::new())
+    }
+}
+
+/// Whether `.secrets.cfg` holds the permanent secret of `user`, checked by
+/// decrypting it (AES-GCM authenticates the entry under the file key).
+async fn decrypts(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
+    ppin.user(user)?;
+    let store = ppin.store().clone();
+    let owned = user.to_owned();
+    let found = tokio::task::spawn_blocking(move || {
+        store.get(EntryKind::User, &owned).map(|s| s.is_some())
+    })
+    .await;
+    match found {
+        Ok(Ok(found)) => Ok(found),
+        // No file yet (or any more) holds no entry.
+        Ok(Err(secrets_cfg::Error::NotFound { .. })) => Ok(false),
+        Ok(Err(source)) => Err(PpinError::Secrets {
+            user: Some(user.to_owned()),
+            source,
+        }),
+        // A panic in the store is a bug; carry it on rather than hide it.
+        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+    }
+}
+
+/// Whether the HSM accepts a login with the stored permanent secret of `user`
+/// (`ppin -t --user`); `false` when there is no stored secret.
+async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
+    match ppin.login(user).await {
+        Ok(_) => Ok(true),
+        Err(PpinError::NotConfigured { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
 /// The attribute an operation's error is about.
 fn path_of(error: &PpinError) -> Option<AttributePath> {
     match error.kind() {
-        "setup_password_format" | "bad_setup_password" | "setup_password_expired" => Some(AttributePath::root(SETUP.plain)),
+        "setup_password_format" | "bad_setup_password" | "setup_password_expired" => {
+            Some(AttributePath::root(SETUP.plain))
+        }
         "bad_pkcs11_password" => Some(AttributePath::root(PKCS11.plain)),
         "unknown_user" | "already_configured" | "not_configured" => user_path(),
         _ => None,
@@ -220,8 +285,14 @@ fn path_of(error: &PpinError) -> Option<AttributePath> {
 #[async_trait]
 impl ImportState<Client> for PermanentSecretResource {
     /// The import id is the user name; `read` checks the entry is there and works.
-    async fn import(&self, req: ImportRequest<'_, Client>) -> Result<ImportResponse<PermanentSecretState>, Diagnostics> {
-        req.client.ppin.user(&req.id).map_err(|e| fail(&e, TYPE_NAME, None))?;
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<PermanentSecretState>, Diagnostics> {
+        req.client
+            .ppin
+            .user(&req.id)
+            .map_err(|e| fail(&e, TYPE_NAME, None))?;
         Ok(ImportResponse::new(PermanentSecretState {
             id: Some(req.id.clone()),
             user: req.id,
@@ -245,14 +316,14 @@ impl ValidateConfig<Client> for PermanentSecretResource {
 
 /// Password pairs, version trigger, and the setup password's format.
 fn validate_config(config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        SETUP.validate(config, &mut diags);
-        PKCS11.validate(config, &mut diags);
-        // A malformed setup password is refused here, before it can cost a trial at the HSM.
-        for name in [SETUP.plain, SETUP.write_only] {
-            if let Some(text) = config.attr(name).as_str() {
-                if let Err(problem) = ppin::check_setup_password(&Password::new(text.to_owned())) {
-                    diags.attribute_error(
+    let mut diags = Diagnostics::new();
+    SETUP.validate(config, &mut diags);
+    PKCS11.validate(config, &mut diags);
+    // A malformed setup password is refused here, before it can cost a trial at the HSM.
+    for name in [SETUP.plain, SETUP.write_only] {
+        if let Some(text) = config.attr(name).as_str() {
+            if let Err(problem) = ppin::check_setup_password(&Password::new(text.to_owned())) {
+                diags.attribute_error(
                         AttributePath::root(name),
                         "Malformed Setup Password",
                         format!(
@@ -260,10 +331,10 @@ fn validate_config(config: &Value) -> Diagnostics {
                              joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX); nothing was sent to the HSM."
                         ),
                     );
-                }
             }
         }
-        diags
+    }
+    diags
 }
 
 #[cfg(test)]

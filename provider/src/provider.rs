@@ -9,8 +9,9 @@ use ppin::{Ppin, PpinError, Timeouts};
 use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
-    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest, ConfigureResponse,
-    DataSourceEntry, Diagnostic, Diagnostics, Provider, ResourceEntry, Schema, Type,
+    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest,
+    ConfigureResponse, DataSourceEntry, Diagnostic, Diagnostics, Provider, ResourceEntry, Schema,
+    Type,
 };
 
 use crate::connection_test_data_source::ConnectionTestDataSource;
@@ -48,6 +49,7 @@ pub struct ProviderConfig {
     key_file: Option<String>,
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
+    verify_login_on_read: Option<bool>,
 }
 
 /// What every resource and data source operation receives: the ppin
@@ -55,13 +57,18 @@ pub struct ProviderConfig {
 #[derive(Debug)]
 pub struct Client {
     pub(crate) ppin: Ppin,
+    /// Refreshing a permanent secret also logs in with it at the HSM.
+    pub(crate) verify_login: bool,
 }
 
 fn duration_validator() -> impl tfplug::Validator {
-    validators::custom("a duration such as \"10s\", \"1m30s\" or \"500ms\"", |v| match v.as_str() {
-        Some(text) => parse_duration(text).map(drop),
-        None => Ok(()),
-    })
+    validators::custom(
+        "a duration such as \"10s\", \"1m30s\" or \"500ms\"",
+        |v| match v.as_str() {
+            Some(text) => parse_duration(text).map(drop),
+            None => Ok(()),
+        },
+    )
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -76,9 +83,12 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// checked any configured value, so only a provider bug fails here.
 fn timeout(value: Option<&str>, default: &str, attribute: &str) -> Result<Duration, Diagnostics> {
     parse_duration(value.unwrap_or(default)).map_err(|e| {
-        Diagnostic::error("Invalid Timeout", format!("{attribute} = {e}; use a duration such as \"10s\"."))
-            .at(AttributePath::root(attribute))
-            .into()
+        Diagnostic::error(
+            "Invalid Timeout",
+            format!("{attribute} = {e}; use a duration such as \"10s\"."),
+        )
+        .at(AttributePath::root(attribute))
+        .into()
     })
 }
 
@@ -124,13 +134,30 @@ impl Provider for PrimusProvider {
                     )
                     .validator(duration_validator()),
             )
+            .attribute(Attribute::optional("verify_login_on_read", Type::Bool).markdown_description(
+                "When refreshing a `primus_permanent_secret`, also log in at the HSM with the stored secret (one \
+                 login per resource and plan), so a secret the HSM no longer accepts fails the plan. Default: `false`: \
+                 refreshing then checks that the entry is in `.secrets.cfg` and decrypts and authenticates under the \
+                 file key, without contacting the HSM (use `data.primus_connection_test` for an explicit login).",
+            ))
     }
 
-    async fn configure(&self, req: ConfigureRequest<ProviderConfig>) -> Result<ConfigureResponse<Client>, Diagnostics> {
+    async fn configure(
+        &self,
+        req: ConfigureRequest<ProviderConfig>,
+    ) -> Result<ConfigureResponse<Client>, Diagnostics> {
         let config = req.config;
         let timeouts = Timeouts::new(
-            timeout(config.connect_timeout.as_deref(), DEFAULT_CONNECT_TIMEOUT, "connect_timeout")?,
-            timeout(config.request_timeout.as_deref(), DEFAULT_REQUEST_TIMEOUT, "request_timeout")?,
+            timeout(
+                config.connect_timeout.as_deref(),
+                DEFAULT_CONNECT_TIMEOUT,
+                "connect_timeout",
+            )?,
+            timeout(
+                config.request_timeout.as_deref(),
+                DEFAULT_REQUEST_TIMEOUT,
+                "request_timeout",
+            )?,
         );
         let key_source = match config.key_file {
             Some(path) => KeySource::KeyFile(PathBuf::from(path)),
@@ -142,8 +169,16 @@ impl Provider for PrimusProvider {
             key_source,
         )
         .map_err(|e| {
-            let attribute = if matches!(e, PpinError::Secrets { .. }) { "secrets_file" } else { "config_file" };
-            Diagnostics::from(ppin_error(&e, "provider", Some(AttributePath::root(attribute))))
+            let attribute = if matches!(e, PpinError::Secrets { .. }) {
+                "secrets_file"
+            } else {
+                "config_file"
+            };
+            Diagnostics::from(ppin_error(
+                &e,
+                "provider",
+                Some(AttributePath::root(attribute)),
+            ))
         })?
         .with_timeouts(timeouts);
         tracing::debug!(
@@ -152,18 +187,28 @@ impl Provider for PrimusProvider {
             terraform_version = %req.terraform_version,
             "provider configured"
         );
-        Ok(ConfigureResponse::new(Client { ppin }))
+        let verify_login = config.verify_login_on_read.unwrap_or(false);
+        Ok(ConfigureResponse::new(Client { ppin, verify_login }))
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
         vec![
-            resource(PermanentSecretResource).with_import().with_validation().into(),
-            resource(ServiceProxyPasswordResource).with_import().with_validation().into(),
+            resource(PermanentSecretResource)
+                .with_import()
+                .with_validation()
+                .into(),
+            resource(ServiceProxyPasswordResource)
+                .with_import()
+                .with_validation()
+                .into(),
         ]
     }
 
     fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
-        vec![data_source(SecretsDataSource).into(), data_source(ConnectionTestDataSource).into()]
+        vec![
+            data_source(SecretsDataSource).into(),
+            data_source(ConnectionTestDataSource).into(),
+        ]
     }
 }
 
@@ -175,7 +220,9 @@ mod tests {
     fn durations_parse_and_zero_is_refused() {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("0s").unwrap_err().contains("longer than zero"));
+        assert!(parse_duration("0s")
+            .unwrap_err()
+            .contains("longer than zero"));
         assert!(parse_duration("soon").unwrap_err().contains("\"soon\""));
     }
 

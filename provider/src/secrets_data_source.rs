@@ -2,7 +2,10 @@
 //! entry names of `.secrets.cfg`; decrypts nothing and returns no secret.
 
 use serde::{Deserialize, Serialize};
-use tfplug::{async_trait, Attribute, DataReadRequest, DataReadResponse, DataSource, Diagnostics, Schema, Type};
+use tfplug::{
+    async_trait, Attribute, DataReadRequest, DataReadResponse, DataSource, Diagnostics, Schema,
+    Type,
+};
 
 use crate::diagnostics::fail;
 use crate::permanent_secret::CONFIGURED;
@@ -62,7 +65,11 @@ impl DataSource<Client> for SecretsDataSource {
             ("status", Type::String),
             ("hsms", Type::list(Type::String)),
         ]);
-        let proxy = Type::object([("name", Type::String), ("status", Type::String), ("users", Type::list(Type::String))]);
+        let proxy = Type::object([
+            ("name", Type::String),
+            ("status", Type::String),
+            ("users", Type::list(Type::String)),
+        ]);
         Schema::new()
             .markdown_description(
                 "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
@@ -101,7 +108,11 @@ impl DataSource<Client> for SecretsDataSource {
         let proxies = listing
             .proxies
             .into_iter()
-            .map(|p| ProxyEntry { name: p.proxy_user, status: status(p.configured), users: p.users })
+            .map(|p| ProxyEntry {
+                name: p.proxy_user,
+                status: status(p.configured),
+                users: p.users,
+            })
             .collect();
         Ok(DataReadResponse::new(SecretsState {
             config_file: Some(ppin.config().path().display().to_string()),
@@ -118,6 +129,9 @@ mod tests {
 
     #[test]
     fn schema_matches_state_struct() {
-        SecretsDataSource.schema().check_against::<SecretsState>(TYPE_NAME).unwrap();
+        SecretsDataSource
+            .schema()
+            .check_against::<SecretsState>(TYPE_NAME)
+            .unwrap();
     }
 }

@@ -5,9 +5,10 @@
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
-    Diagnostics, ImportRequest, ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, Schema, Type,
-    UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
+    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
+    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
+    ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
 use crate::credentials::{PasswordPair, VERSION};
@@ -17,7 +18,10 @@ use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
 
-const PASSWORD: PasswordPair = PasswordPair { plain: "password", write_only: "password_wo" };
+const PASSWORD: PasswordPair = PasswordPair {
+    plain: "password",
+    write_only: "password_wo",
+};
 
 pub(crate) struct ServiceProxyPasswordResource;
 
@@ -46,7 +50,11 @@ impl ServiceProxyPasswordResource {
         planned: ServiceProxyPasswordState,
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
         let password = PASSWORD.pick(&config.password_wo, &config.password)?;
-        client.ppin.proxy_add(&planned.proxy_user, password).await.map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        client
+            .ppin
+            .proxy_add(&planned.proxy_user, password)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
         tracing::info!(proxy_user = %planned.proxy_user, "service proxy password stored");
         self.refreshed(client, planned).await
     }
@@ -58,9 +66,21 @@ impl ServiceProxyPasswordResource {
         client: &Client,
         mut state: ServiceProxyPasswordState,
     ) -> Result<Option<ServiceProxyPasswordState>, Diagnostics> {
-        let listing = client.ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
-        let Some(proxy) = listing.proxies.into_iter().find(|p| p.proxy_user == state.proxy_user) else {
-            return Err(fail(&unknown_proxy(client, &state.proxy_user), TYPE_NAME, proxy_path()));
+        let listing = client
+            .ppin
+            .list()
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let Some(proxy) = listing
+            .proxies
+            .into_iter()
+            .find(|p| p.proxy_user == state.proxy_user)
+        else {
+            return Err(fail(
+                &unknown_proxy(client, &state.proxy_user),
+                TYPE_NAME,
+                proxy_path(),
+            ));
         };
         if !proxy.configured {
             return Ok(None);
@@ -98,7 +118,9 @@ fn unknown_proxy(client: &Client, proxy_user: &str) -> ppin::PpinError {
     match client.ppin.proxy_user(proxy_user) {
         Err(e) => e,
         // The listing and the check read the same primus.cfg; they cannot disagree.
-        Ok(()) => ppin::PpinError::NotConfigured { user: proxy_user.to_owned() },
+        Ok(()) => ppin::PpinError::NotConfigured {
+            user: proxy_user.to_owned(),
+        },
     }
 }
 
@@ -163,7 +185,11 @@ impl Resource<Client> for ServiceProxyPasswordResource {
     ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
         let planned = req.planned;
         // `ppin -p` overwrites; Terraform must not silently take over (and later delete) a stored password.
-        if self.current(req.client, planned.clone_names()).await?.is_some() {
+        if self
+            .current(req.client, planned.clone_names())
+            .await?
+            .is_some()
+        {
             let mut diags = Diagnostics::new();
             diags.attribute_error(
                 AttributePath::root("proxy_user"),
@@ -177,7 +203,9 @@ impl Resource<Client> for ServiceProxyPasswordResource {
             );
             return Err(diags);
         }
-        Ok(CreateResponse::new(self.store(req.client, &req.config, planned).await?))
+        Ok(CreateResponse::new(
+            self.store(req.client, &req.config, planned).await?,
+        ))
     }
 
     async fn read(
@@ -194,7 +222,9 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         &self,
         req: UpdateRequest<'_, Client, ServiceProxyPasswordState>,
     ) -> Result<UpdateResponse<ServiceProxyPasswordState>, Diagnostics> {
-        Ok(UpdateResponse::new(self.store(req.client, &req.config, req.planned).await?))
+        Ok(UpdateResponse::new(
+            self.store(req.client, &req.config, req.planned).await?,
+        ))
     }
 
     async fn delete(
@@ -202,7 +232,12 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         req: DeleteRequest<'_, Client, ServiceProxyPasswordState>,
     ) -> Result<DeleteResponse, Diagnostics> {
         let proxy_user = &req.prior.proxy_user;
-        let removed = req.client.ppin.proxy_remove(proxy_user).await.map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        let removed = req
+            .client
+            .ppin
+            .proxy_remove(proxy_user)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
         tracing::info!(proxy_user = %proxy_user, removed, "service proxy password removed");
         Ok(DeleteResponse::new())
     }
@@ -230,7 +265,10 @@ impl ImportState<Client> for ServiceProxyPasswordResource {
         &self,
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
-        req.client.ppin.proxy_user(&req.id).map_err(|e| fail(&e, TYPE_NAME, None))?;
+        req.client
+            .ppin
+            .proxy_user(&req.id)
+            .map_err(|e| fail(&e, TYPE_NAME, None))?;
         let state = ServiceProxyPasswordState {
             id: Some(req.id.clone()),
             proxy_user: req.id,
@@ -264,13 +302,20 @@ mod tests {
 
     #[test]
     fn schema_matches_state_struct() {
-        ServiceProxyPasswordResource.schema().check_against::<ServiceProxyPasswordState>(TYPE_NAME).unwrap();
+        ServiceProxyPasswordResource
+            .schema()
+            .check_against::<ServiceProxyPasswordState>(TYPE_NAME)
+            .unwrap();
     }
 
     #[test]
     fn a_password_is_required() {
-        let config = Value::Object([("proxy_user".to_owned(), Value::String("SERVICE".into()))].into());
+        let config =
+            Value::Object([("proxy_user".to_owned(), Value::String("SERVICE".into()))].into());
         let diags = validate_config(&config);
-        assert_eq!(diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(), ["Missing Password"]);
+        assert_eq!(
+            diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(),
+            ["Missing Password"]
+        );
     }
 }

@@ -40,13 +40,22 @@ fn run(check: bool) -> Result<Vec<std::path::PathBuf>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot locate this program: {e}"))?;
     let binary = exe.with_file_name("terraform-provider-primus");
     if !binary.is_file() {
-        return Err(format!("{} is not built; run scripts/docs.sh", binary.display()));
+        return Err(format!(
+            "{} is not built; run scripts/docs.sh",
+            binary.display()
+        ));
     }
     let cert = ClientCert::generate().map_err(|e| e.to_string())?;
     let provider = PluginProcess::start(&binary, &cert).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let schemas = runtime.block_on(async {
-        let mut client = provider.provider_client(&cert).await.map_err(|e| e.to_string())?;
+        let mut client = provider
+            .provider_client(&cert)
+            .await
+            .map_err(|e| e.to_string())?;
         let response = client
             .get_provider_schema(get_provider_schema::Request {})
             .await
@@ -56,5 +65,10 @@ fn run(check: bool) -> Result<Vec<std::path::PathBuf>, String> {
     let root = workspace_root();
     let pages = render_docs(&schemas, &root.join("examples")).map_err(|e| e.to_string())?;
     let docs = root.join("docs");
-    if check { check_docs(&pages, &docs) } else { write_docs(&pages, &docs) }.map_err(|e| e.to_string())
+    if check {
+        check_docs(&pages, &docs)
+    } else {
+        write_docs(&pages, &docs)
+    }
+    .map_err(|e| e.to_string())
 }

@@ -39,20 +39,35 @@ output "files" {{ value = [data.primus_secrets.all.config_file, data.primus_secr
     assert_eq!(users[1]["status"], "MISSING");
     assert_eq!(users[2]["proxy_user"], PROXY);
     let proxies = &outputs["proxies"]["value"];
-    assert_eq!(proxies, &serde_json::json!([{ "name": PROXY, "status": "MISSING", "users": ["CLOUD_APP"] }]));
+    assert_eq!(
+        proxies,
+        &serde_json::json!([{ "name": PROXY, "status": "MISSING", "users": ["CLOUD_APP"] }])
+    );
     assert_eq!(
         outputs["files"]["value"],
-        serde_json::json!([f.primus_cfg().display().to_string(), f.secrets_cfg().display().to_string()])
+        serde_json::json!([
+            f.primus_cfg().display().to_string(),
+            f.secrets_cfg().display().to_string()
+        ])
     );
     // The listing carries no secret: not in the outputs, not in the state.
     let secret = f.stored_secret("U0001").unwrap();
     let state = std::fs::read_to_string(f.ws.work_dir().join("terraform.tfstate")).unwrap();
-    assert!(!state.contains(&secret), "the state holds the permanent secret");
+    assert!(
+        !state.contains(&secret),
+        "the state holds the permanent secret"
+    );
     // Same answer as the real `ppin -l`.
     let listed = f.ppin(&["-l"]);
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains("user 'U0001' permanent secret: Configured"), "{listed}");
-    assert!(listed.contains("user 'U0002' permanent secret: MISSING"), "{listed}");
+    assert!(
+        listed.contains("user 'U0001' permanent secret: Configured"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("user 'U0002' permanent secret: MISSING"),
+        "{listed}"
+    );
     f.assert_no_changes();
 }
 
@@ -84,7 +99,10 @@ output "logins" {{ value = data.primus_connection_test.t.logins }}
     assert_eq!(logins[0]["user"], "U0001");
     assert_eq!(logins[0]["hsm"], "hsm0");
     assert_eq!(logins[0]["address"], format!("127.0.0.1:{}", f.sim.port()));
-    assert!(logins[0]["server"].as_str().unwrap().starts_with("hsm-sim"), "{logins}");
+    assert!(
+        logins[0]["server"].as_str().unwrap().starts_with("hsm-sim"),
+        "{logins}"
+    );
     assert_eq!(f.api_failures("U0001"), 0);
 
     // A user without a permanent secret cannot log in: a clear error, no HSM trial.

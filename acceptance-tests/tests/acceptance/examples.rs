@@ -13,7 +13,12 @@ const NEEDS_TERRAFORM_1_11: &str = "resource-write-only.tf";
 
 fn validate(dir: &Path) {
     // Validation does not configure the provider, so no simulator is needed.
-    let ws = Workspace::new(&target_binary("terraform-provider-primus").unwrap(), SOURCE, VERSION).unwrap();
+    let ws = Workspace::new(
+        &target_binary("terraform-provider-primus").unwrap(),
+        SOURCE,
+        VERSION,
+    )
+    .unwrap();
     let work = ws.work_dir();
     let mut has_terraform_block = false;
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -29,18 +34,37 @@ fn validate(dir: &Path) {
     if !has_terraform_block {
         std::fs::write(work.join("versions.tf"), TERRAFORM_BLOCK).unwrap();
     }
-    ws.init().unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    ws.init()
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let out = ws.run(&["validate", "-no-color"]).unwrap();
-    assert_eq!(out.code, 0, "{} is invalid:\n{}\n{}", dir.display(), out.stdout, out.stderr);
-    assert!(out.stdout.contains("The configuration is valid"), "{}", out.stdout);
+    assert_eq!(
+        out.code,
+        0,
+        "{} is invalid:\n{}\n{}",
+        dir.display(),
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("The configuration is valid"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn every_example_validates() {
     let examples = workspace_root().join("examples");
-    let mut dirs = vec![examples.join("provider"), examples.join("quickstart"), examples.join("cloudhsm-onboarding")];
+    let mut dirs = vec![
+        examples.join("provider"),
+        examples.join("quickstart"),
+        examples.join("cloudhsm-onboarding"),
+    ];
     for kind in ["resources", "data-sources"] {
-        let mut typed: Vec<_> = std::fs::read_dir(examples.join(kind)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut typed: Vec<_> = std::fs::read_dir(examples.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         typed.sort();
         dirs.extend(typed);
     }

@@ -62,12 +62,21 @@ fn entry_removed_out_of_band_is_planned_for_creation() {
     f.assert_onboarded(USER);
 
     let removed = f.ppin(&["-r", "-e", USER]);
-    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
     assert_eq!(f.stored_secret(USER), None);
 
     let (empty, plan) = f.ws.plan().unwrap();
     assert!(!empty, "{}", plan.stdout);
-    assert!(plan.stdout.contains("primus_permanent_secret.app will be created"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("primus_permanent_secret.app will be created"),
+        "{}",
+        plan.stdout
+    );
     let before = requests(&f);
     f.apply();
     assert!(requests(&f) > before, "the add went to the HSM");
@@ -76,19 +85,65 @@ fn entry_removed_out_of_band_is_planned_for_creation() {
 }
 
 #[test]
-fn secret_refused_by_the_hsm_is_an_error_never_a_replacement() {
+fn entry_failing_authentication_in_the_file_is_an_error_never_a_replacement() {
     let f = fixture();
     f.apply();
+    // Flip the last hex digit of the ciphered value: the AES-GCM tag no longer verifies.
+    let text = std::fs::read_to_string(f.secrets_cfg()).unwrap();
+    let at = text.find("secret = \"v1:").unwrap();
+    let end = at + text[at..].find("\";").unwrap() - 1;
+    let flipped = if &text[end..=end] == "0" { "1" } else { "0" };
+    let tampered = format!("{}{flipped}{}", &text[..end], &text[end + 1..]);
+    std::fs::write(f.secrets_cfg(), &tampered).unwrap();
+    let requests_before = requests(&f);
+
+    let out = f.plan_fails();
+    assert!(out.contains("Cannot Use .secrets.cfg"), "{out}");
+    assert!(out.contains(USER), "{out}");
+    assert_eq!(requests(&f), requests_before, "nothing sent to the HSM");
+    assert!(
+        f.values("primus_permanent_secret.app").is_some(),
+        "the resource stays in the state"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.secrets_cfg()).unwrap(),
+        tampered,
+        "the file is left as it was"
+    );
+}
+
+#[test]
+fn secret_refused_by_the_hsm_is_an_error_never_a_replacement() {
+    let f = fixture();
+    // The HSM-side check is opt-in: one login per resource and refresh.
+    f.write(&RESOURCE.replace(
+        "provider \"primus\" {}",
+        "provider \"primus\" {\n  verify_login_on_read = true\n}",
+    ));
+    f.apply();
     // Another secret under the user's name: the file is intact, the HSM refuses the login.
-    f.store().edit(|tx| tx.put(EntryKind::User, USER, Secret::new(vec![7; 32]))).unwrap();
+    f.store()
+        .edit(|tx| tx.put(EntryKind::User, USER, Secret::new(vec![7; 32])))
+        .unwrap();
     let issued = f.issued_count(USER);
     let out = f.plan_fails();
     assert!(out.contains("Permanent Secret Refused"), "{out}");
     assert!(out.contains(&format!("'{USER}'")), "{out}");
     assert_eq!(f.api_failures(USER), 1, "one login, not retried");
-    assert_eq!(f.issued_count(USER), issued, "nothing fetched behind the user's back");
-    assert!(f.values("primus_permanent_secret.app").is_some(), "the resource stays in the state");
-    assert_eq!(f.stored_secret(USER), Some(hex_of(&[7; 32])), "the entry is left as it was");
+    assert_eq!(
+        f.issued_count(USER),
+        issued,
+        "nothing fetched behind the user's back"
+    );
+    assert!(
+        f.values("primus_permanent_secret.app").is_some(),
+        "the resource stays in the state"
+    );
+    assert_eq!(
+        f.stored_secret(USER),
+        Some(hex_of(&[7; 32])),
+        "the entry is left as it was"
+    );
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -105,10 +160,16 @@ fn wrong_setup_password_costs_one_trial_and_writes_nothing() {
     assert!(out.contains("Setup Password Refused"), "{out}");
     assert!(out.contains(&format!("user '{USER}'")), "{out}");
     assert!(out.contains("0x80005017"), "{out}");
-    assert!(!out.contains(&wrong) && !out.contains(&pin), "a password is echoed: {out}");
+    assert!(
+        !out.contains(&wrong) && !out.contains(&pin),
+        "a password is echoed: {out}"
+    );
     assert_eq!(f.api_failures(USER), 1, "exactly one trial at the HSM");
     assert_eq!(requests(&f), 1, "no retry");
-    assert!(!f.secrets_cfg().exists() || f.stored_secret(USER).is_none(), "nothing written");
+    assert!(
+        !f.secrets_cfg().exists() || f.stored_secret(USER).is_none(),
+        "nothing written"
+    );
     assert!(f.values("primus_permanent_secret.app").is_none());
 }
 
@@ -138,10 +199,17 @@ fn failed_update_removes_the_resource_and_next_apply_adds_it() {
     assert!(out.contains("drops it from the state"), "{out}");
     assert!(out.contains("0x80005017"), "{out}");
     assert_eq!(f.api_failures(USER), 1);
-    assert_eq!(f.stored_secret(USER), None, "the vendor removes the entry on a failed update");
+    assert_eq!(
+        f.stored_secret(USER),
+        None,
+        "the vendor removes the entry on a failed update"
+    );
     // Out of the state at the latest once refreshed: the next plan sees the entry gone.
     f.terraform(&["refresh", "-no-color", "-input=false"]);
-    assert!(f.values("primus_permanent_secret.app").is_none(), "the resource left the state");
+    assert!(
+        f.values("primus_permanent_secret.app").is_none(),
+        "the resource left the state"
+    );
 
     // With the right setup password the next apply adds it again.
     set_passwords(&mut f, &setup, &pin);
@@ -155,10 +223,14 @@ fn failed_update_removes_the_resource_and_next_apply_adds_it() {
 #[test]
 fn write_only_passwords_are_refused_by_terraform_1_0() {
     let f = fixture();
-    f.write(&RESOURCE.replace("setup_password  =", "setup_password_wo =").replace(
-        "pkcs11_password = var.pkcs11_password",
-        "pkcs11_password = var.pkcs11_password\n  password_wo_version = 1",
-    ));
+    f.write(
+        &RESOURCE
+            .replace("setup_password  =", "setup_password_wo =")
+            .replace(
+                "pkcs11_password = var.pkcs11_password",
+                "pkcs11_password = var.pkcs11_password\n  password_wo_version = 1",
+            ),
+    );
     let out = f.apply_fails();
     assert!(out.contains("Write-Only Attribute Not Supported"), "{out}");
     assert!(out.contains("setup_password_wo"), "{out}");

@@ -9,18 +9,29 @@ const PROXY: &str = "SERVICE_USER";
 
 /// `{ NAME = "value", ... }` for HCL.
 fn hcl_map(entries: &[(String, String)]) -> String {
-    let body: Vec<String> = entries.iter().map(|(k, v)| format!("    {k} = \"{v}\"")).collect();
+    let body: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("    {k} = \"{v}\""))
+        .collect();
     format!("{{\n{}\n  }}", body.join("\n"))
 }
 
 #[test]
 fn cloudhsm_onboarding_module_with_three_users() {
     let users = ["CLOUD_A", "CLOUD_B", "CLOUD_C"];
-    let config = users.iter().fold(SimConfig::generated(0), |c, u| c.with_proxied_user(u, PROXY));
+    let config = users.iter().fold(SimConfig::generated(0), |c, u| {
+        c.with_proxied_user(u, PROXY)
+    });
     let f = Fixture::new(config);
     let module = workspace_root().join("examples/cloudhsm-onboarding");
-    let setup: Vec<(String, String)> = users.iter().map(|u| (u.to_string(), f.setup_password(u))).collect();
-    let pins: Vec<(String, String)> = users.iter().map(|u| (u.to_string(), f.pkcs11_password(u))).collect();
+    let setup: Vec<(String, String)> = users
+        .iter()
+        .map(|u| (u.to_string(), f.setup_password(u)))
+        .collect();
+    let pins: Vec<(String, String)> = users
+        .iter()
+        .map(|u| (u.to_string(), f.pkcs11_password(u)))
+        .collect();
     f.write(&format!(
         r#"
 provider "primus" {{}}
@@ -45,20 +56,36 @@ output "proxy_user" {{ value = module.onboarding.proxy_user }}
     ));
     f.ws.init().unwrap();
     let applied = f.apply();
-    assert!(applied.stdout.contains("Resources: 4 added"), "{}", applied.stdout);
-    assert_eq!(f.stored_proxy_password(PROXY), Some(f.proxy_password(PROXY)));
+    assert!(
+        applied.stdout.contains("Resources: 4 added"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(
+        f.stored_proxy_password(PROXY),
+        Some(f.proxy_password(PROXY))
+    );
     for user in users {
         f.assert_onboarded(user);
         assert_eq!(f.api_failures(user), 0);
     }
     let outputs = f.outputs();
     assert_eq!(outputs["proxy_user"]["value"], PROXY);
-    assert_eq!(outputs["status"]["value"], serde_json::json!({"CLOUD_A": "Configured", "CLOUD_B": "Configured", "CLOUD_C": "Configured"}));
-    assert_eq!(outputs["slot_ids"]["value"], serde_json::json!({"CLOUD_A": [0], "CLOUD_B": [1], "CLOUD_C": [2]}));
+    assert_eq!(
+        outputs["status"]["value"],
+        serde_json::json!({"CLOUD_A": "Configured", "CLOUD_B": "Configured", "CLOUD_C": "Configured"})
+    );
+    assert_eq!(
+        outputs["slot_ids"]["value"],
+        serde_json::json!({"CLOUD_A": [0], "CLOUD_B": [1], "CLOUD_C": [2]})
+    );
     f.assert_no_changes();
 
     f.ws.destroy().unwrap();
-    assert!(f.store().list().unwrap().is_empty(), "destroy leaves no entry");
+    assert!(
+        f.store().list().unwrap().is_empty(),
+        "destroy leaves no entry"
+    );
 }
 
 #[test]
@@ -69,7 +96,16 @@ fn fifty_permanent_secrets_in_one_apply() {
         .config()
         .users
         .iter()
-        .map(|u| (u.name.clone(), format!("{}:{}", u.setup_password.expose_secret(), u.pkcs11_password.expose_secret())))
+        .map(|u| {
+            (
+                u.name.clone(),
+                format!(
+                    "{}:{}",
+                    u.setup_password.expose_secret(),
+                    u.pkcs11_password.expose_secret()
+                ),
+            )
+        })
         .collect();
     f.write(&format!(
         r#"
@@ -90,16 +126,26 @@ resource "primus_permanent_secret" "app" {{
     ));
     f.ws.init().unwrap();
     let applied = f.apply();
-    assert!(applied.stdout.contains("Resources: 50 added"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("Resources: 50 added"),
+        "{}",
+        applied.stdout
+    );
     // Every entry present, each the secret the HSM issued, and the file reads back whole.
     let listed = f.store().list().unwrap();
     assert_eq!(listed.len(), 50);
-    assert!(listed.iter().all(|e| e.kind == EntryKind::User && e.configured));
+    assert!(listed
+        .iter()
+        .all(|e| e.kind == EntryKind::User && e.configured));
     for (user, _) in &users {
         f.assert_onboarded(user);
     }
     let state = f.ws.state_json().unwrap();
-    let resources = state.pointer("/values/root_module/resources").unwrap().as_array().unwrap();
+    let resources = state
+        .pointer("/values/root_module/resources")
+        .unwrap()
+        .as_array()
+        .unwrap();
     assert_eq!(resources.len(), 50);
 
     f.ws.destroy().unwrap();

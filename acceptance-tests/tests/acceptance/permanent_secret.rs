@@ -37,10 +37,26 @@ fn lifecycle_plan_apply_import_update_destroy() {
     f.ws.init().unwrap();
 
     let (empty, plan) = f.ws.plan().unwrap();
-    assert!(!empty && plan.stdout.contains("1 to add"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("setup_password      = (sensitive value)"), "{}", plan.stdout);
-    assert!(!plan.stdout.contains(&f.setup_password(user)), "plan output shows the setup password");
-    assert_eq!(f.issued_count(user), 0, "plan must not contact the HSM for a new secret");
+    assert!(
+        !empty && plan.stdout.contains("1 to add"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("setup_password      = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains(&f.setup_password(user)),
+        "plan output shows the setup password"
+    );
+    assert_eq!(
+        f.issued_count(user),
+        0,
+        "plan must not contact the HSM for a new secret"
+    );
 
     f.apply();
     f.assert_onboarded(user);
@@ -59,12 +75,19 @@ fn lifecycle_plan_apply_import_update_destroy() {
     f.import("primus_permanent_secret.app", user);
     let after_import = f.values("primus_permanent_secret.app").unwrap();
     for attribute in ["id", "user", "status", "slot_ids"] {
-        assert_eq!(after_import[attribute], values[attribute], "imported {attribute}");
+        assert_eq!(
+            after_import[attribute], values[attribute],
+            "imported {attribute}"
+        );
     }
     // Import cannot know the passwords; the next apply records them without a new secret.
     assert!(after_import["setup_password"].is_null());
     f.apply();
-    assert_eq!(f.issued_count(user), 1, "adopting an imported secret must not rotate it");
+    assert_eq!(
+        f.issued_count(user),
+        1,
+        "adopting an imported secret must not rotate it"
+    );
     f.assert_onboarded(user);
     f.assert_no_changes();
 
@@ -76,23 +99,47 @@ fn lifecycle_plan_apply_import_update_destroy() {
     f.apply();
     assert_eq!(f.issued_count(user), 2);
     f.assert_onboarded(user);
-    assert_ne!(f.stored_secret(user).unwrap(), before, "update must store the new secret");
+    assert_ne!(
+        f.stored_secret(user).unwrap(),
+        before,
+        "update must store the new secret"
+    );
     f.assert_no_changes();
 
     // A changed user replaces the resource.
     let other = "U0001";
     f.write(&resource(&f, other, 2));
     let (_, plan) = f.ws.plan().unwrap();
-    assert!(plan.stdout.contains("forces replacement"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("forces replacement"),
+        "{}",
+        plan.stdout
+    );
     f.apply();
-    assert_eq!(f.stored_secret(user), None, "the replaced user's entry is removed");
+    assert_eq!(
+        f.stored_secret(user),
+        None,
+        "the replaced user's entry is removed"
+    );
     f.assert_onboarded(other);
 
     f.ws.destroy().unwrap();
     assert_eq!(f.stored_secret(other), None, "destroy removes the entry");
     assert!(f.values("primus_permanent_secret.app").is_none());
-    let listed = f.ppin(&["-c", &f.primus_cfg().display().to_string(), "-s", &f.secrets_cfg().display().to_string(), "-l"]);
+    let listed = f.ppin(&[
+        "-c",
+        &f.primus_cfg().display().to_string(),
+        "-s",
+        &f.secrets_cfg().display().to_string(),
+        "-l",
+    ]);
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains("user 'U0001' permanent secret: MISSING"), "{listed}");
-    assert!(listed.contains("user 'U0002' permanent secret: MISSING"), "{listed}");
+    assert!(
+        listed.contains("user 'U0001' permanent secret: MISSING"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("user 'U0002' permanent secret: MISSING"),
+        "{listed}"
+    );
 }

@@ -33,7 +33,10 @@ fn base64_standard(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
         }
@@ -93,25 +96,54 @@ fn trace_log_and_state_hold_no_secret() {
     let status = f.sim.admin().status().unwrap();
     let mut secrets: Vec<(String, String)> = Vec::new();
     for user in &f.sim.config().users {
-        secrets.extend(forms(user.setup_password.expose_secret(), false).into_iter().map(|s| (format!("setup password of {}", user.name), s)));
-        secrets.extend(forms(user.pkcs11_password.expose_secret(), false).into_iter().map(|s| (format!("PKCS#11 password of {}", user.name), s)));
+        secrets.extend(
+            forms(user.setup_password.expose_secret(), false)
+                .into_iter()
+                .map(|s| (format!("setup password of {}", user.name), s)),
+        );
+        secrets.extend(
+            forms(user.pkcs11_password.expose_secret(), false)
+                .into_iter()
+                .map(|s| (format!("PKCS#11 password of {}", user.name), s)),
+        );
     }
-    secrets.extend(forms(&f.proxy_password(PROXY), false).into_iter().map(|s| ("proxy password".to_owned(), s)));
+    secrets.extend(
+        forms(&f.proxy_password(PROXY), false)
+            .into_iter()
+            .map(|s| ("proxy password".to_owned(), s)),
+    );
     let mut issued = 0;
     for user in &status.users {
         for secret in &user.secrets_issued {
             issued += 1;
-            secrets.extend(forms(secret, true).into_iter().map(|s| (format!("permanent secret of {}", user.name), s)));
+            secrets.extend(
+                forms(secret, true)
+                    .into_iter()
+                    .map(|s| (format!("permanent secret of {}", user.name), s)),
+            );
         }
     }
     assert_eq!(issued, 3, "two users onboarded, one rotated");
 
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(log_text.len() > 100_000, "TF_LOG=TRACE wrote a full log ({} bytes)", log_text.len());
-    assert!(log_text.contains("provider configured"), "the provider's own log lines are in the trace");
+    assert!(
+        log_text.len() > 100_000,
+        "TF_LOG=TRACE wrote a full log ({} bytes)",
+        log_text.len()
+    );
+    assert!(
+        log_text.contains("provider configured"),
+        "the provider's own log lines are in the trace"
+    );
     for (what, secret) in &secrets {
-        assert!(!log_text.contains(secret.as_str()), "the TRACE log contains the {what}");
-        assert!(!output.contains(secret.as_str()), "terraform's output contains the {what}");
+        assert!(
+            !log_text.contains(secret.as_str()),
+            "the TRACE log contains the {what}"
+        );
+        assert!(
+            !output.contains(secret.as_str()),
+            "terraform's output contains the {what}"
+        );
     }
 
     // The state: Terraform 1.0.3 stores sensitive attributes; nothing else may hold a secret.
@@ -127,9 +159,15 @@ fn trace_log_and_state_hold_no_secret() {
             }
         }
     }
-    assert_eq!(stored_sensitive, 5, "setup and PKCS#11 password of two users, one proxy password");
+    assert_eq!(
+        stored_sensitive, 5,
+        "setup and PKCS#11 password of two users, one proxy password"
+    );
     let rest = state.to_string();
     for (what, secret) in &secrets {
-        assert!(!rest.contains(secret.as_str()), "the state holds the {what} outside the documented attributes");
+        assert!(
+            !rest.contains(secret.as_str()),
+            "the state holds the {what} outside the documented attributes"
+        );
     }
 }
