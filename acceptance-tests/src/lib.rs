@@ -16,7 +16,8 @@ use std::process::{Command, Output};
 use hsm_sim::harness::SimProcess;
 use hsm_sim::SimConfig;
 use secrets_cfg::{EntryKind, KeySource, SecretsStore};
-use tfplug::testing::{target_binary, TfOutput, Workspace};
+use tfplug::proto::tfplugin6::get_provider_schema;
+use tfplug::testing::{target_binary, ClientCert, PluginProcess, TfOutput, Workspace};
 
 /// The provider's source address, as users write it.
 pub const SOURCE: &str = "primus-iac/primus";
@@ -285,6 +286,28 @@ impl Fixture {
             .output()
             .expect("ppin runs")
     }
+}
+
+/// The schemas the provider `binary` serves, asked over the plugin protocol
+/// as Terraform asks (started with AutoMTLS, `GetProviderSchema`).
+pub fn provider_schema(binary: &Path) -> Result<get_provider_schema::Response, String> {
+    let cert = ClientCert::generate().map_err(|e| e.to_string())?;
+    let provider = PluginProcess::start(binary, &cert).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut client = provider
+            .provider_client(&cert)
+            .await
+            .map_err(|e| e.to_string())?;
+        let response = client
+            .get_provider_schema(get_provider_schema::Request {})
+            .await
+            .map_err(|status| format!("GetProviderSchema failed: {status}"))?;
+        Ok(response.into_inner())
+    })
 }
 
 /// `text` with every run of whitespace as one space: Terraform wraps

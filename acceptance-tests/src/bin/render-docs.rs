@@ -6,10 +6,8 @@
 
 use std::process::ExitCode;
 
-use acceptance_tests::workspace_root;
+use acceptance_tests::{provider_schema, workspace_root};
 use terraform_provider_primus::{check_docs, render_docs, write_docs};
-use tfplug::proto::tfplugin6::get_provider_schema;
-use tfplug::testing::{ClientCert, PluginProcess};
 
 fn main() -> ExitCode {
     let check = match std::env::args().nth(1).as_deref() {
@@ -45,23 +43,7 @@ fn run(check: bool) -> Result<Vec<std::path::PathBuf>, String> {
             binary.display()
         ));
     }
-    let cert = ClientCert::generate().map_err(|e| e.to_string())?;
-    let provider = PluginProcess::start(&binary, &cert).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let schemas = runtime.block_on(async {
-        let mut client = provider
-            .provider_client(&cert)
-            .await
-            .map_err(|e| e.to_string())?;
-        let response = client
-            .get_provider_schema(get_provider_schema::Request {})
-            .await
-            .map_err(|status| format!("GetProviderSchema failed: {status}"))?;
-        Ok::<_, String>(response.into_inner())
-    })?;
+    let schemas = provider_schema(&binary)?;
     let root = workspace_root();
     let pages = render_docs(&schemas, &root.join("examples")).map_err(|e| e.to_string())?;
     let docs = root.join("docs");

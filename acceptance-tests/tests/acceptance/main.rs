@@ -8,5 +8,6 @@ mod failures;
 mod install;
 mod modules;
 mod permanent_secret;
+mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
