@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the release archives a Terraform registry expects for
-# terraform-provider-primus, into dist/ (or the directory given as $1):
+# terraform-provider-primus, into target/dist/ (or the directory given as $1):
 #   terraform-provider-primus_VERSION_OS_ARCH.zip   (holds terraform-provider-primus_vVERSION)
 #   terraform-provider-primus_VERSION_manifest.json (protocol versions: 6.0)
 #   terraform-provider-primus_VERSION_SHA256SUMS    (sha256 of the zips and the manifest)
@@ -9,7 +9,7 @@
 # aarch64-unknown-linux-gnu" (with those rustup targets and linkers installed) for more.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dist=$(mkdir -p "${1:-$root/dist}" && cd "${1:-$root/dist}" && pwd)
+dist=$(mkdir -p "${1:-$root/target/dist}" && cd "${1:-$root/target/dist}" && pwd)
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$root/provider/Cargo.toml" | head -n1)
 name="terraform-provider-primus"
 targets=${TARGETS:-$(rustc -vV | sed -n 's/^host: //p')}
@@ -43,7 +43,8 @@ for target in $targets; do
     fi
     stage=$(mktemp -d)
     install -m 0755 "$binary" "$stage/${name}_v$version"
-    # -X: no extra file attributes, so the zip only changes when the binary does.
+    # A fixed timestamp and -X (no extra attributes): the zip only changes when the binary does.
+    touch -d "1980-01-02 00:00:00" "$stage/${name}_v$version"
     (cd "$stage" && zip -q -X "$dist/${name}_${version}_${platform}.zip" "${name}_v$version")
     rm -rf "$stage"
 done
