@@ -111,6 +111,12 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     async fn read(&self, req: ReadRequest<'_, C, Self::State>) -> Result<ReadResponse<Self::State>, Diagnostics>;
 
     /// Updates the object in place to `req.planned`.
+    ///
+    /// On an error Terraform keeps the prior state, whatever new state a
+    /// provider sends (it reads a null one as "keep the prior"). An update
+    /// whose failure destroyed the object is therefore noticed at the next
+    /// refresh: [`read`](Self::read) returns [`ReadResponse::gone`] and
+    /// Terraform plans to create it again.
     async fn update(&self, req: UpdateRequest<'_, C, Self::State>) -> Result<UpdateResponse<Self::State>, Diagnostics>;
 
     /// Deletes the object. The framework then removes it from the state.
