@@ -6,6 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use rustix::fs::{flock, FlockOperation};
 
@@ -31,10 +32,82 @@ impl FileMeta {
     }
 }
 
+/// Which file is at a path and which version of it: identity (device,
+/// inode) and change stamp (size, mtime and ctime to the nanosecond).
+///
+/// Equal stamps mean unchanged content except for one case: a program
+/// rewriting the file in place, to the same size, within the same tick of
+/// the filesystem's timestamp clock as the change the stamp records. Our own
+/// writes rename a new inode into place, so they always change the stamp.
+/// [`Stamp::settled`] rules that case out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+/// Longest a timestamp tick is taken to be on filesystems that record
+/// nanoseconds: Linux stamps files from a clock that advances once per
+/// jiffy (4 ms at HZ=250, 10 ms at HZ=100), so 50 ms leaves a wide margin.
+const FINE_TICK: Duration = Duration::from_millis(50);
+/// The tick on filesystems that record whole seconds (or two, like FAT),
+/// recognised by both nanosecond fields being zero.
+const COARSE_TICK: Duration = Duration::from_secs(2);
+
+impl Stamp {
+    pub(crate) fn of(meta: &fs::Metadata) -> Self {
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// True if the last change this stamp records was at least one
+    /// timestamp tick before `before`, a clock reading taken before the stamp
+    /// was. Then any later write, even in place and to the same size, gets a
+    /// later ctime (which no program can set back, unlike mtime), so an equal
+    /// stamp proves unchanged content. A file changed within the last tick
+    /// (or dated in the future) is not settled: compare its bytes instead.
+    pub(crate) fn settled(&self, before: SystemTime) -> bool {
+        let tick = if self.mtime.1 == 0 && self.ctime.1 == 0 {
+            COARSE_TICK
+        } else {
+            FINE_TICK
+        };
+        let at = |(secs, nanos): (i64, i64)| {
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        };
+        let last = match (at(self.mtime), at(self.ctime)) {
+            (Some(m), Some(c)) => m.max(c),
+            _ => return false,
+        };
+        last.checked_add(tick).is_some_and(|t| t < before)
+    }
+}
+
+/// The stamp of the file at `path` (symlinks followed); `None` if there is
+/// no file.
+pub(crate) fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(Stamp::of(&meta))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What [`read_limited`] found.
 pub(crate) enum ReadOutcome {
-    /// The file's bytes and metadata.
-    Found(Vec<u8>, FileMeta),
+    /// The file's bytes and metadata, and its stamp if it did not change
+    /// while it was read (same stamp from `fstat` before and after).
+    Found(Vec<u8>, FileMeta, Option<Stamp>),
     /// No file at the path.
     Missing,
     /// The file is over [`MAX_FILE_SIZE`]; its size.
@@ -66,11 +139,13 @@ pub(crate) fn read_limited(path: &Path, no_follow: bool) -> io::Result<ReadOutco
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // Bounded even if the file grows while being read.
-    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    (&file).take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Ok(ReadOutcome::TooLarge(bytes.len() as u64));
     }
-    Ok(ReadOutcome::Found(bytes, FileMeta::of(&meta)))
+    let after = Stamp::of(&file.metadata()?);
+    let stamp = Some(Stamp::of(&meta)).filter(|&s| s == after);
+    Ok(ReadOutcome::Found(bytes, FileMeta::of(&meta), stamp))
 }
 
 /// The directory holding `path` (`.` for a bare file name).

@@ -113,7 +113,7 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<FileKey>> {
             key_origin: origin(),
             problem: format!("the file is {size} bytes"),
         }),
-        Ok(ReadOutcome::Found(bytes, _)) => {
+        Ok(ReadOutcome::Found(bytes, ..)) => {
             let bytes = zeroize::Zeroizing::new(bytes);
             let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadKey {
                 key_origin: origin(),

@@ -6,12 +6,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::crypto::{entry_aad, key_check_aad, Cipher, OpenError};
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome};
+use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome, Stamp};
 use crate::key::{self, Candidates, KeyOrigin, KeySource};
 use crate::model::{Entry, Model, Undo};
 use crate::secret::{FileKey, Secret};
@@ -32,6 +32,15 @@ pub const NEW_FILE_MODE: u32 = 0o640;
 ///
 /// If the path is a symlink, it is resolved once when the store is opened
 /// and the target is read and replaced from then on (the link stays a link).
+///
+/// [`list`](SecretsStore::list) and [`get`](SecretsStore::get) reuse the
+/// file as they last parsed it (or as the last commit wrote it) while its
+/// identity and change stamp (device, inode, size, mtime and ctime in
+/// nanoseconds) are unchanged, so reading N entries parses the file once,
+/// not N times. A stamp changed within the last timestamp tick is not
+/// trusted alone (an in-place rewrite of the same size could keep it): then
+/// the bytes are read and compared. Values are still decrypted on each
+/// `get`, and a file that fails to parse is never kept.
 #[derive(Clone)]
 pub struct SecretsStore {
     shared: Arc<Shared>,
@@ -56,6 +65,32 @@ struct Shared {
     /// The file as this process last read or wrote it, already checked and
     /// authenticated; reused while the bytes on disk are identical.
     cache: Mutex<Option<Loaded>>,
+    /// The file as `list` and `get` last parsed it (or as this process last
+    /// committed it), reused while its stamp is unchanged: without it, each
+    /// read parsed the whole file, and reading every entry cost O(N²).
+    view: Mutex<Option<View>>,
+}
+
+/// A parsed file (not authenticated: reads decrypt lazily) and the version
+/// on disk it came from.
+struct View {
+    /// `None`: the stamp is unknown (the file changed while being read), so
+    /// only the bytes can confirm a match.
+    stamp: Option<Stamp>,
+    /// Whether `stamp` alone proves the content unchanged (see
+    /// [`Stamp::settled`]); if not, the bytes are read and compared, which
+    /// still saves the parse.
+    settled: bool,
+    bytes: Vec<u8>,
+    model: Arc<Model>,
+}
+
+/// The secrets file as read from disk.
+struct OnDisk {
+    bytes: Vec<u8>,
+    meta: FileMeta,
+    /// `None` if the file changed while it was read.
+    stamp: Option<Stamp>,
 }
 
 #[derive(Default)]
@@ -133,6 +168,7 @@ impl SecretsStore {
                 turn: Condvar::new(),
                 arrivals: Condvar::new(),
                 cache: Mutex::new(None),
+                view: Mutex::new(None),
             }),
         })
     }
@@ -317,20 +353,62 @@ impl Shared {
             .clone()
     }
 
-    /// Reads the file without the lock: the rename in every write makes any
-    /// read see one whole version.
-    fn read_model(&self) -> Result<Model> {
-        match self.read_file()? {
-            Some((bytes, _)) => Model::parse(&self.path, &bytes),
-            None => Err(Error::NotFound {
+    /// The parsed file, read without the lock: the rename in every write
+    /// makes any read see one whole version. Reuses the view when one `stat`
+    /// shows a settled, unchanged stamp, or when the bytes read are the
+    /// ones it was parsed from. An error is never kept, so it is reported
+    /// again by every read until the file is fixed.
+    fn read_model(&self) -> Result<Arc<Model>> {
+        let mut view = lock(&self.view);
+        let before = SystemTime::now();
+        let stamp = fsio::stamp(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        if let Some(v) = view.as_ref() {
+            if v.settled && stamp.is_some() && v.stamp == stamp {
+                return Ok(Arc::clone(&v.model));
+            }
+        }
+        let kept = view.take();
+        let Some(OnDisk { bytes, stamp, .. }) = self.read_file()? else {
+            return Err(Error::NotFound {
                 path: self.path.clone(),
-            }),
+            });
+        };
+        let model = match kept {
+            Some(v) if v.bytes == bytes => v.model,
+            _ => Arc::new(Model::parse(&self.path, &bytes)?),
+        };
+        *view = Some(View {
+            stamp,
+            settled: stamp.is_some_and(|s| s.settled(before)),
+            bytes,
+            model: Arc::clone(&model),
+        });
+        Ok(model)
+    }
+
+    /// After a commit: the committed model is what reads will find.
+    fn remember(&self, loaded: &Loaded) {
+        let mut view = lock(&self.view);
+        *view = None;
+        if let Some(bytes) = &loaded.bytes {
+            // Under the lock, so the stamp is of the file just renamed into
+            // place unless a program that ignores the lock replaced it since:
+            // the stamp is fresh, hence not settled, so the next read
+            // compares bytes and would see that.
+            if let Ok(stamp @ Some(_)) = fsio::stamp(&self.path) {
+                *view = Some(View {
+                    stamp,
+                    settled: false,
+                    bytes: bytes.clone(),
+                    model: Arc::new(loaded.model.clone()),
+                });
+            }
         }
     }
 
-    fn read_file(&self) -> Result<Option<(Vec<u8>, FileMeta)>> {
+    fn read_file(&self) -> Result<Option<OnDisk>> {
         match fsio::read_limited(&self.path, false) {
-            Ok(ReadOutcome::Found(bytes, meta)) => Ok(Some((bytes, meta))),
+            Ok(ReadOutcome::Found(bytes, meta, stamp)) => Ok(Some(OnDisk { bytes, meta, stamp })),
             Ok(ReadOutcome::Missing) => Ok(None),
             Ok(ReadOutcome::TooLarge(size)) => Err(Error::TooLarge {
                 path: self.path.clone(),
@@ -530,6 +608,9 @@ impl Shared {
             Ok(())
         };
         if result.is_ok() {
+            if changed {
+                self.remember(&loaded);
+            }
             *cache = Some(loaded);
         }
         drop(guard);
@@ -548,14 +629,14 @@ impl Shared {
             .map_err(|e| Error::write(&lock_path, e))?;
         self.remove_stale_temps();
         let file = self.read_file()?;
-        if let (Some(mut loaded), Some((bytes, meta))) = (cached, &file) {
-            if loaded.bytes.as_deref() == Some(bytes.as_slice()) {
-                loaded.meta = Some(*meta);
+        if let (Some(mut loaded), Some(on_disk)) = (cached, &file) {
+            if loaded.bytes.as_deref() == Some(on_disk.bytes.as_slice()) {
+                loaded.meta = Some(on_disk.meta);
                 return Ok((guard, loaded));
             }
         }
         let model = match &file {
-            Some((bytes, _)) => Model::parse(&self.path, bytes)?,
+            Some(on_disk) => Model::parse(&self.path, &on_disk.bytes)?,
             None => Model::empty(),
         };
         let mut key = self.choose_key(&model, true)?;
@@ -578,7 +659,7 @@ impl Shared {
                 KeyTodo::CreateFile => {}
             }
         }
-        let (bytes, meta) = file.map_or((None, None), |(b, m)| (Some(b), Some(m)));
+        let (bytes, meta) = file.map_or((None, None), |f| (Some(f.bytes), Some(f.meta)));
         Ok((
             guard,
             Loaded {
@@ -683,6 +764,7 @@ impl Shared {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
         }
+        self.remember(&loaded);
         *cache = Some(loaded);
         Ok(())
     }
