@@ -1,3 +1,8 @@
+output "config_file" {
+  description = "Path of the primus.cfg the module wrote."
+  value       = primus_config.this.path
+}
+
 output "proxy_user" {
   description = "The service proxy user whose password is configured."
   value       = primus_service_proxy_password.this.proxy_user

@@ -1,3 +1,24 @@
+variable "config_file" {
+  description = "Where to write primus.cfg; null: the provider's config_file, else $SECUROSYS_PKCS11_CONF, else /etc/primus/primus.cfg."
+  type        = string
+  default     = null
+}
+
+variable "hsms" {
+  description = "The CloudHSM endpoints (redundant HSMs of one partition): setting name (e.g. hsm0), host, port and the CA file that signed its TLS certificate (null: none)."
+  type = list(object({
+    name    = string
+    host    = string
+    port    = number
+    ca_file = string
+  }))
+}
+
+variable "slot_ids" {
+  description = "Slot id of each user in var.users, by user name."
+  type        = map(number)
+}
+
 variable "proxy_user" {
   description = "CloudHSM service proxy user, as in primus.cfg (`proxy_user`)."
   type        = string

@@ -76,7 +76,7 @@ impl DataSource<Client> for ConnectionTestDataSource {
         let filter = TestFilter::new(state.user.clone(), state.slot_id);
         let tests = req
             .client
-            .ppin
+            .ppin(TYPE_NAME)?
             .test(&filter)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, Some(AttributePath::root("user"))))?;

@@ -46,6 +46,14 @@ fn sentence(error: &PpinError) -> String {
 }
 
 fn capitalise(text: &str) -> String {
+    // A sentence may start with a file name (`primus.cfg not found`), which keeps its spelling.
+    if text
+        .split_whitespace()
+        .next()
+        .is_some_and(|word| word.contains('.'))
+    {
+        return text.to_owned();
+    }
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -57,7 +65,7 @@ fn capitalise(text: &str) -> String {
 fn next_step(error: &PpinError, resource_type: &str) -> String {
     match error {
         PpinError::Config(_) => "Set config_file in the provider block or export SECUROSYS_PKCS11_CONF to the path of \
-             a valid primus.cfg"
+             a valid primus.cfg, or write it with a primus_config resource this resource depends on (depends_on)"
             .to_owned(),
         PpinError::ProxyPasswordMissing { proxy_user, .. } => format!(
             "Add a primus_service_proxy_password resource with proxy_user = \"{proxy_user}\" and make this resource \
@@ -159,6 +167,12 @@ mod tests {
             "{}",
             d.detail
         );
+    }
+
+    #[test]
+    fn a_file_name_starting_a_sentence_keeps_its_spelling() {
+        assert_eq!(capitalise("primus.cfg not found"), "primus.cfg not found");
+        assert_eq!(capitalise("user 'APP' is unknown"), "User 'APP' is unknown");
     }
 
     #[test]

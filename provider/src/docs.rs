@@ -282,24 +282,40 @@ fn type_page(
 }
 
 /// `## Schema` with Required / Optional / Read-Only lists, then the nested
-/// object schemas of object-typed attributes.
+/// object schemas of object-typed attributes and of nested blocks.
 fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsError> {
     out.push_str("## Schema\n\n");
-    let mut nested = Vec::new();
-    let groups: [(&str, fn(&schema::Attribute) -> bool); 3] = [
-        ("Required", |a| a.required),
-        ("Optional", |a| a.optional),
-        ("Read-Only", |a| a.computed && !a.optional),
-    ];
-    for (title, belongs) in groups {
-        let mut attributes: Vec<&schema::Attribute> =
-            block.attributes.iter().filter(|a| belongs(a)).collect();
-        if attributes.is_empty() {
-            continue;
+    block_body(out, block, "")
+}
+
+/// The lists of `block` (its nested blocks among them: required when they
+/// need at least one item), then the nested schemas. `prefix` is the dotted
+/// path of `block` (empty at the top), which names the nested sections.
+fn block_body(out: &mut String, block: &schema::Block, prefix: &str) -> Result<(), DocsError> {
+    let path_of = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
         }
-        attributes.sort_by(|a, b| a.name.cmp(&b.name));
-        let _ = writeln!(out, "### {title}\n");
-        for a in attributes {
+    };
+    let anchor_of = |path: &str| path.replace('.', "--");
+    let mut nested = Vec::new();
+    type Belongs = (
+        &'static str,
+        fn(&schema::Attribute) -> bool,
+        fn(&schema::NestedBlock) -> bool,
+    );
+    let groups: [Belongs; 3] = [
+        ("Required", |a| a.required, |b| b.min_items > 0),
+        ("Optional", |a| a.optional, |b| b.min_items == 0),
+        ("Read-Only", |a| a.computed && !a.optional, |_| false),
+    ];
+    for (title, belongs, block_belongs) in groups {
+        // Each line with the nested object schema it points to, if any.
+        type Nested = Option<(String, serde_json::Map<String, serde_json::Value>)>;
+        let mut lines: Vec<(&str, String, Nested)> = Vec::new();
+        for a in block.attributes.iter().filter(|a| belongs(a)) {
             let ty = type_of(a)?;
             let mut traits = vec![type_label(&ty)];
             if a.sensitive {
@@ -311,31 +327,86 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
             if a.deprecated {
                 traits.push("Deprecated".into());
             }
-            let see_below = object_attributes(&ty)
-                .map(|_| ", see [below for nested schema](#nestedatt--".to_owned() + &a.name + ")");
-            let _ = writeln!(
-                out,
+            let path = path_of(&a.name);
+            let see_below = object_attributes(&ty).map(|_| {
+                format!(
+                    ", see [below for nested schema](#nestedatt--{})",
+                    anchor_of(&path)
+                )
+            });
+            let line = format!(
                 "- `{}` ({}{}) {}",
                 a.name,
                 traits.join(", "),
                 see_below.as_deref().unwrap_or(""),
                 a.description.trim()
             );
-            if let Some(fields) = object_attributes(&ty) {
-                nested.push((a.name.clone(), fields.clone()));
+            let fields = object_attributes(&ty).map(|fields| (path, fields.clone()));
+            lines.push((&a.name, line, fields));
+        }
+        for b in block.block_types.iter().filter(|b| block_belongs(b)) {
+            let nesting = match b.nesting() {
+                schema::nested_block::NestingMode::Single
+                | schema::nested_block::NestingMode::Group => "Block",
+                schema::nested_block::NestingMode::List => "Block List",
+                schema::nested_block::NestingMode::Set => "Block Set",
+                schema::nested_block::NestingMode::Map => "Block Map",
+                schema::nested_block::NestingMode::Invalid => "Block",
+            };
+            let mut traits = vec![nesting.to_owned()];
+            if b.min_items > 0 {
+                traits.push(format!("Min: {}", b.min_items));
             }
+            if b.max_items > 0 {
+                traits.push(format!("Max: {}", b.max_items));
+            }
+            let description = b
+                .block
+                .as_ref()
+                .map_or("", |inner| inner.description.trim());
+            let line = format!(
+                "- `{}` ({}, see [below for nested schema](#nestedblock--{})) {}",
+                b.type_name,
+                traits.join(", "),
+                anchor_of(&path_of(&b.type_name)),
+                description
+            );
+            lines.push((&b.type_name, line, None));
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        lines.sort_by(|a, b| a.0.cmp(b.0));
+        let _ = writeln!(out, "### {title}\n");
+        for (_, line, fields) in lines {
+            let _ = writeln!(out, "{line}");
+            nested.extend(fields);
         }
         out.push('\n');
     }
-    for (name, fields) in nested {
+    for (path, fields) in nested {
         let _ = writeln!(
             out,
-            "<a id=\"nestedatt--{name}\"></a>\n### Nested Schema for `{name}`\n\nRead-Only:\n"
+            "<a id=\"nestedatt--{}\"></a>\n### Nested Schema for `{path}`\n\nRead-Only:\n",
+            anchor_of(&path)
         );
         for (field, ty) in fields.iter() {
             let _ = writeln!(out, "- `{field}` ({})", type_label(ty));
         }
         out.push('\n');
+    }
+    for b in &block.block_types {
+        let path = path_of(&b.type_name);
+        let inner = b
+            .block
+            .as_ref()
+            .ok_or_else(|| DocsError::Schema(format!("nested block {path} has no schema")))?;
+        let _ = writeln!(
+            out,
+            "<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{path}`\n",
+            anchor_of(&path)
+        );
+        block_body(out, inner, &path)?;
     }
     Ok(())
 }

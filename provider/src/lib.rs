@@ -8,6 +8,7 @@
 //! |---------------------------------------------|----------------------|
 //! | `primus_permanent_secret` create / update / destroy | `-a` / `-u` / `-r` |
 //! | `primus_service_proxy_password` create / destroy    | `-p` / `-x`        |
+//! | `primus_config` (writes `primus.cfg` itself)        | —                  |
 //! | `data.primus_secrets`                       | `-l`                 |
 //! | `data.primus_connection_test`               | `-t`                 |
 //!
@@ -24,6 +25,7 @@ mod credentials;
 mod diagnostics;
 mod docs;
 mod permanent_secret;
+mod primus_config;
 mod provider;
 mod secrets_data_source;
 mod service_proxy_password;

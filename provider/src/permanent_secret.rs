@@ -175,7 +175,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin;
+        let ppin = &req.client.ppin(TYPE_NAME)?;
         let (setup, pkcs11) = req.config.passwords()?;
         let served = ppin
             .add(&req.planned.user, setup, pkcs11)
@@ -189,7 +189,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin;
+        let ppin = &req.client.ppin(TYPE_NAME)?;
         let stored = if req.client.verify_login {
             logs_in(ppin, &req.state.user).await
         } else {
@@ -208,7 +208,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: UpdateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<UpdateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin;
+        let ppin = &req.client.ppin(TYPE_NAME)?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
             let (setup, pkcs11) = req.config.passwords()?;
@@ -228,7 +228,7 @@ impl Resource<Client> for PermanentSecretResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         let removed = req
             .client
-            .ppin
+            .ppin(TYPE_NAME)?
             .remove(&req.prior.user)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
@@ -290,7 +290,7 @@ impl ImportState<Client> for PermanentSecretResource {
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<PermanentSecretState>, Diagnostics> {
         req.client
-            .ppin
+            .ppin(TYPE_NAME)?
             .user(&req.id)
             .map_err(|e| fail(&e, TYPE_NAME, None))?;
         Ok(ImportResponse::new(PermanentSecretState {

@@ -92,7 +92,7 @@ impl DataSource<Client> for SecretsDataSource {
         &self,
         req: DataReadRequest<'_, Client, SecretsState>,
     ) -> Result<DataReadResponse<SecretsState>, Diagnostics> {
-        let ppin = &req.client.ppin;
+        let ppin = req.client.ppin(TYPE_NAME)?;
         let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
         let users = listing
             .users
@@ -116,7 +116,7 @@ impl DataSource<Client> for SecretsDataSource {
             .collect();
         Ok(DataReadResponse::new(SecretsState {
             config_file: Some(ppin.config().path().display().to_string()),
-            secrets_file: Some(req.client.ppin.store().path().display().to_string()),
+            secrets_file: Some(req.client.store().path().display().to_string()),
             users: Some(users),
             service_proxies: Some(proxies),
         }))

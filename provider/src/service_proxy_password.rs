@@ -51,7 +51,7 @@ impl ServiceProxyPasswordResource {
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
         let password = PASSWORD.pick(&config.password_wo, &config.password)?;
         client
-            .ppin
+            .ppin(TYPE_NAME)?
             .proxy_add(&planned.proxy_user, password)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
@@ -66,18 +66,15 @@ impl ServiceProxyPasswordResource {
         client: &Client,
         mut state: ServiceProxyPasswordState,
     ) -> Result<Option<ServiceProxyPasswordState>, Diagnostics> {
-        let listing = client
-            .ppin
-            .list()
-            .await
-            .map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let ppin = client.ppin(TYPE_NAME)?;
+        let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
         let Some(proxy) = listing
             .proxies
             .into_iter()
             .find(|p| p.proxy_user == state.proxy_user)
         else {
             return Err(fail(
-                &unknown_proxy(client, &state.proxy_user),
+                &unknown_proxy(&ppin, &state.proxy_user),
                 TYPE_NAME,
                 proxy_path(),
             ));
@@ -105,7 +102,7 @@ impl ServiceProxyPasswordResource {
                 format!(
                     "The password of '{proxy_user}' is missing from {} right after it was written; another process \
                      may have removed it. Apply again.",
-                    client.ppin.store().path().display()
+                    client.store().path().display()
                 ),
             );
             diags
@@ -114,8 +111,8 @@ impl ServiceProxyPasswordResource {
 }
 
 /// The error `ppin -p` gives for a proxy user not in `primus.cfg`.
-fn unknown_proxy(client: &Client, proxy_user: &str) -> ppin::PpinError {
-    match client.ppin.proxy_user(proxy_user) {
+fn unknown_proxy(ppin: &ppin::Ppin, proxy_user: &str) -> ppin::PpinError {
+    match ppin.proxy_user(proxy_user) {
         Err(e) => e,
         // The listing and the check read the same primus.cfg; they cannot disagree.
         Ok(()) => ppin::PpinError::NotConfigured {
@@ -197,7 +194,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 format!(
                     "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
                      to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.ppin.store().path().display(),
+                    req.client.store().path().display(),
                     p = planned.proxy_user
                 ),
             );
@@ -234,7 +231,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         let proxy_user = &req.prior.proxy_user;
         let removed = req
             .client
-            .ppin
+            .ppin(TYPE_NAME)?
             .proxy_remove(proxy_user)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
@@ -266,7 +263,7 @@ impl ImportState<Client> for ServiceProxyPasswordResource {
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
         req.client
-            .ppin
+            .ppin(TYPE_NAME)?
             .proxy_user(&req.id)
             .map_err(|e| fail(&e, TYPE_NAME, None))?;
         let state = ServiceProxyPasswordState {

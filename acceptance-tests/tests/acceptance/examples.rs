@@ -68,7 +68,7 @@ fn every_example_validates() {
         typed.sort();
         dirs.extend(typed);
     }
-    assert_eq!(dirs.len(), 7, "{dirs:?}");
+    assert_eq!(dirs.len(), 8, "{dirs:?}");
     for dir in dirs {
         validate(&dir);
     }

@@ -8,6 +8,7 @@ mod failures;
 mod install;
 mod modules;
 mod permanent_secret;
+mod primus_config;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;

@@ -1,5 +1,6 @@
 //! Larger configurations: the cloudhsm-onboarding example module with
-//! three users, and fifty permanent secrets in one apply.
+//! three users (writing primus.cfg in the same apply), and fifty permanent
+//! secrets in one apply.
 
 use acceptance_tests::{workspace_root, Fixture};
 use hsm_sim::SimConfig;
@@ -23,6 +24,8 @@ fn cloudhsm_onboarding_module_with_three_users() {
         c.with_proxied_user(u, PROXY)
     });
     let f = Fixture::new(config);
+    // The module writes primus.cfg itself, in the same apply that onboards the users.
+    std::fs::remove_file(f.primus_cfg()).unwrap();
     let module = workspace_root().join("examples/cloudhsm-onboarding");
     let setup: Vec<(String, String)> = users
         .iter()
@@ -38,6 +41,8 @@ provider "primus" {{}}
 
 module "onboarding" {{
   source           = "{module}"
+  hsms             = [{{ name = "hsm0", host = "127.0.0.1", port = {port}, ca_file = "{ca_file}" }}]
+  slot_ids         = {{ CLOUD_A = 0, CLOUD_B = 1, CLOUD_C = 2 }}
   proxy_user       = "{PROXY}"
   proxy_password   = "{proxy_password}"
   users            = {users:?}
@@ -50,6 +55,8 @@ output "status" {{ value = module.onboarding.status }}
 output "proxy_user" {{ value = module.onboarding.proxy_user }}
 "#,
         module = module.display(),
+        port = f.sim.port(),
+        ca_file = f.sim.paths().ca_file.display(),
         proxy_password = f.proxy_password(PROXY),
         setup = hcl_map(&setup),
         pins = hcl_map(&pins),
@@ -57,7 +64,7 @@ output "proxy_user" {{ value = module.onboarding.proxy_user }}
     f.ws.init().unwrap();
     let applied = f.apply();
     assert!(
-        applied.stdout.contains("Resources: 4 added"),
+        applied.stdout.contains("Resources: 5 added"),
         "{}",
         applied.stdout
     );
@@ -86,6 +93,7 @@ output "proxy_user" {{ value = module.onboarding.proxy_user }}
         f.store().list().unwrap().is_empty(),
         "destroy leaves no entry"
     );
+    assert!(!f.primus_cfg().exists(), "destroy removes primus.cfg");
 }
 
 #[test]

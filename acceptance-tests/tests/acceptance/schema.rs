@@ -1,5 +1,5 @@
-//! The schema as Terraform receives it: every attribute described, every
-//! password sensitive, the `_wo` twins write-only.
+//! The schema as Terraform receives it: every attribute (nested blocks'
+//! too) described, every password sensitive, the `_wo` twins write-only.
 
 use acceptance_tests::provider_schema;
 use tfplug::testing::target_binary;
@@ -15,6 +15,7 @@ fn every_attribute_is_described_and_passwords_are_protected() {
     assert_eq!(
         names,
         [
+            "primus_config",
             "primus_connection_test",
             "primus_permanent_secret",
             "primus_secrets",
@@ -23,8 +24,19 @@ fn every_attribute_is_described_and_passwords_are_protected() {
         ]
     );
     let mut passwords = 0;
-    for (name, schema) in &blocks {
-        let block = schema.block.as_ref().unwrap();
+    let mut nested_blocks = 0;
+    let mut pending: Vec<(String, tfplug::proto::tfplugin6::schema::Block)> = blocks
+        .iter()
+        .map(|(name, schema)| (name.clone(), schema.block.clone().unwrap()))
+        .collect();
+    while let Some((name, block)) = pending.pop() {
+        for nested in &block.block_types {
+            nested_blocks += 1;
+            pending.push((
+                format!("{name}.{}", nested.type_name),
+                nested.block.clone().unwrap(),
+            ));
+        }
         assert!(block.description.len() > 40, "{name} has no description");
         for a in &block.attributes {
             assert!(
@@ -44,6 +56,7 @@ fn every_attribute_is_described_and_passwords_are_protected() {
             }
         }
     }
+    assert_eq!(nested_blocks, 2, "primus_config's hsm and hsm.slot");
     assert_eq!(
         passwords, 6,
         "setup/pkcs11 and their twins, proxy password and its twin"

@@ -1,0 +1,2 @@
+# An existing primus.cfg is imported by its path.
+terraform import primus_config.this /etc/primus/primus.cfg

@@ -1,0 +1,570 @@
+//! `primus_config`: the host's `primus.cfg` (the HSMs and the slot users
+//! they serve) as code, so a CloudHSM onboarding module can write the
+//! connection settings and onboard users in the same apply.
+//!
+//! The file is written with the libconfig writer of `secrets-cfg` and
+//! checked with ppin's parser before anything touches the disk, so what is
+//! written is exactly what every other resource then reads.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use ppin::PrimusConfig;
+use secrets_cfg::libconfig::{self, Group, Value as Setting};
+use serde::{Deserialize, Serialize};
+use tfplug::{
+    async_trait, validators, Attribute, AttributePath, Block, CreateRequest, CreateResponse,
+    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
+    ImportState, NestedBlock, Nesting, ReadRequest, ReadResponse, Resource, Schema, Type,
+    UpdateRequest, UpdateResponse,
+};
+
+use crate::provider::Client;
+
+pub(crate) const TYPE_NAME: &str = "primus_config";
+
+/// `rw-r-----`: the `primus` group reads the file, other users get no access.
+const FILE_MODE: u32 = 0o640;
+
+/// The first line of every file this resource writes.
+const HEADER: &str =
+    "# Managed by Terraform (primus_config); edits here are reverted by the next apply.\n";
+
+pub(crate) struct PrimusConfigResource;
+
+/// The attributes of `primus_config`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PrimusConfigState {
+    id: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    hsm: Vec<HsmBlock>,
+}
+
+/// One `hsm` block: an HSM and the slots it serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HsmBlock {
+    name: String,
+    host: String,
+    port: i64,
+    ca_file: Option<String>,
+    priority: Option<i64>,
+    #[serde(default)]
+    slot: Vec<SlotBlock>,
+}
+
+/// One `slot` block inside an `hsm` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SlotBlock {
+    user_name: String,
+    id: i64,
+    proxy_user: Option<String>,
+}
+
+/// Why the configured HSMs cannot become a `primus.cfg`.
+fn invalid(problem: impl std::fmt::Display) -> Diagnostics {
+    Diagnostic::error(
+        "Invalid primus.cfg Settings",
+        format!("{problem}. Fix the hsm blocks of the {TYPE_NAME} resource; nothing was written."),
+    )
+    .at(AttributePath::root("hsm"))
+    .into()
+}
+
+/// The file's text for `hsms`, in the vendor's shape, checked by ppin's
+/// parser as the file at `path` (a relative `ca_file` resolves against it).
+fn render(hsms: &[HsmBlock], path: &Path) -> Result<String, Diagnostics> {
+    let mut hsms_group = Group::new();
+    for hsm in hsms {
+        let mut group = Group::new();
+        group.insert("host", Setting::String(hsm.host.clone()));
+        // The vendor writes the port as a string; ppin reads either.
+        group.insert("port", Setting::String(hsm.port.to_string()));
+        if let Some(ca_file) = &hsm.ca_file {
+            group.insert("ca_file", Setting::String(ca_file.clone()));
+        }
+        if let Some(priority) = hsm.priority {
+            group.insert("priority", Setting::Int(priority));
+        }
+        let mut slots = Group::new();
+        for (index, slot) in hsm.slot.iter().enumerate() {
+            let mut entry = Group::new();
+            entry.insert("user_name", Setting::String(slot.user_name.clone()));
+            entry.insert("id", Setting::Int(slot.id));
+            if let Some(proxy_user) = &slot.proxy_user {
+                entry.insert("proxy_user", Setting::String(proxy_user.clone()));
+            }
+            slots.insert(format!("slot{index}"), Setting::Group(entry));
+        }
+        group.insert("slots", Setting::Group(slots));
+        if hsms_group.get(&hsm.name).is_some() {
+            return Err(invalid(format_args!(
+                "two hsm blocks are named '{}'; each HSM needs its own name",
+                hsm.name
+            )));
+        }
+        hsms_group.insert(hsm.name.clone(), Setting::Group(group));
+    }
+    let mut primus = Group::new();
+    primus.insert("hsms", Setting::Group(hsms_group));
+    let mut root = Group::new();
+    root.insert("version", Setting::String("1.0".to_owned()));
+    root.insert("primus", Setting::Group(primus));
+    let text = HEADER.to_owned() + &libconfig::write(&root).map_err(invalid)?;
+    PrimusConfig::parse(&text, path).map_err(invalid)?;
+    Ok(text)
+}
+
+/// The `hsm` blocks that describe `config`. Where the file says what
+/// `prior` says in other words (a relative `ca_file`, the default
+/// `priority`), `prior`'s words are kept so an unchanged file plans nothing.
+fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
+    let dir = parent_dir(config.path());
+    config
+        .hsms()
+        .iter()
+        .enumerate()
+        .map(|(position, hsm)| {
+            let before = prior.iter().find(|p| p.name == hsm.name);
+            let ca_file = hsm.ca_file.as_ref().map(|resolved| {
+                before
+                    .and_then(|p| p.ca_file.clone())
+                    .filter(|written| dir.join(written) == *resolved)
+                    .unwrap_or_else(|| resolved.display().to_string())
+            });
+            let default_priority = i64::try_from(position).ok() == Some(hsm.priority);
+            let priority = if default_priority && before.is_none_or(|p| p.priority.is_none()) {
+                None
+            } else {
+                Some(hsm.priority)
+            };
+            let slot = config
+                .users()
+                .iter()
+                .filter(|user| user.hsms.iter().any(|h| h.name == hsm.name))
+                .map(|user| SlotBlock {
+                    user_name: user.user_name.clone(),
+                    id: i64::from(user.slot_id),
+                    proxy_user: user.proxy_user.clone(),
+                })
+                .collect();
+            HsmBlock {
+                name: hsm.name.clone(),
+                host: hsm.host.clone(),
+                port: i64::from(hsm.port),
+                ca_file,
+                priority,
+                slot,
+            }
+        })
+        .collect()
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Replaces (or creates) `path` durably: a temporary file in the same
+/// directory, written, given [`FILE_MODE`], fsynced, renamed over `path`,
+/// then the directory fsynced. (secrets-cfg has the same steps for
+/// `.secrets.cfg`, but keeps them private to that crate.)
+fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".primus.cfg.")
+        .permissions(fs::Permissions::from_mode(FILE_MODE))
+        .tempfile_in(dir)?;
+    temp.write_all(contents)?;
+    // Again after creation: the umask may have narrowed the mode.
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    fs::File::open(dir)?.sync_all()
+}
+
+/// Removes `path` durably; a file already gone is fine.
+fn remove_durably(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => fs::File::open(parent_dir(path))?.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The text at `path`, `None` when there is no file.
+fn read_text(path: &Path) -> Result<Option<String>, Diagnostics> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_failure("Cannot Read primus.cfg", path, &e)),
+    }
+}
+
+fn io_failure(summary: &str, path: &Path, error: &io::Error) -> Diagnostics {
+    Diagnostic::error(
+        summary,
+        format!(
+            "{}: {error}. Check that the directory exists and that Terraform runs as a user allowed to write \
+             it (e.g. a member of the primus group), then apply again.",
+            path.display()
+        ),
+    )
+    .into()
+}
+
+/// Runs blocking file work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Diagnostics> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => Ok(value),
+        // A panic in the work is a bug; carry it on rather than hide it.
+        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+    }
+}
+
+/// Writes `hsms` to `path` and returns the state that describes it.
+async fn store(path: PathBuf, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
+    let text = render(&hsms, &path)?;
+    let target = path.clone();
+    blocking(move || write_atomically(&target, text.as_bytes()))
+        .await?
+        .map_err(|e| io_failure("Cannot Write primus.cfg", &path, &e))?;
+    tracing::info!(path = %path.display(), hsms = hsms.len(), "primus.cfg written");
+    let path = path.display().to_string();
+    Ok(PrimusConfigState {
+        id: Some(path.clone()),
+        path: Some(path),
+        hsm: hsms,
+    })
+}
+
+fn string_attribute(name: &str, required: bool, description: &str) -> Attribute {
+    let attribute = if required {
+        Attribute::required(name, Type::String).validator(validators::string_length(1, 1024))
+    } else {
+        Attribute::optional(name, Type::String)
+    };
+    attribute.markdown_description(description)
+}
+
+#[async_trait]
+impl Resource<Client> for PrimusConfigResource {
+    type State = PrimusConfigState;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        let slot = Block::new()
+            .markdown_description("A slot of the HSM and the partition user it belongs to.")
+            .attribute(string_attribute(
+                "user_name",
+                true,
+                "The partition user (`user_name`); also its key in `.secrets.cfg` and the `user` of its \
+                 `primus_permanent_secret`. Redundant HSMs serving the same user must give it the same `id` and \
+                 `proxy_user`.",
+            ))
+            .attribute(
+                Attribute::required("id", Type::Number)
+                    .validator(validators::int_between(0, i64::from(u32::MAX)))
+                    .markdown_description("The slot id (`id`)."),
+            )
+            .attribute(string_attribute(
+                "proxy_user",
+                false,
+                "The CloudHSM service proxy user in front of this slot (`proxy_user`); its password is a \
+                 `primus_service_proxy_password`.",
+            ));
+        let hsm = Block::new()
+            .markdown_description("An HSM (`primus.hsms.<name>`) and the slots it serves.")
+            .attribute(string_attribute(
+                "name",
+                true,
+                "The HSM's setting name in the file, e.g. `hsm0` (letters, digits, `-`, `_`, starting with a \
+                 letter); unique per resource.",
+            ))
+            .attribute(string_attribute("host", true, "Host name or IP address of the HSM."))
+            .attribute(
+                Attribute::required("port", Type::Number)
+                    .validator(validators::int_between(1, 65535))
+                    .markdown_description("TCP port of the HSM (written as the vendor does, e.g. `port = \"2310\";`)."),
+            )
+            .attribute(string_attribute(
+                "ca_file",
+                false,
+                "PEM file of the CA that signed the HSM's TLS certificate (key `ca_file`, read by this provider and \
+                 `ppin`); a relative path is relative to the directory of the file.",
+            ))
+            .attribute(
+                Attribute::optional("priority", Type::Number).markdown_description(
+                    "Among the redundant HSMs of a slot user, lower numbers are tried first (key `priority`). \
+                     Default: the block's position.",
+                ),
+            )
+            .block(NestedBlock::new("slot", Nesting::List, slot));
+        Schema::new()
+            .markdown_description(
+                "The host's `primus.cfg`: the HSMs and the slot users they serve, in the vendor's libconfig shape \
+                 (`primus: { hsms: { <name>: { host; port; slots: { ... } } } }`). A CloudHSM onboarding module \
+                 writes it first, then the `primus_service_proxy_password` and `primus_permanent_secret` resources \
+                 that depend on it read it in the same apply (the provider reads `primus.cfg` on first use and \
+                 again whenever it changed).\n\n\
+                 The file is checked with the parser every other operation uses before anything is written, then \
+                 replaced atomically (temporary file, fsync, rename) with mode `0640`. Refreshing reads it back: a \
+                 removed file is planned for creation, a changed one for an update that writes it again. Creating \
+                 refuses to take over an existing file: import it. Destroying removes the file.",
+            )
+            .attribute(
+                Attribute::computed("id", Type::String)
+                    .use_state_for_unknown()
+                    .description("The path of the file; also the import id."),
+            )
+            .attribute(
+                Attribute::optional_computed("path", Type::String)
+                    .requires_replace()
+                    .use_state_for_unknown()
+                    .markdown_description(
+                        "Where to write the file. Default: the provider's `config_file`, else \
+                         `$SECUROSYS_PKCS11_CONF`, else `/etc/primus/primus.cfg` (or \
+                         `/usr/local/primus/etc/primus.cfg` where that exists). Its directory must exist. Changing \
+                         it replaces the resource.",
+                    ),
+            )
+            .block(NestedBlock::new("hsm", Nesting::List, hsm).items(1, 0))
+    }
+
+    async fn create(
+        &self,
+        req: CreateRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
+        let path = match req.planned.path {
+            Some(path) => PathBuf::from(path),
+            None => req.client.config_target(),
+        };
+        // Terraform must not silently take over (and later delete) a file someone else wrote.
+        if path.exists() {
+            return Err(Diagnostic::error(
+                "primus.cfg Already Exists",
+                format!(
+                    "{p} already exists. Import it with `terraform import {TYPE_NAME}.<name> {p}` to manage it with \
+                     Terraform, or remove it and apply again.",
+                    p = path.display()
+                ),
+            )
+            .at(AttributePath::root("path"))
+            .into());
+        }
+        Ok(CreateResponse::new(store(path, req.planned.hsm).await?))
+    }
+
+    async fn read(
+        &self,
+        req: ReadRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<ReadResponse<PrimusConfigState>, Diagnostics> {
+        let mut state = req.state;
+        let Some(path) = state.path.clone().map(PathBuf::from) else {
+            return Ok(ReadResponse::gone());
+        };
+        let Some(text) = read_text(&path)? else {
+            tracing::info!(path = %path.display(), "primus.cfg no longer exists");
+            return Ok(ReadResponse::gone());
+        };
+        // Unchanged since the last write: nothing to re-derive.
+        if render(&state.hsm, &path).ok().as_deref() != Some(text.as_str()) {
+            state.hsm = match PrimusConfig::parse(&text, &path) {
+                Ok(config) => blocks_of(&config, &state.hsm),
+                // A file ppin cannot read describes no HSM; the plan writes it again.
+                Err(e) => {
+                    tracing::warn!(error = %e, "primus.cfg is invalid");
+                    Vec::new()
+                }
+            };
+        }
+        Ok(ReadResponse::found(state).with_private(req.private))
+    }
+
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
+        // `path` forces replacement, so the prior path is the file to write.
+        let path = req
+            .prior
+            .path
+            .or(req.planned.path)
+            .map_or_else(|| req.client.config_target(), PathBuf::from);
+        Ok(UpdateResponse::new(store(path, req.planned.hsm).await?))
+    }
+
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        if let Some(path) = req.prior.path.map(PathBuf::from) {
+            let target = path.clone();
+            blocking(move || remove_durably(&target))
+                .await?
+                .map_err(|e| io_failure("Cannot Remove primus.cfg", &path, &e))?;
+            tracing::info!(path = %path.display(), "primus.cfg removed");
+        }
+        Ok(DeleteResponse::new())
+    }
+}
+
+#[async_trait]
+impl ImportState<Client> for PrimusConfigResource {
+    /// The import id is the file's path; the file must be a valid `primus.cfg`.
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<PrimusConfigState>, Diagnostics> {
+        let path = PathBuf::from(&req.id);
+        let config = PrimusConfig::read(&path).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot Import primus.cfg",
+                format!("{e}. Give the path of a valid primus.cfg as the import id."),
+            ))
+        })?;
+        Ok(ImportResponse::new(PrimusConfigState {
+            id: Some(req.id.clone()),
+            path: Some(req.id),
+            hsm: blocks_of(&config, &[]),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hsm(name: &str, port: i64, slots: &[(&str, i64, Option<&str>)]) -> HsmBlock {
+        HsmBlock {
+            name: name.to_owned(),
+            host: "hsm.example".to_owned(),
+            port,
+            ca_file: None,
+            priority: None,
+            slot: slots
+                .iter()
+                .map(|(user, id, proxy)| SlotBlock {
+                    user_name: (*user).to_owned(),
+                    id: *id,
+                    proxy_user: proxy.map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn schema_matches_state_struct() {
+        PrimusConfigResource
+            .schema()
+            .check_against::<PrimusConfigState>(TYPE_NAME)
+            .unwrap();
+    }
+
+    #[test]
+    fn rendered_file_round_trips_through_ppins_parser() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("primus.cfg");
+        let mut first = hsm(
+            "hsm0",
+            2310,
+            &[("APP", 0, Some("SERVICE")), ("OTHER", 1, None)],
+        );
+        // Characters the writer must escape, and a relative CA file.
+        first.host = "odd\"host\\name".to_owned();
+        first.ca_file = Some("certs/ca.pem".to_owned());
+        let mut second = hsm("hsm1", 2311, &[("APP", 0, Some("SERVICE"))]);
+        second.priority = Some(-1);
+        let hsms = vec![first, second];
+        let text = render(&hsms, &path).unwrap();
+        let config = PrimusConfig::parse(&text, &path).unwrap();
+        assert_eq!(config.hsms()[0].host, "odd\"host\\name");
+        assert_eq!(config.hsms()[0].port, 2310);
+        assert_eq!(
+            config.hsms()[0].ca_file.as_deref(),
+            Some(dir.path().join("certs/ca.pem").as_path())
+        );
+        let app = config.user("APP").unwrap();
+        assert_eq!(app.proxy_user.as_deref(), Some("SERVICE"));
+        // Priority -1 puts hsm1 first for APP.
+        assert_eq!(app.hsms[0].name, "hsm1");
+        // Read back, the blocks are the ones written.
+        assert_eq!(blocks_of(&config, &hsms), hsms);
+    }
+
+    #[test]
+    fn import_describes_defaults_as_unset() {
+        let path = Path::new("/etc/primus/primus.cfg");
+        let hsms = vec![hsm("hsm0", 2310, &[("APP", 3, None)])];
+        let config = PrimusConfig::parse(&render(&hsms, path).unwrap(), path).unwrap();
+        assert_eq!(blocks_of(&config, &[]), hsms);
+    }
+
+    #[test]
+    fn settings_ppin_would_refuse_are_refused_before_writing() {
+        let path = Path::new("/nonexistent/primus.cfg");
+        let duplicate = vec![hsm("hsm0", 1, &[]), hsm("hsm0", 2, &[])];
+        let d = render(&duplicate, path).unwrap_err();
+        let detail = &d.iter().next().unwrap().detail;
+        assert!(
+            detail.contains("two hsm blocks are named 'hsm0'"),
+            "{detail}"
+        );
+        assert!(detail.ends_with("nothing was written."), "{detail}");
+
+        let bad_name = vec![hsm("0bad name", 1, &[])];
+        let d = render(&bad_name, path).unwrap_err();
+        assert!(d.iter().next().unwrap().detail.contains("invalid name"));
+
+        // Redundant HSMs must agree on the slot id of a shared user.
+        let disagree = vec![
+            hsm("hsm0", 1, &[("APP", 0, None)]),
+            hsm("hsm1", 1, &[("APP", 1, None)]),
+        ];
+        let d = render(&disagree, path).unwrap_err();
+        assert!(d
+            .iter()
+            .next()
+            .unwrap()
+            .detail
+            .contains("same id and proxy_user"));
+
+        let no_port = vec![hsm("hsm0", 70000, &[])];
+        let d = render(&no_port, path).unwrap_err();
+        assert!(d
+            .iter()
+            .next()
+            .unwrap()
+            .detail
+            .contains("primus.hsms.hsm0.port"));
+    }
+
+    #[test]
+    fn atomic_write_replaces_with_mode_0640_and_remove_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("primus.cfg");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, FILE_MODE);
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        remove_durably(&path).unwrap();
+        assert!(!path.exists());
+        remove_durably(&path).unwrap();
+        let missing_dir = dir.path().join("no/such/dir/primus.cfg");
+        assert!(write_atomically(&missing_dir, b"x").is_err());
+    }
+}
