@@ -83,6 +83,10 @@ struct View {
     settled: bool,
     bytes: Vec<u8>,
     model: Arc<Model>,
+    /// Whether a read used this view: a commit copies its model into a new
+    /// view only then, so a run of commits with no read between them (a
+    /// terraform destroy, a batch of edits) pays for no copies.
+    read: bool,
 }
 
 /// The secrets file as read from disk.
@@ -362,8 +366,9 @@ impl Shared {
         let mut view = lock(&self.view);
         let before = SystemTime::now();
         let stamp = fsio::stamp(&self.path).map_err(|e| Error::read(&self.path, e))?;
-        if let Some(v) = view.as_ref() {
+        if let Some(v) = view.as_mut() {
             if v.settled && stamp.is_some() && v.stamp == stamp {
+                v.read = true;
                 return Ok(Arc::clone(&v.model));
             }
         }
@@ -382,15 +387,17 @@ impl Shared {
             settled: stamp.is_some_and(|s| s.settled(before)),
             bytes,
             model: Arc::clone(&model),
+            read: true,
         });
         Ok(model)
     }
 
-    /// After a commit: the committed model is what reads will find.
+    /// After a commit: the committed model is what reads will find (if
+    /// anything read the previous view; else the next read parses).
     fn remember(&self, loaded: &Loaded) {
         let mut view = lock(&self.view);
-        *view = None;
-        if let Some(bytes) = &loaded.bytes {
+        let wanted = view.take().is_some_and(|v| v.read);
+        if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
             // Under the lock, so the stamp is of the file just renamed into
             // place unless a program that ignores the lock replaced it since:
             // the stamp is fresh, hence not settled, so the next read
@@ -401,6 +408,7 @@ impl Shared {
                     settled: false,
                     bytes: bytes.clone(),
                     model: Arc::new(loaded.model.clone()),
+                    read: false,
                 });
             }
         }
