@@ -7,8 +7,7 @@
 //! written is exactly what every other resource then reads.
 
 use std::fs;
-use std::io::{self, Write as _};
-use std::os::unix::fs::PermissionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ppin::PrimusConfig;
@@ -170,34 +169,6 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Replaces (or creates) `path` durably: a temporary file in the same
-/// directory, written, given [`FILE_MODE`], fsynced, renamed over `path`,
-/// then the directory fsynced. (secrets-cfg has the same steps for
-/// `.secrets.cfg`, but keeps them private to that crate.)
-fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".primus.cfg.")
-        .permissions(fs::Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)?;
-    temp.write_all(contents)?;
-    // Again after creation: the umask may have narrowed the mode.
-    temp.as_file()
-        .set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    fs::File::open(dir)?.sync_all()
-}
-
-/// Removes `path` durably; a file already gone is fine.
-fn remove_durably(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => fs::File::open(parent_dir(path))?.sync_all(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// The text at `path`, `None` when there is no file.
 fn read_text(path: &Path) -> Result<Option<String>, Diagnostics> {
     match fs::read_to_string(path) {
@@ -234,7 +205,7 @@ async fn blocking<T: Send + 'static>(
 async fn store(path: PathBuf, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
     let text = render(&hsms, &path)?;
     let target = path.clone();
-    blocking(move || write_atomically(&target, text.as_bytes()))
+    blocking(move || secrets_cfg::replace_file(&target, text.as_bytes(), FILE_MODE))
         .await?
         .map_err(|e| io_failure("Cannot Write primus.cfg", &path, &e))?;
     tracing::info!(path = %path.display(), hsms = hsms.len(), "primus.cfg written");
@@ -411,7 +382,7 @@ impl Resource<Client> for PrimusConfigResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         if let Some(path) = req.prior.path.map(PathBuf::from) {
             let target = path.clone();
-            blocking(move || remove_durably(&target))
+            blocking(move || secrets_cfg::remove_file_durably(&target))
                 .await?
                 .map_err(|e| io_failure("Cannot Remove primus.cfg", &path, &e))?;
             tracing::info!(path = %path.display(), "primus.cfg removed");
@@ -444,6 +415,8 @@ impl ImportState<Client> for PrimusConfigResource {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn hsm(name: &str, port: i64, slots: &[(&str, i64, Option<&str>)]) -> HsmBlock {
@@ -554,17 +527,17 @@ mod tests {
     fn atomic_write_replaces_with_mode_0640_and_remove_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("primus.cfg");
-        write_atomically(&path, b"one").unwrap();
-        write_atomically(&path, b"two").unwrap();
+        secrets_cfg::replace_file(&path, b"one", FILE_MODE).unwrap();
+        secrets_cfg::replace_file(&path, b"two", FILE_MODE).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "two");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, FILE_MODE);
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        remove_durably(&path).unwrap();
+        secrets_cfg::remove_file_durably(&path).unwrap();
         assert!(!path.exists());
-        remove_durably(&path).unwrap();
+        secrets_cfg::remove_file_durably(&path).unwrap();
         let missing_dir = dir.path().join("no/such/dir/primus.cfg");
-        assert!(write_atomically(&missing_dir, b"x").is_err());
+        assert!(secrets_cfg::replace_file(&missing_dir, b"x", FILE_MODE).is_err());
     }
 }

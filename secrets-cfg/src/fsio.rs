@@ -293,3 +293,23 @@ pub(crate) fn replace(
     }
     sync_dir(dir).map_err(at(dir))
 }
+
+/// Durably replaces (or creates) `path` with `contents`, readable as `mode`:
+/// the steps [`SecretsStore`](crate::SecretsStore) takes for `.secrets.cfg`
+/// (a temporary file created exclusively in the same directory, written,
+/// fsynced, renamed over `path`, the directory fsynced), without its lock or
+/// cipher. For the other files of a Primus host, such as `primus.cfg`: a
+/// crash leaves the old file or the new one, never a mix.
+pub fn replace_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, contents, mode, None, false).map_err(|step| step.source)
+}
+
+/// Removes `path` and fsyncs its directory, so the removal survives a crash;
+/// a file already gone is fine.
+pub fn remove_file_durably(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_dir(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
