@@ -32,7 +32,7 @@ pub enum ClientError {
     /// The host name cannot be used as a TLS server name.
     #[error("invalid TLS server name {name:?}")]
     InvalidServerName {
-        /// The rejected name.
+        /// The name as given, neither a DNS name nor an IP address.
         name: String,
     },
     /// The TCP connection could not be opened, or the HSM closed it during the TLS handshake.
@@ -40,7 +40,7 @@ pub enum ClientError {
     Connect {
         /// `host:port`.
         addr: String,
-        /// Why.
+        /// The operating system's error.
         source: io::Error,
     },
     /// TCP connect and TLS handshake together took longer than the connect timeout.
@@ -48,7 +48,7 @@ pub enum ClientError {
     ConnectTimeout {
         /// `host:port`.
         addr: String,
-        /// The limit.
+        /// The connector's connect timeout.
         timeout: Duration,
     },
     /// rustls refused the TLS handshake, e.g. the server certificate is not signed
@@ -65,7 +65,7 @@ pub enum ClientError {
     Handshake {
         /// `host:port`.
         addr: String,
-        /// Why.
+        /// What broke: the connection, a timeout, or a malformed or oversized frame.
         source: FrameError,
     },
     /// The connection failed while a request was on its way or awaiting its answer.
@@ -76,7 +76,7 @@ pub enum ClientError {
         addr: String,
         /// The request's operation.
         op: &'static str,
-        /// Why.
+        /// What broke: the connection, a timeout, or a malformed or oversized frame.
         source: FrameError,
     },
     /// The server answered with an error.
@@ -209,52 +209,72 @@ impl Connector {
             ServerName::try_from(name.to_owned()).map_err(|_| ClientError::InvalidServerName {
                 name: name.to_owned(),
             })?;
-        let open = async {
-            let tcp =
-                TcpStream::connect((host, port))
-                    .await
-                    .map_err(|source| ClientError::Connect {
-                        addr: addr.clone(),
-                        source,
-                    })?;
-            // Requests are small and answered one by one; Nagle would only add latency.
-            tcp.set_nodelay(true)
-                .map_err(|source| ClientError::Connect {
-                    addr: addr.clone(),
-                    source,
-                })?;
-            self.tls.connect(server_name, tcp).await.map_err(|source| {
-                // rustls's own verdicts (certificate, protocol) are configuration errors;
-                // anything else (reset, EOF) means the HSM went away mid-handshake.
-                let rustls_verdict = source
-                    .get_ref()
-                    .is_some_and(|inner| inner.is::<rustls::Error>());
-                if rustls_verdict {
-                    ClientError::Tls {
-                        addr: addr.clone(),
-                        source,
-                    }
-                } else {
-                    ClientError::Connect {
-                        addr: addr.clone(),
-                        source,
-                    }
-                }
-            })
-        };
-        let tls = tokio::time::timeout(self.connect_timeout, open)
-            .await
-            .map_err(|_| ClientError::ConnectTimeout {
-                addr: addr.clone(),
-                timeout: self.connect_timeout,
-            })??;
+        let tls = tokio::time::timeout(
+            self.connect_timeout,
+            self.open_tls(host, port, server_name, &addr),
+        )
+        .await
+        .map_err(|_| ClientError::ConnectTimeout {
+            addr: addr.clone(),
+            timeout: self.connect_timeout,
+        })??;
         let mut stream = FramedStream::new(tls);
+        let server = self.hello(&mut stream, &addr).await?;
+        Ok(Connection {
+            stream,
+            read_timeout: self.read_timeout,
+            server,
+            addr,
+        })
+    }
+
+    /// Opens the TCP connection and completes the TLS handshake (no time limit of its own).
+    async fn open_tls(
+        &self,
+        host: &str,
+        port: u16,
+        server_name: ServerName<'static>,
+        addr: &str,
+    ) -> Result<TlsStream<TcpStream>, ClientError> {
+        let connect_failure = |source| ClientError::Connect {
+            addr: addr.to_owned(),
+            source,
+        };
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(connect_failure)?;
+        // Requests are small and answered one by one; Nagle would only add latency.
+        tcp.set_nodelay(true).map_err(connect_failure)?;
+        self.tls.connect(server_name, tcp).await.map_err(|source| {
+            // rustls's own verdicts (certificate, protocol) are configuration errors;
+            // anything else (reset, EOF) means the HSM went away mid-handshake.
+            let rustls_verdict = source
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>());
+            if rustls_verdict {
+                ClientError::Tls {
+                    addr: addr.to_owned(),
+                    source,
+                }
+            } else {
+                connect_failure(source)
+            }
+        })
+    }
+
+    /// The version handshake: offers [`PROTOCOL_VERSION`] and returns the server's
+    /// hello when it chose that version.
+    async fn hello(
+        &self,
+        stream: &mut FramedStream<TlsStream<TcpStream>>,
+        addr: &str,
+    ) -> Result<ServerHello, ClientError> {
         let hello = HelloFrame::Hello(ClientHello {
             versions: vec![PROTOCOL_VERSION],
             client: self.client_name.clone(),
         });
         let handshake = |source| ClientError::Handshake {
-            addr: addr.clone(),
+            addr: addr.to_owned(),
             source,
         };
         stream.send(&hello).await.map_err(handshake)?;
@@ -264,29 +284,19 @@ impl Connector {
             .map_err(handshake)?
             .ok_or(FrameError::Truncated)
             .map_err(handshake)?;
-        let server = match answer {
-            HelloReplyFrame::Hello(hello) if hello.version == PROTOCOL_VERSION => hello,
-            HelloReplyFrame::Hello(_) => {
-                return Err(ClientError::Protocol {
-                    addr,
-                    op: "hello",
-                    got: "hello",
-                })
-            }
-            HelloReplyFrame::Error(error) => {
-                return Err(ClientError::Hsm {
-                    addr,
-                    op: "hello",
-                    error,
-                })
-            }
-        };
-        Ok(Connection {
-            stream,
-            read_timeout: self.read_timeout,
-            server,
-            addr,
-        })
+        match answer {
+            HelloReplyFrame::Hello(hello) if hello.version == PROTOCOL_VERSION => Ok(hello),
+            HelloReplyFrame::Hello(_) => Err(ClientError::Protocol {
+                addr: addr.to_owned(),
+                op: "hello",
+                got: "hello",
+            }),
+            HelloReplyFrame::Error(error) => Err(ClientError::Hsm {
+                addr: addr.to_owned(),
+                op: "hello",
+                error,
+            }),
+        }
     }
 }
 

@@ -40,8 +40,8 @@ pub use client::{
 };
 pub use frame::{FrameError, FramedStream};
 pub use message::{
-    ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError,
-    MAX_FRAME_LEN, PROTOCOL_VERSION,
+    hex_secret, ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode,
+    WireError, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 pub use secrets_cfg::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};

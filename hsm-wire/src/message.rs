@@ -58,7 +58,7 @@ pub enum Request {
     ProxyAuth {
         /// The service proxy user (`proxy_user` of a slot in `primus.cfg`).
         proxy_user: String,
-        /// The service proxy password.
+        /// Checked against the proxy's own counter, separate from its users'.
         password: Password,
     },
     /// Trade a setup password and the PKCS#11 password for the user's permanent
@@ -73,16 +73,16 @@ pub enum Request {
     },
     /// Issue a new permanent secret, invalidating the current one (`ppin -u`).
     UpdateSecret {
-        /// The partition user.
+        /// The partition user (`user_name` of a slot).
         user: String,
-        /// The setup password.
+        /// The setup password, `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`; an update needs it too.
         setup_password: Password,
         /// The PKCS#11 password of the user.
         pkcs11_password: Password,
     },
     /// Log in with a permanent secret (`ppin -t`).
     Login {
-        /// The partition user.
+        /// The partition user (`user_name` of a slot).
         user: String,
         /// The permanent secret, hex in JSON.
         #[serde(with = "hex_secret")]
@@ -338,23 +338,22 @@ impl<'de> Deserialize<'de> for VendorCode {
     }
 }
 
-/// Serde for [`Secret`] fields as lowercase hex strings.
-mod hex_secret {
+/// Serde for [`Secret`] fields as lowercase hex strings, for
+/// `#[serde(with = "hsm_wire::hex_secret")]`: the text is zeroized after use, and a
+/// malformed input is refused without being quoted.
+pub mod hex_secret {
     use secrets_cfg::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
     use zeroize::Zeroizing;
 
-    pub(super) fn serialize<S: Serializer>(
-        secret: &Secret,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    /// Writes `secret` as lowercase hex.
+    pub fn serialize<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
         let text = Zeroizing::new(hex::encode(secret.expose_secret()));
         serializer.serialize_str(&text)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Secret, D::Error> {
+    /// Reads a secret written as hex (either case).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
         let text = Zeroizing::new(String::deserialize(deserializer)?);
         // The error text must not echo the input: it is a secret.
         let bytes = hex::decode(text.as_bytes())

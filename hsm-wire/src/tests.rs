@@ -83,22 +83,15 @@ fn unknown_error_kind_from_newer_server_is_kept_as_unknown() {
 
 #[test]
 fn vendor_codes_match_the_vendor_documentation() {
-    assert_eq!(
-        ErrorKind::UnknownUser.vendor_code(),
-        Some(VendorCode(0x8000_5012))
-    );
-    assert_eq!(
-        ErrorKind::BadSetupPassword.vendor_code(),
-        Some(VendorCode(0x8000_5017))
-    );
-    assert_eq!(
-        ErrorKind::SetupPasswordExpired.vendor_code(),
-        Some(VendorCode(0x8000_5018))
-    );
-    assert_eq!(
-        ErrorKind::BadPkcs11Password.vendor_code(),
-        Some(VendorCode(0x8000_000B))
-    );
+    let documented = [
+        (ErrorKind::UnknownUser, 0x8000_5012),
+        (ErrorKind::BadSetupPassword, 0x8000_5017),
+        (ErrorKind::SetupPasswordExpired, 0x8000_5018),
+        (ErrorKind::BadPkcs11Password, 0x8000_000B),
+    ];
+    for (kind, code) in documented {
+        assert_eq!(kind.vendor_code(), Some(VendorCode(code)), "{kind}");
+    }
     assert_eq!(ErrorKind::ApiLocked.vendor_code(), None);
     assert_eq!(VendorCode::NETWORK_FAILURE.to_string(), "0x80005015");
     assert!(serde_json::from_str::<VendorCode>(r#""80005017""#).is_err());

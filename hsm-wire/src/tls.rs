@@ -14,9 +14,9 @@ pub enum TlsConfigError {
     /// A PEM file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
-        /// The file.
+        /// The PEM file as given (e.g. `ca_file` from `primus.cfg`).
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: io::Error,
     },
     /// A PEM file holds no certificate.
@@ -34,9 +34,9 @@ pub enum TlsConfigError {
     /// A PEM block could not be decoded.
     #[error("{what} is not valid PEM: {source}")]
     Pem {
-        /// The file or input.
+        /// The file, or which PEM input when given as bytes.
         what: String,
-        /// Why.
+        /// The operating system's error.
         source: io::Error,
     },
     /// rustls refused the certificate, key or settings.
