@@ -1,6 +1,7 @@
 //! The admin protocol: plain JSON lines on a separate 127.0.0.1 port, for tests
 //! and operators. It reveals issued secrets, so it never listens beyond loopback.
 
+use hsm_wire::Password;
 use serde::{Deserialize, Serialize};
 
 use crate::hsm::{Status, UserStatus};
@@ -10,7 +11,8 @@ use crate::hsm::{Status, UserStatus};
 pub(crate) const ADMIN_MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 
 /// A command to the admin listener: `{"cmd":"status"}`, `{"cmd":"user","name":"U"}`,
-/// `{"cmd":"advance_clock","ms":300000}`, `{"cmd":"shutdown"}`.
+/// `{"cmd":"issue_setup_password","name":"U"}`, `{"cmd":"advance_clock","ms":300000}`,
+/// `{"cmd":"shutdown"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -19,12 +21,19 @@ pub enum AdminRequest {
     Status,
     /// Report counters and issued secrets of one user.
     User {
-        /// The user name.
+        /// A configured user; any other name is an error answer.
+        name: String,
+    },
+    /// Issue a user a fresh setup password, as the HSM administrator does when the
+    /// old one expired or was lost: the old one is refused from now on, and the new
+    /// one's validity starts at its first use. It survives a restart.
+    IssueSetupPassword {
+        /// A configured user; any other name is an error answer.
         name: String,
     },
     /// Move simulated time forward by `ms` milliseconds.
     AdvanceClock {
-        /// Milliseconds to add.
+        /// Milliseconds to add; time never moves back.
         ms: u64,
     },
     /// Stop the simulator (it exits 0).
@@ -40,6 +49,14 @@ pub enum AdminResponse {
     Status(Status),
     /// The answer to `user`.
     User(UserStatus),
+    /// The answer to `issue_setup_password`: the new setup password, in clear in
+    /// the JSON line (the admin port only listens on loopback), redacted in `Debug`.
+    SetupPassword {
+        /// The user it was issued to.
+        name: String,
+        /// The new setup password.
+        setup_password: Password,
+    },
     /// The answer to `advance_clock`: simulated time now.
     Clock {
         /// Simulated time after the move.
@@ -49,7 +66,7 @@ pub enum AdminResponse {
     ShuttingDown,
     /// The command failed.
     Error {
-        /// Why.
+        /// What failed and why, e.g. `no user 'X' in the simulator`.
         message: String,
     },
 }

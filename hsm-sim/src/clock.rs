@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The simulator's source of time, in milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync + 'static {
-    /// The current simulated time.
+    /// Simulated time now, in milliseconds since the Unix epoch.
     fn now_unix_ms(&self) -> u64;
     /// Moves simulated time forward by `by`.
     fn advance(&self, by: Duration);

@@ -73,7 +73,7 @@ pub struct UserConfig {
 pub struct ProxyConfig {
     /// The proxy user name (`proxy_user` in `primus.cfg`).
     pub name: String,
-    /// The proxy password.
+    /// What `proxy_auth` must present (any non-empty text; not a setup password).
     pub password: Password,
 }
 
@@ -86,7 +86,7 @@ pub enum ConfigError {
     Read {
         /// The file.
         path: String,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The file is not valid JSON of the expected shape (serde's message names the field).

@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hsm_wire::Password;
+
 use crate::admin::{AdminRequest, AdminResponse, ADMIN_MAX_FRAME_LEN};
 use crate::config::SimConfig;
 use crate::files::{Ready, StatePaths};
@@ -46,13 +48,13 @@ pub enum HarnessError {
     Io {
         /// What the harness was doing.
         what: String,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The process exited or did not get ready in time; the log tail says why.
     #[error("hsm-sim did not start: {reason}\n--- hsm-sim log ---\n{log}")]
     Start {
-        /// What happened.
+        /// Exited with which status, or how long the harness waited.
         reason: String,
         /// The end of the process's stdout and stderr.
         log: String,
@@ -237,7 +239,7 @@ impl SimProcess {
         self.port
     }
 
-    /// The admin client.
+    /// The admin listener of this process, following it across restarts.
     pub fn admin(&self) -> &AdminClient {
         &self.admin
     }
@@ -289,7 +291,7 @@ impl AdminClient {
         }
     }
 
-    /// The admin port.
+    /// The admin port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
@@ -341,6 +343,17 @@ impl AdminClient {
         Ok(self.user(user)?.secrets_issued.pop())
     }
 
+    /// Issues `user` a fresh setup password (the old one is refused from now on; the
+    /// new one's validity starts at its first use) and returns it.
+    pub fn issue_setup_password(&self, user: &str) -> Result<Password, HarnessError> {
+        match self.request(&AdminRequest::IssueSetupPassword {
+            name: user.to_owned(),
+        })? {
+            AdminResponse::SetupPassword { setup_password, .. } => Ok(setup_password),
+            other => Err(HarnessError::Admin(format!("unexpected answer {other:?}"))),
+        }
+    }
+
     /// Moves simulated time forward by `by`; returns simulated time after the move.
     pub fn advance_clock(&self, by: Duration) -> Result<u64, HarnessError> {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
@@ -356,5 +369,31 @@ impl AdminClient {
             AdminResponse::ShuttingDown => Ok(()),
             other => Err(HarnessError::Admin(format!("unexpected answer {other:?}"))),
         }
+    }
+}
+
+/// An HSM address on 127.0.0.1 that accepts TCP connections and never answers:
+/// the kernel completes each TCP handshake into the listen queue, and nothing ever
+/// reads, writes or closes. A client connecting there waits in its TLS handshake
+/// until its own timeout or cancellation, as against an HSM that hangs.
+///
+/// It needs no thread and no loop; the port closes when this is dropped.
+#[derive(Debug)]
+pub struct SilentHsm {
+    listener: std::net::TcpListener,
+}
+
+impl SilentHsm {
+    /// Binds a free port on 127.0.0.1.
+    pub fn start() -> Result<Self, HarnessError> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(io("binding a silent HSM port on 127.0.0.1"))?;
+        Ok(SilentHsm { listener })
+    }
+
+    /// The port on 127.0.0.1 (for `primus.cfg`, e.g. with [`crate::render_primus_cfg`]).
+    pub fn port(&self) -> u16 {
+        // A bound listener always has a local address.
+        self.listener.local_addr().map_or(0, |addr| addr.port())
     }
 }

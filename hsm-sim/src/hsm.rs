@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use secrets_cfg::{Password, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::config::{random_bytes, Policy, SimConfig, UserConfig};
+use crate::config::{random_bytes, random_setup_password, Policy, SimConfig, UserConfig};
 use crate::counter::TrialCounter;
 use crate::journal::{Event, Journal, JournalError};
 
@@ -27,6 +28,8 @@ pub(crate) struct Session {
 struct UserState {
     api: TrialCounter,
     pkcs11: TrialCounter,
+    /// The setup password last issued over the admin port; `None`: the configured one.
+    setup_password: Option<Password>,
     setup_first_use_ms: Option<u64>,
     issued: Vec<Secret>,
     requests: u64,
@@ -46,13 +49,15 @@ pub(crate) struct Hsm {
     proxies: HashMap<String, Password>,
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
+    connections: AtomicU64,
+    requests: AtomicU64,
 }
 
 /// Per-user counters and secrets, as the admin listener reports them.
 /// `Debug` shows how many secrets were issued, not the secrets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserStatus {
-    /// The user name.
+    /// As configured and as clients send it (`user_name` in `primus.cfg`).
     pub name: String,
     /// `fetch_secret`, `update_secret` and `login` requests for this user that
     /// passed the user and proxy checks, whatever their outcome.
@@ -95,7 +100,7 @@ impl fmt::Debug for UserStatus {
 /// Per-proxy counters, as the admin listener reports them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyStatus {
-    /// The proxy user name.
+    /// The CloudHSM service proxy user, as configured.
     pub name: String,
     /// Wrong proxy-password trials in the current window.
     pub api_failures: u32,
@@ -103,11 +108,19 @@ pub struct ProxyStatus {
     pub api_locked_until_unix_ms: Option<u64>,
 }
 
-/// The whole observable state.
+/// The whole observable state. `connections` and `requests` count every contact
+/// since the process started, so a test can assert that a failure found locally
+/// never reached the HSM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// Simulated time now.
     pub now_unix_ms: u64,
+    /// TCP connections accepted on the HSM port since start, whether or not their
+    /// TLS handshake and hello succeeded.
+    pub connections: u64,
+    /// Requests answered since start, of every operation (`version` too) and for
+    /// any user, configured or not.
+    pub requests: u64,
     /// How far simulated time is ahead of the system clock.
     pub clock_offset_ms: u64,
     /// Every configured user, in configuration order.
@@ -120,33 +133,67 @@ fn remaining(until_ms: u64, now_ms: u64) -> Duration {
     Duration::from_millis(until_ms.saturating_sub(now_ms))
 }
 
-/// The answer for a wrong credential: attempts left, and the lockout this trial started.
-/// Checks one credential guarded by `counter`, as every credential is: while the
-/// counter is locked the request is refused without looking at the credential
-/// (`locked`); a wrong credential counts one trial (`wrong`), and the trial that
-/// locks says so. The messages are built only when refused.
-fn check_credential(
-    counter: &mut TrialCounter,
-    now_ms: u64,
-    policy: &Policy,
-    correct: bool,
-    locked: (ErrorKind, impl FnOnce() -> String),
-    wrong: (ErrorKind, impl FnOnce() -> String),
-) -> Result<(), WireError> {
-    counter.check(now_ms, policy).map_err(|until_ms| {
-        WireError::new(locked.0, locked.1())
-            .with_attempts_left(0)
-            .with_lockout(until_ms, remaining(until_ms, now_ms))
-    })?;
-    if correct {
-        return Ok(());
+/// How a credential check refuses: the error kind, and its message built only when refused.
+struct Refusal<M: FnOnce() -> String> {
+    kind: ErrorKind,
+    message: M,
+}
+
+impl<M: FnOnce() -> String> Refusal<M> {
+    fn new(kind: ErrorKind, message: M) -> Self {
+        Refusal { kind, message }
     }
-    let (left, locked_until) = counter.fail(now_ms, policy);
-    let error = WireError::new(wrong.0, wrong.1()).with_attempts_left(left);
-    Err(match locked_until {
-        Some(until_ms) => error.with_lockout(until_ms, remaining(until_ms, now_ms)),
-        None => error,
-    })
+
+    fn error(self) -> WireError {
+        WireError::new(self.kind, (self.message)())
+    }
+}
+
+/// One presented credential guarded by `counter`, and the two ways to refuse it.
+struct Trial<'a, L: FnOnce() -> String, W: FnOnce() -> String> {
+    counter: &'a mut TrialCounter,
+    now_ms: u64,
+    policy: &'a Policy,
+    /// Whether the presented credential equals the expected one (compared in constant time).
+    correct: bool,
+    /// The answer while the counter is locked; the credential is not even looked at.
+    locked: Refusal<L>,
+    /// The answer for a wrong credential; it counts one trial, and the trial that
+    /// locks says when the lockout ends.
+    wrong: Refusal<W>,
+}
+
+impl<L: FnOnce() -> String, W: FnOnce() -> String> Trial<'_, L, W> {
+    /// Checks the credential as every credential is checked; the answer for a wrong
+    /// one carries the attempts left.
+    fn check(self) -> Result<(), WireError> {
+        let now_ms = self.now_ms;
+        if let Err(until_ms) = self.counter.check(now_ms, self.policy) {
+            return Err(self
+                .locked
+                .error()
+                .with_attempts_left(0)
+                .with_lockout(until_ms, remaining(until_ms, now_ms)));
+        }
+        if self.correct {
+            return Ok(());
+        }
+        let (left, locked_until) = self.counter.fail(now_ms, self.policy);
+        let error = self.wrong.error().with_attempts_left(left);
+        Err(match locked_until {
+            Some(until_ms) => error.with_lockout(until_ms, remaining(until_ms, now_ms)),
+            None => error,
+        })
+    }
+}
+
+/// Which permanent secret a request with the right setup and PKCS#11 passwords gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Issue {
+    /// `fetch_secret`: the current secret, or a first one when none was issued yet.
+    CurrentOrFirst,
+    /// `update_secret`: a new secret, which invalidates the current one.
+    Replacement,
 }
 
 impl Hsm {
@@ -172,8 +219,17 @@ impl Hsm {
                     }
                 }
                 Event::SecretIssued { user, secret } => {
-                    if let (Some(state), Ok(bytes)) = (users.get_mut(&user), hex::decode(&secret)) {
-                        state.issued.push(Secret::new(bytes));
+                    if let Some(state) = users.get_mut(&user) {
+                        state.issued.push(secret);
+                    }
+                }
+                Event::SetupPasswordIssued {
+                    user,
+                    setup_password,
+                } => {
+                    if let Some(state) = users.get_mut(&user) {
+                        state.setup_password = Some(setup_password);
+                        state.setup_first_use_ms = None;
                     }
                 }
                 Event::ClockOffset { offset_ms: offset } => offset_ms = offset,
@@ -206,6 +262,8 @@ impl Hsm {
                     .collect(),
                 journal,
             }),
+            connections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         })
     }
 
@@ -217,6 +275,8 @@ impl Hsm {
 
     /// Answers one request of a connection.
     pub(crate) fn handle(&self, session: &mut Session, request: Request) -> Response {
+        // A plain tally read by the admin port; nothing is ordered by it.
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let result = match request {
             Request::ProxyAuth {
                 proxy_user,
@@ -229,14 +289,26 @@ impl Hsm {
                 setup_password,
                 pkcs11_password,
             } => self
-                .issue(session, &user, &setup_password, &pkcs11_password, false)
+                .issue(
+                    session,
+                    &user,
+                    &setup_password,
+                    &pkcs11_password,
+                    Issue::CurrentOrFirst,
+                )
                 .map(|secret| Response::Secret { secret }),
             Request::UpdateSecret {
                 user,
                 setup_password,
                 pkcs11_password,
             } => self
-                .issue(session, &user, &setup_password, &pkcs11_password, true)
+                .issue(
+                    session,
+                    &user,
+                    &setup_password,
+                    &pkcs11_password,
+                    Issue::Replacement,
+                )
                 .map(|secret| Response::Secret { secret }),
             Request::Login { user, secret } => {
                 self.login(session, &user, &secret).map(|()| Response::Ok)
@@ -270,18 +342,19 @@ impl Hsm {
         })?;
         let now = self.clock.now_unix_ms();
         let mut state = self.lock();
-        check_credential(
-            state.proxies.entry(proxy.to_owned()).or_default(),
-            now,
-            &self.policy,
-            password == expected,
-            (ErrorKind::ApiLocked, || {
+        Trial {
+            counter: state.proxies.entry(proxy.to_owned()).or_default(),
+            now_ms: now,
+            policy: &self.policy,
+            correct: password == expected,
+            locked: Refusal::new(ErrorKind::ApiLocked, || {
                 format!("service proxy user '{proxy}' is locked after too many wrong passwords")
             }),
-            (ErrorKind::BadProxyPassword, || {
+            wrong: Refusal::new(ErrorKind::BadProxyPassword, || {
                 format!("wrong password for service proxy user '{proxy}'")
             }),
-        )?;
+        }
+        .check()?;
         session.proxy = Some(proxy.to_owned());
         Ok(())
     }
@@ -311,7 +384,7 @@ impl Hsm {
         name: &str,
         setup_password: &Password,
         pkcs11_password: &Password,
-        renew: bool,
+        issue: Issue,
     ) -> Result<Secret, WireError> {
         let user = self.user(session, name)?;
         let now = self.clock.now_unix_ms();
@@ -320,16 +393,22 @@ impl Hsm {
         let state = &mut *guard;
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
-        check_credential(
-            &mut entry.api,
-            now,
+        // A setup password issued over the admin port replaces the configured one.
+        let expected = entry
+            .setup_password
+            .as_ref()
+            .unwrap_or(&user.setup_password);
+        Trial {
+            counter: &mut entry.api,
+            now_ms: now,
             policy,
-            setup_password == &user.setup_password,
-            (ErrorKind::ApiLocked, || api_locked_message(name)),
-            (ErrorKind::BadSetupPassword, || {
+            correct: setup_password == expected,
+            locked: Refusal::new(ErrorKind::ApiLocked, || api_locked_message(name)),
+            wrong: Refusal::new(ErrorKind::BadSetupPassword, || {
                 format!("wrong setup password for user '{name}'")
             }),
-        )?;
+        }
+        .check()?;
         let first_use = match entry.setup_first_use_ms {
             Some(at) => at,
             None => {
@@ -355,28 +434,30 @@ impl Hsm {
                 ),
             ));
         }
-        check_credential(
-            &mut entry.pkcs11,
-            now,
+        Trial {
+            counter: &mut entry.pkcs11,
+            now_ms: now,
             policy,
-            pkcs11_password == &user.pkcs11_password,
-            (ErrorKind::Pkcs11Locked, || {
+            correct: pkcs11_password == &user.pkcs11_password,
+            locked: Refusal::new(ErrorKind::Pkcs11Locked, || {
                 format!("PKCS#11 access for user '{name}' is locked after too many wrong PKCS#11 passwords")
             }),
-            (ErrorKind::BadPkcs11Password, || {
+            wrong: Refusal::new(ErrorKind::BadPkcs11Password, || {
                 format!("wrong PKCS#11 password for user '{name}'")
             }),
-        )?;
-        match entry.issued.last() {
-            Some(current) if !renew => Ok(current.clone()),
-            _ => {
+        }
+        .check()?;
+        match (issue, entry.issued.last()) {
+            (Issue::CurrentOrFirst, Some(current)) => Ok(current.clone()),
+            (Issue::CurrentOrFirst, None) | (Issue::Replacement, _) => {
                 let secret = Secret::new(random_bytes::<32>().to_vec());
-                let hex = zeroize::Zeroizing::new(hex::encode(secret.expose_secret()));
+                // The event borrows nothing it could leak: the secret stays in its
+                // zeroizing type until the journal serialises it into a zeroized line.
                 state
                     .journal
                     .append(&Event::SecretIssued {
                         user: name.to_owned(),
-                        secret: hex.to_string(),
+                        secret: secret.clone(),
                     })
                     .map_err(internal)?;
                 entry.issued.push(secret.clone());
@@ -391,16 +472,47 @@ impl Hsm {
         let mut state = self.lock();
         let entry = state.users.entry(name.to_owned()).or_default();
         entry.requests += 1;
-        check_credential(
-            &mut entry.api,
-            now,
-            &self.policy,
-            entry.issued.last() == Some(secret),
-            (ErrorKind::ApiLocked, || api_locked_message(name)),
-            (ErrorKind::BadSecret, || {
+        Trial {
+            counter: &mut entry.api,
+            now_ms: now,
+            policy: &self.policy,
+            correct: entry.issued.last() == Some(secret),
+            locked: Refusal::new(ErrorKind::ApiLocked, || api_locked_message(name)),
+            wrong: Refusal::new(ErrorKind::BadSecret, || {
                 format!("wrong permanent secret for user '{name}' (replaced by an update, or never issued)")
             }),
-        )
+        }
+        .check()
+    }
+
+    /// Issues `name` a fresh setup password, as an HSM administrator does when the
+    /// old one expired or was lost: the previous one stops working, and the new one's
+    /// validity starts at its first use. `None` when the user is not configured.
+    pub(crate) fn issue_setup_password(
+        &self,
+        name: &str,
+    ) -> Option<Result<Password, JournalError>> {
+        if !self.users.contains_key(name) {
+            return None;
+        }
+        let setup_password = random_setup_password();
+        let mut state = self.lock();
+        let journaled = state.journal.append(&Event::SetupPasswordIssued {
+            user: name.to_owned(),
+            setup_password: setup_password.clone(),
+        });
+        if let Err(error) = journaled {
+            return Some(Err(error));
+        }
+        let entry = state.users.entry(name.to_owned()).or_default();
+        entry.setup_password = Some(setup_password.clone());
+        entry.setup_first_use_ms = None;
+        Some(Ok(setup_password))
+    }
+
+    /// Counts one TCP connection accepted on the HSM port.
+    pub(crate) fn connection_accepted(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Moves simulated time forward and records the new offset.
@@ -465,6 +577,8 @@ impl Hsm {
             .collect();
         Status {
             now_unix_ms: now,
+            connections: self.connections.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
             clock_offset_ms: u64::try_from(self.clock.offset().as_millis()).unwrap_or(u64::MAX),
             users,
             proxies,

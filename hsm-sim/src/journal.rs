@@ -10,6 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use hsm_wire::{Password, Secret};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -20,12 +21,21 @@ pub(crate) enum Event {
     /// A user's setup password was used correctly for the first time.
     SetupFirstUse { user: String, at_unix_ms: u64 },
     /// A permanent secret was issued to a user (hex); it replaces the previous one.
-    SecretIssued { user: String, secret: String },
+    SecretIssued {
+        user: String,
+        #[serde(with = "hsm_wire::hex_secret")]
+        secret: Secret,
+    },
+    /// An administrator issued the user a new setup password; its first use is
+    /// still to come, and the previous one no longer works.
+    SetupPasswordIssued {
+        user: String,
+        setup_password: Password,
+    },
     /// Simulated time was moved; the new total offset from the system clock.
     ClockOffset { offset_ms: u64 },
 }
 
-/// The open journal file.
 #[derive(Debug)]
 pub(crate) struct Journal {
     path: PathBuf,
@@ -39,15 +49,15 @@ pub enum JournalError {
     /// Reading, opening or appending failed.
     #[error("simulator journal {path}: {source}")]
     Io {
-        /// The journal file.
+        /// The journal's path in the state directory.
         path: String,
-        /// Why.
+        /// The operating system's error.
         source: io::Error,
     },
     /// A line is not a journal event (the serde message does not quote the line).
     #[error("simulator journal {path} line {line} is corrupt; delete the state directory to start afresh")]
     Corrupt {
-        /// The journal file.
+        /// The journal's path in the state directory.
         path: String,
         /// 1-based line number.
         line: usize,

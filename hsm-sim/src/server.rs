@@ -63,7 +63,8 @@ impl SimOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// The configuration is inconsistent.
+    /// The configuration is inconsistent (e.g. a malformed setup password, a
+    /// user behind an undefined proxy).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     /// The state directory could not be prepared.
@@ -78,9 +79,9 @@ pub enum StartError {
     /// A listener could not be bound.
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind {
-        /// The port asked for.
+        /// The port asked for; 0 when any free port would have done.
         port: u16,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
 }
@@ -272,6 +273,7 @@ async fn serve_connection(
     hsm: &Hsm,
     mut stopped: watch::Receiver<bool>,
 ) {
+    hsm.connection_accepted();
     let server = concat!("hsm-sim ", env!("CARGO_PKG_VERSION"));
     let mut conn = match hsm_wire::accept(acceptor, tcp, server, HANDSHAKE_TIMEOUT).await {
         Ok(conn) => conn,
@@ -350,6 +352,12 @@ async fn serve_admin(
     .await;
 }
 
+fn no_such_user(name: &str) -> AdminResponse {
+    AdminResponse::Error {
+        message: format!("no user '{name}' in the simulator"),
+    }
+}
+
 async fn serve_admin_connection(
     tcp: TcpStream,
     hsm: &Hsm,
@@ -363,10 +371,20 @@ async fn serve_admin_connection(
             Ok(Some(AdminRequest::Status)) => AdminResponse::Status(hsm.status(config)),
             Ok(Some(AdminRequest::User { name })) => match hsm.user_report(&name) {
                 Some(status) => AdminResponse::User(status),
-                None => AdminResponse::Error {
-                    message: format!("no user '{name}' in the simulator"),
-                },
+                None => no_such_user(&name),
             },
+            Ok(Some(AdminRequest::IssueSetupPassword { name })) => {
+                match hsm.issue_setup_password(&name) {
+                    Some(Ok(setup_password)) => AdminResponse::SetupPassword {
+                        name,
+                        setup_password,
+                    },
+                    Some(Err(error)) => AdminResponse::Error {
+                        message: error.to_string(),
+                    },
+                    None => no_such_user(&name),
+                }
+            }
             Ok(Some(AdminRequest::AdvanceClock { ms })) => {
                 match hsm.advance_clock(Duration::from_millis(ms)) {
                     Ok(now_unix_ms) => AdminResponse::Clock { now_unix_ms },

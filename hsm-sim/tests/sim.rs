@@ -508,3 +508,116 @@ async fn thousands_of_users_fit_in_primus_cfg_and_the_admin_status() {
     let error = sim.admin().user("NOBODY").unwrap_err();
     assert!(error.to_string().contains("no user 'NOBODY'"), "{error}");
 }
+
+#[tokio::test]
+async fn a_new_setup_password_replaces_the_old_one_and_restarts_its_validity() {
+    let mut sim = start(2);
+    let (u1, u2) = (creds(&sim, "U0001"), creds(&sim, "U0002"));
+    let mut conn = connect(&sim).await;
+    let first = conn
+        .fetch_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
+    sim.admin().advance_clock(LIFESPAN).unwrap();
+    let error = hsm_error(conn.update_secret(&u1.name, &u1.setup, &u1.pin).await);
+    assert_eq!(error.kind, ErrorKind::SetupPasswordExpired);
+
+    // The advice in that error can be followed.
+    let fresh = sim.admin().issue_setup_password(&u1.name).unwrap();
+    assert!(fresh != u1.setup);
+    hsm_wire::check_setup_password(&fresh).unwrap();
+    let status = sim.admin().user(&u1.name).unwrap();
+    assert_eq!(status.setup_first_use_unix_ms, None);
+    // The answer's Debug output redacts the password it carries.
+    let answer = sim
+        .admin()
+        .request(&hsm_sim::AdminRequest::IssueSetupPassword {
+            name: u2.name.clone(),
+        })
+        .unwrap();
+    let hsm_sim::AdminResponse::SetupPassword { setup_password, .. } = &answer else {
+        panic!("unexpected answer {answer:?}")
+    };
+    assert!(!format!("{answer:?}").contains(setup_password.expose_secret()));
+    assert!(*setup_password != u2.setup);
+
+    // The old one is refused as wrong (a counted trial), the new one works even
+    // though the old one expired, and its validity starts now.
+    let error = hsm_error(conn.update_secret(&u1.name, &u1.setup, &u1.pin).await);
+    assert_eq!(error.kind, ErrorKind::BadSetupPassword);
+    assert_eq!(sim.admin().user(&u1.name).unwrap().api_failures, 1);
+    let second = conn.update_secret(&u1.name, &fresh, &u1.pin).await.unwrap();
+    assert!(second != first);
+    assert!(sim
+        .admin()
+        .user(&u1.name)
+        .unwrap()
+        .setup_first_use_unix_ms
+        .is_some());
+
+    // It survives a device restart, first use included.
+    sim.restart().unwrap();
+    let mut conn = connect(&sim).await;
+    let error = hsm_error(conn.fetch_secret(&u1.name, &u1.setup, &u1.pin).await);
+    assert_eq!(error.kind, ErrorKind::BadSetupPassword);
+    let again = conn.fetch_secret(&u1.name, &fresh, &u1.pin).await.unwrap();
+    assert!(again == second);
+    sim.admin().advance_clock(LIFESPAN).unwrap();
+    let error = hsm_error(conn.fetch_secret(&u1.name, &fresh, &u1.pin).await);
+    assert_eq!(error.kind, ErrorKind::SetupPasswordExpired);
+
+    let error = sim.admin().issue_setup_password("NOBODY").unwrap_err();
+    assert!(error.to_string().contains("NOBODY"), "{error}");
+}
+
+#[tokio::test]
+async fn the_admin_status_counts_connections_and_requests() {
+    let sim = start(2);
+    let (u1, u2) = (creds(&sim, "U0001"), creds(&sim, "U0002"));
+    let status = sim.admin().status().unwrap();
+    assert_eq!((status.connections, status.requests), (0, 0));
+
+    let mut conn = connect(&sim).await;
+    conn.version().await.unwrap();
+    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
+    hsm_error(conn.fetch_secret("NOBODY", &u1.setup, &u1.pin).await);
+    drop(conn);
+    let mut conn = connect(&sim).await;
+    conn.fetch_secret(&u1.name, &wrong(), &u1.pin)
+        .await
+        .unwrap_err();
+
+    let status = sim.admin().status().unwrap();
+    assert_eq!(status.connections, 2);
+    assert_eq!(status.requests, 4);
+    let requests = |name: &str| {
+        status
+            .users
+            .iter()
+            .find(|u| u.name == name)
+            .map(|u| u.requests)
+    };
+    assert_eq!(requests(&u1.name), Some(2));
+    assert_eq!(requests(&u2.name), Some(0));
+}
+
+#[tokio::test]
+async fn a_silent_hsm_accepts_and_never_answers() {
+    let sim = start(1);
+    let silent = hsm_sim::harness::SilentHsm::start().unwrap();
+    let connector = Connector::from_ca_file(&sim.paths().ca_file)
+        .unwrap()
+        .with_connect_timeout(Duration::from_millis(300));
+    let error = connector
+        .connect("127.0.0.1", silent.port(), None)
+        .await
+        .unwrap_err();
+    // The TCP connect succeeded; the TLS handshake got no answer.
+    assert!(
+        matches!(error, ClientError::ConnectTimeout { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_connection_failure());
+}
