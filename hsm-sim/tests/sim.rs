@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use hsm_sim::harness::SimProcess;
 use hsm_sim::{Policy, SimConfig};
-use hsm_wire::{ClientError, Connection, Connector, ErrorKind, Password, Secret, VendorCode};
+use hsm_wire::{
+    ClientError, Connection, ConnectionPool, Connector, ErrorKind, Password, Secret, VendorCode,
+};
 
 const THRESHOLD: u32 = 3;
 const WINDOW: Duration = Duration::from_secs(10);
@@ -614,10 +616,76 @@ async fn a_silent_hsm_accepts_and_never_answers() {
         .connect("127.0.0.1", silent.port(), None)
         .await
         .unwrap_err();
-    // The TCP connect succeeded; the TLS handshake got no answer.
-    assert!(
-        matches!(error, ClientError::ConnectTimeout { .. }),
-        "{error:?}"
-    );
-    assert!(error.is_connection_failure());
+    // The TCP connect succeeded; the TLS handshake got no answer, which is safe
+    // to try on another HSM of the cluster.
+    let timed_out = matches!(error, ClientError::ConnectTimeout { .. });
+    assert!(timed_out && error.is_connection_failure(), "{error:?}");
+}
+
+#[tokio::test]
+async fn pooled_connections_are_reused_and_checked_before_a_credential_is_sent() {
+    let mut sim = start(2);
+    let (u1, u2) = (creds(&sim, "U0001"), creds(&sim, "U0002"));
+    let pool = ConnectionPool::new(Connector::from_ca_file(&sim.paths().ca_file).unwrap());
+    let mut conn = pool.connect("127.0.0.1", sim.port(), None).await.unwrap();
+    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
+    pool.release(conn).await;
+    assert_eq!(pool.idle_count(), 1);
+    let mut conn = pool.connect("127.0.0.1", sim.port(), None).await.unwrap();
+    conn.fetch_secret(&u2.name, &u2.setup, &u2.pin)
+        .await
+        .unwrap();
+    pool.release(conn).await;
+    assert_eq!(sim.admin().status().unwrap().connections, 1);
+
+    // The HSM restarts while the connection is idle: the check before reuse
+    // notices, a new connection is opened, and no trial or request is lost.
+    sim.restart().unwrap();
+    let mut conn = pool.connect("127.0.0.1", sim.port(), None).await.unwrap();
+    assert_eq!(pool.idle_count(), 0);
+    conn.fetch_secret(&u1.name, &u1.setup, &u1.pin)
+        .await
+        .unwrap();
+    let status = sim.admin().user(&u1.name).unwrap();
+    assert_eq!((status.requests, status.api_failures), (1, 0));
+
+    // A proxy-authenticated connection is never handed to anyone else.
+    let cloud = creds(&sim, "CLOUD");
+    let proxy = sim.config().proxy("PROXY").unwrap().password.clone();
+    conn.proxy_auth("PROXY", &proxy).await.unwrap();
+    conn.fetch_secret(&cloud.name, &cloud.setup, &cloud.pin)
+        .await
+        .unwrap();
+    assert!(!conn.is_reusable());
+    pool.release(conn).await;
+    assert_eq!(pool.idle_count(), 0);
+}
+
+#[tokio::test]
+async fn connections_from_the_same_ca_file_resume_tls_sessions() {
+    let sim = start(1);
+    let ca_file = &sim.paths().ca_file;
+    // `connect` makes a connector per call, as ppin does per operation.
+    let mut first = connect(&sim).await;
+    // Tickets arrive after the handshake; one answered request has read them.
+    first.version().await.unwrap();
+    let mut resumed = false;
+    for _ in 0..3 {
+        let mut next = connect(&sim).await;
+        next.version().await.unwrap();
+        resumed |= next.tls_resumed();
+    }
+    assert!(resumed, "no connection resumed the first one's TLS session");
+
+    // Another CA file gets a configuration of its own: nothing resumes across them.
+    let copy = sim.paths().dir.join("ca-copy.pem");
+    std::fs::copy(ca_file, &copy).unwrap();
+    let fresh = Connector::from_ca_file(&copy)
+        .unwrap()
+        .connect("127.0.0.1", sim.port(), None)
+        .await
+        .unwrap();
+    assert!(!fresh.tls_resumed());
 }

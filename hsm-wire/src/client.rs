@@ -203,15 +203,16 @@ impl Connector {
         port: u16,
         server_name: Option<&str>,
     ) -> Result<Connection, ClientError> {
-        let addr = format!("{host}:{port}");
-        let name = server_name.unwrap_or(host);
-        let server_name =
-            ServerName::try_from(name.to_owned()).map_err(|_| ClientError::InvalidServerName {
-                name: name.to_owned(),
-            })?;
+        let target = Target::new(host, port, server_name);
+        let Target {
+            addr,
+            server_name: name,
+        } = &target;
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|_| ClientError::InvalidServerName { name: name.clone() })?;
         let tls = tokio::time::timeout(
             self.connect_timeout,
-            self.open_tls(host, port, server_name, &addr),
+            self.open_tls(host, port, server_name, addr),
         )
         .await
         .map_err(|_| ClientError::ConnectTimeout {
@@ -219,12 +220,14 @@ impl Connector {
             timeout: self.connect_timeout,
         })??;
         let mut stream = FramedStream::new(tls);
-        let server = self.hello(&mut stream, &addr).await?;
+        let server = self.hello(&mut stream, addr).await?;
         Ok(Connection {
             stream,
             read_timeout: self.read_timeout,
             server,
-            addr,
+            target,
+            in_sync: true,
+            proxy_authenticated: false,
         })
     }
 
@@ -306,7 +309,32 @@ pub struct Connection {
     stream: FramedStream<TlsStream<TcpStream>>,
     read_timeout: Duration,
     server: ServerHello,
-    addr: String,
+    target: Target,
+    /// False from sending a request until its answer arrived whole: a failure in
+    /// between leaves the stream where no next request can follow.
+    in_sync: bool,
+    /// A `proxy_auth` succeeded: the server now lets this connection act for the
+    /// proxy's users, so it must not be handed to anyone else.
+    proxy_authenticated: bool,
+}
+
+/// Where a connection goes: what a pooled connection is looked up by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    /// `host:port`.
+    pub(crate) addr: String,
+    /// The name the server certificate was verified for.
+    pub(crate) server_name: String,
+}
+
+impl Target {
+    /// `host:port`, its certificate verified for `server_name` or else for `host`.
+    pub(crate) fn new(host: &str, port: u16, server_name: Option<&str>) -> Self {
+        Target {
+            addr: format!("{host}:{port}"),
+            server_name: server_name.unwrap_or(host).to_owned(),
+        }
+    }
 }
 
 impl Connection {
@@ -317,7 +345,23 @@ impl Connection {
 
     /// The `host:port` this connection goes to.
     pub fn peer(&self) -> &str {
-        &self.addr
+        &self.target.addr
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// True when the TLS handshake resumed an earlier session of the same client
+    /// configuration instead of a full handshake with the certificate chain.
+    pub fn tls_resumed(&self) -> bool {
+        self.stream.get_ref().get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
+    /// True when another operation may use this connection: every request got
+    /// its whole answer, and it carries no service proxy authentication.
+    pub fn is_reusable(&self) -> bool {
+        self.in_sync && !self.proxy_authenticated
     }
 
     /// Sends `request` and returns the server's answer; an `error` answer becomes
@@ -325,20 +369,22 @@ impl Connection {
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let op = request.op();
         let broken = |source| ClientError::Broken {
-            addr: self.addr.clone(),
+            addr: self.target.addr.clone(),
             op,
             source,
         };
+        self.in_sync = false;
         self.stream.send(request).await.map_err(broken)?;
         let answer: Option<Response> = self
             .stream
             .recv(Some(self.read_timeout))
             .await
             .map_err(broken)?;
+        self.in_sync = answer.is_some();
         match answer {
             None => Err(broken(FrameError::Truncated)),
             Some(Response::Error(error)) => Err(ClientError::Hsm {
-                addr: self.addr.clone(),
+                addr: self.target.addr.clone(),
                 op,
                 error,
             }),
@@ -354,7 +400,7 @@ impl Connection {
             Response::Error(_) => "error",
         };
         ClientError::Protocol {
-            addr: self.addr.clone(),
+            addr: self.target.addr.clone(),
             op,
             got,
         }
@@ -380,6 +426,9 @@ impl Connection {
         proxy_user: &str,
         password: &Password,
     ) -> Result<(), ClientError> {
+        // Set before asking: even a refused or broken attempt leaves the connection
+        // out of any pool, as the server's view of it is no longer plain.
+        self.proxy_authenticated = true;
         self.expect_ok(Request::ProxyAuth {
             proxy_user: proxy_user.to_owned(),
             password: password.clone(),

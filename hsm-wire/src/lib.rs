@@ -18,6 +18,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A [`ConnectionPool`] keeps handshaken connections between operations; with the
+//! process-wide client configuration per CA file ([`client_config_from_ca_file`]),
+//! new connections resume earlier TLS 1.3 sessions.
+//!
 //! Servers use [`server_config_from_pem`] and [`accept`], then loop on
 //! [`ServerConnection::next_request`]. Every failure the server reports is a
 //! [`WireError`] with an [`ErrorKind`], the vendor code where the vendor has one,
@@ -31,6 +35,7 @@
 mod client;
 mod frame;
 mod message;
+mod pool;
 mod server;
 mod setup_password;
 mod tls;
@@ -43,6 +48,7 @@ pub use message::{
     hex_secret, ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode,
     WireError, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
+pub use pool::{ConnectionPool, DEFAULT_MAX_IDLE_PER_HSM};
 pub use secrets_cfg::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
 pub use setup_password::{check_setup_password, SetupPasswordProblem};

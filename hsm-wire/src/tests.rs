@@ -255,6 +255,20 @@ mod tls_loopback {
         (ca_pem, cert.pem(), key.serialize_pem())
     }
 
+    #[test]
+    fn one_client_config_per_ca_file_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, pki().0).unwrap();
+        let first = crate::client_config_from_ca_file(&ca_file).unwrap();
+        let again = crate::client_config_from_ca_file(&ca_file).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        // A replaced CA takes effect at once.
+        std::fs::write(&ca_file, pki().0).unwrap();
+        let replaced = crate::client_config_from_ca_file(&ca_file).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &replaced));
+    }
+
     #[tokio::test]
     async fn client_and_server_over_tls13() {
         let (ca, cert, key) = pki();

@@ -1,11 +1,17 @@
 //! TLS 1.3 configuration for both ends, on rustls with the aws-lc-rs provider.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use rustls::client::Resumption;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+/// Server names a client configuration keeps resumption tickets for: every HSM
+/// of a large `primus.cfg` fits.
+const RESUMPTION_SERVER_NAMES: usize = 1024;
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -84,17 +90,57 @@ pub fn client_config_from_ca_pem(
     for cert in certificates_from_pem(ca_pem, what)? {
         roots.add(cert)?;
     }
-    let config = ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    // TLS 1.3 session resumption: a later connection with this configuration to
+    // the same HSM skips the certificate chain and its verification (a fresh
+    // key exchange still runs). Early data stays off (`enable_early_data` is
+    // false): 0-RTT data can be replayed, and requests carry credentials.
+    config.resumption = Resumption::in_memory_sessions(RESUMPTION_SERVER_NAMES);
     Ok(Arc::new(config))
 }
 
 /// [`client_config_from_ca_pem`] reading the CA certificates from `ca_file`.
+///
+/// One configuration per CA file and content is shared by the whole process,
+/// so every connection made through it can resume the TLS sessions of the
+/// previous ones. The file is read on every call (a few hundred bytes next to a
+/// handshake): a replaced CA file gets a new configuration at once.
 pub fn client_config_from_ca_file(ca_file: &Path) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    static SHARED: OnceLock<Mutex<HashMap<PathBuf, SharedConfig>>> = OnceLock::new();
     let pem = read_pem_file(ca_file)?;
-    client_config_from_ca_pem(&pem, &ca_file.display().to_string())
+    let shared = SHARED.get_or_init(Mutex::default);
+    // The map is only read and replaced whole per entry, so a poisoned lock still
+    // holds valid entries.
+    if let Some(known) = shared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(ca_file)
+    {
+        if known.pem == pem {
+            return Ok(known.config.clone());
+        }
+    }
+    let config = client_config_from_ca_pem(&pem, &ca_file.display().to_string())?;
+    shared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(
+            ca_file.to_owned(),
+            SharedConfig {
+                pem,
+                config: config.clone(),
+            },
+        );
+    Ok(config)
+}
+
+/// A client configuration built from a CA file, with the file content it was built from.
+struct SharedConfig {
+    pem: Vec<u8>,
+    config: Arc<ClientConfig>,
 }
 
 /// A TLS 1.3-only server configuration presenting `cert_chain_pem` (leaf first)
@@ -112,9 +158,13 @@ pub fn server_config_from_pem(
         .ok_or_else(|| TlsConfigError::NoPrivateKey {
             what: "key PEM".to_owned(),
         })?;
-    let config = ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
+    // Stateless TLS 1.3 resumption tickets (encrypted under a rotating key held
+    // in memory), so any number of clients can resume without a server-side
+    // session cache to outgrow. Early data stays off (`max_early_data_size` is 0).
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()?;
     Ok(Arc::new(config))
 }
