@@ -13,6 +13,10 @@ use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
 use crate::ops::TestFilter;
 
+mod kind;
+
+pub use kind::PpinErrorKind;
+
 /// Why a ppin operation failed.
 ///
 /// `Display` gives one line: what happened, then (after `: `) the next step,
@@ -32,8 +36,8 @@ pub enum PpinError {
     UnknownUser {
         /// The name asked for.
         user: String,
-        /// Whether a service proxy user was asked for (`ppin -p`/`-x`).
-        proxy: bool,
+        /// Whether a slot user or a service proxy user (`ppin -p`/`-x`) was asked for.
+        role: UserRole,
         /// The `primus.cfg` searched.
         config: PathBuf,
         /// The names that are there, for the message.
@@ -119,6 +123,16 @@ pub enum PpinError {
         /// Why the update failed.
         cause: Box<PpinError>,
     },
+}
+
+/// Which kind of name of `primus.cfg` an operation asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserRole {
+    /// A slot's `user_name`.
+    Slot,
+    /// A slot's CloudHSM `proxy_user`.
+    ServiceProxy,
 }
 
 impl PpinError {
@@ -211,29 +225,29 @@ impl PpinError {
         )
     }
 
-    /// A short machine-readable name for the failure (`bad_setup_password`,
-    /// `unknown_user`, ...), stable for scripts.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of failure this is, for callers that act on it; its
+    /// [`as_str`](PpinErrorKind::as_str) is the stable name for scripts.
+    pub fn kind(&self) -> PpinErrorKind {
         match self {
-            PpinError::Config(ConfigError::NotFound { .. }) => "config_not_found",
-            PpinError::Config(_) => "config_invalid",
-            PpinError::UnknownUser { .. } => "unknown_user",
-            PpinError::SetupPasswordFormat { .. } => "setup_password_format",
-            PpinError::ProxyPasswordMissing { .. } => "proxy_password_missing",
-            PpinError::AlreadyConfigured { .. } => "already_configured",
-            PpinError::NotConfigured { .. } => "not_configured",
-            PpinError::Secrets { .. } => "secrets_file",
-            PpinError::NoUserSelected { .. } => "no_user_selected",
-            PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => "tls_setup",
-            PpinError::Unreachable { .. } => "unreachable",
+            PpinError::Config(ConfigError::NotFound { .. }) => PpinErrorKind::ConfigNotFound,
+            PpinError::Config(_) => PpinErrorKind::ConfigInvalid,
+            PpinError::UnknownUser { .. } => PpinErrorKind::UserNotInConfig,
+            PpinError::SetupPasswordFormat { .. } => PpinErrorKind::SetupPasswordFormat,
+            PpinError::ProxyPasswordMissing { .. } => PpinErrorKind::ProxyPasswordMissing,
+            PpinError::AlreadyConfigured { .. } => PpinErrorKind::AlreadyConfigured,
+            PpinError::NotConfigured { .. } => PpinErrorKind::NotConfigured,
+            PpinError::Secrets { .. } => PpinErrorKind::SecretsFile,
+            PpinError::NoUserSelected { .. } => PpinErrorKind::NoUserSelected,
+            PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => PpinErrorKind::TlsSetup,
+            PpinError::Unreachable { .. } => PpinErrorKind::Unreachable,
             PpinError::Hsm { source, .. } => match source.as_ref() {
-                ClientError::Hsm { error, .. } => error.kind.as_str(),
-                ClientError::Tls { .. } => "tls_handshake",
-                ClientError::InvalidServerName { .. } => "config_invalid",
-                ClientError::Protocol { .. } => "protocol",
-                _ => "connection_broken",
+                ClientError::Hsm { error, .. } => PpinErrorKind::of_wire(error.kind),
+                ClientError::Tls { .. } => PpinErrorKind::TlsHandshake,
+                ClientError::InvalidServerName { .. } => PpinErrorKind::ConfigInvalid,
+                ClientError::Protocol { .. } => PpinErrorKind::Protocol,
+                _ => PpinErrorKind::ConnectionBroken,
             },
-            PpinError::UpdateFailed { .. } => "update_failed",
+            PpinError::UpdateFailed { .. } => PpinErrorKind::UpdateFailed,
         }
     }
 
@@ -241,8 +255,11 @@ impl PpinError {
     pub fn what(&self) -> String {
         match self {
             PpinError::Config(error) => error.to_string(),
-            PpinError::UnknownUser { user, proxy, config, .. } => {
-                let role = if *proxy { "service proxy user" } else { "user" };
+            PpinError::UnknownUser { user, role, config, .. } => {
+                let role = match role {
+                    UserRole::Slot => "user",
+                    UserRole::ServiceProxy => "service proxy user",
+                };
                 format!("{role} '{user}' is not in {} (0x80005012)", config.display())
             }
             PpinError::SetupPasswordFormat { user, problem } => {
@@ -286,8 +303,11 @@ impl PpinError {
                 format!("pass -c <path to primus.cfg> or set {PRIMUS_CFG_ENV}")
             }
             PpinError::Config(_) => "fix primus.cfg and run the command again".to_owned(),
-            PpinError::UnknownUser { proxy, known, .. } => {
-                let role = if *proxy { "proxy_user" } else { "user_name" };
+            PpinError::UnknownUser { role, known, .. } => {
+                let role = match role {
+                    UserRole::Slot => "user_name",
+                    UserRole::ServiceProxy => "proxy_user",
+                };
                 if known.is_empty() {
                     format!("add a slot with this {role} to primus.cfg")
                 } else {

@@ -66,7 +66,7 @@ pub use config::{
     ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS,
     PRIMUS_CFG_ENV,
 };
-pub use error::PpinError;
+pub use error::{PpinError, PpinErrorKind, UserRole};
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
 pub use hsm_wire::{check_setup_password, SetupPasswordProblem};

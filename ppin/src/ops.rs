@@ -11,7 +11,7 @@ use hsm_wire::{
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
 use crate::config::{Hsm, PrimusConfig, SlotUser};
-use crate::error::PpinError;
+use crate::error::{PpinError, UserRole};
 
 /// The name this client gives itself in the protocol handshake.
 const CLIENT_NAME: &str = concat!("ppin ", env!("CARGO_PKG_VERSION"));
@@ -405,7 +405,7 @@ impl Ppin {
             .users
             .into_iter()
             .find(|u| u.user == user)
-            .ok_or_else(|| self.unknown_user(user, false))
+            .ok_or_else(|| self.unknown_user(user, UserRole::Slot))
     }
 
     /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
@@ -489,7 +489,7 @@ impl Ppin {
     pub fn user(&self, user: &str) -> Result<&SlotUser, PpinError> {
         self.config
             .user(user)
-            .ok_or_else(|| self.unknown_user(user, false))
+            .ok_or_else(|| self.unknown_user(user, UserRole::Slot))
     }
 
     /// Checks that `proxy_user` is the `proxy_user` of a slot in `primus.cfg`,
@@ -498,12 +498,12 @@ impl Ppin {
         if self.config.proxy_users().contains(&proxy_user) {
             Ok(())
         } else {
-            Err(self.unknown_user(proxy_user, true))
+            Err(self.unknown_user(proxy_user, UserRole::ServiceProxy))
         }
     }
 
-    fn unknown_user(&self, user: &str, proxy: bool) -> PpinError {
-        let known = if proxy {
+    fn unknown_user(&self, user: &str, role: UserRole) -> PpinError {
+        let known = if role == UserRole::ServiceProxy {
             self.config
                 .proxy_users()
                 .into_iter()
@@ -518,7 +518,7 @@ impl Ppin {
         };
         PpinError::UnknownUser {
             user: user.to_owned(),
-            proxy,
+            role,
             config: self.config.path().to_owned(),
             known,
         }

@@ -89,7 +89,7 @@ async fn errors_carry_user_hsm_code_and_attempts() {
         .add("U0001", &wrong, &password(s.pkcs11_password("U0001")))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "bad_setup_password");
+    assert_eq!(error.kind().as_str(), "bad_setup_password");
     assert_eq!(error.user(), Some("U0001"));
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm0"));
     assert_eq!(error.vendor_code().map(|c| c.0), Some(0x8000_5017));
@@ -159,7 +159,7 @@ async fn a_request_without_answer_is_not_retried_elsewhere() {
         )
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "connection_broken");
+    assert_eq!(error.kind().as_str(), "connection_broken");
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm_silent"));
     assert!(
         error

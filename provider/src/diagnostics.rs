@@ -3,34 +3,54 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::PpinError;
+use ppin::{PpinError, PpinErrorKind};
 use tfplug::{AttributePath, Diagnostic, Diagnostics};
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {
-    if let PpinError::UnknownUser { .. } = error {
-        return "User Not In primus.cfg";
-    }
-    match error.kind() {
-        "config_not_found" | "config_invalid" => "Invalid primus.cfg",
-        "unknown_user" => "User Unknown To The HSM",
-        "setup_password_format" => "Malformed Setup Password",
-        "proxy_password_missing" => "Service Proxy Password Not Configured",
-        "already_configured" => "Permanent Secret Already Configured",
-        "not_configured" => "Permanent Secret Not Configured",
-        "secrets_file" => "Cannot Use .secrets.cfg",
-        "tls_setup" | "tls_handshake" => "TLS Setup Failed",
-        "unreachable" => "HSM Unreachable",
-        "update_failed" => "Permanent Secret Update Failed",
-        "bad_setup_password" => "Setup Password Refused",
-        "setup_password_expired" => "Setup Password Expired",
-        "bad_pkcs11_password" => "PKCS#11 Password Refused",
-        "bad_secret" => "Permanent Secret Refused",
-        "bad_proxy_password" => "Service Proxy Password Refused",
-        "api_locked" | "pkcs11_locked" => "HSM Login Locked",
-        _ => "HSM Request Failed",
+    kind_summary(error.kind())
+}
+
+/// The title-case summary for each kind. `PpinErrorKind` is
+/// non-exhaustive, so the compiler cannot catch a new kind falling into `_`:
+/// the test `every_kind_has_its_own_summary` does.
+fn kind_summary(kind: PpinErrorKind) -> &'static str {
+    match kind {
+        PpinErrorKind::ConfigNotFound | PpinErrorKind::ConfigInvalid => "Invalid primus.cfg",
+        PpinErrorKind::UserNotInConfig => "User Not In primus.cfg",
+        PpinErrorKind::UnknownToHsm => "User Unknown To The HSM",
+        PpinErrorKind::SetupPasswordFormat => "Malformed Setup Password",
+        PpinErrorKind::ProxyPasswordMissing => "Service Proxy Password Not Configured",
+        PpinErrorKind::AlreadyConfigured => "Permanent Secret Already Configured",
+        PpinErrorKind::NotConfigured => "Permanent Secret Not Configured",
+        PpinErrorKind::SecretsFile => "Cannot Use .secrets.cfg",
+        PpinErrorKind::IssuedNotStored => "Issued Permanent Secret Not Stored",
+        PpinErrorKind::NoUserSelected => "No User Selected",
+        PpinErrorKind::TlsSetup | PpinErrorKind::TlsHandshake => "TLS Setup Failed",
+        PpinErrorKind::Unreachable => "HSM Unreachable",
+        PpinErrorKind::Protocol => "Not A Primus HSM",
+        PpinErrorKind::ConnectionBroken => "HSM Connection Broken",
+        PpinErrorKind::Cancelled => "Operation Cancelled",
+        PpinErrorKind::UpdateFailed => "Permanent Secret Update Failed",
+        PpinErrorKind::BadSetupPassword => "Setup Password Refused",
+        PpinErrorKind::SetupPasswordExpired => "Setup Password Expired",
+        PpinErrorKind::BadPkcs11Password => "PKCS#11 Password Refused",
+        PpinErrorKind::BadSecret => "Permanent Secret Refused",
+        PpinErrorKind::BadProxyPassword => "Service Proxy Password Refused",
+        PpinErrorKind::ProxyAuthRequired => "Service Proxy Authentication Required",
+        PpinErrorKind::ApiLocked | PpinErrorKind::Pkcs11Locked => "HSM Login Locked",
+        PpinErrorKind::UnsupportedVersion
+        | PpinErrorKind::BadRequest
+        | PpinErrorKind::HsmInternal
+        | PpinErrorKind::HsmOther => HSM_REQUEST_FAILED,
+        _ => UNMAPPED,
     }
 }
+
+/// The summary of the HSM's own failures, which need no words of their own.
+const HSM_REQUEST_FAILED: &str = "HSM Request Failed";
+/// What a kind newer than this provider gets; a test keeps it unused.
+const UNMAPPED: &str = "Operation Failed";
 
 /// "what happened" as a sentence: capitalised, with the vendor code when
 /// the message does not carry it yet.
@@ -170,6 +190,18 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_has_its_own_summary() {
+        for kind in PpinErrorKind::ALL {
+            let summary = kind_summary(*kind);
+            assert_ne!(summary, UNMAPPED, "{kind} falls into the catch-all arm");
+            assert!(
+                summary.chars().next().is_some_and(char::is_uppercase),
+                "{kind}: {summary}"
+            );
+        }
+    }
+
+    #[test]
     fn a_file_name_starting_a_sentence_keeps_its_spelling() {
         assert_eq!(capitalise("primus.cfg not found"), "primus.cfg not found");
         assert_eq!(capitalise("user 'APP' is unknown"), "User 'APP' is unknown");
@@ -179,7 +211,7 @@ mod tests {
     fn vendor_code_is_always_in_the_detail() {
         let error = PpinError::UnknownUser {
             user: "NOPE".into(),
-            proxy: false,
+            role: ppin::UserRole::Slot,
             config: "/etc/primus/primus.cfg".into(),
             known: vec!["APP".into()],
         };

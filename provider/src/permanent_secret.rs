@@ -2,7 +2,7 @@
 //! Create is `ppin -a`, a new setup password (or `password_wo_version`) is
 //! `ppin -u`, destroy is `ppin -r`.
 
-use ppin::{Ppin, PpinError};
+use ppin::{Ppin, PpinError, PpinErrorKind};
 use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
@@ -273,11 +273,15 @@ async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
 /// The attribute an operation's error is about.
 fn path_of(error: &PpinError) -> Option<AttributePath> {
     match error.kind() {
-        "setup_password_format" | "bad_setup_password" | "setup_password_expired" => {
-            Some(AttributePath::root(SETUP.plain))
-        }
-        "bad_pkcs11_password" => Some(AttributePath::root(PKCS11.plain)),
-        "unknown_user" | "already_configured" | "not_configured" => user_path(),
+        PpinErrorKind::SetupPasswordFormat
+        | PpinErrorKind::BadSetupPassword
+        | PpinErrorKind::SetupPasswordExpired => Some(AttributePath::root(SETUP.plain)),
+        PpinErrorKind::BadPkcs11Password => Some(AttributePath::root(PKCS11.plain)),
+        PpinErrorKind::UserNotInConfig
+        | PpinErrorKind::UnknownToHsm
+        | PpinErrorKind::AlreadyConfigured
+        | PpinErrorKind::NotConfigured => user_path(),
+        // Every other kind is about the files, the network or the HSM as a whole, not one attribute.
         _ => None,
     }
 }
