@@ -11,7 +11,7 @@ use hsm_wire::{
 
 use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
-use crate::ops::TestFilter;
+use crate::ops::{Fetch, TestFilter};
 
 mod kind;
 
@@ -115,6 +115,25 @@ pub enum PpinError {
         /// When the answer arrived (the lockout end is counted from it).
         at: SystemTime,
     },
+    /// The HSM issued (`add`) or replaced (`update`) a permanent secret, and
+    /// it could not be stored: the secret is lost and the setup password
+    /// spent. After an update the stored entry no longer works either.
+    IssuedNotStored {
+        /// The user.
+        user: String,
+        /// Whether the HSM issued a first secret or replaced one.
+        fetch: Fetch,
+        /// The HSM that issued it.
+        hsm: Box<Hsm>,
+        /// Why it could not be stored.
+        source: secrets_cfg::Error,
+    },
+    /// The operation was stopped (Ctrl-C, Terraform's stop) before any
+    /// credential was sent, so nothing was counted or changed.
+    Cancelled {
+        /// The user the operation was for, if any.
+        user: Option<String>,
+    },
     /// `update` failed, so the user's entry was removed from `.secrets.cfg`, as
     /// the vendor's `ppin -u` does; the next try must be an `add`.
     UpdateFailed {
@@ -148,7 +167,9 @@ impl PpinError {
             | PpinError::ProxyPasswordMissing { user, .. }
             | PpinError::AlreadyConfigured { user }
             | PpinError::NotConfigured { user }
-            | PpinError::UpdateFailed { user, .. } => Some(user),
+            | PpinError::UpdateFailed { user, .. }
+            | PpinError::IssuedNotStored { user, .. } => Some(user),
+            PpinError::Cancelled { user } => user.as_deref(),
             PpinError::Secrets { user, .. }
             | PpinError::Unreachable { user, .. }
             | PpinError::Hsm { user, .. } => user.as_deref(),
@@ -160,6 +181,7 @@ impl PpinError {
         match self {
             PpinError::TlsSetup { hsm, .. }
             | PpinError::NoCaFile { hsm }
+            | PpinError::IssuedNotStored { hsm, .. }
             | PpinError::Hsm { hsm, .. } => Some(hsm),
             PpinError::UpdateFailed { cause, .. } => cause.hsm(),
             _ => None,
@@ -171,7 +193,9 @@ impl PpinError {
         match self {
             PpinError::Config(error) => error.vendor_code(),
             PpinError::UnknownUser { .. } => Some(VendorCode::USER_NOT_IN_CONFIG),
-            PpinError::Secrets { source, .. } => source.vendor_code().map(VendorCode),
+            PpinError::Secrets { source, .. } | PpinError::IssuedNotStored { source, .. } => {
+                source.vendor_code().map(VendorCode)
+            }
             PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
             PpinError::Hsm { source, .. } => source.vendor_code(),
             PpinError::UpdateFailed { cause, .. } => cause.vendor_code(),
@@ -181,6 +205,7 @@ impl PpinError {
             | PpinError::NotConfigured { .. }
             | PpinError::NoUserSelected { .. }
             | PpinError::NoCaFile { .. }
+            | PpinError::Cancelled { .. }
             | PpinError::TlsSetup { .. } => None,
         }
     }
@@ -221,7 +246,10 @@ impl PpinError {
     pub fn is_local(&self) -> bool {
         !matches!(
             self,
-            PpinError::Unreachable { .. } | PpinError::Hsm { .. } | PpinError::UpdateFailed { .. }
+            PpinError::Unreachable { .. }
+                | PpinError::Hsm { .. }
+                | PpinError::UpdateFailed { .. }
+                | PpinError::IssuedNotStored { .. }
         )
     }
 
@@ -248,6 +276,8 @@ impl PpinError {
                 _ => PpinErrorKind::ConnectionBroken,
             },
             PpinError::UpdateFailed { .. } => PpinErrorKind::UpdateFailed,
+            PpinError::IssuedNotStored { .. } => PpinErrorKind::IssuedNotStored,
+            PpinError::Cancelled { .. } => PpinErrorKind::Cancelled,
         }
     }
 
@@ -289,6 +319,21 @@ impl PpinError {
                 format!("no HSM{whom} could be reached (0x80005015); tried {}", tried.join("; "))
             }
             PpinError::Hsm { user, hsm, source, .. } => hsm_what(user.as_deref(), hsm, source, self.locked_for()),
+            PpinError::IssuedNotStored { user, fetch, hsm, source } => {
+                let (issued, old) = match fetch {
+                    Fetch::Add => ("issued", ""),
+                    Fetch::Update => ("replaced", "; the previous secret no longer works"),
+                };
+                format!(
+                    "HSM {hsm} {issued} the permanent secret of '{user}', but it could not be stored ({}){old}; \
+                     the setup password is spent",
+                    secrets_detail(source)
+                )
+            }
+            PpinError::Cancelled { user } => {
+                let of_user = user.as_deref().map(|u| format!(" for '{u}'")).unwrap_or_default();
+                format!("the operation{of_user} was cancelled before any credential was sent")
+            }
             PpinError::UpdateFailed { user, cause } => format!(
                 "{}; the permanent secret of '{user}' was removed from .secrets.cfg, as the vendor's ppin does on a failed update",
                 cause.what()
@@ -340,10 +385,25 @@ impl PpinError {
             PpinError::Hsm { user, proxy_user, hsm, source, .. } => {
                 hsm_next_step(user.as_deref(), proxy_user.as_deref(), hsm, source, self.locked_until())
             }
+            PpinError::IssuedNotStored { user, .. } => format!(
+                "fix the cause above, ask the HSM administrator for a new setup password for '{user}', then run `ppin -a -e {user}`"
+            ),
+            PpinError::Cancelled { .. } => "run the command again when ready; nothing was changed".to_owned(),
             PpinError::UpdateFailed { user, cause } => {
                 format!("{}; then run `ppin -a -e {user}` (not -u) to fetch a permanent secret again", cause.next_step())
             }
         }
+    }
+}
+
+/// A `.secrets.cfg` error without its advice to retry: after the HSM issued
+/// a secret, "retry" is the wrong advice.
+fn secrets_detail(source: &secrets_cfg::Error) -> String {
+    let text = source.to_string();
+    // secrets-cfg's messages are "what: why; advice".
+    match text.split_once("; ") {
+        Some((what, _advice)) => what.to_owned(),
+        None => text,
     }
 }
 
@@ -484,7 +544,9 @@ impl std::error::Error for PpinError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PpinError::Config(error) => Some(error),
-            PpinError::Secrets { source, .. } => Some(source),
+            PpinError::Secrets { source, .. } | PpinError::IssuedNotStored { source, .. } => {
+                Some(source)
+            }
             PpinError::TlsSetup { source, .. } => Some(source),
             PpinError::Hsm { source, .. } => Some(source),
             PpinError::UpdateFailed { cause, .. } => Some(cause.as_ref()),

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{extract_hsm0, setup};
-use ppin::{Ppin, PpinError, PrimusConfig, TestFilter, Timeouts};
+use ppin::{Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter, Timeouts};
 use secrets_cfg::{KeySource, Password};
 
 fn password(text: String) -> Password {
@@ -39,7 +39,8 @@ async fn concurrent_adds_from_clones_all_land() {
         );
         // The provider runs operations on a multi-threaded runtime: the futures must be Send.
         tasks.spawn(assert_send(async move {
-            ppin.add(&user, &setup_password, &pin).await
+            ppin.add(&user, &SetupCredentials::new(setup_password, pin))
+                .await
         }));
     }
     while let Some(joined) = tasks.join_next().await {
@@ -86,7 +87,10 @@ async fn errors_carry_user_hsm_code_and_attempts() {
 
     let wrong = password("WRONG-WRONG-WRONG-WRONG-WRONG".to_owned());
     let error = ppin
-        .add("U0001", &wrong, &password(s.pkcs11_password("U0001")))
+        .add(
+            "U0001",
+            &SetupCredentials::new(wrong, password(s.pkcs11_password("U0001"))),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind().as_str(), "bad_setup_password");
@@ -154,8 +158,10 @@ async fn a_request_without_answer_is_not_retried_elsewhere() {
     let error = ppin
         .add(
             "U0001",
-            &password(s.setup_password("U0001")),
-            &password(s.pkcs11_password("U0001")),
+            &SetupCredentials::new(
+                password(s.setup_password("U0001")),
+                password(s.pkcs11_password("U0001")),
+            ),
         )
         .await
         .unwrap_err();
@@ -200,8 +206,10 @@ async fn an_hsm_that_hangs_is_skipped_after_the_connect_timeout() {
     let served = ppin
         .add(
             "U0001",
-            &password(s.setup_password("U0001")),
-            &password(s.pkcs11_password("U0001")),
+            &SetupCredentials::new(
+                password(s.setup_password("U0001")),
+                password(s.pkcs11_password("U0001")),
+            ),
         )
         .await
         .unwrap();

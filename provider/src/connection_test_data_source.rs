@@ -9,8 +9,8 @@ use tfplug::{
     Diagnostics, Schema, Type,
 };
 
+use crate::client::Client;
 use crate::diagnostics::{fail, ppin_error};
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_connection_test";
 

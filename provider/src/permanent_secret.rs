@@ -2,8 +2,8 @@
 //! Create is `ppin -a`, a new setup password (or `password_wo_version`) is
 //! `ppin -u`, destroy is `ppin -r`.
 
-use ppin::{Ppin, PpinError, PpinErrorKind};
-use secrets_cfg::{EntryKind, Password};
+use ppin::{Ppin, PpinError, PpinErrorKind, SetupCredentials};
+use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
@@ -12,14 +12,11 @@ use tfplug::{
     ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
+use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, VERSION};
 use crate::diagnostics::fail;
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
-
-/// `status` of a user whose permanent secret is stored, as `ppin -l` prints it.
-pub(crate) const CONFIGURED: &str = "Configured";
 
 const SETUP: PasswordPair = PasswordPair {
     plain: "setup_password",
@@ -33,7 +30,7 @@ const PKCS11: PasswordPair = PasswordPair {
 pub(crate) struct PermanentSecretResource;
 
 /// The attributes of `primus_permanent_secret`.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct PermanentSecretState {
     id: Option<String>,
     user: String,
@@ -46,33 +43,24 @@ pub(crate) struct PermanentSecretState {
     status: Option<String>,
 }
 
-/// The slot ids of `user` in `primus.cfg`, in file order.
-pub(crate) fn slot_ids(ppin: &Ppin, user: &str) -> Vec<u32> {
-    let mut ids: Vec<u32> = ppin
-        .config()
-        .users()
-        .iter()
-        .filter(|u| u.user_name == user)
-        .map(|u| u.slot_id)
-        .collect();
-    ids.dedup();
-    ids
-}
-
 impl PermanentSecretState {
     /// The state after the HSM accepted the credentials.
     fn configured(mut self, ppin: &Ppin) -> Self {
         self.id = Some(self.user.clone());
-        self.slot_ids = Some(slot_ids(ppin, &self.user));
+        self.slot_ids = Some(ppin.slot_ids(&self.user).unwrap_or_default());
         self.status = Some(CONFIGURED.to_owned());
         self
     }
 
     /// Setup and PKCS#11 password from a configuration.
-    fn passwords(&self) -> Result<(&Password, &Password), Diagnostics> {
-        Ok((
-            SETUP.pick(&self.setup_password_wo, &self.setup_password)?,
-            PKCS11.pick(&self.pkcs11_password_wo, &self.pkcs11_password)?,
+    fn credentials(&self) -> Result<SetupCredentials, Diagnostics> {
+        Ok(SetupCredentials::new(
+            SETUP
+                .pick(&self.setup_password_wo, &self.setup_password)?
+                .clone(),
+            PKCS11
+                .pick(&self.pkcs11_password_wo, &self.pkcs11_password)?
+                .clone(),
         ))
     }
 
@@ -176,9 +164,9 @@ impl Resource<Client> for PermanentSecretResource {
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin(TYPE_NAME)?;
-        let (setup, pkcs11) = req.config.passwords()?;
+        let credentials = req.config.credentials()?;
         let served = ppin
-            .add(&req.planned.user, setup, pkcs11)
+            .add(&req.planned.user, &credentials)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
         tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret added");
@@ -190,10 +178,9 @@ impl Resource<Client> for PermanentSecretResource {
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin(TYPE_NAME)?;
-        let stored = if req.client.verify_login {
-            logs_in(ppin, &req.state.user).await
-        } else {
-            decrypts(ppin, &req.state.user).await
+        let stored = match req.client.login_check() {
+            LoginCheck::AtTheHsm => logs_in(ppin, &req.state.user).await,
+            LoginCheck::FileOnly => ppin.verify_stored(&req.state.user).await,
         };
         // A missing entry means the object is gone; an entry that fails authentication (the file's or the HSM's)
         // must surface as an error, never be replaced behind the user's back.
@@ -211,8 +198,8 @@ impl Resource<Client> for PermanentSecretResource {
         let ppin = &req.client.ppin(TYPE_NAME)?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
-            let (setup, pkcs11) = req.config.passwords()?;
-            match ppin.update(&req.planned.user, setup, pkcs11).await {
+            let credentials = req.config.credentials()?;
+            match ppin.update(&req.planned.user, &credentials).await {
                 Ok(served) => {
                     tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret updated")
                 }
@@ -234,29 +221,6 @@ impl Resource<Client> for PermanentSecretResource {
             .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
         tracing::info!(user = %req.prior.user, removed, "permanent secret removed");
         Ok(DeleteResponse::new())
-    }
-}
-
-/// Whether `.secrets.cfg` holds the permanent secret of `user`, checked by
-/// decrypting it (AES-GCM authenticates the entry under the file key).
-async fn decrypts(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
-    ppin.user(user)?;
-    let store = ppin.store().clone();
-    let owned = user.to_owned();
-    let found = tokio::task::spawn_blocking(move || {
-        store.get(EntryKind::User, &owned).map(|s| s.is_some())
-    })
-    .await;
-    match found {
-        Ok(Ok(found)) => Ok(found),
-        // No file yet (or any more) holds no entry.
-        Ok(Err(secrets_cfg::Error::NotFound { .. })) => Ok(false),
-        Ok(Err(source)) => Err(PpinError::Secrets {
-            user: Some(user.to_owned()),
-            source,
-        }),
-        // A panic in the store is a bug; carry it on rather than hide it.
-        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
     }
 }
 
@@ -300,13 +264,7 @@ impl ImportState<Client> for PermanentSecretResource {
         Ok(ImportResponse::new(PermanentSecretState {
             id: Some(req.id.clone()),
             user: req.id,
-            setup_password: None,
-            pkcs11_password: None,
-            setup_password_wo: None,
-            pkcs11_password_wo: None,
-            password_wo_version: None,
-            slot_ids: None,
-            status: None,
+            ..Default::default()
         }))
     }
 }
