@@ -194,7 +194,7 @@ impl PpinError {
             PpinError::Config(error) => error.vendor_code(),
             PpinError::UnknownUser { .. } => Some(VendorCode::USER_NOT_IN_CONFIG),
             PpinError::Secrets { source, .. } | PpinError::IssuedNotStored { source, .. } => {
-                source.vendor_code().map(VendorCode)
+                secrets_vendor_code(source)
             }
             PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
             PpinError::Hsm { source, .. } => source.vendor_code(),
@@ -393,6 +393,23 @@ impl PpinError {
                 format!("{}; then run `ppin -a -e {user}` (not -u) to fetch a permanent secret again", cause.next_step())
             }
         }
+    }
+}
+
+/// The vendor code of a `.secrets.cfg` error: secrets-cfg's own, and
+/// 0x80005004 (secrets file not found) also for a write into a directory
+/// that does not exist, as the vendor's tool reports it.
+fn secrets_vendor_code(source: &secrets_cfg::Error) -> Option<VendorCode> {
+    if let Some(code) = source.vendor_code() {
+        return Some(VendorCode(code));
+    }
+    match source {
+        secrets_cfg::Error::Write { source: io, .. }
+            if io.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Some(VendorCode(secrets_cfg::VENDOR_SECRETS_NOT_FOUND))
+        }
+        _ => None,
     }
 }
 

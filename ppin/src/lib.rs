@@ -58,6 +58,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
+mod door;
 mod duration;
 mod engine;
 mod error;
@@ -67,7 +68,8 @@ pub use config::{
     ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, CONFIG_NOT_FOUND,
     PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
-pub use engine::SetupCredentials;
+pub use door::Ppin;
+pub use engine::{Engine, SetupCredentials};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
@@ -76,6 +78,6 @@ pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
 pub use ops::{
-    Fetch, HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts,
-    UserStatus, VERSION,
+    BuiltinEngine, Fetch, HsmVersion, Listing, LoginTest, ProxyStatus, Served, TestFilter,
+    Timeouts, UserStatus, VERSION,
 };

@@ -1,5 +1,5 @@
 //! The operations of `ppin`, shared by the command-line tool and the Terraform
-//! provider: [`Ppin`].
+//! provider: [`BuiltinEngine`], the engine behind [`Ppin`](crate::Ppin).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -11,6 +11,8 @@ use hsm_wire::{
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
 use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Hsm, LiveConfig, PrimusConfig, SlotUser};
 use crate::engine::SetupCredentials;
@@ -97,12 +99,13 @@ pub struct Served {
     pub user: String,
     /// Its slot id.
     pub slot_id: u32,
-    /// The name of the HSM that answered (`hsm0`).
-    pub hsm: String,
-    /// Its `host:port`.
-    pub address: String,
-    /// The server's name and version from the handshake (e.g. `hsm-sim 0.1.0`).
-    pub server: String,
+    /// The name of the HSM that answered (`hsm0`), when the engine knows it.
+    pub hsm: Option<String>,
+    /// Its `host:port`, when the engine knows it.
+    pub address: Option<String>,
+    /// The server's name and version from the handshake (e.g. `hsm-sim
+    /// 0.1.0`), when the engine knows it.
+    pub server: Option<String>,
 }
 
 /// The outcome of a login test for one user.
@@ -157,7 +160,8 @@ impl TestFilter {
     }
 }
 
-/// The ppin operations over one `primus.cfg` and one `.secrets.cfg`.
+/// The built-in engine: the ppin operations over one `primus.cfg` and one
+/// `.secrets.cfg`, with this crate's HSM client and `secrets-cfg` store.
 ///
 /// Cheap to clone; every operation takes `&self` and may run concurrently with
 /// others (`.secrets.cfg` edits are serialised by [`SecretsStore`]). HSMs are
@@ -166,10 +170,12 @@ impl TestFilter {
 /// operation and only while the previous ones could not be reached; an answer
 /// from an HSM, including an authentication failure, is final.
 #[derive(Debug, Clone)]
-pub struct Ppin {
+pub struct BuiltinEngine {
     config: Arc<LiveConfig>,
     store: SecretsStore,
     timeouts: Timeouts,
+    /// Aborts an operation that has not yet sent a credential.
+    cancel: CancellationToken,
 }
 
 /// A slot user that passed the local checks, with its service proxy
@@ -192,18 +198,37 @@ struct Session {
     proxy_user: Option<String>,
 }
 
-impl Ppin {
+impl BuiltinEngine {
     /// Operations on `config` and `store` with the default [`Timeouts`].
     pub fn new(config: PrimusConfig, store: SecretsStore) -> Self {
-        Ppin::over(LiveConfig::Fixed(Arc::new(config)), store)
+        BuiltinEngine::over(LiveConfig::Fixed(Arc::new(config)), store)
     }
 
     fn over(config: LiveConfig, store: SecretsStore) -> Self {
-        Ppin {
+        BuiltinEngine {
             config: Arc::new(config),
             store,
             timeouts: Timeouts::default(),
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// Operations that stop when `cancel` fires, as long as they have not
+    /// sent a credential yet (connecting to an HSM, before a file edit);
+    /// one that has sent it completes and stores what the HSM issued.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// [`PpinError::Cancelled`] if the stop signal fired.
+    fn check_cancel(&self, user: Option<&str>) -> Result<(), PpinError> {
+        if self.cancel.is_cancelled() {
+            return Err(PpinError::Cancelled {
+                user: user.map(str::to_owned),
+            });
+        }
+        Ok(())
     }
 
     /// As [`open`](Self::open), for a long-running program: `primus.cfg` is
@@ -218,7 +243,7 @@ impl Ppin {
     ) -> Result<Self, PpinError> {
         let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
             .map_err(|source| PpinError::Secrets { user: None, source })?;
-        Ok(Ppin::over(
+        Ok(BuiltinEngine::over(
             LiveConfig::watched(primus_cfg.map(Path::to_owned)),
             store,
         ))
@@ -236,7 +261,7 @@ impl Ppin {
         let config = PrimusConfig::load(primus_cfg)?;
         let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
             .map_err(|source| PpinError::Secrets { user: None, source })?;
-        Ok(Ppin::new(config, store))
+        Ok(BuiltinEngine::new(config, store))
     }
 
     /// Replaces the network limits.
@@ -246,7 +271,7 @@ impl Ppin {
     }
 
     /// The `primus.cfg` in use now (read again if its file changed, when
-    /// this `Ppin` was made by [`watching`](Self::watching)).
+    /// this engine was made by [`watching`](Self::watching)).
     pub fn config(&self) -> Result<Arc<PrimusConfig>, PpinError> {
         Ok(self.config.current()?)
     }
@@ -390,6 +415,7 @@ impl Ppin {
     /// Returns whether there was one. The HSM is not contacted.
     pub async fn remove(&self, user: &str) -> Result<bool, PpinError> {
         self.user(user)?;
+        self.check_cancel(Some(user))?;
         self.remove_entry(EntryKind::User, user).await
     }
 
@@ -399,6 +425,7 @@ impl Ppin {
     /// [`add`](Self::add), [`update`](Self::update) or [`test`](Self::test).
     pub async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
         self.proxy_user(proxy_user)?;
+        self.check_cancel(Some(proxy_user))?;
         let secret = Secret::new(password.expose_secret().as_bytes().to_vec());
         self.put(EntryKind::ServiceProxy, proxy_user, secret).await
     }
@@ -407,6 +434,7 @@ impl Ppin {
     /// Returns whether there was one.
     pub async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError> {
         self.proxy_user(proxy_user)?;
+        self.check_cancel(Some(proxy_user))?;
         self.remove_entry(EntryKind::ServiceProxy, proxy_user).await
     }
 
@@ -653,7 +681,7 @@ impl Ppin {
 
     async fn connect(&self, hsm: &Hsm) -> Result<Connection, ConnectFailure> {
         // The CA file is read per connection: a few hundred bytes next to a TLS
-        // handshake, and a replaced CA takes effect without rebuilding `Ppin`.
+        // handshake, and a replaced CA takes effect without rebuilding the engine.
         let ca_file = hsm.ca_file.as_deref().ok_or(ConnectFailure::NoCaFile)?;
         let connector = Connector::from_ca_file(ca_file)
             .map_err(ConnectFailure::Tls)?
@@ -677,7 +705,12 @@ impl Ppin {
         let name = Some(user.user_name.as_str());
         let mut failures = Vec::new();
         for hsm in &user.hsms {
-            match self.connect(hsm).await {
+            let connected = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(PpinError::Cancelled { user: name.map(str::to_owned) }),
+                connected = self.connect(hsm) => connected,
+            };
+            match connected {
                 Ok(connection) => {
                     let mut session = Session {
                         connection,
@@ -759,9 +792,9 @@ impl Session {
         let served = Served {
             user: user.user_name.clone(),
             slot_id: user.slot_id,
-            hsm: self.hsm.name.clone(),
-            address: self.connection.peer().to_owned(),
-            server: self.connection.server_hello().server.clone(),
+            hsm: Some(self.hsm.name.clone()),
+            address: Some(self.connection.peer().to_owned()),
+            server: Some(self.connection.server_hello().server.clone()),
         };
         self.connection.close().await;
         served

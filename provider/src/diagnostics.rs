@@ -95,10 +95,18 @@ fn next_step(error: &PpinError, resource_type: &str) -> String {
             "Import it with `terraform import {resource_type}.<name> {user}` to manage it with Terraform, or remove \
              it with `ppin -r -e {user}` and apply again"
         ),
+        PpinError::Secrets { .. } => "Check secrets_file and key_file in the provider block (or \
+             SECUROSYS_SECRETS_CONF and SECUROSYS_SECRETS_KEY) and the permissions of the file and its directory, \
+             then apply again"
+            .to_owned(),
+        PpinError::IssuedNotStored { user, .. } => format!(
+            "Fix the cause above, ask the HSM administrator for a new setup password for '{user}', set it as \
+             setup_password (or setup_password_wo with a new password_wo_version) and apply again"
+        ),
         PpinError::UpdateFailed { cause, .. } => format!(
-            "Terraform no longer manages an entry for it: the next refresh drops it from the state. {}; then run \
-             `terraform apply` again, which adds the permanent secret anew (it needs a setup password that is \
-             still valid)",
+            "The resource stays in the state until the next refresh (Terraform keeps the prior state on an \
+             error), which finds the entry gone and plans to create it. {}; then run `terraform apply` again, \
+             which adds the permanent secret anew (it needs a setup password that is still valid)",
             capitalise(&cause.next_step())
         ),
         _ => capitalise(&error.next_step()),
@@ -181,7 +189,12 @@ mod tests {
         };
         let d = ppin_error(&error, "primus_permanent_secret", None);
         assert_eq!(d.summary, "Permanent Secret Update Failed");
-        assert!(d.detail.contains("drops it from the state"), "{}", d.detail);
+        assert!(
+            d.detail
+                .contains("stays in the state until the next refresh"),
+            "{}",
+            d.detail
+        );
         assert!(
             d.detail.contains("`terraform apply` again, which adds"),
             "{}",

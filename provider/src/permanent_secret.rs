@@ -7,8 +7,8 @@ use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
-    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
+    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
+    ImportState, ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
     ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
@@ -39,6 +39,7 @@ pub(crate) struct PermanentSecretState {
     setup_password_wo: Option<Password>,
     pkcs11_password_wo: Option<Password>,
     password_wo_version: Option<i64>,
+    verify_login_on_adopt: Option<bool>,
     slot_ids: Option<Vec<u32>>,
     status: Option<String>,
 }
@@ -81,6 +82,22 @@ fn rotates(prior: &PermanentSecretState, planned: &PermanentSecretState) -> bool
     new_setup || new_version
 }
 
+/// The warning of a create that found the user's entry already stored.
+fn adopted_warning(user: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Adopted The Existing Entry",
+        format!(
+            "User '{user}' already had a permanent secret in .secrets.cfg that decrypts under the file key \
+             (left by an interrupted apply, or added by hand), so Terraform adopted the existing entry: no new \
+             secret was fetched and no setup password trial was spent. Nothing to do if this entry is the one \
+             you want; to have the HSM issue a new one, change password_wo_version (or set a new \
+             setup_password) and apply again. Set verify_login_on_adopt = true to also log in with it at the \
+             HSM when adopting."
+        ),
+    )
+    .at(AttributePath::root("user"))
+}
+
 fn user_path() -> Option<AttributePath> {
     Some(AttributePath::root("user"))
 }
@@ -100,8 +117,16 @@ impl Resource<Client> for PermanentSecretResource {
                  Creating it trades the user's one-time setup password (and PKCS#11 password) for a permanent secret \
                  at the HSM, as `ppin -a` does. A new `setup_password` (or a new `password_wo_version`) has the HSM \
                  issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry: the apply \
-                 fails saying so, the resource drops out of the state and the next apply adds it again. Destroying \
+                 fails saying so, the resource stays in the state until the next refresh (Terraform keeps the \
+                 prior state on an error), which finds the entry gone and plans to create it again. Destroying \
                  it removes the entry (`ppin -r`).\n\n\
+                 Creating adopts an entry that is already in `.secrets.cfg` and decrypts under the file key (for \
+                 example one written by an apply that was killed before Terraform saved its state): the resource \
+                 records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
+                 setup password trial, so a re-apply after an interruption converges without `terraform import`. \
+                 `verify_login_on_adopt` adds a login at the HSM. If the HSM issued or replaced a secret that then \
+                 could not be written, the apply says so: that secret is lost and a new setup password is \
+                 needed.\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
                  creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
                  the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
@@ -147,6 +172,11 @@ impl Resource<Client> for PermanentSecretResource {
                  configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
                  see; also works with `setup_password` to rotate while the setup password is still valid.",
             ))
+            .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
+                "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \
+                 apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
+                 adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
+            ))
             .attribute(
                 Attribute::computed("slot_ids", Type::list(Type::Number))
                     .use_state_for_unknown()
@@ -164,12 +194,28 @@ impl Resource<Client> for PermanentSecretResource {
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
         let ppin = &req.client.ppin(TYPE_NAME)?;
+        let user = &req.planned.user;
+        // An entry written by an apply that was killed before Terraform saved its state: adopt it, spending no trial.
+        let stored = ppin
+            .verify_stored(user)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+        if stored {
+            if req.planned.verify_login_on_adopt == Some(true) {
+                ppin.login(user)
+                    .await
+                    .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+            }
+            tracing::info!(user = %user, "existing permanent secret adopted");
+            let warning = adopted_warning(user);
+            return Ok(CreateResponse::new(req.planned.configured(ppin)).with_warning(warning));
+        }
         let credentials = req.config.credentials()?;
         let served = ppin
-            .add(&req.planned.user, &credentials)
+            .add(user, &credentials)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
-        tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret added");
+        tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret added");
         Ok(CreateResponse::new(req.planned.configured(ppin)))
     }
 
@@ -201,7 +247,7 @@ impl Resource<Client> for PermanentSecretResource {
             let credentials = req.config.credentials()?;
             match ppin.update(&req.planned.user, &credentials).await {
                 Ok(served) => {
-                    tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret updated")
+                    tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret updated")
                 }
                 Err(e) => return Err(fail(&e, TYPE_NAME, path_of(&e))),
             }
