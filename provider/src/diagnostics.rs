@@ -215,6 +215,31 @@ mod tests {
     }
 
     #[test]
+    fn secrets_file_errors_speak_of_provider_settings_not_flags() {
+        let error = PpinError::Secrets {
+            user: Some("APP".into()),
+            source: secrets_cfg::Error::NotFound {
+                path: "/etc/primus/.secrets.cfg".into(),
+            },
+        };
+        let d = ppin_error(&error, "primus_permanent_secret", None);
+        assert_eq!(d.summary, "Cannot Use .secrets.cfg");
+        assert!(
+            d.detail.contains("secrets_file and key_file"),
+            "{}",
+            d.detail
+        );
+        assert!(!d.detail.contains("-s <path>"), "{}", d.detail);
+        assert_eq!(d.detail.matches("0x80005004").count(), 1, "{}", d.detail);
+        // The CLI keeps its flags.
+        assert!(
+            error.next_step().contains("-s <path>"),
+            "{}",
+            error.next_step()
+        );
+    }
+
+    #[test]
     fn a_file_name_starting_a_sentence_keeps_its_spelling() {
         assert_eq!(capitalise("primus.cfg not found"), "primus.cfg not found");
         assert_eq!(capitalise("user 'APP' is unknown"), "User 'APP' is unknown");

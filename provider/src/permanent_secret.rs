@@ -193,7 +193,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME)?;
         let user = &req.planned.user;
         // An entry written by an apply that was killed before Terraform saved its state: adopt it, spending no trial.
         let stored = ppin
@@ -223,7 +223,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME)?;
         let stored = match req.client.login_check() {
             LoginCheck::AtTheHsm => logs_in(ppin, &req.state.user).await,
             LoginCheck::FileOnly => ppin.verify_stored(&req.state.user).await,
@@ -241,7 +241,7 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: UpdateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<UpdateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME)?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
             let credentials = req.config.credentials()?;

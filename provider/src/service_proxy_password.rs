@@ -74,7 +74,7 @@ impl ServiceProxyPasswordResource {
             .find(|p| p.proxy_user == state.proxy_user)
         else {
             return Err(fail(
-                &unknown_proxy(&ppin, &state.proxy_user),
+                &unknown_proxy(ppin, &state.proxy_user),
                 TYPE_NAME,
                 proxy_path(),
             ));
