@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use serde::{Deserialize, Serialize};
 
+use ppin::{HsmSettings, PrimusConfig, SlotSettings};
+
 use crate::config::SimConfig;
 
 /// Where the simulator keeps its files, all inside one state directory.
@@ -153,26 +155,21 @@ pub(crate) fn read_server_identity(
 }
 
 /// Renders `primus.cfg` in the vendor's libconfig shape for one HSM at
-/// `127.0.0.1:port`, plus our optional key `ca_file` (the CA to trust).
+/// `127.0.0.1:port`, plus our optional key `ca_file` (the CA to trust),
+/// with ppin's writer (every string escaped).
 pub fn render_primus_cfg(config: &SimConfig, port: u16, ca_file: &Path) -> String {
-    let mut slots = String::new();
+    let mut hsm = HsmSettings::new("hsm0", "127.0.0.1", port);
+    hsm.ca_file = Some(ca_file.display().to_string());
     for (position, user) in config.users.iter().enumerate() {
-        // User and proxy names are validated to hold no quote, backslash or newline.
-        slots.push_str(&format!(
-            "        slot{position}: {{ user_name = \"{}\"; id = {};",
-            user.name,
-            user.slot(position)
-        ));
-        if let Some(proxy) = &user.proxy_user {
-            slots.push_str(&format!(" proxy_user = \"{proxy}\";"));
-        }
-        slots.push_str(" };\n");
+        let mut slot = SlotSettings::new(&user.name, user.slot(position));
+        slot.proxy_user = user.proxy_user.clone();
+        hsm.slots.push(slot);
     }
+    let text = PrimusConfig::render(&[hsm], Path::new("primus.cfg"))
+        // Names are validated when the simulator's configuration is read, one HSM has no duplicate.
+        .unwrap_or_else(|e| panic!("the simulator's users make an invalid primus.cfg: {e}"));
     format!(
         "# Written by hsm-sim for its HSM on 127.0.0.1:{port}.\n\
-         # ca_file is an hsm-sim/ppin extension: the CA that signed the HSM's TLS certificate.\n\
-         version = \"1.0\";\n\
-         primus: {{\n  hsms: {{\n    hsm0: {{\n      host = \"127.0.0.1\";\n      port = \"{port}\";\n      ca_file = {};\n      slots: {{\n{slots}      }};\n    }};\n  }};\n}};\n",
-        secrets_cfg::libconfig::quote(&ca_file.display().to_string())
+         # ca_file is an hsm-sim/ppin extension: the CA that signed the HSM's TLS certificate.\n{text}"
     )
 }

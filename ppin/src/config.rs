@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use hsm_wire::VendorCode;
-use secrets_cfg::libconfig::{self, Group, ParseError, Value};
+use secrets_cfg::libconfig::{self, ParseError};
 
 /// Environment variable naming `primus.cfg`, first in the vendor's lookup order.
 pub const PRIMUS_CFG_ENV: &str = "SECUROSYS_PKCS11_CONF";
@@ -142,30 +142,30 @@ pub struct PrimusConfig {
 }
 
 impl PrimusConfig {
-    /// Finds `primus.cfg`: `explicit` if given, else `$SECUROSYS_PKCS11_CONF` if
-    /// set, else the first existing file of [`PRIMUS_CFG_DEFAULT_PATHS`].
-    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
-        let env = std::env::var_os(PRIMUS_CFG_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let candidates: Vec<PathBuf> = match explicit.map(Path::to_owned).or(env) {
-            // A path the user named is the only place to look: falling back to a
-            // system file would silently use a different configuration.
-            Some(named) => vec![named],
-            None => PRIMUS_CFG_DEFAULT_PATHS.iter().map(PathBuf::from).collect(),
-        };
-        candidates
+    /// Where `primus.cfg` is, or would be written: `explicit` if given, else
+    /// `$SECUROSYS_PKCS11_CONF` when non-empty, else the first of
+    /// [`PRIMUS_CFG_DEFAULT_PATHS`] that exists, else the first of them.
+    /// Never fails: a missing file is reported by [`read`](Self::read)
+    /// (0x80005003).
+    pub fn locate(explicit: Option<&Path>) -> PathBuf {
+        if let Some(named) = explicit {
+            return named.to_owned();
+        }
+        // A path the user named is the only place to look: falling back to a
+        // system file would silently use a different configuration.
+        if let Some(env) = std::env::var_os(PRIMUS_CFG_ENV).filter(|v| !v.is_empty()) {
+            return PathBuf::from(env);
+        }
+        PRIMUS_CFG_DEFAULT_PATHS
             .iter()
-            .find(|path| path.is_file())
-            .cloned()
-            .ok_or(ConfigError::NotFound {
-                searched: candidates,
-            })
+            .map(PathBuf::from)
+            .find(|path| path.exists())
+            .unwrap_or_else(|| PathBuf::from(PRIMUS_CFG_DEFAULT_PATHS[0]))
     }
 
     /// [`locate`](Self::locate)s and [`read`](Self::read)s `primus.cfg`.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::read(&Self::locate(explicit)?)
+        Self::read(&Self::locate(explicit))
     }
 
     /// Reads and checks the `primus.cfg` at `path`.
@@ -189,7 +189,18 @@ impl PrimusConfig {
             path: path.to_owned(),
             source,
         })?;
-        Reader { path }.config(&doc)
+        reader::Reader { path }.config(&doc)
+    }
+
+    /// The text of a `primus.cfg` holding `hsms`, in the vendor's shape
+    /// (`primus: { hsms: { <name>: { host; port; slots: { slot0: ... } } } }`),
+    /// written by the libconfig writer (strings escaped) and checked by
+    /// [`parse`](Self::parse) as the file at `path`, so what is written is
+    /// exactly what every reader then sees.
+    pub fn render(hsms: &[HsmSettings], path: &Path) -> Result<String, ConfigError> {
+        let text = writer::render(hsms, path)?;
+        Self::parse(&text, path)?;
+        Ok(text)
     }
 
     /// The file this configuration was read from.
@@ -234,224 +245,13 @@ impl PrimusConfig {
     }
 }
 
-/// Turns the libconfig tree into a [`PrimusConfig`], naming the setting in errors.
-struct Reader<'a> {
-    path: &'a Path,
-}
+mod live;
+mod reader;
+mod writer;
 
-impl Reader<'_> {
-    fn invalid(&self, setting: &str, problem: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_owned(),
-            setting: setting.to_owned(),
-            problem: problem.into(),
-        }
-    }
+pub(crate) use live::LiveConfig;
 
-    /// The entries of a group or list at `setting`, named `setting.name` or `setting[i]`.
-    fn entries<'v>(
-        &self,
-        setting: &str,
-        value: &'v Value,
-    ) -> Result<Vec<(String, &'v Group)>, ConfigError> {
-        let named: Vec<(String, &Value)> = match value {
-            Value::Group(group) => group
-                .iter()
-                .map(|s| (format!("{setting}.{}", s.name), &s.value))
-                .collect(),
-            Value::List(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (format!("{setting}[{i}]"), v))
-                .collect(),
-            other => {
-                return Err(self.invalid(
-                    setting,
-                    format!("expected a group {{ ... }}, found a {}", other.type_name()),
-                ))
-            }
-        };
-        named
-            .into_iter()
-            .map(|(name, value)| match value.as_group() {
-                Some(group) => Ok((name, group)),
-                None => Err(self.invalid(
-                    &name,
-                    format!("expected a group {{ ... }}, found a {}", value.type_name()),
-                )),
-            })
-            .collect()
-    }
-
-    fn string(
-        &self,
-        group: &Group,
-        parent: &str,
-        key: &str,
-    ) -> Result<Option<String>, ConfigError> {
-        match group.get(key) {
-            None => Ok(None),
-            Some(Value::String(text)) if !text.is_empty() => Ok(Some(text.clone())),
-            Some(Value::String(_)) => {
-                Err(self.invalid(&format!("{parent}.{key}"), "must not be empty"))
-            }
-            Some(other) => Err(self.invalid(
-                &format!("{parent}.{key}"),
-                format!("expected a string, found a {}", other.type_name()),
-            )),
-        }
-    }
-
-    fn required_string(
-        &self,
-        group: &Group,
-        parent: &str,
-        key: &str,
-    ) -> Result<String, ConfigError> {
-        self.string(group, parent, key)?.ok_or_else(|| {
-            self.invalid(&format!("{parent}.{key}"), "missing: every entry needs one")
-        })
-    }
-
-    /// An integer in `range`, written as an integer or (as the vendor writes
-    /// `port`) a string of digits.
-    fn number<T: TryFrom<i64>>(
-        &self,
-        group: &Group,
-        parent: &str,
-        key: &str,
-    ) -> Result<Option<T>, ConfigError> {
-        let setting = format!("{parent}.{key}");
-        let number = match group.get(key) {
-            None => return Ok(None),
-            Some(Value::Int(n)) => Some(*n),
-            Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
-            Some(_) => None,
-        };
-        let out_of_range = || {
-            self.invalid(
-                &setting,
-                "expected a whole number in range (e.g. 2310 or \"2310\")",
-            )
-        };
-        let number = number.ok_or_else(out_of_range)?;
-        T::try_from(number).map(Some).map_err(|_| out_of_range())
-    }
-
-    fn config(&self, doc: &Group) -> Result<PrimusConfig, ConfigError> {
-        let primus = match doc.get("primus") {
-            Some(Value::Group(group)) => group,
-            Some(other) => {
-                return Err(self.invalid(
-                    "primus",
-                    format!("expected a group, found a {}", other.type_name()),
-                ))
-            }
-            None => {
-                return Err(self.invalid(
-                    "primus",
-                    "missing: primus.cfg needs a `primus: { hsms: { ... }; };` group",
-                ))
-            }
-        };
-        let default_ca = self.string(primus, "primus", "ca_file")?;
-        let hsms_value = primus
-            .get("hsms")
-            .ok_or_else(|| self.invalid("primus.hsms", "missing: list the HSMs here"))?;
-        let mut hsms = Vec::new();
-        let mut slots_of_hsm = Vec::new();
-        for (position, (name, group)) in self
-            .entries("primus.hsms", hsms_value)?
-            .into_iter()
-            .enumerate()
-        {
-            let host = self.required_string(group, &name, "host")?;
-            let port = self.number::<u16>(group, &name, "port")?.ok_or_else(|| {
-                self.invalid(&format!("{name}.port"), "missing: every HSM needs a port")
-            })?;
-            let ca_file = self
-                .string(group, &name, "ca_file")?
-                .or_else(|| default_ca.clone())
-                .map(|file| {
-                    let dir = self.path.parent().unwrap_or(Path::new(""));
-                    dir.join(file)
-                });
-            let priority = self
-                .number::<i64>(group, &name, "priority")?
-                .unwrap_or(position as i64);
-            // `hsm0` for a group entry, `hsms[0]` for a list entry.
-            let short_name = name
-                .strip_prefix("primus.hsms.")
-                .or_else(|| name.strip_prefix("primus."))
-                .unwrap_or(&name)
-                .to_owned();
-            hsms.push(Hsm {
-                name: short_name,
-                host,
-                port,
-                ca_file,
-                priority,
-            });
-            let slots = group.get("slots").ok_or_else(|| {
-                self.invalid(
-                    &format!("{name}.slots"),
-                    "missing: every HSM needs the slots it serves",
-                )
-            })?;
-            slots_of_hsm.push(self.entries(&format!("{name}.slots"), slots)?);
-        }
-        if hsms.is_empty() {
-            return Err(self.invalid("primus.hsms", "no HSM configured"));
-        }
-        let mut users: Vec<SlotUser> = Vec::new();
-        for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
-            for (name, slot) in slots {
-                let user_name = self.required_string(slot, &name, "user_name")?;
-                let slot_id = self.number::<u32>(slot, &name, "id")?.ok_or_else(|| {
-                    self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
-                })?;
-                let proxy_user = self.string(slot, &name, "proxy_user")?;
-                match users.iter_mut().find(|u| u.user_name == user_name) {
-                    None => users.push(SlotUser {
-                        user_name,
-                        slot_id,
-                        proxy_user,
-                        hsms: vec![hsm.clone()],
-                    }),
-                    Some(user) => {
-                        // Redundant HSMs share one credential, so they must describe the same slot.
-                        if user.hsms.iter().any(|h| h.name == hsm.name) {
-                            return Err(self.invalid(
-                                &name,
-                                format!("user '{user_name}' appears twice in this HSM"),
-                            ));
-                        }
-                        if user.slot_id != slot_id || user.proxy_user != proxy_user {
-                            return Err(self.invalid(
-                                &name,
-                                format!(
-                                    "user '{user_name}' is also on HSM {} with a different slot id or proxy_user; \
-                                     redundant HSMs of one user must use the same id and proxy_user",
-                                    user.hsms[0].name
-                                ),
-                            ));
-                        }
-                        user.hsms.push(hsm.clone());
-                    }
-                }
-            }
-        }
-        for user in &mut users {
-            // Stable: equal priorities keep file order.
-            user.hsms.sort_by_key(|h| h.priority);
-        }
-        Ok(PrimusConfig {
-            path: self.path.to_owned(),
-            hsms,
-            users,
-        })
-    }
-}
+pub use writer::{HsmSettings, SlotSettings};
 
 #[cfg(test)]
 mod tests;

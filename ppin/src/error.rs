@@ -11,7 +11,11 @@ use hsm_wire::{
 
 use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
-use crate::ops::TestFilter;
+use crate::ops::{Fetch, TestFilter};
+
+mod kind;
+
+pub use kind::PpinErrorKind;
 
 /// Why a ppin operation failed.
 ///
@@ -32,8 +36,8 @@ pub enum PpinError {
     UnknownUser {
         /// The name asked for.
         user: String,
-        /// Whether a service proxy user was asked for (`ppin -p`/`-x`).
-        proxy: bool,
+        /// Whether a slot user or a service proxy user (`ppin -p`/`-x`) was asked for.
+        role: UserRole,
         /// The `primus.cfg` searched.
         config: PathBuf,
         /// The names that are there, for the message.
@@ -111,6 +115,25 @@ pub enum PpinError {
         /// When the answer arrived (the lockout end is counted from it).
         at: SystemTime,
     },
+    /// The HSM issued (`add`) or replaced (`update`) a permanent secret, and
+    /// it could not be stored: the secret is lost and the setup password
+    /// spent. After an update the stored entry no longer works either.
+    IssuedNotStored {
+        /// The user.
+        user: String,
+        /// Whether the HSM issued a first secret or replaced one.
+        fetch: Fetch,
+        /// The HSM that issued it.
+        hsm: Box<Hsm>,
+        /// Why it could not be stored.
+        source: secrets_cfg::Error,
+    },
+    /// The operation was stopped (Ctrl-C, Terraform's stop) before any
+    /// credential was sent, so nothing was counted or changed.
+    Cancelled {
+        /// The user the operation was for, if any.
+        user: Option<String>,
+    },
     /// `update` failed, so the user's entry was removed from `.secrets.cfg`, as
     /// the vendor's `ppin -u` does; the next try must be an `add`.
     UpdateFailed {
@@ -119,6 +142,16 @@ pub enum PpinError {
         /// Why the update failed.
         cause: Box<PpinError>,
     },
+}
+
+/// Which kind of name of `primus.cfg` an operation asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserRole {
+    /// A slot's `user_name`.
+    Slot,
+    /// A slot's CloudHSM `proxy_user`.
+    ServiceProxy,
 }
 
 impl PpinError {
@@ -134,7 +167,9 @@ impl PpinError {
             | PpinError::ProxyPasswordMissing { user, .. }
             | PpinError::AlreadyConfigured { user }
             | PpinError::NotConfigured { user }
-            | PpinError::UpdateFailed { user, .. } => Some(user),
+            | PpinError::UpdateFailed { user, .. }
+            | PpinError::IssuedNotStored { user, .. } => Some(user),
+            PpinError::Cancelled { user } => user.as_deref(),
             PpinError::Secrets { user, .. }
             | PpinError::Unreachable { user, .. }
             | PpinError::Hsm { user, .. } => user.as_deref(),
@@ -146,6 +181,7 @@ impl PpinError {
         match self {
             PpinError::TlsSetup { hsm, .. }
             | PpinError::NoCaFile { hsm }
+            | PpinError::IssuedNotStored { hsm, .. }
             | PpinError::Hsm { hsm, .. } => Some(hsm),
             PpinError::UpdateFailed { cause, .. } => cause.hsm(),
             _ => None,
@@ -157,7 +193,9 @@ impl PpinError {
         match self {
             PpinError::Config(error) => error.vendor_code(),
             PpinError::UnknownUser { .. } => Some(VendorCode::USER_NOT_IN_CONFIG),
-            PpinError::Secrets { source, .. } => source.vendor_code().map(VendorCode),
+            PpinError::Secrets { source, .. } | PpinError::IssuedNotStored { source, .. } => {
+                secrets_vendor_code(source)
+            }
             PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
             PpinError::Hsm { source, .. } => source.vendor_code(),
             PpinError::UpdateFailed { cause, .. } => cause.vendor_code(),
@@ -167,6 +205,7 @@ impl PpinError {
             | PpinError::NotConfigured { .. }
             | PpinError::NoUserSelected { .. }
             | PpinError::NoCaFile { .. }
+            | PpinError::Cancelled { .. }
             | PpinError::TlsSetup { .. } => None,
         }
     }
@@ -207,33 +246,38 @@ impl PpinError {
     pub fn is_local(&self) -> bool {
         !matches!(
             self,
-            PpinError::Unreachable { .. } | PpinError::Hsm { .. } | PpinError::UpdateFailed { .. }
+            PpinError::Unreachable { .. }
+                | PpinError::Hsm { .. }
+                | PpinError::UpdateFailed { .. }
+                | PpinError::IssuedNotStored { .. }
         )
     }
 
-    /// A short machine-readable name for the failure (`bad_setup_password`,
-    /// `unknown_user`, ...), stable for scripts.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of failure this is, for callers that act on it; its
+    /// [`as_str`](PpinErrorKind::as_str) is the stable name for scripts.
+    pub fn kind(&self) -> PpinErrorKind {
         match self {
-            PpinError::Config(ConfigError::NotFound { .. }) => "config_not_found",
-            PpinError::Config(_) => "config_invalid",
-            PpinError::UnknownUser { .. } => "unknown_user",
-            PpinError::SetupPasswordFormat { .. } => "setup_password_format",
-            PpinError::ProxyPasswordMissing { .. } => "proxy_password_missing",
-            PpinError::AlreadyConfigured { .. } => "already_configured",
-            PpinError::NotConfigured { .. } => "not_configured",
-            PpinError::Secrets { .. } => "secrets_file",
-            PpinError::NoUserSelected { .. } => "no_user_selected",
-            PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => "tls_setup",
-            PpinError::Unreachable { .. } => "unreachable",
+            PpinError::Config(ConfigError::NotFound { .. }) => PpinErrorKind::ConfigNotFound,
+            PpinError::Config(_) => PpinErrorKind::ConfigInvalid,
+            PpinError::UnknownUser { .. } => PpinErrorKind::UserNotInConfig,
+            PpinError::SetupPasswordFormat { .. } => PpinErrorKind::SetupPasswordFormat,
+            PpinError::ProxyPasswordMissing { .. } => PpinErrorKind::ProxyPasswordMissing,
+            PpinError::AlreadyConfigured { .. } => PpinErrorKind::AlreadyConfigured,
+            PpinError::NotConfigured { .. } => PpinErrorKind::NotConfigured,
+            PpinError::Secrets { .. } => PpinErrorKind::SecretsFile,
+            PpinError::NoUserSelected { .. } => PpinErrorKind::NoUserSelected,
+            PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => PpinErrorKind::TlsSetup,
+            PpinError::Unreachable { .. } => PpinErrorKind::Unreachable,
             PpinError::Hsm { source, .. } => match source.as_ref() {
-                ClientError::Hsm { error, .. } => error.kind.as_str(),
-                ClientError::Tls { .. } => "tls_handshake",
-                ClientError::InvalidServerName { .. } => "config_invalid",
-                ClientError::Protocol { .. } => "protocol",
-                _ => "connection_broken",
+                ClientError::Hsm { error, .. } => PpinErrorKind::of_wire(error.kind),
+                ClientError::Tls { .. } => PpinErrorKind::TlsHandshake,
+                ClientError::InvalidServerName { .. } => PpinErrorKind::ConfigInvalid,
+                ClientError::Protocol { .. } => PpinErrorKind::Protocol,
+                _ => PpinErrorKind::ConnectionBroken,
             },
-            PpinError::UpdateFailed { .. } => "update_failed",
+            PpinError::UpdateFailed { .. } => PpinErrorKind::UpdateFailed,
+            PpinError::IssuedNotStored { .. } => PpinErrorKind::IssuedNotStored,
+            PpinError::Cancelled { .. } => PpinErrorKind::Cancelled,
         }
     }
 
@@ -241,8 +285,11 @@ impl PpinError {
     pub fn what(&self) -> String {
         match self {
             PpinError::Config(error) => error.to_string(),
-            PpinError::UnknownUser { user, proxy, config, .. } => {
-                let role = if *proxy { "service proxy user" } else { "user" };
+            PpinError::UnknownUser { user, role, config, .. } => {
+                let role = match role {
+                    UserRole::Slot => "user",
+                    UserRole::ServiceProxy => "service proxy user",
+                };
                 format!("{role} '{user}' is not in {} (0x80005012)", config.display())
             }
             PpinError::SetupPasswordFormat { user, problem } => {
@@ -272,6 +319,21 @@ impl PpinError {
                 format!("no HSM{whom} could be reached (0x80005015); tried {}", tried.join("; "))
             }
             PpinError::Hsm { user, hsm, source, .. } => hsm_what(user.as_deref(), hsm, source, self.locked_for()),
+            PpinError::IssuedNotStored { user, fetch, hsm, source } => {
+                let (issued, old) = match fetch {
+                    Fetch::Add => ("issued", ""),
+                    Fetch::Update => ("replaced", "; the previous secret no longer works"),
+                };
+                format!(
+                    "HSM {hsm} {issued} the permanent secret of '{user}', but it could not be stored ({}){old}; \
+                     the setup password is spent",
+                    secrets_detail(source)
+                )
+            }
+            PpinError::Cancelled { user } => {
+                let of_user = user.as_deref().map(|u| format!(" for '{u}'")).unwrap_or_default();
+                format!("the operation{of_user} was cancelled before any credential was sent")
+            }
             PpinError::UpdateFailed { user, cause } => format!(
                 "{}; the permanent secret of '{user}' was removed from .secrets.cfg, as the vendor's ppin does on a failed update",
                 cause.what()
@@ -286,8 +348,11 @@ impl PpinError {
                 format!("pass -c <path to primus.cfg> or set {PRIMUS_CFG_ENV}")
             }
             PpinError::Config(_) => "fix primus.cfg and run the command again".to_owned(),
-            PpinError::UnknownUser { proxy, known, .. } => {
-                let role = if *proxy { "proxy_user" } else { "user_name" };
+            PpinError::UnknownUser { role, known, .. } => {
+                let role = match role {
+                    UserRole::Slot => "user_name",
+                    UserRole::ServiceProxy => "proxy_user",
+                };
                 if known.is_empty() {
                     format!("add a slot with this {role} to primus.cfg")
                 } else {
@@ -320,10 +385,42 @@ impl PpinError {
             PpinError::Hsm { user, proxy_user, hsm, source, .. } => {
                 hsm_next_step(user.as_deref(), proxy_user.as_deref(), hsm, source, self.locked_until())
             }
+            PpinError::IssuedNotStored { user, .. } => format!(
+                "fix the cause above, ask the HSM administrator for a new setup password for '{user}', then run `ppin -a -e {user}`"
+            ),
+            PpinError::Cancelled { .. } => "run the command again when ready; nothing was changed".to_owned(),
             PpinError::UpdateFailed { user, cause } => {
                 format!("{}; then run `ppin -a -e {user}` (not -u) to fetch a permanent secret again", cause.next_step())
             }
         }
+    }
+}
+
+/// The vendor code of a `.secrets.cfg` error: secrets-cfg's own, and
+/// 0x80005004 (secrets file not found) also for a write into a directory
+/// that does not exist, as the vendor's tool reports it.
+fn secrets_vendor_code(source: &secrets_cfg::Error) -> Option<VendorCode> {
+    if let Some(code) = source.vendor_code() {
+        return Some(VendorCode(code));
+    }
+    match source {
+        secrets_cfg::Error::Write { source: io, .. }
+            if io.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Some(VendorCode(secrets_cfg::VENDOR_SECRETS_NOT_FOUND))
+        }
+        _ => None,
+    }
+}
+
+/// A `.secrets.cfg` error without its advice to retry: after the HSM issued
+/// a secret, "retry" is the wrong advice.
+fn secrets_detail(source: &secrets_cfg::Error) -> String {
+    let text = source.to_string();
+    // secrets-cfg's messages are "what: why; advice".
+    match text.split_once("; ") {
+        Some((what, _advice)) => what.to_owned(),
+        None => text,
     }
 }
 
@@ -464,7 +561,9 @@ impl std::error::Error for PpinError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PpinError::Config(error) => Some(error),
-            PpinError::Secrets { source, .. } => Some(source),
+            PpinError::Secrets { source, .. } | PpinError::IssuedNotStored { source, .. } => {
+                Some(source)
+            }
             PpinError::TlsSetup { source, .. } => Some(source),
             PpinError::Hsm { source, .. } => Some(source),
             PpinError::UpdateFailed { cause, .. } => Some(cause.as_ref()),

@@ -37,7 +37,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use ppin::{Ppin, PrimusConfig};
+//! use ppin::{Ppin, PrimusConfig, SetupCredentials};
 //! use secrets_cfg::{KeySource, Password, SecretsStore};
 //!
 //! let config = PrimusConfig::load(None)?; // $SECUROSYS_PKCS11_CONF, /etc/primus/primus.cfg, ...
@@ -45,7 +45,7 @@
 //! let ppin = Ppin::new(config, store);
 //! let setup = Password::new("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3".to_owned());
 //! let pkcs11 = Password::new(std::env::var("PKCS11_PASSWORD")?);
-//! let served = ppin.add("PARTITION", &setup, &pkcs11).await?;
+//! let served = ppin.add("PARTITION", &SetupCredentials::new(setup, pkcs11)).await?;
 //! println!("permanent secret of {} fetched from {}", served.user, served.hsm);
 //! # Ok(()) }
 //! ```
@@ -58,15 +58,19 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
+mod door;
 mod duration;
+mod engine;
 mod error;
 mod ops;
 
 pub use config::{
-    ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS,
-    PRIMUS_CFG_ENV,
+    ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, CONFIG_NOT_FOUND,
+    PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
-pub use error::PpinError;
+pub use door::Ppin;
+pub use engine::{Engine, SetupCredentials};
+pub use error::{PpinError, PpinErrorKind, UserRole};
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
 pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
@@ -74,6 +78,6 @@ pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
 pub use ops::{
-    HsmVersion, Listing, LoginTest, Ppin, ProxyStatus, Served, TestFilter, Timeouts, UserStatus,
-    VERSION,
+    BuiltinEngine, Fetch, HsmVersion, Listing, LoginTest, ProxyStatus, Served, TestFilter,
+    Timeouts, UserStatus, VERSION,
 };

@@ -1,5 +1,5 @@
 //! The operations of `ppin`, shared by the command-line tool and the Terraform
-//! provider: [`Ppin`].
+//! provider: [`BuiltinEngine`], the engine behind [`Ppin`](crate::Ppin).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -10,8 +10,13 @@ use hsm_wire::{
 };
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
 
-use crate::config::{Hsm, PrimusConfig, SlotUser};
-use crate::error::PpinError;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Hsm, LiveConfig, PrimusConfig, SlotUser};
+use crate::engine::SetupCredentials;
+use crate::error::{PpinError, UserRole};
 
 /// The name this client gives itself in the protocol handshake.
 const CLIENT_NAME: &str = concat!("ppin ", env!("CARGO_PKG_VERSION"));
@@ -94,12 +99,13 @@ pub struct Served {
     pub user: String,
     /// Its slot id.
     pub slot_id: u32,
-    /// The name of the HSM that answered (`hsm0`).
-    pub hsm: String,
-    /// Its `host:port`.
-    pub address: String,
-    /// The server's name and version from the handshake (e.g. `hsm-sim 0.1.0`).
-    pub server: String,
+    /// The name of the HSM that answered (`hsm0`), when the engine knows it.
+    pub hsm: Option<String>,
+    /// Its `host:port`, when the engine knows it.
+    pub address: Option<String>,
+    /// The server's name and version from the handshake (e.g. `hsm-sim
+    /// 0.1.0`), when the engine knows it.
+    pub server: Option<String>,
 }
 
 /// The outcome of a login test for one user.
@@ -154,7 +160,8 @@ impl TestFilter {
     }
 }
 
-/// The ppin operations over one `primus.cfg` and one `.secrets.cfg`.
+/// The built-in engine: the ppin operations over one `primus.cfg` and one
+/// `.secrets.cfg`, with this crate's HSM client and `secrets-cfg` store.
 ///
 /// Cheap to clone; every operation takes `&self` and may run concurrently with
 /// others (`.secrets.cfg` edits are serialised by [`SecretsStore`]). HSMs are
@@ -163,10 +170,25 @@ impl TestFilter {
 /// operation and only while the previous ones could not be reached; an answer
 /// from an HSM, including an authentication failure, is final.
 #[derive(Debug, Clone)]
-pub struct Ppin {
-    config: PrimusConfig,
+pub struct BuiltinEngine {
+    config: Arc<LiveConfig>,
     store: SecretsStore,
     timeouts: Timeouts,
+    /// Aborts an operation that has not yet sent a credential.
+    cancel: CancellationToken,
+}
+
+/// A slot user that passed the local checks, with its service proxy
+/// credentials if it sits behind one.
+struct Target {
+    slot_user: SlotUser,
+    proxy: Option<ProxyCredentials>,
+}
+
+/// A CloudHSM service proxy user and its stored password.
+struct ProxyCredentials {
+    proxy_user: String,
+    password: Password,
 }
 
 /// An authenticated connection and the HSM it goes to.
@@ -176,14 +198,55 @@ struct Session {
     proxy_user: Option<String>,
 }
 
-impl Ppin {
+impl BuiltinEngine {
     /// Operations on `config` and `store` with the default [`Timeouts`].
     pub fn new(config: PrimusConfig, store: SecretsStore) -> Self {
-        Ppin {
-            config,
+        BuiltinEngine::over(LiveConfig::Fixed(Arc::new(config)), store)
+    }
+
+    fn over(config: LiveConfig, store: SecretsStore) -> Self {
+        BuiltinEngine {
+            config: Arc::new(config),
             store,
             timeouts: Timeouts::default(),
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// Operations that stop when `cancel` fires, as long as they have not
+    /// sent a credential yet (connecting to an HSM, before a file edit);
+    /// one that has sent it completes and stores what the HSM issued.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// [`PpinError::Cancelled`] if the stop signal fired.
+    fn check_cancel(&self, user: Option<&str>) -> Result<(), PpinError> {
+        if self.cancel.is_cancelled() {
+            return Err(PpinError::Cancelled {
+                user: user.map(str::to_owned),
+            });
+        }
+        Ok(())
+    }
+
+    /// As [`open`](Self::open), for a long-running program: `primus.cfg` is
+    /// read on first use, not now, and read again whenever the file changed
+    /// since (so it may be written after this call, e.g. by Terraform in the
+    /// same apply). A missing or invalid file is the error of the operation
+    /// that needs it.
+    pub fn watching(
+        primus_cfg: Option<&Path>,
+        secrets_cfg: Option<&Path>,
+        key_source: KeySource,
+    ) -> Result<Self, PpinError> {
+        let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
+            .map_err(|source| PpinError::Secrets { user: None, source })?;
+        Ok(BuiltinEngine::over(
+            LiveConfig::watched(primus_cfg.map(Path::to_owned)),
+            store,
+        ))
     }
 
     /// Opens the files the vendor's way: `primus.cfg` at `primus_cfg` or by
@@ -198,7 +261,7 @@ impl Ppin {
         let config = PrimusConfig::load(primus_cfg)?;
         let store = SecretsStore::open(secrets_cfg::locate(secrets_cfg), key_source)
             .map_err(|source| PpinError::Secrets { user: None, source })?;
-        Ok(Ppin::new(config, store))
+        Ok(BuiltinEngine::new(config, store))
     }
 
     /// Replaces the network limits.
@@ -207,9 +270,10 @@ impl Ppin {
         self
     }
 
-    /// The `primus.cfg` in use.
-    pub fn config(&self) -> &PrimusConfig {
-        &self.config
+    /// The `primus.cfg` in use now (read again if its file changed, when
+    /// this engine was made by [`watching`](Self::watching)).
+    pub fn config(&self) -> Result<Arc<PrimusConfig>, PpinError> {
+        Ok(self.config.current()?)
     }
 
     /// The `.secrets.cfg` in use.
@@ -217,7 +281,7 @@ impl Ppin {
         &self.store
     }
 
-    /// `ppin -a`: trades `setup_password` and `pkcs11_password` for the
+    /// `ppin -a`: trades the setup and PKCS#11 passwords for the
     /// permanent secret of `user` and stores it in `.secrets.cfg`.
     ///
     /// Refused before any connection when the user is not in `primus.cfg`, the
@@ -227,13 +291,9 @@ impl Ppin {
     pub async fn add(
         &self,
         user: &str,
-        setup_password: &Password,
-        pkcs11_password: &Password,
+        credentials: &SetupCredentials,
     ) -> Result<Served, PpinError> {
-        check_format(self.user(user)?, setup_password)?;
-        let prepared = self.prepare(user, Fetch::Add).await?;
-        self.obtain(user, prepared, setup_password, pkcs11_password, Fetch::Add)
-            .await
+        self.fetch(user, credentials, Fetch::Add).await
     }
 
     /// `ppin -u`: has the HSM issue a new permanent secret for `user` (the old
@@ -246,21 +306,34 @@ impl Ppin {
     pub async fn update(
         &self,
         user: &str,
-        setup_password: &Password,
-        pkcs11_password: &Password,
+        credentials: &SetupCredentials,
     ) -> Result<Served, PpinError> {
-        check_format(self.user(user)?, setup_password)?;
-        let prepared = self.prepare(user, Fetch::Update).await?;
-        let attempt = self.obtain(
-            user,
-            prepared,
-            setup_password,
-            pkcs11_password,
-            Fetch::Update,
-        );
-        match attempt.await {
-            Ok(served) => Ok(served),
-            Err(cause) => {
+        self.fetch(user, credentials, Fetch::Update).await
+    }
+
+    /// `add` and `update`, in the order every fetch keeps: the local checks,
+    /// then the HSM, then the commit.
+    async fn fetch(
+        &self,
+        user: &str,
+        credentials: &SetupCredentials,
+        fetch: Fetch,
+    ) -> Result<Served, PpinError> {
+        check_format(&self.user(user)?, &credentials.setup_password)?;
+        let prepared = self.prepare(user, fetch).await?;
+        // The pre-flight of the secrets file (type, directory, lock, key) goes here, once it exists:
+        // after the checks above, before the first byte to an HSM.
+        let attempt = self.obtain(prepared, credentials, fetch).await;
+        match (fetch, attempt) {
+            (_, Ok(served)) => Ok(served),
+            (Fetch::Add, Err(error)) => Err(error),
+            // The HSM replaced the secret: the stored one no longer works, so drop it as ppin -u does.
+            (Fetch::Update, Err(error @ PpinError::IssuedNotStored { .. })) => {
+                // Best effort: the store just failed to commit, and the error already says what to do.
+                self.remove_entry(EntryKind::User, user).await.ok();
+                Err(error)
+            }
+            (Fetch::Update, Err(cause)) => {
                 self.remove_entry(EntryKind::User, user).await?;
                 Err(PpinError::UpdateFailed {
                     user: user.to_owned(),
@@ -285,13 +358,8 @@ impl Ppin {
         self.prepare(user, Fetch::Update).await.map(drop)
     }
 
-    /// The local checks of `add`/`update` that need no password; returns the
-    /// user and its service proxy credentials.
-    async fn prepare(
-        &self,
-        user: &str,
-        fetch: Fetch,
-    ) -> Result<(&SlotUser, Option<(String, Password)>), PpinError> {
+    /// The local checks of `add`/`update` that need no password.
+    async fn prepare(&self, user: &str, fetch: Fetch) -> Result<Target, PpinError> {
         let slot_user = self.user(user)?;
         match (fetch, self.is_configured(EntryKind::User, user).await?) {
             (Fetch::Add, true) => {
@@ -306,44 +374,48 @@ impl Ppin {
             }
             _ => {}
         }
-        let proxy = self.proxy_password(slot_user).await?;
-        Ok((slot_user, proxy))
+        let proxy = self.proxy_password(&slot_user).await?;
+        Ok(Target { slot_user, proxy })
     }
 
     /// The network half of `add`/`update`, after [`prepare`](Self::prepare):
-    /// has the HSM fetch (`Add`) or renew (`Update`) the permanent secret of
-    /// `user` and stores it.
+    /// has the HSM fetch (`Add`) or renew (`Update`) the permanent secret and
+    /// stores it.
     async fn obtain(
         &self,
-        user: &str,
-        (slot_user, proxy): (&SlotUser, Option<(String, Password)>),
-        setup_password: &Password,
-        pkcs11_password: &Password,
+        target: Target,
+        credentials: &SetupCredentials,
         fetch: Fetch,
     ) -> Result<Served, PpinError> {
-        let mut session = self.session(slot_user, proxy).await?;
+        let user = target.slot_user.user_name.as_str();
+        let mut session = self.session(&target.slot_user, target.proxy).await?;
         let connection = &mut session.connection;
+        let (setup, pkcs11) = (&credentials.setup_password, &credentials.pkcs11_password);
         let issued = match fetch {
-            Fetch::Add => {
-                connection
-                    .fetch_secret(user, setup_password, pkcs11_password)
-                    .await
-            }
-            Fetch::Update => {
-                connection
-                    .update_secret(user, setup_password, pkcs11_password)
-                    .await
-            }
+            Fetch::Add => connection.fetch_secret(user, setup, pkcs11).await,
+            Fetch::Update => connection.update_secret(user, setup, pkcs11).await,
         };
         let secret = session.check(Some(user), issued)?;
-        self.put(EntryKind::User, user, secret).await?;
-        Ok(session.finish(slot_user).await)
+        // From here the HSM has spent the setup password: a failed commit must say so.
+        if let Err(error) = self.put(EntryKind::User, user, secret).await {
+            let PpinError::Secrets { source, .. } = error else {
+                return Err(error);
+            };
+            return Err(PpinError::IssuedNotStored {
+                user: user.to_owned(),
+                fetch,
+                hsm: Box::new(session.hsm.clone()),
+                source,
+            });
+        }
+        Ok(session.finish(&target.slot_user).await)
     }
 
     /// `ppin -r`: removes the permanent secret of `user` from `.secrets.cfg`.
     /// Returns whether there was one. The HSM is not contacted.
     pub async fn remove(&self, user: &str) -> Result<bool, PpinError> {
         self.user(user)?;
+        self.check_cancel(Some(user))?;
         self.remove_entry(EntryKind::User, user).await
     }
 
@@ -353,6 +425,7 @@ impl Ppin {
     /// [`add`](Self::add), [`update`](Self::update) or [`test`](Self::test).
     pub async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
         self.proxy_user(proxy_user)?;
+        self.check_cancel(Some(proxy_user))?;
         let secret = Secret::new(password.expose_secret().as_bytes().to_vec());
         self.put(EntryKind::ServiceProxy, proxy_user, secret).await
     }
@@ -361,15 +434,16 @@ impl Ppin {
     /// Returns whether there was one.
     pub async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError> {
         self.proxy_user(proxy_user)?;
+        self.check_cancel(Some(proxy_user))?;
         self.remove_entry(EntryKind::ServiceProxy, proxy_user).await
     }
 
     /// `ppin -l`: every user and service proxy of `primus.cfg` with its state.
     pub async fn list(&self) -> Result<Listing, PpinError> {
+        let config = self.config()?;
         let entries = self.entries().await?;
         let has = |kind: EntryKind, name: &str| holds(&entries, kind, name);
-        let users = self
-            .config
+        let users = config
             .users()
             .iter()
             .map(|u| UserStatus {
@@ -380,15 +454,13 @@ impl Ppin {
                 hsms: u.hsms.iter().map(|h| h.name.clone()).collect(),
             })
             .collect();
-        let proxies = self
-            .config
+        let proxies = config
             .proxy_users()
             .into_iter()
             .map(|p| ProxyStatus {
                 proxy_user: p.to_owned(),
                 configured: has(EntryKind::ServiceProxy, p),
-                users: self
-                    .config
+                users: config
                     .users_behind_proxy(p)
                     .map(|u| u.user_name.clone())
                     .collect(),
@@ -399,13 +471,13 @@ impl Ppin {
 
     /// The state of one slot user (what the provider reads back).
     pub async fn status(&self, user: &str) -> Result<UserStatus, PpinError> {
-        self.user(user)?;
+        let config = self.config()?;
         let listing = self.list().await?;
         listing
             .users
             .into_iter()
             .find(|u| u.user == user)
-            .ok_or_else(|| self.unknown_user(user, false))
+            .ok_or_else(|| unknown_user(&config, user, UserRole::Slot))
     }
 
     /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
@@ -417,11 +489,29 @@ impl Ppin {
                 .ok_or_else(|| PpinError::NotConfigured {
                     user: user.to_owned(),
                 })?;
-        let proxy = self.proxy_password(slot_user).await?;
-        let mut session = self.session(slot_user, proxy).await?;
+        let proxy = self.proxy_password(&slot_user).await?;
+        let mut session = self.session(&slot_user, proxy).await?;
         let login = session.connection.login(user, &secret).await;
         session.check(Some(user), login)?;
-        Ok(session.finish(slot_user).await)
+        Ok(session.finish(&slot_user).await)
+    }
+
+    /// Whether `.secrets.cfg` holds the permanent secret of `user`, checked
+    /// by decrypting it (AES-GCM authenticates the entry under the file key);
+    /// `false` when there is no entry (or no file). Contacts no HSM.
+    pub async fn verify_stored(&self, user: &str) -> Result<bool, PpinError> {
+        self.user(user)?;
+        Ok(self.get(EntryKind::User, user).await?.is_some())
+    }
+
+    /// The slot ids of `user` in `primus.cfg` (one, as redundant HSMs share
+    /// it); empty for a user not in the file.
+    pub fn slot_ids(&self, user: &str) -> Result<Vec<u32>, PpinError> {
+        let config = self.config()?;
+        Ok(config
+            .user(user)
+            .map(|u| vec![u.slot_id])
+            .unwrap_or_default())
     }
 
     /// `ppin -t`: logs in with the stored permanent secret of each user the
@@ -431,8 +521,8 @@ impl Ppin {
         if let Some(user) = &filter.user {
             self.user(user)?;
         }
-        let selected: Vec<&SlotUser> = self
-            .config
+        let config = self.config()?;
+        let selected: Vec<&SlotUser> = config
             .users()
             .iter()
             .filter(|u| filter.user.as_ref().is_none_or(|name| &u.user_name == name))
@@ -440,7 +530,7 @@ impl Ppin {
             .collect();
         if selected.is_empty() {
             return Err(PpinError::NoUserSelected {
-                config: self.config.path().to_owned(),
+                config: config.path().to_owned(),
                 filter: filter.clone(),
             });
         }
@@ -457,9 +547,10 @@ impl Ppin {
     }
 
     /// `ppin -v`: asks every HSM of `primus.cfg` for its version.
-    pub async fn hsm_versions(&self) -> Vec<HsmVersion> {
-        let mut versions = Vec::with_capacity(self.config.hsms().len());
-        for hsm in self.config.hsms() {
+    pub async fn hsm_versions(&self) -> Result<Vec<HsmVersion>, PpinError> {
+        let config = self.config()?;
+        let mut versions = Vec::with_capacity(config.hsms().len());
+        for hsm in config.hsms() {
             let outcome = async {
                 let connection = self
                     .connect(hsm)
@@ -480,47 +571,28 @@ impl Ppin {
                 outcome: outcome.await,
             });
         }
-        versions
+        Ok(versions)
     }
 
     /// The slot user `user` of `primus.cfg`, or [`PpinError::UnknownUser`]
     /// (0x80005012). Lets callers refuse an unknown user before asking for
     /// its passwords.
-    pub fn user(&self, user: &str) -> Result<&SlotUser, PpinError> {
-        self.config
+    pub fn user(&self, user: &str) -> Result<SlotUser, PpinError> {
+        let config = self.config()?;
+        config
             .user(user)
-            .ok_or_else(|| self.unknown_user(user, false))
+            .cloned()
+            .ok_or_else(|| unknown_user(&config, user, UserRole::Slot))
     }
 
     /// Checks that `proxy_user` is the `proxy_user` of a slot in `primus.cfg`,
     /// or [`PpinError::UnknownUser`] (0x80005012).
     pub fn proxy_user(&self, proxy_user: &str) -> Result<(), PpinError> {
-        if self.config.proxy_users().contains(&proxy_user) {
+        let config = self.config()?;
+        if config.proxy_users().contains(&proxy_user) {
             Ok(())
         } else {
-            Err(self.unknown_user(proxy_user, true))
-        }
-    }
-
-    fn unknown_user(&self, user: &str, proxy: bool) -> PpinError {
-        let known = if proxy {
-            self.config
-                .proxy_users()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        } else {
-            self.config
-                .users()
-                .iter()
-                .map(|u| u.user_name.clone())
-                .collect()
-        };
-        PpinError::UnknownUser {
-            user: user.to_owned(),
-            proxy,
-            config: self.config.path().to_owned(),
-            known,
+            Err(unknown_user(&config, proxy_user, UserRole::ServiceProxy))
         }
     }
 
@@ -586,10 +658,7 @@ impl Ppin {
     }
 
     /// The stored proxy password of `user`'s service proxy, if it has one.
-    async fn proxy_password(
-        &self,
-        user: &SlotUser,
-    ) -> Result<Option<(String, Password)>, PpinError> {
+    async fn proxy_password(&self, user: &SlotUser) -> Result<Option<ProxyCredentials>, PpinError> {
         let Some(proxy_user) = &user.proxy_user else {
             return Ok(None);
         };
@@ -604,12 +673,15 @@ impl Ppin {
         // `proxy_add` stores the UTF-8 bytes of a `Password`; anything else was
         // not written by ppin and cannot be sent as a password.
         let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| missing())?;
-        Ok(Some((proxy_user.clone(), Password::new(text.to_owned()))))
+        Ok(Some(ProxyCredentials {
+            proxy_user: proxy_user.clone(),
+            password: Password::new(text.to_owned()),
+        }))
     }
 
     async fn connect(&self, hsm: &Hsm) -> Result<Connection, ConnectFailure> {
         // The CA file is read per connection: a few hundred bytes next to a TLS
-        // handshake, and a replaced CA takes effect without rebuilding `Ppin`.
+        // handshake, and a replaced CA takes effect without rebuilding the engine.
         let ca_file = hsm.ca_file.as_deref().ok_or(ConnectFailure::NoCaFile)?;
         let connector = Connector::from_ca_file(ca_file)
             .map_err(ConnectFailure::Tls)?
@@ -628,20 +700,28 @@ impl Ppin {
     async fn session(
         &self,
         user: &SlotUser,
-        proxy: Option<(String, Password)>,
+        proxy: Option<ProxyCredentials>,
     ) -> Result<Session, PpinError> {
         let name = Some(user.user_name.as_str());
         let mut failures = Vec::new();
         for hsm in &user.hsms {
-            match self.connect(hsm).await {
+            let connected = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(PpinError::Cancelled { user: name.map(str::to_owned) }),
+                connected = self.connect(hsm) => connected,
+            };
+            match connected {
                 Ok(connection) => {
                     let mut session = Session {
                         connection,
                         hsm: hsm.clone(),
-                        proxy_user: proxy.as_ref().map(|(p, _)| p.clone()),
+                        proxy_user: proxy.as_ref().map(|p| p.proxy_user.clone()),
                     };
-                    if let Some((proxy_user, password)) = &proxy {
-                        let auth = session.connection.proxy_auth(proxy_user, password).await;
+                    if let Some(proxy) = &proxy {
+                        let auth = session
+                            .connection
+                            .proxy_auth(&proxy.proxy_user, &proxy.password)
+                            .await;
                         session.check(name, auth)?;
                     }
                     return Ok(session);
@@ -712,12 +792,30 @@ impl Session {
         let served = Served {
             user: user.user_name.clone(),
             slot_id: user.slot_id,
-            hsm: self.hsm.name.clone(),
-            address: self.connection.peer().to_owned(),
-            server: self.connection.server_hello().server.clone(),
+            hsm: Some(self.hsm.name.clone()),
+            address: Some(self.connection.peer().to_owned()),
+            server: Some(self.connection.server_hello().server.clone()),
         };
         self.connection.close().await;
         served
+    }
+}
+
+/// [`PpinError::UnknownUser`] for `user`, listing the names `config` has.
+fn unknown_user(config: &PrimusConfig, user: &str, role: UserRole) -> PpinError {
+    let known = match role {
+        UserRole::Slot => config.users().iter().map(|u| u.user_name.clone()).collect(),
+        UserRole::ServiceProxy => config
+            .proxy_users()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    };
+    PpinError::UnknownUser {
+        user: user.to_owned(),
+        role,
+        config: config.path().to_owned(),
+        known,
     }
 }
 
@@ -736,8 +834,9 @@ fn check_format(user: &SlotUser, setup_password: &Password) -> Result<(), PpinEr
 }
 
 /// Which way a permanent secret is fetched.
-#[derive(Clone, Copy)]
-enum Fetch {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fetch {
     /// `ppin -a`: the user must not have one yet.
     Add,
     /// `ppin -u`: the user must have one.

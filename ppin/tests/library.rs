@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{extract_hsm0, setup};
-use ppin::{Ppin, PpinError, PrimusConfig, TestFilter, Timeouts};
+use ppin::{Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter, Timeouts};
 use secrets_cfg::{KeySource, Password};
 
 fn password(text: String) -> Password {
@@ -39,13 +39,15 @@ async fn concurrent_adds_from_clones_all_land() {
         );
         // The provider runs operations on a multi-threaded runtime: the futures must be Send.
         tasks.spawn(assert_send(async move {
-            ppin.add(&user, &setup_password, &pin).await
+            ppin.add(&user, &SetupCredentials::new(setup_password, pin))
+                .await
         }));
     }
     while let Some(joined) = tasks.join_next().await {
         let served = joined.unwrap().unwrap();
-        assert_eq!(served.hsm, "hsm0");
-        assert!(served.server.starts_with("hsm-sim "), "{}", served.server);
+        assert_eq!(served.hsm.as_deref(), Some("hsm0"));
+        let server = served.server.as_deref().unwrap_or_default();
+        assert!(server.starts_with("hsm-sim "), "{server}");
     }
     let listing = ppin.list().await.unwrap();
     for user in &users {
@@ -86,10 +88,13 @@ async fn errors_carry_user_hsm_code_and_attempts() {
 
     let wrong = password("WRONG-WRONG-WRONG-WRONG-WRONG".to_owned());
     let error = ppin
-        .add("U0001", &wrong, &password(s.pkcs11_password("U0001")))
+        .add(
+            "U0001",
+            &SetupCredentials::new(wrong, password(s.pkcs11_password("U0001"))),
+        )
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "bad_setup_password");
+    assert_eq!(error.kind().as_str(), "bad_setup_password");
     assert_eq!(error.user(), Some("U0001"));
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm0"));
     assert_eq!(error.vendor_code().map(|c| c.0), Some(0x8000_5017));
@@ -154,12 +159,14 @@ async fn a_request_without_answer_is_not_retried_elsewhere() {
     let error = ppin
         .add(
             "U0001",
-            &password(s.setup_password("U0001")),
-            &password(s.pkcs11_password("U0001")),
+            &SetupCredentials::new(
+                password(s.setup_password("U0001")),
+                password(s.pkcs11_password("U0001")),
+            ),
         )
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "connection_broken");
+    assert_eq!(error.kind().as_str(), "connection_broken");
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm_silent"));
     assert!(
         error
@@ -200,16 +207,98 @@ async fn an_hsm_that_hangs_is_skipped_after_the_connect_timeout() {
     let served = ppin
         .add(
             "U0001",
-            &password(s.setup_password("U0001")),
-            &password(s.pkcs11_password("U0001")),
+            &SetupCredentials::new(
+                password(s.setup_password("U0001")),
+                password(s.pkcs11_password("U0001")),
+            ),
         )
         .await
         .unwrap();
-    assert_eq!(served.hsm, "hsm0");
+    assert_eq!(served.hsm.as_deref(), Some("hsm0"));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
     drop(black_hole);
+}
+
+#[tokio::test]
+async fn a_stop_while_connecting_cancels_before_any_credential_is_sent() {
+    let s = setup(1);
+    // Accepts TCP connections and never answers the TLS handshake.
+    let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = with_hsm_first(&s, "hsm_hanging", black_hole.local_addr().unwrap().port());
+    let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    // A connect limit far beyond the test's bound: only the stop can end the wait.
+    let ppin = Ppin::new(config, store)
+        .with_timeouts(Timeouts::new(
+            Duration::from_secs(600),
+            Duration::from_secs(600),
+        ))
+        .with_cancel(cancel.clone());
+    let stop = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cancel.cancel();
+    });
+
+    let credentials = SetupCredentials::new(
+        password(s.setup_password("U0001")),
+        password(s.pkcs11_password("U0001")),
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(60), ppin.add("U0001", &credentials))
+        .await
+        .expect("the stop ends the connect wait");
+    let error = outcome.unwrap_err();
+    assert!(matches!(error, PpinError::Cancelled { .. }), "{error}");
+    assert_eq!(error.kind().as_str(), "cancelled");
+    assert!(error.is_local(), "nothing reached an HSM");
+    assert!(
+        error.to_string().contains("before any credential was sent"),
+        "{error}"
+    );
+    assert_eq!(s.counters("U0001").0, 0, "the live HSM was never asked");
+    assert_eq!(s.stored_secret("U0001"), None);
+    stop.await.unwrap();
+    drop(black_hole);
+}
+
+#[tokio::test]
+async fn a_secret_issued_but_not_stored_says_so_and_asks_for_a_new_setup_password() {
+    let s = setup(1);
+    let config = PrimusConfig::read(&s.primus_cfg).unwrap();
+    // The directory of the secrets file does not exist, so the commit after the HSM fails.
+    let missing = s
+        .secrets_cfg
+        .parent()
+        .unwrap()
+        .join("no-such-dir/.secrets.cfg");
+    let store = secrets_cfg::SecretsStore::open(&missing, KeySource::Default).unwrap();
+    let ppin = Ppin::new(config, store);
+
+    let credentials = SetupCredentials::new(
+        password(s.setup_password("U0001")),
+        password(s.pkcs11_password("U0001")),
+    );
+    let error = ppin.add("U0001", &credentials).await.unwrap_err();
+    assert!(
+        matches!(error, PpinError::IssuedNotStored { .. }),
+        "{error}"
+    );
+    assert_eq!(error.kind().as_str(), "issued_not_stored");
+    let text = error.to_string();
+    assert!(
+        text.contains("issued the permanent secret of 'U0001', but it could not be stored"),
+        "{text}"
+    );
+    assert!(text.contains("the setup password is spent"), "{text}");
+    assert!(text.contains("new setup password"), "{text}");
+    assert!(!text.contains("left unchanged"), "{text}");
+    assert!(!text.contains("retry"), "{text}");
+    assert_eq!(
+        error.vendor_code().map(|c| c.to_string()).as_deref(),
+        Some("0x80005004")
+    );
+    assert!(!error.is_local());
 }

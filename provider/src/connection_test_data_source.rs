@@ -9,8 +9,8 @@ use tfplug::{
     Diagnostics, Schema, Type,
 };
 
+use crate::client::Client;
 use crate::diagnostics::{fail, ppin_error};
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_connection_test";
 
@@ -21,9 +21,10 @@ pub(crate) struct ConnectionTestDataSource;
 pub(crate) struct Login {
     user: String,
     slot_id: u32,
-    hsm: String,
-    address: String,
-    server: String,
+    /// Null when the engine cannot tell (the vendor's tool does not say).
+    hsm: Option<String>,
+    address: Option<String>,
+    server: Option<String>,
 }
 
 /// Arguments and results of `data.primus_connection_test`.

@@ -3,34 +3,54 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::PpinError;
+use ppin::{PpinError, PpinErrorKind};
 use tfplug::{AttributePath, Diagnostic, Diagnostics};
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {
-    if let PpinError::UnknownUser { .. } = error {
-        return "User Not In primus.cfg";
-    }
-    match error.kind() {
-        "config_not_found" | "config_invalid" => "Invalid primus.cfg",
-        "unknown_user" => "User Unknown To The HSM",
-        "setup_password_format" => "Malformed Setup Password",
-        "proxy_password_missing" => "Service Proxy Password Not Configured",
-        "already_configured" => "Permanent Secret Already Configured",
-        "not_configured" => "Permanent Secret Not Configured",
-        "secrets_file" => "Cannot Use .secrets.cfg",
-        "tls_setup" | "tls_handshake" => "TLS Setup Failed",
-        "unreachable" => "HSM Unreachable",
-        "update_failed" => "Permanent Secret Update Failed",
-        "bad_setup_password" => "Setup Password Refused",
-        "setup_password_expired" => "Setup Password Expired",
-        "bad_pkcs11_password" => "PKCS#11 Password Refused",
-        "bad_secret" => "Permanent Secret Refused",
-        "bad_proxy_password" => "Service Proxy Password Refused",
-        "api_locked" | "pkcs11_locked" => "HSM Login Locked",
-        _ => "HSM Request Failed",
+    kind_summary(error.kind())
+}
+
+/// The title-case summary for each kind. `PpinErrorKind` is
+/// non-exhaustive, so the compiler cannot catch a new kind falling into `_`:
+/// the test `every_kind_has_its_own_summary` does.
+fn kind_summary(kind: PpinErrorKind) -> &'static str {
+    match kind {
+        PpinErrorKind::ConfigNotFound | PpinErrorKind::ConfigInvalid => "Invalid primus.cfg",
+        PpinErrorKind::UserNotInConfig => "User Not In primus.cfg",
+        PpinErrorKind::UnknownToHsm => "User Unknown To The HSM",
+        PpinErrorKind::SetupPasswordFormat => "Malformed Setup Password",
+        PpinErrorKind::ProxyPasswordMissing => "Service Proxy Password Not Configured",
+        PpinErrorKind::AlreadyConfigured => "Permanent Secret Already Configured",
+        PpinErrorKind::NotConfigured => "Permanent Secret Not Configured",
+        PpinErrorKind::SecretsFile => "Cannot Use .secrets.cfg",
+        PpinErrorKind::IssuedNotStored => "Issued Permanent Secret Not Stored",
+        PpinErrorKind::NoUserSelected => "No User Selected",
+        PpinErrorKind::TlsSetup | PpinErrorKind::TlsHandshake => "TLS Setup Failed",
+        PpinErrorKind::Unreachable => "HSM Unreachable",
+        PpinErrorKind::Protocol => "Not A Primus HSM",
+        PpinErrorKind::ConnectionBroken => "HSM Connection Broken",
+        PpinErrorKind::Cancelled => "Operation Cancelled",
+        PpinErrorKind::UpdateFailed => "Permanent Secret Update Failed",
+        PpinErrorKind::BadSetupPassword => "Setup Password Refused",
+        PpinErrorKind::SetupPasswordExpired => "Setup Password Expired",
+        PpinErrorKind::BadPkcs11Password => "PKCS#11 Password Refused",
+        PpinErrorKind::BadSecret => "Permanent Secret Refused",
+        PpinErrorKind::BadProxyPassword => "Service Proxy Password Refused",
+        PpinErrorKind::ProxyAuthRequired => "Service Proxy Authentication Required",
+        PpinErrorKind::ApiLocked | PpinErrorKind::Pkcs11Locked => "HSM Login Locked",
+        PpinErrorKind::UnsupportedVersion
+        | PpinErrorKind::BadRequest
+        | PpinErrorKind::HsmInternal
+        | PpinErrorKind::HsmOther => HSM_REQUEST_FAILED,
+        _ => UNMAPPED,
     }
 }
+
+/// The summary of the HSM's own failures, which need no words of their own.
+const HSM_REQUEST_FAILED: &str = "HSM Request Failed";
+/// What a kind newer than this provider gets; a test keeps it unused.
+const UNMAPPED: &str = "Operation Failed";
 
 /// "what happened" as a sentence: capitalised, with the vendor code when
 /// the message does not carry it yet.
@@ -75,10 +95,18 @@ fn next_step(error: &PpinError, resource_type: &str) -> String {
             "Import it with `terraform import {resource_type}.<name> {user}` to manage it with Terraform, or remove \
              it with `ppin -r -e {user}` and apply again"
         ),
+        PpinError::Secrets { .. } => "Check secrets_file and key_file in the provider block (or \
+             SECUROSYS_SECRETS_CONF and SECUROSYS_SECRETS_KEY) and the permissions of the file and its directory, \
+             then apply again"
+            .to_owned(),
+        PpinError::IssuedNotStored { user, .. } => format!(
+            "Fix the cause above, ask the HSM administrator for a new setup password for '{user}', set it as \
+             setup_password (or setup_password_wo with a new password_wo_version) and apply again"
+        ),
         PpinError::UpdateFailed { cause, .. } => format!(
-            "Terraform no longer manages an entry for it: the next refresh drops it from the state. {}; then run \
-             `terraform apply` again, which adds the permanent secret anew (it needs a setup password that is \
-             still valid)",
+            "The resource stays in the state until the next refresh (Terraform keeps the prior state on an \
+             error), which finds the entry gone and plans to create it. {}; then run `terraform apply` again, \
+             which adds the permanent secret anew (it needs a setup password that is still valid)",
             capitalise(&cause.next_step())
         ),
         _ => capitalise(&error.next_step()),
@@ -161,11 +189,53 @@ mod tests {
         };
         let d = ppin_error(&error, "primus_permanent_secret", None);
         assert_eq!(d.summary, "Permanent Secret Update Failed");
-        assert!(d.detail.contains("drops it from the state"), "{}", d.detail);
+        assert!(
+            d.detail
+                .contains("stays in the state until the next refresh"),
+            "{}",
+            d.detail
+        );
         assert!(
             d.detail.contains("`terraform apply` again, which adds"),
             "{}",
             d.detail
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_own_summary() {
+        for kind in PpinErrorKind::ALL {
+            let summary = kind_summary(*kind);
+            assert_ne!(summary, UNMAPPED, "{kind} falls into the catch-all arm");
+            assert!(
+                summary.chars().next().is_some_and(char::is_uppercase),
+                "{kind}: {summary}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_file_errors_speak_of_provider_settings_not_flags() {
+        let error = PpinError::Secrets {
+            user: Some("APP".into()),
+            source: secrets_cfg::Error::NotFound {
+                path: "/etc/primus/.secrets.cfg".into(),
+            },
+        };
+        let d = ppin_error(&error, "primus_permanent_secret", None);
+        assert_eq!(d.summary, "Cannot Use .secrets.cfg");
+        assert!(
+            d.detail.contains("secrets_file and key_file"),
+            "{}",
+            d.detail
+        );
+        assert!(!d.detail.contains("-s <path>"), "{}", d.detail);
+        assert_eq!(d.detail.matches("0x80005004").count(), 1, "{}", d.detail);
+        // The CLI keeps its flags.
+        assert!(
+            error.next_step().contains("-s <path>"),
+            "{}",
+            error.next_step()
         );
     }
 
@@ -179,7 +249,7 @@ mod tests {
     fn vendor_code_is_always_in_the_detail() {
         let error = PpinError::UnknownUser {
             user: "NOPE".into(),
-            proxy: false,
+            role: ppin::UserRole::Slot,
             config: "/etc/primus/primus.cfg".into(),
             known: vec!["APP".into()],
         };

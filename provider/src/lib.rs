@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod client;
 mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
@@ -30,5 +31,6 @@ mod provider;
 mod secrets_data_source;
 mod service_proxy_password;
 
+pub use client::Client;
 pub use docs::{check_docs, render_docs, write_docs, DocPage, DocsError};
-pub use provider::{Client, PrimusProvider, ProviderConfig, ADDRESS};
+pub use provider::{PrimusProvider, ProviderConfig, ADDRESS};

@@ -2,24 +2,21 @@
 //! Create is `ppin -a`, a new setup password (or `password_wo_version`) is
 //! `ppin -u`, destroy is `ppin -r`.
 
-use ppin::{Ppin, PpinError};
-use secrets_cfg::{EntryKind, Password};
+use ppin::{Ppin, PpinError, PpinErrorKind, SetupCredentials};
+use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
-    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
+    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
+    ImportState, ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
     ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
+use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, VERSION};
 use crate::diagnostics::fail;
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
-
-/// `status` of a user whose permanent secret is stored, as `ppin -l` prints it.
-pub(crate) const CONFIGURED: &str = "Configured";
 
 const SETUP: PasswordPair = PasswordPair {
     plain: "setup_password",
@@ -33,7 +30,7 @@ const PKCS11: PasswordPair = PasswordPair {
 pub(crate) struct PermanentSecretResource;
 
 /// The attributes of `primus_permanent_secret`.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct PermanentSecretState {
     id: Option<String>,
     user: String,
@@ -42,37 +39,29 @@ pub(crate) struct PermanentSecretState {
     setup_password_wo: Option<Password>,
     pkcs11_password_wo: Option<Password>,
     password_wo_version: Option<i64>,
+    verify_login_on_adopt: Option<bool>,
     slot_ids: Option<Vec<u32>>,
     status: Option<String>,
-}
-
-/// The slot ids of `user` in `primus.cfg`, in file order.
-pub(crate) fn slot_ids(ppin: &Ppin, user: &str) -> Vec<u32> {
-    let mut ids: Vec<u32> = ppin
-        .config()
-        .users()
-        .iter()
-        .filter(|u| u.user_name == user)
-        .map(|u| u.slot_id)
-        .collect();
-    ids.dedup();
-    ids
 }
 
 impl PermanentSecretState {
     /// The state after the HSM accepted the credentials.
     fn configured(mut self, ppin: &Ppin) -> Self {
         self.id = Some(self.user.clone());
-        self.slot_ids = Some(slot_ids(ppin, &self.user));
+        self.slot_ids = Some(ppin.slot_ids(&self.user).unwrap_or_default());
         self.status = Some(CONFIGURED.to_owned());
         self
     }
 
     /// Setup and PKCS#11 password from a configuration.
-    fn passwords(&self) -> Result<(&Password, &Password), Diagnostics> {
-        Ok((
-            SETUP.pick(&self.setup_password_wo, &self.setup_password)?,
-            PKCS11.pick(&self.pkcs11_password_wo, &self.pkcs11_password)?,
+    fn credentials(&self) -> Result<SetupCredentials, Diagnostics> {
+        Ok(SetupCredentials::new(
+            SETUP
+                .pick(&self.setup_password_wo, &self.setup_password)?
+                .clone(),
+            PKCS11
+                .pick(&self.pkcs11_password_wo, &self.pkcs11_password)?
+                .clone(),
         ))
     }
 
@@ -91,6 +80,22 @@ fn rotates(prior: &PermanentSecretState, planned: &PermanentSecretState) -> bool
     let new_version = planned.password_wo_version.is_some()
         && planned.password_wo_version != prior.password_wo_version;
     new_setup || new_version
+}
+
+/// The warning of a create that found the user's entry already stored.
+fn adopted_warning(user: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Adopted The Existing Entry",
+        format!(
+            "User '{user}' already had a permanent secret in .secrets.cfg that decrypts under the file key \
+             (left by an interrupted apply, or added by hand), so Terraform adopted the existing entry: no new \
+             secret was fetched and no setup password trial was spent. Nothing to do if this entry is the one \
+             you want; to have the HSM issue a new one, change password_wo_version (or set a new \
+             setup_password) and apply again. Set verify_login_on_adopt = true to also log in with it at the \
+             HSM when adopting."
+        ),
+    )
+    .at(AttributePath::root("user"))
 }
 
 fn user_path() -> Option<AttributePath> {
@@ -112,8 +117,16 @@ impl Resource<Client> for PermanentSecretResource {
                  Creating it trades the user's one-time setup password (and PKCS#11 password) for a permanent secret \
                  at the HSM, as `ppin -a` does. A new `setup_password` (or a new `password_wo_version`) has the HSM \
                  issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry: the apply \
-                 fails saying so, the resource drops out of the state and the next apply adds it again. Destroying \
+                 fails saying so, the resource stays in the state until the next refresh (Terraform keeps the \
+                 prior state on an error), which finds the entry gone and plans to create it again. Destroying \
                  it removes the entry (`ppin -r`).\n\n\
+                 Creating adopts an entry that is already in `.secrets.cfg` and decrypts under the file key (for \
+                 example one written by an apply that was killed before Terraform saved its state): the resource \
+                 records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
+                 setup password trial, so a re-apply after an interruption converges without `terraform import`. \
+                 `verify_login_on_adopt` adds a login at the HSM. If the HSM issued or replaced a secret that then \
+                 could not be written, the apply says so: that secret is lost and a new setup password is \
+                 needed.\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
                  creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
                  the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
@@ -159,6 +172,11 @@ impl Resource<Client> for PermanentSecretResource {
                  configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
                  see; also works with `setup_password` to rotate while the setup password is still valid.",
             ))
+            .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
+                "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \
+                 apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
+                 adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
+            ))
             .attribute(
                 Attribute::computed("slot_ids", Type::list(Type::Number))
                     .use_state_for_unknown()
@@ -175,13 +193,29 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
-        let (setup, pkcs11) = req.config.passwords()?;
+        let ppin = req.client.ppin(TYPE_NAME)?;
+        let user = &req.planned.user;
+        // An entry written by an apply that was killed before Terraform saved its state: adopt it, spending no trial.
+        let stored = ppin
+            .verify_stored(user)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+        if stored {
+            if req.planned.verify_login_on_adopt == Some(true) {
+                ppin.login(user)
+                    .await
+                    .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+            }
+            tracing::info!(user = %user, "existing permanent secret adopted");
+            let warning = adopted_warning(user);
+            return Ok(CreateResponse::new(req.planned.configured(ppin)).with_warning(warning));
+        }
+        let credentials = req.config.credentials()?;
         let served = ppin
-            .add(&req.planned.user, setup, pkcs11)
+            .add(user, &credentials)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
-        tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret added");
+        tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret added");
         Ok(CreateResponse::new(req.planned.configured(ppin)))
     }
 
@@ -189,11 +223,10 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
-        let stored = if req.client.verify_login {
-            logs_in(ppin, &req.state.user).await
-        } else {
-            decrypts(ppin, &req.state.user).await
+        let ppin = req.client.ppin(TYPE_NAME)?;
+        let stored = match req.client.login_check() {
+            LoginCheck::AtTheHsm => logs_in(ppin, &req.state.user).await,
+            LoginCheck::FileOnly => ppin.verify_stored(&req.state.user).await,
         };
         // A missing entry means the object is gone; an entry that fails authentication (the file's or the HSM's)
         // must surface as an error, never be replaced behind the user's back.
@@ -208,13 +241,13 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: UpdateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<UpdateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = &req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME)?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
-            let (setup, pkcs11) = req.config.passwords()?;
-            match ppin.update(&req.planned.user, setup, pkcs11).await {
+            let credentials = req.config.credentials()?;
+            match ppin.update(&req.planned.user, &credentials).await {
                 Ok(served) => {
-                    tracing::info!(user = %served.user, hsm = %served.hsm, "permanent secret updated")
+                    tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret updated")
                 }
                 Err(e) => return Err(fail(&e, TYPE_NAME, path_of(&e))),
             }
@@ -237,29 +270,6 @@ impl Resource<Client> for PermanentSecretResource {
     }
 }
 
-/// Whether `.secrets.cfg` holds the permanent secret of `user`, checked by
-/// decrypting it (AES-GCM authenticates the entry under the file key).
-async fn decrypts(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
-    ppin.user(user)?;
-    let store = ppin.store().clone();
-    let owned = user.to_owned();
-    let found = tokio::task::spawn_blocking(move || {
-        store.get(EntryKind::User, &owned).map(|s| s.is_some())
-    })
-    .await;
-    match found {
-        Ok(Ok(found)) => Ok(found),
-        // No file yet (or any more) holds no entry.
-        Ok(Err(secrets_cfg::Error::NotFound { .. })) => Ok(false),
-        Ok(Err(source)) => Err(PpinError::Secrets {
-            user: Some(user.to_owned()),
-            source,
-        }),
-        // A panic in the store is a bug; carry it on rather than hide it.
-        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-    }
-}
-
 /// Whether the HSM accepts a login with the stored permanent secret of `user`
 /// (`ppin -t --user`); `false` when there is no stored secret.
 async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
@@ -273,11 +283,15 @@ async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
 /// The attribute an operation's error is about.
 fn path_of(error: &PpinError) -> Option<AttributePath> {
     match error.kind() {
-        "setup_password_format" | "bad_setup_password" | "setup_password_expired" => {
-            Some(AttributePath::root(SETUP.plain))
-        }
-        "bad_pkcs11_password" => Some(AttributePath::root(PKCS11.plain)),
-        "unknown_user" | "already_configured" | "not_configured" => user_path(),
+        PpinErrorKind::SetupPasswordFormat
+        | PpinErrorKind::BadSetupPassword
+        | PpinErrorKind::SetupPasswordExpired => Some(AttributePath::root(SETUP.plain)),
+        PpinErrorKind::BadPkcs11Password => Some(AttributePath::root(PKCS11.plain)),
+        PpinErrorKind::UserNotInConfig
+        | PpinErrorKind::UnknownToHsm
+        | PpinErrorKind::AlreadyConfigured
+        | PpinErrorKind::NotConfigured => user_path(),
+        // Every other kind is about the files, the network or the HSM as a whole, not one attribute.
         _ => None,
     }
 }
@@ -296,13 +310,7 @@ impl ImportState<Client> for PermanentSecretResource {
         Ok(ImportResponse::new(PermanentSecretState {
             id: Some(req.id.clone()),
             user: req.id,
-            setup_password: None,
-            pkcs11_password: None,
-            setup_password_wo: None,
-            pkcs11_password_wo: None,
-            password_wo_version: None,
-            slot_ids: None,
-            status: None,
+            ..Default::default()
         }))
     }
 }

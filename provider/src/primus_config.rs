@@ -2,16 +2,15 @@
 //! they serve) as code, so a CloudHSM onboarding module can write the
 //! connection settings and onboard users in the same apply.
 //!
-//! The file is written with the libconfig writer of `secrets-cfg` and
-//! checked with ppin's parser before anything touches the disk, so what is
-//! written is exactly what every other resource then reads.
+//! The file is rendered by ppin ([`PrimusConfig::render`]: the libconfig
+//! writer, then ppin's own parser) before anything touches the disk, so what
+//! is written is exactly what every other resource then reads.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ppin::PrimusConfig;
-use secrets_cfg::libconfig::{self, Group, Value as Setting};
+use ppin::{HsmSettings, PrimusConfig, SlotSettings};
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait, validators, Attribute, AttributePath, Block, CreateRequest, CreateResponse,
@@ -20,7 +19,7 @@ use tfplug::{
     UpdateRequest, UpdateResponse,
 };
 
-use crate::provider::Client;
+use crate::client::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_config";
 
@@ -72,48 +71,45 @@ fn invalid(problem: impl std::fmt::Display) -> Diagnostics {
     .into()
 }
 
-/// The file's text for `hsms`, in the vendor's shape, checked by ppin's
-/// parser as the file at `path` (a relative `ca_file` resolves against it).
+/// The file's text for `hsms`: ppin renders and checks it as the file at
+/// `path` (a relative `ca_file` resolves against it).
 fn render(hsms: &[HsmBlock], path: &Path) -> Result<String, Diagnostics> {
-    let mut hsms_group = Group::new();
-    for hsm in hsms {
-        let mut group = Group::new();
-        group.insert("host", Setting::String(hsm.host.clone()));
-        // The vendor writes the port as a string; ppin reads either.
-        group.insert("port", Setting::String(hsm.port.to_string()));
-        if let Some(ca_file) = &hsm.ca_file {
-            group.insert("ca_file", Setting::String(ca_file.clone()));
+    let settings = hsms
+        .iter()
+        .map(HsmBlock::settings)
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = PrimusConfig::render(&settings, path).map_err(invalid)?;
+    Ok(HEADER.to_owned() + &text)
+}
+
+impl HsmBlock {
+    /// The block in ppin's words; numbers out of range are refused (the
+    /// validators already refused them in the configuration).
+    fn settings(&self) -> Result<HsmSettings, Diagnostics> {
+        let port = u16::try_from(self.port).map_err(|_| {
+            invalid(format_args!(
+                "primus.hsms.{}.port: {} is not a TCP port (1-65535)",
+                self.name, self.port
+            ))
+        })?;
+        let mut hsm = HsmSettings::new(&self.name, &self.host, port);
+        hsm.ca_file = self.ca_file.clone();
+        hsm.priority = self.priority;
+        for slot in &self.slot {
+            let slot_id = u32::try_from(slot.id).map_err(|_| {
+                invalid(format_args!(
+                    "primus.hsms.{}: slot id {} is out of range (0-{})",
+                    self.name,
+                    slot.id,
+                    u32::MAX
+                ))
+            })?;
+            let mut settings = SlotSettings::new(&slot.user_name, slot_id);
+            settings.proxy_user = slot.proxy_user.clone();
+            hsm.slots.push(settings);
         }
-        if let Some(priority) = hsm.priority {
-            group.insert("priority", Setting::Int(priority));
-        }
-        let mut slots = Group::new();
-        for (index, slot) in hsm.slot.iter().enumerate() {
-            let mut entry = Group::new();
-            entry.insert("user_name", Setting::String(slot.user_name.clone()));
-            entry.insert("id", Setting::Int(slot.id));
-            if let Some(proxy_user) = &slot.proxy_user {
-                entry.insert("proxy_user", Setting::String(proxy_user.clone()));
-            }
-            slots.insert(format!("slot{index}"), Setting::Group(entry));
-        }
-        group.insert("slots", Setting::Group(slots));
-        if hsms_group.get(&hsm.name).is_some() {
-            return Err(invalid(format_args!(
-                "two hsm blocks are named '{}'; each HSM needs its own name",
-                hsm.name
-            )));
-        }
-        hsms_group.insert(hsm.name.clone(), Setting::Group(group));
+        Ok(hsm)
     }
-    let mut primus = Group::new();
-    primus.insert("hsms", Setting::Group(hsms_group));
-    let mut root = Group::new();
-    root.insert("version", Setting::String("1.0".to_owned()));
-    root.insert("primus", Setting::Group(primus));
-    let text = HEADER.to_owned() + &libconfig::write(&root).map_err(invalid)?;
-    PrimusConfig::parse(&text, path).map_err(invalid)?;
-    Ok(text)
 }
 
 /// The `hsm` blocks that describe `config`. Where the file says what
@@ -319,7 +315,7 @@ impl Resource<Client> for PrimusConfigResource {
     ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
         let path = match req.planned.path {
             Some(path) => PathBuf::from(path),
-            None => req.client.config_target(),
+            None => PrimusConfig::locate(req.client.config_file()),
         };
         // Terraform must not silently take over (and later delete) a file someone else wrote.
         if path.exists() {
@@ -368,11 +364,10 @@ impl Resource<Client> for PrimusConfigResource {
         req: UpdateRequest<'_, Client, PrimusConfigState>,
     ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
         // `path` forces replacement, so the prior path is the file to write.
-        let path = req
-            .prior
-            .path
-            .or(req.planned.path)
-            .map_or_else(|| req.client.config_target(), PathBuf::from);
+        let path = req.prior.path.or(req.planned.path).map_or_else(
+            || PrimusConfig::locate(req.client.config_file()),
+            PathBuf::from,
+        );
         Ok(UpdateResponse::new(store(path, req.planned.hsm).await?))
     }
 
@@ -490,10 +485,7 @@ mod tests {
         let duplicate = vec![hsm("hsm0", 1, &[]), hsm("hsm0", 2, &[])];
         let d = render(&duplicate, path).unwrap_err();
         let detail = &d.iter().next().unwrap().detail;
-        assert!(
-            detail.contains("two hsm blocks are named 'hsm0'"),
-            "{detail}"
-        );
+        assert!(detail.contains("two HSMs are named 'hsm0'"), "{detail}");
         assert!(detail.ends_with("nothing was written."), "{detail}");
 
         let bad_name = vec![hsm("0bad name", 1, &[])];
@@ -520,7 +512,7 @@ mod tests {
             .next()
             .unwrap()
             .detail
-            .contains("primus.hsms.hsm0.port"));
+            .contains("primus.hsms.hsm0.port: 70000 is not a TCP port"));
     }
 
     #[test]

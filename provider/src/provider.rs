@@ -2,13 +2,11 @@
 //! key are, and the network limits. Every argument is optional; the vendor's
 //! environment variables and default paths fill the gaps.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ppin::{Ppin, PpinError, PrimusConfig, Timeouts};
-use secrets_cfg::{KeySource, SecretsStore};
+use ppin::{Ppin, Timeouts};
+use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
     async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest,
@@ -16,8 +14,9 @@ use tfplug::{
     Type,
 };
 
+use crate::client::{Client, LoginCheck};
 use crate::connection_test_data_source::ConnectionTestDataSource;
-use crate::diagnostics::ppin_error;
+use crate::diagnostics::fail;
 use crate::permanent_secret::PermanentSecretResource;
 use crate::primus_config::PrimusConfigResource;
 use crate::secrets_data_source::SecretsDataSource;
@@ -53,97 +52,6 @@ pub struct ProviderConfig {
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
     verify_login_on_read: Option<bool>,
-}
-
-/// What every resource and data source operation receives: the ppin
-/// operations over the configured files.
-///
-/// `primus.cfg` is read on first use, not at configure time, so a
-/// `primus_config` resource can write it in the same apply; it is read again
-/// whenever the file changed since (a new inode, size or mtime).
-#[derive(Debug)]
-pub struct Client {
-    /// `config_file` of the provider block, if set.
-    config_file: Option<PathBuf>,
-    store: SecretsStore,
-    timeouts: Timeouts,
-    /// The last `primus.cfg` read, with the stamp of the file it came from.
-    loaded: Mutex<Option<(FileStamp, Arc<Ppin>)>>,
-    /// Refreshing a permanent secret also logs in with it at the HSM.
-    pub(crate) verify_login: bool,
-}
-
-/// What identifies one version of a file: an atomic replace gives a new
-/// inode, an edit in place a new size or mtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileStamp {
-    path: PathBuf,
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-}
-
-impl FileStamp {
-    fn of(path: &Path) -> std::io::Result<FileStamp> {
-        let meta = std::fs::metadata(path)?;
-        Ok(FileStamp {
-            path: path.to_owned(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-        })
-    }
-}
-
-impl Client {
-    /// The ppin operations over the current `primus.cfg`, read now if it is
-    /// new or changed. A missing or invalid file is an error diagnostic
-    /// raised by `resource_type` ("primus.cfg not found (0x80005003)" ...).
-    pub(crate) fn ppin(&self, resource_type: &str) -> Result<Arc<Ppin>, Diagnostics> {
-        self.load()
-            .map_err(|e| ppin_error(&e, resource_type, None).into())
-    }
-
-    fn load(&self) -> Result<Arc<Ppin>, PpinError> {
-        let path = PrimusConfig::locate(self.config_file.as_deref())?;
-        // A file that vanished between locate and stat reads as not found below.
-        let stamp = FileStamp::of(&path).ok();
-        // The lock is never held across an await, and a poisoned cache is only a stale one: reload.
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let (Some(stamp), Some((cached, ppin))) = (&stamp, loaded.as_ref()) {
-            if stamp == cached {
-                return Ok(Arc::clone(ppin));
-            }
-        }
-        let config = PrimusConfig::read(&path)?;
-        let ppin = Arc::new(Ppin::new(config, self.store.clone()).with_timeouts(self.timeouts));
-        *loaded = stamp.map(|stamp| (stamp, Arc::clone(&ppin)));
-        tracing::debug!(config_file = %path.display(), "primus.cfg loaded");
-        Ok(ppin)
-    }
-
-    /// The `.secrets.cfg` in use.
-    pub(crate) fn store(&self) -> &SecretsStore {
-        &self.store
-    }
-
-    /// Where `primus.cfg` is, or would be written: `config_file`, else
-    /// `$SECUROSYS_PKCS11_CONF`, else the first of the vendor's default paths
-    /// that exists, else the first of them.
-    pub(crate) fn config_target(&self) -> PathBuf {
-        PrimusConfig::locate(self.config_file.as_deref()).unwrap_or_else(|_| {
-            self.config_file
-                .clone()
-                .or_else(|| {
-                    std::env::var_os(ppin::PRIMUS_CFG_ENV)
-                        .filter(|v| !v.is_empty())
-                        .map(PathBuf::from)
-                })
-                .unwrap_or_else(|| PathBuf::from(ppin::PRIMUS_CFG_DEFAULT_PATHS[0]))
-        })
-    }
 }
 
 fn duration_validator() -> impl tfplug::Validator {
@@ -248,26 +156,28 @@ impl Provider for PrimusProvider {
             Some(path) => KeySource::KeyFile(PathBuf::from(path)),
             None => KeySource::Default,
         };
-        let secrets_file = secrets_cfg::locate(config.secrets_file.as_deref().map(Path::new));
-        let store = SecretsStore::open(secrets_file, key_source).map_err(|source| {
-            Diagnostics::from(ppin_error(
-                &PpinError::Secrets { user: None, source },
-                "provider",
-                Some(AttributePath::root("secrets_file")),
-            ))
-        })?;
+        let config_file = config.config_file.map(PathBuf::from);
+        let ppin = Ppin::watching(
+            config_file.as_deref(),
+            config.secrets_file.as_deref().map(Path::new),
+            key_source,
+        )
+        .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
+        .with_timeouts(timeouts);
         tracing::debug!(
-            secrets_file = %store.path().display(),
+            secrets_file = %ppin.store().path().display(),
             terraform_version = %req.terraform_version,
             "provider configured"
         );
-        Ok(ConfigureResponse::new(Client {
-            config_file: config.config_file.map(PathBuf::from),
-            store,
-            timeouts,
-            loaded: Mutex::new(None),
-            verify_login: config.verify_login_on_read.unwrap_or(false),
-        }))
+        let login_check = match config.verify_login_on_read {
+            Some(true) => LoginCheck::AtTheHsm,
+            _ => LoginCheck::FileOnly,
+        };
+        Ok(ConfigureResponse::new(Client::new(
+            ppin,
+            config_file,
+            login_check,
+        )))
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {

@@ -7,9 +7,9 @@ use tfplug::{
     Type,
 };
 
+use crate::client::Client;
+use crate::client::CONFIGURED;
 use crate::diagnostics::fail;
-use crate::permanent_secret::CONFIGURED;
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_secrets";
 
@@ -93,6 +93,7 @@ impl DataSource<Client> for SecretsDataSource {
         req: DataReadRequest<'_, Client, SecretsState>,
     ) -> Result<DataReadResponse<SecretsState>, Diagnostics> {
         let ppin = req.client.ppin(TYPE_NAME)?;
+        let config = ppin.config().map_err(|e| fail(&e, TYPE_NAME, None))?;
         let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
         let users = listing
             .users
@@ -115,8 +116,8 @@ impl DataSource<Client> for SecretsDataSource {
             })
             .collect();
         Ok(DataReadResponse::new(SecretsState {
-            config_file: Some(ppin.config().path().display().to_string()),
-            secrets_file: Some(req.client.store().path().display().to_string()),
+            config_file: Some(config.path().display().to_string()),
+            secrets_file: Some(req.client.door().store().path().display().to_string()),
             users: Some(users),
             service_proxies: Some(proxies),
         }))

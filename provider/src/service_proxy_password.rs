@@ -11,10 +11,10 @@ use tfplug::{
     ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
 };
 
+use crate::client::Client;
+use crate::client::CONFIGURED;
 use crate::credentials::{PasswordPair, VERSION};
 use crate::diagnostics::fail;
-use crate::permanent_secret::CONFIGURED;
-use crate::provider::Client;
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
 
@@ -26,7 +26,7 @@ const PASSWORD: PasswordPair = PasswordPair {
 pub(crate) struct ServiceProxyPasswordResource;
 
 /// The attributes of `primus_service_proxy_password`.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct ServiceProxyPasswordState {
     id: Option<String>,
     proxy_user: String,
@@ -74,7 +74,7 @@ impl ServiceProxyPasswordResource {
             .find(|p| p.proxy_user == state.proxy_user)
         else {
             return Err(fail(
-                &unknown_proxy(&ppin, &state.proxy_user),
+                &unknown_proxy(ppin, &state.proxy_user),
                 TYPE_NAME,
                 proxy_path(),
             ));
@@ -102,7 +102,7 @@ impl ServiceProxyPasswordResource {
                 format!(
                     "The password of '{proxy_user}' is missing from {} right after it was written; another process \
                      may have removed it. Apply again.",
-                    client.store().path().display()
+                    client.door().store().path().display()
                 ),
             );
             diags
@@ -194,7 +194,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 format!(
                     "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
                      to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.store().path().display(),
+                    req.client.door().store().path().display(),
                     p = planned.proxy_user
                 ),
             );
@@ -244,13 +244,8 @@ impl ServiceProxyPasswordState {
     /// Only the names, for a presence check that must not carry passwords along.
     fn clone_names(&self) -> ServiceProxyPasswordState {
         ServiceProxyPasswordState {
-            id: None,
             proxy_user: self.proxy_user.clone(),
-            password: None,
-            password_wo: None,
-            password_wo_version: None,
-            users: None,
-            status: None,
+            ..Default::default()
         }
     }
 }
@@ -269,11 +264,7 @@ impl ImportState<Client> for ServiceProxyPasswordResource {
         let state = ServiceProxyPasswordState {
             id: Some(req.id.clone()),
             proxy_user: req.id,
-            password: None,
-            password_wo: None,
-            password_wo_version: None,
-            users: None,
-            status: None,
+            ..Default::default()
         };
         Ok(ImportResponse::new(state))
     }

@@ -41,7 +41,7 @@ impl FileMeta {
 /// writes rename a new inode into place, so they always change the stamp.
 /// [`Stamp::settled`] rules that case out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stamp {
+pub struct Stamp {
     dev: u64,
     ino: u64,
     size: u64,
@@ -58,7 +58,8 @@ const FINE_TICK: Duration = Duration::from_millis(50);
 const COARSE_TICK: Duration = Duration::from_secs(2);
 
 impl Stamp {
-    pub(crate) fn of(meta: &fs::Metadata) -> Self {
+    /// The stamp of the file `meta` describes.
+    pub fn of(meta: &fs::Metadata) -> Self {
         Self {
             dev: meta.dev(),
             ino: meta.ino(),
@@ -74,7 +75,7 @@ impl Stamp {
     /// later ctime (which no program can set back, unlike mtime), so an equal
     /// stamp proves unchanged content. A file changed within the last tick
     /// (or dated in the future) is not settled: compare its bytes instead.
-    pub(crate) fn settled(&self, before: SystemTime) -> bool {
+    pub fn settled(&self, before: SystemTime) -> bool {
         let tick = if self.mtime.1 == 0 && self.ctime.1 == 0 {
             COARSE_TICK
         } else {

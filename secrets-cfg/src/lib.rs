@@ -51,7 +51,7 @@ mod store;
 
 pub use entry::{EntryKind, EntrySummary};
 pub use error::{Error, Result, VENDOR_NO_WRITE_ACCESS, VENDOR_SECRETS_NOT_FOUND};
-pub use fsio::{remove_file_durably, replace_file};
+pub use fsio::{remove_file_durably, replace_file, Stamp as FileStamp};
 pub use key::{KeySource, SECRETS_KEY_ENV};
 pub use locate::{locate, DEFAULT_LOCATIONS, SECRETS_CONF_ENV};
 pub use secret::{FileKey, KeyFormatError, Password, Secret};

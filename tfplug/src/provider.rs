@@ -143,12 +143,20 @@ pub struct CreateResponse<S> {
     pub state: S,
     /// Private data stored with the state, never shown to the user.
     pub private: Vec<u8>,
+    /// Warnings shown with the successful apply.
+    pub warnings: Diagnostics,
 }
 
 impl<S> CreateResponse<S> {
     /// A response with the new state.
     pub fn new(state: S) -> Self {
-        CreateResponse { state, private: Vec::new() }
+        CreateResponse { state, private: Vec::new(), warnings: Diagnostics::new() }
+    }
+
+    /// Adds a warning shown with the successful apply.
+    pub fn with_warning(mut self, warning: Diagnostic) -> Self {
+        self.warnings.push(warning);
+        self
     }
 
     /// Stores private data with the state.
@@ -417,6 +425,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) struct Stored {
     pub(crate) state: Value,
     pub(crate) private: Vec<u8>,
+    pub(crate) warnings: Diagnostics,
 }
 
 /// What the server needs from a resource, on plain values.
@@ -568,7 +577,11 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             planned_private: private,
         };
         let resp = self.resource.create(req).await?;
-        Ok(Stored { state: untyped(&self.schema, "created state", &resp.state)?, private: resp.private })
+        Ok(Stored {
+            state: untyped(&self.schema, "created state", &resp.state)?,
+            private: resp.private,
+            warnings: resp.warnings,
+        })
     }
 
     async fn read(&self, client: &C, state: &Value, private: Vec<u8>) -> Result<Option<Stored>, Diagnostics> {
@@ -576,7 +589,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
         let resp = self.resource.read(req).await?;
         match resp.state {
             None => Ok(None),
-            Some(s) => Ok(Some(Stored { state: untyped(&self.schema, "read state", &s)?, private: resp.private })),
+            Some(s) => Ok(Some(Stored { state: untyped(&self.schema, "read state", &s)?, private: resp.private, warnings: Diagnostics::new() })),
         }
     }
 
@@ -596,7 +609,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             planned_private: private,
         };
         let resp = self.resource.update(req).await?;
-        Ok(Stored { state: untyped(&self.schema, "updated state", &resp.state)?, private: resp.private })
+        Ok(Stored { state: untyped(&self.schema, "updated state", &resp.state)?, private: resp.private, warnings: Diagnostics::new() })
     }
 
     async fn delete(&self, client: &C, prior: &Value, private: Vec<u8>) -> Result<(), Diagnostics> {
@@ -613,7 +626,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             .into());
         };
         let resp = f(&self.resource, ImportRequest { client, id }).await?;
-        Ok(Stored { state: untyped(&self.schema, "imported state", &resp.state)?, private: resp.private })
+        Ok(Stored { state: untyped(&self.schema, "imported state", &resp.state)?, private: resp.private, warnings: Diagnostics::new() })
     }
 
     async fn upgrade(&self, version: i64, raw: serde_json::Value) -> Option<Result<Value, Diagnostics>> {

@@ -204,6 +204,7 @@ impl<P: Provider> ProviderService<P> {
             } else {
                 r.update(&client, &config, &planned, &prior, req.planned_private).await?
             };
+            diags.extend(stored.warnings);
             (stored.state, stored.private)
         };
         if !new.is_null() {

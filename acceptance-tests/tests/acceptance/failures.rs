@@ -85,6 +85,34 @@ fn entry_removed_out_of_band_is_planned_for_creation() {
 }
 
 #[test]
+fn create_adopts_an_entry_left_by_an_interrupted_apply() {
+    let f = fixture();
+    f.apply();
+    f.assert_onboarded(USER);
+    let stored = f.stored_secret(USER);
+    // What a killed apply leaves: the entry is written, the state never saved.
+    f.forget("primus_permanent_secret.app");
+    let before = requests(&f);
+
+    let out = f.apply();
+    let said =
+        acceptance_tests::unwrap_lines(&out.stdout) + &acceptance_tests::unwrap_lines(&out.stderr);
+    assert!(said.contains("Adopted The Existing Entry"), "{said}");
+    assert!(said.contains("no setup password trial was spent"), "{said}");
+    assert_eq!(requests(&f), before, "adopting contacts no HSM");
+    assert_eq!(f.issued_count(USER), 1, "no new secret was issued");
+    assert!(
+        f.stored_secret(USER) == stored,
+        "the entry is kept as it was"
+    );
+    assert_eq!(
+        f.values("primus_permanent_secret.app").unwrap()["status"],
+        "Configured"
+    );
+    f.assert_no_changes();
+}
+
+#[test]
 fn entry_failing_authentication_in_the_file_is_an_error_never_a_replacement() {
     let f = fixture();
     f.apply();
@@ -196,7 +224,10 @@ fn failed_update_removes_the_resource_and_next_apply_adds_it() {
     set_passwords(&mut f, &wrong_setup_password(&setup), &pin);
     let out = f.apply_fails();
     assert!(out.contains("Permanent Secret Update Failed"), "{out}");
-    assert!(out.contains("drops it from the state"), "{out}");
+    assert!(
+        out.contains("stays in the state until the next refresh"),
+        "{out}"
+    );
     assert!(out.contains("0x80005017"), "{out}");
     assert_eq!(f.api_failures(USER), 1);
     assert_eq!(

@@ -43,7 +43,7 @@ fn lockout_names_remaining_time_and_earliest_retry() {
         "HSM hsm0 (127.0.0.1:2310): API login of user 'PARTITION' is locked for 4m12s more: do not retry before 13:05:09 UTC"
     );
     assert_eq!(error.locked_until(), Some(at + Duration::from_secs(252)));
-    assert_eq!(error.kind(), "api_locked");
+    assert_eq!(error.kind().as_str(), "api_locked");
     assert_eq!(error.user(), Some("PARTITION"));
     assert_eq!(error.hsm().map(|h| h.name.as_str()), Some("hsm0"));
     assert!(!error.is_local());
@@ -113,7 +113,7 @@ fn local_refusals_name_the_fix() {
     assert!(proxy.is_local());
     let unknown = PpinError::UnknownUser {
         user: "NOPE".into(),
-        proxy: false,
+        role: UserRole::Slot,
         config: "/etc/primus/primus.cfg".into(),
         known: vec!["A".into(), "B".into()],
     };
@@ -143,7 +143,7 @@ fn connection_level_failures_say_what_to_check() {
     let name = broken(ClientError::InvalidServerName {
         name: "bad name".into(),
     });
-    assert_eq!(name.kind(), "config_invalid");
+    assert_eq!(name.kind().as_str(), "config_invalid");
     assert!(
         name.next_step()
             .starts_with("set host of HSM hsm0 in primus.cfg"),
@@ -154,7 +154,7 @@ fn connection_level_failures_say_what_to_check() {
         op: "hello",
         got: "hello",
     });
-    assert_eq!(protocol.kind(), "protocol");
+    assert_eq!(protocol.kind().as_str(), "protocol");
     assert!(
         protocol
             .to_string()

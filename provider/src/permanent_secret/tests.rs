@@ -13,6 +13,7 @@ fn state(setup: Option<&str>, version: Option<i64>) -> PermanentSecretState {
         setup_password_wo: None,
         pkcs11_password_wo: None,
         password_wo_version: version,
+        verify_login_on_adopt: None,
         slot_ids: Some(vec![0]),
         status: Some(CONFIGURED.into()),
     }

@@ -26,7 +26,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use ppin::{Ppin, PpinError, PrimusConfig, TestFilter};
+use ppin::{Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter};
 use secrets_cfg::KeySource;
 use serde_json::{json, Value};
 
@@ -161,10 +161,11 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
                 prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
             let pkcs11 =
                 prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
+            let credentials = SetupCredentials::new(setup, pkcs11);
             let (served, operation) = if args.add {
-                (ppin.add(&user, &setup, &pkcs11).await?, "add")
+                (ppin.add(&user, &credentials).await?, "add")
             } else {
-                (ppin.update(&user, &setup, &pkcs11).await?, "update")
+                (ppin.update(&user, &credentials).await?, "update")
             };
             user_report(&ppin, &user, operation, json!({ "served": served })).await
         }
@@ -206,11 +207,14 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
         }
         // With no primus.cfg anywhere there is no HSM to ask, and the tool's
         // own version is still worth printing; a file named by -c must exist.
-        Action::Version if args.primus_cfg.is_none() && PrimusConfig::locate(None).is_err() => Ok(
-            Report::ok(render::version_text(&[]), render::version_json(&[])),
-        ),
+        Action::Version if args.primus_cfg.is_none() && !PrimusConfig::locate(None).is_file() => {
+            Ok(Report::ok(
+                render::version_text(&[]),
+                render::version_json(&[]),
+            ))
+        }
         Action::Version => {
-            let versions = open(args)?.hsm_versions().await;
+            let versions = open(args)?.hsm_versions().await?;
             let ok = versions.iter().all(|v| v.outcome.is_ok());
             Ok(Report {
                 text: render::version_text(&versions),

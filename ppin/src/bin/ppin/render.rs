@@ -81,7 +81,15 @@ pub(crate) fn test_text(listing: &Listing, results: &[LoginTest]) -> String {
             .position(|u| u.user == result.user)
             .map_or(0, |i| i + 1);
         let outcome = match &result.outcome {
-            Ok(served) => format!("OK ({} {}, {})", served.hsm, served.address, served.server),
+            Ok(served) => {
+                let known = |part: &Option<String>| part.clone().unwrap_or_else(|| "?".to_owned());
+                format!(
+                    "OK ({} {}, {})",
+                    known(&served.hsm),
+                    known(&served.address),
+                    known(&served.server)
+                )
+            }
             Err(error) => format!("FAILED: {error}"),
         };
         text.push_str(&format!(
