@@ -60,7 +60,12 @@
 mod config;
 mod duration;
 mod error;
+mod external;
 mod ops;
+pub use external::{
+    EngineError, ExternalEngine, ExternalError, ExternalLogin, ExternalSeam, ExternalTimeouts,
+    ParseProblem, SetupCredentials,
+};
 
 pub use config::{
     ConfigError, Hsm, PrimusConfig, SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS,

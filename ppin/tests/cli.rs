@@ -772,6 +772,9 @@ fn usage_errors_name_the_tool_and_speak_json_when_asked() {
     let help = ppin_command().arg("-h").output().unwrap();
     assert_eq!(help.status.code(), Some(0));
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("Exit status:") && help.contains("130"), "{help}");
+    assert!(
+        help.contains("Exit status:") && help.contains("130"),
+        "{help}"
+    );
     assert!(help.contains("Examples:") && help.contains("ppin -a -e PARTITION_USER"));
 }
