@@ -142,9 +142,10 @@ fn prompts_on_a_terminal_do_not_echo_the_password() {
         "ppin failed; terminal: {:?}",
         terminal.shown()
     );
+    // The vendor's banner before the prompts, and again with the result.
     assert_eq!(
         stdout,
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!("{BANNER}{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
     );
     assert!(s.stored_secret("U0001").is_some());
 
