@@ -220,6 +220,23 @@ fn fake_run(script: &str, operation: FakeOperation) -> (ExternalError, usize) {
     (error, count)
 }
 
+#[test]
+fn a_cancelled_engine_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/vendor-code.sh");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    cancel.cancel();
+    let engine = ExternalEngine::new(program, None, Some(dir.path().join(".secrets.cfg")))
+        .with_cancel(cancel);
+    let password = Password::new("proxy-password-not-to-show".to_owned());
+    let error = runtime()
+        .block_on(engine.proxy_add("SVC", &password))
+        .unwrap_err();
+    assert!(matches!(error, ExternalError::Cancelled { .. }), "{error}");
+    assert!(!runs.exists(), "the tool was started");
+}
+
 #[derive(Clone, Copy)]
 enum FakeOperation {
     List,

@@ -434,7 +434,8 @@ impl ExternalEngine {
             Access::Edit => Guard::Edit(self.edits.write().await),
         };
         let _file = lock::acquire(&self.secrets_path(), access, &self.cancel, &command).await?;
-        if answers.is_empty() && self.cancel.is_cancelled() {
+        // Not started yet, so nothing was sent: a stop now changes nothing.
+        if self.cancel.is_cancelled() {
             return Err(ExternalError::Cancelled { command });
         }
         let limits = Limits {
