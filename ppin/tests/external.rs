@@ -221,6 +221,42 @@ fn fake_run(script: &str, operation: FakeOperation) -> (ExternalError, usize) {
 }
 
 #[test]
+fn a_refresh_of_many_costs_one_listing_and_an_edit_drops_it() {
+    let s = setup(2);
+    let (wrapper, log) = recording_wrapper(s.dir.path());
+    let engine = Arc::new(ExternalEngine::new(
+        &wrapper,
+        Some(s.primus_cfg.clone()),
+        Some(s.secrets_cfg.clone()),
+    ));
+    let listings = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("start") && l.ends_with(" -l"))
+            .count()
+    };
+    runtime().block_on(async {
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let engine = Arc::clone(&engine);
+                tokio::spawn(async move { engine.list().await.map(drop) })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(listings(&log), 1, "ten concurrent reads, one ppin -l");
+        engine
+            .add("U0001", &credentials(&s, "U0001"))
+            .await
+            .unwrap();
+        assert!(engine.list().await.unwrap().users[0].configured);
+        assert_eq!(listings(&log), 2, "the edit dropped the cached listing");
+    });
+}
+
+#[test]
 fn a_cancelled_engine_starts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
