@@ -833,9 +833,9 @@ fn check_format(user: &SlotUser, setup_password: &Password) -> Result<(), PpinEr
     })
 }
 
-/// Which way a permanent secret is fetched.
+/// Which way a permanent secret is fetched: the vendor has exactly these two
+/// commands, so callers match it exhaustively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Fetch {
     /// `ppin -a`: the user must not have one yet.
     Add,

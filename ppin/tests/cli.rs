@@ -449,7 +449,7 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
     );
     assert_eq!(
         proxy.ok(),
-        format!("{BANNER}[01] service/proxy user 'SERVICE_USER'  permanent secret: Configured\n")
+        format!("{BANNER}{BANNER}[01] service/proxy user 'SERVICE_USER'  permanent secret: Configured\n")
     );
     assert_eq!(
         proxy.stderr,
@@ -488,9 +488,10 @@ fn passwords_are_read_from_stdin_lines_with_the_vendor_prompts() {
         s.pkcs11_password("U0001")
     );
     let run = s.ppin_with_input(&["-a", "-e", "U0001"], &input);
+    // The vendor's banner comes before the prompts and again with the result.
     assert_eq!(
         run.ok(),
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!("{BANNER}{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
     );
     assert_eq!(
         run.stderr,
@@ -751,4 +752,29 @@ fn version_json_and_completions() {
         Some(2),
         "a bad command line is a usage error"
     );
+}
+
+#[test]
+fn usage_errors_name_the_tool_and_speak_json_when_asked() {
+    let list_user = ppin_command().args(["-l", "-e", "X"]).output().unwrap();
+    assert_eq!(list_user.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&list_user.stderr);
+    assert!(
+        stderr.starts_with("ppin: error: -l takes no user; drop -e X"),
+        "{stderr}"
+    );
+    let json = ppin_command().args(["-a", "--json"]).output().unwrap();
+    assert_eq!(json.status.code(), Some(2));
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(document["ok"], false);
+    assert_eq!(document["error"]["kind"], "usage");
+    assert!(String::from_utf8_lossy(&json.stderr).starts_with("ppin: error: "));
+    let help = ppin_command().arg("-h").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit status:") && help.contains("130"),
+        "{help}"
+    );
+    assert!(help.contains("Examples:") && help.contains("ppin -a -e PARTITION_USER"));
 }

@@ -142,9 +142,10 @@ fn prompts_on_a_terminal_do_not_echo_the_password() {
         "ppin failed; terminal: {:?}",
         terminal.shown()
     );
+    // The vendor's banner before the prompts, and again with the result.
     assert_eq!(
         stdout,
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!("{BANNER}{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
     );
     assert!(s.stored_secret("U0001").is_some());
 
@@ -158,4 +159,62 @@ fn prompts_on_a_terminal_do_not_echo_the_password() {
         "the PKCS#11 password was echoed: {shown:?}"
     );
     assert!(terminal.echo_on(), "ppin restored echo when it finished");
+}
+
+/// Ctrl-C at the no-echo prompt, with a script as ppin's parent (the case
+/// that left terminals blind): the terminal gets echo back and ppin exits 130.
+#[test]
+fn ctrl_c_at_a_prompt_restores_echo_and_exits_130_under_a_script() {
+    let s = setup(1);
+    let (pty, pts) = pty_process::blocking::open().unwrap();
+    let pty = Arc::new(pty);
+    let script = r#""$0" -c "$1" -s "$2" -a -e U0001; echo "ppin-exit=$?""#;
+    let mut shell = pty_process::blocking::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_ppin")])
+        .arg(&s.primus_cfg)
+        .arg(&s.secrets_cfg)
+        .env_remove("SECUROSYS_SECRETS_KEY")
+        .spawn(pts)
+        .unwrap();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    {
+        let (pty, shown) = (Arc::clone(&pty), Arc::clone(&shown));
+        // Ends when the session closes the terminal (read fails with EIO).
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1024];
+            while let Ok(n @ 1..) = (&*pty).read(&mut buffer) {
+                shown.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+    }
+    let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let echo_on = || {
+        tcgetattr(&*pty)
+            .unwrap()
+            .local_modes
+            .contains(LocalModes::ECHO)
+    };
+    let start = Instant::now();
+    while !text().contains("Provide setup password for 'U0001': ") || echo_on() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no no-echo prompt: {:?}",
+            text()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Ctrl-C as typed: the line discipline sends SIGINT to the foreground group.
+    (&*pty).write_all(b"\x03").unwrap();
+    while !text().contains("ppin-exit=") {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "ppin did not exit: {:?}",
+            text()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(text().contains("ppin-exit=130"), "{:?}", text());
+    assert!(echo_on(), "the terminal was left with echo off");
+    assert!(shell.wait().unwrap().success());
+    assert_eq!(s.stored_secret("U0001"), None);
 }

@@ -18,7 +18,9 @@ use secrets_cfg::Password;
     about = "Primus Permanent PIN: trade a setup password for a permanent secret stored in .secrets.cfg",
     disable_version_flag = true,
     group(ArgGroup::new("action").args(["add", "update", "remove", "proxy_add", "proxy_remove", "list", "test", "version", "completions"]).required(true)),
-    after_help = "Passwords not given as arguments are prompted for (without echo on a terminal, one per line otherwise)."
+    after_help = "Passwords not given as arguments are prompted for (without echo on a terminal, one per line otherwise).\n\n\
+Exit status:\n  0    success\n  1    the operation failed (the message says why and what to do)\n  2    bad command line\n  130  interrupted (Ctrl-C or SIGTERM) at a prompt\n\n\
+Examples:\n  ppin -a -e PARTITION_USER          add a permanent secret, prompting for both passwords\n  ppin -c /etc/primus/primus.cfg -l  list every slot user and service proxy with its state"
 )]
 pub(crate) struct Args {
     /// Add the permanent secret of USER: ppin -a -e USER [SETUP_PWD PKCS11_PWD]
@@ -121,6 +123,9 @@ pub(crate) enum UsageError {
     /// `--user` or `--slotid` without `-t`.
     #[error("--user and --slotid select what -t tests; use them with -t")]
     TestOptionWithoutTest,
+    /// `-e USER` with an action that applies to no single user (`-l`, `-v`).
+    #[error("{flag} takes no user; drop -e {user}")]
+    UserNotTaken { flag: &'static str, user: String },
 }
 
 impl Args {
@@ -157,6 +162,14 @@ impl Args {
         } else {
             (Action::Version, "-v", 0)
         };
+        if let (Action::List | Action::Version | Action::Completions(_), Some(user)) =
+            (&action, &self.user)
+        {
+            return Err(UsageError::UserNotTaken {
+                flag,
+                user: user.clone(),
+            });
+        }
         if self.passwords.len() > max {
             return Err(UsageError::TooManyPasswords {
                 flag,
@@ -272,6 +285,13 @@ mod tests {
                 flag: "-p",
                 max: 1,
                 given: 2
+            })
+        );
+        assert_eq!(
+            parse(&["-l", "-e", "U1"]).unwrap().action(),
+            Err(UsageError::UserNotTaken {
+                flag: "-l",
+                user: "U1".into()
             })
         );
         assert_eq!(

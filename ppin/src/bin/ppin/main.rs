@@ -26,7 +26,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use ppin::{Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter};
+use ppin::{Fetch, Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter};
 use secrets_cfg::KeySource;
 use serde_json::{json, Value};
 
@@ -64,12 +64,17 @@ impl From<PpinError> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => return usage_error(error),
+    };
     let action = match args.action() {
         Ok(action) => action,
-        Err(usage) => Args::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, usage)
-            .exit(),
+        Err(usage) => {
+            return usage_error(
+                Args::command().error(clap::error::ErrorKind::ArgumentConflict, usage),
+            )
+        }
     };
     let operation = operation_name(&action);
     let outcome = match tokio::runtime::Builder::new_current_thread()
@@ -82,6 +87,33 @@ fn main() -> ExitCode {
         ))),
     };
     finish(&args, operation, outcome)
+}
+
+/// Exit status of a bad command line.
+const USAGE_EXIT: u8 = 2;
+
+/// Prints a command-line error as `ppin: error: ...` (and, with `--json`, as a
+/// JSON document on stdout) and exits 2; `-h` and its output are not errors.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if error.kind() == ErrorKind::DisplayHelp {
+        // Help goes to stdout with status 0, as clap prints it.
+        error.exit()
+    }
+    let rendered = error.render().to_string();
+    // clap starts its text with "error: "; ours carries the tool's name first.
+    let message = rendered.trim_end().trim_start_matches("error: ").to_owned();
+    eprintln!("ppin: error: {message}");
+    // The command line did not parse, so `--json` is looked for in the raw arguments.
+    if std::env::args_os().any(|arg| arg == "--json") {
+        let first_line = message.lines().next().unwrap_or_default();
+        println!(
+            "{}",
+            json!({ "ok": false, "operation": null,
+                    "error": { "kind": "usage", "message": first_line } })
+        );
+    }
+    ExitCode::from(USAGE_EXIT)
 }
 
 fn operation_name(action: &Action) -> &'static str {
@@ -147,41 +179,15 @@ fn prompt_failure(error: prompt::PromptError) -> Failure {
 }
 
 async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
-    let mut given = args.passwords.iter().cloned();
     match action {
-        Action::Add { user } | Action::Update { user } => {
-            let ppin = open(args)?;
-            // Refuse what would fail anyway before asking for passwords.
-            if args.add {
-                ppin.check_add(&user).await?;
-            } else {
-                ppin.check_update(&user).await?;
-            }
-            let setup =
-                prompt::password(&mut given, Asked::Setup, &user).map_err(prompt_failure)?;
-            let pkcs11 =
-                prompt::password(&mut given, Asked::Pkcs11, &user).map_err(prompt_failure)?;
-            let credentials = SetupCredentials::new(setup, pkcs11);
-            let (served, operation) = if args.add {
-                (ppin.add(&user, &credentials).await?, "add")
-            } else {
-                (ppin.update(&user, &credentials).await?, "update")
-            };
-            user_report(&ppin, &user, operation, json!({ "served": served })).await
-        }
+        Action::Add { user } => obtain(args, &user, Fetch::Add).await,
+        Action::Update { user } => obtain(args, &user, Fetch::Update).await,
         Action::Remove { user } => {
             let ppin = open(args)?;
             let removed = ppin.remove(&user).await?;
             user_report(&ppin, &user, "remove", json!({ "removed": removed })).await
         }
-        Action::ProxyAdd { user } => {
-            let ppin = open(args)?;
-            ppin.proxy_user(&user)?;
-            let password =
-                prompt::password(&mut given, Asked::Proxy, &user).map_err(prompt_failure)?;
-            ppin.proxy_add(&user, &password).await?;
-            proxy_report(&ppin, &user, "proxy_add", json!({})).await
-        }
+        Action::ProxyAdd { user } => proxy_add(args, &user).await,
         Action::ProxyRemove { user } => {
             let ppin = open(args)?;
             let removed = ppin.proxy_remove(&user).await?;
@@ -194,45 +200,96 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
                 render::ok_json("list", json!(listing)),
             ))
         }
-        Action::Test { user, slot_id } => {
-            let ppin = open(args)?;
-            let results = ppin.test(&TestFilter::new(user, slot_id)).await?;
-            let listing = ppin.list().await?;
-            let ok = results.iter().all(|r| r.outcome.is_ok());
-            Ok(Report {
-                text: render::test_text(&listing, &results),
-                json: render::test_json(&results),
-                ok,
-            })
-        }
-        // With no primus.cfg anywhere there is no HSM to ask, and the tool's
-        // own version is still worth printing; a file named by -c must exist.
-        Action::Version if args.primus_cfg.is_none() && !PrimusConfig::locate(None).is_file() => {
-            Ok(Report::ok(
-                render::version_text(&[]),
-                render::version_json(&[]),
-            ))
-        }
-        Action::Version => {
-            let versions = open(args)?.hsm_versions().await?;
-            let ok = versions.iter().all(|v| v.outcome.is_ok());
-            Ok(Report {
-                text: render::version_text(&versions),
-                json: render::version_json(&versions),
-                ok,
-            })
-        }
-        Action::Completions(shell) => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Args::command(), "ppin", &mut script);
-            let script = String::from_utf8_lossy(&script).into_owned();
-            let json = render::ok_json(
-                "completions",
-                json!({ "shell": shell.to_string(), "script": script }),
-            );
-            Ok(Report::ok(script, json))
-        }
+        Action::Test { user, slot_id } => test(args, user, slot_id).await,
+        Action::Version => version(args).await,
+        Action::Completions(shell) => Ok(completions(shell)),
     }
+}
+
+/// `-a`/`-u`: local checks, then the banner and the prompts (as the vendor
+/// prints them), then the HSM.
+async fn obtain(args: &Args, user: &str, how: Fetch) -> Result<Report, Failure> {
+    let ppin = open(args)?;
+    // Refuse what would fail anyway before asking for passwords.
+    match how {
+        Fetch::Add => ppin.check_add(user).await?,
+        Fetch::Update => ppin.check_update(user).await?,
+    }
+    let mut given = args.passwords.iter().cloned();
+    banner_before_prompts(args, 2);
+    let setup = prompt::password(&mut given, Asked::Setup, user).map_err(prompt_failure)?;
+    let pkcs11 = prompt::password(&mut given, Asked::Pkcs11, user).map_err(prompt_failure)?;
+    let credentials = SetupCredentials::new(setup, pkcs11);
+    let (served, operation) = match how {
+        Fetch::Add => (ppin.add(user, &credentials).await?, "add"),
+        Fetch::Update => (ppin.update(user, &credentials).await?, "update"),
+    };
+    user_report(&ppin, user, operation, json!({ "served": served })).await
+}
+
+/// `-p`: the proxy password, prompted for after the banner when not given.
+async fn proxy_add(args: &Args, user: &str) -> Result<Report, Failure> {
+    let ppin = open(args)?;
+    ppin.proxy_user(user)?;
+    let mut given = args.passwords.iter().cloned();
+    banner_before_prompts(args, 1);
+    let password = prompt::password(&mut given, Asked::Proxy, user).map_err(prompt_failure)?;
+    ppin.proxy_add(user, &password).await?;
+    proxy_report(&ppin, user, "proxy_add", json!({})).await
+}
+
+/// The vendor prints its banner before the prompts and again with the
+/// result; in text mode, so do we when at least one of `needed` passwords
+/// will be prompted for.
+fn banner_before_prompts(args: &Args, needed: usize) {
+    if !args.json && args.passwords.len() < needed {
+        let mut stdout = std::io::stdout().lock();
+        // A closed stdout shows at the final report, which reports it.
+        let _ = stdout
+            .write_all(render::BANNER.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+}
+
+async fn test(args: &Args, user: Option<String>, slot_id: Option<u32>) -> Result<Report, Failure> {
+    let ppin = open(args)?;
+    let results = ppin.test(&TestFilter::new(user, slot_id)).await?;
+    let listing = ppin.list().await?;
+    let ok = results.iter().all(|r| r.outcome.is_ok());
+    Ok(Report {
+        text: render::test_text(&listing, &results),
+        json: render::test_json(&results),
+        ok,
+    })
+}
+
+async fn version(args: &Args) -> Result<Report, Failure> {
+    // With no primus.cfg anywhere there is no HSM to ask, and the tool's
+    // own version is still worth printing; a file named by -c must exist.
+    if args.primus_cfg.is_none() && !PrimusConfig::locate(None).is_file() {
+        return Ok(Report::ok(
+            render::version_text(&[]),
+            render::version_json(&[]),
+        ));
+    }
+    let versions = open(args)?.hsm_versions().await?;
+    let ok = versions.iter().all(|v| v.outcome.is_ok());
+    Ok(Report {
+        text: render::version_text(&versions),
+        json: render::version_json(&versions),
+        ok,
+    })
+}
+
+fn completions(shell: clap_complete::Shell) -> Report {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Args::command(), "ppin", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    let json = render::ok_json(
+        "completions",
+        json!({ "shell": shell.to_string(), "script": script }),
+    );
+    Report::ok(script, json)
 }
 
 /// The banner and the user's line; in JSON, `fields` plus the user's status.

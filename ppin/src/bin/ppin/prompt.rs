@@ -70,6 +70,7 @@ fn ask(asked: Asked, user: &str) -> Result<Password, PromptError> {
         source,
     };
     if io::stdin().is_terminal() {
+        restore_terminal_on_interrupt();
         let config = rpassword::ConfigBuilder::new()
             .input_file_path("/dev/stdin")
             .output_writer(io::stderr())
@@ -96,6 +97,41 @@ fn ask(asked: Asked, user: &str) -> Result<Password, PromptError> {
     let end = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(end);
     Ok(Password::new(line))
+}
+
+/// Exit status after Ctrl-C or SIGTERM at a prompt (128 + SIGINT, as shells report it).
+const INTERRUPTED_EXIT: i32 = 130;
+
+/// While a no-echo prompt is up, SIGINT or SIGTERM would kill ppin with echo
+/// still off, leaving the user's terminal (or the script that ran ppin)
+/// blind. So, once per process, a thread waits for those signals, puts back
+/// the terminal settings saved now, and exits 130.
+fn restore_terminal_on_interrupt() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let stdin = io::stdin();
+        let Ok(saved) = rustix::termios::tcgetattr(&stdin) else {
+            return;
+        };
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                // Best effort: exiting 130 matters even if the terminal is gone.
+                let _ = rustix::termios::tcsetattr(
+                    io::stdin(),
+                    rustix::termios::OptionalActions::Now,
+                    &saved,
+                );
+                let _ = io::stderr().write_all(b"\n");
+                std::process::exit(INTERRUPTED_EXIT);
+            }
+        });
+    });
 }
 
 #[cfg(test)]

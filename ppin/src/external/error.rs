@@ -1,0 +1,146 @@
+//! [`ExternalError`]: how a run of the vendor-compatible `ppin` failed.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use hsm_wire::VendorCode;
+
+use super::parse::{self, ParseProblem};
+
+/// Why an operation of the external engine failed. Every variant that ran
+/// the tool carries the command line (never a password: passwords are typed
+/// at its prompts) and the lines it printed, with any password bytes scrubbed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExternalError {
+    /// The tool could not be started.
+    #[error("cannot start `{command}`: {source}; check the path to the vendor's ppin")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The pseudo-terminal could not be set up or used.
+    #[error("cannot drive `{command}` on a pseudo-terminal: {source}")]
+    Terminal {
+        /// The command line.
+        command: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The lock beside `.secrets.cfg` that serialises edits could not be taken.
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Stopped before any credential was sent; nothing changed.
+    #[error("`{command}` was cancelled before any credential was sent; nothing was changed")]
+    Cancelled {
+        /// The command line.
+        command: String,
+    },
+    /// A prompt the tool documents never came; the tool was killed.
+    #[error("`{command}` did not ask {expected:?} within {}s and was killed; it printed: {}", waited.as_secs(), quote(output))]
+    NoPrompt {
+        /// The command line.
+        command: String,
+        /// The prompt awaited.
+        expected: String,
+        /// How long it was awaited.
+        waited: Duration,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
+    /// The tool did not finish in time; it was killed.
+    #[error("`{command}` did not finish within {}s and was killed; it printed: {}", waited.as_secs(), quote(output))]
+    Hung {
+        /// The command line.
+        command: String,
+        /// How long it ran.
+        waited: Duration,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
+    /// The tool exited with a failure status. Not retried.
+    #[error(
+        "`{command}` failed ({status}{}); it printed: {}",
+        code_text(output),
+        quote(output)
+    )]
+    Failed {
+        /// The command line.
+        command: String,
+        /// How it exited.
+        status: ExitStatus,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
+    /// The tool succeeded but printed what ppin cannot read with certainty.
+    #[error(
+        "`{command}` printed output ppin cannot understand ({problem}); it printed: {}",
+        quote(output)
+    )]
+    Unexpected {
+        /// The command line.
+        command: String,
+        /// What is wrong with it.
+        problem: ParseProblem,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
+}
+
+impl ExternalError {
+    /// The lines the tool printed, if it ran.
+    pub fn output(&self) -> &[String] {
+        match self {
+            ExternalError::NoPrompt { output, .. }
+            | ExternalError::Hung { output, .. }
+            | ExternalError::Failed { output, .. }
+            | ExternalError::Unexpected { output, .. } => output,
+            ExternalError::Spawn { .. }
+            | ExternalError::Terminal { .. }
+            | ExternalError::Lock { .. }
+            | ExternalError::Cancelled { .. } => &[],
+        }
+    }
+
+    /// The first vendor code (`0x8000xxxx`) the tool printed, for mapping to
+    /// the same diagnostics as the built-in engine.
+    pub fn vendor_code(&self) -> Option<VendorCode> {
+        parse::vendor_code(self.output())
+    }
+
+    /// The exit status, when the tool exited with a failure.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        match self {
+            ExternalError::Failed { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+fn quote(output: &[String]) -> String {
+    let shown: Vec<&str> = output
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if shown.is_empty() {
+        "nothing".to_owned()
+    } else {
+        format!("{:?}", shown.join(" | "))
+    }
+}
+
+fn code_text(output: &[String]) -> String {
+    parse::vendor_code(output)
+        .map(|code| format!(", vendor code {code}"))
+        .unwrap_or_default()
+}

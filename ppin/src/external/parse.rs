@@ -1,0 +1,199 @@
+//! The documented output of a vendor-compatible `ppin`, read strictly: the
+//! banner, the status lines, the login lines, vendor codes. A line that looks
+//! like a status line but is not one is an error, never a guess; other lines
+//! (progress text, blank lines, the prompts) are passed over.
+
+use hsm_wire::VendorCode;
+
+/// The three lines of the vendor's banner.
+const BANNER: [&str; 3] = [
+    "********************",
+    "Primus Permanent PIN",
+    "********************",
+];
+
+/// Where the tool's prompts start; the rest of such a line is the prompt.
+const PROMPT_START: &str = "Provide ";
+
+/// `[NN] slot-id N: user 'X' permanent secret: Configured|MISSING`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserLine {
+    pub(crate) slot_id: u32,
+    pub(crate) user: String,
+    pub(crate) configured: bool,
+}
+
+/// `[NN] service/proxy user 'X'  permanent secret: Configured|MISSING`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProxyLine {
+    pub(crate) proxy_user: String,
+    pub(crate) configured: bool,
+}
+
+/// `[NN] slot-id N: user 'X' login: OK (...)` or `... login: FAILED: why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginLine {
+    pub(crate) slot_id: u32,
+    pub(crate) user: String,
+    /// `None` when the login worked, else the tool's reason.
+    pub(crate) failure: Option<String>,
+}
+
+/// Everything understood in one run's output.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Report {
+    /// Complete banners seen.
+    pub(crate) banners: usize,
+    /// Prompts seen.
+    pub(crate) prompts: usize,
+    /// Whether a banner came before the first prompt.
+    pub(crate) banner_before_prompts: bool,
+    /// Whether a banner came after the last prompt (before the results).
+    pub(crate) banner_after_prompts: bool,
+    pub(crate) users: Vec<UserLine>,
+    pub(crate) proxies: Vec<ProxyLine>,
+    pub(crate) logins: Vec<LoginLine>,
+}
+
+/// Why output could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseProblem {
+    /// A line shaped like a status line (`[NN] ...`) that is none of the documented ones.
+    #[error("line {number} is not a documented status line: {line:?}")]
+    Malformed {
+        /// 1-based line number.
+        number: usize,
+        /// The line.
+        line: String,
+    },
+    /// Part of the banner without the rest.
+    #[error("line {number} is a broken banner")]
+    BrokenBanner {
+        /// 1-based line number.
+        number: usize,
+    },
+    /// No banner where the vendor prints one.
+    #[error("the banner is missing {0}")]
+    NoBanner(&'static str),
+    /// The line this operation must print is not there, or says the wrong state.
+    #[error("no line {0}")]
+    MissingLine(String),
+}
+
+/// Splits raw terminal bytes into lines, dropping the `\r` a pty adds.
+pub(crate) fn lines(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<String> = text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r').to_owned())
+        .collect();
+    if lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+/// The first `0x8000xxxx` code in `lines`.
+pub(crate) fn vendor_code(lines: &[String]) -> Option<VendorCode> {
+    lines.iter().find_map(|line| {
+        line.match_indices("0x")
+            .chain(line.match_indices("0X"))
+            .find_map(|(at, _)| {
+                let digits = line.get(at + 2..at + 10)?;
+                let code = u32::from_str_radix(digits, 16).ok()?;
+                (digits.chars().all(|c| c.is_ascii_hexdigit()) && code >> 16 == 0x8000)
+                    .then_some(VendorCode(code))
+            })
+    })
+}
+
+/// Reads `lines` strictly (see the module doc).
+pub(crate) fn parse(lines: &[String]) -> Result<Report, ParseProblem> {
+    let mut report = Report::default();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index].as_str();
+        let number = index + 1;
+        if line == BANNER[0] {
+            let rest = lines.get(index + 1..index + 3);
+            if rest.is_none_or(|rest| rest[0] != BANNER[1] || rest[1] != BANNER[2]) {
+                return Err(ParseProblem::BrokenBanner { number });
+            }
+            report.banners += 1;
+            if report.prompts == 0 {
+                report.banner_before_prompts = true;
+            }
+            report.banner_after_prompts = report.prompts > 0;
+            index += 3;
+            continue;
+        }
+        if line == BANNER[1] {
+            return Err(ParseProblem::BrokenBanner { number });
+        }
+        if line.starts_with(PROMPT_START) && line.contains(" password for '") {
+            report.prompts += 1;
+            report.banner_after_prompts = false;
+        } else if line.starts_with('[') {
+            status_line(line, &mut report).ok_or_else(|| ParseProblem::Malformed {
+                number,
+                line: line.to_owned(),
+            })?;
+        }
+        index += 1;
+    }
+    Ok(report)
+}
+
+/// Adds one `[NN] ...` line to `report`; `None` if it is not a documented one.
+fn status_line(line: &str, report: &mut Report) -> Option<()> {
+    let (index, rest) = line.strip_prefix('[')?.split_once("] ")?;
+    if index.is_empty() || !index.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if let Some(rest) = rest.strip_prefix("service/proxy user '") {
+        let (proxy_user, state) = rest.rsplit_once("'  permanent secret: ")?;
+        report.proxies.push(ProxyLine {
+            proxy_user: name(proxy_user)?,
+            configured: state_of(state)?,
+        });
+        return Some(());
+    }
+    let (slot, rest) = rest.strip_prefix("slot-id ")?.split_once(": user '")?;
+    let slot_id = slot.parse().ok()?;
+    if let Some((user, state)) = rest.rsplit_once("' permanent secret: ") {
+        report.users.push(UserLine {
+            slot_id,
+            user: name(user)?,
+            configured: state_of(state)?,
+        });
+        return Some(());
+    }
+    let (user, outcome) = rest.split_once("' login: ")?;
+    let failure = if outcome == "OK" || outcome.starts_with("OK (") {
+        None
+    } else {
+        Some(outcome.strip_prefix("FAILED: ")?.to_owned())
+    };
+    report.logins.push(LoginLine {
+        slot_id,
+        user: name(user)?,
+        failure,
+    });
+    Some(())
+}
+
+fn name(text: &str) -> Option<String> {
+    (!text.is_empty() && !text.contains('\'')).then(|| text.to_owned())
+}
+
+fn state_of(text: &str) -> Option<bool> {
+    match text {
+        "Configured" => Some(true),
+        "MISSING" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! The external engine against real processes: our `ppin` binary (the
+//! vendor's stand-in) over a real `hsm-sim`, and fake `ppin` scripts that
+//! misbehave.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::setup;
+use ppin::{ExternalEngine, ExternalError, ExternalTimeouts, SetupCredentials};
+use secrets_cfg::Password;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn credentials(s: &common::Setup, user: &str) -> SetupCredentials {
+    SetupCredentials {
+        setup_password: Password::new(s.setup_password(user)),
+        pkcs11_password: Password::new(s.pkcs11_password(user)),
+    }
+}
+
+/// A wrapper around our `ppin` that logs each run's start and end, so the
+/// test can see whether editing runs overlapped.
+fn recording_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("runs.log");
+    let wrapper = dir.join("ppin-wrapper.sh");
+    let script = format!(
+        "#!/bin/sh\necho \"start $$ $*\" >> '{log}'\n'{ppin}' \"$@\"\nrc=$?\necho \"end $$ $*\" >> '{log}'\nexit $rc\n",
+        log = log.display(),
+        ppin = env!("CARGO_BIN_EXE_ppin"),
+    );
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    (wrapper, log)
+}
+
+fn is_edit(line: &str) -> bool {
+    ["-a ", "-u ", "-r ", "-p ", "-x "]
+        .iter()
+        .any(|flag| line.contains(flag))
+}
+
+#[test]
+fn lifecycle_through_our_ppin() {
+    let s = setup(2);
+    let engine = ExternalEngine::new(
+        env!("CARGO_BIN_EXE_ppin"),
+        Some(s.primus_cfg.clone()),
+        Some(s.secrets_cfg.clone()),
+    );
+    runtime().block_on(async {
+        let listing = engine.list().await.unwrap();
+        assert_eq!(listing.users.len(), 3);
+        assert!(listing.users.iter().all(|u| !u.configured));
+
+        let added = engine
+            .add("U0001", &credentials(&s, "U0001"))
+            .await
+            .unwrap();
+        assert!(added.configured && added.slot_id == 0);
+        let issued = s.sim.admin().current_secret("U0001").unwrap();
+        assert!(s.stored_secret("U0001") == issued);
+        assert!(engine.list().await.unwrap().users[0].configured);
+
+        let logins = engine.test("U0001").await.unwrap();
+        assert_eq!(logins.len(), 1);
+        assert_eq!(logins[0].failure, None);
+
+        engine
+            .update("U0001", &credentials(&s, "U0001"))
+            .await
+            .unwrap();
+        let wrong = SetupCredentials {
+            setup_password: Password::new("AAAAA-AAAAA-AAAAA-AAAAA-AAAAA".to_owned()),
+            pkcs11_password: Password::new(s.pkcs11_password("U0001")),
+        };
+        let failed = engine.update("U0001", &wrong).await.unwrap_err();
+        assert!(matches!(failed, ExternalError::Failed { .. }), "{failed}");
+        assert!(!failed.to_string().contains("AAAAA-AAAAA"));
+        // The vendor removes the entry on a failed update.
+        assert!(!engine.list().await.unwrap().users[0].configured);
+        assert!(!engine.remove("U0001").await.unwrap());
+
+        let proxy = Password::new(s.proxy_password("SERVICE_USER"));
+        engine.proxy_add("SERVICE_USER", &proxy).await.unwrap();
+        assert!(engine.list().await.unwrap().proxies[0].configured);
+        assert!(engine.proxy_remove("SERVICE_USER").await.unwrap());
+        assert!(!engine.proxy_remove("SERVICE_USER").await.unwrap());
+
+        engine
+            .add("U0002", &credentials(&s, "U0002"))
+            .await
+            .unwrap();
+        assert!(engine.remove("U0002").await.unwrap());
+        assert_eq!(s.stored_secret("U0002"), None);
+    });
+}
+
+#[test]
+fn concurrent_edits_never_overlap_and_passwords_stay_off_the_command_line() {
+    let s = setup(20);
+    let (wrapper, log) = recording_wrapper(s.dir.path());
+    let engine = Arc::new(ExternalEngine::new(
+        &wrapper,
+        Some(s.primus_cfg.clone()),
+        Some(s.secrets_cfg.clone()),
+    ));
+    let users: Vec<String> = (1..=20).map(|i| format!("U{i:04}")).collect();
+    let passwords: Vec<String> = users
+        .iter()
+        .flat_map(|u| [s.setup_password(u), s.pkcs11_password(u)])
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = Arc::clone(&stop);
+        let passwords = passwords.clone();
+        std::thread::spawn(move || {
+            let mut looked = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && looked < 100_000 {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+                        let text = String::from_utf8_lossy(&cmdline);
+                        assert!(
+                            !passwords.iter().any(|p| text.contains(p.as_str())),
+                            "a password is on a command line"
+                        );
+                        looked += 1;
+                    }
+                }
+            }
+            looked
+        })
+    };
+    runtime().block_on(async {
+        let mut tasks = Vec::new();
+        for user in &users {
+            let engine = Arc::clone(&engine);
+            let credentials = credentials(&s, user);
+            let user = user.clone();
+            tasks.push(tokio::spawn(async move {
+                engine.add(&user, &credentials).await.map(drop)?;
+                engine.list().await.map(drop)
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(watcher.join().unwrap() > 0, "no command line was read");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let (mut edits, mut reads, mut edit_runs) = (0, 0, 0);
+    for line in log.lines() {
+        let edit = is_edit(line);
+        match (line.starts_with("start"), edit) {
+            (true, true) => {
+                assert!(
+                    edits == 0 && reads == 0,
+                    "an edit overlapped another run:\n{log}"
+                );
+                edits += 1;
+                edit_runs += 1;
+            }
+            (true, false) => {
+                assert_eq!(edits, 0, "a listing overlapped an edit:\n{log}");
+                reads += 1;
+            }
+            (false, true) => edits -= 1,
+            (false, false) => reads -= 1,
+        }
+    }
+    assert_eq!(edit_runs, 20);
+    for user in &users {
+        assert!(s.stored_secret(user).is_some(), "{user} has no secret");
+    }
+}
+
+/// Runs `script` (a fake ppin) for `operation` and returns the error and how
+/// many times the script ran.
+fn fake_run(script: &str, operation: FakeOperation) -> (ExternalError, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::env::set_var("FAKE_RUNS", &runs);
+    let program = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fake")
+        .join(script);
+    let engine = ExternalEngine::new(program, None, Some(dir.path().join(".secrets.cfg")))
+        .with_timeouts(ExternalTimeouts::new(
+            Duration::from_secs(2),
+            Duration::from_secs(4),
+            Duration::from_secs(5),
+        ));
+    let password = Password::new("proxy-password-not-to-show".to_owned());
+    let error = runtime().block_on(async {
+        match operation {
+            FakeOperation::List => engine.list().await.map(drop),
+            FakeOperation::ProxyAdd => engine.proxy_add("SVC", &password).await,
+        }
+    });
+    let error = error.unwrap_err();
+    assert!(!error.to_string().contains("proxy-password-not-to-show"));
+    let count = std::fs::read_to_string(&runs)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    (error, count)
+}
+
+#[test]
+fn a_refresh_of_many_costs_one_listing_and_an_edit_drops_it() {
+    let s = setup(2);
+    let (wrapper, log) = recording_wrapper(s.dir.path());
+    let engine = Arc::new(ExternalEngine::new(
+        &wrapper,
+        Some(s.primus_cfg.clone()),
+        Some(s.secrets_cfg.clone()),
+    ));
+    let listings = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("start") && l.ends_with(" -l"))
+            .count()
+    };
+    runtime().block_on(async {
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let engine = Arc::clone(&engine);
+                tokio::spawn(async move { engine.list().await.map(drop) })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(listings(&log), 1, "ten concurrent reads, one ppin -l");
+        engine
+            .add("U0001", &credentials(&s, "U0001"))
+            .await
+            .unwrap();
+        assert!(engine.list().await.unwrap().users[0].configured);
+        assert_eq!(listings(&log), 2, "the edit dropped the cached listing");
+    });
+}
+
+#[test]
+fn a_cancelled_engine_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/vendor-code.sh");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    cancel.cancel();
+    let engine = ExternalEngine::new(program, None, Some(dir.path().join(".secrets.cfg")))
+        .with_cancel(cancel);
+    let password = Password::new("proxy-password-not-to-show".to_owned());
+    let error = runtime()
+        .block_on(engine.proxy_add("SVC", &password))
+        .unwrap_err();
+    assert!(matches!(error, ExternalError::Cancelled { .. }), "{error}");
+    assert!(!runs.exists(), "the tool was started");
+}
+
+#[derive(Clone, Copy)]
+enum FakeOperation {
+    List,
+    ProxyAdd,
+}
+
+#[test]
+fn misbehaving_tools_give_one_clear_error_each() {
+    let (error, runs) = fake_run("unexpected-output.sh", FakeOperation::List);
+    assert!(matches!(error, ExternalError::Unexpected { .. }), "{error}");
+    assert!(
+        error.to_string().contains("hello, this is not ppin"),
+        "{error}"
+    );
+    assert_eq!(runs, 1);
+
+    let (error, runs) = fake_run("no-prompt.sh", FakeOperation::ProxyAdd);
+    assert!(matches!(error, ExternalError::NoPrompt { .. }), "{error}");
+    assert!(error
+        .to_string()
+        .contains("Provide proxy password for 'SVC' : "));
+    assert_eq!(runs, 1);
+
+    let (error, runs) = fake_run("hang-after-password.sh", FakeOperation::ProxyAdd);
+    assert!(matches!(error, ExternalError::Hung { .. }), "{error}");
+    assert_eq!(runs, 1);
+
+    let (error, runs) = fake_run("vendor-code.sh", FakeOperation::List);
+    assert!(matches!(error, ExternalError::Failed { .. }), "{error}");
+    assert_eq!(error.vendor_code(), Some(hsm_wire_code()));
+    assert!(error.to_string().contains("0x80005017"), "{error}");
+    assert_eq!(runs, 1);
+}
+
+fn hsm_wire_code() -> ppin::VendorCode {
+    ppin::VendorCode::BAD_SETUP_PASSWORD
+}
