@@ -130,7 +130,25 @@ impl Ppin {
 
     /// `ppin -l`: every user and service proxy of `primus.cfg` with its state.
     pub async fn list(&self) -> Result<Listing, PpinError> {
-        self.engine().list().await
+        let Some(engine) = &self.engine else {
+            return self.local.list().await;
+        };
+        let mut listing = engine.list().await?;
+        // Another engine prints names and states only; the rest is primus.cfg's.
+        let config = self.config()?;
+        for status in &mut listing.users {
+            if let Some(slot_user) = config.user(&status.user) {
+                status.proxy_user.clone_from(&slot_user.proxy_user);
+                status.hsms = slot_user.hsms.iter().map(|h| h.name.clone()).collect();
+            }
+        }
+        for proxy in &mut listing.proxies {
+            proxy.users = config
+                .users_behind_proxy(&proxy.proxy_user)
+                .map(|u| u.user_name.clone())
+                .collect();
+        }
+        Ok(listing)
     }
 
     /// `ppin -t`: one login per selected user, never retried.
@@ -175,10 +193,15 @@ impl Ppin {
         self.local.check_update(user).await
     }
 
-    /// Whether `.secrets.cfg` holds the permanent secret of `user` and it
-    /// decrypts under the file key; `false` when there is no entry.
+    /// Whether `.secrets.cfg` holds the permanent secret of `user`; `false`
+    /// when there is no entry. The built-in engine also decrypts it under the
+    /// file key; another engine's file is the vendor's, whose state its
+    /// listing shows (one shared `ppin -l` for many callers).
     pub async fn verify_stored(&self, user: &str) -> Result<bool, PpinError> {
-        self.local.verify_stored(user).await
+        match &self.engine {
+            None => self.local.verify_stored(user).await,
+            Some(_) => Ok(self.status(user).await?.configured),
+        }
     }
 
     /// The slot ids of `user` in `primus.cfg`.

@@ -9,8 +9,9 @@ use hsm_wire::{
     ClientError, ErrorKind, SetupPasswordProblem, TlsConfigError, VendorCode, WireError,
 };
 
-use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
+use crate::config::{ConfigError, Hsm, CONFIG_NOT_FOUND, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
+use crate::external::ExternalError;
 use crate::ops::{Fetch, TestFilter};
 
 mod kind;
@@ -142,6 +143,10 @@ pub enum PpinError {
         /// Why the update failed.
         cause: Box<PpinError>,
     },
+    /// A run of the vendor's `ppin` (the external engine) failed. Its
+    /// [`kind`](PpinError::kind) is the built-in engine's for the vendor code
+    /// the tool printed, so both engines' failures read alike.
+    External(ExternalError),
 }
 
 /// Which kind of name of `primus.cfg` an operation asked for.
@@ -170,6 +175,8 @@ impl PpinError {
             | PpinError::UpdateFailed { user, .. }
             | PpinError::IssuedNotStored { user, .. } => Some(user),
             PpinError::Cancelled { user } => user.as_deref(),
+            PpinError::External(ExternalError::LoginFailed { user, .. }) => Some(user),
+            PpinError::External(_) => None,
             PpinError::Secrets { user, .. }
             | PpinError::Unreachable { user, .. }
             | PpinError::Hsm { user, .. } => user.as_deref(),
@@ -199,6 +206,7 @@ impl PpinError {
             PpinError::Unreachable { .. } => Some(VendorCode::NETWORK_FAILURE),
             PpinError::Hsm { source, .. } => source.vendor_code(),
             PpinError::UpdateFailed { cause, .. } => cause.vendor_code(),
+            PpinError::External(error) => error.vendor_code(),
             PpinError::SetupPasswordFormat { .. }
             | PpinError::ProxyPasswordMissing { .. }
             | PpinError::AlreadyConfigured { .. }
@@ -250,6 +258,8 @@ impl PpinError {
                 | PpinError::Hsm { .. }
                 | PpinError::UpdateFailed { .. }
                 | PpinError::IssuedNotStored { .. }
+                // Whether the tool reached the HSM is not known.
+                | PpinError::External(_)
         )
     }
 
@@ -278,6 +288,7 @@ impl PpinError {
             PpinError::UpdateFailed { .. } => PpinErrorKind::UpdateFailed,
             PpinError::IssuedNotStored { .. } => PpinErrorKind::IssuedNotStored,
             PpinError::Cancelled { .. } => PpinErrorKind::Cancelled,
+            PpinError::External(error) => external_kind(error),
         }
     }
 
@@ -338,6 +349,7 @@ impl PpinError {
                 "{}; the permanent secret of '{user}' was removed from .secrets.cfg, as the vendor's ppin does on a failed update",
                 cause.what()
             ),
+            PpinError::External(error) => error.to_string(),
         }
     }
 
@@ -392,6 +404,7 @@ impl PpinError {
             PpinError::UpdateFailed { user, cause } => {
                 format!("{}; then run `ppin -a -e {user}` (not -u) to fetch a permanent secret again", cause.next_step())
             }
+            PpinError::External(error) => external_next_step(self.kind(), error),
         }
     }
 }
@@ -567,8 +580,83 @@ impl std::error::Error for PpinError {
             PpinError::TlsSetup { source, .. } => Some(source),
             PpinError::Hsm { source, .. } => Some(source),
             PpinError::UpdateFailed { cause, .. } => Some(cause.as_ref()),
+            PpinError::External(error) => Some(error),
             _ => None,
         }
+    }
+}
+
+impl From<ExternalError> for PpinError {
+    fn from(error: ExternalError) -> Self {
+        PpinError::External(error)
+    }
+}
+
+/// The kind of a failed run of the vendor's `ppin`: the built-in engine's
+/// kind for the vendor code the tool printed, else what went wrong with the run.
+fn external_kind(error: &ExternalError) -> PpinErrorKind {
+    let by_code = error.vendor_code().and_then(|code| match code {
+        VendorCode::BAD_SETUP_PASSWORD => Some(PpinErrorKind::BadSetupPassword),
+        VendorCode::SETUP_PASSWORD_EXPIRED => Some(PpinErrorKind::SetupPasswordExpired),
+        VendorCode::WRONG_PKCS11_PIN => Some(PpinErrorKind::BadPkcs11Password),
+        VendorCode::USER_NOT_IN_CONFIG => Some(PpinErrorKind::UserNotInConfig),
+        VendorCode::NETWORK_FAILURE => Some(PpinErrorKind::Unreachable),
+        CONFIG_NOT_FOUND => Some(PpinErrorKind::ConfigNotFound),
+        VendorCode(secrets_cfg::VENDOR_SECRETS_NOT_FOUND | secrets_cfg::VENDOR_NO_WRITE_ACCESS) => {
+            Some(PpinErrorKind::SecretsFile)
+        }
+        _ => None,
+    });
+    by_code.unwrap_or(match error {
+        ExternalError::NoPrompt { .. } | ExternalError::Hung { .. } => {
+            PpinErrorKind::ExternalTimeout
+        }
+        ExternalError::Unexpected { .. } => PpinErrorKind::ExternalOutput,
+        ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
+        ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
+        ExternalError::Spawn { .. }
+        | ExternalError::Terminal { .. }
+        | ExternalError::Failed { .. }
+        | ExternalError::LoginFailed { .. } => PpinErrorKind::ExternalFailed,
+    })
+}
+
+/// The next step after a failed run of the vendor's `ppin`, by its kind.
+fn external_next_step(kind: PpinErrorKind, error: &ExternalError) -> String {
+    let tried_once = "it was run once and is never retried automatically";
+    match kind {
+        PpinErrorKind::BadSetupPassword => {
+            format!("check the setup password ({tried_once}: each wrong try counts toward the HSM's lockout)")
+        }
+        PpinErrorKind::BadPkcs11Password => {
+            format!("check the PKCS#11 password ({tried_once}: each wrong try counts toward the PKCS#11 lockout)")
+        }
+        PpinErrorKind::SetupPasswordExpired => {
+            "ask the HSM administrator for a new setup password (its validity starts at first use)".to_owned()
+        }
+        PpinErrorKind::UserNotInConfig => {
+            "use a user_name of the primus.cfg the tool reads (`ppin -l` lists them) or add a slot for it".to_owned()
+        }
+        PpinErrorKind::Unreachable => {
+            "check the network and host/port in primus.cfg, then run the command again".to_owned()
+        }
+        PpinErrorKind::ConfigNotFound => {
+            format!("pass -c <path to primus.cfg> or set {PRIMUS_CFG_ENV}")
+        }
+        PpinErrorKind::SecretsFile => {
+            "check the path and permissions of .secrets.cfg and of its directory (pass -s <path> or set SECUROSYS_SECRETS_CONF)".to_owned()
+        }
+        PpinErrorKind::ExternalTimeout => format!(
+            "run the command by hand with the same options to see where it stops ({tried_once})"
+        ),
+        PpinErrorKind::ExternalOutput => {
+            "check that the command is a vendor-compatible ppin: it must print the banner and the documented status lines".to_owned()
+        }
+        PpinErrorKind::Cancelled => "run the command again when ready; nothing was changed".to_owned(),
+        _ => match error {
+            ExternalError::Spawn { .. } => "check the path to the vendor's ppin".to_owned(),
+            _ => format!("fix the cause the tool printed, then run the command again ({tried_once})"),
+        },
     }
 }
 

@@ -64,10 +64,7 @@ mod engine;
 mod error;
 mod external;
 mod ops;
-pub use external::{
-    EngineError, ExternalEngine, ExternalError, ExternalLogin, ExternalSeam, ExternalTimeouts,
-    ParseProblem,
-};
+pub use external::{ExternalEngine, ExternalError, ExternalTimeouts, ParseProblem};
 
 pub use config::{
     ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, CONFIG_NOT_FOUND,

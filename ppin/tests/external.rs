@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::setup;
-use ppin::{ExternalEngine, ExternalError, ExternalTimeouts, SetupCredentials};
+use ppin::{
+    Engine, ExternalEngine, ExternalError, ExternalTimeouts, PpinError, PpinErrorKind,
+    SetupCredentials, TestFilter,
+};
 use secrets_cfg::Password;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -71,14 +74,20 @@ fn lifecycle_through_our_ppin() {
             .add("U0001", &credentials(&s, "U0001"))
             .await
             .unwrap();
-        assert!(added.configured && added.slot_id == 0);
+        assert_eq!((added.user.as_str(), added.slot_id), ("U0001", 0));
         let issued = s.sim.admin().current_secret("U0001").unwrap();
         assert!(s.stored_secret("U0001") == issued);
         assert!(engine.list().await.unwrap().users[0].configured);
 
-        let logins = engine.test("U0001").await.unwrap();
+        let logins = engine.test(&TestFilter::user("U0001")).await.unwrap();
         assert_eq!(logins.len(), 1);
-        assert_eq!(logins[0].failure, None);
+        assert_eq!(logins[0].outcome.as_ref().unwrap().user, "U0001");
+        // A user without a secret is answered from the listing, as the built-in engine answers it.
+        let missing = engine.test(&TestFilter::user("U0002")).await.unwrap();
+        assert!(matches!(
+            missing[0].outcome,
+            Err(PpinError::NotConfigured { .. })
+        ));
 
         engine
             .update("U0001", &credentials(&s, "U0001"))
@@ -89,7 +98,12 @@ fn lifecycle_through_our_ppin() {
             pkcs11_password: Password::new(s.pkcs11_password("U0001")),
         };
         let failed = engine.update("U0001", &wrong).await.unwrap_err();
-        assert!(matches!(failed, ExternalError::Failed { .. }), "{failed}");
+        assert_eq!(failed.kind(), PpinErrorKind::UpdateFailed, "{failed}");
+        let PpinError::UpdateFailed { cause, .. } = &failed else {
+            unreachable!()
+        };
+        // The vendor code the tool printed maps to the built-in engine's kind.
+        assert_eq!(cause.kind(), PpinErrorKind::BadSetupPassword, "{cause}");
         assert!(!failed.to_string().contains("AAAAA-AAAAA"));
         // The vendor removes the entry on a failed update.
         assert!(!engine.list().await.unwrap().users[0].configured);
@@ -191,7 +205,7 @@ fn concurrent_edits_never_overlap_and_passwords_stay_off_the_command_line() {
 
 /// Runs `script` (a fake ppin) for `operation` and returns the error and how
 /// many times the script ran.
-fn fake_run(script: &str, operation: FakeOperation) -> (ExternalError, usize) {
+fn fake_run(script: &str, operation: FakeOperation) -> (PpinError, usize) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     std::env::set_var("FAKE_RUNS", &runs);
@@ -269,7 +283,11 @@ fn a_cancelled_engine_starts_nothing() {
     let error = runtime()
         .block_on(engine.proxy_add("SVC", &password))
         .unwrap_err();
-    assert!(matches!(error, ExternalError::Cancelled { .. }), "{error}");
+    assert!(
+        matches!(error, PpinError::External(ExternalError::Cancelled { .. })),
+        "{error}"
+    );
+    assert_eq!(error.kind(), PpinErrorKind::Cancelled);
     assert!(!runs.exists(), "the tool was started");
 }
 
@@ -282,7 +300,11 @@ enum FakeOperation {
 #[test]
 fn misbehaving_tools_give_one_clear_error_each() {
     let (error, runs) = fake_run("unexpected-output.sh", FakeOperation::List);
-    assert!(matches!(error, ExternalError::Unexpected { .. }), "{error}");
+    assert!(
+        matches!(error, PpinError::External(ExternalError::Unexpected { .. })),
+        "{error}"
+    );
+    assert_eq!(error.kind(), PpinErrorKind::ExternalOutput);
     assert!(
         error.to_string().contains("hello, this is not ppin"),
         "{error}"
@@ -290,23 +312,34 @@ fn misbehaving_tools_give_one_clear_error_each() {
     assert_eq!(runs, 1);
 
     let (error, runs) = fake_run("no-prompt.sh", FakeOperation::ProxyAdd);
-    assert!(matches!(error, ExternalError::NoPrompt { .. }), "{error}");
+    assert!(
+        matches!(error, PpinError::External(ExternalError::NoPrompt { .. })),
+        "{error}"
+    );
+    assert_eq!(error.kind(), PpinErrorKind::ExternalTimeout);
     assert!(error
         .to_string()
         .contains("Provide proxy password for 'SVC' : "));
     assert_eq!(runs, 1);
 
     let (error, runs) = fake_run("hang-after-password.sh", FakeOperation::ProxyAdd);
-    assert!(matches!(error, ExternalError::Hung { .. }), "{error}");
+    assert!(
+        matches!(error, PpinError::External(ExternalError::Hung { .. })),
+        "{error}"
+    );
+    assert_eq!(error.kind(), PpinErrorKind::ExternalTimeout);
     assert_eq!(runs, 1);
 
     let (error, runs) = fake_run("vendor-code.sh", FakeOperation::List);
-    assert!(matches!(error, ExternalError::Failed { .. }), "{error}");
-    assert_eq!(error.vendor_code(), Some(hsm_wire_code()));
+    assert!(
+        matches!(error, PpinError::External(ExternalError::Failed { .. })),
+        "{error}"
+    );
+    assert_eq!(
+        error.vendor_code(),
+        Some(ppin::VendorCode::BAD_SETUP_PASSWORD)
+    );
+    assert_eq!(error.kind(), PpinErrorKind::BadSetupPassword);
     assert!(error.to_string().contains("0x80005017"), "{error}");
     assert_eq!(runs, 1);
-}
-
-fn hsm_wire_code() -> ppin::VendorCode {
-    ppin::VendorCode::BAD_SETUP_PASSWORD
 }

@@ -43,6 +43,9 @@ fn kind_summary(kind: PpinErrorKind) -> &'static str {
         | PpinErrorKind::BadRequest
         | PpinErrorKind::HsmInternal
         | PpinErrorKind::HsmOther => HSM_REQUEST_FAILED,
+        PpinErrorKind::ExternalTimeout => "Vendor ppin Timed Out",
+        PpinErrorKind::ExternalOutput => "Vendor ppin Output Not Understood",
+        PpinErrorKind::ExternalFailed => "Vendor ppin Failed",
         _ => UNMAPPED,
     }
 }

@@ -99,6 +99,12 @@ kinds! {
     HsmInternal => "internal",
     /// The HSM answered with an error this version does not know.
     HsmOther => "unknown",
+    /// The vendor's `ppin` (external engine) did not prompt or finish in time and was killed.
+    ExternalTimeout => "external_timeout",
+    /// The vendor's `ppin` printed output that cannot be read with certainty.
+    ExternalOutput => "external_output",
+    /// The vendor's `ppin` could not be started or failed without a known vendor code.
+    ExternalFailed => "external_failed",
 }
 
 impl PpinErrorKind {

@@ -162,3 +162,37 @@ fn connection_level_failures_say_what_to_check() {
         "{protocol}"
     );
 }
+
+#[test]
+fn the_vendor_code_a_tool_printed_gives_the_built_in_kind() {
+    use std::os::unix::process::ExitStatusExt;
+
+    use crate::external::ExternalError;
+
+    let failed = |line: &str| {
+        PpinError::External(ExternalError::Failed {
+            command: "ppin -a -e APP".to_owned(),
+            status: std::process::ExitStatus::from_raw(1 << 8),
+            output: vec!["********************".to_owned(), line.to_owned()],
+        })
+    };
+    for (code, kind) in [
+        ("0x80005017", PpinErrorKind::BadSetupPassword),
+        ("0x80005018", PpinErrorKind::SetupPasswordExpired),
+        ("0x8000000B", PpinErrorKind::BadPkcs11Password),
+        ("0x80005012", PpinErrorKind::UserNotInConfig),
+        ("0x80005015", PpinErrorKind::Unreachable),
+        ("0x80005003", PpinErrorKind::ConfigNotFound),
+        ("0x80005004", PpinErrorKind::SecretsFile),
+        ("0x80005007", PpinErrorKind::SecretsFile),
+        ("0x80001234", PpinErrorKind::ExternalFailed),
+    ] {
+        let error = failed(&format!("ppin: error: something (code {code})"));
+        assert_eq!(error.kind(), kind, "{code}");
+        assert!(error.to_string().contains(code), "{error}");
+    }
+    assert_eq!(
+        failed("no code at all").kind(),
+        PpinErrorKind::ExternalFailed
+    );
+}

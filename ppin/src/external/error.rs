@@ -16,7 +16,7 @@ use super::parse::{self, ParseProblem};
 #[non_exhaustive]
 pub enum ExternalError {
     /// The tool could not be started.
-    #[error("cannot start `{command}`: {source}; check the path to the vendor's ppin")]
+    #[error("cannot start `{command}`: {source}")]
     Spawn {
         /// The command line.
         command: String,
@@ -81,6 +81,18 @@ pub enum ExternalError {
         /// What the tool printed.
         output: Vec<String>,
     },
+    /// `ppin -t` printed a failed login for the user.
+    #[error("`{command}` could not log in as '{user}': {reason}")]
+    LoginFailed {
+        /// The command line.
+        command: String,
+        /// The slot user whose login failed.
+        user: String,
+        /// The tool's reason, from its login line.
+        reason: String,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
     /// The tool succeeded but printed what ppin cannot read with certainty.
     #[error(
         "`{command}` printed output ppin cannot understand ({problem}); it printed: {}",
@@ -103,6 +115,7 @@ impl ExternalError {
             ExternalError::NoPrompt { output, .. }
             | ExternalError::Hung { output, .. }
             | ExternalError::Failed { output, .. }
+            | ExternalError::LoginFailed { output, .. }
             | ExternalError::Unexpected { output, .. } => output,
             ExternalError::Spawn { .. }
             | ExternalError::Terminal { .. }
@@ -113,8 +126,15 @@ impl ExternalError {
 
     /// The first vendor code (`0x8000xxxx`) the tool printed, for mapping to
     /// the same diagnostics as the built-in engine.
+    /// A failed login's code is looked for in its own line only: the run
+    /// may have printed other users' failures.
     pub fn vendor_code(&self) -> Option<VendorCode> {
-        parse::vendor_code(self.output())
+        match self {
+            ExternalError::LoginFailed { reason, .. } => {
+                parse::vendor_code(std::slice::from_ref(reason))
+            }
+            _ => parse::vendor_code(self.output()),
+        }
     }
 
     /// The exit status, when the tool exited with a failure.

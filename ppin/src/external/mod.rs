@@ -27,10 +27,11 @@ use tokio_util::sync::CancellationToken;
 pub use error::ExternalError;
 pub use parse::ParseProblem;
 
-use crate::engine::SetupCredentials;
-use crate::ops::{Listing, ProxyStatus, UserStatus};
+use crate::engine::{Engine, SetupCredentials};
+use crate::error::PpinError;
+use crate::ops::{Listing, LoginTest, ProxyStatus, Served, TestFilter, UserStatus};
 use lock::Access;
-use parse::Report;
+use parse::{LoginLine, Report};
 use terminal::{Answer, Limits};
 
 /// How long the external engine waits.
@@ -65,18 +66,6 @@ impl ExternalTimeouts {
             listing_reuse,
         }
     }
-}
-
-/// The outcome of `ppin -t` for one user, as the tool printed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ExternalLogin {
-    /// The slot user.
-    pub user: String,
-    /// Its slot id.
-    pub slot_id: u32,
-    /// `None` when the login worked, else the tool's reason.
-    pub failure: Option<String>,
 }
 
 /// A listing and when it was made, for reuse.
@@ -179,30 +168,13 @@ impl ExternalEngine {
         self
     }
 
-    /// `ppin -a -e USER`, typing both passwords at the prompts.
-    pub async fn add(
-        &self,
-        user: &str,
-        credentials: &SetupCredentials,
-    ) -> Result<UserStatus, ExternalError> {
-        self.obtain(Edit::Add, user, credentials).await
-    }
-
-    /// `ppin -u -e USER`; a failure removes the entry (vendor behaviour).
-    pub async fn update(
-        &self,
-        user: &str,
-        credentials: &SetupCredentials,
-    ) -> Result<UserStatus, ExternalError> {
-        self.obtain(Edit::Update, user, credentials).await
-    }
-
+    /// `ppin -a`/`-u -e USER`, typing both passwords at the prompts.
     async fn obtain(
         &self,
         edit: Edit,
         user: &str,
         credentials: &SetupCredentials,
-    ) -> Result<UserStatus, ExternalError> {
+    ) -> Result<Served, ExternalError> {
         let answers = [
             Answer {
                 prompt: format!("Provide setup password for '{user}': "),
@@ -214,64 +186,48 @@ impl ExternalEngine {
             },
         ];
         let report = self.edit(edit, user, &answers).await?;
-        Ok(report
+        // `edit` checked the user's line is there; the tool does not say which HSM answered.
+        let slot_id = report
             .users
-            .into_iter()
+            .iter()
             .find(|u| u.user == user)
-            .map_or_else(
-                // `edit` checked the user's line is there.
-                || user_status(user, 0, true),
-                |line| user_status(&line.user, line.slot_id, line.configured),
-            ))
+            .map_or(0, |line| line.slot_id);
+        Ok(Served {
+            user: user.to_owned(),
+            slot_id,
+            hsm: None,
+            address: None,
+            server: None,
+        })
     }
 
-    /// `ppin -r -e USER`: `Ok(false)` when there was no entry (then the tool
-    /// is not run to edit at all).
-    pub async fn remove(&self, user: &str) -> Result<bool, ExternalError> {
-        let was = self
-            .list()
-            .await?
-            .users
-            .iter()
-            .any(|u| u.user == user && u.configured);
+    /// `ppin -r`/`-x -e TARGET` when the listing shows an entry; `Ok(false)`
+    /// (and no editing run) when it does not.
+    async fn remove_entry(&self, edit: Edit, target: &str) -> Result<bool, ExternalError> {
+        let listing = self.listing().await?;
+        let was = if edit.is_proxy() {
+            listing
+                .proxies
+                .iter()
+                .any(|p| p.proxy_user == target && p.configured)
+        } else {
+            listing
+                .users
+                .iter()
+                .any(|u| u.user == target && u.configured)
+        };
         if was {
-            self.edit(Edit::Remove, user, &[]).await?;
-        }
-        Ok(was)
-    }
-
-    /// `ppin -p -e PROXY`, typing the proxy password at its prompt.
-    pub async fn proxy_add(
-        &self,
-        proxy_user: &str,
-        password: &Password,
-    ) -> Result<(), ExternalError> {
-        let answers = [Answer {
-            prompt: format!("Provide proxy password for '{proxy_user}' : "),
-            password,
-        }];
-        self.edit(Edit::ProxyAdd, proxy_user, &answers)
-            .await
-            .map(drop)
-    }
-
-    /// `ppin -x -e PROXY`: `Ok(false)` when there was no entry.
-    pub async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, ExternalError> {
-        let listing = self.list().await?;
-        let was = listing
-            .proxies
-            .iter()
-            .any(|p| p.proxy_user == proxy_user && p.configured);
-        if was {
-            self.edit(Edit::ProxyRemove, proxy_user, &[]).await?;
+            self.edit(edit, target, &[]).await?;
         }
         Ok(was)
     }
 
     /// `ppin -l`. Concurrent calls share one run; a result is reused (see
     /// [`ExternalTimeouts::listing_reuse`]) until an edit or a change of
-    /// `.secrets.cfg`.
-    pub async fn list(&self) -> Result<Listing, ExternalError> {
+    /// `.secrets.cfg`. The tool prints only names and states: which HSMs
+    /// serve a user and which users sit behind a proxy come from
+    /// `primus.cfg`, which the door ([`Ppin`](crate::Ppin)) fills in.
+    async fn listing(&self) -> Result<Listing, ExternalError> {
         let mut cached = self.listing.lock().await;
         let generation = self.generation();
         let stamp = self.stamp();
@@ -287,7 +243,13 @@ impl ExternalEngine {
             users: report
                 .users
                 .iter()
-                .map(|u| user_status(&u.user, u.slot_id, u.configured))
+                .map(|u| UserStatus {
+                    user: u.user.clone(),
+                    slot_id: u.slot_id,
+                    proxy_user: None,
+                    configured: u.configured,
+                    hsms: Vec::new(),
+                })
                 .collect(),
             proxies: report
                 .proxies
@@ -295,7 +257,6 @@ impl ExternalEngine {
                 .map(|p| ProxyStatus {
                     proxy_user: p.proxy_user.clone(),
                     configured: p.configured,
-                    // INTEGRATOR: `ppin -l` does not say which users sit behind a proxy.
                     users: Vec::new(),
                 })
                 .collect(),
@@ -309,24 +270,59 @@ impl ExternalEngine {
         Ok(listing)
     }
 
-    /// `ppin -t --user U`: one login per slot user the tool tested. A run
-    /// that failed without testing anyone is an error.
-    pub async fn test(&self, user: &str) -> Result<Vec<ExternalLogin>, ExternalError> {
-        let args = ["-t".into(), "--user".into(), user.into()];
+    /// `ppin -t [--user U] [--slotid N]`. Users the listing shows without a
+    /// permanent secret are answered [`PpinError::NotConfigured`] without a
+    /// login, as the built-in engine does; the others are tested in one run,
+    /// which must print a login line for each of them.
+    async fn logins(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
+        let listing = self.listing().await?;
+        let selected: Vec<&UserStatus> = listing
+            .users
+            .iter()
+            .filter(|u| filter.user.as_ref().is_none_or(|name| &u.user == name))
+            .filter(|u| filter.slot_id.is_none_or(|id| u.slot_id == id))
+            .collect();
+        let run = if selected.iter().any(|u| u.configured) {
+            Some(self.test_run(filter).await?)
+        } else {
+            None
+        };
+        Ok(selected
+            .into_iter()
+            .map(|status| LoginTest {
+                user: status.user.clone(),
+                slot_id: status.slot_id,
+                outcome: match &run {
+                    Some(run) if status.configured => run.outcome(status),
+                    _ => Err(PpinError::NotConfigured {
+                        user: status.user.clone(),
+                    }),
+                },
+            })
+            .collect())
+    }
+
+    /// One `ppin -t` run with the filter's options, its login lines.
+    async fn test_run(&self, filter: &TestFilter) -> Result<TestRun, ExternalError> {
+        let mut args: Vec<OsString> = vec!["-t".into()];
+        if let Some(user) = &filter.user {
+            args.extend(["--user".into(), user.into()]);
+        }
+        if let Some(slot_id) = filter.slot_id {
+            args.extend(["--slotid".into(), slot_id.to_string().into()]);
+        }
         let (finished, command) = self.run(&args, &[], Access::Read).await?;
         let report = understand(&command, &finished.lines, None)?;
+        // A run that tested no one failed as a whole (it exits non-zero when a login fails, so the status alone
+        // says nothing).
         if report.logins.is_empty() {
             return Err(failure(command, finished));
         }
-        Ok(report
-            .logins
-            .into_iter()
-            .map(|l| ExternalLogin {
-                user: l.user,
-                slot_id: l.slot_id,
-                failure: l.failure,
-            })
-            .collect())
+        Ok(TestRun {
+            command,
+            output: finished.lines,
+            logins: report.logins,
+        })
     }
 
     fn generation(&self) -> u64 {
@@ -421,8 +417,12 @@ impl ExternalEngine {
         full.extend(args.iter().cloned());
         let command = command_line(&self.program, &full);
         let _in_process = match access {
-            Access::Read => Guard::Read(self.edits.read().await),
-            Access::Edit => Guard::Edit(self.edits.write().await),
+            Access::Read => Guard::Read {
+                _held: self.edits.read().await,
+            },
+            Access::Edit => Guard::Edit {
+                _held: self.edits.write().await,
+            },
         };
         let _file = lock::acquire(&self.secrets_path(), access, &self.cancel, &command).await?;
         // Not started yet, so nothing was sent: a stop now changes nothing.
@@ -446,22 +446,14 @@ impl ExternalEngine {
     }
 }
 
-/// Either side of the in-process lock, held for one run.
-#[allow(dead_code)] // Held only for its Drop, which releases the lock.
+/// Either side of the in-process lock, held for one run (its drop releases it).
 enum Guard<'a> {
-    Read(tokio::sync::RwLockReadGuard<'a, ()>),
-    Edit(tokio::sync::RwLockWriteGuard<'a, ()>),
-}
-
-fn user_status(user: &str, slot_id: u32, configured: bool) -> UserStatus {
-    UserStatus {
-        user: user.to_owned(),
-        slot_id,
-        // INTEGRATOR: `ppin -l` shows neither the proxy nor the HSMs of a user.
-        proxy_user: None,
-        configured,
-        hsms: Vec::new(),
-    }
+    Read {
+        _held: tokio::sync::RwLockReadGuard<'a, ()>,
+    },
+    Edit {
+        _held: tokio::sync::RwLockWriteGuard<'a, ()>,
+    },
 }
 
 /// The run's command line as shown in errors (it holds no password).
@@ -506,96 +498,88 @@ fn understand(
     }
 }
 
-/// The engine seam of ENGINE.md, implemented over the tool.
-// INTEGRATOR: replace this copy with `crate::engine::{Engine, SetupCredentials}`
-// and `EngineError` with `PpinError` (`PpinError::External(ExternalError)`); the
-// bodies stay as they are. Fields only the built-in engine knows (HSM name,
-// address, server) are left empty until `Served` makes them `Option`.
-mod seam {
-    use super::*;
-    use crate::ops::{Served, TestFilter};
+/// One `ppin -t` run that printed login lines.
+struct TestRun {
+    command: String,
+    output: Vec<String>,
+    logins: Vec<LoginLine>,
+}
 
-    /// INTEGRATOR: `PpinError`.
-    pub type EngineError = ExternalError;
-
-    /// Copy of the agreed engine trait (see ENGINE.md).
-    #[async_trait::async_trait]
-    pub trait Engine: std::fmt::Debug + Send + Sync {
-        /// `ppin -a -e USER`.
-        async fn add(
-            &self,
-            user: &str,
-            credentials: &SetupCredentials,
-        ) -> Result<Served, EngineError>;
-        /// `ppin -u -e USER`.
-        async fn update(
-            &self,
-            user: &str,
-            credentials: &SetupCredentials,
-        ) -> Result<Served, EngineError>;
-        /// `ppin -r -e USER`.
-        async fn remove(&self, user: &str) -> Result<bool, EngineError>;
-        /// `ppin -p -e PROXY`.
-        async fn proxy_add(&self, proxy_user: &str, password: &Password)
-            -> Result<(), EngineError>;
-        /// `ppin -x -e PROXY`.
-        async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, EngineError>;
-        /// `ppin -l`.
-        async fn list(&self) -> Result<Listing, EngineError>;
-        /// `ppin -t --user U` (INTEGRATOR: `Vec<LoginTest>`).
-        async fn test(&self, filter: &TestFilter) -> Result<Vec<ExternalLogin>, EngineError>;
-    }
-
-    fn served(status: UserStatus) -> Served {
-        Served {
-            user: status.user,
-            slot_id: status.slot_id,
-            hsm: None,
-            address: None,
-            server: None,
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl Engine for ExternalEngine {
-        async fn add(
-            &self,
-            user: &str,
-            credentials: &SetupCredentials,
-        ) -> Result<Served, EngineError> {
-            Ok(served(ExternalEngine::add(self, user, credentials).await?))
-        }
-        async fn update(
-            &self,
-            user: &str,
-            credentials: &SetupCredentials,
-        ) -> Result<Served, EngineError> {
-            Ok(served(
-                ExternalEngine::update(self, user, credentials).await?,
-            ))
-        }
-        async fn remove(&self, user: &str) -> Result<bool, EngineError> {
-            Ok(ExternalEngine::remove(self, user).await?)
-        }
-        async fn proxy_add(
-            &self,
-            proxy_user: &str,
-            password: &Password,
-        ) -> Result<(), EngineError> {
-            Ok(ExternalEngine::proxy_add(self, proxy_user, password).await?)
-        }
-        async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, EngineError> {
-            Ok(ExternalEngine::proxy_remove(self, proxy_user).await?)
-        }
-        async fn list(&self) -> Result<Listing, EngineError> {
-            Ok(ExternalEngine::list(self).await?)
-        }
-        async fn test(&self, filter: &TestFilter) -> Result<Vec<ExternalLogin>, EngineError> {
-            // INTEGRATOR: the vendor documents `-t --user U` and `--slotid N`.
-            let user = filter.user.clone().unwrap_or_default();
-            Ok(ExternalEngine::test(self, &user).await?)
+impl TestRun {
+    /// The login of `status`'s user as this run printed it.
+    fn outcome(&self, status: &UserStatus) -> Result<Served, PpinError> {
+        let Some(line) = self.logins.iter().find(|l| l.user == status.user) else {
+            return Err(PpinError::External(ExternalError::Unexpected {
+                command: self.command.clone(),
+                problem: ParseProblem::MissingLine(format!("with the login of '{}'", status.user)),
+                output: self.output.clone(),
+            }));
+        };
+        match &line.failure {
+            None => Ok(Served {
+                user: line.user.clone(),
+                slot_id: line.slot_id,
+                hsm: None,
+                address: None,
+                server: None,
+            }),
+            Some(reason) => Err(PpinError::External(ExternalError::LoginFailed {
+                command: self.command.clone(),
+                user: line.user.clone(),
+                reason: reason.clone(),
+                output: self.output.clone(),
+            })),
         }
     }
 }
 
-pub use seam::{Engine as ExternalSeam, EngineError};
+#[async_trait::async_trait]
+impl Engine for ExternalEngine {
+    async fn add(&self, user: &str, credentials: &SetupCredentials) -> Result<Served, PpinError> {
+        Ok(self.obtain(Edit::Add, user, credentials).await?)
+    }
+
+    /// A run that failed after starting is reported as [`PpinError::UpdateFailed`]:
+    /// the vendor's tool removes the entry then. Whether it did is seen on the
+    /// next listing.
+    async fn update(
+        &self,
+        user: &str,
+        credentials: &SetupCredentials,
+    ) -> Result<Served, PpinError> {
+        match self.obtain(Edit::Update, user, credentials).await {
+            Ok(served) => Ok(served),
+            Err(error @ ExternalError::Failed { .. }) => Err(PpinError::UpdateFailed {
+                user: user.to_owned(),
+                cause: Box::new(PpinError::External(error)),
+            }),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn remove(&self, user: &str) -> Result<bool, PpinError> {
+        Ok(self.remove_entry(Edit::Remove, user).await?)
+    }
+
+    /// `ppin -p -e PROXY`, typing the proxy password at its prompt.
+    async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
+        let answers = [Answer {
+            prompt: format!("Provide proxy password for '{proxy_user}' : "),
+            password,
+        }];
+        self.edit(Edit::ProxyAdd, proxy_user, &answers).await?;
+        Ok(())
+    }
+
+    async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError> {
+        Ok(self.remove_entry(Edit::ProxyRemove, proxy_user).await?)
+    }
+
+    async fn list(&self) -> Result<Listing, PpinError> {
+        Ok(self.listing().await?)
+    }
+
+    async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
+        self.logins(filter).await
+    }
+}
