@@ -13,4 +13,8 @@ terraform {
 provider "primus" {
   config_file  = "/etc/primus/primus.cfg"
   secrets_file = "/etc/primus/.secrets.cfg"
+
+  # On a host with the vendor's Primus PKCS#11 provider, let its own ppin do
+  # the work against the real HSM (guide: "Using the vendor's ppin").
+  # ppin_command = "/usr/local/primus/bin/ppin"
 }

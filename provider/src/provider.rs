@@ -2,10 +2,11 @@
 //! key are, and the network limits. Every argument is optional; the vendor's
 //! environment variables and default paths fill the gaps.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use ppin::{Ppin, Timeouts};
+use ppin::{ExternalEngine, Ppin, Timeouts};
 use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
@@ -30,6 +31,8 @@ pub const ADDRESS: &str = "registry.terraform.io/primus-iac/primus";
 const DEFAULT_CONNECT_TIMEOUT: &str = "10s";
 /// Answer limit when `request_timeout` is not set.
 const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+/// Where `ppin_command` is read from when the provider block does not set it.
+pub(crate) const PPIN_COMMAND_ENV: &str = "PRIMUS_PPIN_COMMAND";
 
 /// The Terraform provider: `PrimusProvider::new()` is handed to
 /// [`tfplug::serve_main`].
@@ -52,6 +55,41 @@ pub struct ProviderConfig {
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
     verify_login_on_read: Option<bool>,
+    ppin_command: Option<String>,
+}
+
+/// The vendor-compatible `ppin` of `ppin_command`, else of
+/// [`PPIN_COMMAND_ENV`] when set and non-empty; `None` runs the built-in engine.
+fn ppin_command(configured: Option<String>) -> Result<Option<PathBuf>, Diagnostics> {
+    let Some((program, origin)) = configured.map(|p| (p, "ppin_command")).or_else(|| {
+        std::env::var(PPIN_COMMAND_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(|p| (p, PPIN_COMMAND_ENV))
+    }) else {
+        return Ok(None);
+    };
+    let program = PathBuf::from(program);
+    let refuse = |problem: String| -> Diagnostics {
+        Diagnostic::error(
+            "Invalid ppin_command",
+            format!(
+                "{origin} = {:?} {problem}. Set ppin_command (or {PPIN_COMMAND_ENV}) to the path of the vendor's \
+                 ppin, typically /usr/local/primus/bin/ppin, or leave both unset to use the built-in engine.",
+                program.display().to_string()
+            ),
+        )
+        .at(AttributePath::root("ppin_command"))
+        .into()
+    };
+    let meta = std::fs::metadata(&program).map_err(|e| refuse(format!("cannot be used ({e})")))?;
+    if !meta.is_file() {
+        return Err(refuse("is not a file".to_owned()));
+    }
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 == 0 {
+        return Err(refuse("is not executable".to_owned()));
+    }
+    Ok(Some(program))
 }
 
 fn duration_validator() -> impl tfplug::Validator {
@@ -127,6 +165,17 @@ impl Provider for PrimusProvider {
                     )
                     .validator(duration_validator()),
             )
+            .attribute(Attribute::optional("ppin_command", Type::String).markdown_description(
+                "Path of a vendor-compatible `ppin` (the vendor's own, typically `/usr/local/primus/bin/ppin`) that \
+                 performs every operation instead of the built-in engine, so the provider works against a real Primus \
+                 HSM or CloudHSM and the vendor's `.secrets.cfg`. Default: `$PRIMUS_PPIN_COMMAND` when set, else the \
+                 built-in engine. Create, update and delete run `ppin -a`/`-u`/`-r -e USER`, the service proxy \
+                 password `ppin -p`/`-x`, refresh and `primus_secrets` one shared `ppin -l`, login tests \
+                 `ppin -t --user USER`; `-c`/`-s` are passed when `config_file`/`secrets_file` are set. Passwords are \
+                 typed at the tool's no-echo prompts on a pseudo-terminal, never passed in its arguments or \
+                 environment; runs that edit `.secrets.cfg` run one at a time (a lock beside the file). `key_file` \
+                 does not apply. See the guide \"Using the vendor's ppin\".",
+            ))
             .attribute(Attribute::optional("verify_login_on_read", Type::Bool).markdown_description(
                 "When refreshing a `primus_permanent_secret`, also log in at the HSM with the stored secret (one \
                  login per resource and plan), so a secret the HSM no longer accepts fails the plan. Default: `false`: \
@@ -156,16 +205,22 @@ impl Provider for PrimusProvider {
             Some(path) => KeySource::KeyFile(PathBuf::from(path)),
             None => KeySource::Default,
         };
+        let external = ppin_command(config.ppin_command)?;
         let config_file = config.config_file.map(PathBuf::from);
-        let ppin = Ppin::watching(
-            config_file.as_deref(),
-            config.secrets_file.as_deref().map(Path::new),
-            key_source,
-        )
-        .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
-        .with_timeouts(timeouts);
+        let secrets_file = config.secrets_file.map(PathBuf::from);
+        let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
+            .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
+            .with_timeouts(timeouts);
+        if let Some(program) = &external {
+            ppin = ppin.with_engine(Arc::new(ExternalEngine::new(
+                program,
+                config_file.clone(),
+                secrets_file,
+            )));
+        }
         tracing::debug!(
             secrets_file = %ppin.store().path().display(),
+            ppin_command = ?external,
             terraform_version = %req.terraform_version,
             "provider configured"
         );
@@ -214,6 +269,35 @@ mod tests {
             .unwrap_err()
             .contains("longer than zero"));
         assert!(parse_duration("soon").unwrap_err().contains("\"soon\""));
+    }
+
+    #[test]
+    fn a_ppin_command_that_cannot_run_is_refused_on_its_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("ppin");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        let missing = dir.path().join("nowhere/ppin");
+        for (path, problem) in [
+            (&missing, "cannot be used"),
+            (&dir.path().to_path_buf(), "is not a file"),
+            (&plain, "is not executable"),
+        ] {
+            let refused = ppin_command(Some(path.display().to_string())).unwrap_err();
+            let diagnostic = refused.iter().next().unwrap();
+            assert_eq!(diagnostic.path, Some(AttributePath::root("ppin_command")));
+            assert!(diagnostic.detail.contains(problem), "{}", diagnostic.detail);
+            assert!(
+                diagnostic.detail.contains(&path.display().to_string()),
+                "{}",
+                diagnostic.detail
+            );
+        }
+        std::fs::set_permissions(&plain, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        assert_eq!(
+            ppin_command(Some(plain.display().to_string())).unwrap(),
+            Some(plain.clone())
+        );
     }
 
     #[test]
