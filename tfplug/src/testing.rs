@@ -158,6 +158,12 @@ impl Workspace {
         self.dir.path().join("work")
     }
 
+    /// Runs every later command with the Terraform at `terraform` instead of
+    /// the 1.0.3 from [`terraform_binary`] (to test on several versions).
+    pub fn set_terraform(&mut self, terraform: PathBuf) {
+        self.terraform = terraform;
+    }
+
     /// Sets an environment variable for every later command.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
