@@ -55,13 +55,17 @@ pub use async_trait::async_trait;
 pub use diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use error::{CodecError, ServeError};
 pub use provider::{
-    data_source, resource, ClientCapabilities, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse,
-    DataReadRequest, DataReadResponse, DataSource, DataSourceBuilder, DataSourceEntry, DeleteRequest, DeleteResponse,
-    ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, Provider, ReadRequest,
-    ReadResponse, Resource, ResourceBuilder, ResourceEntry, UpdateRequest, UpdateResponse, UpgradeRequest,
-    UpgradeState, ValidateConfig, ValidateDataSourceConfig, ValidateRequest,
+    data_source, resource, ClientCapabilities, ConfigureRequest, ConfigureResponse, CreateRequest,
+    CreateResponse, DataReadRequest, DataReadResponse, DataSource, DataSourceBuilder,
+    DataSourceEntry, DeleteRequest, DeleteResponse, ImportRequest, ImportResponse, ImportState,
+    ModifyPlan, ModifyPlanRequest, Plan, Provider, ReadRequest, ReadResponse, Resource,
+    ResourceBuilder, ResourceEntry, UpdateRequest, UpdateResponse, UpgradeRequest, UpgradeState,
+    ValidateConfig, ValidateDataSourceConfig, ValidateRequest,
 };
-pub use schema::{Attribute, AttributeType, Block, Mode, NestedBlock, Nesting, Schema, SchemaMismatch, Validator, WriteOnlyFallback};
+pub use schema::{
+    Attribute, AttributeType, Block, Mode, NestedBlock, Nesting, Schema, SchemaMismatch, Validator,
+    WriteOnlyFallback,
+};
 pub use serde_value::{from_value, to_value};
 pub use serve::{serve, serve_main, ServeOptions, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 pub use value::{from_json, from_msgpack, to_msgpack, Number, Type, Value};

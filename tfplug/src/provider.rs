@@ -78,7 +78,10 @@ pub struct ConfigureResponse<C> {
 impl<C> ConfigureResponse<C> {
     /// A response carrying `client`.
     pub fn new(client: C) -> Self {
-        ConfigureResponse { client, warnings: Vec::new() }
+        ConfigureResponse {
+            client,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -104,11 +107,17 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     /// Creates the object. `req.planned` holds configured values and
     /// defaults; computed attributes unknown at plan are `None`. Return
     /// the state with every computed attribute set.
-    async fn create(&self, req: CreateRequest<'_, C, Self::State>) -> Result<CreateResponse<Self::State>, Diagnostics>;
+    async fn create(
+        &self,
+        req: CreateRequest<'_, C, Self::State>,
+    ) -> Result<CreateResponse<Self::State>, Diagnostics>;
 
     /// Reads the object's current state. Return [`ReadResponse::gone`]
     /// when it no longer exists; Terraform then plans to create it again.
-    async fn read(&self, req: ReadRequest<'_, C, Self::State>) -> Result<ReadResponse<Self::State>, Diagnostics>;
+    async fn read(
+        &self,
+        req: ReadRequest<'_, C, Self::State>,
+    ) -> Result<ReadResponse<Self::State>, Diagnostics>;
 
     /// Updates the object in place to `req.planned`.
     ///
@@ -117,10 +126,16 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     /// whose failure destroyed the object is therefore noticed at the next
     /// refresh: [`read`](Self::read) returns [`ReadResponse::gone`] and
     /// Terraform plans to create it again.
-    async fn update(&self, req: UpdateRequest<'_, C, Self::State>) -> Result<UpdateResponse<Self::State>, Diagnostics>;
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, C, Self::State>,
+    ) -> Result<UpdateResponse<Self::State>, Diagnostics>;
 
     /// Deletes the object. The framework then removes it from the state.
-    async fn delete(&self, req: DeleteRequest<'_, C, Self::State>) -> Result<DeleteResponse, Diagnostics>;
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, C, Self::State>,
+    ) -> Result<DeleteResponse, Diagnostics>;
 }
 
 /// Request of [`Resource::create`].
@@ -148,7 +163,10 @@ pub struct CreateResponse<S> {
 impl<S> CreateResponse<S> {
     /// A response with the new state.
     pub fn new(state: S) -> Self {
-        CreateResponse { state, private: Vec::new() }
+        CreateResponse {
+            state,
+            private: Vec::new(),
+        }
     }
 
     /// Stores private data with the state.
@@ -181,12 +199,18 @@ pub struct ReadResponse<S> {
 impl<S> ReadResponse<S> {
     /// The object exists with this state.
     pub fn found(state: S) -> Self {
-        ReadResponse { state: Some(state), private: Vec::new() }
+        ReadResponse {
+            state: Some(state),
+            private: Vec::new(),
+        }
     }
 
     /// The object no longer exists; Terraform removes it from the state.
     pub fn gone() -> Self {
-        ReadResponse { state: None, private: Vec::new() }
+        ReadResponse {
+            state: None,
+            private: Vec::new(),
+        }
     }
 
     /// Stores private data with the state.
@@ -243,7 +267,10 @@ pub trait ImportState<C: Send + Sync + 'static>: Resource<C> {
     /// Turns the user's import id into a state. Terraform calls `read`
     /// next, so a state with only the identifying attributes set is enough
     /// if `read` fills the rest.
-    async fn import(&self, req: ImportRequest<'_, C>) -> Result<ImportResponse<Self::State>, Diagnostics>;
+    async fn import(
+        &self,
+        req: ImportRequest<'_, C>,
+    ) -> Result<ImportResponse<Self::State>, Diagnostics>;
 }
 
 /// Request of [`ImportState::import`].
@@ -359,7 +386,8 @@ pub struct ValidateRequest {
 impl ValidateRequest {
     /// The configuration as a serde struct; unknown values read as `None`.
     pub fn typed<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        from_value(&self.config).map_err(|e| Diagnostic::error("Invalid Configuration", e.to_string()).into())
+        from_value(&self.config)
+            .map_err(|e| Diagnostic::error("Invalid Configuration", e.to_string()).into())
     }
 }
 
@@ -376,7 +404,10 @@ pub trait DataSource<C: Send + Sync + 'static>: Send + Sync + 'static {
     fn schema(&self) -> Schema;
 
     /// Reads the data: fill the computed attributes of `req.config`.
-    async fn read(&self, req: DataReadRequest<'_, C, Self::State>) -> Result<DataReadResponse<Self::State>, Diagnostics>;
+    async fn read(
+        &self,
+        req: DataReadRequest<'_, C, Self::State>,
+    ) -> Result<DataReadResponse<Self::State>, Diagnostics>;
 }
 
 /// Request of [`DataSource::read`].
@@ -426,14 +457,41 @@ pub(crate) trait ErasedResource<C>: Send + Sync {
     fn schema(&self) -> &Schema;
     fn check(&self) -> Result<(), SchemaMismatch>;
     async fn validate(&self, config: &Value) -> Diagnostics;
-    async fn modify_plan(&self, client: Option<&C>, config: &Value, prior: &Value, plan: Plan) -> Result<Plan, Diagnostics>;
-    async fn create(&self, client: &C, config: &Value, planned: &Value, private: Vec<u8>) -> Result<Stored, Diagnostics>;
-    async fn read(&self, client: &C, state: &Value, private: Vec<u8>) -> Result<Option<Stored>, Diagnostics>;
-    async fn update(&self, client: &C, config: &Value, planned: &Value, prior: &Value, private: Vec<u8>)
-        -> Result<Stored, Diagnostics>;
+    async fn modify_plan(
+        &self,
+        client: Option<&C>,
+        config: &Value,
+        prior: &Value,
+        plan: Plan,
+    ) -> Result<Plan, Diagnostics>;
+    async fn create(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics>;
+    async fn read(
+        &self,
+        client: &C,
+        state: &Value,
+        private: Vec<u8>,
+    ) -> Result<Option<Stored>, Diagnostics>;
+    async fn update(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        prior: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics>;
     async fn delete(&self, client: &C, prior: &Value, private: Vec<u8>) -> Result<(), Diagnostics>;
     async fn import(&self, client: &C, id: String) -> Result<Stored, Diagnostics>;
-    async fn upgrade(&self, version: i64, raw: serde_json::Value) -> Option<Result<Value, Diagnostics>>;
+    async fn upgrade(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> Option<Result<Value, Diagnostics>>;
 }
 
 /// A registered resource, built by [`resource`].
@@ -442,13 +500,18 @@ pub struct ResourceEntry<C>(pub(crate) Arc<dyn ErasedResource<C>>);
 /// A registered data source, built by [`data_source`].
 pub struct DataSourceEntry<C>(pub(crate) Arc<dyn ErasedDataSource<C>>);
 
-type ImportFn<C, R> = for<'a> fn(
+type ImportFn<C, R> =
+    for<'a> fn(
+        &'a R,
+        ImportRequest<'a, C>,
+    )
+        -> BoxFuture<'a, Result<ImportResponse<<R as Resource<C>>::State>, Diagnostics>>;
+type UpgradeFn<C, R> = for<'a> fn(
     &'a R,
-    ImportRequest<'a, C>,
-) -> BoxFuture<'a, Result<ImportResponse<<R as Resource<C>>::State>, Diagnostics>>;
-type UpgradeFn<C, R> =
-    for<'a> fn(&'a R, UpgradeRequest) -> BoxFuture<'a, Result<<R as Resource<C>>::State, Diagnostics>>;
-type ModifyPlanFn<C, R> = for<'a> fn(&'a R, ModifyPlanRequest<'a, C>) -> BoxFuture<'a, Result<Plan, Diagnostics>>;
+    UpgradeRequest,
+) -> BoxFuture<'a, Result<<R as Resource<C>>::State, Diagnostics>>;
+type ModifyPlanFn<C, R> =
+    for<'a> fn(&'a R, ModifyPlanRequest<'a, C>) -> BoxFuture<'a, Result<Plan, Diagnostics>>;
 type ValidateFn<R> = for<'a> fn(&'a R, ValidateRequest) -> BoxFuture<'a, Diagnostics>;
 
 /// Builder of a [`ResourceEntry`]: add the optional features the resource
@@ -465,7 +528,14 @@ pub struct ResourceBuilder<C: Send + Sync + 'static, R: Resource<C>> {
 /// Starts registering a resource: `resource(FileResource).with_import().into()`.
 pub fn resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> ResourceBuilder<C, R> {
     let schema = r.schema();
-    ResourceBuilder { resource: r, schema, import: None, upgrade: None, modify_plan: None, validate: None }
+    ResourceBuilder {
+        resource: r,
+        schema,
+        import: None,
+        upgrade: None,
+        modify_plan: None,
+        validate: None,
+    }
 }
 
 impl<C: Send + Sync + 'static, R: Resource<C>> ResourceBuilder<C, R> {
@@ -540,27 +610,53 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
     }
 
     fn check(&self) -> Result<(), SchemaMismatch> {
-        self.schema.check_against::<R::State>(self.resource.type_name())
+        self.schema
+            .check_against::<R::State>(self.resource.type_name())
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => f(&self.resource, ValidateRequest { config: config.clone() }).await,
+            Some(f) => {
+                f(
+                    &self.resource,
+                    ValidateRequest {
+                        config: config.clone(),
+                    },
+                )
+                .await
+            }
             None => Diagnostics::new(),
         }
     }
 
-    async fn modify_plan(&self, client: Option<&C>, config: &Value, prior: &Value, plan: Plan) -> Result<Plan, Diagnostics> {
+    async fn modify_plan(
+        &self,
+        client: Option<&C>,
+        config: &Value,
+        prior: &Value,
+        plan: Plan,
+    ) -> Result<Plan, Diagnostics> {
         match self.modify_plan {
             Some(f) => {
-                let req = ModifyPlanRequest { client, config: config.clone(), prior: prior.clone(), plan };
+                let req = ModifyPlanRequest {
+                    client,
+                    config: config.clone(),
+                    prior: prior.clone(),
+                    plan,
+                };
                 f(&self.resource, req).await
             }
             None => Ok(plan),
         }
     }
 
-    async fn create(&self, client: &C, config: &Value, planned: &Value, private: Vec<u8>) -> Result<Stored, Diagnostics> {
+    async fn create(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics> {
         let req = CreateRequest {
             client,
             config: typed("configuration", config)?,
@@ -568,15 +664,30 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             planned_private: private,
         };
         let resp = self.resource.create(req).await?;
-        Ok(Stored { state: untyped(&self.schema, "created state", &resp.state)?, private: resp.private })
+        Ok(Stored {
+            state: untyped(&self.schema, "created state", &resp.state)?,
+            private: resp.private,
+        })
     }
 
-    async fn read(&self, client: &C, state: &Value, private: Vec<u8>) -> Result<Option<Stored>, Diagnostics> {
-        let req = ReadRequest { client, state: typed("stored state", state)?, private };
+    async fn read(
+        &self,
+        client: &C,
+        state: &Value,
+        private: Vec<u8>,
+    ) -> Result<Option<Stored>, Diagnostics> {
+        let req = ReadRequest {
+            client,
+            state: typed("stored state", state)?,
+            private,
+        };
         let resp = self.resource.read(req).await?;
         match resp.state {
             None => Ok(None),
-            Some(s) => Ok(Some(Stored { state: untyped(&self.schema, "read state", &s)?, private: resp.private })),
+            Some(s) => Ok(Some(Stored {
+                state: untyped(&self.schema, "read state", &s)?,
+                private: resp.private,
+            })),
         }
     }
 
@@ -596,11 +707,18 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             planned_private: private,
         };
         let resp = self.resource.update(req).await?;
-        Ok(Stored { state: untyped(&self.schema, "updated state", &resp.state)?, private: resp.private })
+        Ok(Stored {
+            state: untyped(&self.schema, "updated state", &resp.state)?,
+            private: resp.private,
+        })
     }
 
     async fn delete(&self, client: &C, prior: &Value, private: Vec<u8>) -> Result<(), Diagnostics> {
-        let req = DeleteRequest { client, prior: typed("prior state", prior)?, private };
+        let req = DeleteRequest {
+            client,
+            prior: typed("prior state", prior)?,
+            private,
+        };
         self.resource.delete(req).await.map(drop)
     }
 
@@ -608,15 +726,25 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
         let Some(f) = self.import else {
             return Err(Diagnostic::error(
                 "Import Not Supported",
-                format!("The resource type {} cannot be imported; create it with Terraform instead.", self.type_name()),
+                format!(
+                    "The resource type {} cannot be imported; create it with Terraform instead.",
+                    self.type_name()
+                ),
             )
             .into());
         };
         let resp = f(&self.resource, ImportRequest { client, id }).await?;
-        Ok(Stored { state: untyped(&self.schema, "imported state", &resp.state)?, private: resp.private })
+        Ok(Stored {
+            state: untyped(&self.schema, "imported state", &resp.state)?,
+            private: resp.private,
+        })
     }
 
-    async fn upgrade(&self, version: i64, raw: serde_json::Value) -> Option<Result<Value, Diagnostics>> {
+    async fn upgrade(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> Option<Result<Value, Diagnostics>> {
         let f = self.upgrade?;
         let upgraded = f(&self.resource, UpgradeRequest { version, raw }).await;
         Some(upgraded.and_then(|s| untyped(&self.schema, "upgraded state", &s)))
@@ -644,7 +772,12 @@ pub struct DataSourceBuilder<C: Send + Sync + 'static, D: DataSource<C>> {
 /// Starts registering a data source: `data_source(FileData).into()`.
 pub fn data_source<C: Send + Sync + 'static, D: DataSource<C>>(d: D) -> DataSourceBuilder<C, D> {
     let schema = d.schema();
-    DataSourceBuilder { source: d, schema, validate: None, _client: std::marker::PhantomData }
+    DataSourceBuilder {
+        source: d,
+        schema,
+        validate: None,
+        _client: std::marker::PhantomData,
+    }
 }
 
 impl<C: Send + Sync + 'static, D: DataSource<C>> DataSourceBuilder<C, D> {
@@ -658,7 +791,9 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> DataSourceBuilder<C, D> {
     }
 }
 
-impl<C: Send + Sync + 'static, D: DataSource<C>> From<DataSourceBuilder<C, D>> for DataSourceEntry<C> {
+impl<C: Send + Sync + 'static, D: DataSource<C>> From<DataSourceBuilder<C, D>>
+    for DataSourceEntry<C>
+{
     fn from(b: DataSourceBuilder<C, D>) -> Self {
         DataSourceEntry(Arc::new(b))
     }
@@ -675,18 +810,30 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> ErasedDataSource<C> for DataSou
     }
 
     fn check(&self) -> Result<(), SchemaMismatch> {
-        self.schema.check_against::<D::State>(self.source.type_name())
+        self.schema
+            .check_against::<D::State>(self.source.type_name())
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => f(&self.source, ValidateRequest { config: config.clone() }).await,
+            Some(f) => {
+                f(
+                    &self.source,
+                    ValidateRequest {
+                        config: config.clone(),
+                    },
+                )
+                .await
+            }
             None => Diagnostics::new(),
         }
     }
 
     async fn read(&self, client: &C, config: &Value) -> Result<Value, Diagnostics> {
-        let req = DataReadRequest { client, config: typed("configuration", config)? };
+        let req = DataReadRequest {
+            client,
+            config: typed("configuration", config)?,
+        };
         let resp = self.source.read(req).await?;
         untyped(&self.schema, "data source result", &resp.state)
     }
