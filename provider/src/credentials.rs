@@ -3,7 +3,10 @@
 //! validation and selection of both resources.
 
 use secrets_cfg::Password;
-use tfplug::{AttributePath, Diagnostics, Value};
+use tfplug::{
+    diag::{AttributePath, Diagnostics},
+    value::Value,
+};
 
 /// The name of the version trigger of every write-only password.
 pub(crate) const VERSION: &str = "password_wo_version";

@@ -6,10 +6,16 @@ use ppin::{Ppin, PpinError};
 use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
-    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
-    ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+    async_trait,
+    diag::{AttributePath, Diagnostics},
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse, ValidateConfig, ValidateRequest,
+    },
+    schema::{Attribute, Schema, WriteOnlyFallback},
+    validators,
+    value::{Type, Value},
 };
 
 use crate::credentials::{PasswordPair, VERSION};

@@ -36,7 +36,7 @@ fn peak_kib(pid: u32) -> u64 {
 fn run_once(binary: &Path, cert: &ClientCert) -> Sample {
     let start = Instant::now();
     let mut child = Command::new(binary)
-        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::MAGIC_COOKIE_VALUE)
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::serve::MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env("PLUGIN_MIN_PORT", "10000")
         .env("PLUGIN_MAX_PORT", "25000")

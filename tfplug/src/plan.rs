@@ -8,9 +8,9 @@
 //!   supports it);
 //! - values known in the plan do not change at apply.
 
+use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::{Attribute, AttributeType, Block, Nesting, WriteOnlyFallback};
-use crate::value::Value;
 
 fn child(path: &Option<AttributePath>, name: &str) -> AttributePath {
     match path {
@@ -333,8 +333,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::cty::Type;
     use crate::schema::{Attribute, Schema};
-    use crate::value::Type;
 
     fn schema() -> Schema {
         Schema::new()

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::cty::{Type, Value};
 use crate::diag::{AttributePath, Diagnostics};
 use crate::proto::tfplugin6 as pb;
 use crate::serde_value::struct_fields;
-use crate::value::{Type, Value};
 
 /// Which of configuration and provider sets an attribute. An enum, so
 /// impossible combinations (required and computed) cannot be written.

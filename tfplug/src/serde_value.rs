@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
 
+use crate::cty::{Number, Type, Value};
 use crate::error::CodecError;
-use crate::value::{Number, Type, Value};
 
 /// The newtype-struct name that makes [`Number`] pass through exactly.
 pub(crate) const NUMBER_TOKEN: &str = "$tfplug::Number";

@@ -6,17 +6,17 @@ use std::sync::{Arc, RwLock};
 
 use tonic::{Request, Response, Status};
 
+use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
-use crate::provider::{
+use crate::schema::{Block, Schema};
+use crate::serde_value::from_value;
+use crate::traits::{
     ClientCapabilities, ConfigureRequest, DataSourceEntry, ErasedDataSource, ErasedResource, Plan,
     Provider, ResourceEntry,
 };
-use crate::schema::{Block, Schema};
-use crate::serde_value::from_value;
-use crate::value::{from_json, from_msgpack, to_msgpack, Value};
 
 type R<T> = Result<Response<T>, Status>;
 
@@ -376,7 +376,7 @@ impl<P: Provider> ProviderService<P> {
             let json = match json {
                 serde_json::Value::Object(mut m) => {
                     let ty = schema.value_type();
-                    if let crate::value::Type::Object(attrs) = &ty {
+                    if let crate::cty::Type::Object(attrs) = &ty {
                         m.retain(|k, _| attrs.contains_key(k));
                     }
                     serde_json::Value::Object(m)
@@ -748,14 +748,14 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::provider::{
-        resource, ConfigureResponse, CreateRequest, CreateResponse, DataSourceEntry, DeleteRequest,
-        DeleteResponse, ModifyPlan, ModifyPlanRequest, ReadRequest, ReadResponse, Resource,
-        UpdateRequest, UpdateResponse, UpgradeRequest, UpgradeState,
-    };
+    use crate::cty::Type;
+    use crate::diag::AttributePath;
     use crate::schema::Attribute;
-    use crate::value::Type;
-    use crate::AttributePath;
+    use crate::traits::{
+        register_resource as resource, ConfigureResponse, CreateRequest, CreateResponse,
+        DataSourceEntry, DeleteRequest, DeleteResponse, ModifyPlan, ModifyPlanRequest, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, UpgradeRequest, UpgradeState,
+    };
 
     struct TestProvider;
     struct Thing;

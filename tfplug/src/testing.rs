@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
 use crate::proto::tfplugin6::provider_client::ProviderClient;
-use crate::serve::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use crate::serving::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use crate::tls::PinnedCert;
 
 /// A test helper failed; the message says what and shows the output.

@@ -1,9 +1,9 @@
 //! Ready-made [`Validator`]s. Each reports an error naming the attribute
 //! and what it accepts.
 
+use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::Validator;
-use crate::value::Value;
 
 fn reject(diags: &mut Diagnostics, path: &AttributePath, v: &dyn Validator, found: &str) {
     diags.push(

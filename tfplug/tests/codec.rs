@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
-use tfplug::{from_json, from_msgpack, from_value, to_msgpack, to_value, Number, Type, Value};
+use tfplug::value::{
+    from_json, from_msgpack, from_value, to_msgpack, to_value, Number, Type, Value,
+};
 
 fn arb_type() -> impl Strategy<Value = Type> {
     let leaf = prop_oneof![

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tfplug::proto::plugin as gp;
 use tfplug::proto::tfplugin6 as pb;
 use tfplug::testing::{target_binary, ClientCert, PluginProcess};
-use tfplug::{from_msgpack, to_msgpack, Type, Value};
+use tfplug::value::{from_msgpack, to_msgpack, Type, Value};
 
 fn example() -> std::path::PathBuf {
     target_binary("examples/localfile").unwrap()
@@ -218,7 +218,7 @@ fn run_by_hand_it_says_what_it_is() {
     );
 
     let out = Command::new(example())
-        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::MAGIC_COOKIE_VALUE)
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::serve::MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
         .env("PLUGIN_CLIENT_CERT", ClientCert::generate().unwrap().pem)
         .output()
@@ -228,7 +228,7 @@ fn run_by_hand_it_says_what_it_is() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("speaks only protocol 6"));
 
     let out = Command::new(example())
-        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::MAGIC_COOKIE_VALUE)
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::serve::MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env_remove("PLUGIN_CLIENT_CERT")
         .output()

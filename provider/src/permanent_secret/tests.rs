@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use tfplug::Value;
+use tfplug::value::Value;
 
 use super::*;
 

@@ -11,19 +11,26 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest,
-    ConfigureResponse, CreateRequest, CreateResponse, DataReadRequest, DataReadResponse,
-    DataSource, DataSourceEntry, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics,
-    ImportRequest, ImportResponse, ImportState, Provider, ReadRequest, ReadResponse, Resource,
-    ResourceEntry, Schema, Type, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
-    WriteOnlyFallback,
+    async_trait, data_source,
+    data_source::{DataReadRequest, DataReadResponse, DataSource, DataSourceEntry},
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    provider::{ConfigureRequest, ConfigureResponse, Provider},
+    resource,
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, ResourceEntry,
+        UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
+    },
+    schema::{Attribute, Schema, WriteOnlyFallback},
+    validators,
+    value::Type,
 };
 
 /// The registry address Terraform knows this provider by.
 const ADDRESS: &str = "registry.terraform.io/tfplug/localfile";
 
 fn main() {
-    std::process::exit(tfplug::serve_main(LocalFile, ADDRESS));
+    std::process::exit(tfplug::serve::serve_main(LocalFile, ADDRESS));
 }
 
 struct LocalFile;
@@ -77,14 +84,14 @@ impl Provider for LocalFile {
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
-        vec![resource(FileResource)
+        vec![resource::register(FileResource)
             .with_import()
             .with_validation()
             .into()]
     }
 
     fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
-        vec![data_source(FileData).into()]
+        vec![data_source::register(FileData).into()]
     }
 }
 

@@ -18,9 +18,9 @@ use tonic::transport::server::Connected;
 use crate::error::ServeError;
 use crate::log;
 use crate::proto::plugin as gp;
-use crate::provider::Provider;
 use crate::server::ProviderService;
 use crate::tls::{ed25519_pkcs8, server_provider, PinnedCert};
+use crate::traits::Provider;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -66,8 +66,8 @@ impl ServeOptions {
 ///
 /// ```no_run
 /// # struct MyProvider;
-/// # fn doc(p: impl tfplug::Provider) {
-/// std::process::exit(tfplug::serve_main(p, "registry.terraform.io/acme/thing"));
+/// # fn doc(p: impl tfplug::provider::Provider) {
+/// std::process::exit(tfplug::serve::serve_main(p, "registry.terraform.io/acme/thing"));
 /// # }
 /// ```
 pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<(), ServeError> {

@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::{Schema, SchemaMismatch};
 use crate::serde_value::{from_value, to_value};
-use crate::value::Value;
 
 /// What the client (Terraform) said it supports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,10 +48,10 @@ pub trait Provider: Send + Sync + 'static {
         req: ConfigureRequest<Self::Config>,
     ) -> Result<ConfigureResponse<Self::Client>, Diagnostics>;
 
-    /// The managed resources. Build each with [`resource`].
+    /// The managed resources. Build each with [`register`](crate::resource::register).
     fn resources(&self) -> Vec<ResourceEntry<Self::Client>>;
 
-    /// The data sources. Build each with [`data_source`].
+    /// The data sources. Build each with [`register`](crate::data_source::register).
     fn data_sources(&self) -> Vec<DataSourceEntry<Self::Client>>;
 }
 
@@ -494,10 +494,10 @@ pub(crate) trait ErasedResource<C>: Send + Sync {
     ) -> Option<Result<Value, Diagnostics>>;
 }
 
-/// A registered resource, built by [`resource`].
+/// A registered resource, built by [`register`](crate::resource::register).
 pub struct ResourceEntry<C>(pub(crate) Arc<dyn ErasedResource<C>>);
 
-/// A registered data source, built by [`data_source`].
+/// A registered data source, built by [`register`](crate::data_source::register).
 pub struct DataSourceEntry<C>(pub(crate) Arc<dyn ErasedDataSource<C>>);
 
 type ImportFn<C, R> =
@@ -525,8 +525,8 @@ pub struct ResourceBuilder<C: Send + Sync + 'static, R: Resource<C>> {
     validate: Option<ValidateFn<R>>,
 }
 
-/// Starts registering a resource: `resource(FileResource).with_import().into()`.
-pub fn resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> ResourceBuilder<C, R> {
+/// Starts registering a resource: `resource::register(FileResource).with_import().into()`.
+pub fn register_resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> ResourceBuilder<C, R> {
     let schema = r.schema();
     ResourceBuilder {
         resource: r,
@@ -769,8 +769,10 @@ pub struct DataSourceBuilder<C: Send + Sync + 'static, D: DataSource<C>> {
     _client: std::marker::PhantomData<fn(&C)>,
 }
 
-/// Starts registering a data source: `data_source(FileData).into()`.
-pub fn data_source<C: Send + Sync + 'static, D: DataSource<C>>(d: D) -> DataSourceBuilder<C, D> {
+/// Starts registering a data source: `data_source::register(FileData).into()`.
+pub fn register_data_source<C: Send + Sync + 'static, D: DataSource<C>>(
+    d: D,
+) -> DataSourceBuilder<C, D> {
     let schema = d.schema();
     DataSourceBuilder {
         source: d,
