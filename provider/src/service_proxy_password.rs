@@ -14,10 +14,10 @@ use tfplug::{
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::{Type, Value},
+    value::{Field, Type},
 };
 
-use crate::credentials::{PasswordPair, VERSION};
+use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
 use crate::permanent_secret::CONFIGURED;
 use crate::provider::Client;
@@ -285,23 +285,40 @@ impl ImportState<Client> for ServiceProxyPasswordResource {
     }
 }
 
+/// The attributes validation looks at, typed.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct ServiceProxyPasswordConfig {
+    password: Field<Password>,
+    password_wo: Field<Password>,
+    password_wo_version: Field<i64>,
+}
+
 #[async_trait]
 impl ValidateConfig<Client> for ServiceProxyPasswordResource {
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+    type Config = ServiceProxyPasswordConfig;
+
+    async fn validate(&self, req: ValidateRequest<ServiceProxyPasswordConfig>) -> Diagnostics {
         validate_config(&req.config)
     }
 }
 
 /// Exactly one of `password` / `password_wo`, and the version trigger.
-fn validate_config(config: &Value) -> Diagnostics {
+fn validate_config(config: &ServiceProxyPasswordConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    PASSWORD.validate(config, &mut diags);
+    let supplied = Supplied {
+        plain: &config.password,
+        write_only: &config.password_wo,
+        version: &config.password_wo_version,
+    };
+    PASSWORD.validate(&supplied, &mut diags);
     diags
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplug::value::{from_value, Value};
 
     #[test]
     fn schema_matches_state_struct() {
@@ -313,9 +330,8 @@ mod tests {
 
     #[test]
     fn a_password_is_required() {
-        let config =
-            Value::Object([("proxy_user".to_owned(), Value::String("SERVICE".into()))].into());
-        let diags = validate_config(&config);
+        let config = Value::Object([("proxy_user".to_owned(), Value::from("SERVICE"))].into());
+        let diags = validate_config(&from_value(&config).unwrap());
         assert_eq!(
             diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(),
             ["Missing Password"]

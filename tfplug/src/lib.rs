@@ -28,6 +28,7 @@
 mod cty;
 pub mod diag;
 mod error;
+mod field;
 mod log;
 mod plan;
 pub mod schema;
@@ -94,6 +95,7 @@ pub mod data_source {
 pub mod value {
     pub use crate::cty::{from_json, from_msgpack, to_msgpack, Number, Type, Value};
     pub use crate::error::CodecError;
+    pub use crate::field::Field;
     pub use crate::serde_value::{from_value, to_value};
 }
 

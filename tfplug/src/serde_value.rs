@@ -1,8 +1,9 @@
 //! The bridge between a provider's serde types and [`Value`]: state and
 //! config structs are plain serde structs; the framework converts them.
 //!
-//! Null reads as `None`. Unknown values (only present before apply) also
-//! read as `None` in an `Option` field and are an error elsewhere. Numbers
+//! Null reads as `None`. Unknown values (only present before apply) read
+//! as `Field::Unknown` in a [`Field`](crate::value::Field), also as `None`
+//! in an `Option` field, and are an error elsewhere. Numbers
 //! convert exactly or fail; `tfplug::Number` keeps any number intact.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use serde::ser::{self, Serialize};
 
 use crate::cty::{Number, Type, Value};
 use crate::error::CodecError;
+use crate::field::{FIELD_TOKEN, UNKNOWN_TOKEN};
 
 /// The newtype-struct name that makes [`Number`] pass through exactly.
 pub(crate) const NUMBER_TOKEN: &str = "$tfplug::Number";
@@ -206,7 +208,10 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_unit(self) -> Result<Value, CodecError> {
         Ok(Value::Null)
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, CodecError> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<Value, CodecError> {
+        if name == UNKNOWN_TOKEN {
+            return Ok(Value::Unknown);
+        }
         Ok(Value::Null)
     }
     fn serialize_unit_variant(
@@ -483,9 +488,16 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value, CodecError> {
+        if name == FIELD_TOKEN {
+            return match self.0 {
+                Value::Null => visitor.visit_none(),
+                Value::Unknown => visitor.visit_unit(),
+                _ => visitor.visit_some(self),
+            };
+        }
         visitor.visit_newtype_struct(self)
     }
 

@@ -372,23 +372,20 @@ impl Plan {
 /// Optional: validation beyond the per-attribute validators.
 #[async_trait]
 pub trait ValidateConfig<C: Send + Sync + 'static>: Resource<C> {
+    /// The configuration as this check wants to see it: a serde struct of
+    /// the attributes it looks at (others are ignored), with
+    /// [`Field`](crate::value::Field)s where a value may be unknown.
+    type Config: DeserializeOwned + Send + 'static;
+
     /// Returns errors and warnings about `req.config`.
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics;
+    async fn validate(&self, req: ValidateRequest<Self::Config>) -> Diagnostics;
 }
 
 /// Request of [`ValidateConfig::validate`] and [`ValidateDataSourceConfig::validate`].
 #[non_exhaustive]
-pub struct ValidateRequest {
+pub struct ValidateRequest<T> {
     /// The configuration; values may be unknown.
-    pub config: Value,
-}
-
-impl ValidateRequest {
-    /// The configuration as a serde struct; unknown values read as `None`.
-    pub fn typed<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        from_value(&self.config)
-            .map_err(|e| Diagnostic::error("Invalid Configuration", e.to_string()).into())
-    }
+    pub config: T,
 }
 
 /// A data source. `State` holds its arguments and results.
@@ -436,8 +433,12 @@ impl<S> DataReadResponse<S> {
 /// Optional: validation of a data source's configuration.
 #[async_trait]
 pub trait ValidateDataSourceConfig<C: Send + Sync + 'static>: DataSource<C> {
+    /// The configuration as this check wants to see it, as in
+    /// [`ValidateConfig::Config`].
+    type Config: DeserializeOwned + Send + 'static;
+
     /// Returns errors and warnings about `req.config`.
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics;
+    async fn validate(&self, req: ValidateRequest<Self::Config>) -> Diagnostics;
 }
 
 // ---- Type-erased entries the server works with ----
@@ -512,7 +513,25 @@ type UpgradeFn<C, R> = for<'a> fn(
 ) -> BoxFuture<'a, Result<<R as Resource<C>>::State, Diagnostics>>;
 type ModifyPlanFn<C, R> =
     for<'a> fn(&'a R, ModifyPlanRequest<'a, C>) -> BoxFuture<'a, Result<Plan, Diagnostics>>;
-type ValidateFn<R> = for<'a> fn(&'a R, ValidateRequest) -> BoxFuture<'a, Diagnostics>;
+type ValidateFn<R> = for<'a> fn(&'a R, &'a Value) -> BoxFuture<'a, Diagnostics>;
+
+/// Converts the configuration to the check's typed struct and runs it.
+fn validate_typed<'a, T, F>(config: &'a Value, check: F) -> BoxFuture<'a, Diagnostics>
+where
+    T: DeserializeOwned + Send + 'static,
+    F: FnOnce(ValidateRequest<T>) -> BoxFuture<'a, Diagnostics> + Send + 'a,
+{
+    Box::pin(async move {
+        match from_value::<T>(config) {
+            Ok(config) => check(ValidateRequest { config }).await,
+            Err(e) => Diagnostic::error(
+                "Invalid Configuration",
+                format!("The configuration does not match what the provider expects: {e}."),
+            )
+            .into(),
+        }
+    })
+}
 
 /// Builder of a [`ResourceEntry`]: add the optional features the resource
 /// implements, then `.into()`.
@@ -571,7 +590,11 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ResourceBuilder<C, R> {
     where
         R: ValidateConfig<C>,
     {
-        self.validate = Some(|r, req| <R as ValidateConfig<C>>::validate(r, req));
+        self.validate = Some(|r, config| {
+            validate_typed(config, move |req| {
+                <R as ValidateConfig<C>>::validate(r, req)
+            })
+        });
         self
     }
 }
@@ -616,15 +639,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => {
-                f(
-                    &self.resource,
-                    ValidateRequest {
-                        config: config.clone(),
-                    },
-                )
-                .await
-            }
+            Some(f) => f(&self.resource, config).await,
             None => Diagnostics::new(),
         }
     }
@@ -788,7 +803,11 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> DataSourceBuilder<C, D> {
     where
         D: ValidateDataSourceConfig<C>,
     {
-        self.validate = Some(|d, req| <D as ValidateDataSourceConfig<C>>::validate(d, req));
+        self.validate = Some(|d, config| {
+            validate_typed(config, move |req| {
+                <D as ValidateDataSourceConfig<C>>::validate(d, req)
+            })
+        });
         self
     }
 }
@@ -818,15 +837,7 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> ErasedDataSource<C> for DataSou
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => {
-                f(
-                    &self.source,
-                    ValidateRequest {
-                        config: config.clone(),
-                    },
-                )
-                .await
-            }
+            Some(f) => f(&self.source, config).await,
             None => Diagnostics::new(),
         }
     }

@@ -209,3 +209,45 @@ fn stored_json_state_decodes_with_the_schema_type() {
         .to_string();
     assert!(err.contains("expected a value of type \"string\""), "{err}");
 }
+
+/// A typed struct tells known, null and unknown apart with `Field`, and
+/// still reads both as `None` with `Option`.
+#[test]
+fn field_is_tri_state_and_option_still_works() {
+    use tfplug::value::Field;
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Tri {
+        a: Field<String>,
+        b: Field<i64>,
+        c: Field<String>,
+        d: Option<String>,
+    }
+    let ty = Type::object([
+        ("a", Type::String),
+        ("b", Type::Number),
+        ("c", Type::String),
+        ("d", Type::String),
+    ]);
+    let v = Value::Object(
+        [
+            ("a".to_owned(), Value::from("x")),
+            ("b".to_owned(), Value::Unknown),
+            ("c".to_owned(), Value::Null),
+            ("d".to_owned(), Value::Unknown),
+        ]
+        .into(),
+    );
+    let t: Tri = from_value(&v).unwrap();
+    assert_eq!(
+        t,
+        Tri {
+            a: Field::Known("x".to_owned()),
+            b: Field::Unknown,
+            c: Field::Null,
+            d: None,
+        }
+    );
+    let back = to_value(&t, &ty).unwrap();
+    assert!(back.attr("b").is_unknown() && back.attr("c").is_null());
+    assert_eq!(back.attr("a"), &Value::from("x"));
+}

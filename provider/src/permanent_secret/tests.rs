@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use tfplug::value::Value;
+use tfplug::value::{from_value, Value};
 
 use super::*;
 
@@ -67,7 +67,7 @@ fn config(entries: &[(&str, &str)]) -> Value {
 }
 
 fn validate(config: Value) -> Diagnostics {
-    validate_config(&config)
+    validate_config(&from_value(&config).unwrap())
 }
 
 #[test]

@@ -23,7 +23,7 @@ use tfplug::{
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::Type,
+    value::{Field, Type},
 };
 
 /// The registry address Terraform knows this provider by.
@@ -283,10 +283,12 @@ impl ImportState<Client> for FileResource {
 
 #[async_trait]
 impl ValidateConfig<Client> for FileResource {
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+    type Config = FileContent;
+
+    async fn validate(&self, req: ValidateRequest<FileContent>) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let content = req.config.attr("content");
-        if !req.config.attr("content_wo").is_null() && !content.is_null() {
+        // Unknown counts as set: it will be set at apply.
+        if !req.config.content_wo.is_null() && !req.config.content.is_null() {
             diags.attribute_error(
                 AttributePath::root("content_wo"),
                 "Conflicting Attributes",
@@ -295,6 +297,14 @@ impl ValidateConfig<Client> for FileResource {
         }
         diags
     }
+}
+
+/// The attributes validation looks at; the others are ignored.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+struct FileContent {
+    content: Field<String>,
+    content_wo: Field<String>,
 }
 
 // ---- localfile_file data source ----
