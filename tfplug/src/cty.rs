@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 use crate::error::CodecError;
 
 /// A Terraform type, as written in schemas and in dynamic values.
@@ -232,7 +234,11 @@ impl fmt::Display for Number {
 ///
 /// Sets are kept as vectors in the order the client sent them; equality of
 /// sets compares them as sets.
-#[derive(Clone, Debug)]
+///
+/// A value may be a secret (a sensitive or write-only attribute): strings
+/// are zeroized when dropped, and `Debug` shows the shape of a value but
+/// never a string or number in it.
+#[derive(Clone)]
 pub enum Value {
     /// The null value (of whatever type the schema says).
     Null,
@@ -242,8 +248,8 @@ pub enum Value {
     Bool(bool),
     /// A number.
     Number(Number),
-    /// A string.
-    String(String),
+    /// A string, zeroized when dropped.
+    String(Zeroizing<String>),
     /// A list.
     List(Vec<Value>),
     /// A set.
@@ -254,6 +260,23 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// An object.
     Object(BTreeMap<String, Value>),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Unknown => f.write_str("Unknown"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Number(_) => f.write_str("Number(<redacted>)"),
+            Value::String(_) => f.write_str("String(<redacted>)"),
+            Value::List(items) => f.debug_tuple("List").field(items).finish(),
+            Value::Set(items) => f.debug_tuple("Set").field(items).finish(),
+            Value::Tuple(items) => f.debug_tuple("Tuple").field(items).finish(),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Object(m) => f.debug_tuple("Object").field(m).finish(),
+        }
+    }
 }
 
 impl PartialEq for Value {
@@ -277,6 +300,23 @@ impl PartialEq for Value {
 }
 
 impl Value {
+    /// What kind of value this is ("a string", "null", ...), for messages
+    /// that must not quote the value itself.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown => "an unknown value",
+            Value::Bool(_) => "a bool",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Set(_) => "a set",
+            Value::Map(_) => "a map",
+            Value::Tuple(_) => "a tuple",
+            Value::Object(_) => "an object",
+        }
+    }
+
     /// True for [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
@@ -349,13 +389,13 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.to_owned())
+        Value::String(s.to_owned().into())
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Value {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 
@@ -405,7 +445,7 @@ fn wr<E: fmt::Display>(e: E) -> CodecError {
 fn mismatch(value: &Value, ty: &Type) -> CodecError {
     CodecError::TypeMismatch {
         expected: ty.to_string(),
-        found: format!("{value:?}"),
+        found: value.kind().to_owned(),
     }
 }
 
@@ -615,7 +655,7 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
         }
         (_, Type::Dynamic) => Err(unexpected("a dynamic value that is not [type, value]")),
         (Item::Bool(b), Type::Bool) => Ok(Value::Bool(b)),
-        (Item::Str(s), Type::String) => Ok(Value::String(utf8(s)?)),
+        (Item::Str(s), Type::String) => Ok(Value::String(utf8(s)?.into())),
         (Item::Int(i), Type::Number) => Ok(Value::Number(Number::from(i))),
         (Item::Uint(u), Type::Number) => Ok(Value::Number(Number::from(u))),
         (Item::Float(f), Type::Number) => Ok(Value::Number(Number::from(f))),
@@ -683,7 +723,7 @@ pub fn from_json(json: &serde_json::Value, ty: &Type) -> Result<Value, CodecErro
             from_json(o.get("value").unwrap_or(&J::Null), &t)?
         }
         (J::Bool(b), Type::Bool) => Value::Bool(*b),
-        (J::String(s), Type::String) => Value::String(s.clone()),
+        (J::String(s), Type::String) => Value::String(s.clone().into()),
         (J::Number(n), Type::Number) => Value::Number(Number::parse(&n.to_string())?),
         (J::String(s), Type::Number) => Value::Number(Number::parse(s)?),
         (J::Array(a), Type::List(et)) => Value::List(
@@ -720,4 +760,21 @@ pub fn from_json(json: &serde_json::Value, ty: &Type) -> Result<Value, CodecErro
         }
         _ => return Err(unexpected()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings, which may be secrets, are held in a type that zeroizes
+    /// them on drop (a compile-time check: the binding names the type).
+    #[test]
+    fn strings_are_zeroized_on_drop() {
+        let v = Value::from("secret");
+        let Value::String(s) = &v else {
+            panic!("a string value");
+        };
+        let held: &Zeroizing<String> = s;
+        assert_eq!(held.as_str(), "secret");
+    }
 }

@@ -79,9 +79,7 @@ pub(crate) fn validate(
             );
         }
         if !v.is_null() && !v.is_unknown() {
-            for validator in &a.validators {
-                validator.validate(v, &p, diags);
-            }
+            run_validators(a, v, &p, diags);
         }
     }
     for (name, nesting, inner) in nested(block) {
@@ -301,13 +299,55 @@ fn finish_attribute(a: &Attribute, planned: &Value, new: &mut Value, diags: &mut
             Diagnostic::error(
                 "Provider Changed A Planned Value",
                 format!(
-                    "The provider planned {} as {p:?} but set it to {n:?} when applying. This is a provider bug; \
+                    "The provider planned {} as {} but set it to {} when applying. This is a provider bug; \
                      plan it as unknown (e.g. drop use_state_for_unknown) or keep the value.",
-                    a.name
+                    a.name,
+                    shown(a, p),
+                    shown(a, n),
                 ),
             )
             .at(AttributePath::root(&a.name)),
         );
+    }
+}
+
+/// A value as a diagnostic may show it: a sensitive (or write-only)
+/// attribute's value never, others as Terraform would write them.
+fn shown(a: &Attribute, v: &Value) -> String {
+    if a.sensitive {
+        return "(sensitive value)".to_owned();
+    }
+    match v {
+        Value::String(s) => format!("{:?}", s.as_str()),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.kind().to_owned(),
+    }
+}
+
+/// Runs an attribute's validators; for a sensitive attribute every text
+/// they produce is scrubbed of the value, whatever the validator wrote.
+fn run_validators(a: &Attribute, v: &Value, p: &AttributePath, diags: &mut Diagnostics) {
+    let mut found = Diagnostics::new();
+    for validator in &a.validators {
+        validator.validate(v, p, &mut found);
+    }
+    for mut d in found.into_iter() {
+        if a.sensitive {
+            let secret = match v {
+                Value::String(s) => Some(s.as_str().to_owned()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+                for text in [&mut d.summary, &mut d.detail] {
+                    *text = text
+                        .replace(&format!("{secret:?}"), "(sensitive value)")
+                        .replace(&secret, "(sensitive value)");
+                }
+            }
+        }
+        diags.push(d);
     }
 }
 
@@ -604,6 +644,59 @@ mod tests {
         assert!(
             diags.to_string().contains("login.password is write-only"),
             "{diags}"
+        );
+    }
+
+    #[test]
+    fn diagnostics_never_show_a_sensitive_value() {
+        let secret = "hunter2-HUNTER2";
+        let s = Schema::new()
+            .attribute(
+                Attribute::optional("pin", Type::String)
+                    .sensitive()
+                    .validator(crate::validators::one_of(["a", "b"])),
+            )
+            .attribute(Attribute::optional_computed("token", Type::String).sensitive())
+            .attribute(Attribute::optional_computed("label", Type::String));
+        let config = Value::Object(BTreeMap::from([
+            ("pin".to_owned(), Value::from(secret)),
+            ("token".to_owned(), Value::Null),
+            ("label".to_owned(), Value::Null),
+        ]));
+        let mut diags = Diagnostics::new();
+        validate(&s.block, &config, None, true, &mut diags);
+        assert!(diags.has_errors());
+        assert!(!diags.to_string().contains(secret), "{diags}");
+
+        let planned = Value::Object(BTreeMap::from([
+            ("pin".to_owned(), Value::from(secret)),
+            ("token".to_owned(), Value::from(secret)),
+            ("label".to_owned(), Value::from("planned-label")),
+        ]));
+        let mut new = Value::Object(BTreeMap::from([
+            ("pin".to_owned(), Value::from(secret)),
+            ("token".to_owned(), Value::from("other-secret")),
+            ("label".to_owned(), Value::from("new-label")),
+        ]));
+        let mut diags = Diagnostics::new();
+        finish_apply(&s.block, &planned, &mut new, &mut diags);
+        let text = diags.to_string();
+        assert!(
+            text.contains("token") && text.contains("(sensitive value)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(secret) && !text.contains("other-secret"),
+            "{text}"
+        );
+        // A non-sensitive attribute's values are shown, to help the author.
+        assert!(
+            text.contains("planned-label") && text.contains("new-label"),
+            "{text}"
+        );
+        assert!(
+            !format!("{new:?}").contains("new-label"),
+            "Debug redacts strings"
         );
     }
 }

@@ -18,9 +18,44 @@ use crate::field::{FIELD_TOKEN, UNKNOWN_TOKEN};
 /// The newtype-struct name that makes [`Number`] pass through exactly.
 pub(crate) const NUMBER_TOKEN: &str = "$tfplug::Number";
 
+/// serde's default messages quote the offending input (`invalid value:
+/// string "hunter2"`); a value may be a secret, so these name only its kind.
 impl de::Error for CodecError {
     fn custom<T: std::fmt::Display>(msg: T) -> CodecError {
         CodecError::Serde(msg.to_string())
+    }
+
+    fn invalid_type(unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> CodecError {
+        CodecError::Serde(format!(
+            "invalid type: {}, expected {expected}",
+            kind_of(&unexpected)
+        ))
+    }
+
+    fn invalid_value(unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> CodecError {
+        CodecError::Serde(format!(
+            "invalid value: {}, expected {expected}",
+            kind_of(&unexpected)
+        ))
+    }
+
+    fn unknown_variant(_: &str, expected: &'static [&'static str]) -> CodecError {
+        CodecError::Serde(format!("unknown variant, expected one of {expected:?}"))
+    }
+}
+
+/// The kind of an unexpected serde input, without its content.
+fn kind_of(unexpected: &de::Unexpected<'_>) -> &'static str {
+    use de::Unexpected as U;
+    match unexpected {
+        U::Bool(_) => "a bool",
+        U::Unsigned(_) | U::Signed(_) | U::Float(_) => "a number",
+        U::Char(_) | U::Str(_) => "a string",
+        U::Bytes(_) => "bytes",
+        U::Unit | U::Option => "null",
+        U::Seq => "a sequence",
+        U::Map => "a map",
+        _ => "another kind of value",
     }
 }
 
@@ -45,14 +80,14 @@ pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, CodecError> {
 pub(crate) fn conform(v: Value, ty: &Type) -> Result<Value, CodecError> {
     let mismatch = |v: &Value| CodecError::TypeMismatch {
         expected: ty.to_string(),
-        found: format!("{v:?}"),
+        found: v.kind().to_owned(),
     };
     Ok(match (v, ty) {
         (v @ (Value::Null | Value::Unknown), _) => v,
         (v, Type::Dynamic) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::String(_), Type::String) => v,
         (v @ Value::Number(_), Type::Number) => v,
-        (Value::Number(n), Type::String) => Value::String(n.to_string()),
+        (Value::Number(n), Type::String) => Value::String(n.to_string().into()),
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(et)) => {
             Value::List(
                 items
@@ -189,10 +224,10 @@ impl ser::Serializer for ValueSerializer {
         num(v)
     }
     fn serialize_char(self, v: char) -> Result<Value, CodecError> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(v.to_string().into()))
     }
     fn serialize_str(self, v: &str) -> Result<Value, CodecError> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(v.to_owned().into()))
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Value, CodecError> {
         Err(CodecError::Serde(
@@ -220,7 +255,7 @@ impl ser::Serializer for ValueSerializer {
         _: u32,
         variant: &'static str,
     ) -> Result<Value, CodecError> {
-        Ok(Value::String(variant.to_owned()))
+        Ok(Value::String(variant.to_owned().into()))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -333,11 +368,12 @@ impl ser::SerializeMap for MapSer {
     type Error = CodecError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), CodecError> {
         match k.serialize(ValueSerializer)? {
-            Value::String(s) => self.key = Some(s),
+            Value::String(s) => self.key = Some(s.to_string()),
             Value::Number(n) => self.key = Some(n.to_string()),
             other => {
                 return Err(CodecError::Serde(format!(
-                    "map key {other:?} is not a string"
+                    "map key {} is not a string",
+                    other.kind()
                 )))
             }
         }
@@ -385,7 +421,8 @@ impl ValueDeserializer<'_> {
                 "value is not known until apply".to_owned(),
             )),
             other => Err(CodecError::Serde(format!(
-                "expected a number, found {other:?}"
+                "expected a number, found {}",
+                other.kind()
             ))),
         }
     }
@@ -510,7 +547,8 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         match self.0 {
             Value::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
             other => Err(CodecError::Serde(format!(
-                "expected a string naming an enum variant, found {other:?}"
+                "expected a string naming an enum variant, found {}",
+                other.kind()
             ))),
         }
     }

@@ -50,13 +50,13 @@ fn arb_value(ty: Type) -> BoxedStrategy<Value> {
     let known: BoxedStrategy<Value> = match ty {
         Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         Type::Number => arb_number().prop_map(Value::Number).boxed(),
-        Type::String => ".{0,12}".prop_map(Value::String).boxed(),
+        Type::String => ".{0,12}".prop_map(Value::from).boxed(),
         // A dynamic slot holds a value of some concrete type.
         Type::Dynamic => prop_oneof![
             any::<bool>().prop_map(Value::Bool),
-            ".{0,8}".prop_map(Value::String),
+            ".{0,8}".prop_map(Value::from),
             arb_number().prop_map(Value::Number),
-            prop::collection::btree_map("[a-z]{1,4}", ".{0,4}".prop_map(Value::String), 0..3)
+            prop::collection::btree_map("[a-z]{1,4}", ".{0,4}".prop_map(Value::from), 0..3)
                 .prop_map(Value::Object),
         ]
         .boxed(),
@@ -250,4 +250,22 @@ fn field_is_tri_state_and_option_still_works() {
     let back = to_value(&t, &ty).unwrap();
     assert!(back.attr("b").is_unknown() && back.attr("c").is_null());
     assert_eq!(back.attr("a"), &Value::from("x"));
+}
+
+/// A value's Debug and the codec's errors name kinds, never contents.
+#[test]
+fn debug_and_codec_errors_do_not_quote_values() {
+    let secret = Value::from("correct-horse-battery");
+    assert!(!format!("{secret:?}").contains("horse"));
+    let err = to_value(&"correct-horse-battery", &Type::Number).unwrap_err();
+    assert!(!err.to_string().contains("horse"), "{err}");
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum Colour {
+        Red,
+    }
+    let err = from_value::<Colour>(&secret).unwrap_err();
+    assert!(!err.to_string().contains("horse"), "{err}");
+    let err = from_value::<u32>(&secret).unwrap_err();
+    assert!(!err.to_string().contains("horse"), "{err}");
 }
