@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
@@ -30,10 +31,13 @@ pub(crate) struct ProviderService<P: Provider> {
     /// Problems found when checking schemas against state structs; every
     /// schema request reports them so `terraform validate` shows them.
     schema_problems: Diagnostics,
+    /// Fired by StopProvider and by shutdown; handed to the provider in
+    /// [`ConfigureRequest::stop`].
+    stop: CancellationToken,
 }
 
 impl<P: Provider> ProviderService<P> {
-    pub(crate) fn new(provider: P) -> Self {
+    pub(crate) fn new(provider: P, stop: CancellationToken) -> Self {
         let schema = provider.schema();
         let resources: HashMap<_, _> = provider
             .resources()
@@ -64,6 +68,7 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             client: RwLock::new(None),
             schema_problems,
+            stop,
         }
     }
 
@@ -456,6 +461,7 @@ impl<P: Provider> ProviderService<P> {
             config,
             terraform_version: req.terraform_version,
             capabilities: caps(req.client_capabilities),
+            stop: self.stop.clone(),
         };
         let resp = self.provider.configure(request).await?;
         *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(resp.client));
@@ -728,6 +734,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::stop_provider::Request>,
     ) -> R<pb::stop_provider::Response> {
         tracing::info!("terraform asked the provider to stop");
+        self.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
@@ -888,7 +895,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_upgrades() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         // Current version: attributes the provider no longer has are dropped.
         let same = upgrade(&service, 1, r#"{"name":"a","id":"1","removed":true}"#).await;
         assert!(same.diagnostics.is_empty(), "{:?}", same.diagnostics);
@@ -906,7 +913,7 @@ mod tests {
 
     #[tokio::test]
     async fn plan_modifier_cannot_change_configured_values() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let config = obj("configured");
         let req = pb::plan_resource_change::Request {
             type_name: "test_thing".into(),
@@ -932,7 +939,7 @@ mod tests {
 
     #[tokio::test]
     async fn unconfigured_provider_and_missing_features_say_so() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let apply = pb::apply_resource_change::Request {
             type_name: "test_thing".into(),
             prior_state: dv(&Value::Null),
@@ -978,5 +985,17 @@ mod tests {
             .unwrap()
             .into_inner();
         assert!(resp.diagnostics[0].detail.contains("\"test_nope\""));
+    }
+
+    #[tokio::test]
+    async fn stop_provider_fires_the_token_the_provider_was_given() {
+        let stop = CancellationToken::new();
+        let service = ProviderService::new(TestProvider, stop.clone());
+        assert!(!stop.is_cancelled());
+        service
+            .stop_provider(Request::new(pb::stop_provider::Request::default()))
+            .await
+            .unwrap();
+        assert!(stop.is_cancelled());
     }
 }

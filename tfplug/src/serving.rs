@@ -95,7 +95,8 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
     })?;
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::mpsc::channel::<()>(1);
-    let service = ProviderService::new(provider);
+    let stop_token = tokio_util::sync::CancellationToken::new();
+    let service = ProviderService::new(provider, stop_token.clone());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
@@ -141,6 +142,8 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
             _ = shutdown_rx.recv() => tracing::debug!("shutdown requested by the client"),
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
         }
+        // Operations that have not yet sent a credential give up now.
+        stop_token.cancel();
     };
     let served = tokio::select! {
         r = router.serve_with_incoming(incoming) => r.map_err(|e| ServeError::Grpc(e.to_string())),

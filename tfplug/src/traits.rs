@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
@@ -64,6 +65,10 @@ pub struct ConfigureRequest<T> {
     pub terraform_version: String,
     /// What the client supports.
     pub capabilities: ClientCapabilities,
+    /// Fired when Terraform sends StopProvider (Ctrl-C) or the provider
+    /// shuts down. Keep a clone in the client and cancel operations that
+    /// have not yet sent a credential when it fires.
+    pub stop: CancellationToken,
 }
 
 /// Response of [`Provider::configure`].
