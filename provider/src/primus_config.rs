@@ -13,10 +13,16 @@ use std::path::{Path, PathBuf};
 use ppin::{HsmSettings, PrimusConfig, SlotSettings};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, Block, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
-    ImportState, NestedBlock, Nesting, ReadRequest, ReadResponse, Resource, Schema, Type,
-    UpdateRequest, UpdateResponse,
+    async_trait,
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse,
+    },
+    schema::{Attribute, Block, NestedBlock, Nesting, Schema},
+    validators,
+    value::Type,
 };
 
 use crate::client::Client;
