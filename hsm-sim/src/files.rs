@@ -173,6 +173,6 @@ pub fn render_primus_cfg(config: &SimConfig, port: u16, ca_file: &Path) -> Strin
          # ca_file is an hsm-sim/ppin extension: the CA that signed the HSM's TLS certificate.\n\
          version = \"1.0\";\n\
          primus: {{\n  hsms: {{\n    hsm0: {{\n      host = \"127.0.0.1\";\n      port = \"{port}\";\n      ca_file = {};\n      slots: {{\n{slots}      }};\n    }};\n  }};\n}};\n",
-        secrets_cfg::libconfig::quote(&ca_file.display().to_string())
+        primus_core::libconfig::quote(&ca_file.display().to_string())
     )
 }

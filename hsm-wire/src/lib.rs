@@ -43,7 +43,7 @@ pub use message::{
     ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode, WireError,
     MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
-pub use secrets_cfg::{Password, Secret};
+pub use primus_core::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
 pub use setup_password::{check_setup_password, SetupPasswordProblem};
 pub use tls::{

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use secrets_cfg::{Password, Secret};
+use primus_core::{Password, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The protocol version this crate speaks.
@@ -340,7 +340,7 @@ impl<'de> Deserialize<'de> for VendorCode {
 
 /// Serde for [`Secret`] fields as lowercase hex strings.
 mod hex_secret {
-    use secrets_cfg::Secret;
+    use primus_core::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
     use zeroize::Zeroizing;
 

@@ -11,10 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::crypto::{entry_aad, key_check_aad, Cipher, OpenError};
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome, Stamp};
+use crate::file_key::FileKey;
+use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome};
 use crate::key::{self, Candidates, KeyOrigin, KeySource};
 use crate::model::{Entry, Model, Undo};
-use crate::secret::{FileKey, Secret};
+use crate::Secret;
+use primus_core::{
+    parent_dir, replace_file_with, sync_dir, FileStamp, IfExists, Owner, ReplaceOptions,
+};
 
 /// Mode of a secrets file this crate creates: owner read/write, group read
 /// (the vendor's `primus` group model), nothing for others. The key file
@@ -76,9 +80,9 @@ struct Shared {
 struct View {
     /// `None`: the stamp is unknown (the file changed while being read), so
     /// only the bytes can confirm a match.
-    stamp: Option<Stamp>,
+    stamp: Option<FileStamp>,
     /// Whether `stamp` alone proves the content unchanged (see
-    /// [`Stamp::settled`]); if not, the bytes are read and compared, which
+    /// [`FileStamp::settled`]); if not, the bytes are read and compared, which
     /// still saves the parse.
     settled: bool,
     bytes: Vec<u8>,
@@ -94,7 +98,7 @@ struct OnDisk {
     bytes: Vec<u8>,
     meta: FileMeta,
     /// `None` if the file changed while it was read.
-    stamp: Option<Stamp>,
+    stamp: Option<FileStamp>,
 }
 
 #[derive(Default)]
@@ -180,6 +184,24 @@ impl SecretsStore {
     /// The secrets file this handle reads and writes (symlink resolved).
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// Checks, without changing anything and without waiting for the lock,
+    /// that an edit could be stored right now: the secrets file is a regular
+    /// file or absent; its directory exists and this process may write it;
+    /// the lock file, if present, can be opened; the key is present,
+    /// readable, private and opens the file (or, for a file without ciphered
+    /// values, can be created). Run it before asking an HSM for a secret, so
+    /// a secret is never issued that could not be stored.
+    ///
+    /// Cheap enough to call at plan time: a few `stat`s, one read and parse
+    /// of the file (no decryption of entries).
+    ///
+    /// Errors: a missing directory is [`Error::DirectoryNotFound`]
+    /// (0x80005004), an unwritable one [`Error::NoWriteAccess`]
+    /// (0x80005007); the key errors are those an edit would return.
+    pub fn check_writable(&self) -> Result<()> {
+        self.shared.check_writable()
     }
 
     /// Every entry, with whether it holds a value; decrypts nothing and needs
@@ -350,6 +372,39 @@ impl Shared {
         fsio::with_suffix(&self.path, ".lock")
     }
 
+    /// The work of [`SecretsStore::check_writable`].
+    fn check_writable(&self) -> Result<()> {
+        let dir = parent_dir(&self.path);
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) | Err(_) => {
+                return Err(Error::DirectoryNotFound {
+                    path: dir.to_path_buf(),
+                })
+            }
+        }
+        let may_write = |path: &Path| {
+            rustix::fs::accessat(
+                rustix::fs::CWD,
+                path,
+                rustix::fs::Access::WRITE_OK,
+                rustix::fs::AtFlags::EACCESS,
+            )
+            .map_err(|e| Error::write(path, e.into()))
+        };
+        may_write(dir)?;
+        let file = self.read_file()?;
+        if file.is_some() {
+            may_write(&self.path)?;
+        }
+        fsio::check_lock_file(&self.lock_path()).map_err(|e| Error::write(self.lock_path(), e))?;
+        let model = match &file {
+            Some(on_disk) => Model::parse(&self.path, &on_disk.bytes)?,
+            None => Model::empty(),
+        };
+        self.choose_key(&model, true).map(drop)
+    }
+
     fn key_source(&self) -> KeySource {
         self.key_source
             .read()
@@ -365,7 +420,7 @@ impl Shared {
     fn read_model(&self) -> Result<Arc<Model>> {
         let mut view = lock(&self.view);
         let before = SystemTime::now();
-        let stamp = fsio::stamp(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        let stamp = FileStamp::at(&self.path).map_err(|e| Error::read(&self.path, e))?;
         if let Some(v) = view.as_mut() {
             if v.settled && stamp.is_some() && v.stamp == stamp {
                 v.read = true;
@@ -402,7 +457,7 @@ impl Shared {
             // place unless a program that ignores the lock replaced it since:
             // the stamp is fresh, hence not settled, so the next read
             // compares bytes and would see that.
-            if let Ok(stamp @ Some(_)) = fsio::stamp(&self.path) {
+            if let Ok(stamp @ Some(_)) = FileStamp::at(&self.path) {
                 *view = Some(View {
                     stamp,
                     settled: false,
@@ -422,6 +477,10 @@ impl Shared {
                 path: self.path.clone(),
                 size,
                 limit: fsio::MAX_FILE_SIZE,
+            }),
+            Ok(ReadOutcome::NotRegular(found)) => Err(Error::NotRegularFile {
+                path: self.path.clone(),
+                found,
             }),
             Err(e) => Err(Error::read(&self.path, e)),
         }
@@ -502,10 +561,16 @@ impl Shared {
 
 /// The ownership and mode a replaced file gets: the existing file's, or for
 /// a new one the writer's own with `mode`.
-fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> (Option<(u32, u32)>, u32) {
+fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> ReplaceOptions {
     match meta {
-        Some(m) => (Some((m.uid, m.gid)), m.mode),
-        None => (None, mode),
+        Some(m) => ReplaceOptions {
+            owner: Some(Owner {
+                uid: m.uid,
+                gid: m.gid,
+            }),
+            ..ReplaceOptions::mode(m.mode)
+        },
+        None => ReplaceOptions::mode(mode),
     }
 }
 
@@ -654,8 +719,7 @@ impl Shared {
             match key.todo {
                 KeyTodo::FinishRotation => {
                     std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-                    fsio::sync_dir(fsio::parent_dir(key_file))
-                        .map_err(|e| Error::write(key_file, e))?;
+                    sync_dir(parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
                     key.todo = KeyTodo::None;
                 }
                 KeyTodo::None => match std::fs::remove_file(&pending) {
@@ -688,7 +752,7 @@ impl Shared {
             _ => key::default_key_file(&self.path),
         };
         let pending = key::pending_key_file(&key_file);
-        fsio::remove_stale_temps(&[&self.path, &key_file, &pending]);
+        primus_core::remove_stale_temps(&[&self.path, &key_file, &pending]);
     }
 
     /// Writes the model (creating the key file first if it is new).
@@ -704,16 +768,23 @@ impl Shared {
                 };
                 // Owner-only, plus group read when the secrets file's group
                 // may read it (the PKCS#11 library needs both).
-                let key_mode = 0o600 | (mode & 0o040);
-                let owner = gid.map(|gid| (rustix::process::geteuid().as_raw(), gid));
-                key::write_key_file(key_file, &loaded.key.key, key_mode, owner, true)?;
+                let options = ReplaceOptions {
+                    mode: 0o600 | (mode & 0o040),
+                    owner: gid.map(|gid| Owner {
+                        uid: rustix::process::geteuid().as_raw(),
+                        gid,
+                    }),
+                    // First-write creation must never clobber a key.
+                    if_exists: IfExists::Fail,
+                };
+                key::write_key_file(key_file, &loaded.key.key, options)?;
             }
             loaded.key.todo = KeyTodo::None;
         }
         let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
         let text = loaded.model.render(&self.path, size_hint)?;
-        let (owner, mode) = keep_or_new(loaded.meta, NEW_FILE_MODE);
-        fsio::replace(&self.path, text.as_bytes(), mode, owner, false)
+        let options = keep_or_new(loaded.meta, NEW_FILE_MODE);
+        replace_file_with(&self.path, text.as_bytes(), options)
             .map_err(|e| Error::write(e.path, e.source))?;
         loaded.bytes = Some(text.into_bytes());
         Ok(())
@@ -747,11 +818,11 @@ impl Shared {
         })?;
         if let KeyOrigin::File(key_file) = &origin {
             let pending = key::pending_key_file(key_file);
-            let (owner, mode) = match std::fs::symlink_metadata(key_file) {
-                Ok(m) => keep_or_new(Some(fsio::FileMeta::of(&m)), 0o600),
-                Err(_) => (None, 0o600),
+            let options = match std::fs::symlink_metadata(key_file) {
+                Ok(m) => keep_or_new(Some(FileMeta::of(&m)), 0o600),
+                Err(_) => ReplaceOptions::mode(0o600),
             };
-            key::write_key_file(&pending, &new_key, mode, owner, false)?;
+            key::write_key_file(&pending, &new_key, options)?;
             loaded.key = ActiveKey {
                 key: new_key.clone(),
                 origin: origin.clone(),
@@ -759,7 +830,7 @@ impl Shared {
             };
             self.write(&mut loaded, &new)?;
             std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-            fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
+            sync_dir(parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
         } else {
             loaded.key = ActiveKey {
                 key: new_key.clone(),
