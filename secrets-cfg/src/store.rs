@@ -66,13 +66,15 @@ struct Shared {
     turn: Condvar,
     /// A leader gathering a batch waits here for more edits to arrive.
     arrivals: Condvar,
-    /// The file as this process last read or wrote it, already checked and
-    /// authenticated; reused while the bytes on disk are identical.
-    cache: Mutex<Option<Loaded>>,
-    /// The file as `list` and `get` last parsed it (or as this process last
-    /// committed it), reused while its stamp is unchanged: without it, each
+    /// For writers: the file as this process last read or wrote it under
+    /// the lock, checked and authenticated, with its key; reused by the next
+    /// commit while the bytes on disk are identical.
+    verified: Mutex<Option<Loaded>>,
+    /// For readers: the file as `list` and `get` last parsed it (not
+    /// authenticated; or as this process last committed it), reused while
+    /// its stamp is unchanged: without it, each
     /// read parsed the whole file, and reading every entry cost O(N²).
-    view: Mutex<Option<View>>,
+    parsed: Mutex<Option<View>>,
 }
 
 /// A parsed file (not authenticated: reads decrypt lazily) and the version
@@ -175,8 +177,8 @@ impl SecretsStore {
                 queue: Mutex::new(Queue::default()),
                 turn: Condvar::new(),
                 arrivals: Condvar::new(),
-                cache: Mutex::new(None),
-                view: Mutex::new(None),
+                verified: Mutex::new(None),
+                parsed: Mutex::new(None),
             }),
         })
     }
@@ -418,7 +420,7 @@ impl Shared {
     /// ones it was parsed from. An error is never kept, so it is reported
     /// again by every read until the file is fixed.
     fn read_model(&self) -> Result<Arc<Model>> {
-        let mut view = lock(&self.view);
+        let mut view = lock(&self.parsed);
         let before = SystemTime::now();
         let stamp = FileStamp::at(&self.path).map_err(|e| Error::read(&self.path, e))?;
         if let Some(v) = view.as_mut() {
@@ -450,7 +452,7 @@ impl Shared {
     /// After a commit: the committed model is what reads will find (if
     /// anything read the previous view; else the next read parses).
     fn remember(&self, loaded: &Loaded) {
-        let mut view = lock(&self.view);
+        let mut view = lock(&self.parsed);
         let wanted = view.take().is_some_and(|v| v.read);
         if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
             // Under the lock, so the stamp is of the file just renamed into
@@ -650,7 +652,7 @@ impl Shared {
     /// Locks, loads and checks the file, runs `jobs` in order on one
     /// transaction, writes once if anything changed, then reports to each.
     fn commit_batch(&self, jobs: Vec<Job>) {
-        let mut cache = lock(&self.cache);
+        let mut cache = lock(&self.verified);
         let (guard, mut loaded) = match self.lock_and_load(cache.take()) {
             Ok(loaded) => loaded,
             Err(e) => {
@@ -791,7 +793,7 @@ impl Shared {
     }
 
     fn rotate(&self, new_key: FileKey) -> Result<()> {
-        let mut cache = lock(&self.cache);
+        let mut cache = lock(&self.verified);
         let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
         if loaded.bytes.is_none() {
             return Err(Error::NotFound {
