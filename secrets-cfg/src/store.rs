@@ -1,4 +1,13 @@
-//! The store handle: reads, edit transactions, group commit, key rotation.
+//! The store handle: reads and edit transactions; group commit, the read
+//! cache, rotation and the pre-flight check are in submodules.
+
+mod preflight;
+mod queue;
+mod read_view;
+mod rotate;
+
+use queue::{Finish, Job, Queue};
+use read_view::View;
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
@@ -77,24 +86,6 @@ struct Shared {
     parsed: Mutex<Option<View>>,
 }
 
-/// A parsed file (not authenticated: reads decrypt lazily) and the version
-/// on disk it came from.
-struct View {
-    /// `None`: the stamp is unknown (the file changed while being read), so
-    /// only the bytes can confirm a match.
-    stamp: Option<FileStamp>,
-    /// Whether `stamp` alone proves the content unchanged (see
-    /// [`FileStamp::settled`]); if not, the bytes are read and compared, which
-    /// still saves the parse.
-    settled: bool,
-    bytes: Vec<u8>,
-    model: Arc<Model>,
-    /// Whether a read used this view: a commit copies its model into a new
-    /// view only then, so a run of commits with no read between them (a
-    /// terraform destroy, a batch of edits) pays for no copies.
-    read: bool,
-}
-
 /// The secrets file as read from disk.
 struct OnDisk {
     bytes: Vec<u8>,
@@ -102,30 +93,6 @@ struct OnDisk {
     /// `None` if the file changed while it was read.
     stamp: Option<FileStamp>,
 }
-
-#[derive(Default)]
-struct Queue {
-    pending: Vec<(u64, Job)>,
-    next_ticket: u64,
-    done: HashSet<u64>,
-    leader: bool,
-    /// Size of the last batch: writers that just got their result usually
-    /// come straight back, so the next leader waits for that many.
-    last_batch: usize,
-    /// How long a leader may wait for them: a quarter of the last commit's
-    /// duration, capped by [`MAX_GATHER`].
-    gather: Duration,
-}
-
-/// Longest a leader waits to fill a batch.
-const MAX_GATHER: Duration = Duration::from_millis(2);
-
-/// Reports a commit's outcome to one edit's caller.
-type Finish = Box<dyn FnOnce(Result<()>) + Send>;
-/// One queued edit: run against the transaction (`None`: the file could not
-/// be loaded, report without running). Returns whether it changed anything
-/// to commit, and how to report.
-type Job = Box<dyn FnOnce(Option<&mut Transaction<'_>>) -> (bool, Finish) + Send>;
 
 enum Outcome<R> {
     Done(Result<R>),
@@ -374,101 +341,11 @@ impl Shared {
         fsio::with_suffix(&self.path, ".lock")
     }
 
-    /// The work of [`SecretsStore::check_writable`].
-    fn check_writable(&self) -> Result<()> {
-        let dir = parent_dir(&self.path);
-        match std::fs::metadata(dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) | Err(_) => {
-                return Err(Error::DirectoryNotFound {
-                    path: dir.to_path_buf(),
-                })
-            }
-        }
-        let may_write = |path: &Path| {
-            rustix::fs::accessat(
-                rustix::fs::CWD,
-                path,
-                rustix::fs::Access::WRITE_OK,
-                rustix::fs::AtFlags::EACCESS,
-            )
-            .map_err(|e| Error::write(path, e.into()))
-        };
-        may_write(dir)?;
-        let file = self.read_file()?;
-        if file.is_some() {
-            may_write(&self.path)?;
-        }
-        fsio::check_lock_file(&self.lock_path()).map_err(|e| Error::write(self.lock_path(), e))?;
-        let model = match &file {
-            Some(on_disk) => Model::parse(&self.path, &on_disk.bytes)?,
-            None => Model::empty(),
-        };
-        self.choose_key(&model, true).map(drop)
-    }
-
     fn key_source(&self) -> KeySource {
         self.key_source
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// The parsed file, read without the lock: the rename in every write
-    /// makes any read see one whole version. Reuses the view when one `stat`
-    /// shows a settled, unchanged stamp, or when the bytes read are the
-    /// ones it was parsed from. An error is never kept, so it is reported
-    /// again by every read until the file is fixed.
-    fn read_model(&self) -> Result<Arc<Model>> {
-        let mut view = lock(&self.parsed);
-        let before = SystemTime::now();
-        let stamp = FileStamp::at(&self.path).map_err(|e| Error::read(&self.path, e))?;
-        if let Some(v) = view.as_mut() {
-            if v.settled && stamp.is_some() && v.stamp == stamp {
-                v.read = true;
-                return Ok(Arc::clone(&v.model));
-            }
-        }
-        let kept = view.take();
-        let Some(OnDisk { bytes, stamp, .. }) = self.read_file()? else {
-            return Err(Error::NotFound {
-                path: self.path.clone(),
-            });
-        };
-        let model = match kept {
-            Some(v) if v.bytes == bytes => v.model,
-            _ => Arc::new(Model::parse(&self.path, &bytes)?),
-        };
-        *view = Some(View {
-            stamp,
-            settled: stamp.is_some_and(|s| s.settled(before)),
-            bytes,
-            model: Arc::clone(&model),
-            read: true,
-        });
-        Ok(model)
-    }
-
-    /// After a commit: the committed model is what reads will find (if
-    /// anything read the previous view; else the next read parses).
-    fn remember(&self, loaded: &Loaded) {
-        let mut view = lock(&self.parsed);
-        let wanted = view.take().is_some_and(|v| v.read);
-        if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
-            // Under the lock, so the stamp is of the file just renamed into
-            // place unless a program that ignores the lock replaced it since:
-            // the stamp is fresh, hence not settled, so the next read
-            // compares bytes and would see that.
-            if let Ok(stamp @ Some(_)) = FileStamp::at(&self.path) {
-                *view = Some(View {
-                    stamp,
-                    settled: false,
-                    bytes: bytes.clone(),
-                    model: Arc::new(loaded.model.clone()),
-                    read: false,
-                });
-            }
-        }
     }
 
     fn read_file(&self) -> Result<Option<OnDisk>> {
@@ -577,124 +454,6 @@ fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> ReplaceOptions {
 }
 
 impl Shared {
-    /// Queues `job` and returns once a commit has reported its outcome. The
-    /// first waiter to find no leader becomes the leader and commits every
-    /// queued job at once; the others wait their turn.
-    fn submit(&self, job: Job) {
-        let mut queue = lock(&self.queue);
-        let ticket = queue.next_ticket;
-        queue.next_ticket += 1;
-        queue.pending.push((ticket, job));
-        if queue.leader {
-            self.arrivals.notify_one();
-        }
-        loop {
-            if queue.done.remove(&ticket) {
-                return;
-            }
-            if !queue.leader {
-                queue.leader = true;
-                // Without this wait, the first writer back after a commit
-                // would lead a batch of one while the rest queue behind it.
-                let deadline = Instant::now() + queue.gather;
-                while queue.pending.len() < queue.last_batch {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    queue = self
-                        .arrivals
-                        .wait_timeout(queue, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                let batch = std::mem::take(&mut queue.pending);
-                queue.last_batch = batch.len();
-                drop(queue);
-                let tickets = batch.iter().map(|(t, _)| *t).collect();
-                let turn = Leadership {
-                    shared: self,
-                    tickets,
-                };
-                let started = Instant::now();
-                self.commit_batch(batch.into_iter().map(|(_, job)| job).collect());
-                let took = started.elapsed();
-                drop(turn);
-                queue = lock(&self.queue);
-                queue.gather = (took / 4).min(MAX_GATHER);
-                continue;
-            }
-            queue = self
-                .turn
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Runs `f` as the leader, with no batch: for key rotation.
-    fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
-        let mut queue = lock(&self.queue);
-        while queue.leader {
-            queue = self
-                .turn
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        queue.leader = true;
-        drop(queue);
-        let _turn = Leadership {
-            shared: self,
-            tickets: Vec::new(),
-        };
-        f()
-    }
-
-    /// Locks, loads and checks the file, runs `jobs` in order on one
-    /// transaction, writes once if anything changed, then reports to each.
-    fn commit_batch(&self, jobs: Vec<Job>) {
-        let mut cache = lock(&self.verified);
-        let (guard, mut loaded) = match self.lock_and_load(cache.take()) {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                for job in jobs {
-                    let (_, finish) = job(None);
-                    finish(Err(e.clone()));
-                }
-                return;
-            }
-        };
-        let cipher = Cipher::new(&loaded.key.key);
-        let mut tx = Transaction {
-            path: &self.path,
-            model: &mut loaded.model,
-            cipher: &cipher,
-            undo: Vec::new(),
-        };
-        let mut finishes = Vec::with_capacity(jobs.len());
-        let mut changed = false;
-        for job in jobs {
-            let (job_changed, finish) = job(Some(&mut tx));
-            changed |= job_changed;
-            finishes.push(finish);
-        }
-        let result = if changed {
-            self.write(&mut loaded, &cipher)
-        } else {
-            Ok(())
-        };
-        if result.is_ok() {
-            if changed {
-                self.remember(&loaded);
-            }
-            *cache = Some(loaded);
-        }
-        drop(guard);
-        drop(cache);
-        for finish in finishes {
-            finish(result.clone());
-        }
-    }
-
     /// Takes the lock, then loads the file: from `cached` if the bytes on
     /// disk are the ones it holds, else parsed, keyed and fully
     /// authenticated. Finishes an interrupted rotation, clears leftovers.
@@ -791,64 +550,6 @@ impl Shared {
         loaded.bytes = Some(text.into_bytes());
         Ok(())
     }
-
-    fn rotate(&self, new_key: FileKey) -> Result<()> {
-        let mut cache = lock(&self.verified);
-        let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
-        if loaded.bytes.is_none() {
-            return Err(Error::NotFound {
-                path: self.path.clone(),
-            });
-        }
-        let origin = loaded.key.origin.clone();
-        if origin == KeyOrigin::Env {
-            return Err(Error::KeyNotRotatable {
-                path: self.path.clone(),
-                key_origin: origin.to_string(),
-            });
-        }
-        let old = Cipher::new(&loaded.key.key);
-        let new = Cipher::new(&new_key);
-        loaded.model.reseal_all(|entry, sealed| {
-            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
-            // `lock_and_load` authenticated every value under the old key.
-            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
-                path: self.path.clone(),
-                key_origin: origin.to_string(),
-            })?;
-            seal(&self.path, &new, &aad, plain.expose_secret())
-        })?;
-        if let KeyOrigin::File(key_file) = &origin {
-            let pending = key::pending_key_file(key_file);
-            let options = match std::fs::symlink_metadata(key_file) {
-                Ok(m) => keep_or_new(Some(FileMeta::of(&m)), 0o600),
-                Err(_) => ReplaceOptions::mode(0o600),
-            };
-            key::write_key_file(&pending, &new_key, options)?;
-            loaded.key = ActiveKey {
-                key: new_key.clone(),
-                origin: origin.clone(),
-                todo: KeyTodo::None,
-            };
-            self.write(&mut loaded, &new)?;
-            std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-            sync_dir(parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
-        } else {
-            loaded.key = ActiveKey {
-                key: new_key.clone(),
-                origin,
-                todo: KeyTodo::None,
-            };
-            self.write(&mut loaded, &new)?;
-            *self
-                .key_source
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
-        }
-        self.remember(&loaded);
-        *cache = Some(loaded);
-        Ok(())
-    }
 }
 
 fn seal(path: &Path, cipher: &Cipher, aad: &[u8], plaintext: &[u8]) -> Result<String> {
@@ -864,23 +565,6 @@ fn verify_all(path: &Path, cipher: &Cipher, model: &Model) -> Result<()> {
         open_entry(path, cipher, model, entry.kind, &entry.name)?;
     }
     Ok(())
-}
-
-/// Held by the leader; on drop (normal or unwinding) marks its batch done
-/// and hands the turn to the next waiter.
-struct Leadership<'a> {
-    shared: &'a Shared,
-    tickets: Vec<u64>,
-}
-
-impl Drop for Leadership<'_> {
-    fn drop(&mut self) {
-        let mut queue = lock(&self.shared.queue);
-        queue.leader = false;
-        queue.done.extend(self.tickets.drain(..));
-        drop(queue);
-        self.shared.turn.notify_all();
-    }
 }
 
 /// The edit in progress inside [`SecretsStore::edit`]. Every value in the
