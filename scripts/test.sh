@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+# Terraform 1.0.3 and 1.15.5, the two versions the acceptance suite runs
+# every test on (acceptance-tests: MODULE::terraform_1_0_3::TEST, ...::terraform_1_15_5::TEST).
 scripts/install-tools.sh >/dev/null
 # Integration and acceptance tests start these binaries as real processes.
 cargo build --workspace --bins
@@ -21,6 +23,11 @@ fi
 if ! grep -q "permanent secret: Configured" "$quickstart_dir.log"; then
     cat "$quickstart_dir.log"
     echo "scripts/quickstart.sh did not show a configured permanent secret" >&2
+    exit 1
+fi
+if ! grep -q "terraform.tfstate holds neither" "$quickstart_dir.log"; then
+    cat "$quickstart_dir.log"
+    echo "scripts/quickstart.sh did not check its state for passwords" >&2
     exit 1
 fi
 rm -rf "$quickstart_dir" "$quickstart_dir.log"

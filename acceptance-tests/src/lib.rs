@@ -1,7 +1,8 @@
 //! Shared fixture of the acceptance tests: a real `hsm-sim` process
 //! ([`hsm_sim::harness::SimProcess`]), the provider installed in a private
-//! filesystem mirror of a real Terraform 1.0.3 working directory
-//! ([`tfplug::testing::Workspace`]), and checks against `.secrets.cfg`
+//! filesystem mirror of a real Terraform working directory
+//! ([`tfplug::testing::Workspace`]) run by each [`Terraform`] release we
+//! test on ([`on_every_terraform!`]), and checks against `.secrets.cfg`
 //! (through [`secrets_cfg`]) and the simulator's admin listener.
 //!
 //! The binaries under test must be built first (`cargo build --workspace
@@ -17,7 +18,9 @@ use hsm_sim::harness::SimProcess;
 use hsm_sim::SimConfig;
 use secrets_cfg::{EntryKind, KeySource, SecretsStore};
 use tfplug::proto::tfplugin6::get_provider_schema;
-use tfplug::testing::{target_binary, ClientCert, PluginProcess, TfOutput, Workspace};
+use tfplug::testing::{
+    target_binary, terraform_binary, ClientCert, PluginProcess, TfOutput, Workspace,
+};
 
 /// The provider's source address, as users write it.
 pub const SOURCE: &str = "primus-iac/primus";
@@ -39,6 +42,66 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
+/// A Terraform release the suite runs on, both installed by
+/// `scripts/install-tools.sh`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Terraform {
+    /// The oldest Terraform we support: protocol 6.0, no write-only attributes.
+    V1_0_3,
+    /// A current Terraform (protocol 6.10; write-only attributes since 1.11).
+    V1_15_5,
+}
+
+impl Terraform {
+    /// The `terraform` executable of this release.
+    ///
+    /// # Panics
+    ///
+    /// When `scripts/install-tools.sh` fails.
+    pub fn binary(self) -> PathBuf {
+        // Runs the (idempotent) install script once per test process.
+        let v1_0_3 = terraform_binary().expect("scripts/install-tools.sh installs terraform");
+        match self {
+            Terraform::V1_0_3 => v1_0_3,
+            Terraform::V1_15_5 => v1_0_3.with_file_name("terraform-1.15.5"),
+        }
+    }
+
+    /// A fresh working directory with `provider_binary` installed as
+    /// [`SOURCE`] [`VERSION`], run by this release.
+    ///
+    /// # Panics
+    ///
+    /// When Terraform is missing or the directory cannot be made.
+    pub fn workspace(self, provider_binary: &Path) -> Workspace {
+        let mut ws = Workspace::new(provider_binary, SOURCE, VERSION).expect("terraform workspace");
+        ws.set_terraform(self.binary());
+        ws
+    }
+}
+
+/// Runs each named test function (`fn NAME(tf: Terraform)`) on every
+/// [`Terraform`] release, as tests `terraform_1_15_5::NAME` and
+/// `terraform_1_0_3::NAME`, so a failure names the version.
+#[macro_export]
+macro_rules! on_every_terraform {
+    ($($test:ident),+ $(,)?) => {
+        mod terraform_1_15_5 {
+            $(#[test]
+            fn $test() {
+                super::$test($crate::Terraform::V1_15_5)
+            })+
+        }
+        mod terraform_1_0_3 {
+            $(#[test]
+            fn $test() {
+                super::$test($crate::Terraform::V1_0_3)
+            })+
+        }
+    };
+}
+
 /// A simulator, a Terraform working directory with the provider, and the
 /// environment that points the provider (and `ppin`) at the simulator.
 pub struct Fixture {
@@ -49,19 +112,19 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Starts a simulator with `config` and prepares a working directory
-    /// whose terraform runs see `SECUROSYS_PKCS11_CONF` and
+    /// Starts a simulator with `config` and prepares a working directory,
+    /// run by `tf`, whose terraform runs see `SECUROSYS_PKCS11_CONF` and
     /// `SECUROSYS_SECRETS_CONF` pointing at it (so `provider "primus" {}` works).
     ///
     /// # Panics
     ///
     /// When the simulator, Terraform or the provider binary is missing.
-    pub fn new(config: SimConfig) -> Fixture {
+    pub fn new(tf: Terraform, config: SimConfig) -> Fixture {
         let sim = SimProcess::start(config)
             .expect("hsm-sim starts (run `cargo build --workspace --bins`)");
         let binary =
             target_binary("terraform-provider-primus").expect("the provider binary is built");
-        let mut ws = Workspace::new(&binary, SOURCE, VERSION).expect("terraform workspace");
+        let mut ws = tf.workspace(&binary);
         for (key, value) in env(&sim) {
             ws.set_env(key, &value);
         }

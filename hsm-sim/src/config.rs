@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use secrets_cfg::Password;
+use primus_core::Password;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration, read from a JSON file (see the crate docs for an example).

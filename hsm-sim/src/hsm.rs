@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hsm_wire::{ErrorKind, Request, Response, ServerVersion, WireError, PROTOCOL_VERSION};
-use secrets_cfg::{Password, Secret};
+use primus_core::{Password, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hsm_sim::harness::{HarnessError, SimProcess};
 use hsm_sim::SimConfig;
-use secrets_cfg::libconfig::{self, Value};
+use primus_core::libconfig::{self, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hsm-sim");
 

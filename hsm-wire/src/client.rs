@@ -4,8 +4,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use primus_core::{Password, Secret};
 use rustls::pki_types::ServerName;
-use secrets_cfg::{Password, Secret};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;

@@ -49,7 +49,7 @@ pub use message::{
     WireError, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 pub use pool::{ConnectionPool, DEFAULT_MAX_IDLE_PER_HSM};
-pub use secrets_cfg::{Password, Secret};
+pub use primus_core::{Password, Secret};
 pub use server::{accept, ServerConnection, ServerError};
 pub use setup_password::{check_setup_password, SetupPasswordProblem};
 pub use tls::{

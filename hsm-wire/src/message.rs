@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use secrets_cfg::{Password, Secret};
+use primus_core::{Password, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The protocol version this crate speaks.
@@ -342,7 +342,7 @@ impl<'de> Deserialize<'de> for VendorCode {
 /// `#[serde(with = "hsm_wire::hex_secret")]`: the text is zeroized after use, and a
 /// malformed input is refused without being quoted.
 pub mod hex_secret {
-    use secrets_cfg::Secret;
+    use primus_core::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
     use zeroize::Zeroizing;
 

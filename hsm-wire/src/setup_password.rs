@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use secrets_cfg::Password;
+use primus_core::Password;
 
 /// Groups in a setup password.
 const GROUPS: usize = 5;

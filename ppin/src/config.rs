@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use hsm_wire::VendorCode;
-use secrets_cfg::libconfig::{self, ParseError};
+use primus_core::libconfig::{self, ParseError};
 
 /// Environment variable naming `primus.cfg`, first in the vendor's lookup order.
 pub const PRIMUS_CFG_ENV: &str = "SECUROSYS_PKCS11_CONF";

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ppin::Ppin;
-use tfplug::Diagnostics;
+use tfplug::diag::Diagnostics;
 
 use crate::diagnostics::fail;
 

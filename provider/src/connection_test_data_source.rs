@@ -5,8 +5,11 @@
 use ppin::{PpinError, TestFilter};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, Attribute, AttributePath, DataReadRequest, DataReadResponse, DataSource,
-    Diagnostics, Schema, Type,
+    async_trait,
+    data_source::{DataReadRequest, DataReadResponse, DataSource},
+    diag::{AttributePath, Diagnostics},
+    schema::{Attribute, Schema},
+    value::Type,
 };
 
 use crate::client::Client;

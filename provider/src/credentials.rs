@@ -3,7 +3,10 @@
 //! validation and selection of both resources.
 
 use secrets_cfg::Password;
-use tfplug::{AttributePath, Diagnostics, Value};
+use tfplug::{
+    diag::{AttributePath, Diagnostics},
+    value::Field,
+};
 
 /// The name of the version trigger of every write-only password.
 pub(crate) const VERSION: &str = "password_wo_version";
@@ -18,13 +21,22 @@ pub(crate) struct PasswordPair {
     pub(crate) write_only: &'static str,
 }
 
+/// What a configuration gives for one [`PasswordPair`], typed: unknown
+/// values (known at apply) count as set.
+pub(crate) struct Supplied<'a> {
+    /// The sensitive attribute.
+    pub(crate) plain: &'a Field<Password>,
+    /// The write-only twin.
+    pub(crate) write_only: &'a Field<Password>,
+    /// `password_wo_version`.
+    pub(crate) version: &'a Field<i64>,
+}
+
 impl PasswordPair {
-    /// Checks that `config` sets exactly one of the pair (unknown counts as
-    /// set), and `password_wo_version` with the write-only twin.
-    pub(crate) fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let plain = config.attr(self.plain);
-        let write_only = config.attr(self.write_only);
-        match (plain.is_null(), write_only.is_null()) {
+    /// Checks that the configuration sets exactly one of the pair (unknown
+    /// counts as set), and `password_wo_version` with the write-only twin.
+    pub(crate) fn validate(&self, supplied: &Supplied<'_>, diags: &mut Diagnostics) {
+        match (supplied.plain.is_null(), supplied.write_only.is_null()) {
             (true, true) => diags.attribute_error(
                 AttributePath::root(self.plain),
                 "Missing Password",
@@ -40,7 +52,7 @@ impl PasswordPair {
                 "Conflicting Attributes",
                 format!("Set either {} or {}, not both.", self.plain, self.write_only),
             ),
-            (true, false) if config.attr(VERSION).is_null() => diags.attribute_error(
+            (true, false) if supplied.version.is_null() => diags.attribute_error(
                 AttributePath::root(VERSION),
                 "Missing Version Trigger",
                 format!(
@@ -81,45 +93,42 @@ mod tests {
         write_only: "password_wo",
     };
 
-    fn object(entries: &[(&str, Value)]) -> Value {
-        Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn summaries(config: &Value) -> Vec<String> {
+    fn summaries(
+        plain: Field<Password>,
+        write_only: Field<Password>,
+        version: Field<i64>,
+    ) -> Vec<String> {
         let mut diags = Diagnostics::new();
-        PAIR.validate(config, &mut diags);
+        let supplied = Supplied {
+            plain: &plain,
+            write_only: &write_only,
+            version: &version,
+        };
+        PAIR.validate(&supplied, &mut diags);
         diags.iter().map(|d| d.summary.clone()).collect()
     }
 
     #[test]
     fn exactly_one_of_the_pair_with_a_version_for_write_only() {
-        let s = |v: &str| Value::String(v.to_owned());
-        assert_eq!(summaries(&object(&[])), ["Missing Password"]);
+        let s = |v: &str| Field::Known(Password::new(v.to_owned()));
         assert_eq!(
-            summaries(&object(&[("password", s("a")), ("password_wo", s("b"))])),
+            summaries(Field::Null, Field::Null, Field::Null),
+            ["Missing Password"]
+        );
+        assert_eq!(
+            summaries(s("a"), s("b"), Field::Null),
             ["Conflicting Attributes"]
         );
         assert_eq!(
-            summaries(&object(&[("password_wo", s("b"))])),
+            summaries(Field::Null, s("b"), Field::Null),
             ["Missing Version Trigger"]
         );
-        assert!(summaries(&object(&[
-            ("password_wo", s("b")),
-            (VERSION, Value::Number(1i64.into()))
-        ]))
-        .is_empty());
-        assert!(summaries(&object(&[("password", Value::Unknown)])).is_empty());
+        assert!(summaries(Field::Null, s("b"), Field::Known(1)).is_empty());
+        assert!(summaries(Field::Unknown, Field::Null, Field::Null).is_empty());
+        // An unknown version will be set at apply.
+        assert!(summaries(Field::Null, s("b"), Field::Unknown).is_empty());
         // The trigger also rotates with a plain password.
-        assert!(summaries(&object(&[
-            ("password", s("a")),
-            (VERSION, Value::Number(2i64.into()))
-        ]))
-        .is_empty());
+        assert!(summaries(s("a"), Field::Null, Field::Known(2)).is_empty());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! an error, so none can reach a diagnostic.
 
 use ppin::{PpinError, PpinErrorKind};
-use tfplug::{AttributePath, Diagnostic, Diagnostics};
+use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {

@@ -4,5 +4,5 @@
 use terraform_provider_primus::{PrimusProvider, ADDRESS};
 
 fn main() {
-    std::process::exit(tfplug::serve_main(PrimusProvider::new(), ADDRESS));
+    std::process::exit(tfplug::serve::serve_main(PrimusProvider::new(), ADDRESS));
 }

@@ -6,14 +6,20 @@ use ppin::{Ppin, PpinError, PpinErrorKind, SetupCredentials};
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
-    ImportState, ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
-    ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+    async_trait,
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse, ValidateConfig, ValidateRequest,
+    },
+    schema::{Attribute, Schema, WriteOnlyFallback},
+    validators,
+    value::{Field, Type},
 };
 
 use crate::client::{Client, LoginCheck, CONFIGURED};
-use crate::credentials::{PasswordPair, VERSION};
+use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
@@ -315,31 +321,59 @@ impl ImportState<Client> for PermanentSecretResource {
     }
 }
 
+/// The attributes validation looks at, typed; unknown values are kept
+/// apart from null ones.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct PermanentSecretConfig {
+    setup_password: Field<Password>,
+    setup_password_wo: Field<Password>,
+    pkcs11_password: Field<Password>,
+    pkcs11_password_wo: Field<Password>,
+    password_wo_version: Field<i64>,
+}
+
 #[async_trait]
 impl ValidateConfig<Client> for PermanentSecretResource {
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+    type Config = PermanentSecretConfig;
+
+    async fn validate(&self, req: ValidateRequest<PermanentSecretConfig>) -> Diagnostics {
         validate_config(&req.config)
     }
 }
 
 /// Password pairs, version trigger, and the setup password's format.
-fn validate_config(config: &Value) -> Diagnostics {
+fn validate_config(config: &PermanentSecretConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    SETUP.validate(config, &mut diags);
-    PKCS11.validate(config, &mut diags);
+    let setup = Supplied {
+        plain: &config.setup_password,
+        write_only: &config.setup_password_wo,
+        version: &config.password_wo_version,
+    };
+    SETUP.validate(&setup, &mut diags);
+    let pkcs11 = Supplied {
+        plain: &config.pkcs11_password,
+        write_only: &config.pkcs11_password_wo,
+        version: &config.password_wo_version,
+    };
+    PKCS11.validate(&pkcs11, &mut diags);
     // A malformed setup password is refused here, before it can cost a trial at the HSM.
-    for name in [SETUP.plain, SETUP.write_only] {
-        if let Some(text) = config.attr(name).as_str() {
-            if let Err(problem) = ppin::check_setup_password(&Password::new(text.to_owned())) {
-                diags.attribute_error(
-                        AttributePath::root(name),
-                        "Malformed Setup Password",
-                        format!(
-                            "The {name} is malformed: {problem}. A setup password is five groups of five A-Z/0-9 characters \
-                             joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX); nothing was sent to the HSM."
-                        ),
-                    );
-            }
+    for (name, value) in [
+        (SETUP.plain, &config.setup_password),
+        (SETUP.write_only, &config.setup_password_wo),
+    ] {
+        let Some(password) = value.known() else {
+            continue;
+        };
+        if let Err(problem) = ppin::check_setup_password(password) {
+            diags.attribute_error(
+                AttributePath::root(name),
+                "Malformed Setup Password",
+                format!(
+                    "The {name} is malformed: {problem}. A setup password is five groups of five A-Z/0-9 characters \
+                     joined by '-' (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX); nothing was sent to the HSM."
+                ),
+            );
         }
     }
     diags

@@ -13,10 +13,16 @@ use std::path::{Path, PathBuf};
 use ppin::{HsmSettings, PrimusConfig, SlotSettings};
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, Block, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
-    ImportState, NestedBlock, Nesting, ReadRequest, ReadResponse, Resource, Schema, Type,
-    UpdateRequest, UpdateResponse,
+    async_trait,
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse,
+    },
+    schema::{Attribute, Block, NestedBlock, Nesting, Schema},
+    validators,
+    value::Type,
 };
 
 use crate::client::Client;
@@ -201,7 +207,7 @@ async fn blocking<T: Send + 'static>(
 async fn store(path: PathBuf, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
     let text = render(&hsms, &path)?;
     let target = path.clone();
-    blocking(move || secrets_cfg::replace_file(&target, text.as_bytes(), FILE_MODE))
+    blocking(move || primus_core::replace_file(&target, text.as_bytes(), FILE_MODE))
         .await?
         .map_err(|e| io_failure("Cannot Write primus.cfg", &path, &e))?;
     tracing::info!(path = %path.display(), hsms = hsms.len(), "primus.cfg written");
@@ -377,7 +383,7 @@ impl Resource<Client> for PrimusConfigResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         if let Some(path) = req.prior.path.map(PathBuf::from) {
             let target = path.clone();
-            blocking(move || secrets_cfg::remove_file_durably(&target))
+            blocking(move || primus_core::remove_file_durably(&target))
                 .await?
                 .map_err(|e| io_failure("Cannot Remove primus.cfg", &path, &e))?;
             tracing::info!(path = %path.display(), "primus.cfg removed");
@@ -519,17 +525,17 @@ mod tests {
     fn atomic_write_replaces_with_mode_0640_and_remove_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("primus.cfg");
-        secrets_cfg::replace_file(&path, b"one", FILE_MODE).unwrap();
-        secrets_cfg::replace_file(&path, b"two", FILE_MODE).unwrap();
+        primus_core::replace_file(&path, b"one", FILE_MODE).unwrap();
+        primus_core::replace_file(&path, b"two", FILE_MODE).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "two");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, FILE_MODE);
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        secrets_cfg::remove_file_durably(&path).unwrap();
+        primus_core::remove_file_durably(&path).unwrap();
         assert!(!path.exists());
-        secrets_cfg::remove_file_durably(&path).unwrap();
+        primus_core::remove_file_durably(&path).unwrap();
         let missing_dir = dir.path().join("no/such/dir/primus.cfg");
-        assert!(secrets_cfg::replace_file(&missing_dir, b"x", FILE_MODE).is_err());
+        assert!(primus_core::replace_file(&missing_dir, b"x", FILE_MODE).is_err());
     }
 }

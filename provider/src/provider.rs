@@ -10,9 +10,15 @@ use ppin::{ExternalEngine, Ppin, Timeouts};
 use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
-    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest,
-    ConfigureResponse, DataSourceEntry, Diagnostic, Diagnostics, Provider, ResourceEntry, Schema,
-    Type,
+    async_trait, data_source,
+    data_source::DataSourceEntry,
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    provider::{ConfigureRequest, ConfigureResponse, Provider},
+    resource,
+    resource::ResourceEntry,
+    schema::{Attribute, Schema},
+    validators,
+    value::Type,
 };
 
 use crate::client::{Client, LoginCheck};
@@ -35,7 +41,7 @@ const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
 pub(crate) const PPIN_COMMAND_ENV: &str = "PRIMUS_PPIN_COMMAND";
 
 /// The Terraform provider: `PrimusProvider::new()` is handed to
-/// [`tfplug::serve_main`].
+/// [`tfplug::serve::serve_main`].
 #[derive(Debug, Default)]
 pub struct PrimusProvider;
 
@@ -92,7 +98,7 @@ fn ppin_command(configured: Option<String>) -> Result<Option<PathBuf>, Diagnosti
     Ok(Some(program))
 }
 
-fn duration_validator() -> impl tfplug::Validator {
+fn duration_validator() -> impl tfplug::schema::Validator {
     validators::custom(
         "a duration such as \"10s\", \"1m30s\" or \"500ms\"",
         |v| match v.as_str() {
@@ -237,22 +243,24 @@ impl Provider for PrimusProvider {
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
         vec![
-            resource(PermanentSecretResource)
+            resource::register(PermanentSecretResource)
                 .with_import()
                 .with_validation()
                 .into(),
-            resource(ServiceProxyPasswordResource)
+            resource::register(ServiceProxyPasswordResource)
                 .with_import()
                 .with_validation()
                 .into(),
-            resource(PrimusConfigResource).with_import().into(),
+            resource::register(PrimusConfigResource)
+                .with_import()
+                .into(),
         ]
     }
 
     fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
         vec![
-            data_source(SecretsDataSource).into(),
-            data_source(ConnectionTestDataSource).into(),
+            data_source::register(SecretsDataSource).into(),
+            data_source::register(ConnectionTestDataSource).into(),
         ]
     }
 }

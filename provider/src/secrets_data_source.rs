@@ -3,8 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, Attribute, DataReadRequest, DataReadResponse, DataSource, Diagnostics, Schema,
-    Type,
+    async_trait,
+    data_source::{DataReadRequest, DataReadResponse, DataSource},
+    diag::Diagnostics,
+    schema::{Attribute, Schema},
+    value::Type,
 };
 
 use crate::client::Client;

@@ -5,15 +5,20 @@
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, validators, Attribute, AttributePath, CreateRequest, CreateResponse,
-    DeleteRequest, DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState,
-    ReadRequest, ReadResponse, Resource, Schema, Type, UpdateRequest, UpdateResponse,
-    ValidateConfig, ValidateRequest, Value, WriteOnlyFallback,
+    async_trait,
+    diag::{AttributePath, Diagnostics},
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse, ValidateConfig, ValidateRequest,
+    },
+    schema::{Attribute, Schema, WriteOnlyFallback},
+    validators,
+    value::{Field, Type},
 };
 
-use crate::client::Client;
-use crate::client::CONFIGURED;
-use crate::credentials::{PasswordPair, VERSION};
+use crate::client::{Client, CONFIGURED};
+use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
@@ -270,23 +275,40 @@ impl ImportState<Client> for ServiceProxyPasswordResource {
     }
 }
 
+/// The attributes validation looks at, typed.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct ServiceProxyPasswordConfig {
+    password: Field<Password>,
+    password_wo: Field<Password>,
+    password_wo_version: Field<i64>,
+}
+
 #[async_trait]
 impl ValidateConfig<Client> for ServiceProxyPasswordResource {
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+    type Config = ServiceProxyPasswordConfig;
+
+    async fn validate(&self, req: ValidateRequest<ServiceProxyPasswordConfig>) -> Diagnostics {
         validate_config(&req.config)
     }
 }
 
 /// Exactly one of `password` / `password_wo`, and the version trigger.
-fn validate_config(config: &Value) -> Diagnostics {
+fn validate_config(config: &ServiceProxyPasswordConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    PASSWORD.validate(config, &mut diags);
+    let supplied = Supplied {
+        plain: &config.password,
+        write_only: &config.password_wo,
+        version: &config.password_wo_version,
+    };
+    PASSWORD.validate(&supplied, &mut diags);
     diags
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplug::value::{from_value, Value};
 
     #[test]
     fn schema_matches_state_struct() {
@@ -298,9 +320,8 @@ mod tests {
 
     #[test]
     fn a_password_is_required() {
-        let config =
-            Value::Object([("proxy_user".to_owned(), Value::String("SERVICE".into()))].into());
-        let diags = validate_config(&config);
+        let config = Value::Object([("proxy_user".to_owned(), Value::from("SERVICE"))].into());
+        let diags = validate_config(&from_value(&config).unwrap());
         assert_eq!(
             diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(),
             ["Missing Password"]

@@ -1,7 +1,7 @@
 //! The fuzz check for the libconfig reader and writer, shared by the
 //! cargo-fuzz target and the corpus test in `cargo test`.
 
-use secrets_cfg::libconfig::{parse, write};
+use primus_core::libconfig::{parse, write};
 
 /// Any input: the reader must not panic; an error must point inside the
 /// text; a document must write, read back equal, and write identically again.

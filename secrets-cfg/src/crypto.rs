@@ -5,7 +5,8 @@ use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 
 use crate::entry::EntryKind;
-use crate::secret::{FileKey, Secret};
+use crate::file_key::FileKey;
+use crate::Secret;
 
 /// The scheme marker of values this version writes: AES-256-GCM, 12-byte
 /// nonce, 16-byte tag, associated data as [`entry_aad`] builds it.

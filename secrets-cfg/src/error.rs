@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::entry::EntryKind;
-use crate::libconfig::ParseError;
+use primus_core::libconfig::ParseError;
 
 /// Vendor code for "secrets file not found".
 pub const VENDOR_SECRETS_NOT_FOUND: u32 = 0x8000_5004;
@@ -24,6 +24,13 @@ pub enum Error {
     #[error("secrets file {path} not found (0x80005004): check the path or $SECUROSYS_SECRETS_CONF; adding a secret creates the file")]
     NotFound {
         /// The file looked for.
+        path: PathBuf,
+    },
+    /// The directory that should hold the secrets file does not exist
+    /// (vendor code 0x80005004).
+    #[error("directory {path} of the secrets file not found (0x80005004): create it (group `primus`, mode 0750) or point the secrets file elsewhere")]
+    DirectoryNotFound {
+        /// The missing directory.
         path: PathBuf,
     },
     /// The process may not write the secrets file or its directory (vendor
@@ -58,6 +65,25 @@ pub enum Error {
         path: PathBuf,
         /// The operating system's error.
         source: Arc<io::Error>,
+    },
+    /// A FIFO, device or socket is where the secrets file or the key file
+    /// should be; it was not read (reading could block for ever).
+    #[error("{path} is {found}, not a regular file; replace it with the file itself (nothing was read or changed)")]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What is there, in words (`a FIFO (named pipe)`).
+        found: &'static str,
+    },
+    /// The key file can be read or written by users outside its owner and
+    /// group, so the key no longer protects the secrets. Refused as ssh
+    /// refuses such a private key.
+    #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and replace the key with `secrets-cfg rotate-key` if others may have copied it)")]
+    KeyFileTooOpen {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
     /// The file is larger than any secrets file should be.
     #[error("{path} is {size} bytes, over the {limit}-byte limit for a secrets file; check that the path names the secrets file")]
@@ -207,7 +233,9 @@ impl Error {
     /// 0x80005004 (secrets file not found), 0x80005007 (no write access).
     pub fn vendor_code(&self) -> Option<u32> {
         match self {
-            Error::NotFound { .. } => Some(VENDOR_SECRETS_NOT_FOUND),
+            Error::NotFound { .. } | Error::DirectoryNotFound { .. } => {
+                Some(VENDOR_SECRETS_NOT_FOUND)
+            }
             Error::NoWriteAccess { .. } => Some(VENDOR_NO_WRITE_ACCESS),
             _ => None,
         }

@@ -1,13 +1,13 @@
-//! Durable file operations: bounded reads, the sidecar lock, and
-//! write-temp-fsync-rename-fsync-directory replacement.
+//! The store's file operations: bounded reads and the sidecar lock (the
+//! durable replace is [`primus_core::replace_file_with`]).
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
+use primus_core::FileStamp;
 use rustix::fs::{flock, FlockOperation};
 
 /// Largest file read as a secrets or key file. 10,000 entries take about
@@ -32,103 +32,77 @@ impl FileMeta {
     }
 }
 
-/// Which file is at a path and which version of it: identity (device,
-/// inode) and change stamp (size, mtime and ctime to the nanosecond).
-///
-/// Equal stamps mean unchanged content except for one case: a program
-/// rewriting the file in place, to the same size, within the same tick of
-/// the filesystem's timestamp clock as the change the stamp records. Our own
-/// writes rename a new inode into place, so they always change the stamp.
-/// [`Stamp::settled`] rules that case out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-/// Longest a timestamp tick is taken to be on filesystems that record
-/// nanoseconds: Linux stamps files from a clock that advances once per
-/// jiffy (4 ms at HZ=250, 10 ms at HZ=100), so 50 ms leaves a wide margin.
-const FINE_TICK: Duration = Duration::from_millis(50);
-/// The tick on filesystems that record whole seconds (or two, like FAT),
-/// recognised by both nanosecond fields being zero.
-const COARSE_TICK: Duration = Duration::from_secs(2);
-
-impl Stamp {
-    /// The stamp of the file `meta` describes.
-    pub fn of(meta: &fs::Metadata) -> Self {
-        Self {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-
-    /// True if the last change this stamp records was at least one
-    /// timestamp tick before `before`, a clock reading taken before the stamp
-    /// was. Then any later write, even in place and to the same size, gets a
-    /// later ctime (which no program can set back, unlike mtime), so an equal
-    /// stamp proves unchanged content. A file changed within the last tick
-    /// (or dated in the future) is not settled: compare its bytes instead.
-    pub fn settled(&self, before: SystemTime) -> bool {
-        let tick = if self.mtime.1 == 0 && self.ctime.1 == 0 {
-            COARSE_TICK
-        } else {
-            FINE_TICK
-        };
-        let at = |(secs, nanos): (i64, i64)| {
-            let secs = u64::try_from(secs).ok()?;
-            let nanos = u32::try_from(nanos).ok()?;
-            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-        };
-        let last = match (at(self.mtime), at(self.ctime)) {
-            (Some(m), Some(c)) => m.max(c),
-            _ => return false,
-        };
-        last.checked_add(tick).is_some_and(|t| t < before)
-    }
-}
-
-/// The stamp of the file at `path` (symlinks followed); `None` if there is
-/// no file.
-pub(crate) fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
-    match fs::metadata(path) {
-        Ok(meta) => Ok(Some(Stamp::of(&meta))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// What [`read_limited`] found.
 pub(crate) enum ReadOutcome {
     /// The file's bytes and metadata, and its stamp if it did not change
     /// while it was read (same stamp from `fstat` before and after).
-    Found(Vec<u8>, FileMeta, Option<Stamp>),
+    Found(Vec<u8>, FileMeta, Option<FileStamp>),
     /// No file at the path.
     Missing,
     /// The file is over [`MAX_FILE_SIZE`]; its size.
     TooLarge(u64),
+    /// Something other than a regular file is at the path (a FIFO, a
+    /// device, a socket); what it is, in words.
+    NotRegular(&'static str),
+}
+
+/// What a non-regular, non-directory file is, in words; `None` for a
+/// regular file or a directory (a directory is refused by the read itself).
+fn special_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    }
 }
 
 /// Reads a whole regular file of at most [`MAX_FILE_SIZE`] bytes. With
 /// `no_follow`, a symlink at `path` is an error (ELOOP).
+///
+/// Never blocks on a FIFO or a device: the file type is checked before the
+/// open, the open is non-blocking (a FIFO swapped in after the check opens
+/// at once instead of waiting for a writer), and the type is checked again
+/// on the open handle.
 pub(crate) fn read_limited(path: &Path, no_follow: bool) -> io::Result<ReadOutcome> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    if no_follow {
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    let before = if no_follow {
+        fs::symlink_metadata(path)
+    } else {
+        fs::metadata(path)
+    };
+    match before {
+        Ok(meta) => {
+            if let Some(kind) = special_kind(&meta) {
+                return Ok(ReadOutcome::NotRegular(kind));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ReadOutcome::Missing),
+        // Let the open report it (a symlink loop, a permission problem).
+        Err(_) => {}
     }
-    let file = match options.open(path) {
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if no_follow {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ReadOutcome::Missing),
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
+    if let Some(kind) = special_kind(&meta) {
+        return Ok(ReadOutcome::NotRegular(kind));
+    }
     if meta.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::IsADirectory,
@@ -144,17 +118,9 @@ pub(crate) fn read_limited(path: &Path, no_follow: bool) -> io::Result<ReadOutco
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Ok(ReadOutcome::TooLarge(bytes.len() as u64));
     }
-    let after = Stamp::of(&file.metadata()?);
-    let stamp = Some(Stamp::of(&meta)).filter(|&s| s == after);
+    let after = FileStamp::of(&file.metadata()?);
+    let stamp = Some(FileStamp::of(&meta)).filter(|&s| s == after);
     Ok(ReadOutcome::Found(bytes, FileMeta::of(&meta), stamp))
-}
-
-/// The directory holding `path` (`.` for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 /// `path` with `suffix` appended to its file name.
@@ -164,20 +130,32 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Prefix of the temporary files written beside `path`; every writer holds
-/// the lock while its temporary file exists, so one found under the lock is
-/// left over from a crash.
-fn temp_prefix(path: &Path) -> OsString {
-    let mut prefix = OsString::from(".");
-    prefix.push(path.file_name().unwrap_or_default());
-    prefix.push(".tmp.");
-    prefix
-}
-
 /// An exclusive advisory lock on the sidecar `<file>.lock`. A sidecar, not
 /// the file itself, because the file is replaced by rename while locked.
 pub(crate) struct LockGuard {
     _file: File,
+}
+
+/// Checks that the lock file at `lock_path` can be opened for locking
+/// without creating it and without blocking: absent (the directory check
+/// covers its creation) or a regular file this process can open.
+pub(crate) fn check_lock_file(lock_path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(lock_path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(meta) if !meta.is_file() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the lock file is not a regular file; remove it",
+            ))
+        }
+        Ok(_) => {}
+    }
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(lock_path)
+        .map(drop)
 }
 
 impl LockGuard {
@@ -203,114 +181,5 @@ impl LockGuard {
         };
         flock(&file, FlockOperation::LockExclusive)?;
         Ok(Self { _file: file })
-    }
-}
-
-/// Removes temporary files a crashed writer left for any of `targets`
-/// (each in its own directory). Call only while holding the lock that
-/// guards every write of those targets.
-pub(crate) fn remove_stale_temps(targets: &[&Path]) {
-    let mut dirs: Vec<&Path> = targets.iter().map(|t| parent_dir(t)).collect();
-    dirs.dedup();
-    for dir in dirs {
-        let prefixes: Vec<OsString> = targets
-            .iter()
-            .filter(|t| parent_dir(t) == dir)
-            .map(|t| temp_prefix(t))
-            .collect();
-        let Ok(entries) = fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if prefixes
-                .iter()
-                .any(|p| name.as_encoded_bytes().starts_with(p.as_encoded_bytes()))
-            {
-                // Best effort: a leftover that cannot be removed only costs space.
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
-/// Fsyncs a directory so a rename or link in it is durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Which step of [`replace`] failed, so errors name the right path.
-pub(crate) struct StepError {
-    pub(crate) path: PathBuf,
-    pub(crate) source: io::Error,
-}
-
-fn at(path: &Path) -> impl FnOnce(io::Error) -> StepError + '_ {
-    move |source| StepError {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Durably replaces (or creates) `path` with `contents`: a temporary file
-/// created exclusively in the same directory, written, given `owner`
-/// (uid, gid; `None` keeps the writer's) and `mode`, fsynced, renamed over
-/// `path`, then the directory fsynced. With `no_replace`, fails with
-/// `AlreadyExists` instead of replacing.
-pub(crate) fn replace(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-    owner: Option<(u32, u32)>,
-    no_replace: bool,
-) -> Result<(), StepError> {
-    let dir = parent_dir(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(&temp_prefix(path))
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(at(dir))?;
-    let temp_path = temp.path().to_path_buf();
-    temp.write_all(contents).map_err(at(&temp_path))?;
-    let file = temp.as_file();
-    let current = file.metadata().map_err(at(&temp_path))?;
-    if let Some((uid, gid)) = owner.filter(|&o| o != (current.uid(), current.gid())) {
-        fchown(file, Some(uid), Some(gid)).map_err(at(path))?;
-    }
-    // After chown, which may clear set-id bits.
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(at(&temp_path))?;
-    file.sync_all().map_err(at(&temp_path))?;
-    if no_replace {
-        temp.persist_noclobber(path).map_err(|e| StepError {
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
-    } else {
-        temp.persist(path).map_err(|e| StepError {
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
-    }
-    sync_dir(dir).map_err(at(dir))
-}
-
-/// Durably replaces (or creates) `path` with `contents`, readable as `mode`:
-/// the steps [`SecretsStore`](crate::SecretsStore) takes for `.secrets.cfg`
-/// (a temporary file created exclusively in the same directory, written,
-/// fsynced, renamed over `path`, the directory fsynced), without its lock or
-/// cipher. For the other files of a Primus host, such as `primus.cfg`: a
-/// crash leaves the old file or the new one, never a mix.
-pub fn replace_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    replace(path, contents, mode, None, false).map_err(|step| step.source)
-}
-
-/// Removes `path` and fsyncs its directory, so the removal survives a crash;
-/// a file already gone is fine.
-pub fn remove_file_durably(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => sync_dir(parent_dir(path)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
     }
 }

@@ -4,8 +4,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::file_key::FileKey;
 use crate::fsio::{self, ReadOutcome};
-use crate::secret::FileKey;
+use primus_core::{replace_file_with, ReplaceOptions};
 
 /// Environment variable that may hold the file key as 64 hex digits.
 pub const SECRETS_KEY_ENV: &str = "SECUROSYS_SECRETS_KEY";
@@ -113,6 +114,16 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<FileKey>> {
             key_origin: origin(),
             problem: format!("the file is {size} bytes"),
         }),
+        Ok(ReadOutcome::NotRegular(found)) => Err(Error::NotRegularFile {
+            path: path.to_path_buf(),
+            found,
+        }),
+        Ok(ReadOutcome::Found(_, meta, _)) if meta.mode & 0o007 != 0 => {
+            Err(Error::KeyFileTooOpen {
+                path: path.to_path_buf(),
+                mode: meta.mode,
+            })
+        }
         Ok(ReadOutcome::Found(bytes, ..)) => {
             let bytes = zeroize::Zeroizing::new(bytes);
             let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadKey {
@@ -138,16 +149,9 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<FileKey>> {
     }
 }
 
-/// Writes `key` to `path` durably. With `no_replace`, an existing file is
-/// an error (first-write creation must never clobber a key).
-pub(crate) fn write_key_file(
-    path: &Path,
-    key: &FileKey,
-    mode: u32,
-    owner: Option<(u32, u32)>,
-    no_replace: bool,
-) -> Result<()> {
+/// Writes `key` to `path` durably.
+pub(crate) fn write_key_file(path: &Path, key: &FileKey, options: ReplaceOptions) -> Result<()> {
     let line = key.to_hex_line();
-    fsio::replace(path, line.expose_secret(), mode, owner, no_replace)
+    replace_file_with(path, line.expose_secret(), options)
         .map_err(|e| Error::write(e.path, e.source))
 }

@@ -12,10 +12,11 @@
 //!   comes from a [`KeySource`]: the caller, `$SECUROSYS_SECRETS_KEY`, or a
 //!   key file beside the secrets file created on the first write.
 //! - [`locate()`] finds the file as the vendor's tools do.
-//! - [`Secret`], [`Password`] and [`FileKey`] hold secrets: zeroized on drop,
-//!   `[REDACTED]` in `Debug`/`Display`.
-//! - [`libconfig`] is the strict libconfig reader and canonical writer the
-//!   file format (and `primus.cfg`) uses.
+//! - [`FileKey`] holds the key, and [`Secret`] and [`Password`] (from
+//!   [`primus_core`], re-exported because this API takes and returns them)
+//!   hold secrets: zeroized on drop, `[REDACTED]` in `Debug`/`Display`.
+//! - The libconfig reader and writer and the durable file replace live in
+//!   [`primus_core`], which needs no cipher.
 //!
 //! ```
 //! use secrets_cfg::{EntryKind, KeySource, Secret, SecretsStore};
@@ -41,18 +42,17 @@
 mod crypto;
 mod entry;
 mod error;
+mod file_key;
 mod fsio;
 mod key;
-pub mod libconfig;
 mod locate;
 mod model;
-mod secret;
 mod store;
 
 pub use entry::{EntryKind, EntrySummary};
 pub use error::{Error, Result, VENDOR_NO_WRITE_ACCESS, VENDOR_SECRETS_NOT_FOUND};
-pub use fsio::{remove_file_durably, replace_file, Stamp as FileStamp};
+pub use file_key::{FileKey, KeyFormatError};
 pub use key::{KeySource, SECRETS_KEY_ENV};
-pub use locate::{locate, DEFAULT_LOCATIONS, SECRETS_CONF_ENV};
-pub use secret::{FileKey, KeyFormatError, Password, Secret};
+pub use locate::{locate, SECRETS_CFG_DEFAULT_PATHS, SECRETS_CFG_ENV};
+pub use primus_core::{Password, Secret};
 pub use store::{SecretsStore, Transaction, NEW_FILE_MODE};

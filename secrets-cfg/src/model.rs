@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::libconfig::{self, Group, Value};
+use primus_core::libconfig::{self, Group, Value};
 
 /// The only file version this crate reads and writes.
 pub(crate) const FILE_VERSION: &str = "1.0";

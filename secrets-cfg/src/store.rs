@@ -1,4 +1,13 @@
-//! The store handle: reads, edit transactions, group commit, key rotation.
+//! The store handle: reads and edit transactions; group commit, the read
+//! cache, rotation and the pre-flight check are in submodules.
+
+mod preflight;
+mod queue;
+mod read_view;
+mod rotate;
+
+use queue::{Finish, Job, Queue};
+use read_view::View;
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
@@ -11,10 +20,14 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::crypto::{entry_aad, key_check_aad, Cipher, OpenError};
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
-use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome, Stamp};
+use crate::file_key::FileKey;
+use crate::fsio::{self, FileMeta, LockGuard, ReadOutcome};
 use crate::key::{self, Candidates, KeyOrigin, KeySource};
 use crate::model::{Entry, Model, Undo};
-use crate::secret::{FileKey, Secret};
+use crate::Secret;
+use primus_core::{
+    parent_dir, replace_file_with, sync_dir, FileStamp, IfExists, Owner, ReplaceOptions,
+};
 
 /// Mode of a secrets file this crate creates: owner read/write, group read
 /// (the vendor's `primus` group model), nothing for others. The key file
@@ -62,31 +75,15 @@ struct Shared {
     turn: Condvar,
     /// A leader gathering a batch waits here for more edits to arrive.
     arrivals: Condvar,
-    /// The file as this process last read or wrote it, already checked and
-    /// authenticated; reused while the bytes on disk are identical.
-    cache: Mutex<Option<Loaded>>,
-    /// The file as `list` and `get` last parsed it (or as this process last
-    /// committed it), reused while its stamp is unchanged: without it, each
+    /// For writers: the file as this process last read or wrote it under
+    /// the lock, checked and authenticated, with its key; reused by the next
+    /// commit while the bytes on disk are identical.
+    verified: Mutex<Option<Loaded>>,
+    /// For readers: the file as `list` and `get` last parsed it (not
+    /// authenticated; or as this process last committed it), reused while
+    /// its stamp is unchanged: without it, each
     /// read parsed the whole file, and reading every entry cost O(N²).
-    view: Mutex<Option<View>>,
-}
-
-/// A parsed file (not authenticated: reads decrypt lazily) and the version
-/// on disk it came from.
-struct View {
-    /// `None`: the stamp is unknown (the file changed while being read), so
-    /// only the bytes can confirm a match.
-    stamp: Option<Stamp>,
-    /// Whether `stamp` alone proves the content unchanged (see
-    /// [`Stamp::settled`]); if not, the bytes are read and compared, which
-    /// still saves the parse.
-    settled: bool,
-    bytes: Vec<u8>,
-    model: Arc<Model>,
-    /// Whether a read used this view: a commit copies its model into a new
-    /// view only then, so a run of commits with no read between them (a
-    /// terraform destroy, a batch of edits) pays for no copies.
-    read: bool,
+    parsed: Mutex<Option<View>>,
 }
 
 /// The secrets file as read from disk.
@@ -94,32 +91,8 @@ struct OnDisk {
     bytes: Vec<u8>,
     meta: FileMeta,
     /// `None` if the file changed while it was read.
-    stamp: Option<Stamp>,
+    stamp: Option<FileStamp>,
 }
-
-#[derive(Default)]
-struct Queue {
-    pending: Vec<(u64, Job)>,
-    next_ticket: u64,
-    done: HashSet<u64>,
-    leader: bool,
-    /// Size of the last batch: writers that just got their result usually
-    /// come straight back, so the next leader waits for that many.
-    last_batch: usize,
-    /// How long a leader may wait for them: a quarter of the last commit's
-    /// duration, capped by [`MAX_GATHER`].
-    gather: Duration,
-}
-
-/// Longest a leader waits to fill a batch.
-const MAX_GATHER: Duration = Duration::from_millis(2);
-
-/// Reports a commit's outcome to one edit's caller.
-type Finish = Box<dyn FnOnce(Result<()>) + Send>;
-/// One queued edit: run against the transaction (`None`: the file could not
-/// be loaded, report without running). Returns whether it changed anything
-/// to commit, and how to report.
-type Job = Box<dyn FnOnce(Option<&mut Transaction<'_>>) -> (bool, Finish) + Send>;
 
 enum Outcome<R> {
     Done(Result<R>),
@@ -171,8 +144,8 @@ impl SecretsStore {
                 queue: Mutex::new(Queue::default()),
                 turn: Condvar::new(),
                 arrivals: Condvar::new(),
-                cache: Mutex::new(None),
-                view: Mutex::new(None),
+                verified: Mutex::new(None),
+                parsed: Mutex::new(None),
             }),
         })
     }
@@ -180,6 +153,24 @@ impl SecretsStore {
     /// The secrets file this handle reads and writes (symlink resolved).
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// Checks, without changing anything and without waiting for the lock,
+    /// that an edit could be stored right now: the secrets file is a regular
+    /// file or absent; its directory exists and this process may write it;
+    /// the lock file, if present, can be opened; the key is present,
+    /// readable, private and opens the file (or, for a file without ciphered
+    /// values, can be created). Run it before asking an HSM for a secret, so
+    /// a secret is never issued that could not be stored.
+    ///
+    /// Cheap enough to call at plan time: a few `stat`s, one read and parse
+    /// of the file (no decryption of entries).
+    ///
+    /// Errors: a missing directory is [`Error::DirectoryNotFound`]
+    /// (0x80005004), an unwritable one [`Error::NoWriteAccess`]
+    /// (0x80005007); the key errors are those an edit would return.
+    pub fn check_writable(&self) -> Result<()> {
+        self.shared.check_writable()
     }
 
     /// Every entry, with whether it holds a value; decrypts nothing and needs
@@ -357,63 +348,6 @@ impl Shared {
             .clone()
     }
 
-    /// The parsed file, read without the lock: the rename in every write
-    /// makes any read see one whole version. Reuses the view when one `stat`
-    /// shows a settled, unchanged stamp, or when the bytes read are the
-    /// ones it was parsed from. An error is never kept, so it is reported
-    /// again by every read until the file is fixed.
-    fn read_model(&self) -> Result<Arc<Model>> {
-        let mut view = lock(&self.view);
-        let before = SystemTime::now();
-        let stamp = fsio::stamp(&self.path).map_err(|e| Error::read(&self.path, e))?;
-        if let Some(v) = view.as_mut() {
-            if v.settled && stamp.is_some() && v.stamp == stamp {
-                v.read = true;
-                return Ok(Arc::clone(&v.model));
-            }
-        }
-        let kept = view.take();
-        let Some(OnDisk { bytes, stamp, .. }) = self.read_file()? else {
-            return Err(Error::NotFound {
-                path: self.path.clone(),
-            });
-        };
-        let model = match kept {
-            Some(v) if v.bytes == bytes => v.model,
-            _ => Arc::new(Model::parse(&self.path, &bytes)?),
-        };
-        *view = Some(View {
-            stamp,
-            settled: stamp.is_some_and(|s| s.settled(before)),
-            bytes,
-            model: Arc::clone(&model),
-            read: true,
-        });
-        Ok(model)
-    }
-
-    /// After a commit: the committed model is what reads will find (if
-    /// anything read the previous view; else the next read parses).
-    fn remember(&self, loaded: &Loaded) {
-        let mut view = lock(&self.view);
-        let wanted = view.take().is_some_and(|v| v.read);
-        if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
-            // Under the lock, so the stamp is of the file just renamed into
-            // place unless a program that ignores the lock replaced it since:
-            // the stamp is fresh, hence not settled, so the next read
-            // compares bytes and would see that.
-            if let Ok(stamp @ Some(_)) = fsio::stamp(&self.path) {
-                *view = Some(View {
-                    stamp,
-                    settled: false,
-                    bytes: bytes.clone(),
-                    model: Arc::new(loaded.model.clone()),
-                    read: false,
-                });
-            }
-        }
-    }
-
     fn read_file(&self) -> Result<Option<OnDisk>> {
         match fsio::read_limited(&self.path, false) {
             Ok(ReadOutcome::Found(bytes, meta, stamp)) => Ok(Some(OnDisk { bytes, meta, stamp })),
@@ -422,6 +356,10 @@ impl Shared {
                 path: self.path.clone(),
                 size,
                 limit: fsio::MAX_FILE_SIZE,
+            }),
+            Ok(ReadOutcome::NotRegular(found)) => Err(Error::NotRegularFile {
+                path: self.path.clone(),
+                found,
             }),
             Err(e) => Err(Error::read(&self.path, e)),
         }
@@ -502,132 +440,20 @@ impl Shared {
 
 /// The ownership and mode a replaced file gets: the existing file's, or for
 /// a new one the writer's own with `mode`.
-fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> (Option<(u32, u32)>, u32) {
+fn keep_or_new(meta: Option<FileMeta>, mode: u32) -> ReplaceOptions {
     match meta {
-        Some(m) => (Some((m.uid, m.gid)), m.mode),
-        None => (None, mode),
+        Some(m) => ReplaceOptions {
+            owner: Some(Owner {
+                uid: m.uid,
+                gid: m.gid,
+            }),
+            ..ReplaceOptions::mode(m.mode)
+        },
+        None => ReplaceOptions::mode(mode),
     }
 }
 
 impl Shared {
-    /// Queues `job` and returns once a commit has reported its outcome. The
-    /// first waiter to find no leader becomes the leader and commits every
-    /// queued job at once; the others wait their turn.
-    fn submit(&self, job: Job) {
-        let mut queue = lock(&self.queue);
-        let ticket = queue.next_ticket;
-        queue.next_ticket += 1;
-        queue.pending.push((ticket, job));
-        if queue.leader {
-            self.arrivals.notify_one();
-        }
-        loop {
-            if queue.done.remove(&ticket) {
-                return;
-            }
-            if !queue.leader {
-                queue.leader = true;
-                // Without this wait, the first writer back after a commit
-                // would lead a batch of one while the rest queue behind it.
-                let deadline = Instant::now() + queue.gather;
-                while queue.pending.len() < queue.last_batch {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    queue = self
-                        .arrivals
-                        .wait_timeout(queue, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                let batch = std::mem::take(&mut queue.pending);
-                queue.last_batch = batch.len();
-                drop(queue);
-                let tickets = batch.iter().map(|(t, _)| *t).collect();
-                let turn = Leadership {
-                    shared: self,
-                    tickets,
-                };
-                let started = Instant::now();
-                self.commit_batch(batch.into_iter().map(|(_, job)| job).collect());
-                let took = started.elapsed();
-                drop(turn);
-                queue = lock(&self.queue);
-                queue.gather = (took / 4).min(MAX_GATHER);
-                continue;
-            }
-            queue = self
-                .turn
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Runs `f` as the leader, with no batch: for key rotation.
-    fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
-        let mut queue = lock(&self.queue);
-        while queue.leader {
-            queue = self
-                .turn
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        queue.leader = true;
-        drop(queue);
-        let _turn = Leadership {
-            shared: self,
-            tickets: Vec::new(),
-        };
-        f()
-    }
-
-    /// Locks, loads and checks the file, runs `jobs` in order on one
-    /// transaction, writes once if anything changed, then reports to each.
-    fn commit_batch(&self, jobs: Vec<Job>) {
-        let mut cache = lock(&self.cache);
-        let (guard, mut loaded) = match self.lock_and_load(cache.take()) {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                for job in jobs {
-                    let (_, finish) = job(None);
-                    finish(Err(e.clone()));
-                }
-                return;
-            }
-        };
-        let cipher = Cipher::new(&loaded.key.key);
-        let mut tx = Transaction {
-            path: &self.path,
-            model: &mut loaded.model,
-            cipher: &cipher,
-            undo: Vec::new(),
-        };
-        let mut finishes = Vec::with_capacity(jobs.len());
-        let mut changed = false;
-        for job in jobs {
-            let (job_changed, finish) = job(Some(&mut tx));
-            changed |= job_changed;
-            finishes.push(finish);
-        }
-        let result = if changed {
-            self.write(&mut loaded, &cipher)
-        } else {
-            Ok(())
-        };
-        if result.is_ok() {
-            if changed {
-                self.remember(&loaded);
-            }
-            *cache = Some(loaded);
-        }
-        drop(guard);
-        drop(cache);
-        for finish in finishes {
-            finish(result.clone());
-        }
-    }
-
     /// Takes the lock, then loads the file: from `cached` if the bytes on
     /// disk are the ones it holds, else parsed, keyed and fully
     /// authenticated. Finishes an interrupted rotation, clears leftovers.
@@ -654,8 +480,7 @@ impl Shared {
             match key.todo {
                 KeyTodo::FinishRotation => {
                     std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-                    fsio::sync_dir(fsio::parent_dir(key_file))
-                        .map_err(|e| Error::write(key_file, e))?;
+                    sync_dir(parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
                     key.todo = KeyTodo::None;
                 }
                 KeyTodo::None => match std::fs::remove_file(&pending) {
@@ -688,7 +513,7 @@ impl Shared {
             _ => key::default_key_file(&self.path),
         };
         let pending = key::pending_key_file(&key_file);
-        fsio::remove_stale_temps(&[&self.path, &key_file, &pending]);
+        primus_core::remove_stale_temps(&[&self.path, &key_file, &pending]);
     }
 
     /// Writes the model (creating the key file first if it is new).
@@ -704,76 +529,25 @@ impl Shared {
                 };
                 // Owner-only, plus group read when the secrets file's group
                 // may read it (the PKCS#11 library needs both).
-                let key_mode = 0o600 | (mode & 0o040);
-                let owner = gid.map(|gid| (rustix::process::geteuid().as_raw(), gid));
-                key::write_key_file(key_file, &loaded.key.key, key_mode, owner, true)?;
+                let options = ReplaceOptions {
+                    mode: 0o600 | (mode & 0o040),
+                    owner: gid.map(|gid| Owner {
+                        uid: rustix::process::geteuid().as_raw(),
+                        gid,
+                    }),
+                    // First-write creation must never clobber a key.
+                    if_exists: IfExists::Fail,
+                };
+                key::write_key_file(key_file, &loaded.key.key, options)?;
             }
             loaded.key.todo = KeyTodo::None;
         }
         let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
         let text = loaded.model.render(&self.path, size_hint)?;
-        let (owner, mode) = keep_or_new(loaded.meta, NEW_FILE_MODE);
-        fsio::replace(&self.path, text.as_bytes(), mode, owner, false)
+        let options = keep_or_new(loaded.meta, NEW_FILE_MODE);
+        replace_file_with(&self.path, text.as_bytes(), options)
             .map_err(|e| Error::write(e.path, e.source))?;
         loaded.bytes = Some(text.into_bytes());
-        Ok(())
-    }
-
-    fn rotate(&self, new_key: FileKey) -> Result<()> {
-        let mut cache = lock(&self.cache);
-        let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
-        if loaded.bytes.is_none() {
-            return Err(Error::NotFound {
-                path: self.path.clone(),
-            });
-        }
-        let origin = loaded.key.origin.clone();
-        if origin == KeyOrigin::Env {
-            return Err(Error::KeyNotRotatable {
-                path: self.path.clone(),
-                key_origin: origin.to_string(),
-            });
-        }
-        let old = Cipher::new(&loaded.key.key);
-        let new = Cipher::new(&new_key);
-        loaded.model.reseal_all(|entry, sealed| {
-            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
-            // `lock_and_load` authenticated every value under the old key.
-            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
-                path: self.path.clone(),
-                key_origin: origin.to_string(),
-            })?;
-            seal(&self.path, &new, &aad, plain.expose_secret())
-        })?;
-        if let KeyOrigin::File(key_file) = &origin {
-            let pending = key::pending_key_file(key_file);
-            let (owner, mode) = match std::fs::symlink_metadata(key_file) {
-                Ok(m) => keep_or_new(Some(fsio::FileMeta::of(&m)), 0o600),
-                Err(_) => (None, 0o600),
-            };
-            key::write_key_file(&pending, &new_key, mode, owner, false)?;
-            loaded.key = ActiveKey {
-                key: new_key.clone(),
-                origin: origin.clone(),
-                todo: KeyTodo::None,
-            };
-            self.write(&mut loaded, &new)?;
-            std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
-            fsio::sync_dir(fsio::parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
-        } else {
-            loaded.key = ActiveKey {
-                key: new_key.clone(),
-                origin,
-                todo: KeyTodo::None,
-            };
-            self.write(&mut loaded, &new)?;
-            *self
-                .key_source
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
-        }
-        self.remember(&loaded);
-        *cache = Some(loaded);
         Ok(())
     }
 }
@@ -791,23 +565,6 @@ fn verify_all(path: &Path, cipher: &Cipher, model: &Model) -> Result<()> {
         open_entry(path, cipher, model, entry.kind, &entry.name)?;
     }
     Ok(())
-}
-
-/// Held by the leader; on drop (normal or unwinding) marks its batch done
-/// and hands the turn to the next waiter.
-struct Leadership<'a> {
-    shared: &'a Shared,
-    tickets: Vec<u64>,
-}
-
-impl Drop for Leadership<'_> {
-    fn drop(&mut self) {
-        let mut queue = lock(&self.shared.queue);
-        queue.leader = false;
-        queue.done.extend(self.tickets.drain(..));
-        drop(queue);
-        self.shared.turn.notify_all();
-    }
 }
 
 /// The edit in progress inside [`SecretsStore::edit`]. Every value in the

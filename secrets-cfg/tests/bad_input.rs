@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use secrets_cfg::libconfig::{self, Value};
+use primus_core::libconfig::{self, Value};
 use secrets_cfg::{EntryKind, Error, FileKey, KeySource, Secret, SecretsStore};
 
 const PLAINTEXTS: [&str; 3] = ["alice-permanent", "bob-permanent", "svc-proxy-pw"];

@@ -6,7 +6,7 @@
 use std::fs;
 
 use secrets_cfg::{
-    locate, EntryKind, Error, FileKey, KeySource, Secret, SecretsStore, SECRETS_CONF_ENV,
+    locate, EntryKind, Error, FileKey, KeySource, Secret, SecretsStore, SECRETS_CFG_ENV,
     SECRETS_KEY_ENV,
 };
 
@@ -17,7 +17,7 @@ fn environment_key_and_path() {
     let key_hex = "0f".repeat(32);
 
     // The file path comes from the environment unless one is given.
-    std::env::set_var(SECRETS_CONF_ENV, &path);
+    std::env::set_var(SECRETS_CFG_ENV, &path);
     assert_eq!(locate(None), path);
     assert_eq!(
         locate(Some(dir.path().join("explicit.cfg").as_path())),
@@ -63,5 +63,5 @@ fn environment_key_and_path() {
     let err = store.get(EntryKind::User, "U").unwrap_err();
     assert!(matches!(err, Error::MissingKey { .. }), "{err}");
     std::env::remove_var(SECRETS_KEY_ENV);
-    std::env::remove_var(SECRETS_CONF_ENV);
+    std::env::remove_var(SECRETS_CFG_ENV);
 }

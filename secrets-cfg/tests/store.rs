@@ -175,8 +175,8 @@ fn unknown_settings_and_fields_survive_a_rewrite() {
     store
         .edit(|tx| tx.put(EntryKind::User, "W", secret("w")))
         .unwrap();
-    let doc = secrets_cfg::libconfig::parse(&fs::read_to_string(&path).unwrap()).unwrap();
-    use secrets_cfg::libconfig::Value;
+    let doc = primus_core::libconfig::parse(&fs::read_to_string(&path).unwrap()).unwrap();
+    use primus_core::libconfig::Value;
     assert_eq!(doc.lookup("vendor_extra.retries"), Some(&Value::Int(3)));
     assert_eq!(doc.lookup("primus.audit"), Some(&Value::Bool(true)));
     assert_eq!(
@@ -320,7 +320,7 @@ fn rotation_interrupted_at_each_step_recovers() {
 
     // Crash after step 1: the new key is pending, the file still under the old key.
     let mut new_key_line = hex_line(&new_key);
-    fs::write(&pending, &new_key_line).unwrap();
+    write_private(&pending, &new_key_line);
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
     assert_eq!(fresh.get(EntryKind::User, "U").unwrap(), Some(secret("s")));
     fresh
@@ -339,7 +339,7 @@ fn rotation_interrupted_at_each_step_recovers() {
     )
     .unwrap();
     rotated_by_caller.rotate_key(new_key.clone()).unwrap();
-    fs::write(&pending, &new_key_line).unwrap();
+    write_private(&pending, &new_key_line);
     let fresh = SecretsStore::open(&path, KeySource::Default).unwrap();
     assert_eq!(
         fresh.get(EntryKind::User, "V").unwrap(),
@@ -545,4 +545,12 @@ fn queued_edits_are_committed_together() {
         );
     });
     assert_eq!(store.list().unwrap().len(), 8);
+}
+
+/// Writes a key file as the store does: owner-only, since a key file other
+/// users can read is refused.
+fn write_private(path: &Path, contents: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
 }

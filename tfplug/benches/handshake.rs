@@ -36,7 +36,7 @@ fn peak_kib(pid: u32) -> u64 {
 fn run_once(binary: &Path, cert: &ClientCert) -> Sample {
     let start = Instant::now();
     let mut child = Command::new(binary)
-        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::MAGIC_COOKIE_VALUE)
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplug::serve::MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env("PLUGIN_MIN_PORT", "10000")
         .env("PLUGIN_MAX_PORT", "25000")
@@ -49,9 +49,15 @@ fn run_once(binary: &Path, cert: &ClientCert) -> Sample {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let startup = start.elapsed();
-    assert!(line.contains("|unix|") || line.contains("|tcp|"), "{} printed {line:?}", binary.display());
+    assert!(
+        line.contains("|unix|") || line.contains("|tcp|"),
+        "{} printed {line:?}",
+        binary.display()
+    );
     let peak_kib = peak_kib(child.id());
     child.kill().unwrap();
     child.wait().unwrap();
@@ -68,7 +74,15 @@ fn main() {
     // one we measure, in the same (release) profile.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "-p", "tfplug", "--example", "localfile"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "tfplug",
+            "--example",
+            "localfile",
+        ])
         .status()
         .unwrap();
     assert!(built.success(), "building the example provider failed");
@@ -93,9 +107,28 @@ fn main() {
     let verdict = |ok: bool| if ok { "meets target" } else { "MISSES target" };
 
     println!("handshake benchmark, median of {RUNS} runs each");
-    println!("  {:<34} {:>12} {:>14}", "provider", "exec→line", "peak RSS");
-    println!("  {:<34} {:>9.2} ms {:>10} KiB", "tfplug example (localfile)", ta.as_secs_f64() * 1e3, ma);
-    println!("  {:<34} {:>9.2} ms {:>10} KiB", "hashicorp/null 2.1.2", tb.as_secs_f64() * 1e3, mb);
-    println!("  time ratio   {time_ratio:.3} (target <= 0.200): {}", verdict(time_ratio <= 0.2));
-    println!("  memory ratio {mem_ratio:.3} (target <= 0.500): {}", verdict(mem_ratio <= 0.5));
+    println!(
+        "  {:<34} {:>12} {:>14}",
+        "provider", "exec→line", "peak RSS"
+    );
+    println!(
+        "  {:<34} {:>9.2} ms {:>10} KiB",
+        "tfplug example (localfile)",
+        ta.as_secs_f64() * 1e3,
+        ma
+    );
+    println!(
+        "  {:<34} {:>9.2} ms {:>10} KiB",
+        "hashicorp/null 2.1.2",
+        tb.as_secs_f64() * 1e3,
+        mb
+    );
+    println!(
+        "  time ratio   {time_ratio:.3} (target <= 0.200): {}",
+        verdict(time_ratio <= 0.2)
+    );
+    println!(
+        "  memory ratio {mem_ratio:.3} (target <= 0.500): {}",
+        verdict(mem_ratio <= 0.5)
+    );
 }

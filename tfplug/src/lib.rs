@@ -1,11 +1,20 @@
 //! tfplug: a framework for Terraform providers in Rust, serving Terraform
 //! plugin protocol 6 (messages up to 6.9, including write-only attributes).
 //!
-//! A provider implements [`Provider`]; each managed resource implements
-//! [`Resource`] with its state as a plain serde struct, and its [`Schema`]
-//! declared beside it. Optional features are separate traits
-//! ([`ImportState`], [`UpgradeState`], [`ModifyPlan`], [`ValidateConfig`])
-//! enabled when registering with [`resource`]. `main` calls [`serve_main`].
+//! A provider implements [`provider::Provider`]; each managed resource
+//! implements [`resource::Resource`] with its state as a plain serde struct,
+//! and its [`schema::Schema`] declared beside it. Optional features are
+//! separate traits ([`resource::ImportState`], [`resource::UpgradeState`],
+//! [`resource::ModifyPlan`], [`resource::ValidateConfig`]) switched on when
+//! registering with [`resource::register`]. `main` calls
+//! [`serve::serve_main`].
+//!
+//! The public surface is grouped by role, one module each:
+//! [`provider`], [`resource`], [`data_source`], [`schema`] (with
+//! [`validators`]), [`diag`], [`value`] and [`serve`]. Later protocol
+//! features (resource identity, list resources, provider functions,
+//! actions) fit as further optional traits in [`resource`] or as role
+//! modules of their own beside these.
 //!
 //! The framework does the protocol work: the go-plugin handshake with
 //! AutoMTLS, the msgpack value codec, Terraform's plan/apply consistency
@@ -16,18 +25,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod diag;
+mod cty;
+pub mod diag;
 mod error;
+mod field;
 mod log;
 mod plan;
-mod provider;
-mod schema;
+pub mod schema;
 mod serde_value;
-mod serve;
 mod server;
+mod serving;
 mod tls;
+mod traits;
 pub mod validators;
-mod value;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -52,16 +62,48 @@ pub mod proto {
 pub struct ReadmeDoctests;
 
 pub use async_trait::async_trait;
-pub use diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
-pub use error::{CodecError, ServeError};
-pub use provider::{
-    data_source, resource, ClientCapabilities, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse,
-    DataReadRequest, DataReadResponse, DataSource, DataSourceBuilder, DataSourceEntry, DeleteRequest, DeleteResponse,
-    ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, Provider, ReadRequest,
-    ReadResponse, Resource, ResourceBuilder, ResourceEntry, UpdateRequest, UpdateResponse, UpgradeRequest,
-    UpgradeState, ValidateConfig, ValidateDataSourceConfig, ValidateRequest,
-};
-pub use schema::{Attribute, AttributeType, Block, Mode, NestedBlock, Nesting, Schema, SchemaMismatch, Validator, WriteOnlyFallback};
-pub use serde_value::{from_value, to_value};
-pub use serve::{serve, serve_main, ServeOptions, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-pub use value::{from_json, from_msgpack, to_msgpack, Number, Type, Value};
+
+/// The provider itself: its configuration and the client it builds for
+/// its resources and data sources.
+pub mod provider {
+    pub use crate::traits::{ClientCapabilities, ConfigureRequest, ConfigureResponse, Provider};
+}
+
+/// Managed resources: the [`Resource`](resource::Resource) trait, one request/response pair
+/// per operation, and the optional features, each a trait switched on at
+/// [`register`](resource::register).
+pub mod resource {
+    pub use crate::traits::{
+        register_resource as register, CreateRequest, CreateResponse, DeleteRequest,
+        DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
+        Plan, ReadRequest, ReadResponse, Resource, ResourceBuilder, ResourceEntry, UpdateRequest,
+        UpdateResponse, UpgradeRequest, UpgradeState, ValidateConfig, ValidateRequest,
+    };
+}
+
+/// Data sources: the [`DataSource`](data_source::DataSource) trait, its request/response pair and
+/// optional validation.
+pub mod data_source {
+    pub use crate::traits::{
+        register_data_source as register, DataReadRequest, DataReadResponse, DataSource,
+        DataSourceBuilder, DataSourceEntry, ValidateDataSourceConfig, ValidateRequest,
+    };
+}
+
+/// Terraform values: the untyped [`Value`](value::Value) and [`Type`](value::Type), exact
+/// [`Number`](value::Number)s, the wire codecs, and the serde bridge to typed structs.
+pub mod value {
+    pub use crate::cty::{from_json, from_msgpack, to_msgpack, Number, Type, Value};
+    pub use crate::error::CodecError;
+    pub use crate::field::Field;
+    pub use crate::serde_value::{from_value, to_value};
+}
+
+/// Serving a provider to Terraform: the go-plugin handshake, AutoMTLS and
+/// debug mode.
+pub mod serve {
+    pub use crate::error::ServeError;
+    pub use crate::serving::{
+        serve, serve_main, ServeOptions, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
+    };
+}

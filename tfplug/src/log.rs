@@ -14,7 +14,9 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The level from the environment; `None` means off.
 fn level_from_env(debug: bool) -> Option<Level> {
-    let raw = std::env::var("TF_LOG_PROVIDER").or_else(|_| std::env::var("TF_LOG")).ok();
+    let raw = std::env::var("TF_LOG_PROVIDER")
+        .or_else(|_| std::env::var("TF_LOG"))
+        .ok();
     match raw.as_deref().map(str::to_ascii_uppercase).as_deref() {
         Some("TRACE" | "JSON") => Some(Level::TRACE),
         Some("DEBUG") => Some(Level::DEBUG),
@@ -30,15 +32,32 @@ fn level_from_env(debug: bool) -> Option<Level> {
 }
 
 pub(crate) fn init(debug: bool) {
-    let Some(max) = level_from_env(debug) else { return };
+    let Some(max) = level_from_env(debug) else {
+        return;
+    };
     // A second init (e.g. in tests serving twice) keeps the first subscriber.
     // The transport crates' own tracing would drown the provider's lines
     // at TRACE; they are capped at INFO.
     let transport_max = max.min(Level::INFO);
-    let filter = ["h2", "hyper", "hyper_util", "tower", "tonic", "rustls", "tokio_rustls"]
-        .into_iter()
-        .fold(Targets::new().with_default(max), |f, t| f.with_target(t, transport_max));
-    let _ = tracing_subscriber::registry().with(HclogLayer { module: module_name() }).with(filter).try_init();
+    let filter = [
+        "h2",
+        "hyper",
+        "hyper_util",
+        "tower",
+        "tonic",
+        "rustls",
+        "tokio_rustls",
+    ]
+    .into_iter()
+    .fold(Targets::new().with_default(max), |f, t| {
+        f.with_target(t, transport_max)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer {
+            module: module_name(),
+        })
+        .with(filter)
+        .try_init();
 }
 
 fn module_name() -> String {
@@ -103,7 +122,9 @@ fn timestamp() -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
 }
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
@@ -111,9 +132,15 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let mut line = serde_json::Map::new();
-        line.insert("@level".to_owned(), hclog_level(event.metadata().level()).into());
+        line.insert(
+            "@level".to_owned(),
+            hclog_level(event.metadata().level()).into(),
+        );
         line.insert("@message".to_owned(), fields.message.into());
-        line.insert("@module".to_owned(), format!("{}.{}", self.module, event.metadata().target()).into());
+        line.insert(
+            "@module".to_owned(),
+            format!("{}.{}", self.module, event.metadata().target()).into(),
+        );
         line.insert("@timestamp".to_owned(), timestamp().into());
         line.extend(fields.rest);
         let mut text = serde_json::Value::Object(line).to_string();

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::cty::{Type, Value};
 use crate::diag::{AttributePath, Diagnostics};
 use crate::proto::tfplugin6 as pb;
 use crate::serde_value::struct_fields;
-use crate::value::{Type, Value};
 
 /// Which of configuration and provider sets an attribute. An enum, so
 /// impossible combinations (required and computed) cannot be written.
@@ -101,7 +101,12 @@ struct Description {
 
 impl Description {
     fn kind(&self) -> i32 {
-        if self.markdown { pb::StringKind::Markdown } else { pb::StringKind::Plain }.into()
+        if self.markdown {
+            pb::StringKind::Markdown
+        } else {
+            pb::StringKind::Plain
+        }
+        .into()
     }
 }
 
@@ -174,13 +179,19 @@ impl Attribute {
 
     /// Plain-text description.
     pub fn description(mut self, text: impl Into<String>) -> Attribute {
-        self.description = Description { text: text.into(), markdown: false };
+        self.description = Description {
+            text: text.into(),
+            markdown: false,
+        };
         self
     }
 
     /// Markdown description (shown in generated docs).
     pub fn markdown_description(mut self, text: impl Into<String>) -> Attribute {
-        self.description = Description { text: text.into(), markdown: true };
+        self.description = Description {
+            text: text.into(),
+            markdown: true,
+        };
         self
     }
 
@@ -243,9 +254,12 @@ impl Attribute {
     pub fn value_type(&self) -> Type {
         match &self.ty {
             AttributeType::Plain(t) => t.clone(),
-            AttributeType::Nested(n, attrs) => {
-                n.wrap(Type::Object(attrs.iter().map(|a| (a.name.clone(), a.value_type())).collect()))
-            }
+            AttributeType::Nested(n, attrs) => n.wrap(Type::Object(
+                attrs
+                    .iter()
+                    .map(|a| (a.name.clone(), a.value_type()))
+                    .collect(),
+            )),
         }
     }
 
@@ -296,7 +310,13 @@ pub struct NestedBlock {
 impl NestedBlock {
     /// A block with the given nesting.
     pub fn new(name: impl Into<String>, nesting: Nesting, block: Block) -> NestedBlock {
-        NestedBlock { name: name.into(), nesting, block, min_items: 0, max_items: 0 }
+        NestedBlock {
+            name: name.into(),
+            nesting,
+            block,
+            min_items: 0,
+            max_items: 0,
+        }
     }
 
     /// Bounds on the number of blocks (list and set nesting); 0 means no bound.
@@ -328,7 +348,10 @@ impl Block {
 
     /// A block of just these attributes (the inside of nested attributes).
     pub(crate) fn of_attributes(attributes: &[Attribute]) -> Block {
-        Block { attributes: attributes.to_vec(), ..Block::default() }
+        Block {
+            attributes: attributes.to_vec(),
+            ..Block::default()
+        }
     }
 
     /// Adds an attribute.
@@ -345,13 +368,19 @@ impl Block {
 
     /// Plain-text description.
     pub fn description(mut self, text: impl Into<String>) -> Block {
-        self.description = Description { text: text.into(), markdown: false };
+        self.description = Description {
+            text: text.into(),
+            markdown: false,
+        };
         self
     }
 
     /// Markdown description.
     pub fn markdown_description(mut self, text: impl Into<String>) -> Block {
-        self.description = Description { text: text.into(), markdown: true };
+        self.description = Description {
+            text: text.into(),
+            markdown: true,
+        };
         self
     }
 
@@ -399,20 +428,32 @@ impl Block {
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {
-        self.attributes.iter().map(|a| a.name.as_str()).chain(self.blocks.iter().map(|b| b.name.as_str()))
+        self.attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(self.blocks.iter().map(|b| b.name.as_str()))
     }
 
     /// Finds schema mistakes Terraform would reject less clearly.
     fn lint(&self, owner: &str, errors: &mut Vec<String>) {
         for a in &self.attributes {
             if a.write_only.is_some() && a.mode.is_computed() {
-                errors.push(format!("{owner}: write-only attribute {:?} cannot be computed", a.name));
+                errors.push(format!(
+                    "{owner}: write-only attribute {:?} cannot be computed",
+                    a.name
+                ));
             }
             if a.default.is_some() && a.mode != Mode::OptionalComputed {
-                errors.push(format!("{owner}: attribute {:?} has a default but is not optional+computed", a.name));
+                errors.push(format!(
+                    "{owner}: attribute {:?} has a default but is not optional+computed",
+                    a.name
+                ));
             }
             if a.use_state_for_unknown && !a.mode.is_computed() {
-                errors.push(format!("{owner}: use_state_for_unknown on non-computed attribute {:?}", a.name));
+                errors.push(format!(
+                    "{owner}: use_state_for_unknown on non-computed attribute {:?}",
+                    a.name
+                ));
             }
             if let AttributeType::Nested(_, attrs) = &a.ty {
                 Block::of_attributes(attrs).lint(&format!("{owner}.{}", a.name), errors);
@@ -485,7 +526,10 @@ impl Schema {
     }
 
     pub(crate) fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto(self.version)),
+        }
     }
 
     /// Checks that the schema and the serde struct `T` that holds its
@@ -496,16 +540,22 @@ impl Schema {
         let mut errors = Vec::new();
         self.block.lint(owner, &mut errors);
         match struct_fields::<T>() {
-            None => errors.push(format!("{owner}: the state type is not a serde struct with named fields")),
+            None => errors.push(format!(
+                "{owner}: the state type is not a serde struct with named fields"
+            )),
             Some(fields) => {
                 for name in self.block.names() {
                     if !fields.contains(&name) {
-                        errors.push(format!("{owner}: schema attribute {name:?} has no field in the state struct"));
+                        errors.push(format!(
+                            "{owner}: schema attribute {name:?} has no field in the state struct"
+                        ));
                     }
                 }
                 for field in fields {
                     if !self.block.names().any(|n| n == *field) {
-                        errors.push(format!("{owner}: state struct field {field:?} is not in the schema"));
+                        errors.push(format!(
+                            "{owner}: state struct field {field:?} is not in the schema"
+                        ));
                     }
                 }
             }

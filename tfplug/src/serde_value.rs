@@ -1,8 +1,9 @@
 //! The bridge between a provider's serde types and [`Value`]: state and
 //! config structs are plain serde structs; the framework converts them.
 //!
-//! Null reads as `None`. Unknown values (only present before apply) also
-//! read as `None` in an `Option` field and are an error elsewhere. Numbers
+//! Null reads as `None`. Unknown values (only present before apply) read
+//! as `Field::Unknown` in a [`Field`](crate::value::Field), also as `None`
+//! in an `Option` field, and are an error elsewhere. Numbers
 //! convert exactly or fail; `tfplug::Number` keeps any number intact.
 
 use std::collections::BTreeMap;
@@ -10,15 +11,51 @@ use std::collections::BTreeMap;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
 
+use crate::cty::{Number, Type, Value};
 use crate::error::CodecError;
-use crate::value::{Number, Type, Value};
+use crate::field::{FIELD_TOKEN, UNKNOWN_TOKEN};
 
 /// The newtype-struct name that makes [`Number`] pass through exactly.
 pub(crate) const NUMBER_TOKEN: &str = "$tfplug::Number";
 
+/// serde's default messages quote the offending input (`invalid value:
+/// string "hunter2"`); a value may be a secret, so these name only its kind.
 impl de::Error for CodecError {
     fn custom<T: std::fmt::Display>(msg: T) -> CodecError {
         CodecError::Serde(msg.to_string())
+    }
+
+    fn invalid_type(unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> CodecError {
+        CodecError::Serde(format!(
+            "invalid type: {}, expected {expected}",
+            kind_of(&unexpected)
+        ))
+    }
+
+    fn invalid_value(unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> CodecError {
+        CodecError::Serde(format!(
+            "invalid value: {}, expected {expected}",
+            kind_of(&unexpected)
+        ))
+    }
+
+    fn unknown_variant(_: &str, expected: &'static [&'static str]) -> CodecError {
+        CodecError::Serde(format!("unknown variant, expected one of {expected:?}"))
+    }
+}
+
+/// The kind of an unexpected serde input, without its content.
+fn kind_of(unexpected: &de::Unexpected<'_>) -> &'static str {
+    use de::Unexpected as U;
+    match unexpected {
+        U::Bool(_) => "a bool",
+        U::Unsigned(_) | U::Signed(_) | U::Float(_) => "a number",
+        U::Char(_) | U::Str(_) => "a string",
+        U::Bytes(_) => "bytes",
+        U::Unit | U::Option => "null",
+        U::Seq => "a sequence",
+        U::Map => "a map",
+        _ => "another kind of value",
     }
 }
 
@@ -41,25 +78,46 @@ pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, CodecError> {
 /// Reshapes a serialized value to the schema type: sequences become sets or
 /// tuples, maps become objects with every attribute present.
 pub(crate) fn conform(v: Value, ty: &Type) -> Result<Value, CodecError> {
-    let mismatch = |v: &Value| CodecError::TypeMismatch { expected: ty.to_string(), found: format!("{v:?}") };
+    let mismatch = |v: &Value| CodecError::TypeMismatch {
+        expected: ty.to_string(),
+        found: v.kind().to_owned(),
+    };
     Ok(match (v, ty) {
         (v @ (Value::Null | Value::Unknown), _) => v,
         (v, Type::Dynamic) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::String(_), Type::String) => v,
         (v @ Value::Number(_), Type::Number) => v,
-        (Value::Number(n), Type::String) => Value::String(n.to_string()),
+        (Value::Number(n), Type::String) => Value::String(n.to_string().into()),
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(et)) => {
-            Value::List(items.into_iter().map(|i| conform(i, et)).collect::<Result<_, _>>()?)
+            Value::List(
+                items
+                    .into_iter()
+                    .map(|i| conform(i, et))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Set(et)) => {
-            Value::Set(items.into_iter().map(|i| conform(i, et)).collect::<Result<_, _>>()?)
+            Value::Set(
+                items
+                    .into_iter()
+                    .map(|i| conform(i, et))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         (Value::List(items) | Value::Tuple(items), Type::Tuple(ts)) if items.len() == ts.len() => {
-            Value::Tuple(items.into_iter().zip(ts).map(|(i, t)| conform(i, t)).collect::<Result<_, _>>()?)
+            Value::Tuple(
+                items
+                    .into_iter()
+                    .zip(ts)
+                    .map(|(i, t)| conform(i, t))
+                    .collect::<Result<_, _>>()?,
+            )
         }
-        (Value::Map(m) | Value::Object(m), Type::Map(et)) => {
-            Value::Map(m.into_iter().map(|(k, v)| Ok((k, conform(v, et)?))).collect::<Result<_, CodecError>>()?)
-        }
+        (Value::Map(m) | Value::Object(m), Type::Map(et)) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| Ok((k, conform(v, et)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
         (Value::Map(mut m) | Value::Object(mut m), Type::Object(types)) => {
             if let Some(extra) = m.keys().find(|k| !types.contains_key(*k)) {
                 return Err(CodecError::UnexpectedAttribute(extra.clone()));
@@ -166,13 +224,15 @@ impl ser::Serializer for ValueSerializer {
         num(v)
     }
     fn serialize_char(self, v: char) -> Result<Value, CodecError> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(v.to_string().into()))
     }
     fn serialize_str(self, v: &str) -> Result<Value, CodecError> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(v.to_owned().into()))
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Value, CodecError> {
-        Err(CodecError::Serde("byte arrays have no Terraform type; use a string (e.g. base64)".to_owned()))
+        Err(CodecError::Serde(
+            "byte arrays have no Terraform type; use a string (e.g. base64)".to_owned(),
+        ))
     }
     fn serialize_none(self) -> Result<Value, CodecError> {
         Ok(Value::Null)
@@ -183,13 +243,25 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_unit(self) -> Result<Value, CodecError> {
         Ok(Value::Null)
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, CodecError> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<Value, CodecError> {
+        if name == UNKNOWN_TOKEN {
+            return Ok(Value::Unknown);
+        }
         Ok(Value::Null)
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, CodecError> {
-        Ok(Value::String(variant.to_owned()))
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Value, CodecError> {
+        Ok(Value::String(variant.to_owned().into()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, v: &T) -> Result<Value, CodecError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<Value, CodecError> {
         let inner = v.serialize(self)?;
         match (name, inner) {
             (NUMBER_TOKEN, Value::String(s)) => Ok(Value::Number(Number::parse(&s)?)),
@@ -203,7 +275,10 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         v: &T,
     ) -> Result<Value, CodecError> {
-        Ok(Value::Object(BTreeMap::from([(variant.to_owned(), v.serialize(self)?)])))
+        Ok(Value::Object(BTreeMap::from([(
+            variant.to_owned(),
+            v.serialize(self)?,
+        )])))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqSer, CodecError> {
         Ok(SeqSer(Vec::with_capacity(len.unwrap_or(0))))
@@ -221,10 +296,15 @@ impl ser::Serializer for ValueSerializer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, CodecError> {
-        Err(CodecError::Serde(format!("enum {name} with tuple variants has no Terraform type")))
+        Err(CodecError::Serde(format!(
+            "enum {name} with tuple variants has no Terraform type"
+        )))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<MapSer, CodecError> {
-        Ok(MapSer { map: BTreeMap::new(), key: None })
+        Ok(MapSer {
+            map: BTreeMap::new(),
+            key: None,
+        })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<MapSer, CodecError> {
         self.serialize_map(None)
@@ -236,7 +316,9 @@ impl ser::Serializer for ValueSerializer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, CodecError> {
-        Err(CodecError::Serde(format!("enum {name} with struct variants has no Terraform type")))
+        Err(CodecError::Serde(format!(
+            "enum {name} with struct variants has no Terraform type"
+        )))
     }
 }
 
@@ -286,14 +368,22 @@ impl ser::SerializeMap for MapSer {
     type Error = CodecError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), CodecError> {
         match k.serialize(ValueSerializer)? {
-            Value::String(s) => self.key = Some(s),
+            Value::String(s) => self.key = Some(s.to_string()),
             Value::Number(n) => self.key = Some(n.to_string()),
-            other => return Err(CodecError::Serde(format!("map key {other:?} is not a string"))),
+            other => {
+                return Err(CodecError::Serde(format!(
+                    "map key {} is not a string",
+                    other.kind()
+                )))
+            }
         }
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), CodecError> {
-        let key = self.key.take().ok_or_else(|| CodecError::Serde("map value without a key".to_owned()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| CodecError::Serde("map value without a key".to_owned()))?;
         self.map.insert(key, v.serialize(ValueSerializer)?);
         Ok(())
     }
@@ -305,8 +395,13 @@ impl ser::SerializeMap for MapSer {
 impl ser::SerializeStruct for MapSer {
     type Ok = Value;
     type Error = CodecError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, v: &T) -> Result<(), CodecError> {
-        self.map.insert(name.to_owned(), v.serialize(ValueSerializer)?);
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<(), CodecError> {
+        self.map
+            .insert(name.to_owned(), v.serialize(ValueSerializer)?);
         Ok(())
     }
     fn end(self) -> Result<Value, CodecError> {
@@ -322,8 +417,13 @@ impl ValueDeserializer<'_> {
     fn number(&self) -> Result<&Number, CodecError> {
         match self.0 {
             Value::Number(n) => Ok(n),
-            Value::Unknown => Err(CodecError::Serde("value is not known until apply".to_owned())),
-            other => Err(CodecError::Serde(format!("expected a number, found {other:?}"))),
+            Value::Unknown => Err(CodecError::Serde(
+                "value is not known until apply".to_owned(),
+            )),
+            other => Err(CodecError::Serde(format!(
+                "expected a number, found {}",
+                other.kind()
+            ))),
         }
     }
 }
@@ -336,7 +436,10 @@ macro_rules! deserialize_int {
     ($method:ident, $visit:ident, $ty:ty) => {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
             let n = self.number()?;
-            let v: $ty = n.as_str().parse().map_err(|_| out_of_range(n, stringify!($ty)))?;
+            let v: $ty = n
+                .as_str()
+                .parse()
+                .map_err(|_| out_of_range(n, stringify!($ty)))?;
             visitor.$visit(v)
         }
     };
@@ -348,7 +451,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
         match self.0 {
             Value::Null => visitor.visit_none(),
-            Value::Unknown => Err(CodecError::Serde("value is not known until apply".to_owned())),
+            Value::Unknown => Err(CodecError::Serde(
+                "value is not known until apply".to_owned(),
+            )),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::String(s) => visitor.visit_str(s),
             Value::Number(n) => {
@@ -362,9 +467,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
                     visitor.visit_str(n.as_str())
                 }
             }
-            Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-                visitor.visit_seq(de::value::SeqDeserializer::new(items.iter().map(ValueDeserializer)))
-            }
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => visitor.visit_seq(
+                de::value::SeqDeserializer::new(items.iter().map(ValueDeserializer)),
+            ),
             Value::Map(m) | Value::Object(m) => visitor.visit_map(de::value::MapDeserializer::new(
                 m.iter().map(|(k, v)| (k.as_str(), ValueDeserializer(v))),
             )),
@@ -418,7 +523,18 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, CodecError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, CodecError> {
+        if name == FIELD_TOKEN {
+            return match self.0 {
+                Value::Null => visitor.visit_none(),
+                Value::Unknown => visitor.visit_unit(),
+                _ => visitor.visit_some(self),
+            };
+        }
         visitor.visit_newtype_struct(self)
     }
 
@@ -430,7 +546,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     ) -> Result<V::Value, CodecError> {
         match self.0 {
             Value::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            other => Err(CodecError::Serde(format!("expected a string naming an enum variant, found {other:?}"))),
+            other => Err(CodecError::Serde(format!(
+                "expected a string naming an enum variant, found {}",
+                other.kind()
+            ))),
         }
     }
 

@@ -4,19 +4,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan;
-use crate::provider::{
-    ClientCapabilities, ConfigureRequest, DataSourceEntry, ErasedDataSource, ErasedResource, Plan, Provider,
-    ResourceEntry,
-};
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
 use crate::schema::{Block, Schema};
 use crate::serde_value::from_value;
-use crate::value::{from_json, from_msgpack, to_msgpack, Value};
+use crate::traits::{
+    ClientCapabilities, ConfigureRequest, DataSourceEntry, ErasedDataSource, ErasedResource, Plan,
+    Provider, ResourceEntry,
+};
 
 type R<T> = Result<Response<T>, Status>;
 
@@ -30,17 +31,29 @@ pub(crate) struct ProviderService<P: Provider> {
     /// Problems found when checking schemas against state structs; every
     /// schema request reports them so `terraform validate` shows them.
     schema_problems: Diagnostics,
+    /// Fired by StopProvider and by shutdown; handed to the provider in
+    /// [`ConfigureRequest::stop`].
+    stop: CancellationToken,
 }
 
 impl<P: Provider> ProviderService<P> {
-    pub(crate) fn new(provider: P) -> Self {
+    pub(crate) fn new(provider: P, stop: CancellationToken) -> Self {
         let schema = provider.schema();
-        let resources: HashMap<_, _> =
-            provider.resources().into_iter().map(|ResourceEntry(r)| (r.type_name(), r)).collect();
-        let data_sources: HashMap<_, _> =
-            provider.data_sources().into_iter().map(|DataSourceEntry(d)| (d.type_name(), d)).collect();
+        let resources: HashMap<_, _> = provider
+            .resources()
+            .into_iter()
+            .map(|ResourceEntry(r)| (r.type_name(), r))
+            .collect();
+        let data_sources: HashMap<_, _> = provider
+            .data_sources()
+            .into_iter()
+            .map(|DataSourceEntry(d)| (d.type_name(), d))
+            .collect();
         let mut schema_problems = Diagnostics::new();
-        let checks = resources.values().map(|r| r.check()).chain(data_sources.values().map(|d| d.check()));
+        let checks = resources
+            .values()
+            .map(|r| r.check())
+            .chain(data_sources.values().map(|d| d.check()));
         for problem in checks.filter_map(Result::err) {
             tracing::error!(%problem, "schema does not match its state type");
             schema_problems.error(
@@ -55,15 +68,23 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             client: RwLock::new(None),
             schema_problems,
+            stop,
         }
     }
 
     fn resource(&self, name: &str) -> Result<&Arc<dyn ErasedResource<P::Client>>, Diagnostics> {
-        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
     }
 
-    fn data_source(&self, name: &str) -> Result<&Arc<dyn ErasedDataSource<P::Client>>, Diagnostics> {
-        self.data_sources.get(name).ok_or_else(|| unknown_type("data source", name))
+    fn data_source(
+        &self,
+        name: &str,
+    ) -> Result<&Arc<dyn ErasedDataSource<P::Client>>, Diagnostics> {
+        self.data_sources
+            .get(name)
+            .ok_or_else(|| unknown_type("data source", name))
     }
 
     fn client(&self) -> Result<Arc<P::Client>, Diagnostics> {
@@ -105,7 +126,11 @@ fn caps(c: Option<pb::ClientCapabilities>) -> ClientCapabilities {
     }
 }
 
-fn decode(dv: Option<&pb::DynamicValue>, schema: &Schema, what: &str) -> Result<Value, Diagnostics> {
+fn decode(
+    dv: Option<&pb::DynamicValue>,
+    schema: &Schema,
+    what: &str,
+) -> Result<Value, Diagnostics> {
     let ty = schema.value_type();
     let result = match dv {
         None => Ok(Value::Null),
@@ -116,15 +141,26 @@ fn decode(dv: Option<&pb::DynamicValue>, schema: &Schema, what: &str) -> Result<
         Some(_) => Ok(Value::Null),
     };
     result.map_err(|e| {
-        Diagnostic::error("Invalid Value From Terraform", format!("The {what} could not be decoded: {e}.")).into()
+        Diagnostic::error(
+            "Invalid Value From Terraform",
+            format!("The {what} could not be decoded: {e}."),
+        )
+        .into()
     })
 }
 
 fn encode(v: &Value, schema: &Schema) -> Result<pb::DynamicValue, Diagnostics> {
     to_msgpack(v, &schema.value_type())
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
         .map_err(|e| {
-            Diagnostic::error("Value Encoding Error", format!("The provider produced an invalid value: {e}.")).into()
+            Diagnostic::error(
+                "Value Encoding Error",
+                format!("The provider produced an invalid value: {e}."),
+            )
+            .into()
         })
 }
 
@@ -138,13 +174,21 @@ fn diags_of<T>(r: Result<(T, Diagnostics), Diagnostics>) -> (Option<T>, Vec<pb::
 }
 
 impl<P: Provider> ProviderService<P> {
-    fn validate_against(&self, block: &Block, config: &Value, write_only_allowed: bool) -> Diagnostics {
+    fn validate_against(
+        &self,
+        block: &Block,
+        config: &Value,
+        write_only_allowed: bool,
+    ) -> Diagnostics {
         let mut diags = Diagnostics::new();
         plan::validate(block, config, None, write_only_allowed, &mut diags);
         diags
     }
 
-    async fn do_validate_resource(&self, req: pb::validate_resource_config::Request) -> Result<Diagnostics, Diagnostics> {
+    async fn do_validate_resource(
+        &self,
+        req: pb::validate_resource_config::Request,
+    ) -> Result<Diagnostics, Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let config = decode(req.config.as_ref(), r.schema(), "configuration")?;
         let write_only = caps(req.client_capabilities).write_only_attributes_allowed;
@@ -153,11 +197,18 @@ impl<P: Provider> ProviderService<P> {
         Ok(diags)
     }
 
-    async fn do_plan(&self, req: pb::plan_resource_change::Request) -> Result<(pb::plan_resource_change::Response, Diagnostics), Diagnostics> {
+    async fn do_plan(
+        &self,
+        req: pb::plan_resource_change::Request,
+    ) -> Result<(pb::plan_resource_change::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let schema = r.schema();
         let prior = decode(req.prior_state.as_ref(), schema, "prior state")?;
-        let proposed = decode(req.proposed_new_state.as_ref(), schema, "proposed new state")?;
+        let proposed = decode(
+            req.proposed_new_state.as_ref(),
+            schema,
+            "proposed new state",
+        )?;
         let config = decode(req.config.as_ref(), schema, "configuration")?;
         let write_only = caps(req.client_capabilities).write_only_attributes_allowed;
         let mut diags = Diagnostics::new();
@@ -172,22 +223,35 @@ impl<P: Provider> ProviderService<P> {
         }
         let (planned, replace) = plan::plan(&schema.block, &prior, &proposed, &config, write_only);
         let client = self.client().ok();
-        let before = Plan { planned, requires_replace: replace, private: req.prior_private };
-        let mut after = r.modify_plan(client.as_deref(), &config, &prior, before).await?;
+        let before = Plan {
+            planned,
+            requires_replace: replace,
+            private: req.prior_private,
+        };
+        let mut after = r
+            .modify_plan(client.as_deref(), &config, &prior, before)
+            .await?;
         plan::keep_config(&schema.block, &config, &mut after.planned, &mut diags);
         if write_only {
             plan::null_write_only(&schema.block, &mut after.planned);
         }
         let resp = pb::plan_resource_change::Response {
             planned_state: Some(encode(&after.planned, schema)?),
-            requires_replace: after.requires_replace.iter().map(|p| p.to_proto()).collect(),
+            requires_replace: after
+                .requires_replace
+                .iter()
+                .map(|p| p.to_proto())
+                .collect(),
             planned_private: after.private,
             ..Default::default()
         };
         Ok((resp, diags))
     }
 
-    async fn do_apply(&self, req: pb::apply_resource_change::Request) -> Result<(pb::apply_resource_change::Response, Diagnostics), Diagnostics> {
+    async fn do_apply(
+        &self,
+        req: pb::apply_resource_change::Request,
+    ) -> Result<(pb::apply_resource_change::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let schema = r.schema();
         let prior = decode(req.prior_state.as_ref(), schema, "prior state")?;
@@ -200,9 +264,11 @@ impl<P: Provider> ProviderService<P> {
             (Value::Null, Vec::new())
         } else {
             let stored = if prior.is_null() {
-                r.create(&client, &config, &planned, req.planned_private).await?
+                r.create(&client, &config, &planned, req.planned_private)
+                    .await?
             } else {
-                r.update(&client, &config, &planned, &prior, req.planned_private).await?
+                r.update(&client, &config, &planned, &prior, req.planned_private)
+                    .await?
             };
             diags.extend(stored.warnings);
             (stored.state, stored.private)
@@ -219,12 +285,19 @@ impl<P: Provider> ProviderService<P> {
         Ok((resp, diags))
     }
 
-    async fn do_read(&self, req: pb::read_resource::Request) -> Result<(pb::read_resource::Response, Diagnostics), Diagnostics> {
+    async fn do_read(
+        &self,
+        req: pb::read_resource::Request,
+    ) -> Result<(pb::read_resource::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let schema = r.schema();
         let current = decode(req.current_state.as_ref(), schema, "current state")?;
         if current.is_null() {
-            let resp = pb::read_resource::Response { new_state: req.current_state, private: req.private, ..Default::default() };
+            let resp = pb::read_resource::Response {
+                new_state: req.current_state,
+                private: req.private,
+                ..Default::default()
+            };
             return Ok((resp, Diagnostics::new()));
         }
         let client = self.client()?;
@@ -235,11 +308,18 @@ impl<P: Provider> ProviderService<P> {
                 (stored.state, stored.private)
             }
         };
-        let resp = pb::read_resource::Response { new_state: Some(encode(&new, schema)?), private, ..Default::default() };
+        let resp = pb::read_resource::Response {
+            new_state: Some(encode(&new, schema)?),
+            private,
+            ..Default::default()
+        };
         Ok((resp, Diagnostics::new()))
     }
 
-    async fn do_import(&self, req: pb::import_resource_state::Request) -> Result<(pb::import_resource_state::Response, Diagnostics), Diagnostics> {
+    async fn do_import(
+        &self,
+        req: pb::import_resource_state::Request,
+    ) -> Result<(pb::import_resource_state::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let client = self.client()?;
         let mut stored = r.import(&client, req.id).await?;
@@ -256,13 +336,19 @@ impl<P: Provider> ProviderService<P> {
         Ok((resp, Diagnostics::new()))
     }
 
-    async fn do_upgrade(&self, req: pb::upgrade_resource_state::Request) -> Result<(pb::upgrade_resource_state::Response, Diagnostics), Diagnostics> {
+    async fn do_upgrade(
+        &self,
+        req: pb::upgrade_resource_state::Request,
+    ) -> Result<(pb::upgrade_resource_state::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let schema = r.schema();
         let raw = req.raw_state.unwrap_or_default();
         if raw.json.is_empty() {
             if raw.flatmap.is_empty() {
-                let resp = pb::upgrade_resource_state::Response { upgraded_state: Some(encode(&Value::Null, schema)?), ..Default::default() };
+                let resp = pb::upgrade_resource_state::Response {
+                    upgraded_state: Some(encode(&Value::Null, schema)?),
+                    ..Default::default()
+                };
                 return Ok((resp, Diagnostics::new()));
             }
             return Err(Diagnostic::error(
@@ -271,8 +357,12 @@ impl<P: Provider> ProviderService<P> {
             )
             .into());
         }
-        let json: serde_json::Value = serde_json::from_slice(&raw.json)
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Stored State", format!("The stored state is not JSON: {e}."))))?;
+        let json: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid Stored State",
+                format!("The stored state is not JSON: {e}."),
+            ))
+        })?;
         let upgraded = if req.version != schema.version {
             match r.upgrade(req.version, json).await {
                 Some(v) => v?,
@@ -292,7 +382,7 @@ impl<P: Provider> ProviderService<P> {
             let json = match json {
                 serde_json::Value::Object(mut m) => {
                     let ty = schema.value_type();
-                    if let crate::value::Type::Object(attrs) = &ty {
+                    if let crate::cty::Type::Object(attrs) = &ty {
                         m.retain(|k, _| attrs.contains_key(k));
                     }
                     serde_json::Value::Object(m)
@@ -300,14 +390,23 @@ impl<P: Provider> ProviderService<P> {
                 other => other,
             };
             from_json(&json, &schema.value_type()).map_err(|e| {
-                Diagnostics::from(Diagnostic::error("Invalid Stored State", format!("The stored state does not match the schema: {e}.")))
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid Stored State",
+                    format!("The stored state does not match the schema: {e}."),
+                ))
             })?
         };
-        let resp = pb::upgrade_resource_state::Response { upgraded_state: Some(encode(&upgraded, schema)?), ..Default::default() };
+        let resp = pb::upgrade_resource_state::Response {
+            upgraded_state: Some(encode(&upgraded, schema)?),
+            ..Default::default()
+        };
         Ok((resp, Diagnostics::new()))
     }
 
-    async fn do_read_data(&self, req: pb::read_data_source::Request) -> Result<(pb::read_data_source::Response, Diagnostics), Diagnostics> {
+    async fn do_read_data(
+        &self,
+        req: pb::read_data_source::Request,
+    ) -> Result<(pb::read_data_source::Response, Diagnostics), Diagnostics> {
         let d = self.data_source(&req.type_name)?;
         let schema = d.schema();
         let config = decode(req.config.as_ref(), schema, "configuration")?;
@@ -321,28 +420,49 @@ impl<P: Provider> ProviderService<P> {
                     m.insert(a.name.clone(), c.clone());
                 }
             } else if !state.attr(&a.name).is_wholly_known() {
-                diags.error("Value Unknown After Read", format!("The data source left {} unknown. This is a provider bug.", a.name));
+                diags.error(
+                    "Value Unknown After Read",
+                    format!(
+                        "The data source left {} unknown. This is a provider bug.",
+                        a.name
+                    ),
+                );
             }
         }
         diags.clone().into_result()?;
-        let resp = pb::read_data_source::Response { state: Some(encode(&state, schema)?), ..Default::default() };
+        let resp = pb::read_data_source::Response {
+            state: Some(encode(&state, schema)?),
+            ..Default::default()
+        };
         Ok((resp, diags))
     }
 
-    async fn do_configure(&self, req: pb::configure_provider::Request) -> Result<Diagnostics, Diagnostics> {
+    async fn do_configure(
+        &self,
+        req: pb::configure_provider::Request,
+    ) -> Result<Diagnostics, Diagnostics> {
         let mut config_value = decode(req.config.as_ref(), &self.schema, "provider configuration")?;
         if config_value.is_null() {
             // No provider block: every attribute is null.
-            config_value = crate::serde_value::conform(Value::Object(Default::default()), &self.schema.value_type())
-                .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Provider Schema", e.to_string())))?;
+            config_value = crate::serde_value::conform(
+                Value::Object(Default::default()),
+                &self.schema.value_type(),
+            )
+            .map_err(|e| {
+                Diagnostics::from(Diagnostic::error("Invalid Provider Schema", e.to_string()))
+            })?;
         }
         let config = from_value::<P::Config>(&config_value).map_err(|e| {
-            Diagnostics::from(Diagnostic::error("Invalid Provider Configuration", format!("The provider block is invalid: {e}.")))
+            Diagnostics::from(Diagnostic::error(
+                "Invalid Provider Configuration",
+                format!("The provider block is invalid: {e}."),
+            ))
         })?;
         let request = ConfigureRequest {
             config,
             terraform_version: req.terraform_version,
             capabilities: caps(req.client_capabilities),
+            stop: self.stop.clone(),
         };
         let resp = self.provider.configure(request).await?;
         *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(resp.client));
@@ -352,7 +472,10 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
-fn flatten<T: Default>(r: Result<(T, Diagnostics), Diagnostics>, set: impl FnOnce(&mut T, Vec<pb::Diagnostic>)) -> T {
+fn flatten<T: Default>(
+    r: Result<(T, Diagnostics), Diagnostics>,
+    set: impl FnOnce(&mut T, Vec<pb::Diagnostic>),
+) -> T {
     let (value, diags) = diags_of(r);
     let mut v = value.unwrap_or_default();
     set(&mut v, diags);
@@ -361,25 +484,47 @@ fn flatten<T: Default>(r: Result<(T, Diagnostics), Diagnostics>, set: impl FnOnc
 
 #[tonic::async_trait]
 impl<P: Provider> GrpcProvider for ProviderService<P> {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> R<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> R<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
             diagnostics: self.schema_problems.to_proto(),
-            resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: n.clone() }).collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|n| pb::get_metadata::ResourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|n| pb::get_metadata::DataSourceMetadata { type_name: n.clone() })
+                .map(|n| pb::get_metadata::DataSourceMetadata {
+                    type_name: n.clone(),
+                })
                 .collect(),
             ..Default::default()
         }))
     }
 
-    async fn get_provider_schema(&self, _: Request<pb::get_provider_schema::Request>) -> R<pb::get_provider_schema::Response> {
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> R<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.schema.to_proto()),
-            resource_schemas: self.resources.iter().map(|(n, r)| (n.clone(), r.schema().to_proto())).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(n, d)| (n.clone(), d.schema().to_proto())).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(n, r)| (n.clone(), r.schema().to_proto()))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(n, d)| (n.clone(), d.schema().to_proto()))
+                .collect(),
             diagnostics: self.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
@@ -394,15 +539,22 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         let diags = decode(req.config.as_ref(), &self.schema, "provider configuration")
             .map(|config| self.validate_against(&self.schema.block, &config, false))
             .unwrap_or_else(|d| d);
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.to_proto() }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn validate_resource_config(
         &self,
         req: Request<pb::validate_resource_config::Request>,
     ) -> R<pb::validate_resource_config::Response> {
-        let diags = self.do_validate_resource(req.into_inner()).await.unwrap_or_else(|d| d);
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.to_proto() }))
+        let diags = self
+            .do_validate_resource(req.into_inner())
+            .await
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -419,7 +571,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         }
         .await;
         let diags = result.unwrap_or_else(|d| d);
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_proto() }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -435,7 +589,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> R<pb::get_resource_identity_schemas::Response> {
         // No resource declares an identity; an empty answer is correct.
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn upgrade_resource_identity(
@@ -448,12 +604,23 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         }))
     }
 
-    async fn configure_provider(&self, req: Request<pb::configure_provider::Request>) -> R<pb::configure_provider::Response> {
-        let diags = self.do_configure(req.into_inner()).await.unwrap_or_else(|d| d);
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.to_proto() }))
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> R<pb::configure_provider::Response> {
+        let diags = self
+            .do_configure(req.into_inner())
+            .await
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
-    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> R<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> R<pb::read_resource::Response> {
         let r = self.do_read(req.into_inner()).await;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -487,12 +654,17 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::move_resource_state::Request>,
     ) -> R<pb::move_resource_state::Response> {
         Ok(Response::new(pb::move_resource_state::Response {
-            diagnostics: not_supported("moving state between resource types (moved blocks across types)"),
+            diagnostics: not_supported(
+                "moving state between resource types (moved blocks across types)",
+            ),
             ..Default::default()
         }))
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> R<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> R<pb::read_data_source::Response> {
         let r = self.do_read_data(req.into_inner()).await;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -501,9 +673,11 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> R<pb::validate_ephemeral_resource_config::Response> {
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response {
-            diagnostics: not_supported("ephemeral resources"),
-        }))
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: not_supported("ephemeral resources"),
+            },
+        ))
     }
 
     async fn open_ephemeral_resource(
@@ -530,15 +704,23 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::close_ephemeral_resource::Request>,
     ) -> R<pb::close_ephemeral_resource::Response> {
-        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: not_supported("ephemeral resources") }))
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: not_supported("ephemeral resources"),
+        }))
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> R<pb::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> R<pb::get_functions::Response> {
         // No provider functions: an empty list, not an error.
         Ok(Response::new(pb::get_functions::Response::default()))
     }
 
-    async fn call_function(&self, req: Request<pb::call_function::Request>) -> R<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        req: Request<pb::call_function::Request>,
+    ) -> R<pb::call_function::Response> {
         Ok(Response::new(pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
@@ -548,14 +730,22 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         }))
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> R<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> R<pb::stop_provider::Response> {
         tracing::info!("terraform asked the provider to stop");
+        self.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
 
 fn server_capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+    pb::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+    }
 }
 
 #[cfg(test)]
@@ -566,14 +756,14 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::provider::{
-        resource, ConfigureResponse, CreateRequest, CreateResponse, DataSourceEntry, DeleteRequest, DeleteResponse,
-        ModifyPlan, ModifyPlanRequest, ReadRequest, ReadResponse, Resource, UpdateRequest, UpdateResponse,
-        UpgradeRequest, UpgradeState,
-    };
+    use crate::cty::Type;
+    use crate::diag::AttributePath;
     use crate::schema::Attribute;
-    use crate::value::Type;
-    use crate::AttributePath;
+    use crate::traits::{
+        register_resource as resource, ConfigureResponse, CreateRequest, CreateResponse,
+        DataSourceEntry, DeleteRequest, DeleteResponse, ModifyPlan, ModifyPlanRequest, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, UpgradeRequest, UpgradeState,
+    };
 
     struct TestProvider;
     struct Thing;
@@ -591,7 +781,10 @@ mod tests {
         fn schema(&self) -> Schema {
             Schema::new()
         }
-        async fn configure(&self, _: ConfigureRequest<()>) -> Result<ConfigureResponse<()>, Diagnostics> {
+        async fn configure(
+            &self,
+            _: ConfigureRequest<()>,
+        ) -> Result<ConfigureResponse<()>, Diagnostics> {
             Ok(ConfigureResponse::new(()))
         }
         fn resources(&self) -> Vec<ResourceEntry<()>> {
@@ -614,16 +807,28 @@ mod tests {
                 .attribute(Attribute::required("name", Type::String))
                 .attribute(Attribute::computed("id", Type::String))
         }
-        async fn create(&self, req: CreateRequest<'_, (), ThingState>) -> Result<CreateResponse<ThingState>, Diagnostics> {
+        async fn create(
+            &self,
+            req: CreateRequest<'_, (), ThingState>,
+        ) -> Result<CreateResponse<ThingState>, Diagnostics> {
             Ok(CreateResponse::new(req.planned))
         }
-        async fn read(&self, req: ReadRequest<'_, (), ThingState>) -> Result<ReadResponse<ThingState>, Diagnostics> {
+        async fn read(
+            &self,
+            req: ReadRequest<'_, (), ThingState>,
+        ) -> Result<ReadResponse<ThingState>, Diagnostics> {
             Ok(ReadResponse::found(req.state))
         }
-        async fn update(&self, req: UpdateRequest<'_, (), ThingState>) -> Result<UpdateResponse<ThingState>, Diagnostics> {
+        async fn update(
+            &self,
+            req: UpdateRequest<'_, (), ThingState>,
+        ) -> Result<UpdateResponse<ThingState>, Diagnostics> {
             Ok(UpdateResponse::new(req.planned))
         }
-        async fn delete(&self, _: DeleteRequest<'_, (), ThingState>) -> Result<DeleteResponse, Diagnostics> {
+        async fn delete(
+            &self,
+            _: DeleteRequest<'_, (), ThingState>,
+        ) -> Result<DeleteResponse, Diagnostics> {
             Ok(DeleteResponse::new())
         }
     }
@@ -633,7 +838,10 @@ mod tests {
         async fn upgrade(&self, req: UpgradeRequest) -> Result<ThingState, Diagnostics> {
             // Version 0 called the name "title".
             let title = req.raw["title"].as_str().unwrap_or_default().to_owned();
-            Ok(ThingState { name: title, id: req.raw["id"].as_str().map(str::to_owned) })
+            Ok(ThingState {
+                name: title,
+                id: req.raw["id"].as_str().map(str::to_owned),
+            })
         }
     }
 
@@ -653,25 +861,42 @@ mod tests {
     }
 
     fn obj(name: &str) -> Value {
-        Value::Object(BTreeMap::from([("name".to_owned(), Value::from(name)), ("id".to_owned(), Value::Null)]))
+        Value::Object(BTreeMap::from([
+            ("name".to_owned(), Value::from(name)),
+            ("id".to_owned(), Value::Null),
+        ]))
     }
 
     fn dv(v: &Value) -> Option<pb::DynamicValue> {
-        Some(pb::DynamicValue { msgpack: to_msgpack(v, &ty()).unwrap(), json: Vec::new() })
+        Some(pb::DynamicValue {
+            msgpack: to_msgpack(v, &ty()).unwrap(),
+            json: Vec::new(),
+        })
     }
 
-    async fn upgrade(service: &ProviderService<TestProvider>, version: i64, json: &str) -> pb::upgrade_resource_state::Response {
+    async fn upgrade(
+        service: &ProviderService<TestProvider>,
+        version: i64,
+        json: &str,
+    ) -> pb::upgrade_resource_state::Response {
         let req = pb::upgrade_resource_state::Request {
             type_name: "test_thing".into(),
             version,
-            raw_state: Some(pb::RawState { json: json.as_bytes().to_vec(), flatmap: Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: json.as_bytes().to_vec(),
+                flatmap: Default::default(),
+            }),
         };
-        service.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner()
+        service
+            .upgrade_resource_state(Request::new(req))
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     #[tokio::test]
     async fn state_upgrades() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         // Current version: attributes the provider no longer has are dropped.
         let same = upgrade(&service, 1, r#"{"name":"a","id":"1","removed":true}"#).await;
         assert!(same.diagnostics.is_empty(), "{:?}", same.diagnostics);
@@ -689,7 +914,7 @@ mod tests {
 
     #[tokio::test]
     async fn plan_modifier_cannot_change_configured_values() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let config = obj("configured");
         let req = pb::plan_resource_change::Request {
             type_name: "test_thing".into(),
@@ -698,17 +923,24 @@ mod tests {
             config: dv(&config),
             ..Default::default()
         };
-        let resp = service.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+        let resp = service
+            .plan_resource_change(Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
         let planned = from_msgpack(&resp.planned_state.unwrap().msgpack, &ty()).unwrap();
         assert_eq!(planned.attr("name"), &Value::from("configured"));
         assert_eq!(planned.attr("id"), &Value::from("fixed"));
         assert_eq!(resp.requires_replace.len(), 1);
-        assert_eq!(resp.diagnostics[0].severity, pb::diagnostic::Severity::Warning as i32);
+        assert_eq!(
+            resp.diagnostics[0].severity,
+            pb::diagnostic::Severity::Warning as i32
+        );
     }
 
     #[tokio::test]
     async fn unconfigured_provider_and_missing_features_say_so() {
-        let service = ProviderService::new(TestProvider);
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let apply = pb::apply_resource_change::Request {
             type_name: "test_thing".into(),
             prior_state: dv(&Value::Null),
@@ -716,17 +948,55 @@ mod tests {
             config: dv(&obj("x")),
             ..Default::default()
         };
-        let resp = service.apply_resource_change(Request::new(apply)).await.unwrap().into_inner();
+        let resp = service
+            .apply_resource_change(Request::new(apply))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(resp.diagnostics[0].summary, "Provider Not Configured");
 
-        let configure = pb::configure_provider::Request { config: None, ..Default::default() };
-        let resp = service.configure_provider(Request::new(configure)).await.unwrap().into_inner();
+        let configure = pb::configure_provider::Request {
+            config: None,
+            ..Default::default()
+        };
+        let resp = service
+            .configure_provider(Request::new(configure))
+            .await
+            .unwrap()
+            .into_inner();
         assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-        let import = pb::import_resource_state::Request { type_name: "test_thing".into(), id: "x".into(), ..Default::default() };
-        let resp = service.import_resource_state(Request::new(import)).await.unwrap().into_inner();
+        let import = pb::import_resource_state::Request {
+            type_name: "test_thing".into(),
+            id: "x".into(),
+            ..Default::default()
+        };
+        let resp = service
+            .import_resource_state(Request::new(import))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(resp.diagnostics[0].summary, "Import Not Supported");
-        let unknown = pb::read_resource::Request { type_name: "test_nope".into(), ..Default::default() };
-        let resp = service.read_resource(Request::new(unknown)).await.unwrap().into_inner();
+        let unknown = pb::read_resource::Request {
+            type_name: "test_nope".into(),
+            ..Default::default()
+        };
+        let resp = service
+            .read_resource(Request::new(unknown))
+            .await
+            .unwrap()
+            .into_inner();
         assert!(resp.diagnostics[0].detail.contains("\"test_nope\""));
+    }
+
+    #[tokio::test]
+    async fn stop_provider_fires_the_token_the_provider_was_given() {
+        let stop = CancellationToken::new();
+        let service = ProviderService::new(TestProvider, stop.clone());
+        assert!(!stop.is_cancelled());
+        service
+            .stop_provider(Request::new(pb::stop_provider::Request::default()))
+            .await
+            .unwrap();
+        assert!(stop.is_cancelled());
     }
 }

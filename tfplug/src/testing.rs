@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
 use crate::proto::tfplugin6::provider_client::ProviderClient;
-use crate::serve::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use crate::serving::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use crate::tls::PinnedCert;
 
 /// A test helper failed; the message says what and shows the output.
@@ -39,7 +39,9 @@ pub enum TestingError {
         source: std::io::Error,
     },
     /// A command ran and failed.
-    #[error("`{command}` failed with {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}")]
+    #[error(
+        "`{command}` failed with {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    )]
     CommandFailed {
         /// The command line.
         command: String,
@@ -72,7 +74,10 @@ pub fn terraform_binary() -> Result<PathBuf, TestingError> {
     static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let result = PATH.get_or_init(|| {
         let script = workspace_root().join("scripts/install-tools.sh");
-        let out = Command::new("bash").arg(&script).output().map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
         if !out.status.success() {
             return Err(format!(
                 "{} failed ({}): {}",
@@ -100,12 +105,18 @@ pub fn null_provider_binary() -> Result<PathBuf, TestingError> {
 pub fn target_binary(relative: &str) -> Result<PathBuf, TestingError> {
     let exe = std::env::current_exe().map_err(io("cannot locate the test executable"))?;
     // Test executables live in target/<profile>/deps/.
-    let profile_dir = exe.parent().and_then(Path::parent).ok_or_else(|| TestingError::Plugin("no target dir".into()))?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| TestingError::Plugin("no target dir".into()))?;
     let path = profile_dir.join(relative);
     if path.is_file() {
         Ok(path)
     } else {
-        Err(TestingError::Plugin(format!("{} is not built; run cargo build --examples", path.display())))
+        Err(TestingError::Plugin(format!(
+            "{} is not built; run cargo build --examples",
+            path.display()
+        )))
     }
 }
 
@@ -133,29 +144,52 @@ pub struct Workspace {
 impl Workspace {
     /// Installs `provider_binary` as `source` (`NAMESPACE/TYPE`, host
     /// registry.terraform.io) at `version`.
-    pub fn new(provider_binary: &Path, source: &str, version: &str) -> Result<Workspace, TestingError> {
+    pub fn new(
+        provider_binary: &Path,
+        source: &str,
+        version: &str,
+    ) -> Result<Workspace, TestingError> {
         let terraform = terraform_binary()?;
-        let dir = tempfile::Builder::new().prefix("tfplug-ws-").tempdir().map_err(io("cannot create a temp dir"))?;
-        let (namespace, ty) = source
-            .split_once('/')
-            .ok_or_else(|| TestingError::Plugin(format!("source {source:?} is not NAMESPACE/TYPE")))?;
-        let platform = dir.path().join(format!("mirror/registry.terraform.io/{namespace}/{ty}/{version}/linux_amd64"));
+        let dir = tempfile::Builder::new()
+            .prefix("tfplug-ws-")
+            .tempdir()
+            .map_err(io("cannot create a temp dir"))?;
+        let (namespace, ty) = source.split_once('/').ok_or_else(|| {
+            TestingError::Plugin(format!("source {source:?} is not NAMESPACE/TYPE"))
+        })?;
+        let platform = dir.path().join(format!(
+            "mirror/registry.terraform.io/{namespace}/{ty}/{version}/linux_amd64"
+        ));
         std::fs::create_dir_all(&platform).map_err(io("cannot create the mirror"))?;
         let installed = platform.join(format!("terraform-provider-{ty}_v{version}"));
-        std::fs::copy(provider_binary, &installed)
-            .map_err(io(format!("cannot copy {} into the mirror", provider_binary.display())))?;
+        std::fs::copy(provider_binary, &installed).map_err(io(format!(
+            "cannot copy {} into the mirror",
+            provider_binary.display()
+        )))?;
         let config = format!(
             "provider_installation {{\n  filesystem_mirror {{\n    path = {:?}\n  }}\n}}\n",
             dir.path().join("mirror").display().to_string()
         );
-        std::fs::write(dir.path().join("cli.tfrc"), config).map_err(io("cannot write the CLI config"))?;
-        std::fs::create_dir_all(dir.path().join("work")).map_err(io("cannot create the work dir"))?;
-        Ok(Workspace { dir, terraform, env: Vec::new() })
+        std::fs::write(dir.path().join("cli.tfrc"), config)
+            .map_err(io("cannot write the CLI config"))?;
+        std::fs::create_dir_all(dir.path().join("work"))
+            .map_err(io("cannot create the work dir"))?;
+        Ok(Workspace {
+            dir,
+            terraform,
+            env: Vec::new(),
+        })
     }
 
     /// The directory terraform runs in (holds main.tf and the state).
     pub fn work_dir(&self) -> PathBuf {
         self.dir.path().join("work")
+    }
+
+    /// Runs every later command with the Terraform at `terraform` instead of
+    /// the 1.0.3 from [`terraform_binary`] (to test on several versions).
+    pub fn set_terraform(&mut self, terraform: PathBuf) {
+        self.terraform = terraform;
     }
 
     /// Sets an environment variable for every later command.
@@ -184,7 +218,9 @@ impl Workspace {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().map_err(io(format!("cannot run {}", self.terraform.display())))?;
+        let out = cmd
+            .output()
+            .map_err(io(format!("cannot run {}", self.terraform.display())))?;
         Ok(TfOutput {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -241,13 +277,17 @@ impl Workspace {
     /// The state as `terraform show -json` prints it.
     pub fn state_json(&self) -> Result<serde_json::Value, TestingError> {
         let out = self.run_ok(&["show", "-json", "-no-color"])?;
-        serde_json::from_str(&out.stdout)
-            .map_err(|e| TestingError::Plugin(format!("terraform show -json printed invalid JSON: {e}")))
+        serde_json::from_str(&out.stdout).map_err(|e| {
+            TestingError::Plugin(format!("terraform show -json printed invalid JSON: {e}"))
+        })
     }
 
     /// The attribute values of resource `address` (e.g. `localfile_file.a`)
     /// in the current state, or `None` when it is not in the state.
-    pub fn resource_values(&self, address: &str) -> Result<Option<serde_json::Value>, TestingError> {
+    pub fn resource_values(
+        &self,
+        address: &str,
+    ) -> Result<Option<serde_json::Value>, TestingError> {
         let state = self.state_json()?;
         let resources = state
             .pointer("/values/root_module/resources")
@@ -293,17 +333,25 @@ impl DebugProvider {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(io(format!("cannot start {}", binary.display())))?;
-        let stdout = child.stdout.take().ok_or_else(|| TestingError::Plugin("no stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| TestingError::Plugin("no stdout".into()))?;
         let mut lines = BufReader::new(stdout).lines();
         let reattach = lines.by_ref().take(20).map_while(Result::ok).find_map(|l| {
-            l.trim().strip_prefix("TF_REATTACH_PROVIDERS='").and_then(|r| r.strip_suffix('\'')).map(str::to_owned)
+            l.trim()
+                .strip_prefix("TF_REATTACH_PROVIDERS='")
+                .and_then(|r| r.strip_suffix('\''))
+                .map(str::to_owned)
         });
         match reattach {
             Some(reattach) => Ok(DebugProvider { child, reattach }),
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(TestingError::Plugin("debug mode printed no TF_REATTACH_PROVIDERS line".into()))
+                Err(TestingError::Plugin(
+                    "debug mode printed no TF_REATTACH_PROVIDERS line".into(),
+                ))
             }
         }
     }
@@ -339,9 +387,12 @@ pub struct ClientCert {
 impl ClientCert {
     /// A fresh certificate and key.
     pub fn generate() -> Result<ClientCert, TestingError> {
-        let err = |e: rcgen::Error| TestingError::Plugin(format!("cannot make a client certificate: {e}"));
+        let err = |e: rcgen::Error| {
+            TestingError::Plugin(format!("cannot make a client certificate: {e}"))
+        };
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(err)?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).map_err(err)?;
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).map_err(err)?;
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let cert = params.self_signed(&key).map_err(err)?;
         Ok(ClientCert {
@@ -385,15 +436,22 @@ impl PluginProcess {
                 s
             })
         });
-        let stdout = child.stdout.take().ok_or_else(|| TestingError::Plugin("no stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| TestingError::Plugin("no stdout".into()))?;
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map_err(io("cannot read the handshake line"))?;
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(io("cannot read the handshake line"))?;
         let handshake = line.trim_end().to_owned();
         let parts: Vec<&str> = handshake.split('|').collect();
         let [_, _, "unix", socket, "grpc", cert_b64] = parts.as_slice() else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(TestingError::Plugin(format!("unexpected handshake line {handshake:?}")));
+            return Err(TestingError::Plugin(format!(
+                "unexpected handshake line {handshake:?}"
+            )));
         };
         use base64::Engine as _;
         let der = base64::engine::general_purpose::STANDARD_NO_PAD
@@ -420,20 +478,27 @@ impl PluginProcess {
 
     /// Connects over mutual TLS presenting `cert`, trusting exactly the
     /// server certificate from the handshake line.
-    pub async fn connect(&self, cert: &ClientCert) -> Result<tonic::transport::Channel, TestingError> {
+    pub async fn connect(
+        &self,
+        cert: &ClientCert,
+    ) -> Result<tonic::transport::Channel, TestingError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TestingError::Plugin(e.to_string()))?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedCert::new(self.server_cert.clone(), provider)))
+            .with_custom_certificate_verifier(Arc::new(PinnedCert::new(
+                self.server_cert.clone(),
+                provider,
+            )))
             .with_client_auth_cert(vec![cert.der.clone()], cert.key.clone_key())
             .map_err(|e| TestingError::Plugin(e.to_string()))?;
         let mut config = config;
         config.alpn_protocols = vec![b"h2".to_vec()];
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let socket = self.socket.clone();
-        let endpoint = tonic::transport::Endpoint::from_static("http://localhost").connect_timeout(Duration::from_secs(5));
+        let endpoint = tonic::transport::Endpoint::from_static("http://localhost")
+            .connect_timeout(Duration::from_secs(5));
         endpoint
             .connect_with_connector(tower::service_fn(move |_| {
                 let connector = connector.clone();
@@ -450,7 +515,10 @@ impl PluginProcess {
     }
 
     /// A tfplugin6 client on a new connection.
-    pub async fn provider_client(&self, cert: &ClientCert) -> Result<ProviderClient<tonic::transport::Channel>, TestingError> {
+    pub async fn provider_client(
+        &self,
+        cert: &ClientCert,
+    ) -> Result<ProviderClient<tonic::transport::Channel>, TestingError> {
         Ok(ProviderClient::new(self.connect(cert).await?))
     }
 
@@ -458,7 +526,11 @@ impl PluginProcess {
     /// Returns the exit status if it exited by itself, and its stderr.
     pub fn wait(mut self, limit: Duration) -> (Option<std::process::ExitStatus>, String) {
         let status = wait_bounded(&mut self.child, limit);
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         (status, stderr)
     }
 }

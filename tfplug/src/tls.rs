@@ -22,7 +22,10 @@ pub(crate) struct PinnedCert {
 }
 
 impl PinnedCert {
-    pub(crate) fn new(expected: CertificateDer<'static>, provider: Arc<rustls::crypto::CryptoProvider>) -> PinnedCert {
+    pub(crate) fn new(
+        expected: CertificateDer<'static>,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> PinnedCert {
         PinnedCert { expected, provider }
     }
 
@@ -30,21 +33,44 @@ impl PinnedCert {
         if presented.as_ref() == self.expected.as_ref() {
             Ok(())
         } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
+}
 
-    fn tls12(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
-    }
+/// The handshake-signature methods, the same for both verifier traits:
+/// the pinned certificate's key verifies them with the provider's
+/// algorithms.
+macro_rules! pinned_signature_checks {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algorithms = &self.provider.signature_verification_algorithms;
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        }
 
-    fn tls13(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
-    }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algorithms = &self.provider.signature_verification_algorithms;
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        }
 
-    fn schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    };
 }
 
 impl ClientCertVerifier for PinnedCert {
@@ -58,20 +84,11 @@ impl ClientCertVerifier for PinnedCert {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.check(end_entity).map(|()| ClientCertVerified::assertion())
+        self.check(end_entity)
+            .map(|()| ClientCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls12(m, c, d)
-    }
-
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls13(m, c, d)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.schemes()
-    }
+    pinned_signature_checks!();
 }
 
 impl ServerCertVerifier for PinnedCert {
@@ -83,20 +100,11 @@ impl ServerCertVerifier for PinnedCert {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.check(end_entity).map(|()| ServerCertVerified::assertion())
+        self.check(end_entity)
+            .map(|()| ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls12(m, c, d)
-    }
-
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls13(m, c, d)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.schemes()
-    }
+    pinned_signature_checks!();
 }
 
 /// The crypto provider of the plugin's TLS server: aws-lc-rs (which can
@@ -117,7 +125,10 @@ pub(crate) fn server_provider() -> rustls::crypto::CryptoProvider {
 /// A fresh Ed25519 private key as PKCS#8 v1 DER (RFC 8410): a fixed
 /// prefix followed by a 32-byte seed from the OS.
 pub(crate) fn ed25519_pkcs8() -> Result<Vec<u8>, getrandom::Error> {
-    const PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    const PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
     let mut der = PREFIX.to_vec();
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)?;
@@ -161,10 +172,15 @@ impl rustls::crypto::SupportedKxGroup for RingX25519 {
 }
 
 impl rustls::crypto::ActiveKeyExchange for RingX25519Exchange {
-    fn complete(self: Box<Self>, peer_pub_key: &[u8]) -> Result<rustls::crypto::SharedSecret, rustls::Error> {
+    fn complete(
+        self: Box<Self>,
+        peer_pub_key: &[u8],
+    ) -> Result<rustls::crypto::SharedSecret, rustls::Error> {
         let peer = ring::agreement::UnparsedPublicKey::new(&ring::agreement::X25519, peer_pub_key);
-        ring::agreement::agree_ephemeral(self.key, &peer, |secret| rustls::crypto::SharedSecret::from(secret))
-            .map_err(|_| rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::InvalidKeyShare))
+        ring::agreement::agree_ephemeral(self.key, &peer, |secret| {
+            rustls::crypto::SharedSecret::from(secret)
+        })
+        .map_err(|_| rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::InvalidKeyShare))
     }
 
     fn pub_key(&self) -> &[u8] {

@@ -1,14 +1,17 @@
 //! Ready-made [`Validator`]s. Each reports an error naming the attribute
 //! and what it accepts.
 
+use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::Validator;
-use crate::value::Value;
 
 fn reject(diags: &mut Diagnostics, path: &AttributePath, v: &dyn Validator, found: &str) {
     diags.push(
-        Diagnostic::error("Invalid Attribute Value", format!("{path} must be {}, got {found}.", v.description()))
-            .at(path.clone()),
+        Diagnostic::error(
+            "Invalid Attribute Value",
+            format!("{path} must be {}, got {found}.", v.description()),
+        )
+        .at(path.clone()),
     );
 }
 
@@ -45,7 +48,14 @@ struct OneOf(Vec<String>);
 
 impl Validator for OneOf {
     fn description(&self) -> String {
-        format!("one of {}", self.0.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "))
+        format!(
+            "one of {}",
+            self.0
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Value::String(s) = value {
@@ -72,7 +82,10 @@ impl Validator for IntBetween {
     }
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Value::Number(n) = value {
-            if !n.as_i64().is_some_and(|i| (self.min..=self.max).contains(&i)) {
+            if !n
+                .as_i64()
+                .is_some_and(|i| (self.min..=self.max).contains(&i))
+            {
                 reject(diags, path, self, n.as_str());
             }
         }
@@ -84,7 +97,10 @@ pub fn custom<F>(description: impl Into<String>, check: F) -> impl Validator
 where
     F: Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
 {
-    Custom { description: description.into(), check }
+    Custom {
+        description: description.into(),
+        check,
+    }
 }
 
 struct Custom<F> {

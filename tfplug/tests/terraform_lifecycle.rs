@@ -46,18 +46,31 @@ fn lifecycle(ws: &Workspace) {
     let a = root.path().join("a.txt");
     let b = root.path().join("b.txt");
 
-    ws.write_config(&config(root.path(), "a.txt", "one", "")).unwrap();
+    ws.write_config(&config(root.path(), "a.txt", "one", ""))
+        .unwrap();
     ws.init().unwrap();
     let validated = ws.run_ok(&["validate", "-no-color"]).unwrap();
-    assert!(validated.stdout.contains("The configuration is valid"), "{}", validated.stdout);
+    assert!(
+        validated.stdout.contains("The configuration is valid"),
+        "{}",
+        validated.stdout
+    );
 
     let (empty, plan) = ws.plan().unwrap();
     assert!(!empty, "first plan must create: {}", plan.stdout);
     assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("id          = (known after apply)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("id          = (known after apply)"),
+        "{}",
+        plan.stdout
+    );
 
     let applied = ws.apply().unwrap();
-    assert!(applied.stdout.contains("read_back = \"one\""), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("read_back = \"one\""),
+        "{}",
+        applied.stdout
+    );
     assert_eq!(std::fs::read_to_string(&a).unwrap(), "one");
     assert_eq!(mode(&a), 0o644);
     let values = ws.resource_values("localfile_file.a").unwrap().unwrap();
@@ -70,18 +83,38 @@ fn lifecycle(ws: &Workspace) {
 
     // Refresh picks up a change made outside Terraform; the next apply undoes it.
     std::fs::write(&a, "drift").unwrap();
-    ws.run_ok(&["refresh", "-no-color", "-input=false"]).unwrap();
-    assert_eq!(ws.resource_values("localfile_file.a").unwrap().unwrap()["content"], "drift");
+    ws.run_ok(&["refresh", "-no-color", "-input=false"])
+        .unwrap();
+    assert_eq!(
+        ws.resource_values("localfile_file.a").unwrap().unwrap()["content"],
+        "drift"
+    );
     let (empty, plan) = ws.plan().unwrap();
-    assert!(!empty && plan.stdout.contains("update in-place"), "{}", plan.stdout);
+    assert!(
+        !empty && plan.stdout.contains("update in-place"),
+        "{}",
+        plan.stdout
+    );
     ws.apply().unwrap();
     assert_eq!(std::fs::read_to_string(&a).unwrap(), "one");
 
     // Import: forget the resource, import it by path, and find nothing to do.
     ws.run_ok(&["state", "rm", "localfile_file.a"]).unwrap();
     assert!(ws.resource_values("localfile_file.a").unwrap().is_none());
-    let imported = ws.run_ok(&["import", "-no-color", "-input=false", "localfile_file.a", "a.txt"]).unwrap();
-    assert!(imported.stdout.contains("Import successful"), "{}", imported.stdout);
+    let imported = ws
+        .run_ok(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            "localfile_file.a",
+            "a.txt",
+        ])
+        .unwrap();
+    assert!(
+        imported.stdout.contains("Import successful"),
+        "{}",
+        imported.stdout
+    );
     let values = ws.resource_values("localfile_file.a").unwrap().unwrap();
     assert_eq!(values["content"], "one");
     assert_eq!(values["size"], 3);
@@ -89,20 +122,47 @@ fn lifecycle(ws: &Workspace) {
     assert!(empty, "plan after import must be empty: {}", plan.stdout);
 
     // Update in place.
-    ws.write_config(&config(root.path(), "a.txt", "two!", r#"permissions = "0600""#)).unwrap();
+    ws.write_config(&config(
+        root.path(),
+        "a.txt",
+        "two!",
+        r#"permissions = "0600""#,
+    ))
+    .unwrap();
     let (empty, plan) = ws.plan().unwrap();
-    assert!(!empty && plan.stdout.contains("1 to change"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("id          = \"a.txt\""), "id keeps its state value: {}", plan.stdout);
+    assert!(
+        !empty && plan.stdout.contains("1 to change"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("id          = \"a.txt\""),
+        "id keeps its state value: {}",
+        plan.stdout
+    );
     ws.apply().unwrap();
     assert_eq!(std::fs::read_to_string(&a).unwrap(), "two!");
     assert_eq!(mode(&a), 0o600);
-    assert_eq!(ws.resource_values("localfile_file.a").unwrap().unwrap()["size"], 4);
+    assert_eq!(
+        ws.resource_values("localfile_file.a").unwrap().unwrap()["size"],
+        4
+    );
     assert!(ws.plan().unwrap().0, "plan after update must be empty");
 
     // Replace: a new path forces a new file.
-    ws.write_config(&config(root.path(), "b.txt", "two!", r#"permissions = "0600""#)).unwrap();
+    ws.write_config(&config(
+        root.path(),
+        "b.txt",
+        "two!",
+        r#"permissions = "0600""#,
+    ))
+    .unwrap();
     let (_, plan) = ws.plan().unwrap();
-    assert!(plan.stdout.contains("must be replaced") && plan.stdout.contains("# forces replacement"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("must be replaced") && plan.stdout.contains("# forces replacement"),
+        "{}",
+        plan.stdout
+    );
     ws.apply().unwrap();
     assert!(!a.exists(), "old file must be gone");
     assert_eq!(std::fs::read_to_string(&b).unwrap(), "two!");
@@ -125,12 +185,21 @@ fn lifecycle_with_automtls() {
     // Terraform 1.0.3 cannot keep write-only values out of the state, so
     // the framework refuses them with a clear diagnostic at validation.
     let root = tempfile::tempdir().unwrap();
-    let config = config(root.path(), "c.txt", "", r#"content_wo = "s3cret""#).replace("content = \"\"", "");
+    let config =
+        config(root.path(), "c.txt", "", r#"content_wo = "s3cret""#).replace("content = \"\"", "");
     ws.write_config(&config).unwrap();
     let out = ws.run(&["validate", "-no-color"]).unwrap();
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("Write-Only Attribute Not Supported"), "{}", out.stderr);
-    assert!(out.stderr.contains("Terraform 1.11 or later"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Write-Only Attribute Not Supported"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Terraform 1.11 or later"),
+        "{}",
+        out.stderr
+    );
     assert!(!root.path().join("c.txt").exists());
 }
 

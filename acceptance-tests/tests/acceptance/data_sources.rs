@@ -1,14 +1,16 @@
 //! `data.primus_secrets` (what `ppin -l` shows) and
 //! `data.primus_connection_test` (what `ppin -t` does).
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const PROXY: &str = "SERVICE_USER";
 
-#[test]
-fn secrets_lists_users_and_proxies_without_secrets() {
-    let f = Fixture::new(SimConfig::generated(2).with_proxied_user("CLOUD_APP", PROXY));
+fn secrets_lists_users_and_proxies_without_secrets(tf: Terraform) {
+    let f = Fixture::new(
+        tf,
+        SimConfig::generated(2).with_proxied_user("CLOUD_APP", PROXY),
+    );
     f.write(&format!(
         r#"
 provider "primus" {{}}
@@ -71,9 +73,8 @@ output "files" {{ value = [data.primus_secrets.all.config_file, data.primus_secr
     f.assert_no_changes();
 }
 
-#[test]
-fn connection_test_logs_in_and_reports_failures() {
-    let f = Fixture::new(SimConfig::generated(2));
+fn connection_test_logs_in_and_reports_failures(tf: Terraform) {
+    let f = Fixture::new(tf, SimConfig::generated(2));
     let config = |user: &str| {
         format!(
             r#"
@@ -112,3 +113,8 @@ output "logins" {{ value = data.primus_connection_test.t.logins }}
     assert!(out.contains("'U0002'"), "{out}");
     assert_eq!(f.sim.admin().user("U0002").unwrap().requests, 0);
 }
+
+acceptance_tests::on_every_terraform!(
+    secrets_lists_users_and_proxies_without_secrets,
+    connection_test_logs_in_and_reports_failures,
+);

@@ -4,7 +4,7 @@
 //! of the state. Passwords come in through sensitive variables, as users
 //! pass them, so Terraform's error snippets show `var.…`, not the value.
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 use secrets_cfg::{EntryKind, Secret};
 
@@ -31,8 +31,8 @@ resource "primus_permanent_secret" "app" {
 "#;
 
 /// A fixture with [`RESOURCE`] written and initialised, and the user's real passwords set.
-fn fixture() -> Fixture {
-    let mut f = Fixture::new(SimConfig::generated(1));
+fn fixture(tf: Terraform) -> Fixture {
+    let mut f = Fixture::new(tf, SimConfig::generated(1));
     let (setup, pin) = (f.setup_password(USER), f.pkcs11_password(USER));
     set_passwords(&mut f, &setup, &pin);
     f.write(RESOURCE);
@@ -55,9 +55,8 @@ fn requests(f: &Fixture) -> u64 {
     f.sim.admin().user(USER).unwrap().requests
 }
 
-#[test]
-fn entry_removed_out_of_band_is_planned_for_creation() {
-    let f = fixture();
+fn entry_removed_out_of_band_is_planned_for_creation(tf: Terraform) {
+    let f = fixture(tf);
     f.apply();
     f.assert_onboarded(USER);
 
@@ -84,9 +83,8 @@ fn entry_removed_out_of_band_is_planned_for_creation() {
     f.assert_no_changes();
 }
 
-#[test]
-fn create_adopts_an_entry_left_by_an_interrupted_apply() {
-    let f = fixture();
+fn create_adopts_an_entry_left_by_an_interrupted_apply(tf: Terraform) {
+    let f = fixture(tf);
     f.apply();
     f.assert_onboarded(USER);
     let stored = f.stored_secret(USER);
@@ -112,9 +110,8 @@ fn create_adopts_an_entry_left_by_an_interrupted_apply() {
     f.assert_no_changes();
 }
 
-#[test]
-fn entry_failing_authentication_in_the_file_is_an_error_never_a_replacement() {
-    let f = fixture();
+fn entry_failing_authentication_in_the_file_is_an_error_never_a_replacement(tf: Terraform) {
+    let f = fixture(tf);
     f.apply();
     // Flip the last hex digit of the ciphered value: the AES-GCM tag no longer verifies.
     let text = std::fs::read_to_string(f.secrets_cfg()).unwrap();
@@ -140,9 +137,8 @@ fn entry_failing_authentication_in_the_file_is_an_error_never_a_replacement() {
     );
 }
 
-#[test]
-fn secret_refused_by_the_hsm_is_an_error_never_a_replacement() {
-    let f = fixture();
+fn secret_refused_by_the_hsm_is_an_error_never_a_replacement(tf: Terraform) {
+    let f = fixture(tf);
     // The HSM-side check is opt-in: one login per resource and refresh.
     f.write(&RESOURCE.replace(
         "provider \"primus\" {}",
@@ -178,9 +174,8 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn wrong_setup_password_costs_one_trial_and_writes_nothing() {
-    let mut f = fixture();
+fn wrong_setup_password_costs_one_trial_and_writes_nothing(tf: Terraform) {
+    let mut f = fixture(tf);
     let wrong = wrong_setup_password(&f.setup_password(USER));
     let pin = f.pkcs11_password(USER);
     set_passwords(&mut f, &wrong, &pin);
@@ -201,9 +196,8 @@ fn wrong_setup_password_costs_one_trial_and_writes_nothing() {
     assert!(f.values("primus_permanent_secret.app").is_none());
 }
 
-#[test]
-fn malformed_setup_password_is_refused_before_the_hsm() {
-    let mut f = fixture();
+fn malformed_setup_password_is_refused_before_the_hsm(tf: Terraform) {
+    let mut f = fixture(tf);
     let pin = f.pkcs11_password(USER);
     set_passwords(&mut f, "FXAJX-XWVQ3-DC0O5-3SLQF", &pin);
     let out = f.plan_fails();
@@ -213,9 +207,8 @@ fn malformed_setup_password_is_refused_before_the_hsm() {
     assert_eq!(requests(&f), 0);
 }
 
-#[test]
-fn failed_update_removes_the_resource_and_next_apply_adds_it() {
-    let mut f = fixture();
+fn failed_update_removes_the_resource_and_next_apply_adds_it(tf: Terraform) {
+    let mut f = fixture(tf);
     let (setup, pin) = (f.setup_password(USER), f.pkcs11_password(USER));
     f.apply();
     f.assert_onboarded(USER);
@@ -253,7 +246,8 @@ fn failed_update_removes_the_resource_and_next_apply_adds_it() {
 
 #[test]
 fn write_only_passwords_are_refused_by_terraform_1_0() {
-    let f = fixture();
+    // Only for old Terraform: 1.11+ accepts write-only attributes.
+    let f = fixture(Terraform::V1_0_3);
     f.write(
         &RESOURCE
             .replace("setup_password  =", "setup_password_wo =")
@@ -269,3 +263,13 @@ fn write_only_passwords_are_refused_by_terraform_1_0() {
     assert_eq!(requests(&f), 0);
     assert!(!f.secrets_cfg().exists());
 }
+
+acceptance_tests::on_every_terraform!(
+    entry_removed_out_of_band_is_planned_for_creation,
+    create_adopts_an_entry_left_by_an_interrupted_apply,
+    entry_failing_authentication_in_the_file_is_an_error_never_a_replacement,
+    secret_refused_by_the_hsm_is_an_error_never_a_replacement,
+    wrong_setup_password_costs_one_trial_and_writes_nothing,
+    malformed_setup_password_is_refused_before_the_hsm,
+    failed_update_removes_the_resource_and_next_apply_adds_it,
+);

@@ -4,11 +4,10 @@
 
 use std::process::Command;
 
-use acceptance_tests::{workspace_root, VERSION};
-use tfplug::testing::{target_binary, terraform_binary};
+use acceptance_tests::{workspace_root, Terraform, VERSION};
+use tfplug::testing::target_binary;
 
-#[test]
-fn install_provider_script_fills_a_mirror_terraform_init_uses() {
+fn install_provider_script_fills_a_mirror_terraform_init_uses(tf: Terraform) {
     let dir = tempfile::tempdir().unwrap();
     let mirror = dir.path().join("mirror");
     let binary = target_binary("terraform-provider-primus").unwrap();
@@ -50,7 +49,7 @@ terraform {
 "#,
     )
     .unwrap();
-    let init = Command::new(terraform_binary().unwrap())
+    let init = Command::new(tf.binary())
         .args(["init", "-no-color", "-input=false"])
         .current_dir(&work)
         .env("TF_CLI_CONFIG_FILE", &cli_config)
@@ -72,3 +71,5 @@ terraform {
         "{stdout}"
     );
 }
+
+acceptance_tests::on_every_terraform!(install_provider_script_fills_a_mirror_terraform_init_uses,);

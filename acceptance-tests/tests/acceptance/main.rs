@@ -1,5 +1,8 @@
-//! Acceptance tests: a real Terraform 1.0.3 drives the provider against a
-//! real hsm-sim process, with real `.secrets.cfg` files. One test binary,
+//! Acceptance tests: a real Terraform drives the provider against a real
+//! hsm-sim process, with real `.secrets.cfg` files. Every test runs on
+//! Terraform 1.15.5 and on 1.0.3 (`acceptance_tests::on_every_terraform!`),
+//! except the write-only ones (1.15.5 only) and the refusal of write-only
+//! attributes by old clients (1.0.3 only). One test binary,
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -13,3 +16,4 @@ mod primus_config;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
+mod write_only;

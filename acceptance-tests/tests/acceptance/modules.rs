@@ -2,7 +2,7 @@
 //! three users (writing primus.cfg in the same apply), and fifty permanent
 //! secrets in one apply.
 
-use acceptance_tests::{workspace_root, Fixture};
+use acceptance_tests::{workspace_root, Fixture, Terraform};
 use hsm_sim::SimConfig;
 use secrets_cfg::EntryKind;
 
@@ -17,13 +17,12 @@ fn hcl_map(entries: &[(String, String)]) -> String {
     format!("{{\n{}\n  }}", body.join("\n"))
 }
 
-#[test]
-fn cloudhsm_onboarding_module_with_three_users() {
+fn cloudhsm_onboarding_module_with_three_users(tf: Terraform) {
     let users = ["CLOUD_A", "CLOUD_B", "CLOUD_C"];
     let config = users.iter().fold(SimConfig::generated(0), |c, u| {
         c.with_proxied_user(u, PROXY)
     });
-    let f = Fixture::new(config);
+    let f = Fixture::new(tf, config);
     // The module writes primus.cfg itself, in the same apply that onboards the users.
     std::fs::remove_file(f.primus_cfg()).unwrap();
     let module = workspace_root().join("examples/cloudhsm-onboarding");
@@ -96,9 +95,8 @@ output "proxy_user" {{ value = module.onboarding.proxy_user }}
     assert!(!f.primus_cfg().exists(), "destroy removes primus.cfg");
 }
 
-#[test]
-fn fifty_permanent_secrets_in_one_apply() {
-    let f = Fixture::new(SimConfig::generated(50));
+fn fifty_permanent_secrets_in_one_apply(tf: Terraform) {
+    let f = Fixture::new(tf, SimConfig::generated(50));
     let users: Vec<(String, String)> = f
         .sim
         .config()
@@ -159,3 +157,8 @@ resource "primus_permanent_secret" "app" {{
     f.ws.destroy().unwrap();
     assert!(f.store().list().unwrap().is_empty());
 }
+
+acceptance_tests::on_every_terraform!(
+    cloudhsm_onboarding_module_with_three_users,
+    fifty_permanent_secrets_in_one_apply,
+);

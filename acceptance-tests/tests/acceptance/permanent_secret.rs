@@ -1,7 +1,7 @@
 //! `primus_permanent_secret` through the sequence of a provider acceptance
 //! test: plan, apply, checks, empty plans, import, update, destroy.
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 fn resource(f: &Fixture, user: &str, version: u32) -> String {
@@ -26,9 +26,8 @@ resource "primus_permanent_secret" "app" {{
     )
 }
 
-#[test]
-fn lifecycle_plan_apply_import_update_destroy() {
-    let mut f = Fixture::new(SimConfig::generated(2));
+fn lifecycle_plan_apply_import_update_destroy(tf: Terraform) {
+    let mut f = Fixture::new(tf, SimConfig::generated(2));
     // The explicit provider arguments must be enough: no vendor environment variables.
     f.ws.set_env("SECUROSYS_PKCS11_CONF", "/nonexistent/primus.cfg");
     f.ws.set_env("SECUROSYS_SECRETS_CONF", "/nonexistent/.secrets.cfg");
@@ -143,3 +142,5 @@ fn lifecycle_plan_apply_import_update_destroy() {
         "{listed}"
     );
 }
+
+acceptance_tests::on_every_terraform!(lifecycle_plan_apply_import_update_destroy,);

@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const ADDRESS: &str = "primus_config.cfg";
@@ -52,9 +52,8 @@ fn ppin_list(f: &Fixture) -> String {
     stdout
 }
 
-#[test]
-fn one_apply_writes_primus_cfg_and_onboards_through_it() {
-    let f = Fixture::new(SimConfig::generated(1));
+fn one_apply_writes_primus_cfg_and_onboards_through_it(tf: Terraform) {
+    let f = Fixture::new(tf, SimConfig::generated(1));
     let user = "U0001";
     // Not there when the provider is configured: the apply writes it first.
     std::fs::remove_file(f.primus_cfg()).unwrap();
@@ -165,3 +164,5 @@ fn one_apply_writes_primus_cfg_and_onboards_through_it() {
     assert!(!f.primus_cfg().exists(), "destroy removes primus.cfg");
     assert!(f.store().list().unwrap().is_empty());
 }
+
+acceptance_tests::on_every_terraform!(one_apply_writes_primus_cfg_and_onboards_through_it,);

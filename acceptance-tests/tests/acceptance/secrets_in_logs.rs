@@ -4,7 +4,7 @@
 //! Terraform 1.0.3 itself stores in the state (`setup_password`,
 //! `pkcs11_password`, `password`), which the README documents.
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const PROXY: &str = "SERVICE_USER";
@@ -74,9 +74,11 @@ data "primus_connection_test" "all" {{
     )
 }
 
-#[test]
-fn trace_log_and_state_hold_no_secret() {
-    let mut f = Fixture::new(SimConfig::generated(1).with_proxied_user("CLOUD_APP", PROXY));
+fn trace_log_and_state_hold_no_secret(tf: Terraform) {
+    let mut f = Fixture::new(
+        tf,
+        SimConfig::generated(1).with_proxied_user("CLOUD_APP", PROXY),
+    );
     let log = f.ws.work_dir().join("trace.log");
     f.ws.set_env("TF_LOG", "TRACE");
     f.ws.set_env("TF_LOG_PATH", &log.display().to_string());
@@ -171,3 +173,5 @@ fn trace_log_and_state_hold_no_secret() {
         );
     }
 }
+
+acceptance_tests::on_every_terraform!(trace_log_and_state_hold_no_secret,);

@@ -1,7 +1,7 @@
 //! `primus_service_proxy_password`: plan, apply, checks, empty plans,
 //! import, update, destroy; and the permanent secret that needs it.
 
-use acceptance_tests::Fixture;
+use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const PROXY: &str = "SERVICE_USER";
@@ -20,9 +20,11 @@ resource "primus_service_proxy_password" "cloudhsm" {{
     )
 }
 
-#[test]
-fn lifecycle_plan_apply_import_update_destroy() {
-    let f = Fixture::new(SimConfig::generated(1).with_proxied_user(CLOUD_USER, PROXY));
+fn lifecycle_plan_apply_import_update_destroy(tf: Terraform) {
+    let f = Fixture::new(
+        tf,
+        SimConfig::generated(1).with_proxied_user(CLOUD_USER, PROXY),
+    );
     let password = f.proxy_password(PROXY);
     f.write(&proxy(&password));
     f.ws.init().unwrap();
@@ -80,9 +82,11 @@ fn lifecycle_plan_apply_import_update_destroy() {
     assert!(f.values("primus_service_proxy_password.cloudhsm").is_none());
 }
 
-#[test]
-fn permanent_secret_behind_an_unconfigured_proxy_names_the_missing_resource() {
-    let f = Fixture::new(SimConfig::generated(0).with_proxied_user(CLOUD_USER, PROXY));
+fn permanent_secret_behind_an_unconfigured_proxy_names_the_missing_resource(tf: Terraform) {
+    let f = Fixture::new(
+        tf,
+        SimConfig::generated(0).with_proxied_user(CLOUD_USER, PROXY),
+    );
     f.write(&format!(
         "provider \"primus\" {{}}\n{}",
         f.permanent_secret("cloud", CLOUD_USER, "")
@@ -119,3 +123,8 @@ fn permanent_secret_behind_an_unconfigured_proxy_names_the_missing_resource() {
     f.assert_onboarded(CLOUD_USER);
     f.assert_no_changes();
 }
+
+acceptance_tests::on_every_terraform!(
+    lifecycle_plan_apply_import_update_destroy,
+    permanent_secret_behind_an_unconfigured_proxy_names_the_missing_resource,
+);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use secrets_cfg::FileStamp;
+use primus_core::FileStamp;
 
 use super::{ConfigError, PrimusConfig};
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use secrets_cfg::libconfig::{Group, Value};
+use primus_core::libconfig::{Group, Value};
 
 use super::{ConfigError, Hsm, PrimusConfig, SlotUser};
 

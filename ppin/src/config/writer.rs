@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use secrets_cfg::libconfig::{self, Group, Value};
+use primus_core::libconfig::{self, Group, Value};
 
 use super::ConfigError;
 

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use tfplug::Value;
+use tfplug::value::{from_value, Value};
 
 use super::*;
 
@@ -60,15 +60,15 @@ fn imported_state_has_no_credentials() {
 
 fn config(entries: &[(&str, &str)]) -> Value {
     let mut m = BTreeMap::new();
-    m.insert("user".to_owned(), Value::String("APP".into()));
+    m.insert("user".to_owned(), Value::from("APP"));
     for (k, v) in entries {
-        m.insert((*k).to_owned(), Value::String((*v).to_owned()));
+        m.insert((*k).to_owned(), Value::from(*v));
     }
     Value::Object(m)
 }
 
 fn validate(config: Value) -> Diagnostics {
-    validate_config(&config)
+    validate_config(&from_value(&config).unwrap())
 }
 
 #[test]

@@ -11,18 +11,26 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tfplug::{
-    async_trait, data_source, resource, validators, Attribute, AttributePath, ConfigureRequest, ConfigureResponse,
-    CreateRequest, CreateResponse, DataReadRequest, DataReadResponse, DataSource, DataSourceEntry, DeleteRequest,
-    DeleteResponse, Diagnostic, Diagnostics, ImportRequest, ImportResponse, ImportState, Provider, ReadRequest,
-    ReadResponse, Resource, ResourceEntry, Schema, Type, UpdateRequest, UpdateResponse, ValidateConfig,
-    ValidateRequest, WriteOnlyFallback,
+    async_trait, data_source,
+    data_source::{DataReadRequest, DataReadResponse, DataSource, DataSourceEntry},
+    diag::{AttributePath, Diagnostic, Diagnostics},
+    provider::{ConfigureRequest, ConfigureResponse, Provider},
+    resource,
+    resource::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, ResourceEntry,
+        UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
+    },
+    schema::{Attribute, Schema, WriteOnlyFallback},
+    validators,
+    value::{Field, Type},
 };
 
 /// The registry address Terraform knows this provider by.
 const ADDRESS: &str = "registry.terraform.io/tfplug/localfile";
 
 fn main() {
-    std::process::exit(tfplug::serve_main(LocalFile, ADDRESS));
+    std::process::exit(tfplug::serve::serve_main(LocalFile, ADDRESS));
 }
 
 struct LocalFile;
@@ -51,18 +59,23 @@ impl Provider for LocalFile {
     type Client = Client;
 
     fn schema(&self) -> Schema {
-        Schema::new().attribute(
-            Attribute::optional("root", Type::String)
-                .description("Directory relative paths are resolved against; default: the working directory."),
-        )
+        Schema::new().attribute(Attribute::optional("root", Type::String).description(
+            "Directory relative paths are resolved against; default: the working directory.",
+        ))
     }
 
-    async fn configure(&self, req: ConfigureRequest<ProviderConfig>) -> Result<ConfigureResponse<Client>, Diagnostics> {
+    async fn configure(
+        &self,
+        req: ConfigureRequest<ProviderConfig>,
+    ) -> Result<ConfigureResponse<Client>, Diagnostics> {
         let root = PathBuf::from(req.config.root.unwrap_or_else(|| ".".to_owned()));
         if !root.is_dir() {
             return Err(Diagnostic::error(
                 "Root Directory Not Found",
-                format!("The provider root {} is not a directory; create it or fix `root`.", root.display()),
+                format!(
+                    "The provider root {} is not a directory; create it or fix `root`.",
+                    root.display()
+                ),
             )
             .at(AttributePath::root("root"))
             .into());
@@ -71,11 +84,14 @@ impl Provider for LocalFile {
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
-        vec![resource(FileResource).with_import().with_validation().into()]
+        vec![resource::register(FileResource)
+            .with_import()
+            .with_validation()
+            .into()]
     }
 
     fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
-        vec![data_source(FileData).into()]
+        vec![data_source::register(FileData).into()]
     }
 }
 
@@ -101,22 +117,32 @@ const WRITTEN_WRITE_ONLY: &[u8] = b"content_wo";
 fn io_error(action: &str, path: &Path, e: std::io::Error) -> Diagnostics {
     Diagnostic::error(
         format!("Cannot {action} File"),
-        format!("{action} {} failed: {e}. Check the path and its permissions.", path.display()),
+        format!(
+            "{action} {} failed: {e}. Check the path and its permissions.",
+            path.display()
+        ),
     )
     .at(AttributePath::root("path"))
     .into()
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {
-    u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("{text:?}"))
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{text:?}"))
 }
 
 /// Writes `bytes` atomically: temp file, fsync, rename, fsync the directory.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<u64> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     std::fs::File::open(dir)?.sync_all()?;
@@ -124,16 +150,30 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<u64> {
 }
 
 impl FileResource {
-    fn write(&self, client: &Client, config: &FileState, planned: FileState) -> Result<CreateResponse<FileState>, Diagnostics> {
+    fn write(
+        &self,
+        client: &Client,
+        config: &FileState,
+        planned: FileState,
+    ) -> Result<CreateResponse<FileState>, Diagnostics> {
         let path = client.resolve(&planned.path);
         let (text, private) = match &config.content_wo {
             Some(secret) => (secret.as_str(), WRITTEN_WRITE_ONLY.to_vec()),
             None => (planned.content.as_deref().unwrap_or(""), Vec::new()),
         };
-        let mode_text = planned.permissions.clone().unwrap_or_else(|| "0644".to_owned());
-        let mode = parse_mode(&mode_text).map_err(|m| Diagnostics::from(Diagnostic::error("Invalid Permissions", m)))?;
-        let size = write_file(&path, text.as_bytes(), mode).map_err(|e| io_error("Write", &path, e))?;
-        let state = FileState { id: Some(planned.path.clone()), size: Some(size), ..planned };
+        let mode_text = planned
+            .permissions
+            .clone()
+            .unwrap_or_else(|| "0644".to_owned());
+        let mode = parse_mode(&mode_text)
+            .map_err(|m| Diagnostics::from(Diagnostic::error("Invalid Permissions", m)))?;
+        let size =
+            write_file(&path, text.as_bytes(), mode).map_err(|e| io_error("Write", &path, e))?;
+        let state = FileState {
+            id: Some(planned.path.clone()),
+            size: Some(size),
+            ..planned
+        };
         Ok(CreateResponse::new(state).with_private(private))
     }
 }
@@ -149,8 +189,16 @@ impl Resource<Client> for FileResource {
     fn schema(&self) -> Schema {
         Schema::new()
             .description("A file on the local disk.")
-            .attribute(Attribute::required("path", Type::String).requires_replace().description("Path of the file."))
-            .attribute(Attribute::optional("content", Type::String).default("").description("Text to write."))
+            .attribute(
+                Attribute::required("path", Type::String)
+                    .requires_replace()
+                    .description("Path of the file."),
+            )
+            .attribute(
+                Attribute::optional("content", Type::String)
+                    .default("")
+                    .description("Text to write."),
+            )
             .attribute(
                 Attribute::optional("content_wo", Type::String)
                     .write_only(WriteOnlyFallback::Reject)
@@ -167,11 +215,17 @@ impl Resource<Client> for FileResource {
             .attribute(Attribute::computed("size", Type::Number).description("Size in bytes."))
     }
 
-    async fn create(&self, req: CreateRequest<'_, Client, FileState>) -> Result<CreateResponse<FileState>, Diagnostics> {
+    async fn create(
+        &self,
+        req: CreateRequest<'_, Client, FileState>,
+    ) -> Result<CreateResponse<FileState>, Diagnostics> {
         self.write(req.client, &req.config, req.planned)
     }
 
-    async fn read(&self, req: ReadRequest<'_, Client, FileState>) -> Result<ReadResponse<FileState>, Diagnostics> {
+    async fn read(
+        &self,
+        req: ReadRequest<'_, Client, FileState>,
+    ) -> Result<ReadResponse<FileState>, Diagnostics> {
         let path = req.client.resolve(&req.state.path);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -189,11 +243,17 @@ impl Resource<Client> for FileResource {
         Ok(ReadResponse::found(state).with_private(req.private))
     }
 
-    async fn update(&self, req: UpdateRequest<'_, Client, FileState>) -> Result<UpdateResponse<FileState>, Diagnostics> {
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, Client, FileState>,
+    ) -> Result<UpdateResponse<FileState>, Diagnostics> {
         self.write(req.client, &req.config, req.planned)
     }
 
-    async fn delete(&self, req: DeleteRequest<'_, Client, FileState>) -> Result<DeleteResponse, Diagnostics> {
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, FileState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
         let path = req.client.resolve(&req.prior.path);
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(DeleteResponse::new()),
@@ -206,7 +266,10 @@ impl Resource<Client> for FileResource {
 #[async_trait]
 impl ImportState<Client> for FileResource {
     /// The import id is the path; `read` fills in the rest.
-    async fn import(&self, req: ImportRequest<'_, Client>) -> Result<ImportResponse<FileState>, Diagnostics> {
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<FileState>, Diagnostics> {
         Ok(ImportResponse::new(FileState {
             path: req.id.clone(),
             content: None,
@@ -220,10 +283,12 @@ impl ImportState<Client> for FileResource {
 
 #[async_trait]
 impl ValidateConfig<Client> for FileResource {
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+    type Config = FileContent;
+
+    async fn validate(&self, req: ValidateRequest<FileContent>) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let content = req.config.attr("content");
-        if !req.config.attr("content_wo").is_null() && !content.is_null() {
+        // Unknown counts as set: it will be set at apply.
+        if !req.config.content_wo.is_null() && !req.config.content.is_null() {
             diags.attribute_error(
                 AttributePath::root("content_wo"),
                 "Conflicting Attributes",
@@ -232,6 +297,14 @@ impl ValidateConfig<Client> for FileResource {
         }
         diags
     }
+}
+
+/// The attributes validation looks at; the others are ignored.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+struct FileContent {
+    content: Field<String>,
+    content_wo: Field<String>,
 }
 
 // ---- localfile_file data source ----
@@ -262,7 +335,10 @@ impl DataSource<Client> for FileData {
             .attribute(Attribute::computed("size", Type::Number))
     }
 
-    async fn read(&self, req: DataReadRequest<'_, Client, FileDataState>) -> Result<DataReadResponse<FileDataState>, Diagnostics> {
+    async fn read(
+        &self,
+        req: DataReadRequest<'_, Client, FileDataState>,
+    ) -> Result<DataReadResponse<FileDataState>, Diagnostics> {
         let path = req.client.resolve(&req.config.path);
         let bytes = std::fs::read(&path).map_err(|e| io_error("Read", &path, e))?;
         Ok(DataReadResponse::new(FileDataState {

@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 use crate::error::CodecError;
 
 /// A Terraform type, as written in schemas and in dynamic values.
@@ -73,7 +75,12 @@ impl Type {
             ]),
             Type::Object(attrs) => J::Array(vec![
                 J::from("object"),
-                J::Object(attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect()),
+                J::Object(
+                    attrs
+                        .iter()
+                        .map(|(k, t)| (k.clone(), t.to_json()))
+                        .collect(),
+                ),
             ]),
         }
     }
@@ -181,7 +188,11 @@ impl Number {
 fn canonical(t: &str) -> String {
     let t = t.strip_prefix('+').unwrap_or(t);
     if t.contains(['e', 'E']) || !t.contains('.') {
-        return if t == "-0" { "0".to_owned() } else { t.to_owned() };
+        return if t == "-0" {
+            "0".to_owned()
+        } else {
+            t.to_owned()
+        };
     }
     let trimmed = t.trim_end_matches('0').trim_end_matches('.');
     match trimmed {
@@ -223,7 +234,11 @@ impl fmt::Display for Number {
 ///
 /// Sets are kept as vectors in the order the client sent them; equality of
 /// sets compares them as sets.
-#[derive(Clone, Debug)]
+///
+/// A value may be a secret (a sensitive or write-only attribute): strings
+/// are zeroized when dropped, and `Debug` shows the shape of a value but
+/// never a string or number in it.
+#[derive(Clone)]
 pub enum Value {
     /// The null value (of whatever type the schema says).
     Null,
@@ -233,8 +248,8 @@ pub enum Value {
     Bool(bool),
     /// A number.
     Number(Number),
-    /// A string.
-    String(String),
+    /// A string, zeroized when dropped.
+    String(Zeroizing<String>),
     /// A list.
     List(Vec<Value>),
     /// A set.
@@ -245,6 +260,23 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// An object.
     Object(BTreeMap<String, Value>),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Unknown => f.write_str("Unknown"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Number(_) => f.write_str("Number(<redacted>)"),
+            Value::String(_) => f.write_str("String(<redacted>)"),
+            Value::List(items) => f.debug_tuple("List").field(items).finish(),
+            Value::Set(items) => f.debug_tuple("Set").field(items).finish(),
+            Value::Tuple(items) => f.debug_tuple("Tuple").field(items).finish(),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Object(m) => f.debug_tuple("Object").field(m).finish(),
+        }
+    }
 }
 
 impl PartialEq for Value {
@@ -258,7 +290,9 @@ impl PartialEq for Value {
             (List(a), List(b)) | (Tuple(a), Tuple(b)) => a == b,
             (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
             (Set(a), Set(b)) => {
-                a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
+                a.len() == b.len()
+                    && a.iter().all(|x| b.contains(x))
+                    && b.iter().all(|x| a.contains(x))
             }
             _ => false,
         }
@@ -266,6 +300,23 @@ impl PartialEq for Value {
 }
 
 impl Value {
+    /// What kind of value this is ("a string", "null", ...), for messages
+    /// that must not quote the value itself.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown => "an unknown value",
+            Value::Bool(_) => "a bool",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Set(_) => "a set",
+            Value::Map(_) => "a map",
+            Value::Tuple(_) => "a tuple",
+            Value::Object(_) => "an object",
+        }
+    }
+
     /// True for [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
@@ -280,7 +331,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -308,7 +361,9 @@ impl Value {
         // Elements share their type when they agree; otherwise each element
         // carries its own type, as a collection of dynamic values.
         fn common<'a>(mut values: impl Iterator<Item = &'a Value>) -> Type {
-            let Some(first) = values.next().map(Value::infer_type) else { return Type::Dynamic };
+            let Some(first) = values.next().map(Value::infer_type) else {
+                return Type::Dynamic;
+            };
             if values.all(|v| v.infer_type() == first) {
                 first
             } else {
@@ -325,20 +380,22 @@ impl Value {
             Value::Set(v) => Type::set(element(v)),
             Value::Map(m) => Type::map(common(m.values())),
             Value::Tuple(v) => Type::Tuple(v.iter().map(Value::infer_type).collect()),
-            Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), v.infer_type())).collect()),
+            Value::Object(m) => {
+                Type::Object(m.iter().map(|(k, v)| (k.clone(), v.infer_type())).collect())
+            }
         }
     }
 }
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.to_owned())
+        Value::String(s.to_owned().into())
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Value {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 
@@ -386,7 +443,10 @@ fn wr<E: fmt::Display>(e: E) -> CodecError {
 }
 
 fn mismatch(value: &Value, ty: &Type) -> CodecError {
-    CodecError::TypeMismatch { expected: ty.to_string(), found: format!("{value:?}") }
+    CodecError::TypeMismatch {
+        expected: ty.to_string(),
+        found: value.kind().to_owned(),
+    }
 }
 
 fn encode(out: &mut Vec<u8>, value: &Value, ty: &Type) -> Result<(), CodecError> {
@@ -425,7 +485,10 @@ fn encode(out: &mut Vec<u8>, value: &Value, ty: &Type) -> Result<(), CodecError>
         }
         (Value::Tuple(items), Type::Tuple(types)) if items.len() == types.len() => {
             e::write_array_len(out, len32(items.len())?).map_err(wr)?;
-            items.iter().zip(types).try_for_each(|(v, t)| encode(out, v, t))
+            items
+                .iter()
+                .zip(types)
+                .try_for_each(|(v, t)| encode(out, v, t))
         }
         (Value::Map(m), Type::Map(et)) => {
             e::write_map_len(out, len32(m.len())?).map_err(wr)?;
@@ -449,7 +512,8 @@ fn encode(out: &mut Vec<u8>, value: &Value, ty: &Type) -> Result<(), CodecError>
 }
 
 fn len32(n: usize) -> Result<u32, CodecError> {
-    u32::try_from(n).map_err(|_| CodecError::Msgpack(format!("collection of {n} elements is too large")))
+    u32::try_from(n)
+        .map_err(|_| CodecError::Msgpack(format!("collection of {n} elements is too large")))
 }
 
 struct Reader<'a> {
@@ -459,7 +523,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], CodecError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or(CodecError::Truncated)?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or(CodecError::Truncated)?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -470,7 +538,10 @@ impl Reader<'_> {
     }
 
     fn be(&mut self, n: usize) -> Result<u64, CodecError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| acc << 8 | u64::from(*b)))
     }
 }
 
@@ -537,7 +608,11 @@ fn read_item<'a>(r: &mut Reader<'a>) -> Result<Item<'a>, CodecError> {
 }
 
 fn take_slice<'a>(r: &mut Reader<'a>, n: usize) -> Result<&'a [u8], CodecError> {
-    let end = r.pos.checked_add(n).filter(|e| *e <= r.buf.len()).ok_or(CodecError::Truncated)?;
+    let end = r
+        .pos
+        .checked_add(n)
+        .filter(|e| *e <= r.buf.len())
+        .ok_or(CodecError::Truncated)?;
     let s = &r.buf[r.pos..end];
     r.pos = end;
     Ok(s)
@@ -561,7 +636,10 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
         return Err(CodecError::TooDeep);
     }
     let item = read_item(r)?;
-    let unexpected = |what: &str| CodecError::TypeMismatch { expected: ty.to_string(), found: what.to_owned() };
+    let unexpected = |what: &str| CodecError::TypeMismatch {
+        expected: ty.to_string(),
+        found: what.to_owned(),
+    };
     match (item, ty) {
         (Item::Nil, _) => Ok(Value::Null),
         (Item::Ext, _) => Ok(Value::Unknown),
@@ -570,14 +648,14 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
                 Item::Str(b) | Item::Bin(b) => b,
                 _ => return Err(unexpected("a dynamic value without its type")),
             };
-            let json: serde_json::Value =
-                serde_json::from_slice(type_json).map_err(|e| CodecError::BadType(e.to_string()))?;
+            let json: serde_json::Value = serde_json::from_slice(type_json)
+                .map_err(|e| CodecError::BadType(e.to_string()))?;
             let inner = Type::from_json(&json)?;
             decode(r, &inner, depth + 1)
         }
         (_, Type::Dynamic) => Err(unexpected("a dynamic value that is not [type, value]")),
         (Item::Bool(b), Type::Bool) => Ok(Value::Bool(b)),
-        (Item::Str(s), Type::String) => Ok(Value::String(utf8(s)?)),
+        (Item::Str(s), Type::String) => Ok(Value::String(utf8(s)?.into())),
         (Item::Int(i), Type::Number) => Ok(Value::Number(Number::from(i))),
         (Item::Uint(u), Type::Number) => Ok(Value::Number(Number::from(u))),
         (Item::Float(f), Type::Number) => Ok(Value::Number(Number::from(f))),
@@ -587,11 +665,17 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
             for _ in 0..n {
                 items.push(decode(r, et, depth + 1)?);
             }
-            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(items)
+            } else {
+                Value::List(items)
+            })
         }
-        (Item::Array(n), Type::Tuple(types)) if n == types.len() => {
-            types.iter().map(|t| decode(r, t, depth + 1)).collect::<Result<_, _>>().map(Value::Tuple)
-        }
+        (Item::Array(n), Type::Tuple(types)) if n == types.len() => types
+            .iter()
+            .map(|t| decode(r, t, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::Tuple),
         (Item::Map(n), Type::Map(_) | Type::Object(_)) => {
             let mut m = BTreeMap::new();
             for _ in 0..capacity(r, n)? {
@@ -601,9 +685,9 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
                 };
                 let et = match ty {
                     Type::Map(et) => et.as_ref(),
-                    Type::Object(types) => {
-                        types.get(&key).ok_or_else(|| CodecError::UnexpectedAttribute(key.clone()))?
-                    }
+                    Type::Object(types) => types
+                        .get(&key)
+                        .ok_or_else(|| CodecError::UnexpectedAttribute(key.clone()))?,
                     _ => unreachable!("matched Map or Object above"),
                 };
                 let v = decode(r, et, depth + 1)?;
@@ -628,7 +712,10 @@ fn decode(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, CodecErr
 /// as serde_json parsed them, which keeps integers up to 64 bits exactly.
 pub fn from_json(json: &serde_json::Value, ty: &Type) -> Result<Value, CodecError> {
     use serde_json::Value as J;
-    let unexpected = || CodecError::TypeMismatch { expected: ty.to_string(), found: json.to_string() };
+    let unexpected = || CodecError::TypeMismatch {
+        expected: ty.to_string(),
+        found: json.to_string(),
+    };
     Ok(match (json, ty) {
         (J::Null, _) => Value::Null,
         (J::Object(o), Type::Dynamic) => {
@@ -636,17 +723,30 @@ pub fn from_json(json: &serde_json::Value, ty: &Type) -> Result<Value, CodecErro
             from_json(o.get("value").unwrap_or(&J::Null), &t)?
         }
         (J::Bool(b), Type::Bool) => Value::Bool(*b),
-        (J::String(s), Type::String) => Value::String(s.clone()),
+        (J::String(s), Type::String) => Value::String(s.clone().into()),
         (J::Number(n), Type::Number) => Value::Number(Number::parse(&n.to_string())?),
         (J::String(s), Type::Number) => Value::Number(Number::parse(s)?),
-        (J::Array(a), Type::List(et)) => Value::List(a.iter().map(|v| from_json(v, et)).collect::<Result<_, _>>()?),
-        (J::Array(a), Type::Set(et)) => Value::Set(a.iter().map(|v| from_json(v, et)).collect::<Result<_, _>>()?),
-        (J::Array(a), Type::Tuple(ts)) if a.len() == ts.len() => {
-            Value::Tuple(a.iter().zip(ts).map(|(v, t)| from_json(v, t)).collect::<Result<_, _>>()?)
-        }
-        (J::Object(o), Type::Map(et)) => {
-            Value::Map(o.iter().map(|(k, v)| Ok((k.clone(), from_json(v, et)?))).collect::<Result<_, CodecError>>()?)
-        }
+        (J::Array(a), Type::List(et)) => Value::List(
+            a.iter()
+                .map(|v| from_json(v, et))
+                .collect::<Result<_, _>>()?,
+        ),
+        (J::Array(a), Type::Set(et)) => Value::Set(
+            a.iter()
+                .map(|v| from_json(v, et))
+                .collect::<Result<_, _>>()?,
+        ),
+        (J::Array(a), Type::Tuple(ts)) if a.len() == ts.len() => Value::Tuple(
+            a.iter()
+                .zip(ts)
+                .map(|(v, t)| from_json(v, t))
+                .collect::<Result<_, _>>()?,
+        ),
+        (J::Object(o), Type::Map(et)) => Value::Map(
+            o.iter()
+                .map(|(k, v)| Ok((k.clone(), from_json(v, et)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
         (J::Object(o), Type::Object(types)) => {
             if let Some(extra) = o.keys().find(|k| !types.contains_key(*k)) {
                 return Err(CodecError::UnexpectedAttribute(extra.clone()));
@@ -660,4 +760,21 @@ pub fn from_json(json: &serde_json::Value, ty: &Type) -> Result<Value, CodecErro
         }
         _ => return Err(unexpected()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings, which may be secrets, are held in a type that zeroizes
+    /// them on drop (a compile-time check: the binding names the type).
+    #[test]
+    fn strings_are_zeroized_on_drop() {
+        let v = Value::from("secret");
+        let Value::String(s) = &v else {
+            panic!("a string value");
+        };
+        let held: &Zeroizing<String> = s;
+        assert_eq!(held.as_str(), "secret");
+    }
 }

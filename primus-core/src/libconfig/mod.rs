@@ -19,7 +19,7 @@
 //! libconfig text by hand.
 //!
 //! ```
-//! use secrets_cfg::libconfig::{self, Value};
+//! use primus_core::libconfig::{self, Value};
 //! let doc = libconfig::parse(r#"
 //!     version = "1.0";
 //!     primus: { hsms: { hsm0: { host = "hsm1.example"; port = "2310";
@@ -39,8 +39,7 @@ mod writer;
 
 pub use parser::{parse, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
-pub(crate) use writer::write_at;
-pub use writer::{quote, write, WriteError};
+pub use writer::{quote, write, write_at, WriteError};
 
 #[cfg(test)]
 mod tests;

@@ -3,39 +3,48 @@
 
 use std::fmt;
 
-use secrecy::{ExposeSecret, SecretBox, SecretSlice, SecretString};
-use zeroize::Zeroize;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 /// The text every secret prints as, so logs and `{:?}` never show one.
-const REDACTED: &str = "[REDACTED]";
+pub const REDACTED: &str = "[REDACTED]";
 
-/// `Debug` and `Display` that print [`REDACTED`] for each listed type.
+/// Implements `Debug` and `Display` printing [`REDACTED`] for each listed
+/// type, so a secret-holding type defined in another crate (such as a file
+/// key) redacts exactly as [`Secret`] and [`Password`] do.
+///
+/// ```
+/// struct ApiToken(String);
+/// primus_core::redacted_fmt!(ApiToken);
+/// let token = ApiToken("t0ps3cret".to_owned());
+/// assert_eq!(format!("{token:?} {token}"), "[REDACTED] [REDACTED]");
+/// ```
+#[macro_export]
 macro_rules! redacted_fmt {
     ($($ty:ty),+) => {$(
-        impl fmt::Debug for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(REDACTED)
+        impl ::core::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str($crate::REDACTED)
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(REDACTED)
+        impl ::core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str($crate::REDACTED)
             }
         }
     )+};
 }
 
-redacted_fmt!(Secret, Password, FileKey);
+redacted_fmt!(Secret, Password);
 
-/// A byte secret: a permanent secret, a stored proxy password, a file key.
+/// A byte secret: a permanent secret, a stored proxy password.
 ///
 /// The bytes are zeroized when the value is dropped and can only be read
 /// through [`Secret::expose_secret`]. `Debug` and `Display` print `[REDACTED]`.
 /// Equality compares in constant time.
 ///
 /// ```
-/// use secrets_cfg::Secret;
+/// use primus_core::Secret;
 /// let s = Secret::new(b"permanent".to_vec());
 /// assert_eq!(format!("{s:?} {s}"), "[REDACTED] [REDACTED]");
 /// assert_eq!(s.expose_secret(), b"permanent");
@@ -99,7 +108,7 @@ impl Eq for Secret {}
 /// `Debug`/`Display` redact. Equality compares in constant time.
 ///
 /// ```
-/// use secrets_cfg::Password;
+/// use primus_core::Password;
 /// let p = Password::new("FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3".to_owned());
 /// assert_eq!(format!("{p:?}"), "[REDACTED]");
 /// assert_eq!(p.expose_secret().len(), 29);
@@ -211,75 +220,6 @@ impl serde::de::Visitor<'_> for PasswordVisitor {
     }
 }
 
-/// The 256-bit key that ciphers the values of a `.secrets.cfg` file.
-///
-/// Zeroized on drop, redacted in `Debug`/`Display`. Build one with
-/// [`FileKey::generate`], [`FileKey::from_bytes`] or [`FileKey::from_hex`].
-pub struct FileKey(SecretBox<[u8; 32]>);
-
-impl FileKey {
-    /// Key length in bytes.
-    pub const LEN: usize = 32;
-
-    /// A fresh key from the operating system's random source.
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        let mut bytes = Box::new([0u8; Self::LEN]);
-        getrandom::fill(bytes.as_mut())?;
-        Ok(Self(SecretBox::new(bytes)))
-    }
-
-    /// Wraps raw key bytes.
-    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
-        let key = Self(SecretBox::new(Box::new(bytes)));
-        bytes.zeroize();
-        key
-    }
-
-    /// Parses 64 hexadecimal digits (surrounding whitespace ignored), the
-    /// form used by the key file and `$SECUROSYS_SECRETS_KEY`. The error
-    /// says what is wrong without echoing the input.
-    pub fn from_hex(text: &str) -> Result<Self, KeyFormatError> {
-        let text = text.trim();
-        if text.len() != 2 * Self::LEN {
-            return Err(KeyFormatError::Length(text.len()));
-        }
-        let mut bytes = Box::new([0u8; Self::LEN]);
-        hex::decode_to_slice(text, bytes.as_mut()).map_err(|_| KeyFormatError::NotHex)?;
-        Ok(Self(SecretBox::new(bytes)))
-    }
-
-    /// The key as 64 lowercase hexadecimal digits plus a newline (the key
-    /// file's content).
-    pub(crate) fn to_hex_line(&self) -> Secret {
-        let mut line = hex::encode(self.expose_secret()).into_bytes();
-        line.push(b'\n');
-        Secret::new(line)
-    }
-
-    /// The key bytes.
-    pub fn expose_secret(&self) -> &[u8; 32] {
-        self.0.expose_secret()
-    }
-}
-
-impl Clone for FileKey {
-    fn clone(&self) -> Self {
-        Self(SecretBox::new(Box::new(*self.expose_secret())))
-    }
-}
-
-/// Why text is not a key. Never contains the text itself.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyFormatError {
-    /// The text is not 64 characters long.
-    #[error("expected 64 hexadecimal digits, found {0} characters")]
-    Length(usize),
-    /// The text holds a character that is not a hexadecimal digit.
-    #[error("expected 64 hexadecimal digits, found a non-hexadecimal character")]
-    NotHex,
-}
-
 /// Compares without an early exit so timing does not reveal where two
 /// secrets first differ (length is not secret).
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -294,13 +234,11 @@ mod tests {
     fn debug_and_display_redact() {
         let s = Secret::new(b"hunter2".to_vec());
         let p = Password::new("hunter2".to_owned());
-        let k = FileKey::from_bytes([7; 32]);
         for text in [
             format!("{s:?}"),
             format!("{s}"),
             format!("{p:?}"),
             format!("{p}"),
-            format!("{k:?}"),
         ] {
             assert_eq!(text, "[REDACTED]");
         }
@@ -336,22 +274,5 @@ mod tests {
             Secret::from(Password::new("pw".into())).expose_secret(),
             b"pw"
         );
-    }
-
-    #[test]
-    fn key_hex_round_trip_and_errors() {
-        let k = FileKey::generate().unwrap();
-        let line = k.to_hex_line();
-        let text = std::str::from_utf8(line.expose_secret()).unwrap();
-        let back = FileKey::from_hex(text).unwrap();
-        assert_eq!(back.expose_secret(), k.expose_secret());
-        assert_eq!(
-            FileKey::from_hex("abc").unwrap_err(),
-            KeyFormatError::Length(3)
-        );
-        let bad = "z".repeat(64);
-        let err = FileKey::from_hex(&bad).unwrap_err();
-        assert_eq!(err, KeyFormatError::NotHex);
-        assert!(!err.to_string().contains('z'));
     }
 }

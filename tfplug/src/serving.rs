@@ -18,14 +18,15 @@ use tonic::transport::server::Connected;
 use crate::error::ServeError;
 use crate::log;
 use crate::proto::plugin as gp;
-use crate::provider::Provider;
 use crate::server::ProviderService;
 use crate::tls::{ed25519_pkcs8, server_provider, PinnedCert};
+use crate::traits::Provider;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Its value.
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// The go-plugin core protocol version (first field of the handshake line).
 const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol we speak.
@@ -47,7 +48,10 @@ impl ServeOptions {
     /// Options for `address`; `debug` is taken from the command line
     /// (`--debug`).
     pub fn new(address: impl Into<String>) -> ServeOptions {
-        ServeOptions { address: address.into(), debug: std::env::args().skip(1).any(|a| a == "--debug") }
+        ServeOptions {
+            address: address.into(),
+            debug: std::env::args().skip(1).any(|a| a == "--debug"),
+        }
     }
 
     /// Forces debug mode on or off.
@@ -62,8 +66,8 @@ impl ServeOptions {
 ///
 /// ```no_run
 /// # struct MyProvider;
-/// # fn doc(p: impl tfplug::Provider) {
-/// std::process::exit(tfplug::serve_main(p, "registry.terraform.io/acme/thing"));
+/// # fn doc(p: impl tfplug::provider::Provider) {
+/// std::process::exit(tfplug::serve::serve_main(p, "registry.terraform.io/acme/thing"));
 /// # }
 /// ```
 pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<(), ServeError> {
@@ -78,27 +82,39 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
     let tls = if options.debug {
         None
     } else {
-        let pem = std::env::var("PLUGIN_CLIENT_CERT").map_err(|_| ServeError::NoClientCertificate)?;
+        let pem =
+            std::env::var("PLUGIN_CLIENT_CERT").map_err(|_| ServeError::NoClientCertificate)?;
         Some(AutoTls::new(&pem)?)
     };
 
     let dir = socket_dir()?;
     let socket = dir.path().join("plugin.sock");
-    let listener = UnixListener::bind(&socket)
-        .map_err(|source| ServeError::Io { context: format!("cannot listen on {}", socket.display()), source })?;
+    let listener = UnixListener::bind(&socket).map_err(|source| ServeError::Io {
+        context: format!("cannot listen on {}", socket.display()),
+        source,
+    })?;
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::mpsc::channel::<()>(1);
-    let service = ProviderService::new(provider);
+    let stop_token = tokio_util::sync::CancellationToken::new();
+    let service = ProviderService::new(provider, stop_token.clone());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
 
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller { shutdown: shutdown_tx }))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            Controller {
+                shutdown: shutdown_tx,
+            },
+        ))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
-        .add_service(crate::proto::tfplugin6::provider_server::ProviderServer::new(service)
-            .max_decoding_message_size(256 << 20)
-            .max_encoding_message_size(256 << 20));
+        .add_service(
+            crate::proto::tfplugin6::provider_server::ProviderServer::new(service)
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20),
+        );
 
     let incoming = accept_loop(listener, tls.as_ref().map(|t| t.acceptor.clone()));
     match &tls {
@@ -113,7 +129,10 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
             stdout
                 .write_all(line.as_bytes())
                 .and_then(|_| stdout.flush())
-                .map_err(|source| ServeError::Io { context: "cannot write the handshake line".to_owned(), source })?;
+                .map_err(|source| ServeError::Io {
+                    context: "cannot write the handshake line".to_owned(),
+                    source,
+                })?;
         }
         None => print_reattach(&options.address, &socket),
     }
@@ -123,6 +142,8 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
             _ = shutdown_rx.recv() => tracing::debug!("shutdown requested by the client"),
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
         }
+        // Operations that have not yet sent a credential give up now.
+        stop_token.cancel();
     };
     let served = tokio::select! {
         r = router.serve_with_incoming(incoming) => r.map_err(|e| ServeError::Grpc(e.to_string())),
@@ -136,7 +157,11 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
 /// prints a human message to stderr when serving fails (e.g. when run by
 /// hand without `--debug`).
 pub fn serve_main<P: Provider>(provider: P, address: &str) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -161,23 +186,37 @@ fn negotiate_version(offered: Option<&str>) -> Result<(), ServeError> {
         // serves our only version and lets the client decide.
         return Ok(());
     };
-    if list.split(',').any(|v| v.trim().parse::<u32>() == Ok(PLUGIN_PROTOCOL_VERSION)) {
+    if list
+        .split(',')
+        .any(|v| v.trim().parse::<u32>() == Ok(PLUGIN_PROTOCOL_VERSION))
+    {
         Ok(())
     } else {
-        Err(ServeError::UnsupportedProtocol { offered: list.to_owned() })
+        Err(ServeError::UnsupportedProtocol {
+            offered: list.to_owned(),
+        })
     }
 }
 
 fn socket_dir() -> Result<tempfile::TempDir, ServeError> {
-    let parent = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let parent = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::Builder::new()
         .prefix("tfplug-")
         .tempdir_in(&parent)
-        .map_err(|source| ServeError::Io { context: format!("cannot create a socket directory in {}", parent.display()), source })?;
+        .map_err(|source| ServeError::Io {
+            context: format!("cannot create a socket directory in {}", parent.display()),
+            source,
+        })?;
     // Mode 0700, set before the socket exists: only this user can reach it.
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
-        .map_err(|source| ServeError::Io { context: format!("cannot restrict {}", dir.path().display()), source })?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).map_err(
+        |source| ServeError::Io {
+            context: format!("cannot restrict {}", dir.path().display()),
+            source,
+        },
+    )?;
     Ok(dir)
 }
 
@@ -209,7 +248,11 @@ impl Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -218,7 +261,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -264,13 +311,17 @@ fn accept_loop(
                     let acceptor = acceptor.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {
-                        let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                        let handshake =
+                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                                .await;
                         match handshake {
                             Ok(Ok(tls)) => {
                                 // The receiver is gone only when the server stopped.
                                 let _ = tx.send(Conn::Tls(Box::new(tls))).await;
                             }
-                            Ok(Err(e)) => tracing::warn!(error = %e, "refused a client: TLS handshake failed"),
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "refused a client: TLS handshake failed")
+                            }
                             Err(_) => tracing::warn!("refused a client: TLS handshake timed out"),
                         }
                     });
@@ -298,17 +349,24 @@ impl AutoTls {
 
         let pkcs8 = PrivatePkcs8KeyDer::from(ed25519_pkcs8().map_err(tls_err)?);
         let key = rcgen::KeyPair::try_from(&pkcs8).map_err(tls_err)?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).map_err(tls_err)?;
-        params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
-        params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).map_err(tls_err)?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "HashiCorp");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params.key_usages = vec![
             rcgen::KeyUsagePurpose::DigitalSignature,
             rcgen::KeyUsagePurpose::KeyEncipherment,
             rcgen::KeyUsagePurpose::KeyCertSign,
         ];
-        params.extended_key_usages =
-            vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::seconds(30);
         params.not_after = now + time::Duration::days(1);
@@ -326,7 +384,8 @@ impl AutoTls {
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(AutoTls {
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-            server_cert_b64: base64::engine::general_purpose::STANDARD_NO_PAD.encode(cert_der.as_ref()),
+            server_cert_b64: base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(cert_der.as_ref()),
         })
     }
 }
@@ -341,7 +400,10 @@ struct Controller {
 
 #[tonic::async_trait]
 impl gp::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _: tonic::Request<gp::Empty>) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
+    async fn shutdown(
+        &self,
+        _: tonic::Request<gp::Empty>,
+    ) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
         let tx = self.shutdown.clone();
         // Stop right after this response is on its way; Terraform waits
         // for the process to exit.
@@ -360,7 +422,10 @@ struct Stdio;
 impl gp::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = tokio_stream::Pending<Result<gp::StdioData, tonic::Status>>;
 
-    async fn stream_stdio(&self, _: tonic::Request<()>) -> Result<tonic::Response<Self::StreamStdioStream>, tonic::Status> {
+    async fn stream_stdio(
+        &self,
+        _: tonic::Request<()>,
+    ) -> Result<tonic::Response<Self::StreamStdioStream>, tonic::Status> {
         // Logs go to stderr directly in the JSON format Terraform reads,
         // so nothing is ever forwarded here; the stream stays open.
         Ok(tonic::Response::new(tokio_stream::pending()))

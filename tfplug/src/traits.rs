@@ -12,11 +12,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
+use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::{Schema, SchemaMismatch};
 use crate::serde_value::{from_value, to_value};
-use crate::value::Value;
 
 /// What the client (Terraform) said it supports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,10 +49,10 @@ pub trait Provider: Send + Sync + 'static {
         req: ConfigureRequest<Self::Config>,
     ) -> Result<ConfigureResponse<Self::Client>, Diagnostics>;
 
-    /// The managed resources. Build each with [`resource`].
+    /// The managed resources. Build each with [`register`](crate::resource::register).
     fn resources(&self) -> Vec<ResourceEntry<Self::Client>>;
 
-    /// The data sources. Build each with [`data_source`].
+    /// The data sources. Build each with [`register`](crate::data_source::register).
     fn data_sources(&self) -> Vec<DataSourceEntry<Self::Client>>;
 }
 
@@ -64,6 +65,10 @@ pub struct ConfigureRequest<T> {
     pub terraform_version: String,
     /// What the client supports.
     pub capabilities: ClientCapabilities,
+    /// Fired when Terraform sends StopProvider (Ctrl-C) or the provider
+    /// shuts down. Keep a clone in the client and cancel operations that
+    /// have not yet sent a credential when it fires.
+    pub stop: CancellationToken,
 }
 
 /// Response of [`Provider::configure`].
@@ -78,7 +83,10 @@ pub struct ConfigureResponse<C> {
 impl<C> ConfigureResponse<C> {
     /// A response carrying `client`.
     pub fn new(client: C) -> Self {
-        ConfigureResponse { client, warnings: Vec::new() }
+        ConfigureResponse {
+            client,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -104,11 +112,17 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     /// Creates the object. `req.planned` holds configured values and
     /// defaults; computed attributes unknown at plan are `None`. Return
     /// the state with every computed attribute set.
-    async fn create(&self, req: CreateRequest<'_, C, Self::State>) -> Result<CreateResponse<Self::State>, Diagnostics>;
+    async fn create(
+        &self,
+        req: CreateRequest<'_, C, Self::State>,
+    ) -> Result<CreateResponse<Self::State>, Diagnostics>;
 
     /// Reads the object's current state. Return [`ReadResponse::gone`]
     /// when it no longer exists; Terraform then plans to create it again.
-    async fn read(&self, req: ReadRequest<'_, C, Self::State>) -> Result<ReadResponse<Self::State>, Diagnostics>;
+    async fn read(
+        &self,
+        req: ReadRequest<'_, C, Self::State>,
+    ) -> Result<ReadResponse<Self::State>, Diagnostics>;
 
     /// Updates the object in place to `req.planned`.
     ///
@@ -117,10 +131,16 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     /// whose failure destroyed the object is therefore noticed at the next
     /// refresh: [`read`](Self::read) returns [`ReadResponse::gone`] and
     /// Terraform plans to create it again.
-    async fn update(&self, req: UpdateRequest<'_, C, Self::State>) -> Result<UpdateResponse<Self::State>, Diagnostics>;
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, C, Self::State>,
+    ) -> Result<UpdateResponse<Self::State>, Diagnostics>;
 
     /// Deletes the object. The framework then removes it from the state.
-    async fn delete(&self, req: DeleteRequest<'_, C, Self::State>) -> Result<DeleteResponse, Diagnostics>;
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, C, Self::State>,
+    ) -> Result<DeleteResponse, Diagnostics>;
 }
 
 /// Request of [`Resource::create`].
@@ -150,7 +170,11 @@ pub struct CreateResponse<S> {
 impl<S> CreateResponse<S> {
     /// A response with the new state.
     pub fn new(state: S) -> Self {
-        CreateResponse { state, private: Vec::new(), warnings: Diagnostics::new() }
+        CreateResponse {
+            state,
+            private: Vec::new(),
+            warnings: Diagnostics::new(),
+        }
     }
 
     /// Adds a warning shown with the successful apply.
@@ -189,12 +213,18 @@ pub struct ReadResponse<S> {
 impl<S> ReadResponse<S> {
     /// The object exists with this state.
     pub fn found(state: S) -> Self {
-        ReadResponse { state: Some(state), private: Vec::new() }
+        ReadResponse {
+            state: Some(state),
+            private: Vec::new(),
+        }
     }
 
     /// The object no longer exists; Terraform removes it from the state.
     pub fn gone() -> Self {
-        ReadResponse { state: None, private: Vec::new() }
+        ReadResponse {
+            state: None,
+            private: Vec::new(),
+        }
     }
 
     /// Stores private data with the state.
@@ -251,7 +281,10 @@ pub trait ImportState<C: Send + Sync + 'static>: Resource<C> {
     /// Turns the user's import id into a state. Terraform calls `read`
     /// next, so a state with only the identifying attributes set is enough
     /// if `read` fills the rest.
-    async fn import(&self, req: ImportRequest<'_, C>) -> Result<ImportResponse<Self::State>, Diagnostics>;
+    async fn import(
+        &self,
+        req: ImportRequest<'_, C>,
+    ) -> Result<ImportResponse<Self::State>, Diagnostics>;
 }
 
 /// Request of [`ImportState::import`].
@@ -353,22 +386,20 @@ impl Plan {
 /// Optional: validation beyond the per-attribute validators.
 #[async_trait]
 pub trait ValidateConfig<C: Send + Sync + 'static>: Resource<C> {
+    /// The configuration as this check wants to see it: a serde struct of
+    /// the attributes it looks at (others are ignored), with
+    /// [`Field`](crate::value::Field)s where a value may be unknown.
+    type Config: DeserializeOwned + Send + 'static;
+
     /// Returns errors and warnings about `req.config`.
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics;
+    async fn validate(&self, req: ValidateRequest<Self::Config>) -> Diagnostics;
 }
 
 /// Request of [`ValidateConfig::validate`] and [`ValidateDataSourceConfig::validate`].
 #[non_exhaustive]
-pub struct ValidateRequest {
+pub struct ValidateRequest<T> {
     /// The configuration; values may be unknown.
-    pub config: Value,
-}
-
-impl ValidateRequest {
-    /// The configuration as a serde struct; unknown values read as `None`.
-    pub fn typed<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        from_value(&self.config).map_err(|e| Diagnostic::error("Invalid Configuration", e.to_string()).into())
-    }
+    pub config: T,
 }
 
 /// A data source. `State` holds its arguments and results.
@@ -384,7 +415,10 @@ pub trait DataSource<C: Send + Sync + 'static>: Send + Sync + 'static {
     fn schema(&self) -> Schema;
 
     /// Reads the data: fill the computed attributes of `req.config`.
-    async fn read(&self, req: DataReadRequest<'_, C, Self::State>) -> Result<DataReadResponse<Self::State>, Diagnostics>;
+    async fn read(
+        &self,
+        req: DataReadRequest<'_, C, Self::State>,
+    ) -> Result<DataReadResponse<Self::State>, Diagnostics>;
 }
 
 /// Request of [`DataSource::read`].
@@ -413,8 +447,12 @@ impl<S> DataReadResponse<S> {
 /// Optional: validation of a data source's configuration.
 #[async_trait]
 pub trait ValidateDataSourceConfig<C: Send + Sync + 'static>: DataSource<C> {
+    /// The configuration as this check wants to see it, as in
+    /// [`ValidateConfig::Config`].
+    type Config: DeserializeOwned + Send + 'static;
+
     /// Returns errors and warnings about `req.config`.
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics;
+    async fn validate(&self, req: ValidateRequest<Self::Config>) -> Diagnostics;
 }
 
 // ---- Type-erased entries the server works with ----
@@ -435,30 +473,80 @@ pub(crate) trait ErasedResource<C>: Send + Sync {
     fn schema(&self) -> &Schema;
     fn check(&self) -> Result<(), SchemaMismatch>;
     async fn validate(&self, config: &Value) -> Diagnostics;
-    async fn modify_plan(&self, client: Option<&C>, config: &Value, prior: &Value, plan: Plan) -> Result<Plan, Diagnostics>;
-    async fn create(&self, client: &C, config: &Value, planned: &Value, private: Vec<u8>) -> Result<Stored, Diagnostics>;
-    async fn read(&self, client: &C, state: &Value, private: Vec<u8>) -> Result<Option<Stored>, Diagnostics>;
-    async fn update(&self, client: &C, config: &Value, planned: &Value, prior: &Value, private: Vec<u8>)
-        -> Result<Stored, Diagnostics>;
+    async fn modify_plan(
+        &self,
+        client: Option<&C>,
+        config: &Value,
+        prior: &Value,
+        plan: Plan,
+    ) -> Result<Plan, Diagnostics>;
+    async fn create(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics>;
+    async fn read(
+        &self,
+        client: &C,
+        state: &Value,
+        private: Vec<u8>,
+    ) -> Result<Option<Stored>, Diagnostics>;
+    async fn update(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        prior: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics>;
     async fn delete(&self, client: &C, prior: &Value, private: Vec<u8>) -> Result<(), Diagnostics>;
     async fn import(&self, client: &C, id: String) -> Result<Stored, Diagnostics>;
-    async fn upgrade(&self, version: i64, raw: serde_json::Value) -> Option<Result<Value, Diagnostics>>;
+    async fn upgrade(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> Option<Result<Value, Diagnostics>>;
 }
 
-/// A registered resource, built by [`resource`].
+/// A registered resource, built by [`register`](crate::resource::register).
 pub struct ResourceEntry<C>(pub(crate) Arc<dyn ErasedResource<C>>);
 
-/// A registered data source, built by [`data_source`].
+/// A registered data source, built by [`register`](crate::data_source::register).
 pub struct DataSourceEntry<C>(pub(crate) Arc<dyn ErasedDataSource<C>>);
 
-type ImportFn<C, R> = for<'a> fn(
+type ImportFn<C, R> =
+    for<'a> fn(
+        &'a R,
+        ImportRequest<'a, C>,
+    )
+        -> BoxFuture<'a, Result<ImportResponse<<R as Resource<C>>::State>, Diagnostics>>;
+type UpgradeFn<C, R> = for<'a> fn(
     &'a R,
-    ImportRequest<'a, C>,
-) -> BoxFuture<'a, Result<ImportResponse<<R as Resource<C>>::State>, Diagnostics>>;
-type UpgradeFn<C, R> =
-    for<'a> fn(&'a R, UpgradeRequest) -> BoxFuture<'a, Result<<R as Resource<C>>::State, Diagnostics>>;
-type ModifyPlanFn<C, R> = for<'a> fn(&'a R, ModifyPlanRequest<'a, C>) -> BoxFuture<'a, Result<Plan, Diagnostics>>;
-type ValidateFn<R> = for<'a> fn(&'a R, ValidateRequest) -> BoxFuture<'a, Diagnostics>;
+    UpgradeRequest,
+) -> BoxFuture<'a, Result<<R as Resource<C>>::State, Diagnostics>>;
+type ModifyPlanFn<C, R> =
+    for<'a> fn(&'a R, ModifyPlanRequest<'a, C>) -> BoxFuture<'a, Result<Plan, Diagnostics>>;
+type ValidateFn<R> = for<'a> fn(&'a R, &'a Value) -> BoxFuture<'a, Diagnostics>;
+
+/// Converts the configuration to the check's typed struct and runs it.
+fn validate_typed<'a, T, F>(config: &'a Value, check: F) -> BoxFuture<'a, Diagnostics>
+where
+    T: DeserializeOwned + Send + 'static,
+    F: FnOnce(ValidateRequest<T>) -> BoxFuture<'a, Diagnostics> + Send + 'a,
+{
+    Box::pin(async move {
+        match from_value::<T>(config) {
+            Ok(config) => check(ValidateRequest { config }).await,
+            Err(e) => Diagnostic::error(
+                "Invalid Configuration",
+                format!("The configuration does not match what the provider expects: {e}."),
+            )
+            .into(),
+        }
+    })
+}
 
 /// Builder of a [`ResourceEntry`]: add the optional features the resource
 /// implements, then `.into()`.
@@ -471,10 +559,17 @@ pub struct ResourceBuilder<C: Send + Sync + 'static, R: Resource<C>> {
     validate: Option<ValidateFn<R>>,
 }
 
-/// Starts registering a resource: `resource(FileResource).with_import().into()`.
-pub fn resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> ResourceBuilder<C, R> {
+/// Starts registering a resource: `resource::register(FileResource).with_import().into()`.
+pub fn register_resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> ResourceBuilder<C, R> {
     let schema = r.schema();
-    ResourceBuilder { resource: r, schema, import: None, upgrade: None, modify_plan: None, validate: None }
+    ResourceBuilder {
+        resource: r,
+        schema,
+        import: None,
+        upgrade: None,
+        modify_plan: None,
+        validate: None,
+    }
 }
 
 impl<C: Send + Sync + 'static, R: Resource<C>> ResourceBuilder<C, R> {
@@ -510,7 +605,11 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ResourceBuilder<C, R> {
     where
         R: ValidateConfig<C>,
     {
-        self.validate = Some(|r, req| <R as ValidateConfig<C>>::validate(r, req));
+        self.validate = Some(|r, config| {
+            validate_typed(config, move |req| {
+                <R as ValidateConfig<C>>::validate(r, req)
+            })
+        });
         self
     }
 }
@@ -549,27 +648,45 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
     }
 
     fn check(&self) -> Result<(), SchemaMismatch> {
-        self.schema.check_against::<R::State>(self.resource.type_name())
+        self.schema
+            .check_against::<R::State>(self.resource.type_name())
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => f(&self.resource, ValidateRequest { config: config.clone() }).await,
+            Some(f) => f(&self.resource, config).await,
             None => Diagnostics::new(),
         }
     }
 
-    async fn modify_plan(&self, client: Option<&C>, config: &Value, prior: &Value, plan: Plan) -> Result<Plan, Diagnostics> {
+    async fn modify_plan(
+        &self,
+        client: Option<&C>,
+        config: &Value,
+        prior: &Value,
+        plan: Plan,
+    ) -> Result<Plan, Diagnostics> {
         match self.modify_plan {
             Some(f) => {
-                let req = ModifyPlanRequest { client, config: config.clone(), prior: prior.clone(), plan };
+                let req = ModifyPlanRequest {
+                    client,
+                    config: config.clone(),
+                    prior: prior.clone(),
+                    plan,
+                };
                 f(&self.resource, req).await
             }
             None => Ok(plan),
         }
     }
 
-    async fn create(&self, client: &C, config: &Value, planned: &Value, private: Vec<u8>) -> Result<Stored, Diagnostics> {
+    async fn create(
+        &self,
+        client: &C,
+        config: &Value,
+        planned: &Value,
+        private: Vec<u8>,
+    ) -> Result<Stored, Diagnostics> {
         let req = CreateRequest {
             client,
             config: typed("configuration", config)?,
@@ -584,12 +701,25 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
         })
     }
 
-    async fn read(&self, client: &C, state: &Value, private: Vec<u8>) -> Result<Option<Stored>, Diagnostics> {
-        let req = ReadRequest { client, state: typed("stored state", state)?, private };
+    async fn read(
+        &self,
+        client: &C,
+        state: &Value,
+        private: Vec<u8>,
+    ) -> Result<Option<Stored>, Diagnostics> {
+        let req = ReadRequest {
+            client,
+            state: typed("stored state", state)?,
+            private,
+        };
         let resp = self.resource.read(req).await?;
         match resp.state {
             None => Ok(None),
-            Some(s) => Ok(Some(Stored { state: untyped(&self.schema, "read state", &s)?, private: resp.private, warnings: Diagnostics::new() })),
+            Some(s) => Ok(Some(Stored {
+                state: untyped(&self.schema, "read state", &s)?,
+                private: resp.private,
+                warnings: Diagnostics::new(),
+            })),
         }
     }
 
@@ -609,11 +739,19 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
             planned_private: private,
         };
         let resp = self.resource.update(req).await?;
-        Ok(Stored { state: untyped(&self.schema, "updated state", &resp.state)?, private: resp.private, warnings: Diagnostics::new() })
+        Ok(Stored {
+            state: untyped(&self.schema, "updated state", &resp.state)?,
+            private: resp.private,
+            warnings: Diagnostics::new(),
+        })
     }
 
     async fn delete(&self, client: &C, prior: &Value, private: Vec<u8>) -> Result<(), Diagnostics> {
-        let req = DeleteRequest { client, prior: typed("prior state", prior)?, private };
+        let req = DeleteRequest {
+            client,
+            prior: typed("prior state", prior)?,
+            private,
+        };
         self.resource.delete(req).await.map(drop)
     }
 
@@ -621,15 +759,26 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
         let Some(f) = self.import else {
             return Err(Diagnostic::error(
                 "Import Not Supported",
-                format!("The resource type {} cannot be imported; create it with Terraform instead.", self.type_name()),
+                format!(
+                    "The resource type {} cannot be imported; create it with Terraform instead.",
+                    self.type_name()
+                ),
             )
             .into());
         };
         let resp = f(&self.resource, ImportRequest { client, id }).await?;
-        Ok(Stored { state: untyped(&self.schema, "imported state", &resp.state)?, private: resp.private, warnings: Diagnostics::new() })
+        Ok(Stored {
+            state: untyped(&self.schema, "imported state", &resp.state)?,
+            private: resp.private,
+            warnings: Diagnostics::new(),
+        })
     }
 
-    async fn upgrade(&self, version: i64, raw: serde_json::Value) -> Option<Result<Value, Diagnostics>> {
+    async fn upgrade(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> Option<Result<Value, Diagnostics>> {
         let f = self.upgrade?;
         let upgraded = f(&self.resource, UpgradeRequest { version, raw }).await;
         Some(upgraded.and_then(|s| untyped(&self.schema, "upgraded state", &s)))
@@ -654,10 +803,17 @@ pub struct DataSourceBuilder<C: Send + Sync + 'static, D: DataSource<C>> {
     _client: std::marker::PhantomData<fn(&C)>,
 }
 
-/// Starts registering a data source: `data_source(FileData).into()`.
-pub fn data_source<C: Send + Sync + 'static, D: DataSource<C>>(d: D) -> DataSourceBuilder<C, D> {
+/// Starts registering a data source: `data_source::register(FileData).into()`.
+pub fn register_data_source<C: Send + Sync + 'static, D: DataSource<C>>(
+    d: D,
+) -> DataSourceBuilder<C, D> {
     let schema = d.schema();
-    DataSourceBuilder { source: d, schema, validate: None, _client: std::marker::PhantomData }
+    DataSourceBuilder {
+        source: d,
+        schema,
+        validate: None,
+        _client: std::marker::PhantomData,
+    }
 }
 
 impl<C: Send + Sync + 'static, D: DataSource<C>> DataSourceBuilder<C, D> {
@@ -666,12 +822,18 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> DataSourceBuilder<C, D> {
     where
         D: ValidateDataSourceConfig<C>,
     {
-        self.validate = Some(|d, req| <D as ValidateDataSourceConfig<C>>::validate(d, req));
+        self.validate = Some(|d, config| {
+            validate_typed(config, move |req| {
+                <D as ValidateDataSourceConfig<C>>::validate(d, req)
+            })
+        });
         self
     }
 }
 
-impl<C: Send + Sync + 'static, D: DataSource<C>> From<DataSourceBuilder<C, D>> for DataSourceEntry<C> {
+impl<C: Send + Sync + 'static, D: DataSource<C>> From<DataSourceBuilder<C, D>>
+    for DataSourceEntry<C>
+{
     fn from(b: DataSourceBuilder<C, D>) -> Self {
         DataSourceEntry(Arc::new(b))
     }
@@ -688,18 +850,22 @@ impl<C: Send + Sync + 'static, D: DataSource<C>> ErasedDataSource<C> for DataSou
     }
 
     fn check(&self) -> Result<(), SchemaMismatch> {
-        self.schema.check_against::<D::State>(self.source.type_name())
+        self.schema
+            .check_against::<D::State>(self.source.type_name())
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         match self.validate {
-            Some(f) => f(&self.source, ValidateRequest { config: config.clone() }).await,
+            Some(f) => f(&self.source, config).await,
             None => Diagnostics::new(),
         }
     }
 
     async fn read(&self, client: &C, config: &Value) -> Result<Value, Diagnostics> {
-        let req = DataReadRequest { client, config: typed("configuration", config)? };
+        let req = DataReadRequest {
+            client,
+            config: typed("configuration", config)?,
+        };
         let resp = self.source.read(req).await?;
         untyped(&self.schema, "data source result", &resp.state)
     }

@@ -59,7 +59,7 @@ pub fn quote(s: &str) -> String {
 
 /// The settings of `group` as [`write()`] writes them when the group is
 /// nested `indent` levels deep, for splicing into a larger document.
-pub(crate) fn write_at(group: &Group, indent: usize) -> Result<String, WriteError> {
+pub fn write_at(group: &Group, indent: usize) -> Result<String, WriteError> {
     let mut out = String::new();
     let mut path = String::new();
     write_settings(&mut out, group, indent, &mut path)?;

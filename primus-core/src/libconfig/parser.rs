@@ -353,6 +353,7 @@ impl Parser<'_> {
         }
     }
 
+    /// An integer or float literal, with its optional `L`/`LL` suffix.
     fn number(&mut self) -> Result<Value> {
         let start = self.pos;
         let signed = matches!(self.peek(), Some(b'-' | b'+'));
@@ -365,61 +366,15 @@ impl Parser<'_> {
             Some([b'0', b'o' | b'O' | b'q' | b'Q']) => Some(8),
             _ => None,
         };
-        let value = if let Some(radix) = radix {
-            if signed {
+        let value = match radix {
+            Some(_) if signed => {
                 return self.error(
                     start,
                     "a sign is not allowed before a hexadecimal, binary or octal integer",
-                );
+                )
             }
-            self.pos += 2;
-            let digits_start = self.pos;
-            while self.peek().is_some_and(|b| (b as char).is_digit(radix)) {
-                self.pos += 1;
-            }
-            let digits = &self.text[digits_start..self.pos];
-            if digits.is_empty() {
-                return self.error(start, "expected digits after the integer prefix");
-            }
-            // Like libconfig, a prefixed literal is an unsigned 64-bit pattern
-            // stored as a signed integer (0xFFFFFFFFFFFFFFFF is -1).
-            match u64::from_str_radix(digits, radix) {
-                Ok(v) => Value::Int(v as i64),
-                Err(_) => return self.error(start, "integer does not fit in 64 bits"),
-            }
-        } else {
-            let mut mantissa_digits = self.digits();
-            let mut is_float = false;
-            if self.peek() == Some(b'.') {
-                is_float = true;
-                self.pos += 1;
-                mantissa_digits += self.digits();
-            }
-            if mantissa_digits == 0 {
-                return self.error(start, format!("expected a number, found {}", self.found()));
-            }
-            if let Some(b'e' | b'E') = self.peek() {
-                is_float = true;
-                self.pos += 1;
-                if let Some(b'-' | b'+') = self.peek() {
-                    self.pos += 1;
-                }
-                if self.digits() == 0 {
-                    return self.error(start, "expected digits in the exponent");
-                }
-            }
-            let literal = &self.text[start..self.pos];
-            if is_float {
-                match literal.parse::<f64>() {
-                    Ok(f) if f.is_finite() => Value::Float(f),
-                    _ => return self.error(start, "float out of range"),
-                }
-            } else {
-                match literal.parse::<i64>() {
-                    Ok(i) => Value::Int(i),
-                    Err(_) => return self.error(start, "integer does not fit in 64 bits"),
-                }
-            }
+            Some(radix) => self.prefixed_integer(start, radix)?,
+            None => self.decimal(start)?,
         };
         if matches!(value, Value::Int(_)) {
             if self.starts_with("LL") {
@@ -435,6 +390,63 @@ impl Parser<'_> {
             );
         }
         Ok(value)
+    }
+
+    /// The digits of a `0x`/`0b`/`0o` integer, at its two-letter prefix;
+    /// `start` is where the literal began (for errors).
+    fn prefixed_integer(&mut self, start: usize, radix: u32) -> Result<Value> {
+        self.pos += 2;
+        let digits_start = self.pos;
+        while self.peek().is_some_and(|b| (b as char).is_digit(radix)) {
+            self.pos += 1;
+        }
+        let digits = &self.text[digits_start..self.pos];
+        if digits.is_empty() {
+            return self.error(start, "expected digits after the integer prefix");
+        }
+        // Like libconfig, a prefixed literal is an unsigned 64-bit pattern
+        // stored as a signed integer (0xFFFFFFFFFFFFFFFF is -1).
+        match u64::from_str_radix(digits, radix) {
+            Ok(v) => Ok(Value::Int(v as i64)),
+            Err(_) => self.error(start, "integer does not fit in 64 bits"),
+        }
+    }
+
+    /// A decimal integer or a float, after its sign; `start` is where the
+    /// literal (sign included) began.
+    fn decimal(&mut self, start: usize) -> Result<Value> {
+        let mut mantissa_digits = self.digits();
+        let mut is_float = false;
+        if self.peek() == Some(b'.') {
+            is_float = true;
+            self.pos += 1;
+            mantissa_digits += self.digits();
+        }
+        if mantissa_digits == 0 {
+            return self.error(start, format!("expected a number, found {}", self.found()));
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            is_float = true;
+            self.pos += 1;
+            if let Some(b'-' | b'+') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return self.error(start, "expected digits in the exponent");
+            }
+        }
+        let literal = &self.text[start..self.pos];
+        if is_float {
+            match literal.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+                _ => self.error(start, "float out of range"),
+            }
+        } else {
+            match literal.parse::<i64>() {
+                Ok(i) => Ok(Value::Int(i)),
+                Err(_) => self.error(start, "integer does not fit in 64 bits"),
+            }
+        }
     }
 
     fn digits(&mut self) -> usize {

@@ -1,0 +1,81 @@
+//! The read side's cache: `list` and `get` reuse the last parse while
+//! the file's stamp (or bytes) are unchanged.
+
+use super::*;
+
+/// A parsed file (not authenticated: reads decrypt lazily) and the version
+/// on disk it came from.
+pub(super) struct View {
+    /// `None`: the stamp is unknown (the file changed while being read), so
+    /// only the bytes can confirm a match.
+    stamp: Option<FileStamp>,
+    /// Whether `stamp` alone proves the content unchanged (see
+    /// [`FileStamp::settled`]); if not, the bytes are read and compared, which
+    /// still saves the parse.
+    settled: bool,
+    bytes: Vec<u8>,
+    model: Arc<Model>,
+    /// Whether a read used this view: a commit copies its model into a new
+    /// view only then, so a run of commits with no read between them (a
+    /// terraform destroy, a batch of edits) pays for no copies.
+    read: bool,
+}
+
+impl Shared {
+    /// The parsed file, read without the lock: the rename in every write
+    /// makes any read see one whole version. Reuses the view when one `stat`
+    /// shows a settled, unchanged stamp, or when the bytes read are the
+    /// ones it was parsed from. An error is never kept, so it is reported
+    /// again by every read until the file is fixed.
+    pub(super) fn read_model(&self) -> Result<Arc<Model>> {
+        let mut view = lock(&self.parsed);
+        let before = SystemTime::now();
+        let stamp = FileStamp::at(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        if let Some(v) = view.as_mut() {
+            if v.settled && stamp.is_some() && v.stamp == stamp {
+                v.read = true;
+                return Ok(Arc::clone(&v.model));
+            }
+        }
+        let kept = view.take();
+        let Some(OnDisk { bytes, stamp, .. }) = self.read_file()? else {
+            return Err(Error::NotFound {
+                path: self.path.clone(),
+            });
+        };
+        let model = match kept {
+            Some(v) if v.bytes == bytes => v.model,
+            _ => Arc::new(Model::parse(&self.path, &bytes)?),
+        };
+        *view = Some(View {
+            stamp,
+            settled: stamp.is_some_and(|s| s.settled(before)),
+            bytes,
+            model: Arc::clone(&model),
+            read: true,
+        });
+        Ok(model)
+    }
+
+    /// After a commit: the committed model is what reads will find (if
+    /// anything read the previous view; else the next read parses).
+    pub(super) fn remember(&self, loaded: &Loaded) {
+        let mut view = lock(&self.parsed);
+        let wanted = view.take().is_some_and(|v| v.read);
+        if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
+            // Under the lock, so the stamp is of the file just renamed into
+            // place unless a program that ignores the lock replaced it since:
+            // the stamp is fresh, hence not settled, so the next read
+            // compares bytes and would see that.
+            if let Ok(stamp @ Some(_)) = FileStamp::at(&self.path) {
+                *view = Some(View {
+                    stamp,
+                    settled: false,
+                    bytes: bytes.clone(),
+                    model: Arc::new(loaded.model.clone()),
+                    read: false,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Key rotation: every value re-sealed under a new key, the new key
+//! written as a pending file first, so a crash at any step leaves a file
+//! one of the two keys opens.
+
+use super::*;
+
+impl Shared {
+    pub(super) fn rotate(&self, new_key: FileKey) -> Result<()> {
+        let mut cache = lock(&self.verified);
+        let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
+        if loaded.bytes.is_none() {
+            return Err(Error::NotFound {
+                path: self.path.clone(),
+            });
+        }
+        let origin = loaded.key.origin.clone();
+        if origin == KeyOrigin::Env {
+            return Err(Error::KeyNotRotatable {
+                path: self.path.clone(),
+                key_origin: origin.to_string(),
+            });
+        }
+        let old = Cipher::new(&loaded.key.key);
+        let new = Cipher::new(&new_key);
+        loaded.model.reseal_all(|entry, sealed| {
+            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
+            // `lock_and_load` authenticated every value under the old key.
+            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
+                path: self.path.clone(),
+                key_origin: origin.to_string(),
+            })?;
+            seal(&self.path, &new, &aad, plain.expose_secret())
+        })?;
+        if let KeyOrigin::File(key_file) = &origin {
+            let pending = key::pending_key_file(key_file);
+            let options = match std::fs::symlink_metadata(key_file) {
+                Ok(m) => keep_or_new(Some(FileMeta::of(&m)), 0o600),
+                Err(_) => ReplaceOptions::mode(0o600),
+            };
+            key::write_key_file(&pending, &new_key, options)?;
+            loaded.key = ActiveKey {
+                key: new_key.clone(),
+                origin: origin.clone(),
+                todo: KeyTodo::None,
+            };
+            self.write(&mut loaded, &new)?;
+            std::fs::rename(&pending, key_file).map_err(|e| Error::write(key_file, e))?;
+            sync_dir(parent_dir(key_file)).map_err(|e| Error::write(key_file, e))?;
+        } else {
+            loaded.key = ActiveKey {
+                key: new_key.clone(),
+                origin,
+                todo: KeyTodo::None,
+            };
+            self.write(&mut loaded, &new)?;
+            *self
+                .key_source
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = KeySource::Key(new_key);
+        }
+        self.remember(&loaded);
+        *cache = Some(loaded);
+        Ok(())
+    }
+}
