@@ -216,13 +216,12 @@ impl Provider for PrimusProvider {
         let secrets_file = config.secrets_file.map(PathBuf::from);
         let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
             .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
-            .with_timeouts(timeouts);
+            .with_timeouts(timeouts)
+            .with_cancel(req.stop.clone());
         if let Some(program) = &external {
-            ppin = ppin.with_engine(Arc::new(ExternalEngine::new(
-                program,
-                config_file.clone(),
-                secrets_file,
-            )));
+            let engine = ExternalEngine::new(program, config_file.clone(), secrets_file)
+                .with_cancel(req.stop);
+            ppin = ppin.with_engine(Arc::new(engine));
         }
         tracing::debug!(
             secrets_file = %ppin.store().path().display(),

@@ -16,4 +16,5 @@ mod primus_config;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
+mod vendor_ppin;
 mod write_only;
