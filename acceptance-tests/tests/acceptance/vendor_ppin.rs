@@ -9,33 +9,30 @@ use std::sync::Arc;
 
 use acceptance_tests::{Fixture, Terraform};
 use hsm_sim::SimConfig;
-use tfplug::testing::target_binary;
+use tfplug::testing::{target_binary, TfOutput};
 
 const PROXY: &str = "SERVICE_USER";
 /// The flags of the runs that edit `.secrets.cfg`.
 const EDIT_FLAGS: [&str; 5] = ["-a", "-u", "-r", "-p", "-x"];
 
-/// A wrapper around our `ppin` that appends `start PID ARGS` and
-/// `end PID ARGS` to `runs.log` beside it.
-fn recording_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
-    let log = dir.join("runs.log");
-    let wrapper = dir.join("ppin-wrapper.sh");
-    let ppin = target_binary("ppin").expect("the ppin binary is built");
-    let script = format!(
-        "#!/bin/sh\necho \"start $$ $*\" >> '{log}'\n'{ppin}' \"$@\"\nrc=$?\necho \"end $$ $*\" >> '{log}'\nexit $rc\n",
-        log = log.display(),
-        ppin = ppin.display(),
-    );
-    std::fs::write(&wrapper, script).unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    (wrapper, log)
+/// A fixture script of this module.
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/acceptance/vendor_ppin")
+        .join(name)
 }
 
-/// The runs of the log: `(started, edits, args)` per line.
+/// Points the provider's runs of `recording-ppin.sh` at our `ppin` and its
+/// log in the working directory; returns the wrapper and the log.
+fn recording_wrapper(f: &mut Fixture) -> (PathBuf, PathBuf) {
+    let log = f.ws.work_dir().join("runs.log");
+    let ppin = target_binary("ppin").expect("the ppin binary is built");
+    f.ws.set_env("REAL_PPIN", &ppin.display().to_string());
+    f.ws.set_env("PPIN_RUNS_LOG", &log.display().to_string());
+    (script("recording-ppin.sh"), log)
+}
+
+/// One line of the runs log.
 struct Run<'a> {
     started: bool,
     edits: bool,
@@ -116,6 +113,16 @@ resource "primus_permanent_secret" "app" {{
     )
 }
 
+/// `main.tf` with one permanent secret of U0001 through `ppin_command`, initialised.
+fn one_secret(f: &Fixture, ppin_command: &Path) {
+    f.write(&format!(
+        "{}{}",
+        provider(f, ppin_command),
+        f.permanent_secret("app", "U0001", "")
+    ));
+    f.ws.init().unwrap();
+}
+
 fn lifecycle_through_the_vendor_ppin(tf: Terraform) {
     let mut f = Fixture::new(
         tf,
@@ -124,7 +131,7 @@ fn lifecycle_through_the_vendor_ppin(tf: Terraform) {
     // The provider block names the files; the tool gets them as -c/-s.
     f.ws.set_env("SECUROSYS_PKCS11_CONF", "/nonexistent/primus.cfg");
     f.ws.set_env("SECUROSYS_SECRETS_CONF", "/nonexistent/.secrets.cfg");
-    let (wrapper, log) = recording_wrapper(&f.ws.work_dir());
+    let (wrapper, log) = recording_wrapper(&mut f);
     let user = "U0001";
     let setup = f.setup_password(user);
     let extras = format!(
@@ -248,9 +255,20 @@ output "users" {{
     assert!(assert_edits_alone(&log) >= 7);
 }
 
+/// `terraform apply` or `destroy` with 10 operations at once.
+fn at_parallelism_ten(f: &Fixture, command: &str) -> TfOutput {
+    f.terraform(&[
+        command,
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-parallelism=10",
+    ])
+}
+
 fn twenty_resources_at_parallelism_ten(tf: Terraform) {
     let mut f = Fixture::new(tf, SimConfig::generated(20));
-    let (wrapper, log) = recording_wrapper(&f.ws.work_dir());
+    let (wrapper, log) = recording_wrapper(&mut f);
     let trace = f.ws.work_dir().join("trace.log");
     f.ws.set_env("TF_LOG", "TRACE");
     f.ws.set_env("TF_LOG_PATH", &trace.display().to_string());
@@ -285,7 +303,7 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
                         !passwords.iter().any(|p| text.contains(p.as_str())),
                         "a password is on a command line"
                     );
-                    if text.contains("ppin-wrapper.sh") || text.contains("/ppin\0") {
+                    if text.contains("recording-ppin.sh") || text.contains("/ppin\0") {
                         seen.insert(entry.file_name());
                     }
                 }
@@ -293,13 +311,7 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
             seen.len()
         })
     };
-    let apply = f.terraform(&[
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-parallelism=10",
-    ]);
+    let apply = at_parallelism_ten(&f, "apply");
     stop.store(true, Ordering::SeqCst);
     let children = watcher.join().unwrap();
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
@@ -309,13 +321,7 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
     }
     assert_eq!(assert_edits_alone(&log), 20, "one -a per resource");
 
-    let destroy = f.terraform(&[
-        "destroy",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-parallelism=10",
-    ]);
+    let destroy = at_parallelism_ten(&f, "destroy");
     assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
     for user in &users {
         assert_eq!(f.stored_secret(user), None, "{user} removed");
@@ -339,14 +345,7 @@ fn a_tool_that_is_no_ppin_fails_once_with_a_clear_error(tf: Terraform) {
     let mut f = Fixture::new(tf, SimConfig::generated(1));
     let runs = f.ws.work_dir().join("fake-runs");
     f.ws.set_env("FAKE_PPIN_RUNS", &runs.display().to_string());
-    let fake =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/acceptance/vendor_ppin/not-ppin.sh");
-    f.write(&format!(
-        "{}{}",
-        provider(&f, &fake),
-        f.permanent_secret("app", "U0001", "")
-    ));
-    f.ws.init().unwrap();
+    one_secret(&f, &script("not-ppin.sh"));
     let error = f.apply_fails();
     assert!(
         error.contains("Vendor ppin Output Not Understood"),
@@ -364,13 +363,7 @@ fn a_tool_that_is_no_ppin_fails_once_with_a_clear_error(tf: Terraform) {
 
 fn a_ppin_command_that_cannot_run_is_refused_at_configure(tf: Terraform) {
     let f = Fixture::new(tf, SimConfig::generated(1));
-    let missing = f.ws.work_dir().join("no-such-ppin");
-    f.write(&format!(
-        "{}{}",
-        provider(&f, &missing),
-        f.permanent_secret("app", "U0001", "")
-    ));
-    f.ws.init().unwrap();
+    one_secret(&f, &f.ws.work_dir().join("no-such-ppin"));
     let error = f.plan_fails();
     assert!(error.contains("Invalid ppin_command"), "{error}");
     assert!(error.contains("no-such-ppin"), "{error}");
