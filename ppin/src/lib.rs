@@ -50,6 +50,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The operations run on an [`Engine`]: the built-in [`BuiltinEngine`]
+//! (this crate's HSM client and `.secrets.cfg` store), or, given with
+//! [`Ppin::with_engine`], an [`ExternalEngine`] that drives a
+//! vendor-compatible `ppin` binary on a pseudo-terminal. Callers of [`Ppin`]
+//! see the same types either way; an external run's failure is
+//! [`PpinError::External`] with the built-in engine's [`PpinErrorKind`] for
+//! the vendor code the tool printed.
+//!
 //! `primus.cfg` is read as the vendor documents it, plus two optional keys of
 //! ours (`ca_file`, `priority`); see [`PrimusConfig`].
 

@@ -3,7 +3,7 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::{PpinError, PpinErrorKind};
+use ppin::{ExternalError, PpinError, PpinErrorKind};
 use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
 
 /// The title-case summary for a failure.
@@ -112,6 +112,26 @@ fn next_step(error: &PpinError, resource_type: &str) -> String {
              which adds the permanent secret anew (it needs a setup password that is still valid)",
             capitalise(&cause.next_step())
         ),
+        PpinError::External(external) => external_next_step(error, external),
+        _ => capitalise(&error.next_step()),
+    }
+}
+
+/// The next step after a failed run of the `ppin_command`, where ppin's
+/// advice names its command-line flags rather than provider settings.
+fn external_next_step(error: &PpinError, external: &ExternalError) -> String {
+    match (error.kind(), external) {
+        (_, ExternalError::Spawn { .. }) => {
+            "Check ppin_command in the provider block (or PRIMUS_PPIN_COMMAND): it must name the vendor's ppin"
+                .to_owned()
+        }
+        (PpinErrorKind::ConfigNotFound, _) => "Set config_file in the provider block or export \
+             SECUROSYS_PKCS11_CONF to the path of the primus.cfg the vendor's ppin should read"
+            .to_owned(),
+        (PpinErrorKind::SecretsFile, _) => "Check secrets_file in the provider block (or \
+             SECUROSYS_SECRETS_CONF) and the permissions of the file and its directory for the user Terraform \
+             runs as, then apply again"
+            .to_owned(),
         _ => capitalise(&error.next_step()),
     }
 }
@@ -240,6 +260,38 @@ mod tests {
             "{}",
             error.next_step()
         );
+    }
+
+    #[test]
+    fn vendor_ppin_errors_speak_of_provider_settings() {
+        use std::os::unix::process::ExitStatusExt;
+
+        let failed = PpinError::External(ExternalError::Failed {
+            command: "/usr/local/primus/bin/ppin -l".into(),
+            status: std::process::ExitStatus::from_raw(1 << 8),
+            output: vec!["ppin: error: secrets file not found (0x80005004)".into()],
+        });
+        let d = ppin_error(&failed, "primus_secrets", None);
+        assert_eq!(d.summary, "Cannot Use .secrets.cfg");
+        assert!(
+            d.detail.contains("secrets_file in the provider block"),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("/usr/local/primus/bin/ppin -l"),
+            "{}",
+            d.detail
+        );
+        assert!(!d.detail.contains("-s <path>"), "{}", d.detail);
+
+        let spawn = PpinError::External(ExternalError::Spawn {
+            command: "/opt/ppin -l".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        let d = ppin_error(&spawn, "primus_secrets", None);
+        assert_eq!(d.summary, "Vendor ppin Failed");
+        assert!(d.detail.contains("Check ppin_command"), "{}", d.detail);
     }
 
     #[test]
