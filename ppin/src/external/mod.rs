@@ -17,8 +17,9 @@ mod terminal;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use primus_core::FileStamp;
 use secrets_cfg::Password;
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
@@ -73,19 +74,13 @@ impl ExternalTimeouts {
 struct Cached {
     listing: Listing,
     generation: u64,
-    stamp: Option<Stamp>,
+    /// `.secrets.cfg` before the run (`None`: no file).
+    stamp: Option<FileStamp>,
+    /// Whether that stamp proves unchanged content when seen again (see
+    /// [`FileStamp::settled`]); a file written within the last timestamp
+    /// tick could change again unseen, so its listing is not reused.
+    settled: bool,
     at: Instant,
-}
-
-/// What changes when `.secrets.cfg` is replaced or written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
-    inode: u64,
-    len: u64,
-    modified: i64,
-    modified_ns: i64,
-    changed: i64,
-    changed_ns: i64,
 }
 
 /// Drives a vendor-compatible `ppin` (see the module doc). Cheap to share
@@ -230,10 +225,12 @@ impl ExternalEngine {
     async fn listing(&self) -> Result<Listing, ExternalError> {
         let mut cached = self.listing.lock().await;
         let generation = self.generation();
-        let stamp = self.stamp();
+        let clock = SystemTime::now();
+        let stamp = FileStamp::at(&self.secrets_path());
         if let Some(hit) = cached.as_ref().filter(|c| {
             c.generation == generation
-                && c.stamp == stamp
+                && c.settled
+                && stamp.as_ref().ok() == Some(&c.stamp)
                 && c.at.elapsed() < self.timeouts.listing_reuse
         }) {
             return Ok(hit.listing.clone());
@@ -261,9 +258,11 @@ impl ExternalEngine {
                 })
                 .collect(),
         };
-        *cached = Some(Cached {
+        // A file that could not be looked at gives nothing to compare with later.
+        *cached = stamp.ok().map(|stamp| Cached {
             listing: listing.clone(),
             generation,
+            settled: stamp.is_none_or(|s| s.settled(clock)),
             stamp,
             at: Instant::now(),
         });
@@ -327,19 +326,6 @@ impl ExternalEngine {
 
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn stamp(&self) -> Option<Stamp> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(self.secrets_path()).ok()?;
-        Some(Stamp {
-            inode: meta.ino(),
-            len: meta.len(),
-            modified: meta.mtime(),
-            modified_ns: meta.mtime_nsec(),
-            changed: meta.ctime(),
-            changed_ns: meta.ctime_nsec(),
-        })
     }
 
     /// The `.secrets.cfg` the tool will use, for the lock beside it.
