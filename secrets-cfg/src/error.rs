@@ -241,6 +241,39 @@ impl Error {
         }
     }
 
+    /// True when the secrets file's own content is damaged (it does not
+    /// parse, is not shaped like a secrets file, or a value is altered,
+    /// malformed or of an unknown scheme); false when the file could not be
+    /// reached or the key is missing, wrong or unusable, which says nothing
+    /// about the file. Monitoring alerts differently on the two.
+    pub fn is_damaged_file(&self) -> bool {
+        match self {
+            Error::TooLarge { .. }
+            | Error::NotUtf8 { .. }
+            | Error::Syntax { .. }
+            | Error::Format { .. }
+            | Error::DuplicateEntry { .. }
+            | Error::UnknownScheme { .. }
+            | Error::MalformedValue { .. }
+            | Error::Tampered { .. } => true,
+            Error::NotFound { .. }
+            | Error::DirectoryNotFound { .. }
+            | Error::NoWriteAccess { .. }
+            | Error::Read { .. }
+            | Error::Write { .. }
+            | Error::Symlink { .. }
+            | Error::NotRegularFile { .. }
+            | Error::KeyFileTooOpen { .. }
+            | Error::WrongKey { .. }
+            | Error::MissingKey { .. }
+            | Error::BadKey { .. }
+            | Error::KeyNotRotatable { .. }
+            | Error::InvalidName { .. }
+            | Error::Random { .. }
+            | Error::Abandoned { .. } => false,
+        }
+    }
+
     /// Classifies an I/O error met while writing `path`.
     pub(crate) fn write(path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();

@@ -55,4 +55,4 @@ pub use file_key::{FileKey, KeyFormatError};
 pub use key::{KeySource, SECRETS_KEY_ENV};
 pub use locate::{locate, SECRETS_CFG_DEFAULT_PATHS, SECRETS_CFG_ENV};
 pub use primus_core::{Password, Secret};
-pub use store::{SecretsStore, Transaction, NEW_FILE_MODE};
+pub use store::{CheckReport, EntryFailure, SecretsStore, Transaction, NEW_FILE_MODE};
