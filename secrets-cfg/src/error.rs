@@ -201,6 +201,14 @@ pub enum Error {
         /// Where the key came from.
         key_origin: String,
     },
+    /// The key file named as the new key holds the key already in use.
+    #[error("{key_file} holds the key {path} is already ciphered under; name a key file that does not exist yet (it gets a fresh key) or one holding a different key (nothing was changed)")]
+    SameKey {
+        /// The secrets file.
+        path: PathBuf,
+        /// The key file given as the new key.
+        key_file: PathBuf,
+    },
     /// An entry name that cannot be stored.
     #[error("invalid {kind} name {name:?}: {problem}")]
     InvalidName {
@@ -268,6 +276,7 @@ impl Error {
             | Error::MissingKey { .. }
             | Error::BadKey { .. }
             | Error::KeyNotRotatable { .. }
+            | Error::SameKey { .. }
             | Error::InvalidName { .. }
             | Error::Random { .. }
             | Error::Abandoned { .. } => false,

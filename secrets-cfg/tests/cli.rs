@@ -262,6 +262,56 @@ fn rotate_key_re_encrypts_under_a_new_0640_key_file() {
     assert_eq!(json(&out)["already_rotated"], true);
 }
 
+#[test]
+fn check_names_every_bad_entry() {
+    let fx = Fixture::new();
+    tamper(&fx.path, "ALICE");
+    tamper(&fx.path, "SVC");
+    let out = run(&["--json", "check", s(&fx.path)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    let bad: Vec<(&str, &str)> = v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(bad, [("user", "ALICE"), ("service_proxy", "SVC")]);
+}
+
+#[test]
+fn rotate_key_from_the_environment_key() {
+    let fx = Fixture::new();
+    let old = std::fs::read_to_string(fx.key_file()).unwrap();
+    std::fs::remove_file(fx.key_file()).unwrap();
+    let new_key = fx.dir.path().join("new.key");
+    let out = Command::new(BIN)
+        .args(["rotate-key", s(&fx.path), "--new-key-file", s(&new_key)])
+        .env_remove("SECUROSYS_SECRETS_CONF")
+        .env("SECUROSYS_SECRETS_KEY", old.trim())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains(old.trim()));
+    let out = run(&["check", s(&fx.path), "--key-file", s(&new_key)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn rotate_key_to_the_key_in_use_is_refused() {
+    let fx = Fixture::new();
+    let before = std::fs::read(&fx.path).unwrap();
+    let key = fx.key_file();
+    let out = run(&["rotate-key", s(&fx.path), "--new-key-file", s(&key)]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("already ciphered under"),
+        "{}",
+        text(&out)
+    );
+    assert!(std::fs::read(&fx.path).unwrap() == before);
+}
+
 /// Makes a file immutable for the guard's life.
 struct Immutable(PathBuf);
 

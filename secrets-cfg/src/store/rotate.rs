@@ -62,7 +62,17 @@ impl Shared {
                 path: self.path.clone(),
             });
         }
+        // Only a rotation writes here, and it holds the lock.
+        primus_core::remove_stale_temps(&[new_key_file]);
         let new_key = match key::read_key_file(new_key_file)? {
+            // Re-sealing under the key in use would change nothing but
+            // leave the caller believing the old key retired.
+            Some(key) if key.expose_secret() == loaded.key.key.expose_secret() => {
+                return Err(Error::SameKey {
+                    path: self.path.clone(),
+                    key_file: new_key_file.to_path_buf(),
+                })
+            }
             Some(key) => key,
             None => {
                 let key = FileKey::generate().map_err(|source| Error::Random {

@@ -195,6 +195,10 @@ impl Failure {
                 "name the key file with --key-file PATH, or set $SECUROSYS_SECRETS_KEY to the key's 64 hex digits"
                     .to_owned(),
             ),
+            Error::SameKey { .. } => Some(
+                "give --new-key-file a path that does not exist yet; rotate-key makes a fresh key there"
+                    .to_owned(),
+            ),
             Error::NoWriteAccess { .. } | Error::Write { .. } if self.command == Cmd::RotateKey => {
                 Some(format!(
                     "nothing was re-encrypted and the old key still opens {file}; run rotate-key as a user who may write the file and its directory (an immutable file needs `chattr -i`)"
