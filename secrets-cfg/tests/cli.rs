@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use secrets_cfg::{EntryKind, KeySource, Secret, SecretsStore};
 
+mod support;
+use support::Immutable;
+
 const BIN: &str = env!("CARGO_BIN_EXE_secrets-cfg");
 
 /// The entries every fixture holds: (kind, name, plaintext).
@@ -101,6 +104,28 @@ fn json(out: &Output) -> serde_json::Value {
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// `rotate-key --json`, which must succeed.
+fn rotate_json(path: &Path, new_key: &Path) -> serde_json::Value {
+    let out = run(&[
+        "--json",
+        "rotate-key",
+        s(path),
+        "--new-key-file",
+        s(new_key),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    json(&out)
+}
+
+/// Every fixture entry decrypts under `key_file` to its original value.
+fn assert_entries_open(path: &Path, key_file: &Path) {
+    let store = SecretsStore::open(path, KeySource::KeyFile(key_file.to_path_buf())).unwrap();
+    for (kind, name, plain) in ENTRIES {
+        let got = store.get(kind, name).unwrap().unwrap();
+        assert!(got.expose_secret() == plain.as_bytes(), "{name} changed");
+    }
 }
 
 /// Flips one hex digit inside the ciphertext of `name`'s value.
@@ -222,15 +247,7 @@ fn list_prints_names_and_kinds_never_values() {
 fn rotate_key_re_encrypts_under_a_new_0640_key_file() {
     let fx = Fixture::new();
     let new_key = fx.dir.path().join("new.key");
-    let out = run(&[
-        "--json",
-        "rotate-key",
-        s(&fx.path),
-        "--new-key-file",
-        s(&new_key),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v = json(&out);
+    let v = rotate_json(&fx.path, &new_key);
     assert_eq!(
         (v["ok"].clone(), v["entries"].clone()),
         (true.into(), 3.into())
@@ -244,22 +261,10 @@ fn rotate_key_re_encrypts_under_a_new_0640_key_file() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = run(&["check", s(&fx.path)]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let store = SecretsStore::open(&fx.path, KeySource::KeyFile(new_key.clone())).unwrap();
-    for (kind, name, plain) in ENTRIES {
-        let got = store.get(kind, name).unwrap().unwrap();
-        assert!(got.expose_secret() == plain.as_bytes());
-    }
+    assert_entries_open(&fx.path, &new_key);
 
     // Run again (as after a kill right after the replace): nothing to do.
-    let out = run(&[
-        "--json",
-        "rotate-key",
-        s(&fx.path),
-        "--new-key-file",
-        s(&new_key),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(json(&out)["already_rotated"], true);
+    assert_eq!(rotate_json(&fx.path, &new_key)["already_rotated"], true);
 }
 
 #[test]
@@ -310,23 +315,6 @@ fn rotate_key_to_the_key_in_use_is_refused() {
         text(&out)
     );
     assert!(std::fs::read(&fx.path).unwrap() == before);
-}
-
-/// Makes a file immutable for the guard's life.
-struct Immutable(PathBuf);
-
-impl Immutable {
-    fn set(path: &Path) -> Self {
-        let status = Command::new("chattr").arg("+i").arg(path).status().unwrap();
-        assert!(status.success(), "chattr +i {} failed", path.display());
-        Self(path.to_path_buf())
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-    }
 }
 
 #[test]
@@ -458,14 +446,7 @@ fn rotate_key_killed_at_random_instants_leaves_a_file_one_key_opens() {
             );
         }
     }
-    let store = SecretsStore::open(&fx.path, KeySource::KeyFile(current)).unwrap();
-    for (kind, name, plain) in ENTRIES {
-        let got = store.get(kind, name).unwrap().unwrap();
-        assert!(
-            got.expose_secret() == plain.as_bytes(),
-            "seed {seed}: {name} changed"
-        );
-    }
+    assert_entries_open(&fx.path, &current);
     println!(
         "{ROUNDS} rounds (seed {seed}): {killed} killed mid-run ({between} between the new key file and the replace), {finished} finished"
     );
