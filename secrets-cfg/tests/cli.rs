@@ -128,18 +128,35 @@ fn assert_entries_open(path: &Path, key_file: &Path) {
     }
 }
 
-/// Flips one hex digit inside the ciphertext of `name`'s value.
-fn tamper(path: &Path, name: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
+/// Where the sealed value of `name` sits in the file's text.
+fn value_range(text: &str, name: &str) -> std::ops::Range<usize> {
     let at = text.find(&format!("name = \"{name}\"")).unwrap();
     let value = at + text[at..].find("\"v1:").unwrap() + 1;
-    let end = value + text[value..].find('"').unwrap();
-    let digit = end - 3;
-    let old = text.as_bytes()[digit];
-    let new = if old == b'0' { '1' } else { '0' };
-    let mut tampered = text.clone();
-    tampered.replace_range(digit..digit + 1, &new.to_string());
-    std::fs::write(path, tampered).unwrap();
+    value..value + text[value..].find('"').unwrap()
+}
+
+/// Replaces the sealed value of `name` with what `change` makes of it.
+fn rewrite_value(path: &Path, name: &str, change: impl FnOnce(&str) -> String) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    let range = value_range(&text, name);
+    let new = change(&text[range.clone()]);
+    text.replace_range(range, &new);
+    std::fs::write(path, text).unwrap();
+}
+
+/// Flips one hex digit inside the ciphertext of `name`'s value.
+fn tamper(path: &Path, name: &str) {
+    rewrite_value(path, name, |sealed| {
+        let mut flipped = sealed.to_owned();
+        let digit = flipped.len() - 2;
+        let new = if &flipped[digit..=digit] == "0" {
+            "1"
+        } else {
+            "0"
+        };
+        flipped.replace_range(digit..=digit, new);
+        flipped
+    });
 }
 
 #[test]
@@ -282,6 +299,13 @@ fn check_names_every_bad_entry() {
         .map(|f| (f["kind"].as_str().unwrap(), f["name"].as_str().unwrap()))
         .collect();
     assert_eq!(bad, [("user", "ALICE"), ("service_proxy", "SVC")]);
+
+    // A value that is not even `scheme:nonce:ciphertext` is named too.
+    rewrite_value(&fx.path, "BOB", |_| "v1:not-hex".to_owned());
+    let out = run(&["check", s(&fx.path)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("3 of 3 entries"), "{}", text(&out));
+    assert!(text(&out).contains("user `BOB`: "), "{}", text(&out));
 }
 
 #[test]
