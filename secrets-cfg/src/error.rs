@@ -78,7 +78,7 @@ pub enum Error {
     /// The key file can be read or written by users outside its owner and
     /// group, so the key no longer protects the secrets. Refused as ssh
     /// refuses such a private key.
-    #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and replace the key with `secrets-cfg rotate-key` if others may have copied it)")]
+    #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and if others may have copied the key, re-encrypt under a new one with `secrets-cfg rotate-key --new-key-file PATH`)")]
     KeyFileTooOpen {
         /// The key file.
         path: PathBuf,
