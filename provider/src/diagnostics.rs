@@ -273,16 +273,14 @@ mod tests {
         });
         let d = ppin_error(&failed, "primus_secrets", None);
         assert_eq!(d.summary, "Cannot Use .secrets.cfg");
-        assert!(
-            d.detail.contains("secrets_file in the provider block"),
-            "{}",
-            d.detail
-        );
-        assert!(
-            d.detail.contains("/usr/local/primus/bin/ppin -l"),
-            "{}",
-            d.detail
-        );
+        // The provider's setting, and the command with what it printed.
+        for shown in [
+            "secrets_file in the provider block",
+            "/usr/local/primus/bin/ppin -l",
+            "0x80005004",
+        ] {
+            assert!(d.detail.contains(shown), "{shown}: {}", d.detail);
+        }
         assert!(!d.detail.contains("-s <path>"), "{}", d.detail);
 
         let spawn = PpinError::External(ExternalError::Spawn {
