@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
 use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
@@ -21,8 +22,19 @@ use crate::traits::{
 
 type R<T> = Result<Response<T>, Status>;
 
-/// Serves one [`Provider`] over tfplugin6.
+/// Serves one [`Provider`] over tfplugin6. Every request that runs provider
+/// code runs in a task of its own, tracked in `ops`: a connection dropped
+/// halfway (Terraform killed) then cannot cut an operation off between the
+/// HSM issuing a secret and the secret being stored, and shutdown can wait
+/// for what is under way.
 pub(crate) struct ProviderService<P: Provider> {
+    core: Arc<Core<P>>,
+    ops: TaskTracker,
+}
+
+/// The provider, its registered types and its configured client: what the
+/// operations share.
+struct Core<P: Provider> {
     provider: Arc<P>,
     schema: Schema,
     resources: HashMap<String, Arc<dyn ErasedResource<P::Client>>>,
@@ -38,6 +50,40 @@ pub(crate) struct ProviderService<P: Provider> {
 
 impl<P: Provider> ProviderService<P> {
     pub(crate) fn new(provider: P, stop: CancellationToken) -> Self {
+        ProviderService {
+            core: Arc::new(Core::new(provider, stop)),
+            ops: TaskTracker::new(),
+        }
+    }
+
+    /// The operations under way; serving closes it to refuse new requests
+    /// and waits on it before exiting.
+    pub(crate) fn operations(&self) -> TaskTracker {
+        self.ops.clone()
+    }
+
+    /// Runs `op` in a tracked task of its own and waits for it; refuses it
+    /// once shutdown has begun.
+    async fn detached<T, F, Fut>(&self, op: F) -> Result<T, Status>
+    where
+        F: FnOnce(Arc<Core<P>>) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.ops.is_closed() {
+            return Err(Status::unavailable(
+                "the provider is shutting down and takes no new requests",
+            ));
+        }
+        self.ops
+            .spawn(op(Arc::clone(&self.core)))
+            .await
+            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+    }
+}
+
+impl<P: Provider> Core<P> {
+    fn new(provider: P, stop: CancellationToken) -> Self {
         let schema = provider.schema();
         let resources: HashMap<_, _> = provider
             .resources()
@@ -61,7 +107,7 @@ impl<P: Provider> ProviderService<P> {
                 format!("{problem}. This is a provider bug; please report it to the provider's authors."),
             );
         }
-        ProviderService {
+        Core {
             provider: Arc::new(provider),
             schema,
             resources,
@@ -173,7 +219,7 @@ fn diags_of<T>(r: Result<(T, Diagnostics), Diagnostics>) -> (Option<T>, Vec<pb::
     }
 }
 
-impl<P: Provider> ProviderService<P> {
+impl<P: Provider> Core<P> {
     fn validate_against(
         &self,
         block: &Block,
@@ -490,8 +536,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
-            diagnostics: self.schema_problems.to_proto(),
+            diagnostics: self.core.schema_problems.to_proto(),
             resources: self
+                .core
                 .resources
                 .keys()
                 .map(|n| pb::get_metadata::ResourceMetadata {
@@ -499,6 +546,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 })
                 .collect(),
             data_sources: self
+                .core
                 .data_sources
                 .keys()
                 .map(|n| pb::get_metadata::DataSourceMetadata {
@@ -514,18 +562,20 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::get_provider_schema::Request>,
     ) -> R<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(self.schema.to_proto()),
+            provider: Some(self.core.schema.to_proto()),
             resource_schemas: self
+                .core
                 .resources
                 .iter()
                 .map(|(n, r)| (n.clone(), r.schema().to_proto()))
                 .collect(),
             data_source_schemas: self
+                .core
                 .data_sources
                 .iter()
                 .map(|(n, d)| (n.clone(), d.schema().to_proto()))
                 .collect(),
-            diagnostics: self.schema_problems.to_proto(),
+            diagnostics: self.core.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         }))
@@ -536,8 +586,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> R<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let diags = decode(req.config.as_ref(), &self.schema, "provider configuration")
-            .map(|config| self.validate_against(&self.schema.block, &config, false))
+        let core = &self.core;
+        let diags = decode(req.config.as_ref(), &core.schema, "provider configuration")
+            .map(|config| core.validate_against(&core.schema.block, &config, false))
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diags.to_proto(),
@@ -548,9 +599,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::validate_resource_config::Request>,
     ) -> R<pb::validate_resource_config::Response> {
+        let req = req.into_inner();
         let diags = self
-            .do_validate_resource(req.into_inner())
-            .await
+            .detached(|core| async move { core.do_validate_resource(req).await })
+            .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_config::Response {
             diagnostics: diags.to_proto(),
@@ -562,14 +614,15 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> R<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let result = async {
-            let d = self.data_source(&req.type_name)?;
-            let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
-            let mut diags = self.validate_against(&d.schema().block, &config, false);
-            diags.extend(d.validate(&config).await);
-            Ok::<_, Diagnostics>(diags)
-        }
-        .await;
+        let result = self
+            .detached(|core| async move {
+                let d = core.data_source(&req.type_name)?;
+                let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
+                let mut diags = core.validate_against(&d.schema().block, &config, false);
+                diags.extend(d.validate(&config).await);
+                Ok::<_, Diagnostics>(diags)
+            })
+            .await?;
         let diags = result.unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_resource_config::Response {
             diagnostics: diags.to_proto(),
@@ -580,7 +633,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> R<pb::upgrade_resource_state::Response> {
-        let r = self.do_upgrade(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_upgrade(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -608,9 +664,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::configure_provider::Request>,
     ) -> R<pb::configure_provider::Response> {
+        let req = req.into_inner();
         let diags = self
-            .do_configure(req.into_inner())
-            .await
+            .detached(|core| async move { core.do_configure(req).await })
+            .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::configure_provider::Response {
             diagnostics: diags.to_proto(),
@@ -621,7 +678,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::read_resource::Request>,
     ) -> R<pb::read_resource::Response> {
-        let r = self.do_read(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_read(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -629,7 +689,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::plan_resource_change::Request>,
     ) -> R<pb::plan_resource_change::Response> {
-        let r = self.do_plan(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_plan(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -637,7 +700,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::apply_resource_change::Request>,
     ) -> R<pb::apply_resource_change::Response> {
-        let r = self.do_apply(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_apply(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -645,7 +711,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::import_resource_state::Request>,
     ) -> R<pb::import_resource_state::Response> {
-        let r = self.do_import(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_import(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -665,7 +734,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> R<pb::read_data_source::Response> {
-        let r = self.do_read_data(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(|core| async move { core.do_read_data(req).await })
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -735,7 +807,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::stop_provider::Request>,
     ) -> R<pb::stop_provider::Response> {
         tracing::info!("terraform asked the provider to stop");
-        self.stop.cancel();
+        self.core.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
