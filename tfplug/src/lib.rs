@@ -35,6 +35,7 @@ pub mod schema;
 mod serde_value;
 mod server;
 mod serving;
+mod shape;
 mod tls;
 mod traits;
 pub mod validators;
