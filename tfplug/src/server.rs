@@ -2,7 +2,9 @@
 //! typed operations, applies Terraform's rules, encodes responses.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -63,22 +65,73 @@ impl<P: Provider> ProviderService<P> {
     }
 
     /// Runs `op` in a tracked task of its own and waits for it; refuses it
-    /// once shutdown has begun.
-    async fn detached<T, F, Fut>(&self, op: F) -> Result<T, Status>
+    /// once shutdown has begun. Logs one line per request at DEBUG when it
+    /// is served (and its arrival at TRACE), naming the RPC and the type,
+    /// never a value.
+    async fn detached<T, F, Fut>(&self, request: RequestLog, op: F) -> Result<T, Status>
     where
         F: FnOnce(Arc<Core<P>>) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
+        let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+        let RequestLog { rpc, resource_type } = request;
+        tracing::trace!(
+            tf_rpc = rpc,
+            tf_req_id = id,
+            tf_resource_type = resource_type,
+            "received request"
+        );
         if self.ops.is_closed() {
+            tracing::debug!(
+                tf_rpc = rpc,
+                tf_req_id = id,
+                tf_resource_type = resource_type,
+                "refused request: the provider is shutting down"
+            );
             return Err(Status::unavailable(
                 "the provider is shutting down and takes no new requests",
             ));
         }
+        let started = Instant::now();
+        let operation = op(Arc::clone(&self.core));
+        // Logged in the task, so a request whose connection is gone (and
+        // whose handler was dropped) is still reported when it ends.
+        let task = async move {
+            let result = operation.await;
+            tracing::debug!(
+                tf_rpc = rpc,
+                tf_req_id = id,
+                tf_resource_type = resource_type,
+                tf_req_duration_ms =
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "served request"
+            );
+            result
+        };
         self.ops
-            .spawn(op(Arc::clone(&self.core)))
+            .spawn(task)
             .await
             .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+    }
+}
+
+/// Numbers requests for the logs (`tf_req_id`), unique within the process.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What the request log lines name: the RPC and the resource or data
+/// source type, nothing from the request's values.
+struct RequestLog {
+    rpc: &'static str,
+    resource_type: Option<String>,
+}
+
+impl RequestLog {
+    fn of(rpc: &'static str, resource_type: &str) -> RequestLog {
+        RequestLog {
+            rpc,
+            resource_type: Some(resource_type.to_owned()),
+        }
     }
 }
 
@@ -601,7 +654,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::validate_resource_config::Response> {
         let req = req.into_inner();
         let diags = self
-            .detached(|core| async move { core.do_validate_resource(req).await })
+            .detached(
+                RequestLog::of("ValidateResourceConfig", &req.type_name),
+                |core| async move { core.do_validate_resource(req).await },
+            )
             .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_config::Response {
@@ -615,13 +671,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
         let result = self
-            .detached(|core| async move {
-                let d = core.data_source(&req.type_name)?;
-                let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
-                let mut diags = core.validate_against(&d.schema().block, &config, false);
-                diags.extend(d.validate(&config).await);
-                Ok::<_, Diagnostics>(diags)
-            })
+            .detached(
+                RequestLog::of("ValidateDataResourceConfig", &req.type_name),
+                |core| async move {
+                    let d = core.data_source(&req.type_name)?;
+                    let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
+                    let mut diags = core.validate_against(&d.schema().block, &config, false);
+                    diags.extend(d.validate(&config).await);
+                    Ok::<_, Diagnostics>(diags)
+                },
+            )
             .await?;
         let diags = result.unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_resource_config::Response {
@@ -635,7 +694,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_upgrade(req).await })
+            .detached(
+                RequestLog::of("UpgradeResourceState", &req.type_name),
+                |core| async move { core.do_upgrade(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -666,7 +728,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::configure_provider::Response> {
         let req = req.into_inner();
         let diags = self
-            .detached(|core| async move { core.do_configure(req).await })
+            .detached(
+                RequestLog {
+                    rpc: "ConfigureProvider",
+                    resource_type: None,
+                },
+                |core| async move { core.do_configure(req).await },
+            )
             .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::configure_provider::Response {
@@ -680,7 +748,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::read_resource::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_read(req).await })
+            .detached(
+                RequestLog::of("ReadResource", &req.type_name),
+                |core| async move { core.do_read(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -691,7 +762,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::plan_resource_change::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_plan(req).await })
+            .detached(
+                RequestLog::of("PlanResourceChange", &req.type_name),
+                |core| async move { core.do_plan(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -702,7 +776,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::apply_resource_change::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_apply(req).await })
+            .detached(
+                RequestLog::of("ApplyResourceChange", &req.type_name),
+                |core| async move { core.do_apply(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -713,7 +790,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::import_resource_state::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_import(req).await })
+            .detached(
+                RequestLog::of("ImportResourceState", &req.type_name),
+                |core| async move { core.do_import(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -736,7 +816,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::read_data_source::Response> {
         let req = req.into_inner();
         let r = self
-            .detached(|core| async move { core.do_read_data(req).await })
+            .detached(
+                RequestLog::of("ReadDataSource", &req.type_name),
+                |core| async move { core.do_read_data(req).await },
+            )
             .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
@@ -1070,5 +1153,72 @@ mod tests {
             .await
             .unwrap();
         assert!(stop.is_cancelled());
+    }
+
+    /// Collects what a fmt subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_request_is_logged_by_rpc_and_type_without_values() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        let apply = pb::apply_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            planned_state: dv(&obj("value-that-must-not-be-logged")),
+            config: dv(&obj("value-that-must-not-be-logged")),
+            ..Default::default()
+        };
+        service
+            .apply_resource_change(Request::new(apply.clone()))
+            .await
+            .unwrap();
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let served: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("served request"))
+            .collect();
+        assert_eq!(served.len(), 1, "{logs}");
+        for field in [
+            "DEBUG",
+            "tf_rpc=\"ApplyResourceChange\"",
+            "tf_req_id=",
+            "tf_resource_type=\"test_thing\"",
+            "tf_req_duration_ms=",
+        ] {
+            assert!(served[0].contains(field), "missing {field}: {logs}");
+        }
+        assert!(
+            logs.contains("TRACE") && logs.contains("received request"),
+            "{logs}"
+        );
+        assert!(!logs.contains("value-that-must-not-be-logged"), "{logs}");
+
+        // Once shutdown has begun, new requests are refused.
+        service.operations().close();
+        let refused = service
+            .apply_resource_change(Request::new(apply))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable);
     }
 }
