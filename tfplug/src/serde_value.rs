@@ -524,8 +524,15 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
     }
 
+    /// An attribute the struct does not name is skipped whatever it holds,
+    /// even a value not known until apply (typed validation sees only the
+    /// attributes it asks for).
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
-        bool char bytes byte_buf unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bool char bytes byte_buf unit_struct seq tuple tuple_struct map struct identifier
     }
 }
 

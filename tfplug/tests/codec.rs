@@ -252,6 +252,25 @@ fn field_is_tri_state_and_option_still_works() {
     assert_eq!(back.attr("a"), &Value::from("x"));
 }
 
+/// Typed validation reads a few attributes of a config whose others may
+/// not be known yet (a variable at `terraform validate`): those are skipped.
+#[test]
+fn attributes_the_struct_does_not_name_may_be_unknown() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Only {
+        a: Option<String>,
+    }
+    let v = Value::Object(
+        [
+            ("a".to_owned(), Value::from("x")),
+            ("later".to_owned(), Value::Unknown),
+        ]
+        .into(),
+    );
+    let only: Only = from_value(&v).unwrap();
+    assert_eq!(only.a.as_deref(), Some("x"));
+}
+
 /// A value's Debug and the codec's errors name kinds, never contents.
 #[test]
 fn debug_and_codec_errors_do_not_quote_values() {
