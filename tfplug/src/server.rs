@@ -1169,17 +1169,27 @@ mod tests {
         }
     }
 
+    /// One process-wide subscriber: a thread-scoped one races with tests
+    /// on other threads that register the same log callsites, and misses
+    /// events now and then.
+    fn captured_logs() -> &'static Captured {
+        static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        CAPTURED.get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_thread_ids(true)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+    }
+
     #[tokio::test]
     async fn each_request_is_logged_by_rpc_and_type_without_values() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
-
         let service = ProviderService::new(TestProvider, CancellationToken::new());
         let apply = pb::apply_resource_change::Request {
             type_name: "test_thing".into(),
@@ -1188,11 +1198,19 @@ mod tests {
             config: dv(&obj("value-that-must-not-be-logged")),
             ..Default::default()
         };
+        let captured = captured_logs();
         service
             .apply_resource_change(Request::new(apply.clone()))
             .await
             .unwrap();
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        // Other tests log into the same subscriber from their own threads.
+        let this_thread = format!("{:?} ", std::thread::current().id());
+        let logs: String = String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&this_thread))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let served: Vec<&str> = logs
             .lines()
             .filter(|l| l.contains("served request"))
