@@ -203,8 +203,9 @@ impl Workspace {
         std::fs::write(self.work_dir().join("main.tf"), main_tf).map_err(io("cannot write main.tf"))
     }
 
-    /// Runs `terraform ARGS` and returns its output, whatever the exit code.
-    pub fn run(&self, args: &[&str]) -> Result<TfOutput, TestingError> {
+    /// The command `terraform ARGS` in this workspace, not yet started, for
+    /// tests that must act while it runs (e.g. kill it).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.terraform);
         cmd.args(args)
             .current_dir(self.work_dir())
@@ -218,7 +219,13 @@ impl Workspace {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd
+        cmd
+    }
+
+    /// Runs `terraform ARGS` and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Result<TfOutput, TestingError> {
+        let out = self
+            .command(args)
             .output()
             .map_err(io(format!("cannot run {}", self.terraform.display())))?;
         Ok(TfOutput {
