@@ -296,7 +296,6 @@ mod humantime_serde {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 
     use super::*;
 

@@ -1,6 +1,5 @@
 //! The hsm-sim binary's files, dev mode, config errors and logs.
 
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

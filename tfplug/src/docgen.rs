@@ -554,7 +554,6 @@ fn type_label(ty: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 mod tests {
     use super::*;
 
