@@ -52,9 +52,9 @@ pub enum AdminResponse {
     /// The answer to `issue_setup_password`: the new setup password, in clear in
     /// the JSON line (the admin port only listens on loopback), redacted in `Debug`.
     SetupPassword {
-        /// The user it was issued to.
+        /// The simulator user whose setup password this is.
         name: String,
-        /// The new setup password.
+        /// The setup password now valid for that user; the previous one no longer works.
         setup_password: Password,
     },
     /// The answer to `advance_clock`: simulated time now.

@@ -60,7 +60,7 @@ pub struct UserConfig {
     pub slot_id: Option<u32>,
     /// The setup password, `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` of `[A-Z0-9]`.
     pub setup_password: Password,
-    /// The PKCS#11 password.
+    /// The password the simulated HSM accepts for this user's PKCS#11 login; redacted in `Debug`.
     pub pkcs11_password: Password,
     /// The service proxy this user sits behind (CloudHSM), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read simulator config {path}: {source}")]
     Read {
-        /// The file.
+        /// The JSON configuration file, as given to `SimConfig::from_file`.
         path: String,
         /// The operating system's error.
         source: std::io::Error,
@@ -92,7 +92,7 @@ pub enum ConfigError {
     /// The file is not valid JSON of the expected shape (serde's message names the field).
     #[error("simulator config {path} is invalid: {source}")]
     Parse {
-        /// The file.
+        /// The JSON configuration file, as given to `SimConfig::from_file`.
         path: String,
         /// Why, with line and column.
         source: serde_json::Error,
@@ -296,7 +296,6 @@ mod humantime_serde {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 
     use super::*;
 

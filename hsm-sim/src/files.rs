@@ -13,7 +13,7 @@ use crate::config::SimConfig;
 /// Where the simulator keeps its files, all inside one state directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatePaths {
-    /// The state directory.
+    /// The state directory; every other path here is inside it.
     pub dir: PathBuf,
     /// The CA certificate clients must trust (PEM); named by `ca_file` in `primus.cfg`.
     pub ca_file: PathBuf,
@@ -68,9 +68,9 @@ pub enum FilesError {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
+        /// The file or directory that failed, as shown in the message.
         path: String,
-        /// Why.
+        /// The operating system's error.
         source: io::Error,
     },
     /// Certificate generation failed.

@@ -123,7 +123,6 @@ impl Journal {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 
     use super::*;
 

@@ -1,7 +1,5 @@
 //! The in-process simulator with an injected manual clock.
 
-#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
-
 use std::sync::Arc;
 use std::time::Duration;
 

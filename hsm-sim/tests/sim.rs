@@ -1,7 +1,5 @@
 //! hsm-sim as a real process, driven over real TLS on loopback with the hsm-wire client.
 
-#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
-
 use std::path::Path;
 use std::time::Duration;
 

@@ -81,7 +81,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FramedStream<S> {
         self
     }
 
-    /// The wrapped stream.
+    /// The stream beneath the framing, for inspection only: reading or
+    /// writing it directly would break the framing.
     pub fn get_ref(&self) -> &S {
         self.inner.get_ref()
     }

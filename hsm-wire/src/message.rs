@@ -68,7 +68,8 @@ pub enum Request {
         user: String,
         /// The setup password, `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`.
         setup_password: Password,
-        /// The PKCS#11 password of the user.
+        /// The user's PKCS#11 password, checked by the HSM before it issues a
+        /// secret; redacted in `Debug`.
         pkcs11_password: Password,
     },
     /// Issue a new permanent secret, invalidating the current one (`ppin -u`).
@@ -77,7 +78,8 @@ pub enum Request {
         user: String,
         /// The setup password, `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`; an update needs it too.
         setup_password: Password,
-        /// The PKCS#11 password of the user.
+        /// The user's PKCS#11 password, checked by the HSM before it replaces
+        /// the secret; redacted in `Debug`.
         pkcs11_password: Password,
     },
     /// Log in with a permanent secret (`ppin -t`).

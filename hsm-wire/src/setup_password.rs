@@ -91,7 +91,6 @@ pub fn check_setup_password(password: &Password) -> Result<(), SetupPasswordProb
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 
     use super::*;
 

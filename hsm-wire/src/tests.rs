@@ -1,7 +1,5 @@
 //! Wire-format tests: the JSON shapes documented in `docs/hsm-protocol.md`.
 
-#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
-
 use serde_json::json;
 
 use crate::message::{HelloFrame, HelloReplyFrame};

@@ -191,7 +191,7 @@ pub struct ReplaceError {
     /// The target file, or its directory when the directory refused the
     /// temporary file.
     pub path: PathBuf,
-    /// The cause.
+    /// What the operating system said, e.g. permission denied or disk full.
     pub source: io::Error,
 }
 

@@ -6,7 +6,7 @@
 //! 5x the commits per second of one writer.
 //!
 //! Run: `cargo bench -p secrets-cfg --bench commit` (about 35 seconds).
-#![allow(clippy::unwrap_used)] // a benchmark may unwrap
+#![allow(clippy::unwrap_used)] // a benchmark that cannot run should stop loudly
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

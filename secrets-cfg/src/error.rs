@@ -23,7 +23,8 @@ pub enum Error {
     /// The secrets file does not exist (vendor code 0x80005004).
     #[error("secrets file {path} not found (0x80005004): check the path or $SECUROSYS_SECRETS_CONF; adding a secret creates the file")]
     NotFound {
-        /// The file looked for.
+        /// Where the secrets file was looked for: the explicit path,
+        /// `$SECUROSYS_SECRETS_CONF` or the default.
         path: PathBuf,
     },
     /// The directory that should hold the secrets file does not exist
@@ -45,7 +46,7 @@ pub enum Error {
     /// Reading a file failed for another reason than its absence.
     #[error("cannot read {path}: {source}; check that the path names a readable regular file")]
     Read {
-        /// The file.
+        /// The path that could not be read, as the caller named it.
         path: PathBuf,
         /// The operating system's error.
         source: Arc<io::Error>,
@@ -53,7 +54,7 @@ pub enum Error {
     /// Writing failed for another reason than permissions.
     #[error("cannot write {path}: {source}; the secrets file was left unchanged, fix the cause and retry")]
     Write {
-        /// The file or directory.
+        /// The file or directory the write failed on.
         path: PathBuf,
         /// The operating system's error.
         source: Arc<io::Error>,
@@ -61,7 +62,7 @@ pub enum Error {
     /// A symlinked secrets path could not be resolved.
     #[error("cannot resolve the symlink {path}: {source}; point it at an existing secrets file or replace it with the file")]
     Symlink {
-        /// The symlink.
+        /// The symlink that could not be followed, as it was named.
         path: PathBuf,
         /// The operating system's error.
         source: Arc<io::Error>,
@@ -70,7 +71,7 @@ pub enum Error {
     /// should be; it was not read (reading could block for ever).
     #[error("{path} is {found}, not a regular file; replace it with the file itself (nothing was read or changed)")]
     NotRegularFile {
-        /// The path.
+        /// Where the secrets file or the key file was expected.
         path: PathBuf,
         /// What is there, in words (`a FIFO (named pipe)`).
         found: &'static str,
@@ -80,7 +81,7 @@ pub enum Error {
     /// refuses such a private key.
     #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and if others may have copied the key, re-encrypt under a new one with `secrets-cfg rotate-key --new-key-file PATH`)")]
     KeyFileTooOpen {
-        /// The key file.
+        /// The key file whose mode is too open.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
@@ -88,17 +89,17 @@ pub enum Error {
     /// The file is larger than any secrets file should be.
     #[error("{path} is {size} bytes, over the {limit}-byte limit for a secrets file; check that the path names the secrets file")]
     TooLarge {
-        /// The file.
+        /// The oversized file, never read in full.
         path: PathBuf,
         /// Its size in bytes.
         size: u64,
-        /// The limit in bytes.
+        /// The largest size accepted for a secrets file, in bytes.
         limit: u64,
     },
     /// The file is not UTF-8 text.
     #[error("{path} is not UTF-8 text (invalid byte at line {line}, column {column}); restore the file from a backup")]
     NotUtf8 {
-        /// The file.
+        /// The secrets file holding the invalid byte.
         path: PathBuf,
         /// Line of the first invalid byte, from 1.
         line: usize,
@@ -110,7 +111,7 @@ pub enum Error {
         "{path} is not valid libconfig: {source}; fix that line or restore the file from a backup"
     )]
     Syntax {
-        /// The file.
+        /// The secrets file that failed to parse.
         path: PathBuf,
         /// Where and why parsing stopped.
         source: ParseError,
@@ -118,7 +119,7 @@ pub enum Error {
     /// The file is libconfig but not shaped like a secrets file.
     #[error("{path}: {problem}; fix the file or restore it from a backup")]
     Format {
-        /// The file.
+        /// The secrets file of the wrong shape.
         path: PathBuf,
         /// What is wrong.
         problem: String,
@@ -126,29 +127,29 @@ pub enum Error {
     /// Two entries of one kind share a name.
     #[error("{path}: {kind} `{name}` has two entries; delete one of them by hand, keeping the one that works")]
     DuplicateEntry {
-        /// The file.
+        /// The secrets file holding both entries.
         path: PathBuf,
         /// The entry's kind.
         kind: EntryKind,
-        /// The duplicated name.
+        /// The name both entries carry.
         name: String,
     },
     /// A value uses a cipher scheme this version does not know.
     #[error("{path}: {kind} `{name}` is ciphered with scheme `{scheme}`, unknown to this version; use the newer tool that wrote it")]
     UnknownScheme {
-        /// The file.
+        /// The secrets file holding the entry.
         path: PathBuf,
         /// The entry's kind.
         kind: EntryKind,
         /// The entry's name.
         name: String,
-        /// The scheme marker found.
+        /// The text before the value's first `:`, as found (not secret).
         scheme: String,
     },
     /// A value is not `scheme:nonce:ciphertext`.
     #[error("{path}: {kind} `{name}` has a malformed value ({problem}); restore the file from a backup, or remove the entry and add the secret again")]
     MalformedValue {
-        /// The file.
+        /// The secrets file holding the entry.
         path: PathBuf,
         /// The entry's kind.
         kind: EntryKind,
@@ -160,7 +161,7 @@ pub enum Error {
     /// A value fails authentication: altered, or moved from another entry.
     #[error("{path}: {kind} `{name}` fails authentication (its value was altered or copied from another entry); restore the file from a backup, or remove the entry and add the secret again")]
     Tampered {
-        /// The file.
+        /// The secrets file holding the entry.
         path: PathBuf,
         /// The entry's kind.
         kind: EntryKind,
@@ -170,7 +171,7 @@ pub enum Error {
     /// The key does not match the file's key check value.
     #[error("{path}: {key_origin} does not open this file (key check failed); use the key the file was written with")]
     WrongKey {
-        /// The file.
+        /// The secrets file the key was tried on.
         path: PathBuf,
         /// Where the key came from, e.g. `key file /etc/primus/.secrets.cfg.key`.
         key_origin: String,
@@ -178,7 +179,7 @@ pub enum Error {
     /// The file holds ciphered values but no key is available.
     #[error("{path} holds ciphered secrets but its key file {key_file} is missing and $SECUROSYS_SECRETS_KEY is not set; restore the key file from a backup (a new key is never made for an existing file)")]
     MissingKey {
-        /// The file.
+        /// The secrets file holding the ciphered values.
         path: PathBuf,
         /// Where the key file was looked for.
         key_file: PathBuf,
@@ -196,7 +197,7 @@ pub enum Error {
     /// The key comes from somewhere this crate cannot rewrite.
     #[error("cannot rotate the key of {path}: it comes from {key_origin}, which this program cannot rewrite; unset it to use a key file, or rotate with a caller-given key")]
     KeyNotRotatable {
-        /// The file.
+        /// The secrets file whose key was to be rotated.
         path: PathBuf,
         /// Where the key came from.
         key_origin: String,
@@ -204,7 +205,7 @@ pub enum Error {
     /// The key file named as the new key holds the key already in use.
     #[error("{key_file} holds the key {path} is already ciphered under; name a key file that does not exist yet (it gets a fresh key) or one holding a different key (nothing was changed)")]
     SameKey {
-        /// The secrets file.
+        /// The secrets file whose key was to be rotated.
         path: PathBuf,
         /// The key file given as the new key.
         key_file: PathBuf,
@@ -214,7 +215,7 @@ pub enum Error {
     InvalidName {
         /// The entry's kind.
         kind: EntryKind,
-        /// The rejected name.
+        /// The name as given, quoted in the message so hidden characters show.
         name: String,
         /// What is wrong with it.
         problem: &'static str,
@@ -222,7 +223,7 @@ pub enum Error {
     /// The operating system's random source failed.
     #[error("cannot draw random bytes for {path}: {source}; the secrets file was left unchanged")]
     Random {
-        /// The file being written.
+        /// The secrets file the random bytes were for (nonce or new key).
         path: PathBuf,
         /// The random source's error.
         source: getrandom::Error,
@@ -231,7 +232,7 @@ pub enum Error {
     /// result was known; nothing was written for the batch.
     #[error("the commit to {path} was abandoned because another edit in the same batch panicked; retry the edit")]
     Abandoned {
-        /// The file.
+        /// The secrets file the batch was for.
         path: PathBuf,
     },
 }

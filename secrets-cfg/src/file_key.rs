@@ -53,7 +53,7 @@ impl FileKey {
         Secret::new(line)
     }
 
-    /// The key bytes.
+    /// The 32 key bytes, for the cipher; the only way to read them (never logged).
     pub fn expose_secret(&self) -> &[u8; 32] {
         self.0.expose_secret()
     }

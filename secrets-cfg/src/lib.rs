@@ -40,7 +40,6 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod crypto;
 mod entry;

@@ -3,7 +3,8 @@
 //! Tests run as root in CI, which ignores permission bits, so read-only and
 //! unreadable cases use mechanisms root obeys: the immutable attribute
 //! (`chattr +i`) and a thread that has dropped to uid/gid 65534.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,8 @@
 //! the tampered entry named, no value ever printed, `--json` parsing, a
 //! rotation refused by an immutable file, and rotations SIGKILLed at random
 //! instants.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

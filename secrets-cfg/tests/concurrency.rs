@@ -4,7 +4,8 @@
 //!
 //! This binary is its own worker: run with `--worker PATH ID` it does its
 //! share of edits. (`harness = false`, so `main` decides.)
-#![allow(clippy::unwrap_used)] // tests may unwrap
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::Command;

@@ -6,7 +6,8 @@
 //!
 //! This binary is its own writer: run with `--writer PATH SEED` it edits
 //! until killed. (`harness = false`, so `main` decides.)
-#![allow(clippy::unwrap_used)] // tests may unwrap
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

@@ -1,7 +1,6 @@
 //! The environment variables `$SECUROSYS_SECRETS_KEY` and
 //! `$SECUROSYS_SECRETS_CONF`. One test in its own binary, because the
 //! environment is process-wide and other tests would see the changes.
-#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::fs;
 

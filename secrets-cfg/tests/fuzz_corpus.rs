@@ -1,7 +1,6 @@
 //! Runs the cargo-fuzz check (`fuzz/check.rs`) over the committed seeds in
 //! `fuzz/seeds/libconfig_parse`, and over every prefix of each seed, so CI
 //! exercises the fuzz entry point without a fuzzer.
-#![allow(clippy::unwrap_used)] // tests may unwrap
 
 #[path = "../fuzz/check.rs"]
 mod check;

@@ -2,7 +2,6 @@
 //! file or the key file, key files other users can read, and the pre-flight
 //! check that must catch a store that cannot be written before an HSM is
 //! asked for a secret.
-#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -12,17 +11,21 @@ use std::process::Command;
 use secrets_cfg::{EntryKind, Error, KeySource, Secret, SecretsStore};
 
 fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
     assert!(status.success());
 }
 
 fn store_with_one_entry(dir: &Path) -> SecretsStore {
     let path = dir.join(".secrets.cfg");
     let key_file = dir.join(".secrets.cfg.key");
-    let store = SecretsStore::open(&path, KeySource::KeyFile(key_file)).unwrap();
+    let store = SecretsStore::open(&path, KeySource::KeyFile(key_file))
+        .expect("open a store in a fresh directory");
     store
         .edit(|tx| tx.put(EntryKind::User, "PARTITION", Secret::new(b"s".to_vec())))
-        .unwrap();
+        .expect("store the first secret");
     store
 }
 

@@ -1,7 +1,8 @@
 //! The parsed file `list` and `get` reuse: a reuse never changes a result,
 //! and any change on disk (another handle, another process, an in-place
 //! rewrite within one timestamp tick, corruption) is seen by the next read.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;

@@ -1,5 +1,4 @@
 //! Behaviour of `SecretsStore` on real files.
-#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -13,7 +12,7 @@ fn secret(text: &str) -> Secret {
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory for the test");
     let path = dir.path().join(".secrets.cfg");
     (dir, path)
 }
@@ -551,6 +550,7 @@ fn queued_edits_are_committed_together() {
 /// users can read is refused.
 fn write_private(path: &Path, contents: &[u8]) {
     use std::os::unix::fs::PermissionsExt;
-    fs::write(path, contents).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::write(path, contents).expect("write the key file");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .expect("make the key file owner-only");
 }

@@ -1,7 +1,6 @@
 //! The test vector in `tests/testdata` (also the example in
 //! `docs/secrets-cfg-format.md`): a file written by this crate under a
 //! published key must keep opening, so the format cannot drift unnoticed.
-#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::Path;
 

@@ -161,7 +161,7 @@ impl Number {
         }
     }
 
-    /// The exact decimal text.
+    /// The number as exact decimal text, never rounded through `f64`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

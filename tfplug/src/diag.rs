@@ -45,7 +45,7 @@ impl AttributePath {
         self
     }
 
-    /// The steps.
+    /// The steps from the root of the object to the attribute, outermost first.
     pub fn steps(&self) -> &[PathStep] {
         &self.0
     }
@@ -198,7 +198,7 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    /// The diagnostics.
+    /// The diagnostics in the order they were added.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()
     }

@@ -18,9 +18,9 @@ pub enum DocsError {
     /// An example file could not be read.
     #[error("cannot read example {path}: {source}")]
     Example {
-        /// The file.
+        /// The example file under `examples/` that could not be read.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// A schema or type is missing or malformed in the provider's answer.
@@ -29,9 +29,9 @@ pub enum DocsError {
     /// A page could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
-        /// The file.
+        /// The page under the docs directory that could not be written.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// A check found pages that differ from what the schema renders.
@@ -50,7 +50,7 @@ pub enum DocsError {
 pub struct DocPage {
     /// E.g. `resources/permanent_secret.md`.
     pub path: PathBuf,
-    /// The Markdown.
+    /// The page's Markdown, written to `path` under the docs directory.
     pub text: String,
 }
 
@@ -554,7 +554,6 @@ fn type_label(ty: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 mod tests {
     use super::*;
 

@@ -65,7 +65,7 @@ pub enum ServeError {
     Io {
         /// What we were doing.
         context: String,
-        /// The underlying error.
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

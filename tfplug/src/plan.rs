@@ -368,7 +368,6 @@ pub(crate) fn copy_write_only(block: &Block, from: &Value, to: &mut Value) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use std::collections::BTreeMap;
 

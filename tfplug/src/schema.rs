@@ -245,12 +245,12 @@ impl Attribute {
         self
     }
 
-    /// The attribute name.
+    /// The attribute name as written in configuration and in the state struct.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The value type.
+    /// The Terraform type of the value, e.g. to check it against the state struct.
     pub fn value_type(&self) -> Type {
         match &self.ty {
             AttributeType::Plain(t) => t.clone(),
@@ -508,7 +508,7 @@ impl Schema {
         self
     }
 
-    /// The top-level block.
+    /// The top-level block: the attributes and nested blocks of the object.
     pub fn block_ref(&self) -> &Block {
         &self.block
     }

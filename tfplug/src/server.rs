@@ -904,7 +904,6 @@ fn server_capabilities() -> pb::ServerCapabilities {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use std::collections::BTreeMap;
 

@@ -24,7 +24,8 @@ use crate::traits::Provider;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-/// Its value.
+/// The value Terraform puts in `MAGIC_COOKIE_KEY`; without it (and outside
+/// debug mode) the plugin refuses to serve.
 pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// The go-plugin core protocol version (first field of the handshake line).

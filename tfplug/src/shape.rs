@@ -375,7 +375,7 @@ pub(crate) fn strip_nullable(shape: &Shape) -> &Shape {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, dead_code)] // tests may unwrap; the structs are only probed
+#[allow(dead_code)] // the structs are only probed
 mod tests {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 

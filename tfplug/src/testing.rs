@@ -34,7 +34,7 @@ pub enum TestingError {
     Io {
         /// What we were doing.
         context: String,
-        /// The underlying error.
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -43,7 +43,7 @@ pub enum TestingError {
         "`{command}` failed with {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     )]
     CommandFailed {
-        /// The command line.
+        /// The program and its arguments, as run, for the message.
         command: String,
         /// Its exit status.
         status: String,
@@ -368,7 +368,7 @@ impl DebugProvider {
         &self.reattach
     }
 
-    /// The process id.
+    /// The process id of the provider under test, e.g. to signal it.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -478,7 +478,7 @@ impl PluginProcess {
         &self.socket
     }
 
-    /// The process id.
+    /// The process id of the provider under test, e.g. to signal it.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -100,13 +100,14 @@ impl<C> ConfigureResponse<C> {
 /// a diagnostic naming the attribute.
 #[async_trait]
 pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
-    /// The attributes as a serde struct.
+    /// The serde struct whose fields are the attributes; checked against the schema at startup.
     type State: Serialize + DeserializeOwned + Send + Sync + 'static;
 
     /// The full type name, e.g. `localfile_file`.
     fn type_name(&self) -> &str;
 
-    /// The schema.
+    /// Attributes, their types and modes (required, optional, computed);
+    /// also the source of the docs.
     fn schema(&self) -> Schema;
 
     /// Creates the object. `req.planned` holds configured values and
@@ -146,11 +147,11 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
 /// Request of [`Resource::create`].
 #[non_exhaustive]
 pub struct CreateRequest<'a, C, S> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
     /// The configuration as written (write-only attributes are only here).
     pub config: S,
-    /// The planned state.
+    /// What the plan promised: configured values and computed ones left unknown (`None`).
     pub planned: S,
     /// Private data from plan.
     pub planned_private: Vec<u8>,
@@ -159,7 +160,7 @@ pub struct CreateRequest<'a, C, S> {
 /// Response of [`Resource::create`].
 #[non_exhaustive]
 pub struct CreateResponse<S> {
-    /// The new state.
+    /// The state Terraform stores: every computed value now known.
     pub state: S,
     /// Private data stored with the state, never shown to the user.
     pub private: Vec<u8>,
@@ -193,9 +194,9 @@ impl<S> CreateResponse<S> {
 /// Request of [`Resource::read`].
 #[non_exhaustive]
 pub struct ReadRequest<'a, C, S> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
-    /// The state Terraform has.
+    /// The state Terraform stored last; compare it with the real object.
     pub state: S,
     /// Private data stored with the state.
     pub private: Vec<u8>,
@@ -211,7 +212,7 @@ pub struct ReadResponse<S> {
 }
 
 impl<S> ReadResponse<S> {
-    /// The object exists with this state.
+    /// The object still exists; `state` is what it is now.
     pub fn found(state: S) -> Self {
         ReadResponse {
             state: Some(state),
@@ -237,13 +238,14 @@ impl<S> ReadResponse<S> {
 /// Request of [`Resource::update`].
 #[non_exhaustive]
 pub struct UpdateRequest<'a, C, S> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
     /// The configuration as written (write-only attributes are only here).
     pub config: S,
-    /// The planned state.
+    /// What the plan promised: configured values, and computed ones
+    /// unknown (`None`) where they change.
     pub planned: S,
-    /// The state before the update.
+    /// The state Terraform stored before this update.
     pub prior: S,
     /// Private data from plan.
     pub planned_private: Vec<u8>,
@@ -255,9 +257,9 @@ pub type UpdateResponse<S> = CreateResponse<S>;
 /// Request of [`Resource::delete`].
 #[non_exhaustive]
 pub struct DeleteRequest<'a, C, S> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
-    /// The state before deletion.
+    /// The last stored state: what identifies the object to delete.
     pub prior: S,
     /// Private data stored with the state.
     pub private: Vec<u8>,
@@ -269,7 +271,7 @@ pub struct DeleteRequest<'a, C, S> {
 pub struct DeleteResponse {}
 
 impl DeleteResponse {
-    /// The object is deleted.
+    /// The object is gone; Terraform removes it from the state.
     pub fn new() -> Self {
         DeleteResponse {}
     }
@@ -290,7 +292,7 @@ pub trait ImportState<C: Send + Sync + 'static>: Resource<C> {
 /// Request of [`ImportState::import`].
 #[non_exhaustive]
 pub struct ImportRequest<'a, C> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
     /// The id given to `terraform import`.
     pub id: String,
@@ -313,7 +315,7 @@ pub trait UpgradeState<C: Send + Sync + 'static>: Resource<C> {
 pub struct UpgradeRequest {
     /// The schema version the state was written with.
     pub version: i64,
-    /// The stored state as JSON.
+    /// The stored state as JSON, in the shape of schema `version`.
     pub raw: serde_json::Value,
 }
 
@@ -335,7 +337,7 @@ pub struct ModifyPlanRequest<'a, C> {
     pub config: Value,
     /// The prior state; null on create.
     pub prior: Value,
-    /// The plan made so far.
+    /// The plan the framework made: change it and return it.
     pub plan: Plan,
 }
 
@@ -411,7 +413,7 @@ pub trait DataSource<C: Send + Sync + 'static>: Send + Sync + 'static {
     /// The full type name, e.g. `localfile_file`.
     fn type_name(&self) -> &str;
 
-    /// The schema.
+    /// Arguments and results, their types and modes; also the source of the docs.
     fn schema(&self) -> Schema;
 
     /// Reads the data: fill the computed attributes of `req.config`.
@@ -424,7 +426,7 @@ pub trait DataSource<C: Send + Sync + 'static>: Send + Sync + 'static {
 /// Request of [`DataSource::read`].
 #[non_exhaustive]
 pub struct DataReadRequest<'a, C, S> {
-    /// The configured client.
+    /// The client the provider's `configure` returned.
     pub client: &'a C,
     /// The configuration; computed attributes are `None`.
     pub config: S,
@@ -433,7 +435,7 @@ pub struct DataReadRequest<'a, C, S> {
 /// Response of [`DataSource::read`].
 #[non_exhaustive]
 pub struct DataReadResponse<S> {
-    /// The data.
+    /// The configuration with every computed attribute filled in.
     pub state: S,
 }
 

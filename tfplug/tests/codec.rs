@@ -3,7 +3,8 @@
 //! type JSON round trips, garbage input never panicking; and the JSON
 //! decoding of stored state.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the strategies here are plain fns.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 

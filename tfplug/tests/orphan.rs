@@ -9,7 +9,8 @@
 //! (Terraform passes its environment on), it serves a test-only provider
 //! whose `slow_file` resource takes [`SLOW`] to write its file.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

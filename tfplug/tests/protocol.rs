@@ -3,7 +3,8 @@
 //! attributes with and without the client capability, GetMetadata,
 //! unknown values, the side services and shutdown.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;

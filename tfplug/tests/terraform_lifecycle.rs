@@ -3,7 +3,8 @@
 //! replace and destroy: once started by Terraform (AutoMTLS), once attached
 //! through TF_REATTACH_PROVIDERS (debug mode).
 
-#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

@@ -9,7 +9,11 @@ pub(crate) struct Immutable(PathBuf);
 
 impl Immutable {
     pub(crate) fn set(path: &Path) -> Self {
-        let status = Command::new("chattr").arg("+i").arg(path).status().unwrap();
+        let status = Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .expect("run chattr");
         assert!(status.success(), "chattr +i {} failed", path.display());
         Self(path.to_path_buf())
     }
