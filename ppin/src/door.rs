@@ -175,6 +175,16 @@ impl Ppin {
         self.local.check_update(user).await
     }
 
+    /// Whether an edit of `.secrets.cfg` for `name` (a user or service
+    /// proxy user) could be stored now: the pre-flight that
+    /// [`add`](Self::add), [`update`](Self::update) and
+    /// [`proxy_add`](Self::proxy_add) of the built-in engine run before any
+    /// HSM contact, for a caller that wants to warn earlier (at plan time).
+    /// Contacts no HSM and changes nothing.
+    pub async fn check_writable(&self, name: &str) -> Result<(), PpinError> {
+        self.local.check_writable(Some(name)).await
+    }
+
     /// Whether `.secrets.cfg` holds the permanent secret of `user` and it
     /// decrypts under the file key; `false` when there is no entry.
     pub async fn verify_stored(&self, user: &str) -> Result<bool, PpinError> {
