@@ -169,7 +169,9 @@ impl Provider for PrimusProvider {
             key_source,
         )
         .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
-        .with_timeouts(timeouts);
+        .with_timeouts(timeouts)
+        // Terraform's stop (Ctrl-C) aborts operations that have not yet sent a credential.
+        .with_cancel(req.stop);
         tracing::debug!(
             secrets_file = %ppin.store().path().display(),
             terraform_version = %req.terraform_version,
