@@ -3,8 +3,10 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::{PpinError, PpinErrorKind};
+use ppin::{Ppin, PpinError, PpinErrorKind};
 use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
+
+use crate::client::Client;
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {
@@ -121,11 +123,40 @@ pub(crate) fn ppin_error(
     path: Option<AttributePath>,
 ) -> Diagnostic {
     let detail = format!("{}. {}.", sentence(error), next_step(error, resource_type));
-    let diagnostic = Diagnostic::error(summary(error), detail);
+    at(Diagnostic::error(summary(error), detail), path)
+}
+
+fn at(diagnostic: Diagnostic, path: Option<AttributePath>) -> Diagnostic {
     match path {
         Some(path) => diagnostic.at(path),
         None => diagnostic,
     }
+}
+
+/// The warning a plan shows when a local check that the apply runs before
+/// contacting the HSM already fails: the apply would stop there, spending
+/// nothing at the HSM, but saying so at plan time saves a round.
+pub(crate) fn plan_warning(
+    error: &PpinError,
+    resource_type: &str,
+    path: Option<AttributePath>,
+) -> Diagnostic {
+    let detail = format!(
+        "{}. {}. The apply runs this check before contacting the HSM and would fail on it; the plan sent \
+         nothing to the HSM.",
+        sentence(error),
+        next_step(error, resource_type)
+    );
+    at(Diagnostic::warning(summary(error), detail), path)
+}
+
+/// The ppin door for plan-time checks: `None` before the provider is
+/// configured or while `primus.cfg` cannot be read (a `primus_config`
+/// resource may write it in the same apply), when there is nothing to check.
+pub(crate) fn planning_door(client: Option<&Client>) -> Option<&Ppin> {
+    let ppin = client?.door();
+    ppin.config().ok()?;
+    Some(ppin)
 }
 
 /// [`ppin_error`] as the `Err` of an operation.

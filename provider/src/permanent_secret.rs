@@ -10,17 +10,17 @@ use tfplug::{
     diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
-        UpdateResponse, ValidateConfig, ValidateRequest,
+        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::{Field, Type},
+    value::{from_value, Field, Type},
 };
 
 use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::fail;
+use crate::diagnostics::{fail, plan_warning, planning_door};
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
 
@@ -319,6 +319,55 @@ impl ImportState<Client> for PermanentSecretResource {
             ..Default::default()
         }))
     }
+}
+
+#[async_trait]
+impl ModifyPlan<Client> for PermanentSecretResource {
+    /// A create or a rotation gets a warning when a local check that the
+    /// apply runs before contacting the HSM already fails (user not in
+    /// `primus.cfg`, `.secrets.cfg` or its key unusable). Contacts no HSM.
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let mut plan = req.plan;
+        let Some(ppin) = planning_door(req.client) else {
+            return Ok(plan);
+        };
+        // An unknown user (set from another resource) cannot be checked yet.
+        let Ok(planned) = from_value::<PermanentSecretState>(plan.planned()) else {
+            return Ok(plan);
+        };
+        let change = if req.prior.is_null() {
+            Change::Create
+        } else {
+            match from_value::<PermanentSecretState>(&req.prior) {
+                Ok(prior) if !prior.is_imported() && rotates(&prior, &planned) => Change::Rotate,
+                _ => return Ok(plan),
+            }
+        };
+        if let Err(e) = preflight(ppin, &planned.user, change).await {
+            plan.warn(plan_warning(&e, TYPE_NAME, path_of(&e)));
+        }
+        Ok(plan)
+    }
+}
+
+/// What an apply will ask the HSM for.
+#[derive(Clone, Copy)]
+enum Change {
+    /// A first permanent secret (`ppin -a`), unless an existing entry is adopted.
+    Create,
+    /// A new permanent secret in place of the stored one (`ppin -u`).
+    Rotate,
+}
+
+/// The local checks an apply of `change` runs for `user` before it
+/// contacts the HSM.
+async fn preflight(ppin: &Ppin, user: &str, change: Change) -> Result<(), PpinError> {
+    ppin.user(user)?;
+    // Adopting an entry that is already stored writes nothing.
+    if matches!(change, Change::Create) && ppin.verify_stored(user).await? {
+        return Ok(());
+    }
+    ppin.check_writable(user).await
 }
 
 /// The attributes validation looks at, typed; unknown values are kept

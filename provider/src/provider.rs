@@ -193,10 +193,12 @@ impl Provider for PrimusProvider {
             resource::register(PermanentSecretResource)
                 .with_import()
                 .with_validation()
+                .with_plan_modifier()
                 .into(),
             resource::register(ServiceProxyPasswordResource)
                 .with_import()
                 .with_validation()
+                .with_plan_modifier()
                 .into(),
             resource::register(PrimusConfigResource)
                 .with_import()
