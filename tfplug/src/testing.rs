@@ -205,6 +205,20 @@ impl Workspace {
 
     /// Runs `terraform ARGS` and returns its output, whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Result<TfOutput, TestingError> {
+        let out = self
+            .command(args)
+            .output()
+            .map_err(io(format!("cannot run {}", self.terraform.display())))?;
+        Ok(TfOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// `terraform ARGS` set up as [`run`](Self::run) runs it, not started:
+    /// for a test that signals or kills Terraform while it works.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.terraform);
         cmd.args(args)
             .current_dir(self.work_dir())
@@ -218,14 +232,7 @@ impl Workspace {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd
-            .output()
-            .map_err(io(format!("cannot run {}", self.terraform.display())))?;
-        Ok(TfOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        cmd
     }
 
     /// Runs `terraform ARGS` and fails unless it exits 0.

@@ -13,6 +13,7 @@ mod install;
 mod modules;
 mod permanent_secret;
 mod primus_config;
+mod reliability;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
