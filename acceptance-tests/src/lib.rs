@@ -447,7 +447,7 @@ impl Running {
     /// process that is not a provider. Terraform 1.0 runs as a child of a
     /// wrapper process (panicwrap) that ignores SIGINT; later releases run
     /// in the process started.
-    fn terraform_processes(&self) -> Vec<u32> {
+    pub fn terraform_processes(&self) -> Vec<u32> {
         self.processes()
             .into_iter()
             .filter(|pid| !is_provider(*pid))

@@ -10,6 +10,7 @@ mod data_sources;
 mod examples;
 mod failures;
 mod install;
+mod kill;
 mod modules;
 mod permanent_secret;
 mod primus_config;
