@@ -130,9 +130,14 @@ impl Resource<Client> for PermanentSecretResource {
                  example one written by an apply that was killed before Terraform saved its state): the resource \
                  records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
                  setup password trial, so a re-apply after an interruption converges without `terraform import`. \
-                 `verify_login_on_adopt` adds a login at the HSM. If the HSM issued or replaced a secret that then \
-                 could not be written, the apply says so: that secret is lost and a new setup password is \
-                 needed.\n\n\
+                 `verify_login_on_adopt` adds a login at the HSM.\n\n\
+                 Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
+                 `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
+                 taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
+                 new files and keys are made 0640). A plan that creates or rotates runs the same checks, without \
+                 contacting the HSM, and shows a warning naming what to fix. If the HSM issued or replaced a secret \
+                 that still could not be written (a full disk at the last moment), the apply says so: that secret is \
+                 lost and a new setup password is needed.\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
                  creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
                  the HSM accepts a login with it): an entry that fails authentication is an error, never silently \

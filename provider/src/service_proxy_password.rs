@@ -171,7 +171,9 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 "The password of a CloudHSM service proxy user, stored ciphered in `.secrets.cfg` as `ppin -p` does \
                  (`ppin -x` on destroy). CloudHSM requires it before the permanent secret of any user behind the \
                  proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
-                 not contacted: a wrong password shows at the next permanent secret or connection test.",
+                 not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
+                 that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
+                 and its permissions).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)
