@@ -271,6 +271,32 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_warning_is_the_apply_error_as_a_warning_in_provider_words() {
+        let error = PpinError::Secrets {
+            user: Some("APP".into()),
+            source: secrets_cfg::Error::DirectoryNotFound {
+                path: "/etc/primus".into(),
+            },
+        };
+        let d = plan_warning(
+            &error,
+            "primus_permanent_secret",
+            Some(AttributePath::root("user")),
+        );
+        assert_eq!(d.severity, tfplug::diag::Severity::Warning);
+        assert_eq!(d.summary, "Cannot Use .secrets.cfg");
+        assert!(d.detail.contains("/etc/primus"), "{}", d.detail);
+        assert_eq!(d.detail.matches("0x80005004").count(), 1, "{}", d.detail);
+        assert!(d.detail.contains("secrets_file"), "{}", d.detail);
+        assert!(
+            d.detail.contains("before contacting the HSM"),
+            "{}",
+            d.detail
+        );
+        assert_eq!(d.path, Some(AttributePath::root("user")));
+    }
+
+    #[test]
     fn a_file_name_starting_a_sentence_keeps_its_spelling() {
         assert_eq!(capitalise("primus.cfg not found"), "primus.cfg not found");
         assert_eq!(capitalise("user 'APP' is unknown"), "User 'APP' is unknown");
