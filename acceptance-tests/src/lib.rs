@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hsm_sim::harness::SimProcess;
+use hsm_sim::harness::{SilentHsm, SimProcess};
 use hsm_sim::SimConfig;
 use secrets_cfg::{EntryKind, KeySource, SecretsStore};
 use tfplug::proto::tfplugin6::get_provider_schema;
@@ -375,6 +375,25 @@ impl Fixture {
             output,
             started: Instant::now(),
         }
+    }
+
+    /// Writes `main.tf`: one `primus_permanent_secret` for `user` whose only
+    /// HSM is `silent` (it accepts connections and never answers), with a
+    /// connect limit of 60 s, so an apply waits in its connect until stopped.
+    ///
+    /// # Panics
+    ///
+    /// When the `primus.cfg` for it cannot be written.
+    pub fn write_behind(&self, silent: &SilentHsm, user: &str) {
+        let primus_cfg = self.sim.paths().dir.join("silent.cfg");
+        let text =
+            hsm_sim::render_primus_cfg(self.sim.config(), silent.port(), &self.sim.paths().ca_file);
+        std::fs::write(&primus_cfg, text).expect("primus.cfg of the silent HSM written");
+        self.write(&format!(
+            "provider \"primus\" {{\n  config_file     = {:?}\n  connect_timeout = \"60s\"\n}}\n{}",
+            primus_cfg.display().to_string(),
+            self.permanent_secret("one", user, "")
+        ));
     }
 
     /// Connections and requests the simulator counted since it started:

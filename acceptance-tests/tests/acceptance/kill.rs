@@ -168,17 +168,7 @@ fn re_apply_after_kills_mid_apply_converges_without_imports() {
 fn a_provider_does_not_outlive_a_killed_terraform() {
     let f = Fixture::new(Terraform::V1_0_3, SimConfig::generated(1));
     let silent = SilentHsm::start().unwrap();
-    let primus_cfg = f.sim.paths().dir.join("silent.cfg");
-    std::fs::write(
-        &primus_cfg,
-        hsm_sim::render_primus_cfg(f.sim.config(), silent.port(), &f.sim.paths().ca_file),
-    )
-    .unwrap();
-    f.write(&format!(
-        "provider \"primus\" {{\n  config_file     = {:?}\n  connect_timeout = \"60s\"\n}}\n{}",
-        primus_cfg.display().to_string(),
-        f.permanent_secret("one", "U0001", "")
-    ));
+    f.write_behind(&silent, "U0001");
     f.ws.init().unwrap();
 
     let mut run = f.start(APPLY);

@@ -221,17 +221,7 @@ fn a_key_file_open_to_other_users_is_refused_with_the_chmod_to_run() {
 fn ctrl_c_stops_an_apply_that_is_still_connecting(tf: Terraform) {
     let f = Fixture::new(tf, SimConfig::generated(1));
     let silent = SilentHsm::start().unwrap();
-    let primus_cfg = f.sim.paths().dir.join("silent.cfg");
-    std::fs::write(
-        &primus_cfg,
-        hsm_sim::render_primus_cfg(f.sim.config(), silent.port(), &f.sim.paths().ca_file),
-    )
-    .unwrap();
-    f.write(&format!(
-        "provider \"primus\" {{\n  config_file     = {:?}\n  connect_timeout = \"60s\"\n}}\n{}",
-        primus_cfg.display().to_string(),
-        f.permanent_secret("one", "U0001", "")
-    ));
+    f.write_behind(&silent, "U0001");
     f.ws.init().unwrap();
 
     let mut run = f.start(&["apply", "-no-color", "-input=false", "-auto-approve"]);
