@@ -180,9 +180,14 @@ impl Ppin {
     /// [`add`](Self::add), [`update`](Self::update) and
     /// [`proxy_add`](Self::proxy_add) of the built-in engine run before any
     /// HSM contact, for a caller that wants to warn earlier (at plan time).
-    /// Contacts no HSM and changes nothing.
+    /// Contacts no HSM and changes nothing. With another engine (the
+    /// vendor's `ppin`) it checks nothing: that tool keeps the file its own
+    /// way, so this crate's reading of it says nothing about its writes.
     pub async fn check_writable(&self, name: &str) -> Result<(), PpinError> {
-        self.local.check_writable(Some(name)).await
+        match &self.engine {
+            Some(_) => Ok(()),
+            None => self.local.check_writable(Some(name)).await,
+        }
     }
 
     /// Whether `.secrets.cfg` holds the permanent secret of `user` and it
