@@ -18,6 +18,12 @@ impl EntryKind {
     /// Every kind, in file order.
     pub const ALL: [EntryKind; 2] = [EntryKind::User, EntryKind::ServiceProxy];
 
+    /// A stable machine-readable name: `user` or `service_proxy` (the tag
+    /// the cipher binds, so it never changes).
+    pub fn as_str(self) -> &'static str {
+        self.aad_tag()
+    }
+
     /// The group under `primus` that holds entries of this kind.
     pub(crate) fn group_name(self) -> &'static str {
         match self {

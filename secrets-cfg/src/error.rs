@@ -78,7 +78,7 @@ pub enum Error {
     /// The key file can be read or written by users outside its owner and
     /// group, so the key no longer protects the secrets. Refused as ssh
     /// refuses such a private key.
-    #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and replace the key with `secrets-cfg rotate-key` if others may have copied it)")]
+    #[error("key file {path} has mode {mode:04o}: other users can read or write it; run `chmod 0640 {path}` (and if others may have copied the key, re-encrypt under a new one with `secrets-cfg rotate-key --new-key-file PATH`)")]
     KeyFileTooOpen {
         /// The key file.
         path: PathBuf,
@@ -201,6 +201,14 @@ pub enum Error {
         /// Where the key came from.
         key_origin: String,
     },
+    /// The key file named as the new key holds the key already in use.
+    #[error("{key_file} holds the key {path} is already ciphered under; name a key file that does not exist yet (it gets a fresh key) or one holding a different key (nothing was changed)")]
+    SameKey {
+        /// The secrets file.
+        path: PathBuf,
+        /// The key file given as the new key.
+        key_file: PathBuf,
+    },
     /// An entry name that cannot be stored.
     #[error("invalid {kind} name {name:?}: {problem}")]
     InvalidName {
@@ -238,6 +246,40 @@ impl Error {
             }
             Error::NoWriteAccess { .. } => Some(VENDOR_NO_WRITE_ACCESS),
             _ => None,
+        }
+    }
+
+    /// True when the secrets file's own content is damaged (it does not
+    /// parse, is not shaped like a secrets file, or a value is altered,
+    /// malformed or of an unknown scheme); false when the file could not be
+    /// reached or the key is missing, wrong or unusable, which says nothing
+    /// about the file. Monitoring alerts differently on the two.
+    pub fn is_damaged_file(&self) -> bool {
+        match self {
+            Error::TooLarge { .. }
+            | Error::NotUtf8 { .. }
+            | Error::Syntax { .. }
+            | Error::Format { .. }
+            | Error::DuplicateEntry { .. }
+            | Error::UnknownScheme { .. }
+            | Error::MalformedValue { .. }
+            | Error::Tampered { .. } => true,
+            Error::NotFound { .. }
+            | Error::DirectoryNotFound { .. }
+            | Error::NoWriteAccess { .. }
+            | Error::Read { .. }
+            | Error::Write { .. }
+            | Error::Symlink { .. }
+            | Error::NotRegularFile { .. }
+            | Error::KeyFileTooOpen { .. }
+            | Error::WrongKey { .. }
+            | Error::MissingKey { .. }
+            | Error::BadKey { .. }
+            | Error::KeyNotRotatable { .. }
+            | Error::SameKey { .. }
+            | Error::InvalidName { .. }
+            | Error::Random { .. }
+            | Error::Abandoned { .. } => false,
         }
     }
 

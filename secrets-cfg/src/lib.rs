@@ -12,6 +12,9 @@
 //!   comes from a [`KeySource`]: the caller, `$SECUROSYS_SECRETS_KEY`, or a
 //!   key file beside the secrets file created on the first write.
 //! - [`locate()`] finds the file as the vendor's tools do.
+//! - [`SecretsStore::check`] names every entry that does not open, and
+//!   [`SecretsStore::rotate_key_to_file`] re-keys the file: the library side
+//!   of the `secrets-cfg` command-line tool (feature `cli`, on by default).
 //! - [`FileKey`] holds the key, and [`Secret`] and [`Password`] (from
 //!   [`primus_core`], re-exported because this API takes and returns them)
 //!   hold secrets: zeroized on drop, `[REDACTED]` in `Debug`/`Display`.
@@ -55,4 +58,4 @@ pub use file_key::{FileKey, KeyFormatError};
 pub use key::{KeySource, SECRETS_KEY_ENV};
 pub use locate::{locate, SECRETS_CFG_DEFAULT_PATHS, SECRETS_CFG_ENV};
 pub use primus_core::{Password, Secret};
-pub use store::{SecretsStore, Transaction, NEW_FILE_MODE};
+pub use store::{CheckReport, EntryFailure, SecretsStore, Transaction, NEW_FILE_MODE};

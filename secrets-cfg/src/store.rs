@@ -1,11 +1,13 @@
 //! The store handle: reads and edit transactions; group commit, the read
 //! cache, rotation and the pre-flight check are in submodules.
 
+mod check;
 mod preflight;
 mod queue;
 mod read_view;
 mod rotate;
 
+pub use check::{CheckReport, EntryFailure};
 use queue::{Finish, Job, Queue};
 use read_view::View;
 
@@ -277,6 +279,29 @@ impl SecretsStore {
     /// ([`Error::KeyNotRotatable`]).
     pub fn rotate_key(&self, new_key: FileKey) -> Result<()> {
         self.shared.exclusive(|| self.shared.rotate(new_key))
+    }
+
+    /// Re-encrypts every entry under the key in `new_key_file` in one atomic
+    /// replace, and reads the file with that key from then on. The current
+    /// key, wherever it comes from (a key file or `$SECUROSYS_SECRETS_KEY`),
+    /// is left as it is, so a crash at any step leaves a file that either the
+    /// old key or the new key file opens.
+    ///
+    /// If `new_key_file` exists its key is used (it must be private, as any
+    /// key file); otherwise a fresh key is written there first, durably,
+    /// with mode 0640 ([`NEW_FILE_MODE`]), never over an existing file.
+    /// A missing secrets file is [`Error::NotFound`].
+    pub fn rotate_key_to_file(&self, new_key_file: &Path) -> Result<()> {
+        self.shared
+            .exclusive(|| self.shared.rotate_to_file(new_key_file))
+    }
+
+    /// Opens every entry under the key and reports each one that does not
+    /// open, where an edit would stop at the first. Changes nothing and
+    /// takes no lock. A file that cannot be read or parsed, or whose key is
+    /// missing or wrong, is an `Err`: then no entry can be judged.
+    pub fn check(&self) -> Result<CheckReport> {
+        self.shared.check()
     }
 }
 

@@ -8,10 +8,12 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use primus_core::libconfig::{self, Value};
 use secrets_cfg::{EntryKind, Error, FileKey, KeySource, Secret, SecretsStore};
+
+mod support;
+use support::Immutable;
 
 const PLAINTEXTS: [&str; 3] = ["alice-permanent", "bob-permanent", "svc-proxy-pw"];
 
@@ -545,23 +547,6 @@ fn dangling_symlink() {
         |e| matches!(e, Error::Symlink { .. }),
         "point it at an existing secrets file",
     );
-}
-
-/// Sets the immutable attribute on `path` until dropped; root obeys it.
-struct Immutable(PathBuf);
-
-impl Immutable {
-    fn set(path: &Path) -> Self {
-        let status = Command::new("chattr").arg("+i").arg(path).status().unwrap();
-        assert!(status.success(), "chattr +i {} failed", path.display());
-        Self(path.to_path_buf())
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-    }
 }
 
 #[test]

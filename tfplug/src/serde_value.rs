@@ -553,8 +553,14 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
     }
 
+    // A field the target type skips may hold anything, an unknown value too
+    // (validation runs before variables are known): never decode it.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
-        bool char bytes byte_buf unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bool char bytes byte_buf unit_struct seq tuple tuple_struct map struct identifier
     }
 }
 

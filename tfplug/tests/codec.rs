@@ -269,3 +269,20 @@ fn debug_and_codec_errors_do_not_quote_values() {
     let err = from_value::<u32>(&secret).unwrap_err();
     assert!(!err.to_string().contains("horse"), "{err}");
 }
+
+/// Validation decodes a configuration before variables are known: an unknown
+/// value in an attribute the typed struct does not name must be skipped, not
+/// refused (the cloudhsm-onboarding module's `proxy_user = var.proxy_user`).
+#[test]
+fn unknown_values_in_skipped_attributes_are_ignored() {
+    #[derive(Deserialize)]
+    struct OnlyPassword {
+        password: Option<String>,
+    }
+    let config = Value::Object(BTreeMap::from([
+        ("proxy_user".to_owned(), Value::Unknown),
+        ("password".to_owned(), Value::from("x")),
+    ]));
+    let typed: OnlyPassword = from_value(&config).unwrap();
+    assert_eq!(typed.password.as_deref(), Some("x"));
+}

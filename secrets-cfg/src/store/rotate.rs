@@ -20,17 +20,7 @@ impl Shared {
                 key_origin: origin.to_string(),
             });
         }
-        let old = Cipher::new(&loaded.key.key);
-        let new = Cipher::new(&new_key);
-        loaded.model.reseal_all(|entry, sealed| {
-            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
-            // `lock_and_load` authenticated every value under the old key.
-            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
-                path: self.path.clone(),
-                key_origin: origin.to_string(),
-            })?;
-            seal(&self.path, &new, &aad, plain.expose_secret())
-        })?;
+        let new = self.reseal(&mut loaded, &new_key)?;
         if let KeyOrigin::File(key_file) = &origin {
             let pending = key::pending_key_file(key_file);
             let options = match std::fs::symlink_metadata(key_file) {
@@ -61,5 +51,75 @@ impl Shared {
         self.remember(&loaded);
         *cache = Some(loaded);
         Ok(())
+    }
+
+    /// The work of [`SecretsStore::rotate_key_to_file`].
+    pub(super) fn rotate_to_file(&self, new_key_file: &Path) -> Result<()> {
+        let mut cache = lock(&self.verified);
+        let (_guard, mut loaded) = self.lock_and_load(cache.take())?;
+        if loaded.bytes.is_none() {
+            return Err(Error::NotFound {
+                path: self.path.clone(),
+            });
+        }
+        // Only a rotation writes here, and it holds the lock.
+        primus_core::remove_stale_temps(&[new_key_file]);
+        let new_key = match key::read_key_file(new_key_file)? {
+            // Re-sealing under the key in use would change nothing but
+            // leave the caller believing the old key retired.
+            Some(key) if key.expose_secret() == loaded.key.key.expose_secret() => {
+                return Err(Error::SameKey {
+                    path: self.path.clone(),
+                    key_file: new_key_file.to_path_buf(),
+                })
+            }
+            Some(key) => key,
+            None => {
+                let key = FileKey::generate().map_err(|source| Error::Random {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                let options = ReplaceOptions {
+                    if_exists: IfExists::Fail,
+                    ..ReplaceOptions::mode(NEW_FILE_MODE)
+                };
+                key::write_key_file(new_key_file, &key, options)?;
+                key
+            }
+        };
+        let new = self.reseal(&mut loaded, &new_key)?;
+        let origin = KeyOrigin::File(new_key_file.to_path_buf());
+        loaded.key = ActiveKey {
+            key: new_key,
+            origin,
+            todo: KeyTodo::None,
+        };
+        self.write(&mut loaded, &new)?;
+        *self
+            .key_source
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) =
+            KeySource::KeyFile(new_key_file.to_path_buf());
+        self.remember(&loaded);
+        *cache = Some(loaded);
+        Ok(())
+    }
+
+    /// Re-seals every value of `loaded` (and its key check) under `new_key`
+    /// in memory; returns the cipher to write with.
+    fn reseal(&self, loaded: &mut Loaded, new_key: &FileKey) -> Result<Cipher> {
+        let old = Cipher::new(&loaded.key.key);
+        let new = Cipher::new(new_key);
+        let origin = &loaded.key.origin;
+        loaded.model.reseal_all(|entry, sealed| {
+            let aad = entry.map_or_else(key_check_aad, |e| entry_aad(e.kind, &e.name));
+            // `lock_and_load` authenticated every value under the old key.
+            let plain = old.open(&aad, sealed).map_err(|_| Error::WrongKey {
+                path: self.path.clone(),
+                key_origin: origin.to_string(),
+            })?;
+            seal(&self.path, &new, &aad, plain.expose_secret())
+        })?;
+        Ok(new)
     }
 }
