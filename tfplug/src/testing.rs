@@ -203,21 +203,8 @@ impl Workspace {
         std::fs::write(self.work_dir().join("main.tf"), main_tf).map_err(io("cannot write main.tf"))
     }
 
-    /// Runs `terraform ARGS` and returns its output, whatever the exit code.
-    pub fn run(&self, args: &[&str]) -> Result<TfOutput, TestingError> {
-        let out = self
-            .command(args)
-            .output()
-            .map_err(io(format!("cannot run {}", self.terraform.display())))?;
-        Ok(TfOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
-    }
-
-    /// `terraform ARGS` set up as [`run`](Self::run) runs it, not started:
-    /// for a test that signals or kills Terraform while it works.
+    /// The command `terraform ARGS` in this workspace, not yet started, for
+    /// tests that must act while it runs (e.g. kill it).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.terraform);
         cmd.args(args)
@@ -233,6 +220,19 @@ impl Workspace {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Runs `terraform ARGS` and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Result<TfOutput, TestingError> {
+        let out = self
+            .command(args)
+            .output()
+            .map_err(io(format!("cannot run {}", self.terraform.display())))?;
+        Ok(TfOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     /// Runs `terraform ARGS` and fails unless it exits 0.
