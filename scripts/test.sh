@@ -8,6 +8,10 @@ cd "$root"
 # Terraform 1.0.3 and 1.15.5, the two versions the acceptance suite runs
 # every test on (acceptance-tests: MODULE::terraform_1_0_3::TEST, ...::terraform_1_15_5::TEST).
 scripts/install-tools.sh >/dev/null
+# The house style, enforced: formatting, and clippy with every warning an error
+# (unwrap outside tests among them; see clippy.toml).
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 # Integration and acceptance tests start these binaries as real processes.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast

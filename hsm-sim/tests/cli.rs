@@ -1,7 +1,5 @@
 //! The hsm-sim binary's files, dev mode, config errors and logs.
 
-#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -14,7 +14,8 @@
 //!
 //! The binary serves Terraform through [`tfplug`]. The registry
 //! documentation is rendered from the schemas the binary serves and
-//! `examples/` ([`render_docs`]; the project command is `scripts/docs.sh`).
+//! `examples/` by tfplug's docs generator (the project command is
+//! `scripts/docs.sh`).
 //! The provider's registry address is [`ADDRESS`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,7 +25,6 @@ mod client;
 mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
-mod docs;
 mod permanent_secret;
 mod primus_config;
 mod provider;
@@ -32,5 +32,4 @@ mod secrets_data_source;
 mod service_proxy_password;
 
 pub use client::Client;
-pub use docs::{check_docs, render_docs, write_docs, DocPage, DocsError};
 pub use provider::{PrimusProvider, ProviderConfig, ADDRESS};

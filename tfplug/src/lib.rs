@@ -35,12 +35,16 @@ pub mod schema;
 mod serde_value;
 mod server;
 mod serving;
+mod shape;
 mod tls;
 mod traits;
 pub mod validators;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(feature = "docs")]
+mod docgen;
 
 /// Generated protocol types (tfplugin6 and go-plugin), for protocol-level
 /// tests and clients.
@@ -97,6 +101,14 @@ pub mod value {
     pub use crate::error::CodecError;
     pub use crate::field::Field;
     pub use crate::serde_value::{from_value, to_value};
+}
+
+/// Registry documentation rendered from the schemas a provider serves and
+/// its `examples/` (cargo feature `docs`): what HashiCorp's tfplugindocs
+/// does for Go providers.
+#[cfg(feature = "docs")]
+pub mod docs {
+    pub use crate::docgen::{DocPage, Docs, DocsError};
 }
 
 /// Serving a provider to Terraform: the go-plugin handshake, AutoMTLS and

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::cty::{Type, Value};
 use crate::diag::{AttributePath, Diagnostics};
 use crate::proto::tfplugin6 as pb;
-use crate::serde_value::struct_fields;
+use crate::shape::{compare_object, shape_of, strip_nullable, Shape};
 
 /// Which of configuration and provider sets an attribute. An enum, so
 /// impossible combinations (required and computed) cannot be written.
@@ -427,13 +427,6 @@ impl Block {
         }
     }
 
-    fn names(&self) -> impl Iterator<Item = &str> {
-        self.attributes
-            .iter()
-            .map(|a| a.name.as_str())
-            .chain(self.blocks.iter().map(|b| b.name.as_str()))
-    }
-
     /// Finds schema mistakes Terraform would reject less clearly.
     fn lint(&self, owner: &str, errors: &mut Vec<String>) {
         for a in &self.attributes {
@@ -533,32 +526,22 @@ impl Schema {
     }
 
     /// Checks that the schema and the serde struct `T` that holds its
-    /// values name the same attributes, and that the schema has no
-    /// mistakes Terraform would reject. The framework runs this for every
-    /// resource when serving; call it in a unit test to catch drift early.
+    /// values name the same attributes with matching types (through
+    /// `Option`, `Field`, sequences, maps and nested structs), and that the
+    /// schema has no mistakes Terraform would reject. The framework runs
+    /// this for every resource when serving; call it in a unit test to
+    /// catch drift early.
     pub fn check_against<T: DeserializeOwned>(&self, owner: &str) -> Result<(), SchemaMismatch> {
         let mut errors = Vec::new();
         self.block.lint(owner, &mut errors);
-        match struct_fields::<T>() {
-            None => errors.push(format!(
+        let shape = shape_of::<T>();
+        match (self.block.object_type(), strip_nullable(&shape)) {
+            (Type::Object(attributes), Shape::Struct(fields)) => {
+                compare_object(owner, "", &attributes, fields, &mut errors)
+            }
+            _ => errors.push(format!(
                 "{owner}: the state type is not a serde struct with named fields"
             )),
-            Some(fields) => {
-                for name in self.block.names() {
-                    if !fields.contains(&name) {
-                        errors.push(format!(
-                            "{owner}: schema attribute {name:?} has no field in the state struct"
-                        ));
-                    }
-                }
-                for field in fields {
-                    if !self.block.names().any(|n| n == *field) {
-                        errors.push(format!(
-                            "{owner}: state struct field {field:?} is not in the schema"
-                        ));
-                    }
-                }
-            }
         }
         if errors.is_empty() {
             Ok(())

@@ -133,35 +133,6 @@ pub(crate) fn conform(v: Value, ty: &Type) -> Result<Value, CodecError> {
     })
 }
 
-/// Lists the field names of a serde struct without constructing one, so
-/// the framework can check a schema against its state struct.
-pub(crate) fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
-    struct Probe<'a>(&'a mut Option<&'static [&'static str]>);
-    impl<'de> de::Deserializer<'de> for Probe<'_> {
-        type Error = CodecError;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CodecError> {
-            Err(CodecError::Serde("probe".to_owned()))
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, CodecError> {
-            *self.0 = Some(fields);
-            Err(CodecError::Serde("probe".to_owned()))
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
-        }
-    }
-    let mut fields = None;
-    // The probe always fails after recording the field list; the error is expected.
-    let _ = T::deserialize(Probe(&mut fields));
-    fields
-}
-
 // ---- Serializer ----
 
 struct ValueSerializer;
@@ -553,8 +524,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
     }
 
-    // A field the target type skips may hold anything, an unknown value too
-    // (validation runs before variables are known): never decode it.
+    /// An attribute the struct does not name is skipped whatever it holds,
+    /// even a value not known until apply (typed validation sees only the
+    /// attributes it asks for).
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
         visitor.visit_unit()
     }
@@ -580,7 +552,7 @@ impl Serialize for Number {
 impl<'de> de::Deserialize<'de> for Number {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
+        impl<'de> Visitor<'de> for V {
             type Value = Number;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a number")
@@ -597,7 +569,15 @@ impl<'de> de::Deserialize<'de> for Number {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
                 Ok(Number::from(v))
             }
+            fn visit_newtype_struct<D: de::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Number, D::Error> {
+                d.deserialize_str(V)
+            }
         }
-        d.deserialize_str(V)
+        // Named, as in `serialize`, so the schema check can tell a number
+        // (read as its decimal text) from a string.
+        d.deserialize_newtype_struct(NUMBER_TOKEN, V)
     }
 }

@@ -2,9 +2,12 @@
 //! typed operations, applies Terraform's rules, encodes responses.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
 use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
@@ -21,8 +24,19 @@ use crate::traits::{
 
 type R<T> = Result<Response<T>, Status>;
 
-/// Serves one [`Provider`] over tfplugin6.
+/// Serves one [`Provider`] over tfplugin6. Every request that runs provider
+/// code runs in a task of its own, tracked in `ops`: a connection dropped
+/// halfway (Terraform killed) then cannot cut an operation off between the
+/// HSM issuing a secret and the secret being stored, and shutdown can wait
+/// for what is under way.
 pub(crate) struct ProviderService<P: Provider> {
+    core: Arc<Core<P>>,
+    ops: TaskTracker,
+}
+
+/// The provider, its registered types and its configured client: what the
+/// operations share.
+struct Core<P: Provider> {
     provider: Arc<P>,
     schema: Schema,
     resources: HashMap<String, Arc<dyn ErasedResource<P::Client>>>,
@@ -38,6 +52,91 @@ pub(crate) struct ProviderService<P: Provider> {
 
 impl<P: Provider> ProviderService<P> {
     pub(crate) fn new(provider: P, stop: CancellationToken) -> Self {
+        ProviderService {
+            core: Arc::new(Core::new(provider, stop)),
+            ops: TaskTracker::new(),
+        }
+    }
+
+    /// The operations under way; serving closes it to refuse new requests
+    /// and waits on it before exiting.
+    pub(crate) fn operations(&self) -> TaskTracker {
+        self.ops.clone()
+    }
+
+    /// Runs `op` in a tracked task of its own and waits for it; refuses it
+    /// once shutdown has begun. Logs one line per request at DEBUG when it
+    /// is served (and its arrival at TRACE), naming the RPC and the type,
+    /// never a value.
+    async fn detached<T, F, Fut>(&self, request: RequestLog, op: F) -> Result<T, Status>
+    where
+        F: FnOnce(Arc<Core<P>>) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+        let RequestLog { rpc, resource_type } = request;
+        tracing::trace!(
+            tf_rpc = rpc,
+            tf_req_id = id,
+            tf_resource_type = resource_type,
+            "received request"
+        );
+        if self.ops.is_closed() {
+            tracing::debug!(
+                tf_rpc = rpc,
+                tf_req_id = id,
+                tf_resource_type = resource_type,
+                "refused request: the provider is shutting down"
+            );
+            return Err(Status::unavailable(
+                "the provider is shutting down and takes no new requests",
+            ));
+        }
+        let started = Instant::now();
+        let operation = op(Arc::clone(&self.core));
+        // Logged in the task, so a request whose connection is gone (and
+        // whose handler was dropped) is still reported when it ends.
+        let task = async move {
+            let result = operation.await;
+            tracing::debug!(
+                tf_rpc = rpc,
+                tf_req_id = id,
+                tf_resource_type = resource_type,
+                tf_req_duration_ms =
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "served request"
+            );
+            result
+        };
+        self.ops
+            .spawn(task)
+            .await
+            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+    }
+}
+
+/// Numbers requests for the logs (`tf_req_id`), unique within the process.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What the request log lines name: the RPC and the resource or data
+/// source type, nothing from the request's values.
+struct RequestLog {
+    rpc: &'static str,
+    resource_type: Option<String>,
+}
+
+impl RequestLog {
+    fn of(rpc: &'static str, resource_type: &str) -> RequestLog {
+        RequestLog {
+            rpc,
+            resource_type: Some(resource_type.to_owned()),
+        }
+    }
+}
+
+impl<P: Provider> Core<P> {
+    fn new(provider: P, stop: CancellationToken) -> Self {
         let schema = provider.schema();
         let resources: HashMap<_, _> = provider
             .resources()
@@ -61,7 +160,7 @@ impl<P: Provider> ProviderService<P> {
                 format!("{problem}. This is a provider bug; please report it to the provider's authors."),
             );
         }
-        ProviderService {
+        Core {
             provider: Arc::new(provider),
             schema,
             resources,
@@ -173,7 +272,7 @@ fn diags_of<T>(r: Result<(T, Diagnostics), Diagnostics>) -> (Option<T>, Vec<pb::
     }
 }
 
-impl<P: Provider> ProviderService<P> {
+impl<P: Provider> Core<P> {
     fn validate_against(
         &self,
         block: &Block,
@@ -492,8 +591,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
-            diagnostics: self.schema_problems.to_proto(),
+            diagnostics: self.core.schema_problems.to_proto(),
             resources: self
+                .core
                 .resources
                 .keys()
                 .map(|n| pb::get_metadata::ResourceMetadata {
@@ -501,6 +601,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 })
                 .collect(),
             data_sources: self
+                .core
                 .data_sources
                 .keys()
                 .map(|n| pb::get_metadata::DataSourceMetadata {
@@ -516,18 +617,20 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::get_provider_schema::Request>,
     ) -> R<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(self.schema.to_proto()),
+            provider: Some(self.core.schema.to_proto()),
             resource_schemas: self
+                .core
                 .resources
                 .iter()
                 .map(|(n, r)| (n.clone(), r.schema().to_proto()))
                 .collect(),
             data_source_schemas: self
+                .core
                 .data_sources
                 .iter()
                 .map(|(n, d)| (n.clone(), d.schema().to_proto()))
                 .collect(),
-            diagnostics: self.schema_problems.to_proto(),
+            diagnostics: self.core.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         }))
@@ -538,8 +641,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> R<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let diags = decode(req.config.as_ref(), &self.schema, "provider configuration")
-            .map(|config| self.validate_against(&self.schema.block, &config, false))
+        let core = &self.core;
+        let diags = decode(req.config.as_ref(), &core.schema, "provider configuration")
+            .map(|config| core.validate_against(&core.schema.block, &config, false))
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diags.to_proto(),
@@ -550,9 +654,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::validate_resource_config::Request>,
     ) -> R<pb::validate_resource_config::Response> {
+        let req = req.into_inner();
         let diags = self
-            .do_validate_resource(req.into_inner())
-            .await
+            .detached(
+                RequestLog::of("ValidateResourceConfig", &req.type_name),
+                |core| async move { core.do_validate_resource(req).await },
+            )
+            .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_config::Response {
             diagnostics: diags.to_proto(),
@@ -564,14 +672,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> R<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let result = async {
-            let d = self.data_source(&req.type_name)?;
-            let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
-            let mut diags = self.validate_against(&d.schema().block, &config, false);
-            diags.extend(d.validate(&config).await);
-            Ok::<_, Diagnostics>(diags)
-        }
-        .await;
+        let result = self
+            .detached(
+                RequestLog::of("ValidateDataResourceConfig", &req.type_name),
+                |core| async move {
+                    let d = core.data_source(&req.type_name)?;
+                    let config = decode(req.config.as_ref(), d.schema(), "configuration")?;
+                    let mut diags = core.validate_against(&d.schema().block, &config, false);
+                    diags.extend(d.validate(&config).await);
+                    Ok::<_, Diagnostics>(diags)
+                },
+            )
+            .await?;
         let diags = result.unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_resource_config::Response {
             diagnostics: diags.to_proto(),
@@ -582,7 +694,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> R<pb::upgrade_resource_state::Response> {
-        let r = self.do_upgrade(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("UpgradeResourceState", &req.type_name),
+                |core| async move { core.do_upgrade(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -610,9 +728,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::configure_provider::Request>,
     ) -> R<pb::configure_provider::Response> {
+        let req = req.into_inner();
         let diags = self
-            .do_configure(req.into_inner())
-            .await
+            .detached(
+                RequestLog {
+                    rpc: "ConfigureProvider",
+                    resource_type: None,
+                },
+                |core| async move { core.do_configure(req).await },
+            )
+            .await?
             .unwrap_or_else(|d| d);
         Ok(Response::new(pb::configure_provider::Response {
             diagnostics: diags.to_proto(),
@@ -623,7 +748,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::read_resource::Request>,
     ) -> R<pb::read_resource::Response> {
-        let r = self.do_read(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("ReadResource", &req.type_name),
+                |core| async move { core.do_read(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -631,7 +762,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::plan_resource_change::Request>,
     ) -> R<pb::plan_resource_change::Response> {
-        let r = self.do_plan(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("PlanResourceChange", &req.type_name),
+                |core| async move { core.do_plan(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -639,7 +776,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::apply_resource_change::Request>,
     ) -> R<pb::apply_resource_change::Response> {
-        let r = self.do_apply(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("ApplyResourceChange", &req.type_name),
+                |core| async move { core.do_apply(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -647,7 +790,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::import_resource_state::Request>,
     ) -> R<pb::import_resource_state::Response> {
-        let r = self.do_import(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("ImportResourceState", &req.type_name),
+                |core| async move { core.do_import(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -667,7 +816,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> R<pb::read_data_source::Response> {
-        let r = self.do_read_data(req.into_inner()).await;
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("ReadDataSource", &req.type_name),
+                |core| async move { core.do_read_data(req).await },
+            )
+            .await?;
         Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
@@ -737,7 +892,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::stop_provider::Request>,
     ) -> R<pb::stop_provider::Response> {
         tracing::info!("terraform asked the provider to stop");
-        self.stop.cancel();
+        self.core.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
@@ -1000,5 +1155,90 @@ mod tests {
             .await
             .unwrap();
         assert!(stop.is_cancelled());
+    }
+
+    /// Collects what a fmt subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One process-wide subscriber: a thread-scoped one races with tests
+    /// on other threads that register the same log callsites, and misses
+    /// events now and then.
+    fn captured_logs() -> &'static Captured {
+        static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        CAPTURED.get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_thread_ids(true)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+    }
+
+    #[tokio::test]
+    async fn each_request_is_logged_by_rpc_and_type_without_values() {
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        let apply = pb::apply_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            planned_state: dv(&obj("value-that-must-not-be-logged")),
+            config: dv(&obj("value-that-must-not-be-logged")),
+            ..Default::default()
+        };
+        let captured = captured_logs();
+        service
+            .apply_resource_change(Request::new(apply.clone()))
+            .await
+            .unwrap();
+        // Other tests log into the same subscriber from their own threads.
+        let this_thread = format!("{:?} ", std::thread::current().id());
+        let logs: String = String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&this_thread))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let served: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("served request"))
+            .collect();
+        assert_eq!(served.len(), 1, "{logs}");
+        for field in [
+            "DEBUG",
+            "tf_rpc=\"ApplyResourceChange\"",
+            "tf_req_id=",
+            "tf_resource_type=\"test_thing\"",
+            "tf_req_duration_ms=",
+        ] {
+            assert!(served[0].contains(field), "missing {field}: {logs}");
+        }
+        assert!(
+            logs.contains("TRACE") && logs.contains("received request"),
+            "{logs}"
+        );
+        assert!(!logs.contains("value-that-must-not-be-logged"), "{logs}");
+
+        // Once shutdown has begun, new requests are refused.
+        service.operations().close();
+        let refused = service
+            .apply_resource_change(Request::new(apply))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable);
     }
 }

@@ -62,7 +62,9 @@ impl ServeOptions {
 }
 
 /// Serves `provider` as Terraform expects; returns when Terraform shuts it
-/// down (or, in debug mode, on Ctrl-C). This is what `main` calls:
+/// down or is gone (its process died), or, in debug mode, on Ctrl-C. Before
+/// returning it fires the stop token and waits, for a bounded time, for the
+/// operations under way. This is what `main` calls:
 ///
 /// ```no_run
 /// # struct MyProvider;
@@ -72,6 +74,14 @@ impl ServeOptions {
 /// ```
 pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<(), ServeError> {
     log::init(options.debug);
+    // Taken first: Terraform may die as soon as it has the handshake line.
+    let lifetime = if options.debug {
+        Lifetime::UntilInterrupted
+    } else {
+        Lifetime::Child {
+            parent: std::os::unix::process::parent_id(),
+        }
+    };
     let cookie = std::env::var(MAGIC_COOKIE_KEY).ok();
     if !options.debug && cookie.as_deref() != Some(MAGIC_COOKIE_VALUE) {
         return Err(ServeError::NotStartedByTerraform);
@@ -94,9 +104,10 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
         source,
     })?;
 
-    let (shutdown_tx, mut shutdown_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let (shutdown_tx, shutdown_rx) = tokio::sync::mpsc::channel::<()>(1);
     let stop_token = tokio_util::sync::CancellationToken::new();
     let service = ProviderService::new(provider, stop_token.clone());
+    let operations = service.operations();
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
@@ -137,20 +148,124 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
         None => print_reattach(&options.address, &socket),
     }
 
-    let stop = async move {
-        tokio::select! {
-            _ = shutdown_rx.recv() => tracing::debug!("shutdown requested by the client"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+    let mut server = tokio::spawn(router.serve_with_incoming(incoming));
+    let cause = tokio::select! {
+        served = &mut server => {
+            drop(dir);
+            return match served {
+                Ok(r) => r.map_err(|e| ServeError::Grpc(e.to_string())),
+                Err(e) => Err(ServeError::Grpc(e.to_string())),
+            };
         }
-        // Operations that have not yet sent a credential give up now.
-        stop_token.cancel();
+        cause = stop_cause(shutdown_rx, lifetime) => cause,
     };
-    let served = tokio::select! {
-        r = router.serve_with_incoming(incoming) => r.map_err(|e| ServeError::Grpc(e.to_string())),
-        () = stop => Ok(()),
-    };
+    tracing::debug!(?cause, "stopping the provider");
+    // Operations that have not yet sent a credential give up now; the
+    // others finish (the server keeps answering them) within the grace
+    // period, and new requests are refused.
+    stop_token.cancel();
+    operations.close();
+    if tokio::time::timeout(IN_FLIGHT_GRACE, operations.wait())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            grace_secs = IN_FLIGHT_GRACE.as_secs(),
+            "operations still running after the grace period are abandoned"
+        );
+    }
+    server.abort();
     drop(dir);
-    served
+    Ok(())
+}
+
+/// How long a stopping provider waits for operations under way. One may
+/// be storing a secret the HSM already issued: cutting it off would lose
+/// that secret, so the wait is generous, yet bounded so that a hung
+/// operation cannot keep an orphan alive.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(30);
+
+/// How often the parent process is checked for.
+const PARENT_POLL: Duration = Duration::from_millis(200);
+
+/// Why the provider stops serving.
+#[derive(Debug)]
+enum StopCause {
+    /// Terraform called the go-plugin controller's Shutdown.
+    Shutdown,
+    /// Ctrl-C in debug mode.
+    Interrupted,
+    /// The process that started us (Terraform) is gone.
+    ParentGone,
+}
+
+/// What ends serving, besides the controller's Shutdown.
+#[derive(Clone, Copy, Debug)]
+enum Lifetime {
+    /// Started by Terraform: serve while the parent with this pid lives.
+    /// SIGINT is ignored, as go-plugin does: Ctrl-C in a terminal reaches
+    /// the whole process group, and Terraform answers it with StopProvider
+    /// and lets operations finish.
+    Child { parent: u32 },
+    /// Debug mode, started by hand: serve until Ctrl-C.
+    UntilInterrupted,
+}
+
+/// Waits for a reason to stop.
+async fn stop_cause(
+    mut shutdown: tokio::sync::mpsc::Receiver<()>,
+    lifetime: Lifetime,
+) -> StopCause {
+    let interrupted = async {
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                // No signal handling: never report an interrupt.
+                std::future::pending::<()>().await;
+            }
+            match lifetime {
+                Lifetime::UntilInterrupted => return,
+                Lifetime::Child { .. } => {
+                    tracing::info!("ignoring an interrupt: Terraform stops the provider itself")
+                }
+            }
+        }
+    };
+    let parent_gone = async {
+        match lifetime {
+            Lifetime::Child { parent } => parent_gone(parent).await,
+            Lifetime::UntilInterrupted => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = shutdown.recv() => {
+            tracing::debug!("shutdown requested by the client");
+            StopCause::Shutdown
+        }
+        () = interrupted => {
+            tracing::info!("interrupted");
+            StopCause::Interrupted
+        }
+        () = parent_gone => {
+            tracing::warn!("terraform is gone (the parent process exited)");
+            StopCause::ParentGone
+        }
+    }
+}
+
+/// Resolves when the parent process has died: our parent pid is no longer
+/// `parent` (we were re-parented to init or a subreaper). Polling is used
+/// rather than `PR_SET_PDEATHSIG`, which fires when the parent *thread*
+/// exits and so spuriously under Go's threads. Neither stdin nor the
+/// connection is a reliable sign: go-plugin hands the provider Terraform's
+/// own stdin, and gRPC clients close idle connections and reconnect.
+async fn parent_gone(parent: u32) {
+    let mut tick = tokio::time::interval(PARENT_POLL);
+    loop {
+        tick.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
 }
 
 /// Runs [`serve`] on a new tokio runtime and returns the process exit code;

@@ -7,7 +7,8 @@
 use std::process::ExitCode;
 
 use acceptance_tests::{provider_schema, workspace_root};
-use terraform_provider_primus::{check_docs, render_docs, write_docs};
+use terraform_provider_primus::ADDRESS;
+use tfplug::docs::Docs;
 
 fn main() -> ExitCode {
     let check = match std::env::args().nth(1).as_deref() {
@@ -45,12 +46,15 @@ fn run(check: bool) -> Result<Vec<std::path::PathBuf>, String> {
     }
     let schemas = provider_schema(&binary)?;
     let root = workspace_root();
-    let pages = render_docs(&schemas, &root.join("examples")).map_err(|e| e.to_string())?;
+    let generator = Docs::new(ADDRESS, "scripts/docs.sh");
+    let pages = generator
+        .render(&schemas, &root.join("examples"))
+        .map_err(|e| e.to_string())?;
     let docs = root.join("docs");
     if check {
-        check_docs(&pages, &docs)
+        generator.check(&pages, &docs)
     } else {
-        write_docs(&pages, &docs)
+        generator.write(&pages, &docs)
     }
     .map_err(|e| e.to_string())
 }
