@@ -12,9 +12,10 @@
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use hsm_sim::harness::SimProcess;
+use hsm_sim::harness::{SilentHsm, SimProcess};
 use hsm_sim::SimConfig;
 use secrets_cfg::{EntryKind, KeySource, SecretsStore};
 use tfplug::proto::tfplugin6::get_provider_schema;
@@ -348,6 +349,241 @@ impl Fixture {
             .envs(env(&self.sim))
             .output()
             .expect("ppin runs")
+    }
+}
+
+impl Fixture {
+    /// `terraform ARGS` started in the background, for a test that signals
+    /// or kills it while it works.
+    ///
+    /// # Panics
+    ///
+    /// When Terraform cannot be started.
+    pub fn start(&self, args: &[&str]) -> Running {
+        let output = tempfile::tempdir().expect("temp dir for terraform's output");
+        let file =
+            |name: &str| std::fs::File::create(output.path().join(name)).expect("output file");
+        let child = self
+            .ws
+            .command(args)
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .expect("terraform starts");
+        Running {
+            child,
+            output,
+            started: Instant::now(),
+        }
+    }
+
+    /// Writes `main.tf`: one `primus_permanent_secret` for `user` whose only
+    /// HSM is `silent` (it accepts connections and never answers), with a
+    /// connect limit of 60 s, so an apply waits in its connect until stopped.
+    ///
+    /// # Panics
+    ///
+    /// When the `primus.cfg` for it cannot be written.
+    pub fn write_behind(&self, silent: &SilentHsm, user: &str) {
+        let primus_cfg = self.sim.paths().dir.join("silent.cfg");
+        let text =
+            hsm_sim::render_primus_cfg(self.sim.config(), silent.port(), &self.sim.paths().ca_file);
+        std::fs::write(&primus_cfg, text).expect("primus.cfg of the silent HSM written");
+        self.write(&format!(
+            "provider \"primus\" {{\n  config_file     = {:?}\n  connect_timeout = \"60s\"\n}}\n{}",
+            primus_cfg.display().to_string(),
+            self.permanent_secret("one", user, "")
+        ));
+    }
+
+    /// Connections and requests the simulator counted since it started:
+    /// what a refusal before any HSM contact must leave unchanged.
+    pub fn contacts(&self) -> Contacts {
+        let status = self.sim.admin().status().expect("hsm-sim admin answers");
+        Contacts {
+            connections: status.connections,
+            requests: status.requests,
+        }
+    }
+}
+
+/// Every contact with the simulator so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contacts {
+    /// TCP connections accepted on the HSM port.
+    pub connections: u64,
+    /// Requests answered, of every operation.
+    pub requests: u64,
+}
+
+/// A `terraform` run in the background ([`Fixture::start`]); killed when
+/// dropped unfinished, so a failing test leaves no process behind.
+pub struct Running {
+    child: Child,
+    /// Holds the files `stdout` and `stderr`: a pipe nobody reads could
+    /// fill up and stall a long apply.
+    output: tempfile::TempDir,
+    started: Instant,
+}
+
+impl Running {
+    /// Terraform's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What Terraform printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.output.path().join("stdout")).unwrap_or_default()
+    }
+
+    /// Waits (polling, at most `limit`) until stdout contains `text`;
+    /// whether it did.
+    pub fn wait_for_output(&mut self, text: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.stdout().contains(text) {
+                return true;
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return self.stdout().contains(text);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The provider processes Terraform started (`terraform-provider-…`),
+    /// from `/proc`.
+    pub fn providers(&self) -> Vec<u32> {
+        self.processes()
+            .into_iter()
+            .filter(|pid| is_provider(*pid))
+            .collect()
+    }
+
+    /// Terraform's own processes: the one started and, below it, every
+    /// process that is not a provider. Terraform 1.0 runs as a child of a
+    /// wrapper process (panicwrap) that ignores SIGINT; later releases run
+    /// in the process started.
+    pub fn terraform_processes(&self) -> Vec<u32> {
+        self.processes()
+            .into_iter()
+            .filter(|pid| !is_provider(*pid))
+            .collect()
+    }
+
+    fn processes(&self) -> Vec<u32> {
+        let mut all = vec![self.pid()];
+        let mut next = 0;
+        while next < all.len() {
+            all.extend(children(all[next]));
+            next += 1;
+        }
+        all
+    }
+
+    /// Ctrl-C as Terraform sees it: SIGINT to each of Terraform's own
+    /// processes (not to the providers, whose handling of a terminal's
+    /// SIGINT is another matter).
+    ///
+    /// # Panics
+    ///
+    /// When `kill` cannot be run.
+    pub fn interrupt(&self) {
+        for pid in self.terraform_processes() {
+            send_signal(pid, "INT");
+        }
+    }
+
+    /// SIGKILLs Terraform and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits at most `limit` for Terraform to exit: its output and how long
+    /// it ran since [`Fixture::start`], or `None` if it overran (it is then
+    /// killed).
+    pub fn wait(mut self, limit: Duration) -> Option<(TfOutput, Duration)> {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return None,
+            }
+        };
+        let elapsed = self.started.elapsed();
+        let read =
+            |name: &str| std::fs::read_to_string(self.output.path().join(name)).unwrap_or_default();
+        let out = TfOutput {
+            code: status.code().unwrap_or(-1),
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        };
+        Some((out, elapsed))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends `signal` (e.g. `INT`, `KILL`) to process `pid` with `kill -s`.
+///
+/// # Panics
+///
+/// When `kill` cannot be run.
+pub fn send_signal(pid: u32, signal: &str) {
+    // A process that is already gone is not an error here: the caller checks what it expects.
+    let _ = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .expect("kill runs");
+}
+
+/// The processes whose parent is `pid`, from `/proc/*/stat`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| parent_of(*child) == Some(pid))
+        .collect()
+}
+
+/// Whether process `pid` is a Terraform provider (`comm` is cut at 15 bytes).
+fn is_provider(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.starts_with("terraform-prov"))
+}
+
+/// The parent of process `pid`, `None` once it is gone.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so split after the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether process `pid` still runs (a zombie no longer does).
+pub fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
     }
 }
 

@@ -193,6 +193,21 @@ impl Ppin {
         self.local.check_update(user).await
     }
 
+    /// Whether an edit of `.secrets.cfg` for `name` (a user or service
+    /// proxy user) could be stored now: the pre-flight that
+    /// [`add`](Self::add), [`update`](Self::update) and
+    /// [`proxy_add`](Self::proxy_add) of the built-in engine run before any
+    /// HSM contact, for a caller that wants to warn earlier (at plan time).
+    /// Contacts no HSM and changes nothing. With another engine (the
+    /// vendor's `ppin`) it checks nothing: that tool keeps the file its own
+    /// way, so this crate's reading of it says nothing about its writes.
+    pub async fn check_writable(&self, name: &str) -> Result<(), PpinError> {
+        match &self.engine {
+            Some(_) => Ok(()),
+            None => self.local.check_writable(Some(name)).await,
+        }
+    }
+
     /// Whether `.secrets.cfg` holds the permanent secret of `user`; `false`
     /// when there is no entry. The built-in engine also decrypts it under the
     /// file key; another engine's file is the vendor's, whose state its

@@ -166,9 +166,10 @@ impl TestFilter {
 /// Cheap to clone; every operation takes `&self` and may run concurrently with
 /// others (`.secrets.cfg` edits are serialised by [`SecretsStore`]). HSMs are
 /// contacted only after every local check passed (user known, setup password
-/// well formed, proxy password present), each redundant HSM at most once per
-/// operation and only while the previous ones could not be reached; an answer
-/// from an HSM, including an authentication failure, is final.
+/// well formed, proxy password present, `.secrets.cfg` writable), each
+/// redundant HSM at most once per operation and only while the previous ones
+/// could not be reached; an answer from an HSM, including an authentication
+/// failure, is final.
 #[derive(Debug, Clone)]
 pub struct BuiltinEngine {
     config: Arc<LiveConfig>,
@@ -321,8 +322,8 @@ impl BuiltinEngine {
     ) -> Result<Served, PpinError> {
         check_format(&self.user(user)?, &credentials.setup_password)?;
         let prepared = self.prepare(user, fetch).await?;
-        // The pre-flight of the secrets file (type, directory, lock, key) goes here, once it exists:
-        // after the checks above, before the first byte to an HSM.
+        // After the checks above, before the first byte to an HSM: a secret is never issued that could not be stored.
+        self.check_writable(Some(user)).await?;
         let attempt = self.obtain(prepared, credentials, fetch).await;
         match (fetch, attempt) {
             (_, Ok(served)) => Ok(served),
@@ -356,6 +357,15 @@ impl BuiltinEngine {
     /// permanent secret. Contacts no HSM and changes nothing.
     pub async fn check_update(&self, user: &str) -> Result<(), PpinError> {
         self.prepare(user, Fetch::Update).await.map(drop)
+    }
+
+    /// Whether an edit of `.secrets.cfg` could be stored now (see
+    /// [`SecretsStore::check_writable`]: file type, directory, lock, key);
+    /// `name` is the user or proxy user the edit is for. Contacts no HSM and
+    /// changes nothing; [`add`](Self::add), [`update`](Self::update) and
+    /// [`proxy_add`](Self::proxy_add) run it before anything is sent.
+    pub async fn check_writable(&self, name: Option<&str>) -> Result<(), PpinError> {
+        self.blocking(name, |store| store.check_writable()).await
     }
 
     /// The local checks of `add`/`update` that need no password.
@@ -426,6 +436,7 @@ impl BuiltinEngine {
     pub async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
         self.proxy_user(proxy_user)?;
         self.check_cancel(Some(proxy_user))?;
+        self.check_writable(Some(proxy_user)).await?;
         let secret = Secret::new(password.expose_secret().as_bytes().to_vec());
         self.put(EntryKind::ServiceProxy, proxy_user, secret).await
     }

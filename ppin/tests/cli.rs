@@ -778,3 +778,71 @@ fn usage_errors_name_the_tool_and_speak_json_when_asked() {
     );
     assert!(help.contains("Examples:") && help.contains("ppin -a -e PARTITION_USER"));
 }
+
+/// Sets the immutable attribute on a path until dropped; root obeys it.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(path: &std::path::Path) -> Self {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr +i {} failed", path.display());
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_secrets_file_that_cannot_be_written_is_refused_before_any_hsm_contact() {
+    let s = setup(1);
+    let (setup_password, pkcs11) = (s.setup_password("U0001"), s.pkcs11_password("U0001"));
+    let connections = || s.sim.admin().status().unwrap().connections;
+    let before = connections();
+
+    // A directory that does not exist: the vendor's code for a missing secrets file.
+    let missing = s.dir.path().join("absent").join(".secrets.cfg");
+    let run = ppin_command()
+        .arg("-c")
+        .arg(&s.primus_cfg)
+        .arg("-s")
+        .arg(&missing)
+        .args(["-ae", "U0001", &setup_password, &pkcs11])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("0x80005004"), "{stderr}");
+    assert_eq!(
+        connections(),
+        before,
+        "no HSM contact for a missing directory"
+    );
+
+    // An update into a file that cannot be written keeps the working entry: the HSM is never asked.
+    s.add("U0001").ok();
+    let issued = s.stored_secret("U0001");
+    let after_add = connections();
+    let guard = Immutable::set(&s.secrets_cfg);
+    let update = s.ppin(&["-ue", "U0001", &setup_password, &pkcs11]);
+    let stderr = update.failed();
+    assert!(stderr.contains("0x80005007"), "{stderr}");
+    assert_eq!(
+        connections(),
+        after_add,
+        "no HSM contact for an unwritable file"
+    );
+    drop(guard);
+    assert!(s.stored_secret("U0001") == issued, "the entry is unchanged");
+    assert_eq!(s.ppin(&["-t", "--user", "U0001"]).code, Some(0));
+}

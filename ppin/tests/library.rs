@@ -264,24 +264,61 @@ async fn a_stop_while_connecting_cancels_before_any_credential_is_sent() {
     drop(black_hole);
 }
 
-#[tokio::test]
+/// A TCP forwarder on 127.0.0.1 to `target` that holds every chunk the
+/// server sends back for `lag`: time for a test to act between the HSM's
+/// answer and the client reading it.
+async fn lagging_forwarder(target: u16, lag: Duration) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                .await
+                .unwrap();
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
+            });
+            tokio::spawn(async move {
+                let mut chunk = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = from_server.read(&mut chunk).await {
+                    tokio::time::sleep(lag).await;
+                    if to_client.write_all(&chunk[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_issued_but_not_stored_says_so_and_asks_for_a_new_setup_password() {
     let s = setup(1);
-    let config = PrimusConfig::read(&s.primus_cfg).unwrap();
-    // The directory of the secrets file does not exist, so the commit after the HSM fails.
-    let missing = s
-        .secrets_cfg
-        .parent()
-        .unwrap()
-        .join("no-such-dir/.secrets.cfg");
-    let store = secrets_cfg::SecretsStore::open(&missing, KeySource::Default).unwrap();
+    let port = lagging_forwarder(s.sim.port(), Duration::from_millis(500)).await;
+    let config = with_hsm_first(&s, "hsm_lagging", port);
+    // The pre-flight passes; the directory goes away while the HSM's answer is on its way.
+    let dir = s.dir.path().join("sub");
+    std::fs::create_dir(&dir).unwrap();
+    let store =
+        secrets_cfg::SecretsStore::open(dir.join(".secrets.cfg"), KeySource::Default).unwrap();
     let ppin = Ppin::new(config, store);
 
     let credentials = SetupCredentials::new(
         password(s.setup_password("U0001")),
         password(s.pkcs11_password("U0001")),
     );
-    let error = ppin.add("U0001", &credentials).await.unwrap_err();
+    let add = tokio::spawn(async move { ppin.add("U0001", &credentials).await });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.counters("U0001").0 == 0 {
+        assert!(Instant::now() < deadline, "the HSM was never asked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    std::fs::rename(&dir, s.dir.path().join("gone")).unwrap();
+    let error = add.await.unwrap().unwrap_err();
     assert!(
         matches!(error, PpinError::IssuedNotStored { .. }),
         "{error}"

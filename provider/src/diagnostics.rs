@@ -3,8 +3,10 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::{ExternalError, PpinError, PpinErrorKind};
+use ppin::{ExternalError, Ppin, PpinError, PpinErrorKind};
 use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
+
+use crate::client::Client;
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {
@@ -144,11 +146,40 @@ pub(crate) fn ppin_error(
     path: Option<AttributePath>,
 ) -> Diagnostic {
     let detail = format!("{}. {}.", sentence(error), next_step(error, resource_type));
-    let diagnostic = Diagnostic::error(summary(error), detail);
+    at(Diagnostic::error(summary(error), detail), path)
+}
+
+fn at(diagnostic: Diagnostic, path: Option<AttributePath>) -> Diagnostic {
     match path {
         Some(path) => diagnostic.at(path),
         None => diagnostic,
     }
+}
+
+/// The warning a plan shows when a local check that the apply runs before
+/// contacting the HSM already fails: the apply would stop there, spending
+/// nothing at the HSM, but saying so at plan time saves a round.
+pub(crate) fn plan_warning(
+    error: &PpinError,
+    resource_type: &str,
+    path: Option<AttributePath>,
+) -> Diagnostic {
+    let detail = format!(
+        "{}. {}. The apply runs this check before contacting the HSM and would fail on it; the plan sent \
+         nothing to the HSM.",
+        sentence(error),
+        next_step(error, resource_type)
+    );
+    at(Diagnostic::warning(summary(error), detail), path)
+}
+
+/// The ppin door for plan-time checks: `None` before the provider is
+/// configured or while `primus.cfg` cannot be read (a `primus_config`
+/// resource may write it in the same apply), when there is nothing to check.
+pub(crate) fn planning_door(client: Option<&Client>) -> Option<&Ppin> {
+    let ppin = client?.door();
+    ppin.config().ok()?;
+    Some(ppin)
 }
 
 /// [`ppin_error`] as the `Err` of an operation.
@@ -290,6 +321,32 @@ mod tests {
         let d = ppin_error(&spawn, "primus_secrets", None);
         assert_eq!(d.summary, "Vendor ppin Failed");
         assert!(d.detail.contains("Check ppin_command"), "{}", d.detail);
+    }
+
+    #[test]
+    fn a_plan_warning_is_the_apply_error_as_a_warning_in_provider_words() {
+        let error = PpinError::Secrets {
+            user: Some("APP".into()),
+            source: secrets_cfg::Error::DirectoryNotFound {
+                path: "/etc/primus".into(),
+            },
+        };
+        let d = plan_warning(
+            &error,
+            "primus_permanent_secret",
+            Some(AttributePath::root("user")),
+        );
+        assert_eq!(d.severity, tfplug::diag::Severity::Warning);
+        assert_eq!(d.summary, "Cannot Use .secrets.cfg");
+        assert!(d.detail.contains("/etc/primus"), "{}", d.detail);
+        assert_eq!(d.detail.matches("0x80005004").count(), 1, "{}", d.detail);
+        assert!(d.detail.contains("secrets_file"), "{}", d.detail);
+        assert!(
+            d.detail.contains("before contacting the HSM"),
+            "{}",
+            d.detail
+        );
+        assert_eq!(d.path, Some(AttributePath::root("user")));
     }
 
     #[test]

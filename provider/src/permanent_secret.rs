@@ -10,17 +10,17 @@ use tfplug::{
     diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
-        UpdateResponse, ValidateConfig, ValidateRequest,
+        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::{Field, Type},
+    value::{from_value, Field, Type},
 };
 
 use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::fail;
+use crate::diagnostics::{fail, plan_warning, planning_door};
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
 
@@ -130,9 +130,14 @@ impl Resource<Client> for PermanentSecretResource {
                  example one written by an apply that was killed before Terraform saved its state): the resource \
                  records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
                  setup password trial, so a re-apply after an interruption converges without `terraform import`. \
-                 `verify_login_on_adopt` adds a login at the HSM. If the HSM issued or replaced a secret that then \
-                 could not be written, the apply says so: that secret is lost and a new setup password is \
-                 needed.\n\n\
+                 `verify_login_on_adopt` adds a login at the HSM.\n\n\
+                 Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
+                 `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
+                 taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
+                 new files and keys are made 0640). A plan that creates or rotates runs the same checks, without \
+                 contacting the HSM, and shows a warning naming what to fix. If the HSM issued or replaced a secret \
+                 that still could not be written (a full disk at the last moment), the apply says so: that secret is \
+                 lost and a new setup password is needed.\n\n\
                  Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
                  creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
                  the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
@@ -319,6 +324,55 @@ impl ImportState<Client> for PermanentSecretResource {
             ..Default::default()
         }))
     }
+}
+
+#[async_trait]
+impl ModifyPlan<Client> for PermanentSecretResource {
+    /// A create or a rotation gets a warning when a local check that the
+    /// apply runs before contacting the HSM already fails (user not in
+    /// `primus.cfg`, `.secrets.cfg` or its key unusable). Contacts no HSM.
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let mut plan = req.plan;
+        let Some(ppin) = planning_door(req.client) else {
+            return Ok(plan);
+        };
+        // An unknown user (set from another resource) cannot be checked yet.
+        let Ok(planned) = from_value::<PermanentSecretState>(plan.planned()) else {
+            return Ok(plan);
+        };
+        let change = if req.prior.is_null() {
+            Change::Create
+        } else {
+            match from_value::<PermanentSecretState>(&req.prior) {
+                Ok(prior) if !prior.is_imported() && rotates(&prior, &planned) => Change::Rotate,
+                _ => return Ok(plan),
+            }
+        };
+        if let Err(e) = preflight(ppin, &planned.user, change).await {
+            plan.warn(plan_warning(&e, TYPE_NAME, path_of(&e)));
+        }
+        Ok(plan)
+    }
+}
+
+/// What an apply will ask the HSM for.
+#[derive(Clone, Copy)]
+enum Change {
+    /// A first permanent secret (`ppin -a`), unless an existing entry is adopted.
+    Create,
+    /// A new permanent secret in place of the stored one (`ppin -u`).
+    Rotate,
+}
+
+/// The local checks an apply of `change` runs for `user` before it
+/// contacts the HSM.
+async fn preflight(ppin: &Ppin, user: &str, change: Change) -> Result<(), PpinError> {
+    ppin.user(user)?;
+    // Adopting an entry that is already stored writes nothing.
+    if matches!(change, Change::Create) && ppin.verify_stored(user).await? {
+        return Ok(());
+    }
+    ppin.check_writable(user).await
 }
 
 /// The attributes validation looks at, typed; unknown values are kept

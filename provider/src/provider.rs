@@ -217,6 +217,7 @@ impl Provider for PrimusProvider {
         let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
             .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
             .with_timeouts(timeouts)
+            // Terraform's stop (Ctrl-C) aborts operations that have not yet sent a credential.
             .with_cancel(req.stop.clone());
         if let Some(program) = &external {
             let engine = ExternalEngine::new(program, config_file.clone(), secrets_file)
@@ -245,10 +246,12 @@ impl Provider for PrimusProvider {
             resource::register(PermanentSecretResource)
                 .with_import()
                 .with_validation()
+                .with_plan_modifier()
                 .into(),
             resource::register(ServiceProxyPasswordResource)
                 .with_import()
                 .with_validation()
+                .with_plan_modifier()
                 .into(),
             resource::register(PrimusConfigResource)
                 .with_import()

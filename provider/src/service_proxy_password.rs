@@ -2,6 +2,7 @@
 //! `.secrets.cfg` (`ppin -p` / `ppin -x`), needed before any permanent
 //! secret of a user behind that proxy can be fetched.
 
+use ppin::{Ppin, PpinError};
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
@@ -9,17 +10,17 @@ use tfplug::{
     diag::{AttributePath, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
-        UpdateResponse, ValidateConfig, ValidateRequest,
+        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::{Field, Type},
+    value::{from_value, Field, Type},
 };
 
 use crate::client::{Client, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::fail;
+use crate::diagnostics::{fail, plan_warning, planning_door};
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
 
@@ -127,6 +128,36 @@ fn unknown_proxy(ppin: &ppin::Ppin, proxy_user: &str) -> ppin::PpinError {
 }
 
 #[async_trait]
+impl ModifyPlan<Client> for ServiceProxyPasswordResource {
+    /// A create gets a warning when a local check that `ppin -p` runs first
+    /// already fails (proxy user not in `primus.cfg`, `.secrets.cfg` or its
+    /// key unusable).
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let mut plan = req.plan;
+        let Some(ppin) = planning_door(req.client) else {
+            return Ok(plan);
+        };
+        if !req.prior.is_null() {
+            return Ok(plan);
+        }
+        // An unknown proxy user (set from another resource) cannot be checked yet.
+        let Ok(planned) = from_value::<ServiceProxyPasswordState>(plan.planned()) else {
+            return Ok(plan);
+        };
+        if let Err(e) = preflight(ppin, &planned.proxy_user).await {
+            plan.warn(plan_warning(&e, TYPE_NAME, proxy_path()));
+        }
+        Ok(plan)
+    }
+}
+
+/// The local checks `ppin -p` runs for `proxy_user` before it writes.
+async fn preflight(ppin: &Ppin, proxy_user: &str) -> Result<(), PpinError> {
+    ppin.proxy_user(proxy_user)?;
+    ppin.check_writable(proxy_user).await
+}
+
+#[async_trait]
 impl Resource<Client> for ServiceProxyPasswordResource {
     type State = ServiceProxyPasswordState;
 
@@ -140,7 +171,9 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 "The password of a CloudHSM service proxy user, stored ciphered in `.secrets.cfg` as `ppin -p` does \
                  (`ppin -x` on destroy). CloudHSM requires it before the permanent secret of any user behind the \
                  proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
-                 not contacted: a wrong password shows at the next permanent secret or connection test.",
+                 not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
+                 that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
+                 and its permissions).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)

@@ -326,10 +326,12 @@ impl<P: Provider> Core<P> {
             planned,
             requires_replace: replace,
             private: req.prior_private,
+            warnings: Diagnostics::new(),
         };
         let mut after = r
             .modify_plan(client.as_deref(), &config, &prior, before)
             .await?;
+        diags.extend(std::mem::take(&mut after.warnings));
         plan::keep_config(&schema.block, &config, &mut after.planned, &mut diags);
         if write_only {
             plan::null_write_only(&schema.block, &mut after.planned);

@@ -347,6 +347,7 @@ pub struct Plan {
     pub(crate) planned: Value,
     pub(crate) requires_replace: Vec<AttributePath>,
     pub(crate) private: Vec<u8>,
+    pub(crate) warnings: Diagnostics,
 }
 
 impl Plan {
@@ -382,6 +383,12 @@ impl Plan {
     /// Private data to carry from plan to apply.
     pub fn set_private(&mut self, private: Vec<u8>) {
         self.private = private;
+    }
+
+    /// Shows `warning` with the plan (e.g. a local problem that will fail
+    /// the apply), without failing the plan.
+    pub fn warn(&mut self, warning: Diagnostic) {
+        self.warnings.push(warning);
     }
 }
 

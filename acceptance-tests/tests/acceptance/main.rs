@@ -1,8 +1,11 @@
 //! Acceptance tests: a real Terraform drives the provider against a real
 //! hsm-sim process, with real `.secrets.cfg` files. Every test runs on
 //! Terraform 1.15.5 and on 1.0.3 (`acceptance_tests::on_every_terraform!`),
-//! except the write-only ones (1.15.5 only) and the refusal of write-only
-//! attributes by old clients (1.0.3 only). One test binary,
+//! except the write-only ones (1.15.5 only), the refusal of write-only
+//! attributes by old clients (1.0.3 only), the pre-flight and permission
+//! tests of `reliability` (1.15.5 only: the provider's behaviour, the same on
+//! every release) and the kill tests of `kill` (1.0.3 only, see there); the
+//! Ctrl-C test runs on both. One test binary,
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -10,9 +13,11 @@ mod data_sources;
 mod examples;
 mod failures;
 mod install;
+mod kill;
 mod modules;
 mod permanent_secret;
 mod primus_config;
+mod reliability;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
