@@ -12,7 +12,7 @@ use crate::config::{PrimusConfig, SlotUser};
 use crate::engine::{Engine, SetupCredentials};
 use crate::error::PpinError;
 use crate::ops::{
-    BuiltinEngine, HsmVersion, Listing, LoginTest, Served, TestFilter, Timeouts, UserStatus,
+    BuiltinEngine, Fetch, HsmVersion, Listing, LoginTest, Served, TestFilter, Timeouts, UserStatus,
 };
 
 /// The ppin operations over one `primus.cfg` and one `.secrets.cfg`.
@@ -193,19 +193,33 @@ impl Ppin {
         self.local.check_update(user).await
     }
 
-    /// Whether an edit of `.secrets.cfg` for `name` (a user or service
-    /// proxy user) could be stored now: the pre-flight that
-    /// [`add`](Self::add), [`update`](Self::update) and
-    /// [`proxy_add`](Self::proxy_add) of the built-in engine run before any
-    /// HSM contact, for a caller that wants to warn earlier (at plan time).
-    /// Contacts no HSM and changes nothing. With another engine (the
-    /// vendor's `ppin`) it checks nothing: that tool keeps the file its own
-    /// way, so this crate's reading of it says nothing about its writes.
-    pub async fn check_writable(&self, name: &str) -> Result<(), PpinError> {
-        match &self.engine {
-            Some(_) => Ok(()),
-            None => self.local.check_writable(Some(name)).await,
+    /// The local checks an add ([`Fetch::Add`]) or update of `user` makes
+    /// before it contacts the HSM, for a caller that wants to warn earlier
+    /// (at plan time): the user is in `primus.cfg`, and unless an add will
+    /// adopt an entry already stored, `.secrets.cfg` can take the new secret
+    /// (file type, directory, lock, key). Contacts no HSM and changes
+    /// nothing. With another engine (the vendor's `ppin`) only `primus.cfg`
+    /// is checked: that tool keeps its file its own way, and asking it would
+    /// start a process per resource at every plan.
+    pub async fn check_before_fetch(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
+        self.local.user(user)?;
+        if self.engine.is_some() {
+            return Ok(());
         }
+        if fetch == Fetch::Add && self.local.verify_stored(user).await? {
+            return Ok(());
+        }
+        self.local.check_writable(Some(user)).await
+    }
+
+    /// What [`check_before_fetch`](Self::check_before_fetch) is to a
+    /// permanent secret, for the service proxy password `proxy_add` stores.
+    pub async fn check_before_proxy_add(&self, proxy_user: &str) -> Result<(), PpinError> {
+        self.local.proxy_user(proxy_user)?;
+        if self.engine.is_some() {
+            return Ok(());
+        }
+        self.local.check_writable(Some(proxy_user)).await
     }
 
     /// Whether `.secrets.cfg` holds the permanent secret of `user`; `false`

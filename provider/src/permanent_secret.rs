@@ -2,7 +2,7 @@
 //! Create is `ppin -a`, a new setup password (or `password_wo_version`) is
 //! `ppin -u`, destroy is `ppin -r`.
 
-use ppin::{Ppin, PpinError, PpinErrorKind, SetupCredentials};
+use ppin::{Fetch, Ppin, PpinError, PpinErrorKind, SetupCredentials};
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
@@ -341,38 +341,18 @@ impl ModifyPlan<Client> for PermanentSecretResource {
             return Ok(plan);
         };
         let change = if req.prior.is_null() {
-            Change::Create
+            Fetch::Add
         } else {
             match from_value::<PermanentSecretState>(&req.prior) {
-                Ok(prior) if !prior.is_imported() && rotates(&prior, &planned) => Change::Rotate,
+                Ok(prior) if !prior.is_imported() && rotates(&prior, &planned) => Fetch::Update,
                 _ => return Ok(plan),
             }
         };
-        if let Err(e) = preflight(ppin, &planned.user, change).await {
+        if let Err(e) = ppin.check_before_fetch(&planned.user, change).await {
             plan.warn(plan_warning(&e, TYPE_NAME, path_of(&e)));
         }
         Ok(plan)
     }
-}
-
-/// What an apply will ask the HSM for.
-#[derive(Clone, Copy)]
-enum Change {
-    /// A first permanent secret (`ppin -a`), unless an existing entry is adopted.
-    Create,
-    /// A new permanent secret in place of the stored one (`ppin -u`).
-    Rotate,
-}
-
-/// The local checks an apply of `change` runs for `user` before it
-/// contacts the HSM.
-async fn preflight(ppin: &Ppin, user: &str, change: Change) -> Result<(), PpinError> {
-    ppin.user(user)?;
-    // Adopting an entry that is already stored writes nothing.
-    if matches!(change, Change::Create) && ppin.verify_stored(user).await? {
-        return Ok(());
-    }
-    ppin.check_writable(user).await
 }
 
 /// The attributes validation looks at, typed; unknown values are kept

@@ -117,11 +117,11 @@ impl ServiceProxyPasswordResource {
 }
 
 /// The error `ppin -p` gives for a proxy user not in `primus.cfg`.
-fn unknown_proxy(ppin: &ppin::Ppin, proxy_user: &str) -> ppin::PpinError {
+fn unknown_proxy(ppin: &Ppin, proxy_user: &str) -> PpinError {
     match ppin.proxy_user(proxy_user) {
         Err(e) => e,
         // The listing and the check read the same primus.cfg; they cannot disagree.
-        Ok(()) => ppin::PpinError::NotConfigured {
+        Ok(()) => PpinError::NotConfigured {
             user: proxy_user.to_owned(),
         },
     }
@@ -144,17 +144,11 @@ impl ModifyPlan<Client> for ServiceProxyPasswordResource {
         let Ok(planned) = from_value::<ServiceProxyPasswordState>(plan.planned()) else {
             return Ok(plan);
         };
-        if let Err(e) = preflight(ppin, &planned.proxy_user).await {
+        if let Err(e) = ppin.check_before_proxy_add(&planned.proxy_user).await {
             plan.warn(plan_warning(&e, TYPE_NAME, proxy_path()));
         }
         Ok(plan)
     }
-}
-
-/// The local checks `ppin -p` runs for `proxy_user` before it writes.
-async fn preflight(ppin: &Ppin, proxy_user: &str) -> Result<(), PpinError> {
-    ppin.proxy_user(proxy_user)?;
-    ppin.check_writable(proxy_user).await
 }
 
 #[async_trait]
