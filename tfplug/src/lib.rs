@@ -1,5 +1,5 @@
 //! tfplug: a framework for Terraform providers in Rust, serving Terraform
-//! plugin protocol 6 (messages up to 6.9, including write-only attributes).
+//! plugin protocol 6 (messages of 6.10).
 //!
 //! A provider implements [`provider::Provider`]; each managed resource
 //! implements [`resource::Resource`] with its state as a plain serde struct,
@@ -50,7 +50,7 @@ mod docgen;
 /// tests and clients.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::unwrap_used)]
 pub mod proto {
-    /// Terraform plugin protocol 6.9.
+    /// Terraform plugin protocol 6.10.
     pub mod tfplugin6 {
         tonic::include_proto!("tfplugin6");
     }

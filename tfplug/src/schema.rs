@@ -292,6 +292,7 @@ impl Attribute {
             sensitive: self.sensitive,
             description_kind: self.description.kind(),
             deprecated: self.deprecated.is_some(),
+            deprecation_message: self.deprecated.clone().unwrap_or_default(),
             write_only: self.write_only.is_some(),
         }
     }
@@ -424,6 +425,7 @@ impl Block {
             description: self.description.text.clone(),
             description_kind: self.description.kind(),
             deprecated: self.deprecated,
+            deprecation_message: String::new(),
         }
     }
 

@@ -209,6 +209,13 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     .into()
 }
 
+/// A server stream of already-known events, for the streaming RPCs.
+type EventStream<T> = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
+
+fn one_event<T: Send + 'static>(event: T) -> EventStream<T> {
+    Box::pin(tokio_stream::iter([Ok(event)]))
+}
+
 fn not_supported(what: &str) -> Vec<pb::Diagnostic> {
     Diagnostics::from(Diagnostic::error(
         "Not Supported",
@@ -887,6 +894,146 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         }))
     }
 
+    type ListResourceStream = EventStream<pb::list_resource::Event>;
+
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> R<Self::ListResourceStream> {
+        let event = pb::list_resource::Event {
+            diagnostic: unknown_type("list resource", &req.into_inner().type_name).to_proto(),
+            ..Default::default()
+        };
+        Ok(Response::new(one_event(event)))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> R<pb::validate_list_resource_config::Response> {
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: unknown_type("list resource", &req.into_inner().type_name).to_proto(),
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        _: Request<pb::generate_resource_config::Request>,
+    ) -> R<pb::generate_resource_config::Response> {
+        Ok(Response::new(pb::generate_resource_config::Response {
+            diagnostics: not_supported("generating resource configuration"),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> R<pb::validate_action_config::Response> {
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: unknown_type("action", &req.into_inner().type_name).to_proto(),
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        req: Request<pb::plan_action::Request>,
+    ) -> R<pb::plan_action::Response> {
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
+            ..Default::default()
+        }))
+    }
+
+    type InvokeActionStream = EventStream<pb::invoke_action::Event>;
+
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> R<Self::InvokeActionStream> {
+        let completed = pb::invoke_action::event::Completed {
+            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
+        };
+        Ok(Response::new(one_event(pb::invoke_action::Event {
+            r#type: Some(pb::invoke_action::event::Type::Completed(completed)),
+        })))
+    }
+
+    // State stores (Terraform's pluggable backends) are a provider feature
+    // tfplug does not offer: the schema declares none, so Terraform never
+    // calls these; a client that does gets a clear diagnostic.
+    async fn validate_state_store_config(
+        &self,
+        _: Request<pb::validate_state_store::Request>,
+    ) -> R<pb::validate_state_store::Response> {
+        Ok(Response::new(pb::validate_state_store::Response {
+            diagnostics: not_supported("state stores"),
+        }))
+    }
+
+    async fn configure_state_store(
+        &self,
+        _: Request<pb::configure_state_store::Request>,
+    ) -> R<pb::configure_state_store::Response> {
+        Ok(Response::new(pb::configure_state_store::Response {
+            diagnostics: not_supported("state stores"),
+            ..Default::default()
+        }))
+    }
+
+    type ReadStateBytesStream = EventStream<pb::read_state_bytes::Response>;
+
+    async fn read_state_bytes(
+        &self,
+        _: Request<pb::read_state_bytes::Request>,
+    ) -> R<Self::ReadStateBytesStream> {
+        Ok(Response::new(one_event(pb::read_state_bytes::Response {
+            diagnostics: not_supported("state stores"),
+            ..Default::default()
+        })))
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
+    ) -> R<pb::write_state_bytes::Response> {
+        Ok(Response::new(pb::write_state_bytes::Response {
+            diagnostics: not_supported("state stores"),
+        }))
+    }
+
+    async fn lock_state(&self, _: Request<pb::lock_state::Request>) -> R<pb::lock_state::Response> {
+        Ok(Response::new(pb::lock_state::Response {
+            diagnostics: not_supported("state stores"),
+            ..Default::default()
+        }))
+    }
+
+    async fn unlock_state(
+        &self,
+        _: Request<pb::unlock_state::Request>,
+    ) -> R<pb::unlock_state::Response> {
+        Ok(Response::new(pb::unlock_state::Response {
+            diagnostics: not_supported("state stores"),
+        }))
+    }
+
+    async fn get_states(&self, _: Request<pb::get_states::Request>) -> R<pb::get_states::Response> {
+        Ok(Response::new(pb::get_states::Response {
+            diagnostics: not_supported("state stores"),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_state(
+        &self,
+        _: Request<pb::delete_state::Request>,
+    ) -> R<pb::delete_state::Response> {
+        Ok(Response::new(pb::delete_state::Response {
+            diagnostics: not_supported("state stores"),
+        }))
+    }
+
     async fn stop_provider(
         &self,
         _: Request<pb::stop_provider::Request>,
@@ -902,6 +1049,7 @@ fn server_capabilities() -> pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: false,
         move_resource_state: false,
+        generate_resource_config: false,
     }
 }
 
