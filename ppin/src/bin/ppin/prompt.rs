@@ -75,9 +75,13 @@ fn ask(asked: Asked, user: &str) -> Result<Password, PromptError> {
             .input_file_path("/dev/stdin")
             .output_writer(io::stderr())
             .build();
-        return rpassword::prompt_password_with_config(prompt, config)
-            .map(Password::new)
-            .map_err(io_error);
+        return match rpassword::prompt_password_with_config(prompt, config) {
+            Ok(typed) => Ok(Password::new(typed)),
+            // Only SIGINT and SIGTERM have handlers, so an interrupted read
+            // means the user pressed Ctrl-C (or ppin is being stopped).
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => exit_interrupted(),
+            Err(error) => Err(io_error(error)),
+        };
     }
     let mut stderr = io::stderr();
     stderr
@@ -102,6 +106,10 @@ fn ask(asked: Asked, user: &str) -> Result<Password, PromptError> {
 /// Exit status after Ctrl-C or SIGTERM at a prompt (128 + SIGINT, as shells report it).
 const INTERRUPTED_EXIT: i32 = 130;
 
+/// The terminal settings from before the first no-echo prompt, put back
+/// when a signal ends ppin at a prompt.
+static SAVED_TERMINAL: std::sync::OnceLock<rustix::termios::Termios> = std::sync::OnceLock::new();
+
 /// While a no-echo prompt is up, SIGINT or SIGTERM would kill ppin with echo
 /// still off, leaving the user's terminal (or the script that ran ppin)
 /// blind. So, once per process, a thread waits for those signals, puts back
@@ -109,10 +117,10 @@ const INTERRUPTED_EXIT: i32 = 130;
 fn restore_terminal_on_interrupt() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let stdin = io::stdin();
-        let Ok(saved) = rustix::termios::tcgetattr(&stdin) else {
+        let Ok(saved) = rustix::termios::tcgetattr(io::stdin()) else {
             return;
         };
+        let _ = SAVED_TERMINAL.set(saved);
         let Ok(mut signals) = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
@@ -121,17 +129,23 @@ fn restore_terminal_on_interrupt() {
         };
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
-                // Best effort: exiting 130 matters even if the terminal is gone.
-                let _ = rustix::termios::tcsetattr(
-                    io::stdin(),
-                    rustix::termios::OptionalActions::Now,
-                    &saved,
-                );
-                let _ = io::stderr().write_all(b"\n");
-                std::process::exit(INTERRUPTED_EXIT);
+                exit_interrupted();
             }
         });
     });
+}
+
+/// Puts the terminal back and exits 130. Both the signal thread and the
+/// prompt call it: the signal also interrupts the prompt's read, and
+/// whichever thread runs first must end ppin the same way.
+fn exit_interrupted() -> ! {
+    // Best effort: exiting 130 matters even if the terminal is gone.
+    if let Some(saved) = SAVED_TERMINAL.get() {
+        let _ =
+            rustix::termios::tcsetattr(io::stdin(), rustix::termios::OptionalActions::Now, saved);
+    }
+    let _ = io::stderr().write_all(b"\n");
+    std::process::exit(INTERRUPTED_EXIT);
 }
 
 #[cfg(test)]
