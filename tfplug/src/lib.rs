@@ -5,16 +5,17 @@
 //! implements [`resource::Resource`] with its state as a plain serde struct,
 //! and its [`schema::Schema`] declared beside it. Optional features are
 //! separate traits ([`resource::ImportState`], [`resource::UpgradeState`],
-//! [`resource::ModifyPlan`], [`resource::ValidateConfig`]) switched on when
-//! registering with [`resource::register`]. `main` calls
+//! [`resource::ModifyPlan`], [`resource::ValidateConfig`], and for
+//! Terraform 1.12+ [`resource::Identity`], [`resource::List`],
+//! [`resource::GenerateConfig`]) switched on when registering with
+//! [`resource::register`]. `main` calls
 //! [`serve::serve_main`].
 //!
 //! The public surface is grouped by role, one module each:
 //! [`provider`], [`resource`], [`data_source`], [`schema`] (with
 //! [`validators`]), [`diag`], [`value`] and [`serve`]. Later protocol
-//! features (resource identity, list resources, provider functions,
-//! actions) fit as further optional traits in [`resource`] or as role
-//! modules of their own beside these.
+//! features (provider functions, actions) fit as further optional traits
+//! or as role modules of their own beside these.
 //!
 //! The framework does the protocol work: the go-plugin handshake with
 //! AutoMTLS, the msgpack value codec, Terraform's plan/apply consistency
@@ -28,7 +29,10 @@
 mod cty;
 pub mod diag;
 mod error;
+mod extras;
 mod field;
+mod identity;
+mod listing;
 mod log;
 mod plan;
 pub mod schema;
@@ -77,6 +81,11 @@ pub mod provider {
 /// per operation, and the optional features, each a trait switched on at
 /// [`register`](resource::register).
 pub mod resource {
+    pub use crate::identity::{
+        Identity, IdentityAttribute, IdentitySchema, IdentityValue, ImportRole,
+        UpgradeIdentityRequest,
+    };
+    pub use crate::listing::{GenerateConfig, GenerateConfigRequest, List, ListRequest, Listed};
     pub use crate::traits::{
         register_resource as register, CreateRequest, CreateResponse, DeleteRequest,
         DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,

@@ -118,7 +118,7 @@ pub struct Attribute {
     pub(crate) mode: Mode,
     pub(crate) sensitive: bool,
     pub(crate) write_only: Option<WriteOnlyFallback>,
-    deprecated: Option<String>,
+    pub(crate) deprecated: Option<String>,
     description: Description,
     pub(crate) requires_replace: bool,
     pub(crate) use_state_for_unknown: bool,

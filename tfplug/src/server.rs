@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
-use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
+use crate::cty::{from_json, from_msgpack, to_msgpack, Type, Value};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
@@ -21,6 +21,8 @@ use crate::traits::{
     ClientCapabilities, ConfigureRequest, DataSourceEntry, ErasedDataSource, ErasedResource, Plan,
     Provider, ResourceEntry,
 };
+
+mod identity_list;
 
 type R<T> = Result<Response<T>, Status>;
 
@@ -237,13 +239,16 @@ fn decode(
     schema: &Schema,
     what: &str,
 ) -> Result<Value, Diagnostics> {
-    let ty = schema.value_type();
+    decode_as(dv, &schema.value_type(), what)
+}
+
+fn decode_as(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
     let result = match dv {
         None => Ok(Value::Null),
-        Some(dv) if !dv.msgpack.is_empty() => from_msgpack(&dv.msgpack, &ty),
+        Some(dv) if !dv.msgpack.is_empty() => from_msgpack(&dv.msgpack, ty),
         Some(dv) if !dv.json.is_empty() => serde_json::from_slice(&dv.json)
             .map_err(|e| crate::error::CodecError::Serde(e.to_string()))
-            .and_then(|j| from_json(&j, &ty)),
+            .and_then(|j| from_json(&j, ty)),
         Some(_) => Ok(Value::Null),
     };
     result.map_err(|e| {
@@ -323,6 +328,7 @@ impl<P: Provider> Core<P> {
             let resp = pb::plan_resource_change::Response {
                 planned_state: Some(encode(&Value::Null, schema)?),
                 planned_private: req.prior_private,
+                planned_identity: req.prior_identity,
                 ..Default::default()
             };
             return Ok((resp, diags));
@@ -344,6 +350,7 @@ impl<P: Provider> Core<P> {
             plan::null_write_only(&schema.block, &mut after.planned);
         }
         let resp = pb::plan_resource_change::Response {
+            planned_identity: identity_list::identity_data(r.as_ref(), &after.planned)?,
             planned_state: Some(encode(&after.planned, schema)?),
             requires_replace: after
                 .requires_replace
@@ -386,6 +393,7 @@ impl<P: Provider> Core<P> {
         }
         diags.clone().into_result()?;
         let resp = pb::apply_resource_change::Response {
+            new_identity: identity_list::identity_data(r.as_ref(), &new)?,
             new_state: Some(encode(&new, schema)?),
             private,
             ..Default::default()
@@ -417,6 +425,7 @@ impl<P: Provider> Core<P> {
             }
         };
         let resp = pb::read_resource::Response {
+            new_identity: identity_list::identity_data(r.as_ref(), &new)?,
             new_state: Some(encode(&new, schema)?),
             private,
             ..Default::default()
@@ -430,14 +439,19 @@ impl<P: Provider> Core<P> {
     ) -> Result<(pb::import_resource_state::Response, Diagnostics), Diagnostics> {
         let r = self.resource(&req.type_name)?;
         let client = self.client()?;
-        let mut stored = r.import(&client, req.id).await?;
+        let (id, given_identity) = self.import_target(r.as_ref(), req.id, req.identity)?;
+        let mut stored = r.import(&client, id).await?;
         plan::null_write_only(&r.schema().block, &mut stored.state);
+        let identity = match given_identity {
+            Some(identity) => Some(identity),
+            None => identity_list::identity_data(r.as_ref(), &stored.state)?,
+        };
         let resp = pb::import_resource_state::Response {
             imported_resources: vec![pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: Some(encode(&stored.state, r.schema())?),
                 private: stored.private,
-                identity: None,
+                identity,
             }],
             ..Default::default()
         };
@@ -597,7 +611,14 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::get_metadata::Request>,
     ) -> R<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(server_capabilities()),
+            server_capabilities: Some(server_capabilities(&self.core)),
+            list_resources: self
+                .core
+                .list_schemas()
+                .map(|(n, _)| pb::get_metadata::ListResourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             diagnostics: self.core.schema_problems.to_proto(),
             resources: self
                 .core
@@ -637,8 +658,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 .iter()
                 .map(|(n, d)| (n.clone(), d.schema().to_proto()))
                 .collect(),
+            list_resource_schemas: self
+                .core
+                .list_schemas()
+                .map(|(n, s)| (n.clone(), s.to_proto()))
+                .collect(),
             diagnostics: self.core.schema_problems.to_proto(),
-            server_capabilities: Some(server_capabilities()),
+            server_capabilities: Some(server_capabilities(&self.core)),
             ..Default::default()
         }))
     }
@@ -715,20 +741,21 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> R<pb::get_resource_identity_schemas::Response> {
-        // No resource declares an identity; an empty answer is correct.
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        Ok(Response::new(self.core.identity_schemas()))
     }
 
     async fn upgrade_resource_identity(
         &self,
-        _: Request<pb::upgrade_resource_identity::Request>,
+        req: Request<pb::upgrade_resource_identity::Request>,
     ) -> R<pb::upgrade_resource_identity::Response> {
-        Ok(Response::new(pb::upgrade_resource_identity::Response {
-            diagnostics: not_supported("resource identities"),
-            ..Default::default()
-        }))
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("UpgradeResourceIdentity", &req.type_name),
+                |core| async move { core.do_upgrade_identity(req).await },
+            )
+            .await?;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
     async fn configure_provider(
@@ -900,30 +927,53 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::list_resource::Request>,
     ) -> R<Self::ListResourceStream> {
-        let event = pb::list_resource::Event {
-            diagnostic: unknown_type("list resource", &req.into_inner().type_name).to_proto(),
-            ..Default::default()
-        };
-        Ok(Response::new(one_event(event)))
+        let req = req.into_inner();
+        let listed = self
+            .detached(
+                RequestLog::of("ListResource", &req.type_name),
+                |core| async move { core.do_list(req).await },
+            )
+            .await?;
+        let events = listed.unwrap_or_else(|d| {
+            vec![pb::list_resource::Event {
+                diagnostic: d.to_proto(),
+                ..Default::default()
+            }]
+        });
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            events.into_iter().map(Ok),
+        ))))
     }
 
     async fn validate_list_resource_config(
         &self,
         req: Request<pb::validate_list_resource_config::Request>,
     ) -> R<pb::validate_list_resource_config::Response> {
+        let req = req.into_inner();
+        let diags = self
+            .detached(
+                RequestLog::of("ValidateListResourceConfig", &req.type_name),
+                |core| async move { core.do_validate_list(req) },
+            )
+            .await?
+            .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_list_resource_config::Response {
-            diagnostics: unknown_type("list resource", &req.into_inner().type_name).to_proto(),
+            diagnostics: diags.to_proto(),
         }))
     }
 
     async fn generate_resource_config(
         &self,
-        _: Request<pb::generate_resource_config::Request>,
+        req: Request<pb::generate_resource_config::Request>,
     ) -> R<pb::generate_resource_config::Response> {
-        Ok(Response::new(pb::generate_resource_config::Response {
-            diagnostics: not_supported("generating resource configuration"),
-            ..Default::default()
-        }))
+        let req = req.into_inner();
+        let r = self
+            .detached(
+                RequestLog::of("GenerateResourceConfig", &req.type_name),
+                |core| async move { core.do_generate_config(req) },
+            )
+            .await?;
+        Ok(Response::new(flatten(r, |v, d| v.diagnostics = d)))
     }
 
     async fn validate_action_config(
@@ -1044,12 +1094,12 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     }
 }
 
-fn server_capabilities() -> pb::ServerCapabilities {
+fn server_capabilities<P: Provider>(core: &Core<P>) -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: false,
         move_resource_state: false,
-        generate_resource_config: false,
+        generate_resource_config: core.generates_config(),
     }
 }
 

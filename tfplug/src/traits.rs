@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
+use crate::extras::{ErasedExtras, Extras};
 use crate::schema::{Schema, SchemaMismatch};
 use crate::serde_value::{from_value, to_value};
 
@@ -481,6 +482,8 @@ pub(crate) trait ErasedResource<C>: Send + Sync {
     fn type_name(&self) -> String;
     fn schema(&self) -> &Schema;
     fn check(&self) -> Result<(), SchemaMismatch>;
+    /// Identity, list and generated configuration.
+    fn extras(&self) -> &dyn ErasedExtras<C>;
     async fn validate(&self, config: &Value) -> Diagnostics;
     async fn modify_plan(
         &self,
@@ -560,8 +563,9 @@ where
 /// Builder of a [`ResourceEntry`]: add the optional features the resource
 /// implements, then `.into()`.
 pub struct ResourceBuilder<C: Send + Sync + 'static, R: Resource<C>> {
-    resource: R,
-    schema: Schema,
+    pub(crate) resource: R,
+    pub(crate) schema: Schema,
+    pub(crate) extras: Extras<C, R>,
     import: Option<ImportFn<C, R>>,
     upgrade: Option<UpgradeFn<C, R>>,
     modify_plan: Option<ModifyPlanFn<C, R>>,
@@ -574,6 +578,7 @@ pub fn register_resource<C: Send + Sync + 'static, R: Resource<C>>(r: R) -> Reso
     ResourceBuilder {
         resource: r,
         schema,
+        extras: Extras::default(),
         import: None,
         upgrade: None,
         modify_plan: None,
@@ -657,8 +662,22 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedResource<C> for ResourceBui
     }
 
     fn check(&self) -> Result<(), SchemaMismatch> {
-        self.schema
+        let identity = self.check_identity();
+        match self
+            .schema
             .check_against::<R::State>(self.resource.type_name())
+        {
+            Ok(()) if identity.is_empty() => Ok(()),
+            Ok(()) => Err(SchemaMismatch(identity)),
+            Err(SchemaMismatch(mut problems)) => {
+                problems.extend(identity);
+                Err(SchemaMismatch(problems))
+            }
+        }
+    }
+
+    fn extras(&self) -> &dyn ErasedExtras<C> {
+        self
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {

@@ -17,9 +17,10 @@ use tfplug::{
     provider::{ConfigureRequest, ConfigureResponse, Provider},
     resource,
     resource::{
-        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, ResourceEntry,
-        UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, GenerateConfig, Identity,
+        IdentityAttribute, IdentitySchema, ImportRequest, ImportResponse, ImportState, List,
+        ListRequest, Listed, ReadRequest, ReadResponse, Resource, ResourceEntry, UpdateRequest,
+        UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
@@ -87,6 +88,8 @@ impl Provider for LocalFile {
         vec![resource::register(FileResource)
             .with_import()
             .with_validation()
+            .with_list()
+            .with_generated_config()
             .into()]
     }
 
@@ -226,21 +229,11 @@ impl Resource<Client> for FileResource {
         &self,
         req: ReadRequest<'_, Client, FileState>,
     ) -> Result<ReadResponse<FileState>, Diagnostics> {
-        let path = req.client.resolve(&req.state.path);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadResponse::gone()),
-            Err(e) => return Err(io_error("Read", &path, e)),
-        };
-        let meta = std::fs::metadata(&path).map_err(|e| io_error("Read", &path, e))?;
-        let mut state = req.state;
-        if req.private != WRITTEN_WRITE_ONLY {
-            state.content = Some(String::from_utf8_lossy(&bytes).into_owned());
+        let keep_content = req.private == WRITTEN_WRITE_ONLY;
+        match observe(req.client, req.state, keep_content)? {
+            Some(state) => Ok(ReadResponse::found(state).with_private(req.private)),
+            None => Ok(ReadResponse::gone()),
         }
-        state.permissions = Some(format!("{:04o}", meta.permissions().mode() & 0o777));
-        state.size = Some(bytes.len() as u64);
-        state.id = Some(state.path.clone());
-        Ok(ReadResponse::found(state).with_private(req.private))
     }
 
     async fn update(
@@ -263,6 +256,99 @@ impl Resource<Client> for FileResource {
     }
 }
 
+/// `state` with what the file on disk says; `None` when there is no file.
+/// `keep_content` leaves `content` as it is (a file written from `content_wo`).
+fn observe(
+    client: &Client,
+    mut state: FileState,
+    keep_content: bool,
+) -> Result<Option<FileState>, Diagnostics> {
+    let path = client.resolve(&state.path);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("Read", &path, e)),
+    };
+    let meta = std::fs::metadata(&path).map_err(|e| io_error("Read", &path, e))?;
+    if !keep_content {
+        state.content = Some(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    state.permissions = Some(format!("{:04o}", meta.permissions().mode() & 0o777));
+    state.size = Some(bytes.len() as u64);
+    state.id = Some(state.path.clone());
+    Ok(Some(state))
+}
+
+impl FileState {
+    /// The state an import of `path` starts from; `read` fills in the rest.
+    fn imported(path: String) -> FileState {
+        FileState {
+            id: Some(path.clone()),
+            path,
+            content: None,
+            content_wo: None,
+            permissions: None,
+            size: None,
+        }
+    }
+}
+
+impl Identity<Client> for FileResource {
+    /// A file is named by its path, as the import id is.
+    fn identity_schema(&self) -> IdentitySchema {
+        IdentitySchema::new().attribute(
+            IdentityAttribute::required("path", Type::String)
+                .description("Path of the file, relative to the provider root."),
+        )
+    }
+}
+
+/// The `config` block of `list "localfile_file"`.
+#[derive(Deserialize)]
+struct ListConfig {
+    /// Only files whose name ends with it.
+    suffix: Option<String>,
+}
+
+#[async_trait]
+impl List<Client> for FileResource {
+    type Config = ListConfig;
+
+    fn list_schema(&self) -> Schema {
+        Schema::new().attribute(
+            Attribute::optional("suffix", Type::String)
+                .description("Only files whose name ends with this suffix."),
+        )
+    }
+
+    /// The regular files directly in the provider root, sorted by name.
+    async fn list(
+        &self,
+        req: ListRequest<'_, Client, ListConfig>,
+    ) -> Result<Vec<Listed<FileState>>, Diagnostics> {
+        let root = &req.client.root;
+        let entries = std::fs::read_dir(root).map_err(|e| io_error("List", root, e))?;
+        let suffix = req.config.suffix.unwrap_or_default();
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| name.ends_with(&suffix))
+            .collect();
+        names.sort();
+        let mut listed = Vec::new();
+        for name in names.into_iter().take(req.limit) {
+            if let Some(state) = observe(req.client, FileState::imported(name.clone()), false)? {
+                listed.push(Listed::new(name, state));
+            }
+        }
+        Ok(listed)
+    }
+}
+
+/// The generated configuration keeps path, content and permissions.
+impl GenerateConfig<Client> for FileResource {}
+
 #[async_trait]
 impl ImportState<Client> for FileResource {
     /// The import id is the path; `read` fills in the rest.
@@ -270,14 +356,7 @@ impl ImportState<Client> for FileResource {
         &self,
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<FileState>, Diagnostics> {
-        Ok(ImportResponse::new(FileState {
-            path: req.id.clone(),
-            content: None,
-            content_wo: None,
-            permissions: None,
-            id: Some(req.id),
-            size: None,
-        }))
+        Ok(ImportResponse::new(FileState::imported(req.id)))
     }
 }
 

@@ -1,0 +1,272 @@
+//! Resource identity, list resources and generated configuration
+//! (protocol 6.9/6.10), spoken over gRPC to the served example provider.
+
+// allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tfplug::proto::tfplugin6 as pb;
+use tfplug::testing::{target_binary, ClientCert, PluginProcess};
+use tfplug::value::{from_msgpack, to_msgpack, Type, Value};
+
+type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
+
+fn file_type() -> Type {
+    Type::object([
+        ("path", Type::String),
+        ("content", Type::String),
+        ("content_wo", Type::String),
+        ("permissions", Type::String),
+        ("id", Type::String),
+        ("size", Type::Number),
+    ])
+}
+
+fn identity_type() -> Type {
+    Type::object([("path", Type::String)])
+}
+
+fn object(pairs: &[(&str, &str)]) -> Value {
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: to_msgpack(v, ty).unwrap(),
+        json: vec![],
+    })
+}
+
+fn value(dv: Option<&pb::DynamicValue>, ty: &Type) -> Value {
+    from_msgpack(&dv.unwrap().msgpack, ty).unwrap()
+}
+
+fn identity_path(identity: Option<&pb::ResourceIdentityData>) -> Value {
+    let data = identity.and_then(|i| i.identity_data.as_ref());
+    value(data, &identity_type()).attr("path").clone()
+}
+
+async fn configured(plugin: &PluginProcess, cert: &ClientCert, root: &Path) -> Client {
+    let mut client = plugin.provider_client(cert).await.unwrap();
+    let config = object(&[("root", &root.display().to_string())]);
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.15.5".into(),
+            config: dv(&config, &Type::object([("root", Type::String)])),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    client
+}
+
+async fn list(
+    client: &mut Client,
+    suffix: &str,
+    include: bool,
+    limit: i64,
+) -> Vec<pb::list_resource::Event> {
+    let config = object(&[("suffix", suffix)]);
+    let req = pb::list_resource::Request {
+        type_name: "localfile_file".into(),
+        config: dv(&config, &Type::object([("suffix", Type::String)])),
+        include_resource_object: include,
+        limit,
+    };
+    let mut stream = client.list_resource(req).await.unwrap().into_inner();
+    let mut events = Vec::new();
+    while let Some(event) = stream.message().await.unwrap() {
+        assert!(event.diagnostic.is_empty(), "{:?}", event.diagnostic);
+        events.push(event);
+    }
+    events
+}
+
+async fn upgrade_identity(
+    client: &mut Client,
+    version: i64,
+) -> pb::upgrade_resource_identity::Response {
+    let req = pb::upgrade_resource_identity::Request {
+        type_name: "localfile_file".into(),
+        version,
+        raw_identity: Some(pb::RawState {
+            json: br#"{"path":"a.txt"}"#.to_vec(),
+            flatmap: Default::default(),
+        }),
+    };
+    client
+        .upgrade_resource_identity(req)
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn schemas_advertise_identity_list_and_generated_config() {
+    let cert = ClientCert::generate().unwrap();
+    let plugin =
+        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let mut client = plugin.provider_client(&cert).await.unwrap();
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let list_schema = &schema.list_resource_schemas["localfile_file"];
+    let block = list_schema.block.as_ref().unwrap();
+    assert_eq!(block.attributes[0].name, "suffix");
+    assert!(schema.server_capabilities.unwrap().generate_resource_config);
+    let metadata = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(metadata.list_resources[0].type_name, "localfile_file");
+    let identities = client
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let identity = &identities.identity_schemas["localfile_file"];
+    assert_eq!(identity.version, 0);
+    let path = &identity.identity_attributes[0];
+    assert_eq!(
+        (path.name.as_str(), path.required_for_import),
+        ("path", true)
+    );
+    assert_eq!(path.r#type, br#""string""#);
+
+    // Same version: passed through. Another version: a clear refusal.
+    let same = upgrade_identity(&mut client, 0).await;
+    assert!(same.diagnostics.is_empty(), "{:?}", same.diagnostics);
+    assert_eq!(
+        identity_path(same.upgraded_identity.as_ref()),
+        Value::from("a.txt")
+    );
+    let newer = upgrade_identity(&mut client, 3).await;
+    assert_eq!(
+        newer.diagnostics[0].summary,
+        "Identity Upgrade Not Supported"
+    );
+    assert!(newer.diagnostics[0].detail.contains("identity version 3"));
+}
+
+#[tokio::test]
+async fn list_filters_limits_and_includes_state_on_request() {
+    let root = tempfile::tempdir().unwrap();
+    for (name, content) in [("b.txt", "bee"), ("a.txt", "ay"), ("c.log", "sea")] {
+        std::fs::write(root.path().join(name), content).unwrap();
+    }
+    std::fs::create_dir(root.path().join("d.txt")).unwrap();
+    let cert = ClientCert::generate().unwrap();
+    let plugin =
+        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let mut client = configured(&plugin, &cert, root.path()).await;
+
+    let events = list(&mut client, ".txt", true, 10).await;
+    let names: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(names, ["a.txt", "b.txt"]);
+    assert_eq!(
+        identity_path(events[1].identity.as_ref()),
+        Value::from("b.txt")
+    );
+    let state = value(events[1].resource_object.as_ref(), &file_type());
+    assert_eq!(state.attr("content"), &Value::from("bee"));
+    assert_eq!(state.attr("id"), &Value::from("b.txt"));
+
+    let first = list(&mut client, "", false, 1).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].display_name, "a.txt");
+    assert!(first[0].resource_object.is_none());
+
+    let invalid = client
+        .validate_list_resource_config(pb::validate_list_resource_config::Request {
+            type_name: "localfile_nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(invalid.diagnostics[0].detail.contains("\"localfile_nope\""));
+}
+
+#[tokio::test]
+async fn import_by_identity_then_read_and_generate_config() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("a.txt"), "ay").unwrap();
+    let cert = ClientCert::generate().unwrap();
+    let plugin =
+        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let mut client = configured(&plugin, &cert, root.path()).await;
+
+    let identity = pb::ResourceIdentityData {
+        identity_data: dv(&object(&[("path", "a.txt")]), &identity_type()),
+    };
+    let imported = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "localfile_file".into(),
+            id: String::new(),
+            client_capabilities: None,
+            identity: Some(identity.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        imported.diagnostics.is_empty(),
+        "{:?}",
+        imported.diagnostics
+    );
+    let resource = &imported.imported_resources[0];
+    assert_eq!(
+        identity_path(resource.identity.as_ref()),
+        Value::from("a.txt")
+    );
+    let state = value(resource.state.as_ref(), &file_type());
+    assert_eq!(state.attr("path"), &Value::from("a.txt"));
+
+    let read = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "localfile_file".into(),
+            current_state: resource.state.clone(),
+            current_identity: Some(identity),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+    assert_eq!(
+        identity_path(read.new_identity.as_ref()),
+        Value::from("a.txt")
+    );
+
+    let generated = client
+        .generate_resource_config(pb::generate_resource_config::Request {
+            type_name: "localfile_file".into(),
+            state: read.new_state,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        generated.diagnostics.is_empty(),
+        "{:?}",
+        generated.diagnostics
+    );
+    let config = value(generated.config.as_ref(), &file_type());
+    assert_eq!(config.attr("path"), &Value::from("a.txt"));
+    assert_eq!(config.attr("content"), &Value::from("ay"));
+    // Computed-only attributes are not configuration.
+    assert_eq!(config.attr("id"), &Value::Null);
+    assert_eq!(config.attr("size"), &Value::Null);
+}
