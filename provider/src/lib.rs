@@ -25,6 +25,7 @@ mod client;
 mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
+mod listing;
 mod permanent_secret;
 mod primus_config;
 mod provider;

@@ -318,11 +318,7 @@ impl ImportState<Client> for PermanentSecretResource {
             .ppin(TYPE_NAME)?
             .user(&req.id)
             .map_err(|e| fail(&e, TYPE_NAME, None))?;
-        Ok(ImportResponse::new(PermanentSecretState {
-            id: Some(req.id.clone()),
-            user: req.id,
-            ..Default::default()
-        }))
+        Ok(ImportResponse::new(PermanentSecretState::imported(req.id)))
     }
 }
 
@@ -413,5 +409,6 @@ fn validate_config(config: &PermanentSecretConfig) -> Diagnostics {
     diags
 }
 
+mod listing;
 #[cfg(test)]
 mod tests;

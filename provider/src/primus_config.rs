@@ -414,6 +414,8 @@ impl ImportState<Client> for PrimusConfigResource {
     }
 }
 
+mod identity;
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -247,14 +247,19 @@ impl Provider for PrimusProvider {
                 .with_import()
                 .with_validation()
                 .with_plan_modifier()
+                .with_list()
+                .with_generated_config()
                 .into(),
             resource::register(ServiceProxyPasswordResource)
                 .with_import()
                 .with_validation()
                 .with_plan_modifier()
+                .with_list()
+                .with_generated_config()
                 .into(),
             resource::register(PrimusConfigResource)
                 .with_import()
+                .with_identity()
                 .into(),
         ]
     }

@@ -18,7 +18,7 @@ use tfplug::{
     value::{from_value, Field, Type},
 };
 
-use crate::client::{Client, CONFIGURED};
+use crate::client::Client;
 use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::{fail, plan_warning, planning_door};
 
@@ -28,6 +28,8 @@ const PASSWORD: PasswordPair = PasswordPair {
     plain: "password",
     write_only: "password_wo",
 };
+
+mod listing;
 
 pub(crate) struct ServiceProxyPasswordResource;
 
@@ -70,7 +72,7 @@ impl ServiceProxyPasswordResource {
     async fn current(
         &self,
         client: &Client,
-        mut state: ServiceProxyPasswordState,
+        state: ServiceProxyPasswordState,
     ) -> Result<Option<ServiceProxyPasswordState>, Diagnostics> {
         let ppin = client.ppin(TYPE_NAME)?;
         let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
@@ -88,10 +90,7 @@ impl ServiceProxyPasswordResource {
         if !proxy.configured {
             return Ok(None);
         }
-        state.id = Some(state.proxy_user.clone());
-        state.users = Some(proxy.users);
-        state.status = Some(CONFIGURED.to_owned());
-        Ok(Some(state))
+        Ok(Some(state.stored(proxy)))
     }
 
     /// [`current`](Self::current) right after a write, where absence is a bug.

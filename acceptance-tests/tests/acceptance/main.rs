@@ -4,7 +4,8 @@
 //! except the write-only ones (1.15.5 only), the refusal of write-only
 //! attributes by old clients (1.0.3 only), the pre-flight and permission
 //! tests of `reliability` (1.15.5 only: the provider's behaviour, the same on
-//! every release) and the kill tests of `kill` (1.0.3 only, see there); the
+//! every release), resource identity and `terraform query` (`identity`,
+//! `query`: 1.15.5 only, features older releases lack) and the kill tests of `kill` (1.0.3 only, see there); the
 //! Ctrl-C test runs on both. One test binary,
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
@@ -12,11 +13,13 @@
 mod data_sources;
 mod examples;
 mod failures;
+mod identity;
 mod install;
 mod kill;
 mod modules;
 mod permanent_secret;
 mod primus_config;
+mod query;
 mod reliability;
 mod schema;
 mod secrets_in_logs;

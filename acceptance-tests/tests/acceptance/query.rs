@@ -1,0 +1,125 @@
+//! `terraform query` (Terraform 1.14+) over the list resources
+//! `primus_permanent_secret` and `primus_service_proxy_password`: the names
+//! in `.secrets.cfg`, never a value, without contacting the HSM; and the
+//! configuration `-generate-config-out` writes for them.
+
+use acceptance_tests::{Fixture, Terraform};
+use hsm_sim::SimConfig;
+
+const PROXY: &str = "SERVICE_USER";
+
+const QUERY: &str = r#"
+list "primus_permanent_secret" "all" {
+  provider = primus
+}
+
+list "primus_service_proxy_password" "all" {
+  provider = primus
+}
+"#;
+
+/// Three users (two onboarded) and a proxy with its password, stored by
+/// the real `ppin` binary; Terraform only queries.
+fn onboarded() -> Fixture {
+    let f = Fixture::new(
+        Terraform::V1_15_5,
+        SimConfig::generated(3).with_proxied_user("CLOUD_APP", PROXY),
+    );
+    let proxy_password = f.proxy_password(PROXY);
+    let stored = f.ppin(&["-p", "-e", PROXY, &proxy_password]);
+    assert!(stored.status.success(), "{stored:?}");
+    for user in ["U0001", "U0003"] {
+        let (setup, pin) = (f.setup_password(user), f.pkcs11_password(user));
+        let added = f.ppin(&["-a", "-e", user, &setup, &pin]);
+        assert!(added.status.success(), "{added:?}");
+    }
+    f.write("provider \"primus\" {}\n");
+    std::fs::write(f.ws.work_dir().join("search.tfquery.hcl"), QUERY).unwrap();
+    f.ws.init().unwrap();
+    f
+}
+
+/// Every secret the fixture knows of: none may appear in Terraform's output.
+fn secrets(f: &Fixture) -> Vec<String> {
+    let mut secrets = vec![f.proxy_password(PROXY)];
+    for user in ["U0001", "U0002", "U0003"] {
+        secrets.push(f.setup_password(user));
+        secrets.push(f.pkcs11_password(user));
+        secrets.extend(f.stored_secret(user));
+    }
+    secrets
+}
+
+fn assert_no_secret(f: &Fixture, text: &str) {
+    for secret in secrets(f) {
+        assert!(!text.contains(&secret), "a secret is in:\n{text}");
+    }
+}
+
+#[test]
+fn query_lists_the_stored_names_without_values_or_hsm_contact() {
+    let f = onboarded();
+    let before = f.contacts();
+    let out = f.terraform(&["query", "-no-color"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("list.primus_permanent_secret.all"))
+        .collect();
+    assert_eq!(listed.len(), 2, "{}", out.stdout);
+    assert!(listed[0].contains("user=U0001"), "{}", out.stdout);
+    assert!(listed[1].contains("user=U0003"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("U0002"),
+        "U0002 has no entry:\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("list.primus_service_proxy_password.all")
+                && l.contains(&format!("proxy_user={PROXY}"))),
+        "{}",
+        out.stdout
+    );
+    assert_no_secret(&f, &out.stdout);
+    assert_no_secret(&f, &out.stderr);
+    assert_eq!(
+        f.contacts().requests,
+        before.requests,
+        "query contacted the HSM"
+    );
+}
+
+#[test]
+fn query_generates_import_and_resource_blocks_naming_the_user() {
+    let f = onboarded();
+    let before = f.contacts();
+    let out = f.terraform(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let generated = std::fs::read_to_string(f.ws.work_dir().join("generated.tf")).unwrap();
+    assert!(
+        generated.contains("resource \"primus_permanent_secret\""),
+        "{generated}"
+    );
+    for user in ["U0001", "U0003"] {
+        assert!(
+            generated.contains(&format!("user = \"{user}\"")),
+            "{generated}"
+        );
+    }
+    assert!(generated.contains("import {"), "{generated}");
+    assert!(
+        generated.contains(&format!("proxy_user = \"{PROXY}\"")),
+        "{generated}"
+    );
+    // Computed attributes are not configuration; secrets never land in a file.
+    assert!(!generated.contains("status"), "{generated}");
+    assert_no_secret(&f, &generated);
+    assert_eq!(
+        f.contacts().requests,
+        before.requests,
+        "query contacted the HSM"
+    );
+}
