@@ -235,3 +235,69 @@ impl IdentityValue<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Attribute;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attribute(IdentityAttribute::required("user", Type::String))
+    }
+
+    #[test]
+    fn identity_attributes_must_be_resource_attributes_of_the_same_type() {
+        let matching = Schema::new().attribute(Attribute::required("user", Type::String));
+        assert!(identity().check_against("t", &matching).is_empty());
+        let typed_differently = Schema::new().attribute(Attribute::required("user", Type::Number));
+        let problems = identity().check_against("t", &typed_differently);
+        assert!(problems[0].contains(r#""user" is "string" but the resource attribute is "number""#), "{problems:?}");
+        let missing = identity().check_against("t", &Schema::new());
+        assert!(missing[0].contains("not an attribute"), "{missing:?}");
+    }
+
+    #[test]
+    fn identity_follows_the_state_including_unknown_values() {
+        let state = Value::Object(
+            [
+                ("user".to_owned(), Value::Unknown),
+                ("other".to_owned(), Value::from("x")),
+            ]
+            .into(),
+        );
+        let derived = identity().identity_of(&state);
+        assert_eq!(
+            derived,
+            Value::Object([("user".to_owned(), Value::Unknown)].into())
+        );
+    }
+
+    #[test]
+    fn an_import_id_needs_the_single_string_attribute() {
+        let schema = identity();
+        let given = Value::Object([("user".to_owned(), Value::from("U1"))].into());
+        let value = IdentityValue {
+            schema: &schema,
+            value: &given,
+            type_name: "t",
+        };
+        assert_eq!(value.single_string().unwrap(), "U1");
+        let empty = Value::Object([("user".to_owned(), Value::Null)].into());
+        let value = IdentityValue {
+            schema: &schema,
+            value: &empty,
+            type_name: "t",
+        };
+        let missing = value.single_string().unwrap_err().to_string();
+        assert!(missing.contains("needs \"user\""), "{missing}");
+        let two = schema
+            .clone()
+            .attribute(IdentityAttribute::optional("slot", Type::Number));
+        let value = IdentityValue {
+            schema: &two,
+            value: &given,
+            type_name: "t",
+        };
+        assert!(value.single_string().is_err());
+    }
+}

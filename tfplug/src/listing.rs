@@ -129,3 +129,67 @@ fn each_object(v: &Value, f: impl Fn(&Value) -> Value) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cty::Type;
+    use crate::schema::{Attribute, NestedBlock, Nesting, WriteOnlyFallback};
+
+    fn object(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn generated_config_keeps_arguments_and_drops_results_and_secrets() {
+        let slot = Block::new()
+            .attribute(Attribute::required("id", Type::Number))
+            .attribute(Attribute::computed("label", Type::String));
+        let block = Block::new()
+            .attribute(Attribute::required("user", Type::String))
+            .attribute(Attribute::optional("note", Type::String))
+            .attribute(Attribute::optional_computed("path", Type::String))
+            .attribute(Attribute::optional("password", Type::String).sensitive())
+            .attribute(
+                Attribute::optional("password_wo", Type::String)
+                    .write_only(WriteOnlyFallback::Reject),
+            )
+            .attribute(Attribute::optional("old", Type::String).deprecated("use note"))
+            .attribute(Attribute::computed("status", Type::String))
+            .block(NestedBlock::new("slot", Nesting::List, slot));
+        let state = object(&[
+            ("user", Value::from("U1")),
+            ("note", Value::Null),
+            ("path", Value::from("/p")),
+            ("password", Value::from("secret")),
+            ("password_wo", Value::from("secret")),
+            ("old", Value::from("x")),
+            ("status", Value::from("Configured")),
+            (
+                "slot",
+                Value::List(vec![object(&[
+                    ("id", Value::from("0")),
+                    ("label", Value::from("computed")),
+                ])]),
+            ),
+        ]);
+        let config = generated_config(&block, &state);
+        assert_eq!(config.attr("user"), &Value::from("U1"));
+        assert_eq!(config.attr("path"), &Value::from("/p"));
+        for dropped in ["note", "password", "password_wo", "old", "status"] {
+            assert_eq!(config.attr(dropped), &Value::Null, "{dropped}");
+        }
+        let Value::List(slots) = config.attr("slot") else {
+            panic!("slot is a list: {config:?}");
+        };
+        assert_eq!(slots[0].attr("id"), &Value::from("0"));
+        assert_eq!(slots[0].attr("label"), &Value::Null);
+    }
+}

@@ -9,7 +9,10 @@ fn list_limit(limit: i64) -> usize {
 }
 
 /// The identity of `state` for a resource that declares one; `None` for a
-/// resource without identity or a null state (gone, destroyed).
+/// resource without identity, a null state (gone, destroyed), or a planned
+/// state that does not know the identity yet (a create whose identifying
+/// attribute is computed): Terraform 1.15 cannot render a plan holding an
+/// unknown identity, and the apply then sends the known one.
 pub(super) fn identity_data<C>(
     r: &dyn ErasedResource<C>,
     state: &Value,
@@ -17,10 +20,10 @@ pub(super) fn identity_data<C>(
     let Some(schema) = r.extras().identity_schema() else {
         return Ok(None);
     };
-    if state.is_null() {
+    let value = schema.identity_of(state);
+    if state.is_null() || !value.is_wholly_known() {
         return Ok(None);
     }
-    let value = schema.identity_of(state);
     encode_identity(&value, &schema.value_type()).map(Some)
 }
 
