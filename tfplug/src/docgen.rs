@@ -223,13 +223,7 @@ impl Docs {
         examples_section(&mut out, &example_files(examples, kind.first_example())?);
         schema_section(&mut out, block)?;
         if kind == Kind::Resource {
-            if let Some(import) = read(&examples.join("import.sh"))? {
-                let _ = writeln!(
-                    out,
-                    "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
-                    import.trim_end()
-                );
-            }
+            import_section(&mut out, examples)?;
         }
         Ok(out.trim_end().to_owned() + "\n")
     }
@@ -266,6 +260,37 @@ impl Kind {
     }
 }
 
+/// `## Import`: the `import` block by identity (`import-by-identity.tf`,
+/// Terraform 1.12+) and the command line (`import.sh`), as the registry shows them.
+fn import_section(out: &mut String, examples: &Path) -> Result<(), DocsError> {
+    let by_identity = read(&examples.join(IMPORT_BY_IDENTITY))?;
+    let command = read(&examples.join("import.sh"))?;
+    if by_identity.is_none() && command.is_none() {
+        return Ok(());
+    }
+    out.push_str("## Import\n\n");
+    if let Some(block) = by_identity {
+        let _ = writeln!(
+            out,
+            "In Terraform v1.12.0 and later, an [`import` block](https://developer.hashicorp.com/terraform/language/import) \
+             can name the object by its identity:\n\n```terraform\n{}\n```\n",
+            block.trim_end()
+        );
+    }
+    if let Some(command) = command {
+        let _ = writeln!(
+            out,
+            "Import is supported using the following syntax:\n\n```shell\n{}\n```",
+            command.trim_end()
+        );
+    }
+    Ok(())
+}
+
+/// The example of an `import` block by identity, shown under `## Import`
+/// rather than with the usage examples.
+const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
+
 fn read(path: &Path) -> Result<Option<String>, DocsError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
@@ -283,7 +308,7 @@ fn example_files(dir: &Path, first: &str) -> Result<Vec<String>, DocsError> {
         Ok(entries) => entries
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".tf") && n != first)
+            .filter(|n| n.ends_with(".tf") && n != first && n != IMPORT_BY_IDENTITY)
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
@@ -628,6 +653,9 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("other.tf"), "# second\n").unwrap();
         std::fs::write(dir.join("import.sh"), "terraform import primus_thing.a A\n").unwrap();
+        let by_identity =
+            "import {\n  to       = primus_thing.a\n  identity = { name = \"A\" }\n}\n";
+        std::fs::write(dir.join(IMPORT_BY_IDENTITY), by_identity).unwrap();
         let pages = docs().render(&schemas(), examples.path()).unwrap();
         let paths: Vec<_> = pages.iter().map(|p| p.path.display().to_string()).collect();
         assert_eq!(
@@ -674,6 +702,16 @@ mod tests {
             page.contains("```shell\nterraform import primus_thing.a A\n```"),
             "{page}"
         );
+        // The import block by identity is under Import, before the command, not with the usage examples.
+        let identity_block = page
+            .find(&format!("```terraform\n{by_identity}```"))
+            .unwrap();
+        assert!(page.find("## Import").unwrap() < identity_block, "{page}");
+        assert!(
+            identity_block < page.find("terraform import primus_thing").unwrap(),
+            "{page}"
+        );
+        assert_eq!(page.matches("identity = { name").count(), 1, "{page}");
         assert!(!pages[2].text.contains("## Import"));
     }
 
