@@ -251,7 +251,10 @@ mod tests {
         assert!(identity().check_against("t", &matching).is_empty());
         let typed_differently = Schema::new().attribute(Attribute::required("user", Type::Number));
         let problems = identity().check_against("t", &typed_differently);
-        assert!(problems[0].contains(r#""user" is "string" but the resource attribute is "number""#), "{problems:?}");
+        assert!(
+            problems[0].contains(r#""user" is "string" but the resource attribute is "number""#),
+            "{problems:?}"
+        );
         let missing = identity().check_against("t", &Schema::new());
         assert!(missing[0].contains("not an attribute"), "{missing:?}");
     }

@@ -42,6 +42,9 @@ fn encode_identity(value: &Value, ty: &Type) -> Result<pb::ResourceIdentityData,
     })
 }
 
+/// A resource registered with a list, and the schema of its `config` block.
+type ListResource<'a, C> = (&'a Arc<dyn ErasedResource<C>>, &'a Schema);
+
 impl<P: Provider> Core<P> {
     /// The import id of an ImportResourceState request: its `id`, or what
     /// the resource makes of its `identity` (an `import` block with
@@ -134,10 +137,7 @@ impl<P: Provider> Core<P> {
         Ok((resp, Diagnostics::new()))
     }
 
-    fn list_resource(
-        &self,
-        name: &str,
-    ) -> Result<(&Arc<dyn ErasedResource<P::Client>>, &Schema), Diagnostics> {
+    fn list_resource(&self, name: &str) -> Result<ListResource<'_, P::Client>, Diagnostics> {
         let r = self
             .resources
             .get(name)
