@@ -3,7 +3,7 @@
 //! in `.secrets.cfg`, never a value, without contacting the HSM; and the
 //! configuration `-generate-config-out` writes for them.
 
-use acceptance_tests::{Fixture, Terraform};
+use acceptance_tests::{unwrap_lines, Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const PROXY: &str = "SERVICE_USER";
@@ -103,17 +103,15 @@ fn query_generates_import_and_resource_blocks_naming_the_user() {
         generated.contains("resource \"primus_permanent_secret\""),
         "{generated}"
     );
+    // Each name twice: in the resource block and in the import block's identity.
+    let flat = unwrap_lines(&generated);
     for user in ["U0001", "U0003"] {
-        assert!(
-            generated.contains(&format!("user = \"{user}\"")),
-            "{generated}"
-        );
+        let named = format!(" user = \"{user}\"");
+        assert_eq!(flat.matches(&named).count(), 2, "{generated}");
     }
-    assert!(generated.contains("import {"), "{generated}");
-    assert!(
-        generated.contains(&format!("proxy_user = \"{PROXY}\"")),
-        "{generated}"
-    );
+    assert_eq!(flat.matches("import {").count(), 3, "{generated}");
+    let proxy = format!("proxy_user = \"{PROXY}\"");
+    assert_eq!(flat.matches(&proxy).count(), 2, "{generated}");
     // Computed attributes are not configuration; secrets never land in a file.
     assert!(!generated.contains("status"), "{generated}");
     assert_no_secret(&f, &generated);
