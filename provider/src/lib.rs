@@ -10,6 +10,7 @@
 //! | `primus_service_proxy_password` create / destroy    | `-p` / `-x`        |
 //! | `primus_config` (writes `primus.cfg` itself)        | —                  |
 //! | `data.primus_secrets`                       | `-l`                 |
+//! | `list` blocks of the two secret resources (`terraform query`) | `-l` |
 //! | `data.primus_connection_test`               | `-t`                 |
 //!
 //! The binary serves Terraform through [`tfplug`]. The registry
