@@ -270,3 +270,98 @@ async fn import_by_identity_then_read_and_generate_config() {
     assert_eq!(config.attr("id"), &Value::Null);
     assert_eq!(config.attr("size"), &Value::Null);
 }
+
+/// A `localfile_file` object: `content` "x" at `path`, every other attribute null.
+fn file_object(path: Value) -> Value {
+    let mut attrs: BTreeMap<String, Value> = ["content_wo", "permissions", "id", "size"]
+        .iter()
+        .map(|name| (name.to_string(), Value::Null))
+        .collect();
+    attrs.insert("content".into(), Value::from("x"));
+    attrs.insert("path".into(), path);
+    Value::Object(attrs)
+}
+
+async fn plan_create(client: &mut Client, path: Value) -> pb::plan_resource_change::Response {
+    let config = file_object(path);
+    let req = pb::plan_resource_change::Request {
+        type_name: "localfile_file".into(),
+        prior_state: dv(&Value::Null, &file_type()),
+        proposed_new_state: dv(&config, &file_type()),
+        config: dv(&config, &file_type()),
+        ..Default::default()
+    };
+    let resp = client.plan_resource_change(req).await.unwrap().into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    resp
+}
+
+#[tokio::test]
+async fn plan_and_apply_answer_the_identity_once_known() {
+    let root = tempfile::tempdir().unwrap();
+    let cert = ClientCert::generate().unwrap();
+    let plugin =
+        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let mut client = configured(&plugin, &cert, root.path()).await;
+
+    // Terraform 1.15 cannot render a plan holding an unknown identity.
+    let unknown = plan_create(&mut client, Value::Unknown).await;
+    assert!(unknown.planned_identity.is_none());
+
+    let known = plan_create(&mut client, Value::from("n.txt")).await;
+    assert_eq!(
+        identity_path(known.planned_identity.as_ref()),
+        Value::from("n.txt")
+    );
+    let applied = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "localfile_file".into(),
+            prior_state: dv(&Value::Null, &file_type()),
+            planned_state: known.planned_state.clone(),
+            config: known.planned_state,
+            planned_identity: known.planned_identity,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(
+        identity_path(applied.new_identity.as_ref()),
+        Value::from("n.txt")
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("n.txt")).unwrap(),
+        "x"
+    );
+
+    // Destroy: the prior identity is planned; the deleted object has none.
+    let state = applied.new_state;
+    let prior_identity = applied.new_identity;
+    let destroy = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "localfile_file".into(),
+            prior_state: state.clone(),
+            proposed_new_state: dv(&Value::Null, &file_type()),
+            config: dv(&Value::Null, &file_type()),
+            prior_identity: prior_identity.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(destroy.planned_identity, prior_identity);
+    let deleted = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "localfile_file".into(),
+            prior_state: state,
+            planned_state: dv(&Value::Null, &file_type()),
+            config: dv(&Value::Null, &file_type()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(deleted.diagnostics.is_empty(), "{:?}", deleted.diagnostics);
+    assert!(deleted.new_identity.is_none());
+}
