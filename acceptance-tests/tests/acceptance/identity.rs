@@ -1,7 +1,7 @@
 //! Resource identity (Terraform 1.12+): `import` blocks naming the user
 //! instead of an id, and the identity Terraform stores with the state.
 
-use acceptance_tests::{Fixture, Terraform};
+use acceptance_tests::{unwrap_lines, Fixture, Terraform};
 use hsm_sim::SimConfig;
 
 const USER: &str = "U0001";
@@ -96,5 +96,41 @@ resource "primus_config" "written" {{
     assert_eq!(
         identity,
         serde_json::json!({ "path": primus_cfg.display().to_string() })
+    );
+}
+
+#[test]
+fn plan_generates_configuration_for_an_import_block_by_identity() {
+    let f = Fixture::new(Terraform::V1_15_5, SimConfig::generated(1));
+    let (setup, pin) = (f.setup_password(USER), f.pkcs11_password(USER));
+    let added = f.ppin(&["-a", "-e", USER, &setup, &pin]);
+    assert!(added.status.success(), "{added:?}");
+    f.write(&format!(
+        "provider \"primus\" {{}}\n\nimport {{\n  to       = primus_permanent_secret.app\n  \
+         identity = {{ user = \"{USER}\" }}\n}}\n"
+    ));
+    f.ws.init().unwrap();
+    let before = f.contacts();
+    // Whether this plan succeeds depends on the arguments the resource
+    // requires; the generated file is written either way.
+    let out = f.terraform(&["plan", "-no-color", "-generate-config-out=generated.tf"]);
+    let generated = std::fs::read_to_string(f.ws.work_dir().join("generated.tf"))
+        .unwrap_or_else(|e| panic!("{e}:\n{}\n{}", out.stdout, out.stderr));
+    let flat = unwrap_lines(&generated);
+    assert!(
+        flat.contains("resource \"primus_permanent_secret\" \"app\" {"),
+        "{generated}"
+    );
+    assert!(flat.contains(&format!(" user = \"{USER}\"")), "{generated}");
+    assert!(!flat.contains("status"), "{generated}");
+    let secret = f.stored_secret(USER).unwrap();
+    for value in [setup.as_str(), pin.as_str(), secret.as_str()] {
+        assert!(!generated.contains(value), "a secret is in:\n{generated}");
+        assert!(!out.stdout.contains(value) && !out.stderr.contains(value));
+    }
+    assert_eq!(
+        f.contacts().requests,
+        before.requests,
+        "the plan contacted the HSM"
     );
 }
