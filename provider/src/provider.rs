@@ -2,7 +2,7 @@
 //! key are, and the network limits. Every argument is optional; the vendor's
 //! environment variables and default paths fill the gaps.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +98,45 @@ fn ppin_command(configured: Option<String>) -> Result<Option<PathBuf>, Diagnosti
     Ok(Some(program))
 }
 
+/// Refuses a `config_file` that nothing could make readable: a path that is
+/// not a file, or whose directory does not exist (a `primus_config`
+/// resource writes into an existing directory only). A file that is merely
+/// missing is left to the plan of each resource, as a `primus_config`
+/// resource of the same configuration may write it.
+fn check_config_file(config_file: &Path) -> Result<(), Diagnostics> {
+    let refuse = |problem: String| -> Diagnostics {
+        Diagnostic::error(
+            "Invalid config_file",
+            format!(
+                "config_file = {:?} {problem}. Set config_file to the path of primus.cfg (or of the file a \
+                 primus_config resource writes, in an existing directory), or leave it unset to use \
+                 $SECUROSYS_PKCS11_CONF and the vendor's default paths.",
+                config_file.display().to_string()
+            ),
+        )
+        .at(AttributePath::root("config_file"))
+        .into()
+    };
+    match std::fs::metadata(config_file) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(refuse("is not a file".to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match config_file.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            if dir.is_dir() {
+                return Ok(());
+            }
+            Err(refuse(format!(
+                "does not exist, nor does its directory {:?}, so no primus_config resource could write it either",
+                dir.display().to_string()
+            )))
+        }
+        Err(e) => Err(refuse(format!("cannot be read ({e})"))),
+    }
+}
+
 fn duration_validator() -> impl tfplug::schema::Validator {
     validators::custom(
         "a duration such as \"10s\", \"1m30s\" or \"500ms\"",
@@ -144,7 +183,10 @@ impl Provider for PrimusProvider {
             )
             .attribute(Attribute::optional("config_file", Type::String).markdown_description(
                 "Path of `primus.cfg` (HSMs and slot users). Default: `$SECUROSYS_PKCS11_CONF`, else \
-                 `/etc/primus/primus.cfg`, else `/usr/local/primus/etc/primus.cfg`.",
+                 `/etc/primus/primus.cfg`, else `/usr/local/primus/etc/primus.cfg`. A path that is not a file, or \
+                 whose directory does not exist, fails the plan here; a missing file fails the plan of every \
+                 resource that needs it unless a `primus_config` resource they depend on writes it in the same \
+                 apply.",
             ))
             .attribute(Attribute::optional("secrets_file", Type::String).markdown_description(
                 "Path of `.secrets.cfg`, where permanent secrets and service proxy passwords are stored ciphered. \
@@ -213,6 +255,9 @@ impl Provider for PrimusProvider {
         };
         let external = ppin_command(config.ppin_command)?;
         let config_file = config.config_file.map(PathBuf::from);
+        if let Some(path) = &config_file {
+            check_config_file(path)?;
+        }
         let secrets_file = config.secrets_file.map(PathBuf::from);
         let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
             .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
@@ -255,6 +300,8 @@ impl Provider for PrimusProvider {
                 .into(),
             resource::register(PrimusConfigResource)
                 .with_import()
+                .with_validation()
+                .with_plan_modifier()
                 .into(),
         ]
     }
@@ -308,6 +355,33 @@ mod tests {
             ppin_command(Some(plain.display().to_string())).unwrap(),
             Some(plain.clone())
         );
+    }
+
+    #[test]
+    fn a_config_file_that_cannot_be_written_nor_read_is_refused_on_its_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("primus.cfg");
+        std::fs::write(&existing, "version = \"1.0\";\n").unwrap();
+        check_config_file(&existing).unwrap();
+        // Missing in an existing directory: a primus_config resource may write it.
+        check_config_file(&dir.path().join("later.cfg")).unwrap();
+        for (path, problem) in [
+            (
+                dir.path().join("no/dir/primus.cfg"),
+                "nor does its directory",
+            ),
+            (dir.path().to_path_buf(), "is not a file"),
+        ] {
+            let refused = check_config_file(&path).unwrap_err();
+            let diagnostic = refused.iter().next().unwrap();
+            assert_eq!(diagnostic.path, Some(AttributePath::root("config_file")));
+            assert!(diagnostic.detail.contains(problem), "{}", diagnostic.detail);
+            assert!(
+                diagnostic.detail.contains(&path.display().to_string()),
+                "{}",
+                diagnostic.detail
+            );
+        }
     }
 
     #[test]

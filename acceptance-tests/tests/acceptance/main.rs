@@ -9,6 +9,7 @@
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod adopt;
 mod data_sources;
 mod examples;
 mod failures;
