@@ -17,6 +17,7 @@ mod install;
 mod kill;
 mod modules;
 mod permanent_secret;
+mod plan_checks;
 mod primus_config;
 mod reliability;
 mod schema;
