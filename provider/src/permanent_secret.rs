@@ -141,6 +141,12 @@ impl Resource<Client> for PermanentSecretResource {
                  records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
                  setup password trial, so a re-apply after an interruption converges without `terraform import`. \
                  `verify_login_on_adopt` adds a login at the HSM.\n\n\
+                 The passwords are needed only to create an entry that is not stored yet or to rotate one: a \
+                 configuration naming only `user` adopts the stored entry, which is how hosts onboarded by hand with \
+                 `ppin` come under Terraform (import, or `terraform query -generate-config-out`), with no HSM \
+                 request. Without a setup password, a user with no entry fails the plan when `.secrets.cfg` already \
+                 tells, else the apply, before the HSM is contacted. See the guides [Adopting hosts onboarded with \
+                 ppin](../guides/adopting-hosts.md) and [Rotating secrets](../guides/rotating-secrets.md).\n\n\
                  Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
                  `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
                  taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
@@ -166,8 +172,10 @@ impl Resource<Client> for PermanentSecretResource {
             )
             .attribute(Attribute::optional(SETUP.plain, Type::String).sensitive().markdown_description(
                 "The one-time setup password, five groups of five `A-Z`/`0-9` joined by `-`. Its validity starts at \
-                 first use (HSM default 3 days, CloudHSM 1 week). A new value rotates the permanent secret. Kept in \
-                 the state as a sensitive value; with Terraform 1.11 or later prefer `setup_password_wo`.",
+                 first use (HSM default 3 days, CloudHSM 1 week). Needed to create an entry that is not stored yet; \
+                 leave it unset to adopt a stored one. A new value rotates the permanent secret. Set it together \
+                 with the PKCS#11 password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
+                 prefer `setup_password_wo`.",
             ))
             .attribute(Attribute::optional(PKCS11.plain, Type::String).sensitive().markdown_description(
                 "The user's PKCS#11 password, sent with the setup password. Kept in the state as a sensitive value; \
@@ -191,7 +199,8 @@ impl Resource<Client> for PermanentSecretResource {
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
                 "Rotation trigger: raising it has the HSM issue a new permanent secret (`ppin -u`) with the \
                  configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
-                 see; also works with `setup_password` to rotate while the setup password is still valid.",
+                 see; also works with `setup_password` to rotate while the setup password is still valid. Refused \
+                 without a setup password.",
             ))
             .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
                 "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \

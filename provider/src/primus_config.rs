@@ -295,7 +295,11 @@ impl Resource<Client> for PrimusConfigResource {
                  The file is checked with the parser every other operation uses before anything is written, then \
                  replaced atomically (temporary file, fsync, rename) with mode `0640`. Refreshing reads it back: a \
                  removed file is planned for creation, a changed one for an update that writes it again. Creating \
-                 refuses to take over an existing file: import it. Destroying removes the file.",
+                 refuses to take over an existing file: import it by its path (see the guide [Adopting hosts \
+                 onboarded with ppin](../guides/adopting-hosts.md)). Destroying removes the file.\n\n\
+                 A resource that depends on it (`depends_on`) is planned against the file this apply writes: a user \
+                 the file will serve passes the plan's checks even while the file on disk lacks it. See the guide \
+                 [CloudHSM onboarding](../guides/cloudhsm-onboarding.md).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)

@@ -211,7 +211,11 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                  proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
                  not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
                  that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
-                 and its permissions).",
+                 and its permissions).\n\n\
+                 Without `password` (or `password_wo`), creating adopts the password already stored for the proxy \
+                 user (e.g. with `ppin -p` by hand), changing nothing; a proxy user with no stored password then \
+                 fails the plan. With a password, a stored one is not silently overwritten: import it. See the \
+                 guide [Adopting hosts onboarded with ppin](../guides/adopting-hosts.md).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)
@@ -225,8 +229,8 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                     .markdown_description("The service proxy user (`proxy_user` of a slot in `primus.cfg`). Changing it replaces the resource."),
             )
             .attribute(Attribute::optional(PASSWORD.plain, Type::String).sensitive().markdown_description(
-                "The service proxy password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
-                 prefer `password_wo`.",
+                "The service proxy password; leave it unset to adopt the stored one. Kept in the state as a \
+                 sensitive value; with Terraform 1.11 or later prefer `password_wo`.",
             ))
             .attribute(
                 Attribute::optional(PASSWORD.write_only, Type::String)
@@ -238,7 +242,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
             )
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
                 "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
-                 whose changes Terraform cannot see.",
+                 whose changes Terraform cannot see; refused without a password.",
             ))
             .attribute(
                 Attribute::computed("users", Type::list(Type::String))
