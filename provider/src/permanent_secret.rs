@@ -68,8 +68,10 @@ impl PermanentSecretState {
         Some(SetupCredentials::new(setup.clone(), pkcs11.clone()))
     }
 
-    /// Whether this state was imported and not yet applied: import cannot
-    /// know the passwords, so no credential is recorded.
+    /// Whether this state records no credential: imported (import cannot
+    /// know the passwords), or adopted by a create without passwords.
+    /// Passwords added to such a state are recorded, not sent: nobody asked
+    /// for a rotation.
     fn is_imported(&self) -> bool {
         self.setup_password.is_none() && self.password_wo_version.is_none()
     }

@@ -4,10 +4,12 @@
 //! or `terraform import` (1.0.3). The apply must send nothing to the HSM and
 //! keep the stored entry; a user with no entry to adopt and no setup
 //! password fails before any HSM contact, at plan when the file already
-//! tells, else at apply.
+//! tells, else at apply. With the vendor's ppin (`ppin_command`) the plan
+//! cannot read its file, so the apply refuses, still before the HSM.
 
 use acceptance_tests::{Contacts, Fixture, Terraform};
 use hsm_sim::SimConfig;
+use tfplug::testing::target_binary;
 
 const USER: &str = "U0001";
 const ADDRESS: &str = "primus_permanent_secret.app";
@@ -200,7 +202,45 @@ fn a_service_proxy_password_is_adopted_or_needed(tf: Terraform) {
     assert_untouched(&f, before);
 }
 
+fn with_the_vendor_ppin_adoption_sends_nothing_and_a_missing_entry_fails_at_apply(tf: Terraform) {
+    let f = Fixture::new(tf, SimConfig::generated(2));
+    onboard_with_ppin(&f, USER);
+    let stored = f.stored_secret(USER);
+    let ppin = target_binary("ppin").expect("the ppin binary is built");
+    let provider = format!(
+        "provider \"primus\" {{\n  ppin_command = \"{}\"\n}}\n",
+        ppin.display()
+    );
+    f.write(&only_the_user(USER).replace("provider \"primus\" {}\n", &provider));
+    f.ws.init().unwrap();
+    let before = f.contacts();
+    f.import(ADDRESS, USER);
+    f.apply();
+    assert_untouched(&f, before);
+    assert_eq!(f.stored_secret(USER), stored, "entry unchanged");
+    f.assert_no_changes();
+
+    // The vendor's file is read by its own process only, so the plan cannot tell U0002 has no entry: the apply
+    // does, through one `ppin -l`, before any HSM contact.
+    f.write(&format!(
+        "{}\n{}",
+        only_the_user(USER).replace("provider \"primus\" {}\n", &provider),
+        only_the_user("U0002")
+            .replace("provider \"primus\" {}\n", "")
+            .replace("\"app\"", "\"two\"")
+    ));
+    let error = f.apply_fails();
+    assert!(error.contains("Missing Password"), "{error}");
+    assert!(
+        error.contains("User 'U0002' has no permanent secret"),
+        "{error}"
+    );
+    assert_untouched(&f, before);
+    assert_eq!(f.issued_count("U0002"), 0);
+}
+
 acceptance_tests::on_every_terraform!(
+    with_the_vendor_ppin_adoption_sends_nothing_and_a_missing_entry_fails_at_apply,
     import_of_a_host_onboarded_with_ppin_sends_nothing_to_the_hsm,
     create_with_only_the_user_adopts_the_stored_entry,
     create_without_passwords_for_a_user_with_no_entry_fails_at_plan,
