@@ -101,37 +101,48 @@ fn ppin_command(configured: Option<String>) -> Result<Option<PathBuf>, Diagnosti
 /// Refuses a `config_file` that nothing could make readable: a path that is
 /// not a file, or whose directory does not exist (a `primus_config`
 /// resource writes into an existing directory only). A file that is merely
-/// missing is left to the plan of each resource, as a `primus_config`
-/// resource of the same configuration may write it.
-fn check_config_file(config_file: &Path) -> Result<(), Diagnostics> {
+/// missing gets a warning on the attribute: a `primus_config` resource of
+/// the same configuration may write it, and each resource's plan fails if
+/// none does.
+fn check_config_file(config_file: &Path) -> Result<Option<Diagnostic>, Diagnostics> {
+    let shown = format!("config_file = {:?}", config_file.display().to_string());
     let refuse = |problem: String| -> Diagnostics {
         Diagnostic::error(
             "Invalid config_file",
             format!(
-                "config_file = {:?} {problem}. Set config_file to the path of primus.cfg (or of the file a \
-                 primus_config resource writes, in an existing directory), or leave it unset to use \
-                 $SECUROSYS_PKCS11_CONF and the vendor's default paths.",
-                config_file.display().to_string()
+                "{shown} {problem}. Set config_file to the path of primus.cfg (or of the file a primus_config \
+                 resource writes, in an existing directory), or leave it unset to use $SECUROSYS_PKCS11_CONF and \
+                 the vendor's default paths."
             ),
         )
         .at(AttributePath::root("config_file"))
         .into()
     };
     match std::fs::metadata(config_file) {
-        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.is_file() => Ok(None),
         Ok(_) => Err(refuse("is not a file".to_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let dir = match config_file.parent() {
                 Some(dir) if !dir.as_os_str().is_empty() => dir,
                 _ => Path::new("."),
             };
-            if dir.is_dir() {
-                return Ok(());
+            if !dir.is_dir() {
+                return Err(refuse(format!(
+                    "does not exist, nor does its directory {:?}, so no primus_config resource could write it \
+                     either",
+                    dir.display().to_string()
+                )));
             }
-            Err(refuse(format!(
-                "does not exist, nor does its directory {:?}, so no primus_config resource could write it either",
-                dir.display().to_string()
-            )))
+            let warning = Diagnostic::warning(
+                "primus.cfg Does Not Exist Yet",
+                format!(
+                    "{shown} does not exist. Only a primus_config resource of this configuration can write it in \
+                     this apply, and the resources that read it must depend on it (depends_on); a resource that \
+                     needs it otherwise fails its plan. If the path is wrong, correct config_file."
+                ),
+            )
+            .at(AttributePath::root("config_file"));
+            Ok(Some(warning))
         }
         Err(e) => Err(refuse(format!("cannot be read ({e})"))),
     }
@@ -184,9 +195,9 @@ impl Provider for PrimusProvider {
             .attribute(Attribute::optional("config_file", Type::String).markdown_description(
                 "Path of `primus.cfg` (HSMs and slot users). Default: `$SECUROSYS_PKCS11_CONF`, else \
                  `/etc/primus/primus.cfg`, else `/usr/local/primus/etc/primus.cfg`. A path that is not a file, or \
-                 whose directory does not exist, fails the plan here; a missing file fails the plan of every \
-                 resource that needs it unless a `primus_config` resource they depend on writes it in the same \
-                 apply.",
+                 whose directory does not exist, fails the plan here; a missing file gets a warning here and \
+                 fails the plan of every resource that needs it, unless a `primus_config` resource they depend on \
+                 writes it in the same apply.",
             ))
             .attribute(Attribute::optional("secrets_file", Type::String).markdown_description(
                 "Path of `.secrets.cfg`, where permanent secrets and service proxy passwords are stored ciphered. \
@@ -255,9 +266,10 @@ impl Provider for PrimusProvider {
         };
         let external = ppin_command(config.ppin_command)?;
         let config_file = config.config_file.map(PathBuf::from);
-        if let Some(path) = &config_file {
-            check_config_file(path)?;
-        }
+        let config_file_warning = match &config_file {
+            Some(path) => check_config_file(path)?,
+            None => None,
+        };
         let secrets_file = config.secrets_file.map(PathBuf::from);
         let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
             .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
@@ -279,11 +291,9 @@ impl Provider for PrimusProvider {
             Some(true) => LoginCheck::AtTheHsm,
             _ => LoginCheck::FileOnly,
         };
-        Ok(ConfigureResponse::new(Client::new(
-            ppin,
-            config_file,
-            login_check,
-        )))
+        let mut response = ConfigureResponse::new(Client::new(ppin, config_file, login_check));
+        response.warnings.extend(config_file_warning);
+        Ok(response)
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
@@ -362,9 +372,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let existing = dir.path().join("primus.cfg");
         std::fs::write(&existing, "version = \"1.0\";\n").unwrap();
-        check_config_file(&existing).unwrap();
-        // Missing in an existing directory: a primus_config resource may write it.
-        check_config_file(&dir.path().join("later.cfg")).unwrap();
+        assert!(check_config_file(&existing).unwrap().is_none());
+        // Missing in an existing directory: a primus_config resource may write it, so only a warning.
+        let warning = check_config_file(&dir.path().join("later.cfg"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(warning.severity, tfplug::diag::Severity::Warning);
+        assert_eq!(warning.path, Some(AttributePath::root("config_file")));
+        assert!(warning.detail.contains("later.cfg"), "{}", warning.detail);
         for (path, problem) in [
             (
                 dir.path().join("no/dir/primus.cfg"),

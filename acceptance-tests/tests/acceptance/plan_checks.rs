@@ -131,7 +131,16 @@ fn a_config_file_that_cannot_exist_fails_on_the_provider_attribute(tf: Terraform
         missing.display(),
         f.permanent_secret("one", "U0001", "")
     ));
-    let error = f.plan_fails();
+    let out = f.terraform(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "plan must fail:\n{}", out.stdout);
+    let said = acceptance_tests::unwrap_lines(&format!("{}\n{}", out.stdout, out.stderr));
+    // The provider block warns on its attribute; the resource that needs the file fails.
+    assert!(
+        said.contains("Warning: primus.cfg Does Not Exist Yet"),
+        "{said}"
+    );
+    assert!(said.contains("in provider \"primus\""), "{said}");
+    let error = acceptance_tests::unwrap_lines(&out.stderr);
     assert!(
         error.contains("primus.cfg not found (0x80005003)"),
         "{error}"
