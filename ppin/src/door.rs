@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use secrets_cfg::{KeySource, Password, SecretsStore};
+use secrets_cfg::{EntryKind, KeySource, Password, SecretsStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{PrimusConfig, SlotUser};
@@ -220,6 +220,22 @@ impl Ppin {
             return Ok(());
         }
         self.local.check_writable(Some(proxy_user)).await
+    }
+
+    /// Whether the local `.secrets.cfg` names an entry of `kind` for `name`,
+    /// read without decrypting it and without the HSM: what a plan may ask
+    /// to tell an adoption from a fetch. `None` with another engine (the
+    /// vendor's `ppin`), whose file only its own process reads: asking it
+    /// would start a process per resource at every plan.
+    pub async fn stored_locally(
+        &self,
+        kind: EntryKind,
+        name: &str,
+    ) -> Result<Option<bool>, PpinError> {
+        if self.engine.is_some() {
+            return Ok(None);
+        }
+        self.local.is_configured(kind, name).await.map(Some)
     }
 
     /// Whether `.secrets.cfg` holds the permanent secret of `user`; `false`

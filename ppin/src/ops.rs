@@ -635,7 +635,13 @@ impl BuiltinEngine {
         .await
     }
 
-    async fn is_configured(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
+    /// Whether `.secrets.cfg` names an entry of `kind` for `name` (no
+    /// decryption, no HSM); `false` when there is no file.
+    pub(crate) async fn is_configured(
+        &self,
+        kind: EntryKind,
+        name: &str,
+    ) -> Result<bool, PpinError> {
         Ok(holds(&self.entries().await?, kind, name))
     }
 

@@ -2,8 +2,9 @@
 //! the few things they share.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-use ppin::Ppin;
+use ppin::{Ppin, PrimusConfig};
 use tfplug::diag::Diagnostics;
 
 use crate::diagnostics::fail;
@@ -23,6 +24,19 @@ pub struct Client {
     /// `config_file` of the provider block, if set.
     config_file: Option<PathBuf>,
     login_check: LoginCheck,
+    /// The files `primus_config` resources planned to write in this run, so
+    /// a plan can tell a `primus.cfg` that will be written (or gain a user)
+    /// from one that stays as it is.
+    planned_writes: Mutex<Vec<ConfigWrite>>,
+}
+
+/// Where a planned `primus_config` change writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConfigWrite {
+    /// This file (absolute).
+    At(PathBuf),
+    /// A path still unknown at plan time: it may be any file.
+    Unknown,
 }
 
 /// What refreshing a permanent secret checks (`verify_login_on_read`).
@@ -40,7 +54,38 @@ impl Client {
             ppin,
             config_file,
             login_check,
+            planned_writes: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records that a `primus_config` resource plans to write `write`.
+    /// Terraform plans a resource after those it depends on, so the
+    /// resources that read the file (with `depends_on` on it) see this.
+    pub(crate) fn expect_config_write(&self, write: ConfigWrite) {
+        let mut planned = self
+            .planned_writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !planned.contains(&write) {
+            planned.push(write);
+        }
+    }
+
+    /// Whether a `primus_config` resource planned in this run writes the
+    /// `primus.cfg` this provider reads.
+    pub(crate) fn config_written_this_run(&self) -> bool {
+        let read = ConfigWrite::at(&self.config_path());
+        let planned = self
+            .planned_writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        planned.contains(&ConfigWrite::Unknown) || planned.contains(&read)
+    }
+
+    /// The `primus.cfg` this provider reads (and a `primus_config` without
+    /// `path` writes), whether or not it exists.
+    pub(crate) fn config_path(&self) -> PathBuf {
+        PrimusConfig::locate(self.config_file())
     }
 
     /// The ppin operations, once `primus.cfg` can be read. A missing or
@@ -65,5 +110,38 @@ impl Client {
 
     pub(crate) fn login_check(&self) -> LoginCheck {
         self.login_check
+    }
+}
+
+impl ConfigWrite {
+    /// `path` made absolute, so two spellings of one file compare equal.
+    pub(crate) fn at(path: &Path) -> ConfigWrite {
+        ConfigWrite::At(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrets_cfg::KeySource;
+
+    fn client(config_file: &Path) -> Client {
+        let ppin = Ppin::watching(Some(config_file), None, KeySource::Default).unwrap();
+        Client::new(ppin, Some(config_file.to_owned()), LoginCheck::FileOnly)
+    }
+
+    #[test]
+    fn a_planned_primus_config_counts_only_for_the_file_read_or_an_unknown_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = dir.path().join("primus.cfg");
+        let client = client(&read);
+        assert!(!client.config_written_this_run());
+        client.expect_config_write(ConfigWrite::at(&dir.path().join("other.cfg")));
+        assert!(!client.config_written_this_run());
+        client.expect_config_write(ConfigWrite::at(&read));
+        assert!(client.config_written_this_run());
+        let unknown = self::client(&read);
+        unknown.expect_config_write(ConfigWrite::Unknown);
+        assert!(unknown.config_written_this_run());
     }
 }

@@ -32,21 +32,20 @@ pub(crate) struct Supplied<'a> {
     pub(crate) version: &'a Field<i64>,
 }
 
+impl<'a> Supplied<'a> {
+    /// Whether the configuration sets the password, either attribute of the
+    /// pair (unknown counts as set: it will be known at apply).
+    pub(crate) fn is_set(&self) -> bool {
+        !self.plain.is_null() || !self.write_only.is_null()
+    }
+}
+
 impl PasswordPair {
-    /// Checks that the configuration sets exactly one of the pair (unknown
-    /// counts as set), and `password_wo_version` with the write-only twin.
+    /// Checks that the configuration sets at most one of the pair, and
+    /// `password_wo_version` with the write-only twin. Setting neither is
+    /// fine here: a resource whose entry is already stored adopts it.
     pub(crate) fn validate(&self, supplied: &Supplied<'_>, diags: &mut Diagnostics) {
         match (supplied.plain.is_null(), supplied.write_only.is_null()) {
-            (true, true) => diags.attribute_error(
-                AttributePath::root(self.plain),
-                "Missing Password",
-                format!(
-                    "Set {plain} (kept in the Terraform state as a sensitive value) or, with Terraform 1.11 or later, \
-                     {wo} together with {VERSION} (never stored).",
-                    plain = self.plain,
-                    wo = self.write_only
-                ),
-            ),
             (false, false) => diags.attribute_error(
                 AttributePath::root(self.write_only),
                 "Conflicting Attributes",
@@ -65,22 +64,73 @@ impl PasswordPair {
         }
     }
 
-    /// The password `config` gives, from the write-only twin or the
-    /// sensitive attribute. Validation guarantees one of them is set.
-    pub(crate) fn pick<'a>(
-        &self,
-        write_only: &'a Option<Password>,
-        plain: &'a Option<Password>,
-    ) -> Result<&'a Password, Diagnostics> {
-        write_only.as_ref().or(plain.as_ref()).ok_or_else(|| {
-            let mut diags = Diagnostics::new();
+    /// Refuses `password_wo_version` when the configuration sets no password
+    /// of this pair: the trigger would have nothing to send.
+    pub(crate) fn validate_version(&self, supplied: &Supplied<'_>, diags: &mut Diagnostics) {
+        if !supplied.version.is_null() && !supplied.is_set() {
             diags.attribute_error(
-                AttributePath::root(self.plain),
-                "Missing Password",
-                format!("Set {} or {}.", self.plain, self.write_only),
+                AttributePath::root(VERSION),
+                "Version Trigger Without Password",
+                format!(
+                    "{VERSION} rotates with the configured {plain} (or {wo}), and none is set. Remove {VERSION}, or \
+                     set the new password with it.",
+                    plain = self.plain,
+                    wo = self.write_only
+                ),
             );
-            diags
-        })
+        }
+    }
+
+    /// Refuses `self` set without `partner` (or the other way round): both
+    /// are sent together, one alone would be stored but never used.
+    pub(crate) fn validate_together(
+        &self,
+        supplied: &Supplied<'_>,
+        partner: (&PasswordPair, &Supplied<'_>),
+        diags: &mut Diagnostics,
+    ) {
+        let (other, other_supplied) = partner;
+        let (missing, present) = match (supplied.is_set(), other_supplied.is_set()) {
+            (true, false) => (other, self),
+            (false, true) => (self, other),
+            _ => return,
+        };
+        diags.attribute_error(
+            AttributePath::root(missing.plain),
+            "Missing Password",
+            format!(
+                "{present} is sent to the HSM together with {missing} (or {missing_wo}): set both, or neither to \
+                 adopt an entry already in .secrets.cfg.",
+                present = present.plain,
+                missing = missing.plain,
+                missing_wo = missing.write_only
+            ),
+        );
+    }
+
+    /// The password a configuration gives, from the write-only twin or the
+    /// sensitive attribute; `None` when it sets neither.
+    pub(crate) fn pick<'p>(
+        &self,
+        write_only: &'p Option<Password>,
+        plain: &'p Option<Password>,
+    ) -> Option<&'p Password> {
+        write_only.as_ref().or(plain.as_ref())
+    }
+
+    /// The error of an operation that needs this password when the
+    /// configuration sets none; `detail` names the user, why the password is
+    /// needed and what to do.
+    pub(crate) fn missing(&self, detail: String) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        diags.attribute_error(AttributePath::root(self.plain), "Missing Password", detail);
+        diags
+    }
+
+    /// How a configuration sets this password, for error details:
+    /// "setup_password (or setup_password_wo with password_wo_version)".
+    pub(crate) fn spelled(&self) -> String {
+        format!("{} (or {} with {VERSION})", self.plain, self.write_only)
     }
 }
 
@@ -109,12 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn exactly_one_of_the_pair_with_a_version_for_write_only() {
+    fn at_most_one_of_the_pair_with_a_version_for_write_only() {
         let s = |v: &str| Field::Known(Password::new(v.to_owned()));
-        assert_eq!(
-            summaries(Field::Null, Field::Null, Field::Null),
-            ["Missing Password"]
-        );
+        // Neither: the resource adopts an entry already stored.
+        assert!(summaries(Field::Null, Field::Null, Field::Null).is_empty());
         assert_eq!(
             summaries(s("a"), s("b"), Field::Null),
             ["Conflicting Attributes"]
@@ -132,11 +180,54 @@ mod tests {
     }
 
     #[test]
+    fn a_version_needs_a_password_and_partners_come_together() {
+        let set = Field::Known(Password::new("a".to_owned()));
+        let (null, version) = (Field::Null, Field::Known(1));
+        let none = Supplied {
+            plain: &null,
+            write_only: &null,
+            version: &version,
+        };
+        let given = Supplied {
+            plain: &set,
+            write_only: &null,
+            version: &version,
+        };
+        let mut diags = Diagnostics::new();
+        PAIR.validate_version(&given, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        PAIR.validate_version(&none, &mut diags);
+        let only: Vec<_> = diags.iter().collect();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].summary, "Version Trigger Without Password");
+        assert_eq!(only[0].path, Some(AttributePath::root(VERSION)));
+
+        const PARTNER: PasswordPair = PasswordPair {
+            plain: "pin",
+            write_only: "pin_wo",
+        };
+        let mut diags = Diagnostics::new();
+        PAIR.validate_together(&given, (&PARTNER, &given), &mut diags);
+        PAIR.validate_together(&none, (&PARTNER, &none), &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        PAIR.validate_together(&given, (&PARTNER, &none), &mut diags);
+        PAIR.validate_together(&none, (&PARTNER, &given), &mut diags);
+        let paths: Vec<_> = diags.iter().map(|d| d.path.clone()).collect();
+        assert_eq!(
+            paths,
+            [
+                Some(AttributePath::root("pin")),
+                Some(AttributePath::root("password"))
+            ]
+        );
+    }
+
+    #[test]
     fn pick_prefers_the_write_only_twin() {
         let plain = Some(Password::new("plain".into()));
         let wo = Some(Password::new("wo".into()));
         assert_eq!(PAIR.pick(&wo, &plain).unwrap().expose_secret(), "wo");
         assert_eq!(PAIR.pick(&None, &plain).unwrap().expose_secret(), "plain");
-        assert!(PAIR.pick(&None, &None).is_err());
+        assert!(PAIR.pick(&None, &None).is_none());
     }
 }

@@ -3,6 +3,7 @@
 //! `ppin -u`, destroy is `ppin -r`.
 
 use ppin::{Fetch, Ppin, PpinError, PpinErrorKind, SetupCredentials};
+use secrets_cfg::EntryKind;
 use secrets_cfg::Password;
 use serde::{Deserialize, Serialize};
 use tfplug::{
@@ -15,12 +16,12 @@ use tfplug::{
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
-    value::{from_value, Field, Type},
+    value::{from_value, Field, Type, Value},
 };
 
 use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::{fail, plan_warning, planning_door};
+use crate::diagnostics::{fail, plan_check, plan_warning, planning_door};
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
 
@@ -59,20 +60,18 @@ impl PermanentSecretState {
         self
     }
 
-    /// Setup and PKCS#11 password from a configuration.
-    fn credentials(&self) -> Result<SetupCredentials, Diagnostics> {
-        Ok(SetupCredentials::new(
-            SETUP
-                .pick(&self.setup_password_wo, &self.setup_password)?
-                .clone(),
-            PKCS11
-                .pick(&self.pkcs11_password_wo, &self.pkcs11_password)?
-                .clone(),
-        ))
+    /// Setup and PKCS#11 password from a configuration; `None` when it
+    /// sets no setup password (validation refuses one without the other).
+    fn credentials(&self) -> Option<SetupCredentials> {
+        let setup = SETUP.pick(&self.setup_password_wo, &self.setup_password)?;
+        let pkcs11 = PKCS11.pick(&self.pkcs11_password_wo, &self.pkcs11_password)?;
+        Some(SetupCredentials::new(setup.clone(), pkcs11.clone()))
     }
 
-    /// Whether this state was imported and not yet applied: import cannot
-    /// know the passwords, so no credential is recorded.
+    /// Whether this state records no credential: imported (import cannot
+    /// know the passwords), or adopted by a create without passwords.
+    /// Passwords added to such a state are recorded, not sent: nobody asked
+    /// for a rotation.
     fn is_imported(&self) -> bool {
         self.setup_password.is_none() && self.password_wo_version.is_none()
     }
@@ -104,6 +103,19 @@ fn adopted_warning(user: &str) -> Diagnostic {
     .at(AttributePath::root("user"))
 }
 
+/// The error of a create that has no setup password for a user with no
+/// entry to adopt: it would have to fetch a secret and cannot.
+fn nothing_to_adopt(ppin: &Ppin, user: &str) -> Diagnostics {
+    SETUP.missing(format!(
+        "User '{user}' has no permanent secret in {store} to adopt, so creating it fetches a new one and needs the \
+         user's one-time {setup} and {pkcs11}. Set them, or onboard the user on this host with `ppin -a -e {user}` \
+         so that Terraform adopts the entry; nothing was sent to the HSM.",
+        store = ppin.store().path().display(),
+        setup = SETUP.spelled(),
+        pkcs11 = PKCS11.spelled(),
+    ))
+}
+
 fn user_path() -> Option<AttributePath> {
     Some(AttributePath::root("user"))
 }
@@ -131,6 +143,12 @@ impl Resource<Client> for PermanentSecretResource {
                  records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
                  setup password trial, so a re-apply after an interruption converges without `terraform import`. \
                  `verify_login_on_adopt` adds a login at the HSM.\n\n\
+                 The passwords are needed only to create an entry that is not stored yet or to rotate one: a \
+                 configuration naming only `user` adopts the stored entry, which is how hosts onboarded by hand with \
+                 `ppin` come under Terraform (import, or `terraform query -generate-config-out`), with no HSM \
+                 request. Without a setup password, a user with no entry fails the plan when `.secrets.cfg` already \
+                 tells, else the apply, before the HSM is contacted. See the guides [Adopting hosts onboarded with \
+                 ppin](../guides/adopting-hosts.md) and [Rotating secrets](../guides/rotating-secrets.md).\n\n\
                  Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
                  `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
                  taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
@@ -156,8 +174,10 @@ impl Resource<Client> for PermanentSecretResource {
             )
             .attribute(Attribute::optional(SETUP.plain, Type::String).sensitive().markdown_description(
                 "The one-time setup password, five groups of five `A-Z`/`0-9` joined by `-`. Its validity starts at \
-                 first use (HSM default 3 days, CloudHSM 1 week). A new value rotates the permanent secret. Kept in \
-                 the state as a sensitive value; with Terraform 1.11 or later prefer `setup_password_wo`.",
+                 first use (HSM default 3 days, CloudHSM 1 week). Needed to create an entry that is not stored yet; \
+                 leave it unset to adopt a stored one. A new value rotates the permanent secret. Set it together \
+                 with the PKCS#11 password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
+                 prefer `setup_password_wo`.",
             ))
             .attribute(Attribute::optional(PKCS11.plain, Type::String).sensitive().markdown_description(
                 "The user's PKCS#11 password, sent with the setup password. Kept in the state as a sensitive value; \
@@ -181,7 +201,8 @@ impl Resource<Client> for PermanentSecretResource {
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
                 "Rotation trigger: raising it has the HSM issue a new permanent secret (`ppin -u`) with the \
                  configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
-                 see; also works with `setup_password` to rotate while the setup password is still valid.",
+                 see; also works with `setup_password` to rotate while the setup password is still valid. Refused \
+                 without a setup password.",
             ))
             .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
                 "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \
@@ -221,7 +242,9 @@ impl Resource<Client> for PermanentSecretResource {
             let warning = adopted_warning(user);
             return Ok(CreateResponse::new(req.planned.configured(ppin)).with_warning(warning));
         }
-        let credentials = req.config.credentials()?;
+        let Some(credentials) = req.config.credentials() else {
+            return Err(nothing_to_adopt(ppin, user));
+        };
         let served = ppin
             .add(user, &credentials)
             .await
@@ -255,7 +278,13 @@ impl Resource<Client> for PermanentSecretResource {
         let ppin = req.client.ppin(TYPE_NAME)?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
-            let credentials = req.config.credentials()?;
+            let Some(credentials) = req.config.credentials() else {
+                return Err(SETUP.missing(format!(
+                    "Rotating the permanent secret of user '{}' needs a new {}.",
+                    req.planned.user,
+                    SETUP.spelled()
+                )));
+            };
             match ppin.update(&req.planned.user, &credentials).await {
                 Ok(served) => {
                     tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret updated")
@@ -324,12 +353,14 @@ impl ImportState<Client> for PermanentSecretResource {
 
 #[async_trait]
 impl ModifyPlan<Client> for PermanentSecretResource {
-    /// A create or a rotation gets a warning when a local check that the
-    /// apply runs before contacting the HSM already fails (user not in
-    /// `primus.cfg`, `.secrets.cfg` or its key unusable). Contacts no HSM.
+    /// A create or a rotation is checked as the apply checks it before
+    /// contacting the HSM, without contacting it: a user missing from
+    /// `primus.cfg`, or a create with no setup password for a user whose
+    /// entry `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg`
+    /// or key that cannot take the secret is a warning.
     async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
         let mut plan = req.plan;
-        let Some(ppin) = planning_door(req.client) else {
+        let (Some(client), Some(ppin)) = (req.client, planning_door(req.client, TYPE_NAME)?) else {
             return Ok(plan);
         };
         // An unknown user (set from another resource) cannot be checked yet.
@@ -337,6 +368,12 @@ impl ModifyPlan<Client> for PermanentSecretResource {
             return Ok(plan);
         };
         let change = if req.prior.is_null() {
+            if !sets_setup_password(&req.config) {
+                if let Some(warning) = check_adoptable(ppin, &planned.user).await? {
+                    plan.warn(warning);
+                }
+                return Ok(plan);
+            }
             Fetch::Add
         } else {
             match from_value::<PermanentSecretState>(&req.prior) {
@@ -345,9 +382,29 @@ impl ModifyPlan<Client> for PermanentSecretResource {
             }
         };
         if let Err(e) = ppin.check_before_fetch(&planned.user, change).await {
-            plan.warn(plan_warning(&e, TYPE_NAME, path_of(&e)));
+            plan_check(client, &mut plan, &e, TYPE_NAME, path_of(&e))?;
         }
         Ok(plan)
+    }
+}
+
+/// Whether a configuration sets a setup password (an unknown one counts).
+fn sets_setup_password(config: &Value) -> bool {
+    from_value::<PermanentSecretConfig>(config).map_or(true, |c| c.setup().is_set())
+}
+
+/// A create without a setup password can only adopt the stored entry: fails
+/// when the user is not in `primus.cfg` or `.secrets.cfg` tells it holds no
+/// entry for it; a `.secrets.cfg` that cannot be read is a warning. Reads
+/// the entry names only; contacts no HSM.
+async fn check_adoptable(ppin: &Ppin, user: &str) -> Result<Option<Diagnostic>, Diagnostics> {
+    ppin.user(user)
+        .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+    match ppin.stored_locally(EntryKind::User, user).await {
+        Ok(Some(false)) => Err(nothing_to_adopt(ppin, user)),
+        // Stored, or known only to the vendor's ppin: the apply decides.
+        Ok(_) => Ok(None),
+        Err(e) => Ok(Some(plan_warning(&e, TYPE_NAME, user_path()))),
     }
 }
 
@@ -372,21 +429,33 @@ impl ValidateConfig<Client> for PermanentSecretResource {
     }
 }
 
-/// Password pairs, version trigger, and the setup password's format.
+impl PermanentSecretConfig {
+    fn setup(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.setup_password,
+            write_only: &self.setup_password_wo,
+            version: &self.password_wo_version,
+        }
+    }
+
+    fn pkcs11(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.pkcs11_password,
+            write_only: &self.pkcs11_password_wo,
+            version: &self.password_wo_version,
+        }
+    }
+}
+
+/// Password pairs (none at all adopts the stored entry), the version
+/// trigger, and the setup password's format.
 fn validate_config(config: &PermanentSecretConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let setup = Supplied {
-        plain: &config.setup_password,
-        write_only: &config.setup_password_wo,
-        version: &config.password_wo_version,
-    };
+    let (setup, pkcs11) = (config.setup(), config.pkcs11());
     SETUP.validate(&setup, &mut diags);
-    let pkcs11 = Supplied {
-        plain: &config.pkcs11_password,
-        write_only: &config.pkcs11_password_wo,
-        version: &config.password_wo_version,
-    };
     PKCS11.validate(&pkcs11, &mut diags);
+    SETUP.validate_together(&setup, (&PKCS11, &pkcs11), &mut diags);
+    SETUP.validate_version(&setup, &mut diags);
     // A malformed setup password is refused here, before it can cost a trial at the HSM.
     for (name, value) in [
         (SETUP.plain, &config.setup_password),

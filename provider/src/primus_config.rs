@@ -17,15 +17,15 @@ use tfplug::{
     diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ReadRequest, ReadResponse, Resource, UpdateRequest,
-        UpdateResponse,
+        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Block, NestedBlock, Nesting, Schema},
     validators,
-    value::Type,
+    value::{Field, Type, Value},
 };
 
-use crate::client::Client;
+use crate::client::{Client, ConfigWrite};
 
 pub(crate) const TYPE_NAME: &str = "primus_config";
 
@@ -262,8 +262,9 @@ impl Resource<Client> for PrimusConfigResource {
             .attribute(string_attribute(
                 "name",
                 true,
-                "The HSM's setting name in the file, e.g. `hsm0` (letters, digits, `-`, `_`, starting with a \
-                 letter); unique per resource.",
+                "The HSM's setting name in the file, e.g. `hsm0` (letters, digits, `-`, `_` and `*`, starting with \
+                 a letter or `*`); unique per resource. Another name is refused when the configuration is \
+                 validated.",
             ))
             .attribute(string_attribute("host", true, "Host name or IP address of the HSM."))
             .attribute(
@@ -294,7 +295,11 @@ impl Resource<Client> for PrimusConfigResource {
                  The file is checked with the parser every other operation uses before anything is written, then \
                  replaced atomically (temporary file, fsync, rename) with mode `0640`. Refreshing reads it back: a \
                  removed file is planned for creation, a changed one for an update that writes it again. Creating \
-                 refuses to take over an existing file: import it. Destroying removes the file.",
+                 refuses to take over an existing file: import it by its path (see the guide [Adopting hosts \
+                 onboarded with ppin](../guides/adopting-hosts.md)). Destroying removes the file.\n\n\
+                 A resource that depends on it (`depends_on`) is planned against the file this apply writes: a user \
+                 the file will serve passes the plan's checks even while the file on disk lacks it. See the guide \
+                 [CloudHSM onboarding](../guides/cloudhsm-onboarding.md).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)
@@ -321,7 +326,7 @@ impl Resource<Client> for PrimusConfigResource {
     ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
         let path = match req.planned.path {
             Some(path) => PathBuf::from(path),
-            None => PrimusConfig::locate(req.client.config_file()),
+            None => req.client.config_path(),
         };
         // Terraform must not silently take over (and later delete) a file someone else wrote.
         if path.exists() {
@@ -370,10 +375,11 @@ impl Resource<Client> for PrimusConfigResource {
         req: UpdateRequest<'_, Client, PrimusConfigState>,
     ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
         // `path` forces replacement, so the prior path is the file to write.
-        let path = req.prior.path.or(req.planned.path).map_or_else(
-            || PrimusConfig::locate(req.client.config_file()),
-            PathBuf::from,
-        );
+        let path = req
+            .prior
+            .path
+            .or(req.planned.path)
+            .map_or_else(|| req.client.config_path(), PathBuf::from);
         Ok(UpdateResponse::new(store(path, req.planned.hsm).await?))
     }
 
@@ -412,6 +418,77 @@ impl ImportState<Client> for PrimusConfigResource {
             hsm: blocks_of(&config, &[]),
         }))
     }
+}
+
+#[async_trait]
+impl ModifyPlan<Client> for PrimusConfigResource {
+    /// Records the file a create or an update writes, so the resources that
+    /// read it (planned after this one, as they depend on it) check their
+    /// users against the file this apply writes rather than the one on disk.
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let plan = req.plan;
+        let Some(client) = req.client else {
+            return Ok(plan);
+        };
+        if plan.planned().is_null() || *plan.planned() == req.prior {
+            return Ok(plan);
+        }
+        let write = match (req.config.attr("path"), req.prior.attr("path").as_str()) {
+            (Value::Unknown, _) => ConfigWrite::Unknown,
+            (Value::String(path), _) => ConfigWrite::at(Path::new(path.as_str())),
+            (_, Some(prior)) => ConfigWrite::at(Path::new(prior)),
+            _ => ConfigWrite::at(&client.config_path()),
+        };
+        client.expect_config_write(write);
+        Ok(plan)
+    }
+}
+
+/// The `hsm` blocks as validation sees them: only their names.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct PrimusConfigConfig {
+    hsm: Field<Vec<HsmNameConfig>>,
+}
+
+/// The `name` of one `hsm` block, possibly unknown.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct HsmNameConfig {
+    name: Field<String>,
+}
+
+#[async_trait]
+impl ValidateConfig<Client> for PrimusConfigResource {
+    type Config = PrimusConfigConfig;
+
+    /// Refuses an HSM name `primus.cfg` cannot hold, at `hsm[i].name`,
+    /// before any plan.
+    async fn validate(&self, req: ValidateRequest<PrimusConfigConfig>) -> Diagnostics {
+        validate_names(&req.config)
+    }
+}
+
+/// An error at `hsm[i].name` for each known name `primus.cfg` cannot hold.
+fn validate_names(config: &PrimusConfigConfig) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let hsms = config.hsm.known().map(Vec::as_slice).unwrap_or_default();
+    for (index, hsm) in (0_i64..).zip(hsms) {
+        let Some(name) = hsm.name.known() else {
+            continue;
+        };
+        if !HsmSettings::is_valid_name(name) {
+            diags.attribute_error(
+                AttributePath::root("hsm").index(index).attr("name"),
+                "Invalid HSM Name",
+                format!(
+                    "{name:?} cannot name an HSM in primus.cfg (primus.hsms.<name>): use letters, digits, `-`, `_` \
+                     and `*`, starting with a letter or `*`, e.g. \"hsm0\". Nothing was written."
+                ),
+            );
+        }
+    }
+    diags
 }
 
 mod identity;
@@ -521,6 +598,42 @@ mod tests {
             .unwrap()
             .detail
             .contains("primus.hsms.hsm0.port: 70000 is not a TCP port"));
+    }
+
+    #[test]
+    fn an_invalid_hsm_name_is_refused_at_its_block() {
+        let block = |name: Value| {
+            Value::Object(
+                [
+                    ("name".to_owned(), name),
+                    ("host".to_owned(), Value::from("h")),
+                ]
+                .into(),
+            )
+        };
+        let config = Value::Object(
+            [(
+                "hsm".to_owned(),
+                Value::List(vec![
+                    block(Value::from("hsm0")),
+                    block(Value::from("0bad name")),
+                    block(Value::Unknown),
+                ]),
+            )]
+            .into(),
+        );
+        let diags = validate_names(&tfplug::value::from_value(&config).unwrap());
+        let all: Vec<_> = diags.iter().collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].summary, "Invalid HSM Name");
+        assert_eq!(
+            all[0].path,
+            Some(AttributePath::root("hsm").index(1).attr("name"))
+        );
+        assert!(all[0].detail.contains("\"0bad name\""), "{}", all[0].detail);
+        // A dynamic block over an unknown collection is checked at apply.
+        let unknown = Value::Object([("hsm".to_owned(), Value::Unknown)].into());
+        assert!(validate_names(&tfplug::value::from_value(&unknown).unwrap()).is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! key are, and the network limits. Every argument is optional; the vendor's
 //! environment variables and default paths fill the gaps.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +98,56 @@ fn ppin_command(configured: Option<String>) -> Result<Option<PathBuf>, Diagnosti
     Ok(Some(program))
 }
 
+/// Refuses a `config_file` that nothing could make readable: a path that is
+/// not a file, or whose directory does not exist (a `primus_config`
+/// resource writes into an existing directory only). A file that is merely
+/// missing gets a warning on the attribute: a `primus_config` resource of
+/// the same configuration may write it, and each resource's plan fails if
+/// none does.
+fn check_config_file(config_file: &Path) -> Result<Option<Diagnostic>, Diagnostics> {
+    let shown = format!("config_file = {:?}", config_file.display().to_string());
+    let refuse = |problem: String| -> Diagnostics {
+        Diagnostic::error(
+            "Invalid config_file",
+            format!(
+                "{shown} {problem}. Set config_file to the path of primus.cfg (or of the file a primus_config \
+                 resource writes, in an existing directory), or leave it unset to use $SECUROSYS_PKCS11_CONF and \
+                 the vendor's default paths."
+            ),
+        )
+        .at(AttributePath::root("config_file"))
+        .into()
+    };
+    match std::fs::metadata(config_file) {
+        Ok(meta) if meta.is_file() => Ok(None),
+        Ok(_) => Err(refuse("is not a file".to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match config_file.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                return Err(refuse(format!(
+                    "does not exist, nor does its directory {:?}, so no primus_config resource could write it \
+                     either",
+                    dir.display().to_string()
+                )));
+            }
+            let warning = Diagnostic::warning(
+                "primus.cfg Does Not Exist Yet",
+                format!(
+                    "{shown} does not exist. Only a primus_config resource of this configuration can write it in \
+                     this apply, and the resources that read it must depend on it (depends_on); a resource that \
+                     needs it otherwise fails its plan. If the path is wrong, correct config_file."
+                ),
+            )
+            .at(AttributePath::root("config_file"));
+            Ok(Some(warning))
+        }
+        Err(e) => Err(refuse(format!("cannot be read ({e})"))),
+    }
+}
+
 fn duration_validator() -> impl tfplug::schema::Validator {
     validators::custom(
         "a duration such as \"10s\", \"1m30s\" or \"500ms\"",
@@ -144,7 +194,10 @@ impl Provider for PrimusProvider {
             )
             .attribute(Attribute::optional("config_file", Type::String).markdown_description(
                 "Path of `primus.cfg` (HSMs and slot users). Default: `$SECUROSYS_PKCS11_CONF`, else \
-                 `/etc/primus/primus.cfg`, else `/usr/local/primus/etc/primus.cfg`.",
+                 `/etc/primus/primus.cfg`, else `/usr/local/primus/etc/primus.cfg`. A path that is not a file, or \
+                 whose directory does not exist, fails the plan here; a missing file gets a warning here and \
+                 fails the plan of every resource that needs it, unless a `primus_config` resource they depend on \
+                 writes it in the same apply.",
             ))
             .attribute(Attribute::optional("secrets_file", Type::String).markdown_description(
                 "Path of `.secrets.cfg`, where permanent secrets and service proxy passwords are stored ciphered. \
@@ -213,6 +266,10 @@ impl Provider for PrimusProvider {
         };
         let external = ppin_command(config.ppin_command)?;
         let config_file = config.config_file.map(PathBuf::from);
+        let config_file_warning = match &config_file {
+            Some(path) => check_config_file(path)?,
+            None => None,
+        };
         let secrets_file = config.secrets_file.map(PathBuf::from);
         let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
             .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
@@ -234,11 +291,9 @@ impl Provider for PrimusProvider {
             Some(true) => LoginCheck::AtTheHsm,
             _ => LoginCheck::FileOnly,
         };
-        Ok(ConfigureResponse::new(Client::new(
-            ppin,
-            config_file,
-            login_check,
-        )))
+        let mut response = ConfigureResponse::new(Client::new(ppin, config_file, login_check));
+        response.warnings.extend(config_file_warning);
+        Ok(response)
     }
 
     fn resources(&self) -> Vec<ResourceEntry<Client>> {
@@ -260,6 +315,8 @@ impl Provider for PrimusProvider {
             resource::register(PrimusConfigResource)
                 .with_import()
                 .with_identity()
+                .with_validation()
+                .with_plan_modifier()
                 .into(),
         ]
     }
@@ -313,6 +370,38 @@ mod tests {
             ppin_command(Some(plain.display().to_string())).unwrap(),
             Some(plain.clone())
         );
+    }
+
+    #[test]
+    fn a_config_file_that_cannot_be_written_nor_read_is_refused_on_its_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("primus.cfg");
+        std::fs::write(&existing, "version = \"1.0\";\n").unwrap();
+        assert!(check_config_file(&existing).unwrap().is_none());
+        // Missing in an existing directory: a primus_config resource may write it, so only a warning.
+        let warning = check_config_file(&dir.path().join("later.cfg"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(warning.severity, tfplug::diag::Severity::Warning);
+        assert_eq!(warning.path, Some(AttributePath::root("config_file")));
+        assert!(warning.detail.contains("later.cfg"), "{}", warning.detail);
+        for (path, problem) in [
+            (
+                dir.path().join("no/dir/primus.cfg"),
+                "nor does its directory",
+            ),
+            (dir.path().to_path_buf(), "is not a file"),
+        ] {
+            let refused = check_config_file(&path).unwrap_err();
+            let diagnostic = refused.iter().next().unwrap();
+            assert_eq!(diagnostic.path, Some(AttributePath::root("config_file")));
+            assert!(diagnostic.detail.contains(problem), "{}", diagnostic.detail);
+            assert!(
+                diagnostic.detail.contains(&path.display().to_string()),
+                "{}",
+                diagnostic.detail
+            );
+        }
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! secret of a user behind that proxy can be fetched.
 
 use ppin::{Ppin, PpinError};
-use secrets_cfg::Password;
+use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait,
-    diag::{AttributePath, Diagnostics},
+    diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
         ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
@@ -20,7 +20,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::{fail, plan_warning, planning_door};
+use crate::diagnostics::{fail, plan_check, plan_warning, planning_door};
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
 
@@ -50,14 +50,13 @@ fn proxy_path() -> Option<AttributePath> {
 }
 
 impl ServiceProxyPasswordResource {
-    /// Stores the configured password (`ppin -p`) and returns the new state.
+    /// Stores `password` (`ppin -p`) and returns the new state.
     async fn store(
         &self,
         client: &Client,
-        config: &ServiceProxyPasswordState,
+        password: &Password,
         planned: ServiceProxyPasswordState,
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
-        let password = PASSWORD.pick(&config.password_wo, &config.password)?;
         client
             .ppin(TYPE_NAME)?
             .proxy_add(&planned.proxy_user, password)
@@ -128,12 +127,13 @@ fn unknown_proxy(ppin: &Ppin, proxy_user: &str) -> PpinError {
 
 #[async_trait]
 impl ModifyPlan<Client> for ServiceProxyPasswordResource {
-    /// A create gets a warning when a local check that `ppin -p` runs first
-    /// already fails (proxy user not in `primus.cfg`, `.secrets.cfg` or its
-    /// key unusable).
+    /// A create is checked as `ppin -p` checks it first: a proxy user missing
+    /// from `primus.cfg`, or no password for a proxy user whose password
+    /// `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg` or key
+    /// that cannot take it is a warning.
     async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
         let mut plan = req.plan;
-        let Some(ppin) = planning_door(req.client) else {
+        let (Some(client), Some(ppin)) = (req.client, planning_door(req.client, TYPE_NAME)?) else {
             return Ok(plan);
         };
         if !req.prior.is_null() {
@@ -143,11 +143,55 @@ impl ModifyPlan<Client> for ServiceProxyPasswordResource {
         let Ok(planned) = from_value::<ServiceProxyPasswordState>(plan.planned()) else {
             return Ok(plan);
         };
-        if let Err(e) = ppin.check_before_proxy_add(&planned.proxy_user).await {
-            plan.warn(plan_warning(&e, TYPE_NAME, proxy_path()));
+        let proxy_user = &planned.proxy_user;
+        let sets_password = from_value::<ServiceProxyPasswordConfig>(&req.config)
+            .map_or(true, |c| c.password().is_set());
+        if sets_password {
+            if let Err(e) = ppin.check_before_proxy_add(proxy_user).await {
+                plan_check(client, &mut plan, &e, TYPE_NAME, proxy_path())?;
+            }
+            return Ok(plan);
         }
-        Ok(plan)
+        ppin.proxy_user(proxy_user)
+            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        match ppin
+            .stored_locally(EntryKind::ServiceProxy, proxy_user)
+            .await
+        {
+            Ok(Some(false)) => Err(nothing_to_adopt(ppin, proxy_user)),
+            // Stored, or known only to the vendor's ppin: the apply decides.
+            Ok(_) => Ok(plan),
+            Err(e) => {
+                plan.warn(plan_warning(&e, TYPE_NAME, proxy_path()));
+                Ok(plan)
+            }
+        }
     }
+}
+
+/// The error of a create with no password for a proxy user whose password
+/// is not stored yet.
+fn nothing_to_adopt(ppin: &Ppin, proxy_user: &str) -> Diagnostics {
+    PASSWORD.missing(format!(
+        "Service proxy user '{proxy_user}' has no password in {store} to adopt, so creating it needs {password}. \
+         Set it, or store it on this host with `ppin -p -e {proxy_user}` so that Terraform adopts it.",
+        store = ppin.store().path().display(),
+        password = PASSWORD.spelled(),
+    ))
+}
+
+/// The warning of a create that found the proxy password already stored
+/// and adopted it.
+fn adopted_warning(proxy_user: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Adopted The Existing Entry",
+        format!(
+            "Service proxy user '{proxy_user}' already had a password in .secrets.cfg, and the configuration sets \
+             none, so Terraform adopted the stored one and changed nothing. To replace it, set password (or \
+             password_wo with password_wo_version) and apply again."
+        ),
+    )
+    .at(AttributePath::root("proxy_user"))
 }
 
 #[async_trait]
@@ -166,7 +210,11 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                  proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
                  not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
                  that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
-                 and its permissions).",
+                 and its permissions).\n\n\
+                 Without `password` (or `password_wo`), creating adopts the password already stored for the proxy \
+                 user (e.g. with `ppin -p` by hand), changing nothing; a proxy user with no stored password then \
+                 fails the plan. With a password, a stored one is not silently overwritten: import it. See the \
+                 guide [Adopting hosts onboarded with ppin](../guides/adopting-hosts.md).",
             )
             .attribute(
                 Attribute::computed("id", Type::String)
@@ -180,8 +228,8 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                     .markdown_description("The service proxy user (`proxy_user` of a slot in `primus.cfg`). Changing it replaces the resource."),
             )
             .attribute(Attribute::optional(PASSWORD.plain, Type::String).sensitive().markdown_description(
-                "The service proxy password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
-                 prefer `password_wo`.",
+                "The service proxy password; leave it unset to adopt the stored one. Kept in the state as a \
+                 sensitive value; with Terraform 1.11 or later prefer `password_wo`.",
             ))
             .attribute(
                 Attribute::optional(PASSWORD.write_only, Type::String)
@@ -193,7 +241,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
             )
             .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
                 "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
-                 whose changes Terraform cannot see.",
+                 whose changes Terraform cannot see; refused without a password.",
             ))
             .attribute(
                 Attribute::computed("users", Type::list(Type::String))
@@ -212,12 +260,19 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         req: CreateRequest<'_, Client, ServiceProxyPasswordState>,
     ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
         let planned = req.planned;
-        // `ppin -p` overwrites; Terraform must not silently take over (and later delete) a stored password.
-        if self
-            .current(req.client, planned.clone_names())
-            .await?
-            .is_some()
-        {
+        let stored = self.current(req.client, planned.clone_names()).await?;
+        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
+        let Some(password) = password else {
+            // No password: adopt the stored one (e.g. added with `ppin -p` by hand), or there is nothing to store.
+            let ppin = req.client.ppin(TYPE_NAME)?;
+            let adopted = stored.ok_or_else(|| nothing_to_adopt(ppin, &planned.proxy_user))?;
+            tracing::info!(proxy_user = %planned.proxy_user, "existing service proxy password adopted");
+            return Ok(
+                CreateResponse::new(adopted).with_warning(adopted_warning(&planned.proxy_user))
+            );
+        };
+        // `ppin -p` overwrites; Terraform must not silently replace (and later delete) a stored password.
+        if stored.is_some() {
             let mut diags = Diagnostics::new();
             diags.attribute_error(
                 AttributePath::root("proxy_user"),
@@ -232,7 +287,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
             return Err(diags);
         }
         Ok(CreateResponse::new(
-            self.store(req.client, &req.config, planned).await?,
+            self.store(req.client, password, planned).await?,
         ))
     }
 
@@ -250,9 +305,13 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         &self,
         req: UpdateRequest<'_, Client, ServiceProxyPasswordState>,
     ) -> Result<UpdateResponse<ServiceProxyPasswordState>, Diagnostics> {
-        Ok(UpdateResponse::new(
-            self.store(req.client, &req.config, req.planned).await?,
-        ))
+        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
+        let state = match password {
+            Some(password) => self.store(req.client, password, req.planned).await?,
+            // The password left the configuration: the stored one stays, nothing to send.
+            None => self.refreshed(req.client, req.planned).await?,
+        };
+        Ok(UpdateResponse::new(state))
     }
 
     async fn delete(
@@ -319,15 +378,23 @@ impl ValidateConfig<Client> for ServiceProxyPasswordResource {
     }
 }
 
-/// Exactly one of `password` / `password_wo`, and the version trigger.
+impl ServiceProxyPasswordConfig {
+    fn password(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.password,
+            write_only: &self.password_wo,
+            version: &self.password_wo_version,
+        }
+    }
+}
+
+/// At most one of `password` / `password_wo` (none adopts the stored
+/// password), and the version trigger only with a password.
 fn validate_config(config: &ServiceProxyPasswordConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let supplied = Supplied {
-        plain: &config.password,
-        write_only: &config.password_wo,
-        version: &config.password_wo_version,
-    };
+    let supplied = config.password();
     PASSWORD.validate(&supplied, &mut diags);
+    PASSWORD.validate_version(&supplied, &mut diags);
     diags
 }
 
@@ -345,12 +412,16 @@ mod tests {
     }
 
     #[test]
-    fn a_password_is_required() {
-        let config = Value::Object([("proxy_user".to_owned(), Value::from("SERVICE"))].into());
-        let diags = validate_config(&from_value(&config).unwrap());
+    fn no_password_adopts_but_a_version_needs_one() {
+        let mut config: std::collections::BTreeMap<_, _> =
+            [("proxy_user".to_owned(), Value::from("SERVICE"))].into();
+        let diags = validate_config(&from_value(&Value::Object(config.clone())).unwrap());
+        assert!(diags.is_empty(), "{diags:?}");
+        config.insert(VERSION.to_owned(), Value::from(2_i64));
+        let diags = validate_config(&from_value(&Value::Object(config)).unwrap());
         assert_eq!(
             diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(),
-            ["Missing Password"]
+            ["Version Trigger Without Password"]
         );
     }
 }

@@ -268,7 +268,9 @@ fn import_section(out: &mut String, examples: &Path) -> Result<(), DocsError> {
     if by_identity.is_none() && command.is_none() {
         return Ok(());
     }
-    out.push_str("## Import\n\n");
+    // The schema section ends with the blank lines its nested sections leave.
+    out.truncate(out.trim_end().len());
+    out.push_str("\n\n## Import\n\n");
     if let Some(block) = by_identity {
         let _ = writeln!(
             out,
@@ -347,7 +349,8 @@ fn examples_section(out: &mut String, examples: &[String]) {
 }
 
 /// `## Schema` with Required / Optional / Read-Only lists, then the nested
-/// object schemas of object-typed attributes and of nested blocks.
+/// schemas of object-typed attributes and of nested blocks, as the
+/// registry's tfplugindocs renders them.
 fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsError> {
     out.push_str("## Schema\n\n");
     block_body(out, block, "")
@@ -355,7 +358,10 @@ fn schema_section(out: &mut String, block: &schema::Block) -> Result<(), DocsErr
 
 /// One of the lists of a schema section, and what belongs in it.
 struct Group {
+    /// The title at the top (`### Required`).
     title: &'static str,
+    /// The title inside a nested schema (`Required:`).
+    nested_title: &'static str,
     attribute: fn(&schema::Attribute) -> bool,
     /// Nested blocks are required when they need at least one item.
     block: fn(&schema::NestedBlock) -> bool,
@@ -363,17 +369,20 @@ struct Group {
 
 const GROUPS: [Group; 3] = [
     Group {
-        title: "Required",
+        title: "### Required",
+        nested_title: "Required:",
         attribute: |a| a.required,
         block: |b| b.min_items > 0,
     },
     Group {
-        title: "Optional",
+        title: "### Optional",
+        nested_title: "Optional:",
         attribute: |a| a.optional,
         block: |b| b.min_items == 0,
     },
     Group {
-        title: "Read-Only",
+        title: "### Read-Only",
+        nested_title: "Read-Only:",
         attribute: |a| a.computed && !a.optional,
         block: |_| false,
     },
@@ -383,15 +392,39 @@ const GROUPS: [Group; 3] = [
 struct Line<'a> {
     name: &'a str,
     text: String,
-    /// The object schema the line points to, listed after the groups.
-    nested: Option<NestedObject>,
+    /// The schema the line points to, documented after the lists.
+    nested: Option<Nested<'a>>,
 }
 
-/// The attributes of an object-typed attribute, documented in a section
-/// of their own.
-struct NestedObject {
+/// A schema documented in a section of its own (`### Nested Schema for
+/// `path``), at the anchor the line pointing to it links.
+struct Nested<'a> {
+    /// The dotted path, e.g. `hsm.slot`.
     path: String,
-    fields: serde_json::Map<String, serde_json::Value>,
+    what: NestedKind<'a>,
+}
+
+enum NestedKind<'a> {
+    /// The attributes of an object-typed attribute (`nestedatt--`).
+    Object(serde_json::Map<String, serde_json::Value>),
+    /// A nested block (`nestedblock--`).
+    Block(&'a schema::Block),
+}
+
+impl Nested<'_> {
+    /// The HTML anchor of the section.
+    fn anchor(&self) -> String {
+        let kind = match self.what {
+            NestedKind::Object(_) => "nestedatt",
+            NestedKind::Block(_) => "nestedblock",
+        };
+        format!("{kind}--{}", self.path.replace('.', "--"))
+    }
+
+    /// ` (see [below for nested schema](#anchor))`, after a line's description.
+    fn see_below(&self) -> String {
+        format!(" (see [below for nested schema](#{}))", self.anchor())
+    }
 }
 
 /// The dotted path of `name` inside the block at `prefix` (empty at the top).
@@ -403,14 +436,9 @@ fn path_of(prefix: &str, name: &str) -> String {
     }
 }
 
-/// The HTML anchor of a nested schema section.
-fn anchor_of(path: &str) -> String {
-    path.replace('.', "--")
-}
-
-/// The lists of `block`, then the nested schemas of its object-typed
-/// attributes and of its nested blocks. `prefix` is the dotted path of
-/// `block` (empty at the top), which names the nested sections.
+/// The lists of `block`, then the nested schemas its lines point to, in
+/// the order of the lines. `prefix` is the dotted path of `block` (empty at
+/// the top, where the lists have `###` headings; nested ones have `Required:`).
 fn block_body(out: &mut String, block: &schema::Block, prefix: &str) -> Result<(), DocsError> {
     let mut nested = Vec::new();
     for group in &GROUPS {
@@ -420,48 +448,43 @@ fn block_body(out: &mut String, block: &schema::Block, prefix: &str) -> Result<(
             .filter(|a| (group.attribute)(a))
             .map(|a| attribute_line(a, prefix))
             .collect::<Result<Vec<_>, _>>()?;
-        lines.extend(
-            block
-                .block_types
-                .iter()
-                .filter(|b| (group.block)(b))
-                .map(|b| block_line(b, prefix)),
-        );
+        for b in block.block_types.iter().filter(|b| (group.block)(b)) {
+            lines.push(block_line(b, prefix)?);
+        }
         if lines.is_empty() {
             continue;
         }
         lines.sort_by(|a, b| a.name.cmp(b.name));
-        let _ = writeln!(out, "### {}\n", group.title);
+        let title = if prefix.is_empty() {
+            group.title
+        } else {
+            group.nested_title
+        };
+        let _ = writeln!(out, "{title}\n");
         for line in lines {
             let _ = writeln!(out, "{}", line.text);
             nested.extend(line.nested);
         }
         out.push('\n');
     }
-    for object in nested {
+    for section in nested {
         let _ = writeln!(
             out,
-            "<a id=\"nestedatt--{}\"></a>\n### Nested Schema for `{}`\n\nRead-Only:\n",
-            anchor_of(&object.path),
-            object.path
+            "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n",
+            section.anchor(),
+            section.path
         );
-        for (field, ty) in &object.fields {
-            let _ = writeln!(out, "- `{field}` ({})", type_label(ty));
+        match &section.what {
+            NestedKind::Object(fields) => {
+                out.push_str("Read-Only:\n\n");
+                for (field, ty) in fields {
+                    let _ = writeln!(out, "- `{field}` ({})", type_label(ty));
+                }
+                out.push('\n');
+            }
+            NestedKind::Block(inner) => block_body(out, inner, &section.path)?,
         }
         out.push('\n');
-    }
-    for b in &block.block_types {
-        let path = path_of(prefix, &b.type_name);
-        let inner = b
-            .block
-            .as_ref()
-            .ok_or_else(|| DocsError::Schema(format!("nested block {path} has no schema")))?;
-        let _ = writeln!(
-            out,
-            "<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{path}`\n",
-            anchor_of(&path)
-        );
-        block_body(out, inner, &path)?;
     }
     Ok(())
 }
@@ -480,32 +503,19 @@ fn attribute_line<'a>(a: &'a schema::Attribute, prefix: &str) -> Result<Line<'a>
             traits.push(label.to_owned());
         }
     }
-    let path = path_of(prefix, &a.name);
-    let nested = object_attributes(&ty).map(|fields| NestedObject {
-        path: path.clone(),
-        fields: fields.clone(),
+    let nested = object_attributes(&ty).map(|fields| Nested {
+        path: path_of(prefix, &a.name),
+        what: NestedKind::Object(fields.clone()),
     });
-    let see_below = match &nested {
-        Some(_) => format!(
-            ", see [below for nested schema](#nestedatt--{})",
-            anchor_of(&path)
-        ),
-        None => String::new(),
-    };
     Ok(Line {
         name: &a.name,
-        text: format!(
-            "- `{}` ({}{see_below}) {}",
-            a.name,
-            traits.join(", "),
-            a.description.trim()
-        ),
+        text: list_line(&a.name, &traits, &a.description, nested.as_ref()),
         nested,
     })
 }
 
-/// `- `name` (Block List, Min: 1, see below) Description`.
-fn block_line<'a>(b: &'a schema::NestedBlock, prefix: &str) -> Line<'a> {
+/// `- `name` (Block List, Min: 1) Description (see below)`.
+fn block_line<'a>(b: &'a schema::NestedBlock, prefix: &str) -> Result<Line<'a>, DocsError> {
     use schema::nested_block::NestingMode;
     let nesting = match b.nesting() {
         NestingMode::Single | NestingMode::Group | NestingMode::Invalid => "Block",
@@ -520,21 +530,40 @@ fn block_line<'a>(b: &'a schema::NestedBlock, prefix: &str) -> Line<'a> {
     if b.max_items > 0 {
         traits.push(format!("Max: {}", b.max_items));
     }
-    let description = b
+    let path = path_of(prefix, &b.type_name);
+    let inner = b
         .block
         .as_ref()
-        .map_or("", |inner| inner.description.trim());
-    Line {
+        .ok_or_else(|| DocsError::Schema(format!("nested block {path} has no schema")))?;
+    let nested = Nested {
+        path,
+        what: NestedKind::Block(inner),
+    };
+    Ok(Line {
         name: &b.type_name,
-        text: format!(
-            "- `{}` ({}, see [below for nested schema](#nestedblock--{})) {}",
-            b.type_name,
-            traits.join(", "),
-            anchor_of(&path_of(prefix, &b.type_name)),
-            description
-        ),
-        nested: None,
+        text: list_line(&b.type_name, &traits, &inner.description, Some(&nested)),
+        nested: Some(nested),
+    })
+}
+
+/// `- `name` (traits) description (see below)`, without the blanks an
+/// empty part would leave.
+fn list_line(
+    name: &str,
+    traits: &[String],
+    description: &str,
+    nested: Option<&Nested<'_>>,
+) -> String {
+    let mut line = format!("- `{name}` ({})", traits.join(", "));
+    let description = description.trim();
+    if !description.is_empty() {
+        line.push(' ');
+        line.push_str(description);
     }
+    if let Some(nested) = nested {
+        line.push_str(&nested.see_below());
+    }
+    line
 }
 
 fn type_of(a: &schema::Attribute) -> Result<serde_json::Value, DocsError> {
@@ -688,11 +717,11 @@ mod tests {
         );
         assert!(
             page.contains(
-                "- `users` (List of Object, see [below for nested schema](#nestedatt--users))"
+                "- `users` (List of Object) About users. (see [below for nested schema](#nestedatt--users))"
             ),
             "{page}"
         );
-        assert!(page.contains("### Nested Schema for `users`\n\nRead-Only:\n\n- `name` (String)\n- `ok` (Boolean)"), "{page}");
+        assert!(page.contains("<a id=\"nestedatt--users\"></a>\n### Nested Schema for `users`\n\nRead-Only:\n\n- `name` (String)\n- `ok` (Boolean)"), "{page}");
         let first = page.find("resource \"primus_thing\"").unwrap();
         assert!(
             first < page.find("# second").unwrap(),
@@ -713,6 +742,49 @@ mod tests {
         );
         assert_eq!(page.matches("identity = { name").count(), 1, "{page}");
         assert!(!pages[2].text.contains("## Import"));
+    }
+
+    #[test]
+    fn nested_blocks_are_rendered_as_tfplugindocs_renders_them() {
+        use schema::nested_block::NestingMode;
+        let nested = |name: &str, min_items: i64, block: schema::Block| {
+            let mut b = schema::NestedBlock {
+                type_name: name.into(),
+                block: Some(block),
+                min_items,
+                ..Default::default()
+            };
+            b.set_nesting(NestingMode::List);
+            b
+        };
+        let slot = schema::Block {
+            description: "A slot.".into(),
+            attributes: vec![attribute("id", "\"number\"", |a| a.required = true)],
+            ..Default::default()
+        };
+        let hsm = schema::Block {
+            description: "An HSM.".into(),
+            attributes: vec![attribute("name", "\"string\"", |a| a.required = true)],
+            block_types: vec![nested("slot", 0, slot)],
+            ..Default::default()
+        };
+        let root = schema::Block {
+            block_types: vec![nested("hsm", 1, hsm)],
+            ..Default::default()
+        };
+        let mut out = String::new();
+        schema_section(&mut out, &root).unwrap();
+        assert_eq!(
+            out,
+            "## Schema\n\n### Required\n\n\
+             - `hsm` (Block List, Min: 1) An HSM. (see [below for nested schema](#nestedblock--hsm))\n\n\
+             <a id=\"nestedblock--hsm\"></a>\n### Nested Schema for `hsm`\n\n\
+             Required:\n\n- `name` (String) About name.\n\n\
+             Optional:\n\n\
+             - `slot` (Block List) A slot. (see [below for nested schema](#nestedblock--hsm--slot))\n\n\
+             <a id=\"nestedblock--hsm--slot\"></a>\n### Nested Schema for `hsm.slot`\n\n\
+             Required:\n\n- `id` (Number) About id.\n\n\n\n"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod adopt;
 mod data_sources;
 mod examples;
 mod failures;
@@ -18,6 +19,7 @@ mod install;
 mod kill;
 mod modules;
 mod permanent_secret;
+mod plan_checks;
 mod primus_config;
 mod query;
 mod reliability;

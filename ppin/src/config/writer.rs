@@ -39,6 +39,14 @@ impl HsmSettings {
             slots: Vec::new(),
         }
     }
+
+    /// Whether `name` can be an HSM's setting name (`primus.hsms.<name>`):
+    /// a libconfig name, letters, digits, `-`, `_` and `*`, starting with a
+    /// letter or `*`. [`PrimusConfig::render`](super::PrimusConfig::render)
+    /// refuses any other; a caller may check earlier.
+    pub fn is_valid_name(name: &str) -> bool {
+        libconfig::is_valid_name(name)
+    }
 }
 
 /// One slot of an [`HsmSettings`].

@@ -37,7 +37,7 @@ mod parser;
 mod value;
 mod writer;
 
-pub use parser::{parse, ParseError, MAX_DEPTH};
+pub use parser::{is_valid_name, parse, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
 pub use writer::{quote, write, write_at, WriteError};
 

@@ -63,8 +63,9 @@ fn is_name_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*')
 }
 
-/// True for a valid setting name; the writer checks names with it too.
-pub(super) fn is_valid_name(name: &str) -> bool {
+/// Whether `name` is a valid setting name (`[A-Za-z*][-A-Za-z0-9_*]*`); the
+/// writer checks names with it too.
+pub fn is_valid_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes.next().is_some_and(is_name_start) && bytes.all(is_name_char)
 }

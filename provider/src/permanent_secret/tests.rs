@@ -95,19 +95,125 @@ fn malformed_setup_password_is_refused_without_quoting_it() {
 }
 
 #[test]
-fn well_formed_passwords_validate() {
+fn well_formed_passwords_validate_and_none_at_all_adopts() {
     let diags = validate(config(&[
         ("setup_password", "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3"),
         ("pkcs11_password", "pin"),
     ]));
     assert!(diags.is_empty(), "{diags:?}");
+    // Only the user: what `terraform query -generate-config-out` writes.
     let diags = validate(config(&[]));
+    assert!(diags.is_empty(), "{diags:?}");
+}
+
+/// (summary, attribute) of every diagnostic.
+fn findings(diags: &Diagnostics) -> Vec<(String, Option<AttributePath>)> {
+    diags
+        .iter()
+        .map(|d| (d.summary.clone(), d.path.clone()))
+        .collect()
+}
+
+#[test]
+fn half_pairs_and_a_lone_version_are_refused() {
+    let setup = ("setup_password", "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3");
+    let missing = |name: &str| {
+        (
+            "Missing Password".to_owned(),
+            Some(AttributePath::root(name)),
+        )
+    };
     assert_eq!(
-        diags
-            .iter()
-            .filter(|d| d.summary == "Missing Password")
-            .count(),
-        2,
-        "{diags:?}"
+        findings(&validate(config(&[setup]))),
+        [missing("pkcs11_password")]
     );
+    assert_eq!(
+        findings(&validate(config(&[("pkcs11_password", "pin")]))),
+        [missing("setup_password")]
+    );
+    let mut lone_version = config(&[]);
+    if let Value::Object(m) = &mut lone_version {
+        m.insert(VERSION.to_owned(), Value::from(2_i64));
+    }
+    assert_eq!(
+        findings(&validate(lone_version)),
+        [(
+            "Version Trigger Without Password".to_owned(),
+            Some(AttributePath::root(VERSION))
+        )]
+    );
+}
+
+/// A door over a primus.cfg serving APP and OTHER, in `dir`, whose
+/// `.secrets.cfg` holds an entry for APP only. No HSM listens at its address.
+fn door_with_app_stored(dir: &std::path::Path) -> Ppin {
+    let cfg = dir.join("primus.cfg");
+    let mut hsm = ppin::HsmSettings::new("hsm0", "127.0.0.1", 9);
+    hsm.slots = vec![
+        ppin::SlotSettings::new("APP", 0),
+        ppin::SlotSettings::new("OTHER", 1),
+    ];
+    std::fs::write(&cfg, ppin::PrimusConfig::render(&[hsm], &cfg).unwrap()).unwrap();
+    let secrets = dir.join(".secrets.cfg");
+    let key = secrets_cfg::KeySource::KeyFile(dir.join("key"));
+    secrets_cfg::SecretsStore::open(&secrets, key.clone())
+        .unwrap()
+        .edit(|tx| {
+            tx.put(
+                EntryKind::User,
+                "APP",
+                secrets_cfg::Secret::new(vec![7; 32]),
+            )
+        })
+        .unwrap();
+    Ppin::open(Some(&cfg), Some(&secrets), key).unwrap()
+}
+
+#[tokio::test]
+async fn a_create_without_setup_password_adopts_or_fails_naming_user_and_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let ppin = door_with_app_stored(dir.path());
+    assert!(check_adoptable(&ppin, "APP").await.unwrap().is_none());
+
+    let refused = check_adoptable(&ppin, "OTHER").await.unwrap_err();
+    let d = refused.iter().next().unwrap();
+    assert_eq!(d.summary, "Missing Password");
+    assert_eq!(d.path, Some(AttributePath::root("setup_password")));
+    for said in [
+        "'OTHER'",
+        ".secrets.cfg",
+        "ppin -a -e OTHER",
+        "nothing was sent",
+    ] {
+        assert!(d.detail.contains(said), "{said}: {}", d.detail);
+    }
+
+    let unknown = check_adoptable(&ppin, "NOPE").await.unwrap_err();
+    let d = unknown.iter().next().unwrap();
+    assert_eq!(d.summary, "User Not In primus.cfg");
+    assert_eq!(d.path, Some(AttributePath::root("user")));
+}
+
+#[test]
+fn only_a_setup_password_in_the_configuration_means_a_fetch() {
+    assert!(!sets_setup_password(&config(&[])));
+    assert!(!sets_setup_password(&config(&[("pkcs11_password", "pin")])));
+    assert!(sets_setup_password(&config(&[(
+        "setup_password_wo",
+        "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3"
+    )])));
+    let mut unknown = config(&[]);
+    if let Value::Object(m) = &mut unknown {
+        m.insert("setup_password".to_owned(), Value::Unknown);
+    }
+    assert!(sets_setup_password(&unknown), "unknown is known at apply");
+}
+
+#[test]
+fn an_imported_entry_with_a_configuration_without_passwords_plans_no_rotation() {
+    let imported = state(None, None);
+    let mut planned = state(None, None);
+    planned.pkcs11_password = None;
+    assert!(imported.is_imported());
+    assert!(!rotates(&imported, &planned));
 }
