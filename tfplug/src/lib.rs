@@ -11,9 +11,9 @@
 //!
 //! The public surface is grouped by role, one module each:
 //! [`provider`], [`resource`], [`data_source`], [`schema`] (with
-//! [`validators`]), [`diag`], [`value`] and [`serve`]. Later protocol
-//! features (resource identity, list resources, provider functions,
-//! actions) fit as further optional traits in [`resource`] or as role
+//! [`validators`]), [`diag`], [`value`], [`function`], [`action`] and
+//! [`serve`]. Later protocol features (resource identity, list resources)
+//! fit as further optional traits in [`resource`] or as role
 //! modules of their own beside these.
 //!
 //! The framework does the protocol work: the go-plugin handshake with
@@ -25,10 +25,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod actions;
 mod cty;
 pub mod diag;
 mod error;
 mod field;
+mod functions;
 mod log;
 mod plan;
 pub mod schema;
@@ -91,6 +93,25 @@ pub mod data_source {
     pub use crate::traits::{
         register_data_source as register, DataReadRequest, DataReadResponse, DataSource,
         DataSourceBuilder, DataSourceEntry, ValidateDataSourceConfig, ValidateRequest,
+    };
+}
+
+/// Provider-defined functions (Terraform 1.8+): the [`Function`](function::Function) trait,
+/// its definition, and the errors it returns; registered by
+/// [`Provider::functions`](provider::Provider::functions).
+pub mod function {
+    pub use crate::functions::{
+        register_function as register, Function, FunctionCall, FunctionDefinition, FunctionEntry,
+        FunctionError, Parameter,
+    };
+}
+
+/// Actions (Terraform 1.14+), run on demand with `terraform apply -invoke=action.TYPE.NAME`:
+/// the [`Action`](action::Action) trait, its request and progress reporting; registered by
+/// [`Provider::actions`](provider::Provider::actions).
+pub mod action {
+    pub use crate::actions::{
+        register_action as register, Action, ActionEntry, InvokeRequest, Progress,
     };
 }
 

@@ -10,8 +10,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
+use crate::actions::{ActionEntry, ErasedAction, Progress};
 use crate::cty::{from_json, from_msgpack, to_msgpack, Value};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::functions::{ErasedFunction, FunctionEntry};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
@@ -41,6 +43,8 @@ struct Core<P: Provider> {
     schema: Schema,
     resources: HashMap<String, Arc<dyn ErasedResource<P::Client>>>,
     data_sources: HashMap<String, Arc<dyn ErasedDataSource<P::Client>>>,
+    functions: HashMap<String, Arc<dyn ErasedFunction>>,
+    actions: HashMap<String, Arc<dyn ErasedAction<P::Client>>>,
     client: RwLock<Option<Arc<P::Client>>>,
     /// Problems found when checking schemas against state structs; every
     /// schema request reports them so `terraform validate` shows them.
@@ -65,21 +69,42 @@ impl<P: Provider> ProviderService<P> {
     }
 
     /// Runs `op` in a tracked task of its own and waits for it; refuses it
-    /// once shutdown has begun. Logs one line per request at DEBUG when it
-    /// is served (and its arrival at TRACE), naming the RPC and the type,
-    /// never a value.
+    /// once shutdown has begun. Logged as [`spawn_logged`](Self::spawn_logged) says.
     async fn detached<T, F, Fut>(&self, request: RequestLog, op: F) -> Result<T, Status>
     where
         F: FnOnce(Arc<Core<P>>) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
-        T: Send + 'static,
+        T: Outcome + Send + 'static,
+    {
+        self.spawn_logged(request, op)?
+            .await
+            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+    }
+
+    /// Starts `op` in a tracked task of its own (refused once shutdown has
+    /// begun) and returns its handle: the streaming RPCs answer before it
+    /// ends. Logs one line per request at DEBUG when it is served (with
+    /// its duration), and at TRACE its arrival and its diagnostics count,
+    /// naming the RPC and the type, never a value.
+    fn spawn_logged<T, F, Fut>(
+        &self,
+        request: RequestLog,
+        op: F,
+    ) -> Result<tokio::task::JoinHandle<T>, Status>
+    where
+        F: FnOnce(Arc<Core<P>>) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Outcome + Send + 'static,
     {
         let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        let RequestLog { rpc, resource_type } = request;
+        let RequestLog { rpc, subject } = request;
+        let (resource_type, function_name, action_type) = subject.fields();
         tracing::trace!(
             tf_rpc = rpc,
             tf_req_id = id,
             tf_resource_type = resource_type,
+            tf_function_name = function_name,
+            tf_action_type = action_type,
             "received request"
         );
         if self.ops.is_closed() {
@@ -87,6 +112,8 @@ impl<P: Provider> ProviderService<P> {
                 tf_rpc = rpc,
                 tf_req_id = id,
                 tf_resource_type = resource_type,
+                tf_function_name = function_name,
+                tf_action_type = action_type,
                 "refused request: the provider is shutting down"
             );
             return Err(Status::unavailable(
@@ -99,39 +126,120 @@ impl<P: Provider> ProviderService<P> {
         // whose handler was dropped) is still reported when it ends.
         let task = async move {
             let result = operation.await;
+            let (errors, warnings) = result.diagnostics_count();
+            tracing::trace!(
+                tf_rpc = rpc,
+                tf_req_id = id,
+                tf_diagnostic_errors = errors,
+                tf_diagnostic_warnings = warnings,
+                "request outcome"
+            );
             tracing::debug!(
                 tf_rpc = rpc,
                 tf_req_id = id,
                 tf_resource_type = resource_type,
+                tf_function_name = function_name,
+                tf_action_type = action_type,
                 tf_req_duration_ms =
                     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "served request"
             );
             result
         };
-        self.ops
-            .spawn(task)
-            .await
-            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+        Ok(self.ops.spawn(task))
     }
 }
 
 /// Numbers requests for the logs (`tf_req_id`), unique within the process.
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// What the request log lines name: the RPC and the resource or data
-/// source type, nothing from the request's values.
+/// What the request log lines name: the RPC and the type it is about
+/// (resource or data source type, function name, action type), nothing
+/// from the request's values.
 struct RequestLog {
     rpc: &'static str,
-    resource_type: Option<String>,
+    subject: Subject,
+}
+
+/// The type a request is about, logged under the field Terraform's own
+/// SDKs use for it.
+enum Subject {
+    None,
+    ResourceType(String),
+    Function(String),
+    Action(String),
+}
+
+impl Subject {
+    /// `(tf_resource_type, tf_function_name, tf_action_type)`: the one
+    /// that applies is set.
+    fn fields(self) -> (Option<String>, Option<String>, Option<String>) {
+        match self {
+            Subject::None => (None, None, None),
+            Subject::ResourceType(t) => (Some(t), None, None),
+            Subject::Function(f) => (None, Some(f), None),
+            Subject::Action(a) => (None, None, Some(a)),
+        }
+    }
 }
 
 impl RequestLog {
     fn of(rpc: &'static str, resource_type: &str) -> RequestLog {
         RequestLog {
             rpc,
-            resource_type: Some(resource_type.to_owned()),
+            subject: Subject::ResourceType(resource_type.to_owned()),
         }
+    }
+
+    fn function(rpc: &'static str, name: &str) -> RequestLog {
+        RequestLog {
+            rpc,
+            subject: Subject::Function(name.to_owned()),
+        }
+    }
+
+    fn action(rpc: &'static str, action_type: &str) -> RequestLog {
+        RequestLog {
+            rpc,
+            subject: Subject::Action(action_type.to_owned()),
+        }
+    }
+}
+
+/// What a request's TRACE outcome line counts: its errors and warnings.
+trait Outcome {
+    fn diagnostics_count(&self) -> (usize, usize);
+}
+
+impl Outcome for Diagnostics {
+    fn diagnostics_count(&self) -> (usize, usize) {
+        let errors = self
+            .iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .count();
+        (errors, self.iter().count() - errors)
+    }
+}
+
+impl<T> Outcome for Result<(T, Diagnostics), Diagnostics> {
+    fn diagnostics_count(&self) -> (usize, usize) {
+        match self {
+            Ok((_, d)) | Err(d) => d.diagnostics_count(),
+        }
+    }
+}
+
+impl Outcome for Result<Diagnostics, Diagnostics> {
+    fn diagnostics_count(&self) -> (usize, usize) {
+        match self {
+            Ok(d) | Err(d) => d.diagnostics_count(),
+        }
+    }
+}
+
+impl Outcome for pb::call_function::Response {
+    fn diagnostics_count(&self) -> (usize, usize) {
+        (usize::from(self.error.is_some()), 0)
     }
 }
 
@@ -148,11 +256,22 @@ impl<P: Provider> Core<P> {
             .into_iter()
             .map(|DataSourceEntry(d)| (d.type_name(), d))
             .collect();
+        let functions: HashMap<_, _> = provider
+            .functions()
+            .into_iter()
+            .map(|FunctionEntry(f)| (f.name(), f))
+            .collect();
+        let actions: HashMap<_, _> = provider
+            .actions()
+            .into_iter()
+            .map(|ActionEntry(a)| (a.type_name(), a))
+            .collect();
         let mut schema_problems = Diagnostics::new();
         let checks = resources
             .values()
             .map(|r| r.check())
-            .chain(data_sources.values().map(|d| d.check()));
+            .chain(data_sources.values().map(|d| d.check()))
+            .chain(actions.values().map(|a| a.check()));
         for problem in checks.filter_map(Result::err) {
             tracing::error!(%problem, "schema does not match its state type");
             schema_problems.error(
@@ -165,6 +284,8 @@ impl<P: Provider> Core<P> {
             schema,
             resources,
             data_sources,
+            functions,
+            actions,
             client: RwLock::new(None),
             schema_problems,
             stop,
@@ -184,6 +305,19 @@ impl<P: Provider> Core<P> {
         self.data_sources
             .get(name)
             .ok_or_else(|| unknown_type("data source", name))
+    }
+
+    fn function_definitions(&self) -> HashMap<String, pb::Function> {
+        self.functions
+            .iter()
+            .map(|(n, f)| (n.clone(), f.definition().to_proto()))
+            .collect()
+    }
+
+    fn action(&self, name: &str) -> Result<&Arc<dyn ErasedAction<P::Client>>, Diagnostics> {
+        self.actions
+            .get(name)
+            .ok_or_else(|| unknown_type("action", name))
     }
 
     fn client(&self) -> Result<Arc<P::Client>, Diagnostics> {
@@ -343,6 +477,7 @@ impl<P: Provider> Core<P> {
         if write_only {
             plan::null_write_only(&schema.block, &mut after.planned);
         }
+        crate::log::trace_plan(&req.type_name, &prior, &after.planned);
         let resp = pb::plan_resource_change::Response {
             planned_state: Some(encode(&after.planned, schema)?),
             requires_replace: after
@@ -580,6 +715,86 @@ impl<P: Provider> Core<P> {
     }
 }
 
+impl<P: Provider> Core<P> {
+    async fn do_call_function(
+        &self,
+        req: pb::call_function::Request,
+    ) -> pb::call_function::Response {
+        let Some(function) = self.functions.get(&req.name) else {
+            return pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError {
+                    text: format!(
+                        "this provider has no function {:?}; check the spelling and the provider version",
+                        req.name
+                    ),
+                    function_argument: None,
+                }),
+            };
+        };
+        match function.call(&req.arguments).await {
+            Ok(msgpack) => pb::call_function::Response {
+                result: Some(pb::DynamicValue {
+                    msgpack,
+                    json: Vec::new(),
+                }),
+                error: None,
+            },
+            Err(e) => pb::call_function::Response {
+                result: None,
+                error: Some(e.to_proto()),
+            },
+        }
+    }
+
+    /// The action's configuration, checked against its schema; the
+    /// shared first step of validating, planning and invoking.
+    fn action_config(
+        &self,
+        action_type: &str,
+        config: Option<&pb::DynamicValue>,
+    ) -> Result<Value, Diagnostics> {
+        let action = self.action(action_type)?;
+        let config = decode(config, action.schema(), "action configuration")?;
+        self.validate_against(&action.schema().block, &config, false)
+            .into_result()?;
+        Ok(config)
+    }
+
+    async fn run_action(
+        &self,
+        req: &pb::invoke_action::Request,
+        progress: Progress,
+    ) -> Diagnostics {
+        let config = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(config) => config,
+            Err(d) => return d,
+        };
+        match (self.action(&req.action_type), self.client()) {
+            (Ok(action), Ok(client)) => action.invoke(&client, &config, progress).await,
+            (Err(d), _) | (_, Err(d)) => d,
+        }
+    }
+
+    /// Runs the action, sending its progress and then its completion to
+    /// `events`.
+    async fn do_invoke_action(
+        &self,
+        req: pb::invoke_action::Request,
+        events: tokio::sync::mpsc::UnboundedSender<pb::invoke_action::Event>,
+    ) -> Diagnostics {
+        let result = self.run_action(&req, Progress::new(events.clone())).await;
+        let completed = pb::invoke_action::event::Completed {
+            diagnostics: result.to_proto(),
+        };
+        // Terraform may have gone; the outcome is still logged.
+        let _ = events.send(pb::invoke_action::Event {
+            r#type: Some(pb::invoke_action::event::Type::Completed(completed)),
+        });
+        result
+    }
+}
+
 fn flatten<T: Default>(
     r: Result<(T, Diagnostics), Diagnostics>,
     set: impl FnOnce(&mut T, Vec<pb::Diagnostic>),
@@ -615,6 +830,20 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     type_name: n.clone(),
                 })
                 .collect(),
+            functions: self
+                .core
+                .functions
+                .keys()
+                .map(|n| pb::get_metadata::FunctionMetadata { name: n.clone() })
+                .collect(),
+            actions: self
+                .core
+                .actions
+                .keys()
+                .map(|n| pb::get_metadata::ActionMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -636,6 +865,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 .data_sources
                 .iter()
                 .map(|(n, d)| (n.clone(), d.schema().to_proto()))
+                .collect(),
+            functions: self.core.function_definitions(),
+            action_schemas: self
+                .core
+                .actions
+                .iter()
+                .map(|(n, a)| {
+                    let schema = Some(a.schema().to_proto());
+                    (n.clone(), pb::ActionSchema { schema })
+                })
                 .collect(),
             diagnostics: self.core.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities()),
@@ -740,7 +979,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             .detached(
                 RequestLog {
                     rpc: "ConfigureProvider",
-                    resource_type: None,
+                    subject: Subject::None,
                 },
                 |core| async move { core.do_configure(req).await },
             )
@@ -877,21 +1116,24 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> R<pb::get_functions::Response> {
-        // No provider functions: an empty list, not an error.
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.core.function_definitions(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn call_function(
         &self,
         req: Request<pb::call_function::Request>,
     ) -> R<pb::call_function::Response> {
-        Ok(Response::new(pb::call_function::Response {
-            result: None,
-            error: Some(pb::FunctionError {
-                text: format!("this provider has no function {:?}", req.into_inner().name),
-                function_argument: None,
-            }),
-        }))
+        let req = req.into_inner();
+        let resp = self
+            .detached(
+                RequestLog::function("CallFunction", &req.name),
+                |core| async move { core.do_call_function(req).await },
+            )
+            .await?;
+        Ok(Response::new(resp))
     }
 
     type ListResourceStream = EventStream<pb::list_resource::Event>;
@@ -930,8 +1172,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::validate_action_config::Request>,
     ) -> R<pb::validate_action_config::Response> {
+        let req = req.into_inner();
+        let checked = self
+            .detached(
+                RequestLog::action("ValidateActionConfig", &req.type_name),
+                |core| async move {
+                    core.action_config(&req.type_name, req.config.as_ref())
+                        .map(|_| Diagnostics::new())
+                },
+            )
+            .await?;
         Ok(Response::new(pb::validate_action_config::Response {
-            diagnostics: unknown_type("action", &req.into_inner().type_name).to_proto(),
+            diagnostics: checked.unwrap_or_else(|d| d).to_proto(),
         }))
     }
 
@@ -939,9 +1191,19 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::plan_action::Request>,
     ) -> R<pb::plan_action::Response> {
+        let req = req.into_inner();
+        let checked = self
+            .detached(
+                RequestLog::action("PlanAction", &req.action_type),
+                |core| async move {
+                    core.action_config(&req.action_type, req.config.as_ref())
+                        .map(|_| Diagnostics::new())
+                },
+            )
+            .await?;
         Ok(Response::new(pb::plan_action::Response {
-            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
-            ..Default::default()
+            diagnostics: checked.unwrap_or_else(|d| d).to_proto(),
+            deferred: None,
         }))
     }
 
@@ -951,12 +1213,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::invoke_action::Request>,
     ) -> R<Self::InvokeActionStream> {
-        let completed = pb::invoke_action::event::Completed {
-            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
-        };
-        Ok(Response::new(one_event(pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(completed)),
-        })))
+        let req = req.into_inner();
+        let (events, received) = tokio::sync::mpsc::unbounded_channel();
+        // The action runs on after this returns; its events arrive on the stream.
+        self.spawn_logged(
+            RequestLog::action("InvokeAction", &req.action_type),
+            |core| async move { core.do_invoke_action(req, events).await },
+        )?;
+        let stream = tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(received),
+            Ok,
+        );
+        Ok(Response::new(Box::pin(stream)))
     }
 
     // State stores (Terraform's pluggable backends) are a provider feature
@@ -1337,6 +1605,46 @@ mod tests {
         })
     }
 
+    /// This thread's lines of the captured log.
+    fn this_threads_logs() -> String {
+        // Other tests log into the same subscriber from their own threads.
+        let this_thread = format!("{:?} ", std::thread::current().id());
+        String::from_utf8(captured_logs().0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&this_thread))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_plan_is_traced_by_attribute_names_without_values() {
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        captured_logs();
+        let config = obj("secret-name-value");
+        let req = pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            proposed_new_state: dv(&config),
+            config: dv(&config),
+            ..Default::default()
+        };
+        service
+            .plan_resource_change(Request::new(req))
+            .await
+            .unwrap();
+        let logs = this_threads_logs();
+        let planned = logs
+            .lines()
+            .find(|l| l.contains("planned change"))
+            .unwrap_or_default();
+        // The plan modifier sets id; name changes from null (create).
+        assert!(planned.contains("TRACE"), "{logs}");
+        assert!(planned.contains("tf_plan_changed=\"id,name\""), "{logs}");
+        assert!(planned.contains("tf_plan_unknown=\"\""), "{logs}");
+        assert!(!logs.contains("secret-name-value"), "{logs}");
+    }
+
     #[tokio::test]
     async fn each_request_is_logged_by_rpc_and_type_without_values() {
         let service = ProviderService::new(TestProvider, CancellationToken::new());
@@ -1347,19 +1655,12 @@ mod tests {
             config: dv(&obj("value-that-must-not-be-logged")),
             ..Default::default()
         };
-        let captured = captured_logs();
+        captured_logs();
         service
             .apply_resource_change(Request::new(apply.clone()))
             .await
             .unwrap();
-        // Other tests log into the same subscriber from their own threads.
-        let this_thread = format!("{:?} ", std::thread::current().id());
-        let logs: String = String::from_utf8(captured.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&this_thread))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let logs = this_threads_logs();
         let served: Vec<&str> = logs
             .lines()
             .filter(|l| l.contains("served request"))
@@ -1379,6 +1680,15 @@ mod tests {
             "{logs}"
         );
         assert!(!logs.contains("value-that-must-not-be-logged"), "{logs}");
+        let outcome = logs
+            .lines()
+            .find(|l| l.contains("request outcome"))
+            .unwrap_or_default();
+        // The provider was never configured: one error.
+        assert!(
+            outcome.contains("TRACE") && outcome.contains("tf_diagnostic_errors=1"),
+            "{logs}"
+        );
 
         // Once shutdown has begun, new requests are refused.
         service.operations().close();
