@@ -11,6 +11,10 @@
 //! | `primus_config` (writes `primus.cfg` itself)        | —                  |
 //! | `data.primus_secrets`                       | `-l`                 |
 //! | `data.primus_connection_test`               | `-t`                 |
+//! | `action.primus_login_test` (on demand)      | `-t --user`          |
+//!
+//! The function `provider::primus::setup_password_valid` checks a setup
+//! password's format locally, for variable `validation` blocks.
 //!
 //! The binary serves Terraform through [`tfplug`]. The registry
 //! documentation is rendered from the schemas the binary serves and
@@ -25,11 +29,13 @@ mod client;
 mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
+mod login_test_action;
 mod permanent_secret;
 mod primus_config;
 mod provider;
 mod secrets_data_source;
 mod service_proxy_password;
+mod setup_password_valid;
 
 pub use client::Client;
 pub use provider::{PrimusProvider, ProviderConfig, ADDRESS};

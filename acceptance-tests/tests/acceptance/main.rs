@@ -5,13 +5,16 @@
 //! attributes by old clients (1.0.3 only), the pre-flight and permission
 //! tests of `reliability` (1.15.5 only: the provider's behaviour, the same on
 //! every release) and the kill tests of `kill` (1.0.3 only, see there); the
-//! Ctrl-C test runs on both. One test binary,
+//! Ctrl-C test runs on both; provider functions (`functions`) and actions
+//! (`actions`) need Terraform 1.8 and 1.14: 1.15.5 only. One test binary,
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod actions;
 mod data_sources;
 mod examples;
 mod failures;
+mod functions;
 mod install;
 mod kill;
 mod modules;
