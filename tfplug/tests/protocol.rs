@@ -439,6 +439,19 @@ async fn functions_are_served_without_configuring_the_provider() {
         .unwrap()
         .into_inner();
     assert!(schema.functions.contains_key("mode_bits"));
+    let metadata = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = metadata.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["mode_bits"]);
+    let actions: Vec<&str> = metadata
+        .actions
+        .iter()
+        .map(|a| a.type_name.as_str())
+        .collect();
+    assert_eq!(actions, ["localfile_append"]);
 
     let ok = call_mode_bits(&mut client, vec![string_arg(&Value::from("0755"))]).await;
     assert!(ok.error.is_none(), "{:?}", ok.error);

@@ -2,7 +2,8 @@
 //! `terraform apply -invoke=action.primus_login_test.NAME` on Terraform
 //! 1.15.5 (actions need 1.14+): one login at the HSM for the user, with
 //! progress messages; a user without a stored permanent secret fails with
-//! a clear error before anything is sent to the HSM.
+//! a clear error before anything is sent to the HSM. Also triggered from a
+//! resource's `lifecycle { action_trigger { ... } }` after create.
 
 use acceptance_tests::{unwrap_lines, Fixture, Terraform};
 use hsm_sim::SimConfig;
@@ -85,4 +86,49 @@ fn login_test_action_logs_in_on_demand_only() {
     );
     assert_eq!(requests_of(&f, "U0002"), 0);
     assert_eq!(f.contacts().requests, before.requests);
+}
+
+/// Onboarding verified in the same apply: the action runs after the
+/// permanent secret is created (planned before it exists, so the action
+/// makes no plan-time check of its own), and not on later plans.
+#[test]
+fn login_test_action_runs_after_create_when_triggered() {
+    let f = Fixture::new(Terraform::V1_15_5, SimConfig::generated(1));
+    let resource = f.permanent_secret(
+        "app",
+        "U0001",
+        r#"lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.primus_login_test.check]
+    }
+  }"#,
+    );
+    f.write(&format!(
+        r#"
+provider "primus" {{}}
+
+{resource}
+
+action "primus_login_test" "check" {{
+  config {{
+    user = "U0001"
+  }}
+}}
+"#
+    ));
+    f.ws.init().unwrap();
+    let applied = f.apply();
+    let shown = unwrap_lines(&applied.stdout);
+    assert!(shown.contains("Login as 'U0001' succeeded"), "{shown}");
+    f.assert_onboarded("U0001");
+    let after_apply = requests_of(&f, "U0001");
+    // The fetch and the login: two requests.
+    assert_eq!(after_apply, 2);
+    f.assert_no_changes();
+    assert_eq!(
+        requests_of(&f, "U0001"),
+        after_apply,
+        "no login without a change"
+    );
 }
