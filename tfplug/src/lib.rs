@@ -33,6 +33,7 @@ mod field;
 mod functions;
 mod log;
 mod plan;
+mod request_log;
 pub mod schema;
 mod serde_value;
 mod server;

@@ -2,9 +2,7 @@
 //! typed operations, applies Terraform's rules, encodes responses.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,6 +15,7 @@ use crate::functions::{ErasedFunction, FunctionEntry};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
+use crate::request_log::{LoggedRequest, Outcome, RequestLog};
 use crate::schema::{Block, Schema};
 use crate::serde_value::from_value;
 use crate::traits::{
@@ -83,9 +82,8 @@ impl<P: Provider> ProviderService<P> {
 
     /// Starts `op` in a tracked task of its own (refused once shutdown has
     /// begun) and returns its handle: the streaming RPCs answer before it
-    /// ends. Logs one line per request at DEBUG when it is served (with
-    /// its duration), and at TRACE its arrival and its diagnostics count,
-    /// naming the RPC and the type, never a value.
+    /// ends. Logged as [`LoggedRequest`] says; the RPCs that run no
+    /// provider code answer inline and log the same lines.
     fn spawn_logged<T, F, Fut>(
         &self,
         request: RequestLog,
@@ -96,150 +94,22 @@ impl<P: Provider> ProviderService<P> {
         Fut: std::future::Future<Output = T> + Send + 'static,
         T: Outcome + Send + 'static,
     {
-        let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        let RequestLog { rpc, subject } = request;
-        let (resource_type, function_name, action_type) = subject.fields();
-        tracing::trace!(
-            tf_rpc = rpc,
-            tf_req_id = id,
-            tf_resource_type = resource_type,
-            tf_function_name = function_name,
-            tf_action_type = action_type,
-            "received request"
-        );
+        let log = LoggedRequest::received(request);
         if self.ops.is_closed() {
-            tracing::debug!(
-                tf_rpc = rpc,
-                tf_req_id = id,
-                tf_resource_type = resource_type,
-                tf_function_name = function_name,
-                tf_action_type = action_type,
-                "refused request: the provider is shutting down"
-            );
+            log.refused();
             return Err(Status::unavailable(
                 "the provider is shutting down and takes no new requests",
             ));
         }
-        let started = Instant::now();
         let operation = op(Arc::clone(&self.core));
         // Logged in the task, so a request whose connection is gone (and
         // whose handler was dropped) is still reported when it ends.
         let task = async move {
             let result = operation.await;
-            let (errors, warnings) = result.diagnostics_count();
-            tracing::trace!(
-                tf_rpc = rpc,
-                tf_req_id = id,
-                tf_diagnostic_errors = errors,
-                tf_diagnostic_warnings = warnings,
-                "request outcome"
-            );
-            tracing::debug!(
-                tf_rpc = rpc,
-                tf_req_id = id,
-                tf_resource_type = resource_type,
-                tf_function_name = function_name,
-                tf_action_type = action_type,
-                tf_req_duration_ms =
-                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                "served request"
-            );
+            log.served(&result);
             result
         };
         Ok(self.ops.spawn(task))
-    }
-}
-
-/// Numbers requests for the logs (`tf_req_id`), unique within the process.
-static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
-
-/// What the request log lines name: the RPC and the type it is about
-/// (resource or data source type, function name, action type), nothing
-/// from the request's values.
-struct RequestLog {
-    rpc: &'static str,
-    subject: Subject,
-}
-
-/// The type a request is about, logged under the field Terraform's own
-/// SDKs use for it.
-enum Subject {
-    None,
-    ResourceType(String),
-    Function(String),
-    Action(String),
-}
-
-impl Subject {
-    /// `(tf_resource_type, tf_function_name, tf_action_type)`: the one
-    /// that applies is set.
-    fn fields(self) -> (Option<String>, Option<String>, Option<String>) {
-        match self {
-            Subject::None => (None, None, None),
-            Subject::ResourceType(t) => (Some(t), None, None),
-            Subject::Function(f) => (None, Some(f), None),
-            Subject::Action(a) => (None, None, Some(a)),
-        }
-    }
-}
-
-impl RequestLog {
-    fn of(rpc: &'static str, resource_type: &str) -> RequestLog {
-        RequestLog {
-            rpc,
-            subject: Subject::ResourceType(resource_type.to_owned()),
-        }
-    }
-
-    fn function(rpc: &'static str, name: &str) -> RequestLog {
-        RequestLog {
-            rpc,
-            subject: Subject::Function(name.to_owned()),
-        }
-    }
-
-    fn action(rpc: &'static str, action_type: &str) -> RequestLog {
-        RequestLog {
-            rpc,
-            subject: Subject::Action(action_type.to_owned()),
-        }
-    }
-}
-
-/// What a request's TRACE outcome line counts: its errors and warnings.
-trait Outcome {
-    fn diagnostics_count(&self) -> (usize, usize);
-}
-
-impl Outcome for Diagnostics {
-    fn diagnostics_count(&self) -> (usize, usize) {
-        let errors = self
-            .iter()
-            .filter(|d| d.severity == crate::diag::Severity::Error)
-            .count();
-        (errors, self.iter().count() - errors)
-    }
-}
-
-impl<T> Outcome for Result<(T, Diagnostics), Diagnostics> {
-    fn diagnostics_count(&self) -> (usize, usize) {
-        match self {
-            Ok((_, d)) | Err(d) => d.diagnostics_count(),
-        }
-    }
-}
-
-impl Outcome for Result<Diagnostics, Diagnostics> {
-    fn diagnostics_count(&self) -> (usize, usize) {
-        match self {
-            Ok(d) | Err(d) => d.diagnostics_count(),
-        }
-    }
-}
-
-impl Outcome for pb::call_function::Response {
-    fn diagnostics_count(&self) -> (usize, usize) {
-        (usize::from(self.error.is_some()), 0)
     }
 }
 
@@ -811,7 +681,8 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_metadata::Request>,
     ) -> R<pb::get_metadata::Response> {
-        Ok(Response::new(pb::get_metadata::Response {
+        let log = LoggedRequest::received(RequestLog::provider("GetMetadata"));
+        let resp = pb::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
             diagnostics: self.core.schema_problems.to_proto(),
             resources: self
@@ -845,14 +716,17 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 })
                 .collect(),
             ..Default::default()
-        }))
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn get_provider_schema(
         &self,
         _: Request<pb::get_provider_schema::Request>,
     ) -> R<pb::get_provider_schema::Response> {
-        Ok(Response::new(pb::get_provider_schema::Response {
+        let log = LoggedRequest::received(RequestLog::provider("GetProviderSchema"));
+        let resp = pb::get_provider_schema::Response {
             provider: Some(self.core.schema.to_proto()),
             resource_schemas: self
                 .core
@@ -879,18 +753,22 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             diagnostics: self.core.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
-        }))
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn validate_provider_config(
         &self,
         req: Request<pb::validate_provider_config::Request>,
     ) -> R<pb::validate_provider_config::Response> {
+        let log = LoggedRequest::received(RequestLog::provider("ValidateProviderConfig"));
         let req = req.into_inner();
         let core = &self.core;
         let diags = decode(req.config.as_ref(), &core.schema, "provider configuration")
             .map(|config| core.validate_against(&core.schema.block, &config, false))
             .unwrap_or_else(|d| d);
+        log.served(&diags);
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diags.to_proto(),
         }))
@@ -977,10 +855,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         let req = req.into_inner();
         let diags = self
             .detached(
-                RequestLog {
-                    rpc: "ConfigureProvider",
-                    subject: Subject::None,
-                },
+                RequestLog::provider("ConfigureProvider"),
                 |core| async move { core.do_configure(req).await },
             )
             .await?
@@ -1116,10 +991,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> R<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response {
+        let log = LoggedRequest::received(RequestLog::provider("GetFunctions"));
+        let resp = pb::get_functions::Response {
             functions: self.core.function_definitions(),
             diagnostics: Vec::new(),
-        }))
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn call_function(
@@ -1689,6 +1567,19 @@ mod tests {
             outcome.contains("TRACE") && outcome.contains("tf_diagnostic_errors=1"),
             "{logs}"
         );
+
+        // Requests answered inline (no provider code) get the same line.
+        service
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap();
+        let logs = this_threads_logs();
+        let schema_lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("served request") && l.contains("tf_rpc=\"GetProviderSchema\""))
+            .collect();
+        assert_eq!(schema_lines.len(), 1, "{logs}");
+        assert!(schema_lines[0].contains("tf_req_duration_ms="), "{logs}");
 
         // Once shutdown has begun, new requests are refused.
         service.operations().close();
