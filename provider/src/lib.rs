@@ -12,6 +12,10 @@
 //! | `data.primus_secrets`                       | `-l`                 |
 //! | `list` blocks of the two secret resources (`terraform query`) | `-l` |
 //! | `data.primus_connection_test`               | `-t`                 |
+//! | `action.primus_login_test` (on demand)      | `-t --user`          |
+//!
+//! The function `provider::primus::setup_password_valid` checks a setup
+//! password's format locally, for variable `validation` blocks.
 //!
 //! The binary serves Terraform through [`tfplug`]. The registry
 //! documentation is rendered from the schemas the binary serves and
@@ -27,11 +31,13 @@ mod connection_test_data_source;
 mod credentials;
 mod diagnostics;
 mod listing;
+mod login_test_action;
 mod permanent_secret;
 mod primus_config;
 mod provider;
 mod secrets_data_source;
 mod service_proxy_password;
+mod setup_password_valid;
 
 pub use client::Client;
 pub use provider::{PrimusProvider, ProviderConfig, ADDRESS};

@@ -10,9 +10,13 @@ use ppin::{ExternalEngine, Ppin, Timeouts};
 use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
+    action,
+    action::ActionEntry,
     async_trait, data_source,
     data_source::DataSourceEntry,
     diag::{AttributePath, Diagnostic, Diagnostics},
+    function,
+    function::FunctionEntry,
     provider::{ConfigureRequest, ConfigureResponse, Provider},
     resource,
     resource::ResourceEntry,
@@ -24,10 +28,12 @@ use tfplug::{
 use crate::client::{Client, LoginCheck};
 use crate::connection_test_data_source::ConnectionTestDataSource;
 use crate::diagnostics::fail;
+use crate::login_test_action::LoginTestAction;
 use crate::permanent_secret::PermanentSecretResource;
 use crate::primus_config::PrimusConfigResource;
 use crate::secrets_data_source::SecretsDataSource;
 use crate::service_proxy_password::ServiceProxyPasswordResource;
+use crate::setup_password_valid::SetupPasswordValid;
 
 /// The registry address Terraform knows this provider by
 /// (`source = "primus-iac/primus"`).
@@ -326,6 +332,14 @@ impl Provider for PrimusProvider {
             data_source::register(SecretsDataSource).into(),
             data_source::register(ConnectionTestDataSource).into(),
         ]
+    }
+
+    fn functions(&self) -> Vec<FunctionEntry> {
+        vec![function::register(SetupPasswordValid)]
+    }
+
+    fn actions(&self) -> Vec<ActionEntry<Client>> {
+        vec![action::register(LoginTestAction)]
     }
 }
 

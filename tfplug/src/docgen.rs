@@ -1,10 +1,14 @@
 //! Registry documentation (`docs/index.md`, `docs/resources/*.md`,
-//! `docs/data-sources/*.md`) in the layout of HashiCorp's tfplugindocs,
+//! `docs/data-sources/*.md`, `docs/actions/*.md`, `docs/functions/*.md`)
+//! in the layout of HashiCorp's tfplugindocs,
 //! rendered from the schemas a provider serves (a `GetProviderSchema`
 //! answer, so exactly what Terraform sees) and its examples in registry
 //! layout (`examples/provider/provider.tf`, `examples/resources/<type>/*.tf`
-//! and `import.sh`, `examples/data-sources/<type>/*.tf`). Cargo feature
-//! `docs`.
+//! and `import.sh`, `examples/data-sources/<type>/*.tf`,
+//! `examples/actions/<type>/action.tf`,
+//! `examples/functions/<name>/function.tf`). Cargo feature `docs`.
+
+mod function_page;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -100,21 +104,27 @@ impl Docs {
             text: self.index_page(provider, examples)?,
         }];
         let prefix = format!("{}_", self.provider);
-        for kind in [Kind::Resource, Kind::DataSource] {
-            let map = match kind {
-                Kind::Resource => &schemas.resource_schemas,
-                Kind::DataSource => &schemas.data_source_schemas,
-            };
-            let mut names: Vec<&String> = map.keys().collect();
-            names.sort();
-            for name in names {
+        for kind in Kind::ALL {
+            for (name, schema) in kind.schemas(schemas) {
                 let short = name.strip_prefix(&prefix).unwrap_or(name);
                 let examples = examples.join(kind.dir()).join(name);
                 pages.push(DocPage {
                     path: PathBuf::from(kind.dir()).join(format!("{short}.md")),
-                    text: self.type_page(name, kind, &map[name], &examples)?,
+                    text: self.type_page(name, kind, schema, &examples)?,
                 });
             }
+        }
+        let mut functions: Vec<_> = schemas.functions.iter().collect();
+        functions.sort_by_key(|(name, _)| *name);
+        for (name, function) in functions {
+            pages.push(DocPage {
+                path: PathBuf::from(function_page::DIR).join(format!("{name}.md")),
+                text: self.function_page(
+                    name,
+                    function,
+                    &examples.join(function_page::DIR).join(name),
+                )?,
+            });
         }
         Ok(pages)
     }
@@ -154,8 +164,9 @@ impl Docs {
             }
             checked.push(path);
         }
-        for kind in [Kind::Resource, Kind::DataSource] {
-            let Ok(entries) = std::fs::read_dir(out.join(kind.dir())) else {
+        let dirs = Kind::ALL.map(Kind::dir);
+        for dir in dirs.iter().chain([&function_page::DIR]) {
+            let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
                 continue;
             };
             for entry in entries.flatten() {
@@ -233,14 +244,33 @@ impl Docs {
 enum Kind {
     Resource,
     DataSource,
+    Action,
 }
 
 impl Kind {
+    const ALL: [Kind; 3] = [Kind::Resource, Kind::DataSource, Kind::Action];
+
+    /// The schemas of this kind, by name.
+    fn schemas(self, all: &get_provider_schema::Response) -> Vec<(&String, &Schema)> {
+        let mut schemas: Vec<(&String, &Schema)> = match self {
+            Kind::Resource => all.resource_schemas.iter().collect(),
+            Kind::DataSource => all.data_source_schemas.iter().collect(),
+            Kind::Action => all
+                .action_schemas
+                .iter()
+                .filter_map(|(name, action)| Some((name, action.schema.as_ref()?)))
+                .collect(),
+        };
+        schemas.sort_by_key(|(name, _)| *name);
+        schemas
+    }
+
     /// The docs (and examples) subdirectory.
     fn dir(self) -> &'static str {
         match self {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
+            Kind::Action => "actions",
         }
     }
 
@@ -248,6 +278,7 @@ impl Kind {
         match self {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
+            Kind::Action => "Action",
         }
     }
 
@@ -256,6 +287,7 @@ impl Kind {
         match self {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
+            Kind::Action => "action.tf",
         }
     }
 }

@@ -13,9 +13,9 @@
 //!
 //! The public surface is grouped by role, one module each:
 //! [`provider`], [`resource`], [`data_source`], [`schema`] (with
-//! [`validators`]), [`diag`], [`value`] and [`serve`]. Later protocol
-//! features (provider functions, actions) fit as further optional traits
-//! or as role modules of their own beside these.
+//! [`validators`]), [`diag`], [`value`], [`function`], [`action`] and
+//! [`serve`]. Resource identity, list resources and generated configuration
+//! are optional traits in [`resource`].
 //!
 //! The framework does the protocol work: the go-plugin handshake with
 //! AutoMTLS, the msgpack value codec, Terraform's plan/apply consistency
@@ -26,15 +26,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod actions;
 mod cty;
 pub mod diag;
 mod error;
 mod extras;
 mod field;
+mod functions;
 mod identity;
 mod listing;
 mod log;
 mod plan;
+mod request_log;
 pub mod schema;
 mod serde_value;
 mod server;
@@ -100,6 +103,25 @@ pub mod data_source {
     pub use crate::traits::{
         register_data_source as register, DataReadRequest, DataReadResponse, DataSource,
         DataSourceBuilder, DataSourceEntry, ValidateDataSourceConfig, ValidateRequest,
+    };
+}
+
+/// Provider-defined functions (Terraform 1.8+): the [`Function`](function::Function) trait,
+/// its definition, and the errors it returns; registered by
+/// [`Provider::functions`](provider::Provider::functions).
+pub mod function {
+    pub use crate::functions::{
+        register_function as register, Function, FunctionCall, FunctionDefinition, FunctionEntry,
+        FunctionError, Parameter,
+    };
+}
+
+/// Actions (Terraform 1.14+), run on demand with `terraform apply -invoke=action.TYPE.NAME`:
+/// the [`Action`](action::Action) trait, its request and progress reporting; registered by
+/// [`Provider::actions`](provider::Provider::actions).
+pub mod action {
+    pub use crate::actions::{
+        register_action as register, Action, ActionEntry, InvokeRequest, Progress,
     };
 }
 

@@ -149,3 +149,32 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }
+
+/// At TRACE, names the top-level attributes a plan leaves unknown and
+/// those whose planned value differs from the prior state: names only,
+/// never a value, so sensitive and write-only attributes are safe too.
+pub(crate) fn trace_plan(type_name: &str, prior: &crate::cty::Value, planned: &crate::cty::Value) {
+    let crate::cty::Value::Object(attributes) = planned else {
+        return;
+    };
+    if !tracing::enabled!(Level::TRACE) {
+        return;
+    }
+    let names = |wanted: &dyn Fn(&str, &crate::cty::Value) -> bool| {
+        attributes
+            .iter()
+            .filter(|(name, value)| wanted(name, value))
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let unknown = names(&|_, v| !v.is_wholly_known());
+    let changed = names(&|n, v| v.is_wholly_known() && prior.attr(n) != v);
+    tracing::trace!(
+        tf_rpc = "PlanResourceChange",
+        tf_resource_type = type_name,
+        tf_plan_unknown = unknown,
+        tf_plan_changed = changed,
+        "planned change"
+    );
+}

@@ -2,19 +2,20 @@
 //! typed operations, applies Terraform's rules, encodes responses.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
+use crate::actions::{ActionEntry, ErasedAction, Progress};
 use crate::cty::{from_json, from_msgpack, to_msgpack, Type, Value};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::functions::{ErasedFunction, FunctionEntry};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
+use crate::request_log::{LoggedRequest, Outcome, RequestLog};
 use crate::schema::{Block, Schema};
 use crate::serde_value::from_value;
 use crate::traits::{
@@ -43,6 +44,8 @@ struct Core<P: Provider> {
     schema: Schema,
     resources: HashMap<String, Arc<dyn ErasedResource<P::Client>>>,
     data_sources: HashMap<String, Arc<dyn ErasedDataSource<P::Client>>>,
+    functions: HashMap<String, Arc<dyn ErasedFunction>>,
+    actions: HashMap<String, Arc<dyn ErasedAction<P::Client>>>,
     client: RwLock<Option<Arc<P::Client>>>,
     /// Problems found when checking schemas against state structs; every
     /// schema request reports them so `terraform validate` shows them.
@@ -67,73 +70,48 @@ impl<P: Provider> ProviderService<P> {
     }
 
     /// Runs `op` in a tracked task of its own and waits for it; refuses it
-    /// once shutdown has begun. Logs one line per request at DEBUG when it
-    /// is served (and its arrival at TRACE), naming the RPC and the type,
-    /// never a value.
+    /// once shutdown has begun. Logged as [`spawn_logged`](Self::spawn_logged) says.
     async fn detached<T, F, Fut>(&self, request: RequestLog, op: F) -> Result<T, Status>
     where
         F: FnOnce(Arc<Core<P>>) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
-        T: Send + 'static,
+        T: Outcome + Send + 'static,
     {
-        let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        let RequestLog { rpc, resource_type } = request;
-        tracing::trace!(
-            tf_rpc = rpc,
-            tf_req_id = id,
-            tf_resource_type = resource_type,
-            "received request"
-        );
+        self.spawn_logged(request, op)?
+            .await
+            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
+    }
+
+    /// Starts `op` in a tracked task of its own (refused once shutdown has
+    /// begun) and returns its handle: the streaming RPCs answer before it
+    /// ends. Logged as [`LoggedRequest`] says; the RPCs that run no
+    /// provider code answer inline and log the same lines.
+    fn spawn_logged<T, F, Fut>(
+        &self,
+        request: RequestLog,
+        op: F,
+    ) -> Result<tokio::task::JoinHandle<T>, Status>
+    where
+        F: FnOnce(Arc<Core<P>>) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Outcome + Send + 'static,
+    {
+        let log = LoggedRequest::received(request);
         if self.ops.is_closed() {
-            tracing::debug!(
-                tf_rpc = rpc,
-                tf_req_id = id,
-                tf_resource_type = resource_type,
-                "refused request: the provider is shutting down"
-            );
+            log.refused();
             return Err(Status::unavailable(
                 "the provider is shutting down and takes no new requests",
             ));
         }
-        let started = Instant::now();
         let operation = op(Arc::clone(&self.core));
         // Logged in the task, so a request whose connection is gone (and
         // whose handler was dropped) is still reported when it ends.
         let task = async move {
             let result = operation.await;
-            tracing::debug!(
-                tf_rpc = rpc,
-                tf_req_id = id,
-                tf_resource_type = resource_type,
-                tf_req_duration_ms =
-                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                "served request"
-            );
+            log.served(&result);
             result
         };
-        self.ops
-            .spawn(task)
-            .await
-            .map_err(|e| Status::internal(format!("the provider operation failed: {e}")))
-    }
-}
-
-/// Numbers requests for the logs (`tf_req_id`), unique within the process.
-static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
-
-/// What the request log lines name: the RPC and the resource or data
-/// source type, nothing from the request's values.
-struct RequestLog {
-    rpc: &'static str,
-    resource_type: Option<String>,
-}
-
-impl RequestLog {
-    fn of(rpc: &'static str, resource_type: &str) -> RequestLog {
-        RequestLog {
-            rpc,
-            resource_type: Some(resource_type.to_owned()),
-        }
+        Ok(self.ops.spawn(task))
     }
 }
 
@@ -150,11 +128,22 @@ impl<P: Provider> Core<P> {
             .into_iter()
             .map(|DataSourceEntry(d)| (d.type_name(), d))
             .collect();
+        let functions: HashMap<_, _> = provider
+            .functions()
+            .into_iter()
+            .map(|FunctionEntry(f)| (f.name(), f))
+            .collect();
+        let actions: HashMap<_, _> = provider
+            .actions()
+            .into_iter()
+            .map(|ActionEntry(a)| (a.type_name(), a))
+            .collect();
         let mut schema_problems = Diagnostics::new();
         let checks = resources
             .values()
             .map(|r| r.check())
-            .chain(data_sources.values().map(|d| d.check()));
+            .chain(data_sources.values().map(|d| d.check()))
+            .chain(actions.values().map(|a| a.check()));
         for problem in checks.filter_map(Result::err) {
             tracing::error!(%problem, "schema does not match its state type");
             schema_problems.error(
@@ -167,6 +156,8 @@ impl<P: Provider> Core<P> {
             schema,
             resources,
             data_sources,
+            functions,
+            actions,
             client: RwLock::new(None),
             schema_problems,
             stop,
@@ -186,6 +177,19 @@ impl<P: Provider> Core<P> {
         self.data_sources
             .get(name)
             .ok_or_else(|| unknown_type("data source", name))
+    }
+
+    fn function_definitions(&self) -> HashMap<String, pb::Function> {
+        self.functions
+            .iter()
+            .map(|(n, f)| (n.clone(), f.definition().to_proto()))
+            .collect()
+    }
+
+    fn action(&self, name: &str) -> Result<&Arc<dyn ErasedAction<P::Client>>, Diagnostics> {
+        self.actions
+            .get(name)
+            .ok_or_else(|| unknown_type("action", name))
     }
 
     fn client(&self) -> Result<Arc<P::Client>, Diagnostics> {
@@ -218,12 +222,17 @@ fn one_event<T: Send + 'static>(event: T) -> EventStream<T> {
     Box::pin(tokio_stream::iter([Ok(event)]))
 }
 
-fn not_supported(what: &str) -> Vec<pb::Diagnostic> {
-    Diagnostics::from(Diagnostic::error(
+/// The answer to an RPC of a feature tfplug does not offer, logged like
+/// every other request.
+fn not_supported(rpc: &'static str, what: &str) -> Vec<pb::Diagnostic> {
+    let log = LoggedRequest::received(RequestLog::provider(rpc));
+    let diagnostics = Diagnostics::from(Diagnostic::error(
         "Not Supported",
         format!("This provider (built with tfplug) does not support {what}."),
     ))
-    .to_proto()
+    .to_proto();
+    log.served(&diagnostics[..]);
+    diagnostics
 }
 
 fn caps(c: Option<pb::ClientCapabilities>) -> ClientCapabilities {
@@ -349,6 +358,7 @@ impl<P: Provider> Core<P> {
         if write_only {
             plan::null_write_only(&schema.block, &mut after.planned);
         }
+        crate::log::trace_plan(&req.type_name, &prior, &after.planned);
         let resp = pb::plan_resource_change::Response {
             planned_identity: identity_list::identity_data(r.as_ref(), &after.planned)?,
             planned_state: Some(encode(&after.planned, schema)?),
@@ -594,6 +604,86 @@ impl<P: Provider> Core<P> {
     }
 }
 
+impl<P: Provider> Core<P> {
+    async fn do_call_function(
+        &self,
+        req: pb::call_function::Request,
+    ) -> pb::call_function::Response {
+        let Some(function) = self.functions.get(&req.name) else {
+            return pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError {
+                    text: format!(
+                        "this provider has no function {:?}; check the spelling and the provider version",
+                        req.name
+                    ),
+                    function_argument: None,
+                }),
+            };
+        };
+        match function.call(&req.arguments).await {
+            Ok(msgpack) => pb::call_function::Response {
+                result: Some(pb::DynamicValue {
+                    msgpack,
+                    json: Vec::new(),
+                }),
+                error: None,
+            },
+            Err(e) => pb::call_function::Response {
+                result: None,
+                error: Some(e.to_proto()),
+            },
+        }
+    }
+
+    /// The action's configuration, checked against its schema; the
+    /// shared first step of validating, planning and invoking.
+    fn action_config(
+        &self,
+        action_type: &str,
+        config: Option<&pb::DynamicValue>,
+    ) -> Result<Value, Diagnostics> {
+        let action = self.action(action_type)?;
+        let config = decode(config, action.schema(), "action configuration")?;
+        self.validate_against(&action.schema().block, &config, false)
+            .into_result()?;
+        Ok(config)
+    }
+
+    async fn run_action(
+        &self,
+        req: &pb::invoke_action::Request,
+        progress: Progress,
+    ) -> Diagnostics {
+        let config = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(config) => config,
+            Err(d) => return d,
+        };
+        match (self.action(&req.action_type), self.client()) {
+            (Ok(action), Ok(client)) => action.invoke(&client, &config, progress).await,
+            (Err(d), _) | (_, Err(d)) => d,
+        }
+    }
+
+    /// Runs the action, sending its progress and then its completion to
+    /// `events`.
+    async fn do_invoke_action(
+        &self,
+        req: pb::invoke_action::Request,
+        events: tokio::sync::mpsc::UnboundedSender<pb::invoke_action::Event>,
+    ) -> Diagnostics {
+        let result = self.run_action(&req, Progress::new(events.clone())).await;
+        let completed = pb::invoke_action::event::Completed {
+            diagnostics: result.to_proto(),
+        };
+        // Terraform may have gone; the outcome is still logged.
+        let _ = events.send(pb::invoke_action::Event {
+            r#type: Some(pb::invoke_action::event::Type::Completed(completed)),
+        });
+        result
+    }
+}
+
 fn flatten<T: Default>(
     r: Result<(T, Diagnostics), Diagnostics>,
     set: impl FnOnce(&mut T, Vec<pb::Diagnostic>),
@@ -610,7 +700,8 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_metadata::Request>,
     ) -> R<pb::get_metadata::Response> {
-        Ok(Response::new(pb::get_metadata::Response {
+        let log = LoggedRequest::received(RequestLog::provider("GetMetadata"));
+        let resp = pb::get_metadata::Response {
             server_capabilities: Some(server_capabilities(&self.core)),
             list_resources: self
                 .core
@@ -636,15 +727,32 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     type_name: n.clone(),
                 })
                 .collect(),
+            functions: self
+                .core
+                .functions
+                .keys()
+                .map(|n| pb::get_metadata::FunctionMetadata { name: n.clone() })
+                .collect(),
+            actions: self
+                .core
+                .actions
+                .keys()
+                .map(|n| pb::get_metadata::ActionMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             ..Default::default()
-        }))
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn get_provider_schema(
         &self,
         _: Request<pb::get_provider_schema::Request>,
     ) -> R<pb::get_provider_schema::Response> {
-        Ok(Response::new(pb::get_provider_schema::Response {
+        let log = LoggedRequest::received(RequestLog::provider("GetProviderSchema"));
+        let resp = pb::get_provider_schema::Response {
             provider: Some(self.core.schema.to_proto()),
             resource_schemas: self
                 .core
@@ -663,21 +771,35 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 .list_schemas()
                 .map(|(n, s)| (n.clone(), s.to_proto()))
                 .collect(),
+            functions: self.core.function_definitions(),
+            action_schemas: self
+                .core
+                .actions
+                .iter()
+                .map(|(n, a)| {
+                    let schema = Some(a.schema().to_proto());
+                    (n.clone(), pb::ActionSchema { schema })
+                })
+                .collect(),
             diagnostics: self.core.schema_problems.to_proto(),
             server_capabilities: Some(server_capabilities(&self.core)),
             ..Default::default()
-        }))
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn validate_provider_config(
         &self,
         req: Request<pb::validate_provider_config::Request>,
     ) -> R<pb::validate_provider_config::Response> {
+        let log = LoggedRequest::received(RequestLog::provider("ValidateProviderConfig"));
         let req = req.into_inner();
         let core = &self.core;
         let diags = decode(req.config.as_ref(), &core.schema, "provider configuration")
             .map(|config| core.validate_against(&core.schema.block, &config, false))
             .unwrap_or_else(|d| d);
+        log.served(&diags);
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diags.to_proto(),
         }))
@@ -741,7 +863,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> R<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(self.core.identity_schemas()))
+        let log = LoggedRequest::received(RequestLog::provider("GetResourceIdentitySchemas"));
+        let resp = self.core.identity_schemas();
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn upgrade_resource_identity(
@@ -765,10 +890,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         let req = req.into_inner();
         let diags = self
             .detached(
-                RequestLog {
-                    rpc: "ConfigureProvider",
-                    resource_type: None,
-                },
+                RequestLog::provider("ConfigureProvider"),
                 |core| async move { core.do_configure(req).await },
             )
             .await?
@@ -840,6 +962,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::move_resource_state::Response> {
         Ok(Response::new(pb::move_resource_state::Response {
             diagnostics: not_supported(
+                "MoveResourceState",
                 "moving state between resource types (moved blocks across types)",
             ),
             ..Default::default()
@@ -866,7 +989,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> R<pb::validate_ephemeral_resource_config::Response> {
         Ok(Response::new(
             pb::validate_ephemeral_resource_config::Response {
-                diagnostics: not_supported("ephemeral resources"),
+                diagnostics: not_supported(
+                    "ValidateEphemeralResourceConfig",
+                    "ephemeral resources",
+                ),
             },
         ))
     }
@@ -876,7 +1002,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::open_ephemeral_resource::Request>,
     ) -> R<pb::open_ephemeral_resource::Response> {
         Ok(Response::new(pb::open_ephemeral_resource::Response {
-            diagnostics: not_supported("ephemeral resources"),
+            diagnostics: not_supported("OpenEphemeralResource", "ephemeral resources"),
             ..Default::default()
         }))
     }
@@ -886,7 +1012,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::renew_ephemeral_resource::Request>,
     ) -> R<pb::renew_ephemeral_resource::Response> {
         Ok(Response::new(pb::renew_ephemeral_resource::Response {
-            diagnostics: not_supported("ephemeral resources"),
+            diagnostics: not_supported("RenewEphemeralResource", "ephemeral resources"),
             ..Default::default()
         }))
     }
@@ -896,7 +1022,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::close_ephemeral_resource::Request>,
     ) -> R<pb::close_ephemeral_resource::Response> {
         Ok(Response::new(pb::close_ephemeral_resource::Response {
-            diagnostics: not_supported("ephemeral resources"),
+            diagnostics: not_supported("CloseEphemeralResource", "ephemeral resources"),
         }))
     }
 
@@ -904,21 +1030,27 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> R<pb::get_functions::Response> {
-        // No provider functions: an empty list, not an error.
-        Ok(Response::new(pb::get_functions::Response::default()))
+        let log = LoggedRequest::received(RequestLog::provider("GetFunctions"));
+        let resp = pb::get_functions::Response {
+            functions: self.core.function_definitions(),
+            diagnostics: Vec::new(),
+        };
+        log.served(&resp.diagnostics[..]);
+        Ok(Response::new(resp))
     }
 
     async fn call_function(
         &self,
         req: Request<pb::call_function::Request>,
     ) -> R<pb::call_function::Response> {
-        Ok(Response::new(pb::call_function::Response {
-            result: None,
-            error: Some(pb::FunctionError {
-                text: format!("this provider has no function {:?}", req.into_inner().name),
-                function_argument: None,
-            }),
-        }))
+        let req = req.into_inner();
+        let resp = self
+            .detached(
+                RequestLog::function("CallFunction", &req.name),
+                |core| async move { core.do_call_function(req).await },
+            )
+            .await?;
+        Ok(Response::new(resp))
     }
 
     type ListResourceStream = EventStream<pb::list_resource::Event>;
@@ -980,8 +1112,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::validate_action_config::Request>,
     ) -> R<pb::validate_action_config::Response> {
+        let req = req.into_inner();
+        let checked = self
+            .detached(
+                RequestLog::action("ValidateActionConfig", &req.type_name),
+                |core| async move {
+                    core.action_config(&req.type_name, req.config.as_ref())
+                        .map(|_| Diagnostics::new())
+                },
+            )
+            .await?;
         Ok(Response::new(pb::validate_action_config::Response {
-            diagnostics: unknown_type("action", &req.into_inner().type_name).to_proto(),
+            diagnostics: checked.unwrap_or_else(|d| d).to_proto(),
         }))
     }
 
@@ -989,9 +1131,19 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::plan_action::Request>,
     ) -> R<pb::plan_action::Response> {
+        let req = req.into_inner();
+        let checked = self
+            .detached(
+                RequestLog::action("PlanAction", &req.action_type),
+                |core| async move {
+                    core.action_config(&req.action_type, req.config.as_ref())
+                        .map(|_| Diagnostics::new())
+                },
+            )
+            .await?;
         Ok(Response::new(pb::plan_action::Response {
-            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
-            ..Default::default()
+            diagnostics: checked.unwrap_or_else(|d| d).to_proto(),
+            deferred: None,
         }))
     }
 
@@ -1001,12 +1153,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         req: Request<pb::invoke_action::Request>,
     ) -> R<Self::InvokeActionStream> {
-        let completed = pb::invoke_action::event::Completed {
-            diagnostics: unknown_type("action", &req.into_inner().action_type).to_proto(),
-        };
-        Ok(Response::new(one_event(pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(completed)),
-        })))
+        let req = req.into_inner();
+        let (events, received) = tokio::sync::mpsc::unbounded_channel();
+        // The action runs on after this returns; its events arrive on the stream.
+        self.spawn_logged(
+            RequestLog::action("InvokeAction", &req.action_type),
+            |core| async move { core.do_invoke_action(req, events).await },
+        )?;
+        let stream = tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(received),
+            Ok,
+        );
+        Ok(Response::new(Box::pin(stream)))
     }
 
     // State stores (Terraform's pluggable backends) are a provider feature
@@ -1017,7 +1175,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::validate_state_store::Request>,
     ) -> R<pb::validate_state_store::Response> {
         Ok(Response::new(pb::validate_state_store::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("ValidateStateStoreConfig", "state stores"),
         }))
     }
 
@@ -1026,7 +1184,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::configure_state_store::Request>,
     ) -> R<pb::configure_state_store::Response> {
         Ok(Response::new(pb::configure_state_store::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("ConfigureStateStore", "state stores"),
             ..Default::default()
         }))
     }
@@ -1038,7 +1196,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::read_state_bytes::Request>,
     ) -> R<Self::ReadStateBytesStream> {
         Ok(Response::new(one_event(pb::read_state_bytes::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("ReadStateBytes", "state stores"),
             ..Default::default()
         })))
     }
@@ -1048,13 +1206,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> R<pb::write_state_bytes::Response> {
         Ok(Response::new(pb::write_state_bytes::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("WriteStateBytes", "state stores"),
         }))
     }
 
     async fn lock_state(&self, _: Request<pb::lock_state::Request>) -> R<pb::lock_state::Response> {
         Ok(Response::new(pb::lock_state::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("LockState", "state stores"),
             ..Default::default()
         }))
     }
@@ -1064,13 +1222,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::unlock_state::Request>,
     ) -> R<pb::unlock_state::Response> {
         Ok(Response::new(pb::unlock_state::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("UnlockState", "state stores"),
         }))
     }
 
     async fn get_states(&self, _: Request<pb::get_states::Request>) -> R<pb::get_states::Response> {
         Ok(Response::new(pb::get_states::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("GetStates", "state stores"),
             ..Default::default()
         }))
     }
@@ -1080,7 +1238,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _: Request<pb::delete_state::Request>,
     ) -> R<pb::delete_state::Response> {
         Ok(Response::new(pb::delete_state::Response {
-            diagnostics: not_supported("state stores"),
+            diagnostics: not_supported("DeleteState", "state stores"),
         }))
     }
 
@@ -1387,6 +1545,46 @@ mod tests {
         })
     }
 
+    /// This thread's lines of the captured log.
+    fn this_threads_logs() -> String {
+        // Other tests log into the same subscriber from their own threads.
+        let this_thread = format!("{:?} ", std::thread::current().id());
+        String::from_utf8(captured_logs().0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&this_thread))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_plan_is_traced_by_attribute_names_without_values() {
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        captured_logs();
+        let config = obj("secret-name-value");
+        let req = pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            proposed_new_state: dv(&config),
+            config: dv(&config),
+            ..Default::default()
+        };
+        service
+            .plan_resource_change(Request::new(req))
+            .await
+            .unwrap();
+        let logs = this_threads_logs();
+        let planned = logs
+            .lines()
+            .find(|l| l.contains("planned change"))
+            .unwrap_or_default();
+        // The plan modifier sets id; name changes from null (create).
+        assert!(planned.contains("TRACE"), "{logs}");
+        assert!(planned.contains("tf_plan_changed=\"id,name\""), "{logs}");
+        assert!(planned.contains("tf_plan_unknown=\"\""), "{logs}");
+        assert!(!logs.contains("secret-name-value"), "{logs}");
+    }
+
     #[tokio::test]
     async fn each_request_is_logged_by_rpc_and_type_without_values() {
         let service = ProviderService::new(TestProvider, CancellationToken::new());
@@ -1397,19 +1595,12 @@ mod tests {
             config: dv(&obj("value-that-must-not-be-logged")),
             ..Default::default()
         };
-        let captured = captured_logs();
+        captured_logs();
         service
             .apply_resource_change(Request::new(apply.clone()))
             .await
             .unwrap();
-        // Other tests log into the same subscriber from their own threads.
-        let this_thread = format!("{:?} ", std::thread::current().id());
-        let logs: String = String::from_utf8(captured.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&this_thread))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let logs = this_threads_logs();
         let served: Vec<&str> = logs
             .lines()
             .filter(|l| l.contains("served request"))
@@ -1429,6 +1620,28 @@ mod tests {
             "{logs}"
         );
         assert!(!logs.contains("value-that-must-not-be-logged"), "{logs}");
+        let outcome = logs
+            .lines()
+            .find(|l| l.contains("request outcome"))
+            .unwrap_or_default();
+        // The provider was never configured: one error.
+        assert!(
+            outcome.contains("TRACE") && outcome.contains("tf_diagnostic_errors=1"),
+            "{logs}"
+        );
+
+        // Requests answered inline (no provider code) get the same line.
+        service
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap();
+        let logs = this_threads_logs();
+        let schema_lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("served request") && l.contains("tf_rpc=\"GetProviderSchema\""))
+            .collect();
+        assert_eq!(schema_lines.len(), 1, "{logs}");
+        assert!(schema_lines[0].contains("tf_req_duration_ms="), "{logs}");
 
         // Once shutdown has begun, new requests are refused.
         service.operations().close();

@@ -14,9 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::ActionEntry;
 use crate::cty::Value;
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::extras::{ErasedExtras, Extras};
+use crate::functions::FunctionEntry;
 use crate::schema::{Schema, SchemaMismatch};
 use crate::serde_value::{from_value, to_value};
 
@@ -55,6 +57,16 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The data sources. Build each with [`register`](crate::data_source::register).
     fn data_sources(&self) -> Vec<DataSourceEntry<Self::Client>>;
+
+    /// The provider-defined functions (Terraform 1.8+). None by default.
+    fn functions(&self) -> Vec<FunctionEntry> {
+        Vec::new()
+    }
+
+    /// The actions (Terraform 1.14+). None by default.
+    fn actions(&self) -> Vec<ActionEntry<Self::Client>> {
+        Vec::new()
+    }
 }
 
 /// Request of [`Provider::configure`].

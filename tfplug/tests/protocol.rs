@@ -401,3 +401,179 @@ async fn unknown_values_round_trip() {
         .attr("content")
         .is_unknown());
 }
+
+fn string_arg(v: &Value) -> pb::DynamicValue {
+    dv(v, &Type::String).unwrap()
+}
+
+async fn call_mode_bits(
+    client: &mut Client,
+    arguments: Vec<pb::DynamicValue>,
+) -> pb::call_function::Response {
+    let req = pb::call_function::Request {
+        name: "mode_bits".into(),
+        arguments,
+    };
+    client.call_function(req).await.unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn functions_are_served_without_configuring_the_provider() {
+    let cert = ClientCert::generate().unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
+    let mut client = plugin.provider_client(&cert).await.unwrap();
+
+    let listed = client
+        .get_functions(pb::get_functions::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mode_bits = &listed.functions["mode_bits"];
+    assert_eq!(mode_bits.parameters[0].name, "permissions");
+    assert_eq!(mode_bits.parameters[0].r#type, b"\"string\"");
+    assert!(!mode_bits.parameters[0].allow_null_value);
+    assert_eq!(mode_bits.r#return.as_ref().unwrap().r#type, b"\"number\"");
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schema.functions.contains_key("mode_bits"));
+    let metadata = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = metadata.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["mode_bits"]);
+    let actions: Vec<&str> = metadata
+        .actions
+        .iter()
+        .map(|a| a.type_name.as_str())
+        .collect();
+    assert_eq!(actions, ["localfile_append"]);
+
+    let ok = call_mode_bits(&mut client, vec![string_arg(&Value::from("0755"))]).await;
+    assert!(ok.error.is_none(), "{:?}", ok.error);
+    let result = from_msgpack(&ok.result.unwrap().msgpack, &Type::Number).unwrap();
+    assert_eq!(result, Value::from(0o755));
+
+    let bad = call_mode_bits(&mut client, vec![string_arg(&Value::from("rwx"))]).await;
+    let error = bad.error.unwrap();
+    assert_eq!(error.function_argument, Some(0));
+    assert!(error.text.contains("\"rwx\""), "{}", error.text);
+
+    let null = call_mode_bits(&mut client, vec![string_arg(&Value::Null)]).await;
+    assert_eq!(null.error.unwrap().function_argument, Some(0));
+    let unknown = call_mode_bits(&mut client, vec![string_arg(&Value::Unknown)]).await;
+    let result = from_msgpack(&unknown.result.unwrap().msgpack, &Type::Number).unwrap();
+    assert!(result.is_unknown());
+
+    let missing = client
+        .call_function(pb::call_function::Request {
+            name: "nope".into(),
+            arguments: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(missing.error.unwrap().text.contains("no function \"nope\""));
+}
+
+fn append_config(path: &str, line: Option<&str>) -> Option<pb::DynamicValue> {
+    let ty = Type::object([("path", Type::String), ("line", Type::String)]);
+    let config = Value::Object(BTreeMap::from([
+        ("path".to_owned(), Value::from(path)),
+        ("line".to_owned(), line.map_or(Value::Null, Value::from)),
+    ]));
+    dv(&config, &ty)
+}
+
+async fn invoke_append(client: &mut Client, path: &str) -> (Vec<String>, Vec<pb::Diagnostic>) {
+    let req = pb::invoke_action::Request {
+        action_type: "localfile_append".into(),
+        config: append_config(path, Some("hello")),
+        client_capabilities: None,
+    };
+    let mut events = client.invoke_action(req).await.unwrap().into_inner();
+    let mut progress = Vec::new();
+    while let Some(event) = events.message().await.unwrap() {
+        match event.r#type.unwrap() {
+            pb::invoke_action::event::Type::Progress(p) => progress.push(p.message),
+            pb::invoke_action::event::Type::Completed(c) => return (progress, c.diagnostics),
+        }
+    }
+    panic!("the stream ended without a completed event");
+}
+
+#[tokio::test]
+async fn actions_validate_plan_and_stream_their_progress() {
+    let root = tempfile::tempdir().unwrap();
+    let cert = ClientCert::generate().unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
+    let mut client = plugin.provider_client(&cert).await.unwrap();
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let block = schema.action_schemas["localfile_append"]
+        .schema
+        .as_ref()
+        .unwrap()
+        .block
+        .as_ref()
+        .unwrap();
+    assert_eq!(block.attributes.len(), 2);
+
+    // The schema's validators run at validation and at plan.
+    let validate = |config| pb::validate_action_config::Request {
+        type_name: "localfile_append".into(),
+        config,
+    };
+    let two_lines = client
+        .validate_action_config(validate(append_config("a.txt", Some("a\nb"))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        two_lines.diagnostics.len(),
+        1,
+        "{:?}",
+        two_lines.diagnostics
+    );
+    let one_line = client
+        .validate_action_config(validate(append_config("a.txt", Some("a"))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        one_line.diagnostics.is_empty(),
+        "{:?}",
+        one_line.diagnostics
+    );
+    let plan = |line| pb::plan_action::Request {
+        action_type: "localfile_append".into(),
+        config: append_config("a.txt", Some(line)),
+        client_capabilities: None,
+    };
+    let planned = client.plan_action(plan("x")).await.unwrap().into_inner();
+    assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+    let refused = client.plan_action(plan("x\ny")).await.unwrap().into_inner();
+    assert_eq!(refused.diagnostics.len(), 1, "{:?}", refused.diagnostics);
+
+    // Invoking needs the configured client.
+    let (_, diagnostics) = invoke_append(&mut client, "a.txt").await;
+    assert_eq!(diagnostics[0].summary, "Provider Not Configured");
+    let mut client = configured(&plugin, &cert, root.path()).await;
+    let (progress, diagnostics) = invoke_append(&mut client, "a.txt").await;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(progress.len(), 2, "{progress:?}");
+    assert!(progress[0].starts_with("appending to"), "{progress:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("a.txt")).unwrap(),
+        "hello\n"
+    );
+    let (_, diagnostics) = invoke_append(&mut client, "no/such/dir/a.txt").await;
+    assert_eq!(diagnostics[0].summary, "Cannot Open File");
+}

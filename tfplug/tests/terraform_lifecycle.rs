@@ -219,3 +219,89 @@ fn lifecycle_with_reattach() {
     ws.set_env("TF_REATTACH_PROVIDERS", provider.reattach());
     lifecycle(&ws);
 }
+
+/// Terraform 1.15.5 (installed beside 1.0.3 by scripts/install-tools.sh):
+/// a provider function called from configuration, and an action invoked
+/// with `terraform apply -invoke`.
+fn terraform_1_15_5() -> std::path::PathBuf {
+    tfplug::testing::terraform_binary()
+        .unwrap()
+        .with_file_name("terraform-1.15.5")
+}
+
+fn functions_and_actions_config(root: &Path, mode: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    localfile = {{ source = "tfplug/localfile", version = "0.1.0" }}
+  }}
+}}
+provider "localfile" {{
+  root = "{root}"
+}}
+output "bits" {{
+  value = provider::localfile::mode_bits("{mode}")
+}}
+action "localfile_append" "note" {{
+  config {{
+    path = "notes.txt"
+    line = "invoked"
+  }}
+}}
+"#,
+        root = root.display()
+    )
+}
+
+#[test]
+fn function_and_action_on_terraform_1_15() {
+    let root = tempfile::tempdir().unwrap();
+    let notes = root.path().join("notes.txt");
+    let mut ws = Workspace::new(&example(), "tfplug/localfile", "0.1.0").unwrap();
+    ws.set_terraform(terraform_1_15_5());
+    ws.write_config(&functions_and_actions_config(root.path(), "0640"))
+        .unwrap();
+    ws.init().unwrap();
+
+    // A plain apply computes the function and leaves the action alone.
+    let applied = ws.apply().unwrap();
+    assert!(applied.stdout.contains("bits = 416"), "{}", applied.stdout);
+    assert!(!notes.exists(), "the action ran without -invoke");
+
+    // Invoked on demand, twice: each run appends once and shows progress.
+    for runs in 1..=2 {
+        let invoked = ws
+            .run_ok(&[
+                "apply",
+                "-no-color",
+                "-input=false",
+                "-auto-approve",
+                "-invoke=action.localfile_append.note",
+            ])
+            .unwrap();
+        assert!(
+            invoked.stdout.contains("appending to"),
+            "no progress message: {}",
+            invoked.stdout
+        );
+        assert_eq!(
+            std::fs::read_to_string(&notes).unwrap(),
+            "invoked\n".repeat(runs)
+        );
+    }
+
+    // A bad argument fails the plan at the call.
+    ws.write_config(&functions_and_actions_config(root.path(), "0999"))
+        .unwrap();
+    let failed = ws.run(&["plan", "-no-color", "-input=false"]).unwrap();
+    assert_ne!(failed.code, 0);
+    // The argument index in the function error makes Terraform name the parameter.
+    assert!(
+        failed
+            .stderr
+            .contains("Invalid value for \"permissions\" parameter: \"0999\" is not an octal mode"),
+        "{}",
+        failed.stderr
+    );
+}

@@ -60,7 +60,13 @@ fn every_example_validates(tf: Terraform) {
     if tf != Terraform::V1_0_3 {
         dirs.push(examples.join("quickstart"));
     }
-    for kind in ["resources", "data-sources"] {
+    // Functions and actions need Terraform 1.8 and 1.14.
+    let kinds: &[&str] = if tf == Terraform::V1_0_3 {
+        &["resources", "data-sources"]
+    } else {
+        &["resources", "data-sources", "functions", "actions"]
+    };
+    for kind in kinds {
         let mut typed: Vec<_> = std::fs::read_dir(examples.join(kind))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -68,7 +74,7 @@ fn every_example_validates(tf: Terraform) {
         typed.sort();
         dirs.extend(typed);
     }
-    let expected = if tf == Terraform::V1_0_3 { 7 } else { 8 };
+    let expected = if tf == Terraform::V1_0_3 { 7 } else { 10 };
     assert_eq!(dirs.len(), expected, "{dirs:?}");
     for dir in dirs {
         validate(tf, &dir);

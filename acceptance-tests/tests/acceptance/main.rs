@@ -5,15 +5,18 @@
 //! attributes by old clients (1.0.3 only), the pre-flight and permission
 //! tests of `reliability` (1.15.5 only: the provider's behaviour, the same on
 //! every release), resource identity and `terraform query` (`identity`,
-//! `query`: 1.15.5 only, features older releases lack) and the kill tests of `kill` (1.0.3 only, see there); the
-//! Ctrl-C test runs on both. One test binary,
+//! `query`), provider functions (`functions`) and actions (`actions`), which
+//! need Terraform 1.8 to 1.14: 1.15.5 only; and the kill tests of `kill`
+//! (1.0.3 only, see there); the Ctrl-C test runs on both. One test binary,
 //! so the tests run in parallel (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod actions;
 mod adopt;
 mod data_sources;
 mod examples;
 mod failures;
+mod functions;
 mod identity;
 mod install;
 mod kill;

@@ -1,6 +1,8 @@
 //! `terraform-provider-localfile`: a small, real provider built on tfplug.
-//! It manages files on the local disk (`localfile_file`) and reads them
-//! (`data.localfile_file`). The tfplug tests drive it with a real Terraform.
+//! It manages files on the local disk (`localfile_file`), reads them
+//! (`data.localfile_file`), parses permission strings
+//! (`provider::localfile::mode_bits`) and appends lines on demand
+//! (`action.localfile_append`). The tfplug tests drive it with a real Terraform.
 //!
 //! Files are written to a temporary file beside the target, fsynced, and
 //! renamed into place, so a crash never leaves a half-written file.
@@ -11,9 +13,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tfplug::{
+    action,
+    action::{Action, ActionEntry, InvokeRequest},
     async_trait, data_source,
     data_source::{DataReadRequest, DataReadResponse, DataSource, DataSourceEntry},
     diag::{AttributePath, Diagnostic, Diagnostics},
+    function,
+    function::{
+        Function, FunctionCall, FunctionDefinition, FunctionEntry, FunctionError, Parameter,
+    },
     provider::{ConfigureRequest, ConfigureResponse, Provider},
     resource,
     resource::{
@@ -95,6 +103,14 @@ impl Provider for LocalFile {
 
     fn data_sources(&self) -> Vec<DataSourceEntry<Client>> {
         vec![data_source::register(FileData).into()]
+    }
+
+    fn functions(&self) -> Vec<FunctionEntry> {
+        vec![function::register(ModeBits)]
+    }
+
+    fn actions(&self) -> Vec<ActionEntry<Client>> {
+        vec![action::register(AppendAction)]
     }
 }
 
@@ -425,5 +441,94 @@ impl DataSource<Client> for FileData {
             content: Some(String::from_utf8_lossy(&bytes).into_owned()),
             path: req.config.path,
         }))
+    }
+}
+
+// ---- provider::localfile::mode_bits function ----
+
+struct ModeBits;
+
+#[async_trait]
+impl Function for ModeBits {
+    type Return = u32;
+
+    fn name(&self) -> &str {
+        "mode_bits"
+    }
+
+    fn definition(&self) -> FunctionDefinition {
+        FunctionDefinition::returns(Type::Number)
+            .summary("The permission bits of an octal mode string")
+            .markdown_description(
+                "`mode_bits(\"0644\")` is 420, as `localfile_file` reads `permissions`.",
+            )
+            .parameter(
+                Parameter::new("permissions", Type::String)
+                    .markdown_description("An octal mode, e.g. `0644`."),
+            )
+    }
+
+    async fn call(&self, call: FunctionCall) -> Result<u32, FunctionError> {
+        let text: String = call.argument(0)?;
+        parse_mode(&text).map_err(|bad| {
+            FunctionError::argument(0, format!("{bad} is not an octal mode up to 0777"))
+        })
+    }
+}
+
+// ---- localfile_append action ----
+
+struct AppendAction;
+
+/// The `config` block of `action "localfile_append"`.
+#[derive(Deserialize)]
+struct AppendConfig {
+    path: String,
+    line: String,
+}
+
+#[async_trait]
+impl Action<Client> for AppendAction {
+    type Config = AppendConfig;
+
+    fn type_name(&self) -> &str {
+        "localfile_append"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description(
+                "Appends a line to a file, creating it if needed; the file is not managed.",
+            )
+            .attribute(Attribute::required("path", Type::String))
+            .attribute(
+                Attribute::required("line", Type::String).validator(validators::custom(
+                    "one line, without a newline",
+                    |v| match v.as_str() {
+                        Some(text) if text.contains('\n') => Err(format!("{text:?}")),
+                        _ => Ok(()),
+                    },
+                )),
+            )
+    }
+
+    async fn invoke(
+        &self,
+        req: InvokeRequest<'_, Client, AppendConfig>,
+    ) -> Result<Diagnostics, Diagnostics> {
+        let path = req.client.resolve(&req.config.path);
+        req.progress
+            .report(format!("appending to {}", path.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_error("Open", &path, e))?;
+        writeln!(file, "{}", req.config.line)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error("Append To", &path, e))?;
+        req.progress
+            .report(format!("appended to {}", path.display()));
+        Ok(Diagnostics::new())
     }
 }
