@@ -121,3 +121,41 @@ fn query_generates_import_and_resource_blocks_naming_the_user() {
         "query contacted the HSM"
     );
 }
+
+/// The whole adoption of hosts onboarded by hand: the configuration
+/// `terraform query -generate-config-out` writes is applied as it is, takes
+/// over every stored entry without a single HSM request, leaves each entry
+/// as it was, and then plans empty.
+#[test]
+fn generated_config_adopts_every_entry_without_hsm_requests() {
+    let f = onboarded();
+    let stored_before: Vec<_> = ["U0001", "U0003"]
+        .map(|user| f.stored_secret(user))
+        .into();
+    let proxy_before = f.stored_proxy_password(PROXY);
+    let before = f.contacts();
+    let out = f.terraform(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+
+    let applied = f.apply();
+    assert_no_secret(&f, &applied.stdout);
+    assert!(
+        applied.stdout.contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}",
+        applied.stdout
+    );
+    f.assert_no_changes();
+
+    assert_eq!(
+        f.contacts().requests,
+        before.requests,
+        "adoption contacted the HSM"
+    );
+    let stored_after: Vec<_> = ["U0001", "U0003"]
+        .map(|user| f.stored_secret(user))
+        .into();
+    assert_eq!(stored_after, stored_before, "an entry changed");
+    assert!(stored_after.iter().all(Option::is_some));
+    assert_eq!(f.stored_proxy_password(PROXY), proxy_before);
+    assert!(proxy_before.is_some());
+}
