@@ -165,8 +165,8 @@ impl SecretsStore {
     /// values, can be created). Run it before asking an HSM for a secret, so
     /// a secret is never issued that could not be stored.
     ///
-    /// Cheap enough to call at plan time: a few `stat`s, one read and parse
-    /// of the file (no decryption of entries).
+    /// Cheap enough to call at plan time: a few `stat`s and the parse that
+    /// [`list`](Self::list) keeps (no decryption of entries).
     ///
     /// Errors: a missing directory is [`Error::DirectoryNotFound`]
     /// (0x80005004), an unwritable one [`Error::NoWriteAccess`]
@@ -179,6 +179,18 @@ impl SecretsStore {
     /// no key. A missing file is [`Error::NotFound`] (0x80005004).
     pub fn list(&self) -> Result<Vec<EntrySummary>> {
         Ok(self.shared.read_model()?.summaries())
+    }
+
+    /// Whether the entry `(kind, name)` holds a value, as
+    /// [`list`](Self::list) would say, without listing the others: one
+    /// lookup in the cached parse. A missing file is [`Error::NotFound`]
+    /// (0x80005004).
+    pub fn is_configured(&self, kind: EntryKind, name: &str) -> Result<bool> {
+        let model = self.shared.read_model()?;
+        Ok(matches!(
+            model.get(kind, name),
+            Some(Entry { value: Some(_), .. })
+        ))
     }
 
     /// Decrypts the entry `(kind, name)`; `Ok(None)` if the file has no such
