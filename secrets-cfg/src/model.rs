@@ -76,7 +76,9 @@ pub(crate) struct Model {
     /// of the model (the readers' view after each commit) copies pointers,
     /// not entries; an entry is copied when one side changes it.
     slots: Vec<Option<Arc<Entry>>>,
-    index: HashMap<(EntryKind, String), usize>,
+    /// Shared as the entries are: most commits change values, not which
+    /// entries exist, and then the readers' copy needs no index of its own.
+    index: Arc<HashMap<(EntryKind, String), usize>>,
     pub(crate) key_check: Option<String>,
 }
 
@@ -233,7 +235,7 @@ impl Model {
                     name,
                 });
             }
-            self.index.insert((kind, name.clone()), self.slots.len());
+            Arc::make_mut(&mut self.index).insert((kind, name.clone()), self.slots.len());
             self.slots.push(Some(Arc::new(Entry {
                 kind,
                 name,
@@ -279,7 +281,7 @@ impl Model {
                 Undo::Restore(index, previous)
             }
             None => {
-                self.index.insert((kind, name.to_owned()), self.slots.len());
+                Arc::make_mut(&mut self.index).insert((kind, name.to_owned()), self.slots.len());
                 self.slots.push(Some(Arc::new(Entry {
                     kind,
                     name: name.to_owned(),
@@ -295,7 +297,7 @@ impl Model {
 
     /// Removes `(kind, name)`; `None` if there was no such entry.
     pub(crate) fn remove(&mut self, kind: EntryKind, name: &str) -> Option<Undo> {
-        let index = self.index.remove(&(kind, name.to_owned()))?;
+        let index = Arc::make_mut(&mut self.index).remove(&(kind, name.to_owned()))?;
         Some(Undo::Restore(index, self.slots[index].take()))
     }
 
@@ -304,17 +306,18 @@ impl Model {
         match undo {
             Undo::Restore(index, previous) => {
                 let key = |e: &Entry| (e.kind, e.name.clone());
+                let positions = Arc::make_mut(&mut self.index);
                 if let Some(entry) = &self.slots[index] {
-                    self.index.remove(&key(entry));
+                    positions.remove(&key(entry));
                 }
                 if let Some(entry) = &previous {
-                    self.index.insert(key(entry), index);
+                    positions.insert(key(entry), index);
                 }
                 self.slots[index] = previous;
             }
             Undo::Pop => {
                 if let Some(Some(entry)) = self.slots.pop() {
-                    self.index.remove(&(entry.kind, entry.name.clone()));
+                    Arc::make_mut(&mut self.index).remove(&(entry.kind, entry.name.clone()));
                 }
             }
         }
@@ -460,7 +463,7 @@ impl Model {
             next += usize::from(slot.is_some());
         }
         self.slots.retain(Option::is_some);
-        for position in self.index.values_mut() {
+        for position in Arc::make_mut(&mut self.index).values_mut() {
             *position = moved_to[*position];
         }
     }

@@ -104,8 +104,8 @@ enum Outcome<R> {
 /// A loaded, verified file and the key that opens it.
 #[derive(Clone)]
 struct Loaded {
-    /// The bytes on disk (`None`: no file yet).
-    bytes: Option<Vec<u8>>,
+    /// The bytes on disk (`None`: no file yet), shared with the readers' view.
+    bytes: Option<Arc<Vec<u8>>>,
     meta: Option<FileMeta>,
     model: Model,
     key: ActiveKey,
@@ -501,7 +501,7 @@ impl Shared {
         self.remove_stale_temps();
         let file = self.read_file()?;
         if let (Some(mut loaded), Some(on_disk)) = (cached, &file) {
-            if loaded.bytes.as_deref() == Some(on_disk.bytes.as_slice()) {
+            if loaded.bytes.as_deref() == Some(&on_disk.bytes) {
                 loaded.meta = Some(on_disk.meta);
                 return Ok((guard, loaded));
             }
@@ -529,7 +529,7 @@ impl Shared {
                 KeyTodo::CreateFile => {}
             }
         }
-        let (bytes, meta) = file.map_or((None, None), |f| (Some(f.bytes), Some(f.meta)));
+        let (bytes, meta) = file.map_or((None, None), |f| (Some(Arc::new(f.bytes)), Some(f.meta)));
         Ok((
             guard,
             Loaded {
@@ -579,12 +579,12 @@ impl Shared {
             }
             loaded.key.todo = KeyTodo::None;
         }
-        let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
+        let size_hint = loaded.bytes.as_ref().map_or(0, |b| b.len());
         let text = loaded.model.render(&self.path, size_hint)?;
         let options = keep_or_new(loaded.meta, NEW_FILE_MODE);
         replace_file_with(&self.path, text.as_bytes(), options)
             .map_err(|e| Error::write(e.path, e.source))?;
-        loaded.bytes = Some(text.into_bytes());
+        loaded.bytes = Some(Arc::new(text.into_bytes()));
         Ok(())
     }
 }

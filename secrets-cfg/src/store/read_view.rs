@@ -13,7 +13,7 @@ pub(super) struct View {
     /// [`FileStamp::settled`]); if not, the bytes are read and compared, which
     /// still saves the parse.
     settled: bool,
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
     model: Arc<Model>,
 }
 
@@ -46,13 +46,13 @@ impl Shared {
             return Ok(None);
         };
         let model = match kept {
-            Some(v) if v.bytes == bytes => v.model,
+            Some(v) if *v.bytes == *bytes => v.model,
             _ => Arc::new(Model::parse(&self.path, &bytes)?),
         };
         *view = Some(View {
             stamp,
             settled: stamp.is_some_and(|s| s.settled(before)),
-            bytes,
+            bytes: Arc::new(bytes),
             model: Arc::clone(&model),
         });
         Ok(Some(model))
@@ -74,7 +74,7 @@ impl Shared {
                 *view = Some(View {
                     stamp,
                     settled: false,
-                    bytes: bytes.clone(),
+                    bytes: Arc::clone(bytes),
                     model: Arc::new(loaded.model.clone()),
                 });
             }
