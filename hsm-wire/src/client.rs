@@ -176,6 +176,12 @@ impl Connector {
         Ok(Connector::new(client_config_from_ca_file(ca_file)?))
     }
 
+    /// Whether `other` uses the very same TLS client configuration (the same
+    /// pinned CA, and so the same store of resumable sessions).
+    pub fn shares_tls_config(&self, other: &Connector) -> bool {
+        Arc::ptr_eq(self.tls.config(), other.tls.config())
+    }
+
     /// Sets the limit for TCP connect plus TLS handshake.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;

@@ -38,6 +38,11 @@ impl ConnectionPool {
         }
     }
 
+    /// The connector new connections are opened with.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
     /// Sets how many idle connections are kept per HSM; 0 keeps none.
     pub fn with_max_idle_per_hsm(mut self, max: usize) -> Self {
         self.max_idle_per_hsm = max;

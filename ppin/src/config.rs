@@ -1,5 +1,6 @@
 //! `primus.cfg`: where the HSMs are and which slot users they serve.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -139,9 +140,26 @@ pub struct PrimusConfig {
     path: PathBuf,
     hsms: Vec<Hsm>,
     users: Vec<SlotUser>,
+    /// Position in `users` by name: every operation looks its user up, and
+    /// that must not cost more with a thousand users than with one.
+    by_name: HashMap<String, usize>,
 }
 
 impl PrimusConfig {
+    fn new(path: PathBuf, hsms: Vec<Hsm>, users: Vec<SlotUser>) -> Self {
+        let by_name = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.user_name.clone(), i))
+            .collect();
+        PrimusConfig {
+            path,
+            hsms,
+            users,
+            by_name,
+        }
+    }
+
     /// Where `primus.cfg` is, or would be written: `explicit` if given, else
     /// `$SECUROSYS_PKCS11_CONF` when non-empty, else the first of
     /// [`PRIMUS_CFG_DEFAULT_PATHS`] that exists, else the first of them.
@@ -220,7 +238,7 @@ impl PrimusConfig {
 
     /// The slot user named `user_name`.
     pub fn user(&self, user_name: &str) -> Option<&SlotUser> {
-        self.users.iter().find(|u| u.user_name == user_name)
+        self.by_name.get(user_name).map(|&i| &self.users[i])
     }
 
     /// Every distinct service proxy user, in file order of first appearance.

@@ -156,8 +156,12 @@ impl Ppin {
         self.engine().test(filter).await
     }
 
-    /// The state of one slot user, from [`list`](Self::list).
+    /// The state of one slot user: one lookup with the built-in engine,
+    /// from [`list`](Self::list) with another.
     pub async fn status(&self, user: &str) -> Result<UserStatus, PpinError> {
+        if self.engine.is_none() {
+            return self.local.status(user).await;
+        }
         self.local.user(user)?;
         let listing = self.list().await?;
         // Absent only if the engine listed another primus.cfg than the one read here.

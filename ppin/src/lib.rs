@@ -74,6 +74,7 @@ mod engine;
 mod error;
 mod external;
 mod ops;
+mod pools;
 pub use external::{ExternalEngine, ExternalError, ExternalTimeouts, ParseProblem};
 
 pub use config::{

@@ -1,11 +1,12 @@
 //! The operations of `ppin`, shared by the command-line tool and the Terraform
 //! provider: [`BuiltinEngine`], the engine behind [`Ppin`](crate::Ppin).
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use hsm_wire::{
-    check_setup_password, ClientError, Connection, Connector, ServerVersion,
+    check_setup_password, ClientError, Connection, ConnectionPool, ServerVersion,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
 };
 use secrets_cfg::{EntryKind, EntrySummary, KeySource, Password, Secret, SecretsStore};
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Hsm, LiveConfig, PrimusConfig, SlotUser};
 use crate::engine::SetupCredentials;
 use crate::error::{PpinError, UserRole};
+use crate::pools::Pools;
 
 /// The name this client gives itself in the protocol handshake.
 const CLIENT_NAME: &str = concat!("ppin ", env!("CARGO_PKG_VERSION"));
@@ -66,6 +68,18 @@ pub struct UserStatus {
     pub configured: bool,
     /// Names of the HSMs serving it, in the order they are tried.
     pub hsms: Vec<String>,
+}
+
+impl UserStatus {
+    fn of(slot_user: &SlotUser, configured: bool) -> Self {
+        UserStatus {
+            user: slot_user.user_name.clone(),
+            slot_id: slot_user.slot_id,
+            proxy_user: slot_user.proxy_user.clone(),
+            configured,
+            hsms: slot_user.hsms.iter().map(|h| h.name.clone()).collect(),
+        }
+    }
 }
 
 /// A service proxy user's state, as `ppin -l` shows it.
@@ -169,12 +183,16 @@ impl TestFilter {
 /// well formed, proxy password present, `.secrets.cfg` writable), each
 /// redundant HSM at most once per operation and only while the previous ones
 /// could not be reached; an answer from an HSM, including an authentication
-/// failure, is final.
+/// failure, is final. Connections are kept open between operations (see
+/// [`hsm_wire::ConnectionPool`]): an idle one is used again only after it
+/// answered a request that carries no credential.
 #[derive(Debug, Clone)]
 pub struct BuiltinEngine {
     config: Arc<LiveConfig>,
     store: SecretsStore,
     timeouts: Timeouts,
+    /// Idle HSM connections, shared by clones: one apply's operations reuse them.
+    pools: Arc<Pools>,
     /// Aborts an operation that has not yet sent a credential.
     cancel: CancellationToken,
 }
@@ -192,9 +210,10 @@ struct ProxyCredentials {
     password: Password,
 }
 
-/// An authenticated connection and the HSM it goes to.
+/// An authenticated connection, the HSM it goes to and the pool it returns to.
 struct Session {
     connection: Connection,
+    pool: Arc<ConnectionPool>,
     hsm: Hsm,
     proxy_user: Option<String>,
 }
@@ -210,6 +229,7 @@ impl BuiltinEngine {
             config: Arc::new(config),
             store,
             timeouts: Timeouts::default(),
+            pools: Arc::default(),
             cancel: CancellationToken::new(),
         }
     }
@@ -268,6 +288,8 @@ impl BuiltinEngine {
     /// Replaces the network limits.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        // Pooled connections were opened with the old limits.
+        self.pools = Arc::default();
         self
     }
 
@@ -452,18 +474,18 @@ impl BuiltinEngine {
     /// `ppin -l`: every user and service proxy of `primus.cfg` with its state.
     pub async fn list(&self) -> Result<Listing, PpinError> {
         let config = self.config()?;
-        let entries = self.entries().await?;
-        let has = |kind: EntryKind, name: &str| holds(&entries, kind, name);
+        let configured: HashSet<(EntryKind, String)> = self
+            .entries()
+            .await?
+            .into_iter()
+            .filter(|e| e.configured)
+            .map(|e| (e.kind, e.name))
+            .collect();
+        let has = |kind: EntryKind, name: &str| configured.contains(&(kind, name.to_owned()));
         let users = config
             .users()
             .iter()
-            .map(|u| UserStatus {
-                user: u.user_name.clone(),
-                slot_id: u.slot_id,
-                proxy_user: u.proxy_user.clone(),
-                configured: has(EntryKind::User, &u.user_name),
-                hsms: u.hsms.iter().map(|h| h.name.clone()).collect(),
-            })
+            .map(|u| UserStatus::of(u, has(EntryKind::User, &u.user_name)))
             .collect();
         let proxies = config
             .proxy_users()
@@ -482,13 +504,9 @@ impl BuiltinEngine {
 
     /// The state of one slot user (what the provider reads back).
     pub async fn status(&self, user: &str) -> Result<UserStatus, PpinError> {
-        let config = self.config()?;
-        let listing = self.list().await?;
-        listing
-            .users
-            .into_iter()
-            .find(|u| u.user == user)
-            .ok_or_else(|| unknown_user(&config, user, UserRole::Slot))
+        let slot_user = self.user(user)?;
+        let configured = self.is_configured(EntryKind::User, user).await?;
+        Ok(UserStatus::of(&slot_user, configured))
     }
 
     /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
@@ -563,18 +581,19 @@ impl BuiltinEngine {
         let mut versions = Vec::with_capacity(config.hsms().len());
         for hsm in config.hsms() {
             let outcome = async {
-                let connection = self
+                let (connection, pool) = self
                     .connect(hsm)
                     .await
                     .map_err(|source| connect_error(None, hsm, source))?;
                 let mut session = Session {
                     connection,
+                    pool,
                     hsm: hsm.clone(),
                     proxy_user: None,
                 };
                 let version = session.connection.version().await;
                 let version = session.check(None, version)?;
-                session.connection.close().await;
+                session.release().await;
                 Ok(version)
             };
             versions.push(HsmVersion {
@@ -636,13 +655,22 @@ impl BuiltinEngine {
     }
 
     /// Whether `.secrets.cfg` names an entry of `kind` for `name` (no
-    /// decryption, no HSM); `false` when there is no file.
+    /// decryption, no HSM); `false` when there is no file. One lookup, not
+    /// a listing: an operation's cost must not grow with the number of entries.
     pub(crate) async fn is_configured(
         &self,
         kind: EntryKind,
         name: &str,
     ) -> Result<bool, PpinError> {
-        Ok(holds(&self.entries().await?, kind, name))
+        let owned = name.to_owned();
+        self.blocking(Some(name), move |store| {
+            match store.is_configured(kind, &owned) {
+                // No file yet means nothing is configured; `add` creates it.
+                Err(secrets_cfg::Error::NotFound { .. }) => Ok(false),
+                other => other,
+            }
+        })
+        .await
     }
 
     async fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>, PpinError> {
@@ -696,19 +724,27 @@ impl BuiltinEngine {
         }))
     }
 
-    async fn connect(&self, hsm: &Hsm) -> Result<Connection, ConnectFailure> {
-        // The CA file is read per connection: a few hundred bytes next to a TLS
-        // handshake, and a replaced CA takes effect without rebuilding the engine.
+    /// A connection to `hsm`: an idle one of its pool that just answered a
+    /// `version` request (no credential), else a new one.
+    async fn connect(
+        &self,
+        hsm: &Hsm,
+    ) -> Result<(Connection, Arc<ConnectionPool>), ConnectFailure> {
         let ca_file = hsm.ca_file.as_deref().ok_or(ConnectFailure::NoCaFile)?;
-        let connector = Connector::from_ca_file(ca_file)
-            .map_err(ConnectFailure::Tls)?
-            .with_connect_timeout(self.timeouts.connect)
-            .with_read_timeout(self.timeouts.read)
-            .with_client_name(CLIENT_NAME);
-        connector
+        let pool = self
+            .pools
+            .pool(ca_file, |connector| {
+                connector
+                    .with_connect_timeout(self.timeouts.connect)
+                    .with_read_timeout(self.timeouts.read)
+                    .with_client_name(CLIENT_NAME)
+            })
+            .map_err(ConnectFailure::Tls)?;
+        let connection = pool
             .connect(&hsm.host, hsm.port, None)
             .await
-            .map_err(ConnectFailure::Client)
+            .map_err(ConnectFailure::Client)?;
+        Ok((connection, pool))
     }
 
     /// Connects to the first reachable HSM of `user`'s cluster, in priority
@@ -728,9 +764,10 @@ impl BuiltinEngine {
                 connected = self.connect(hsm) => connected,
             };
             match connected {
-                Ok(connection) => {
+                Ok((connection, pool)) => {
                     let mut session = Session {
                         connection,
+                        pool,
                         hsm: hsm.clone(),
                         proxy_user: proxy.as_ref().map(|p| p.proxy_user.clone()),
                     };
@@ -804,7 +841,7 @@ impl Session {
         })
     }
 
-    /// Closes the connection and says who served the request.
+    /// Gives the connection back and says who served the request.
     async fn finish(self, user: &SlotUser) -> Served {
         let served = Served {
             user: user.user_name.clone(),
@@ -813,8 +850,14 @@ impl Session {
             address: Some(self.connection.peer().to_owned()),
             server: Some(self.connection.server_hello().server.clone()),
         };
-        self.connection.close().await;
+        self.release().await;
         served
+    }
+
+    /// Returns the connection to its pool, which keeps it only if no
+    /// answer is pending and it carries no service proxy authentication.
+    async fn release(self) {
+        self.pool.release(self.connection).await;
     }
 }
 
@@ -834,13 +877,6 @@ fn unknown_user(config: &PrimusConfig, user: &str, role: UserRole) -> PpinError 
         config: config.path().to_owned(),
         known,
     }
-}
-
-/// Whether `entries` hold a value for `(kind, name)`.
-fn holds(entries: &[EntrySummary], kind: EntryKind, name: &str) -> bool {
-    entries
-        .iter()
-        .any(|e| e.kind == kind && e.name == name && e.configured)
 }
 
 fn check_format(user: &SlotUser, setup_password: &Password) -> Result<(), PpinError> {

@@ -73,6 +73,40 @@ async fn concurrent_adds_from_clones_all_land() {
 }
 
 #[tokio::test]
+async fn operations_of_one_door_share_one_hsm_connection() {
+    let s = setup(3);
+    let ppin = Ppin::open(
+        Some(&s.primus_cfg),
+        Some(&s.secrets_cfg),
+        KeySource::Default,
+    )
+    .unwrap();
+    let connections = || s.sim.admin().status().unwrap().connections;
+    let before = connections();
+    for user in ["U0001", "U0002"] {
+        let credentials = SetupCredentials::new(
+            password(s.setup_password(user)),
+            password(s.pkcs11_password(user)),
+        );
+        ppin.add(user, &credentials).await.unwrap();
+    }
+    ppin.login("U0001").await.unwrap();
+    assert_eq!(
+        connections() - before,
+        1,
+        "one connection for three operations"
+    );
+    // A wrong setup password is answered over the pooled connection and not retried.
+    let wrong = SetupCredentials::new(
+        password("AAAAA-AAAAA-AAAAA-AAAAA-AAAAA".to_owned()),
+        password(s.pkcs11_password("U0003")),
+    );
+    assert!(ppin.add("U0003", &wrong).await.is_err());
+    let report = s.sim.admin().user("U0003").unwrap();
+    assert_eq!((report.requests, report.api_failures), (1, 1));
+}
+
+#[tokio::test]
 async fn errors_carry_user_hsm_code_and_attempts() {
     let s = setup(1);
     let ppin = Ppin::open(

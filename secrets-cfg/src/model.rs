@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
@@ -60,7 +61,7 @@ impl Entry {
 #[derive(Debug)]
 pub(crate) enum Undo {
     /// Slot `index` held this entry before.
-    Restore(usize, Option<Entry>),
+    Restore(usize, Option<Arc<Entry>>),
     /// An entry was appended.
     Pop,
 }
@@ -71,9 +72,13 @@ pub(crate) enum Undo {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Model {
     doc: Group,
-    /// Entries in file order; `None` marks a removed one.
-    slots: Vec<Option<Entry>>,
-    index: HashMap<(EntryKind, String), usize>,
+    /// Entries in file order; `None` marks a removed one. Shared, so a copy
+    /// of the model (the readers' view after each commit) copies pointers,
+    /// not entries; an entry is copied when one side changes it.
+    slots: Vec<Option<Arc<Entry>>>,
+    /// Shared as the entries are: most commits change values, not which
+    /// entries exist, and then the readers' copy needs no index of its own.
+    index: Arc<HashMap<(EntryKind, String), usize>>,
     pub(crate) key_check: Option<String>,
 }
 
@@ -230,22 +235,22 @@ impl Model {
                     name,
                 });
             }
-            self.index.insert((kind, name.clone()), self.slots.len());
-            self.slots.push(Some(Entry {
+            Arc::make_mut(&mut self.index).insert((kind, name.clone()), self.slots.len());
+            self.slots.push(Some(Arc::new(Entry {
                 kind,
                 name,
                 setting: Some(setting.name.clone()),
                 value,
                 extra,
                 text: None,
-            }));
+            })));
         }
         Ok(())
     }
 
     /// Live entries in file order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.slots.iter().flatten()
+        self.slots.iter().flatten().map(|e| &**e)
     }
 
     pub(crate) fn summaries(&self) -> Vec<EntrySummary> {
@@ -260,7 +265,7 @@ impl Model {
 
     pub(crate) fn get(&self, kind: EntryKind, name: &str) -> Option<&Entry> {
         let index = *self.index.get(&(kind, name.to_owned()))?;
-        self.slots[index].as_ref()
+        self.slots[index].as_deref()
     }
 
     /// Sets the sealed value of `(kind, name)`, creating the entry if needed.
@@ -269,21 +274,22 @@ impl Model {
             Some(&index) => {
                 let previous = self.slots[index].clone();
                 if let Some(entry) = &mut self.slots[index] {
+                    let entry = Arc::make_mut(entry);
                     entry.value = Some(sealed);
                     entry.text = None;
                 }
                 Undo::Restore(index, previous)
             }
             None => {
-                self.index.insert((kind, name.to_owned()), self.slots.len());
-                self.slots.push(Some(Entry {
+                Arc::make_mut(&mut self.index).insert((kind, name.to_owned()), self.slots.len());
+                self.slots.push(Some(Arc::new(Entry {
                     kind,
                     name: name.to_owned(),
                     setting: None,
                     value: Some(sealed),
                     extra: Group::new(),
                     text: None,
-                }));
+                })));
                 Undo::Pop
             }
         }
@@ -291,7 +297,7 @@ impl Model {
 
     /// Removes `(kind, name)`; `None` if there was no such entry.
     pub(crate) fn remove(&mut self, kind: EntryKind, name: &str) -> Option<Undo> {
-        let index = self.index.remove(&(kind, name.to_owned()))?;
+        let index = Arc::make_mut(&mut self.index).remove(&(kind, name.to_owned()))?;
         Some(Undo::Restore(index, self.slots[index].take()))
     }
 
@@ -300,17 +306,18 @@ impl Model {
         match undo {
             Undo::Restore(index, previous) => {
                 let key = |e: &Entry| (e.kind, e.name.clone());
+                let positions = Arc::make_mut(&mut self.index);
                 if let Some(entry) = &self.slots[index] {
-                    self.index.remove(&key(entry));
+                    positions.remove(&key(entry));
                 }
                 if let Some(entry) = &previous {
-                    self.index.insert(key(entry), index);
+                    positions.insert(key(entry), index);
                 }
                 self.slots[index] = previous;
             }
             Undo::Pop => {
                 if let Some(Some(entry)) = self.slots.pop() {
-                    self.index.remove(&(entry.kind, entry.name));
+                    Arc::make_mut(&mut self.index).remove(&(entry.kind, entry.name.clone()));
                 }
             }
         }
@@ -328,6 +335,7 @@ impl Model {
         for entry in self.slots.iter_mut().flatten() {
             if let Some(value) = &entry.value {
                 let fresh = reseal(Some(entry), value)?;
+                let entry = Arc::make_mut(entry);
                 entry.value = Some(fresh);
                 entry.text = None;
             }
@@ -394,7 +402,8 @@ impl Model {
             out.push_str(&skeleton[done..spot]);
             for entry in self.slots.iter_mut().flatten().filter(|e| e.kind == kind) {
                 if entry.text.is_none() {
-                    entry.text = Some(entry.render().map_err(write_error)?);
+                    let text = entry.render().map_err(write_error)?;
+                    Arc::make_mut(entry).text = Some(text);
                 }
                 out.push_str(entry.text.as_deref().unwrap_or_default());
             }
@@ -414,21 +423,29 @@ impl Model {
             {
                 continue;
             }
-            let used: HashSet<String> = self
-                .entries()
-                .filter(|e| e.kind == kind)
-                .filter_map(|e| e.setting.clone())
-                .collect();
-            let mut free = (0usize..)
-                .map(|n| format!("{}{n}", kind.setting_prefix()))
-                .filter(|s| !used.contains(s));
-            for entry in self
+            // Borrowed names: a commit must not copy every entry's setting name.
+            let names: Vec<Option<String>> = {
+                let used: HashSet<&str> = self
+                    .entries()
+                    .filter(|e| e.kind == kind)
+                    .filter_map(|e| e.setting.as_deref())
+                    .collect();
+                let mut free = (0usize..)
+                    .map(|n| format!("{}{n}", kind.setting_prefix()))
+                    .filter(|s| !used.contains(s.as_str()));
+                self.entries()
+                    .filter(|e| e.kind == kind && e.setting.is_none())
+                    .map(|_| free.next())
+                    .collect()
+            };
+            for (entry, name) in self
                 .slots
                 .iter_mut()
                 .flatten()
                 .filter(|e| e.kind == kind && e.setting.is_none())
+                .zip(names)
             {
-                entry.setting = free.next();
+                Arc::make_mut(entry).setting = name;
             }
         }
     }
@@ -438,14 +455,17 @@ impl Model {
         if self.slots.iter().all(Option::is_some) {
             return;
         }
+        // New positions by old one, so the index is renumbered without copying its names.
+        let mut moved_to = Vec::with_capacity(self.slots.len());
+        let mut next = 0;
+        for slot in &self.slots {
+            moved_to.push(next);
+            next += usize::from(slot.is_some());
+        }
         self.slots.retain(Option::is_some);
-        self.index = self
-            .slots
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, e)| ((e.kind, e.name.clone()), i))
-            .collect();
+        for position in Arc::make_mut(&mut self.index).values_mut() {
+            *position = moved_to[*position];
+        }
     }
 }
 
@@ -458,6 +478,30 @@ mod tests {
     fn assert_canonical(text: &str) {
         let reparsed = libconfig::parse(text).unwrap();
         assert_eq!(libconfig::write(&reparsed).unwrap(), text);
+    }
+
+    #[test]
+    fn a_copy_never_sees_the_changes_of_the_original() {
+        let path = Path::new("test.cfg");
+        let mut model = Model::empty();
+        for name in ["A", "B", "C"] {
+            model.put(EntryKind::User, name, format!("v1:{name}:old"));
+        }
+        model.render(path, 0).unwrap();
+        // The copy shares every entry with the original (the readers' view after a commit).
+        let copy = model.clone();
+        model.put(EntryKind::User, "A", "v1:A:new".to_owned());
+        model.remove(EntryKind::User, "B");
+        let changed = model.render(path, 0).unwrap();
+        assert!(changed.contains("v1:A:new") && !changed.contains("v1:B:old"));
+        assert_eq!(model.get(EntryKind::User, "C").unwrap().name, "C");
+        let value = |m: &Model, n: &str| m.get(EntryKind::User, n).and_then(|e| e.value.clone());
+        assert_eq!(value(&copy, "A").as_deref(), Some("v1:A:old"));
+        assert_eq!(value(&copy, "B").as_deref(), Some("v1:B:old"));
+        let mut copy = copy;
+        let kept = copy.render(path, 0).unwrap();
+        assert!(kept.contains("v1:A:old") && kept.contains("v1:B:old"));
+        assert_canonical(&kept);
     }
 
     #[test]

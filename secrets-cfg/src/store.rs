@@ -104,8 +104,8 @@ enum Outcome<R> {
 /// A loaded, verified file and the key that opens it.
 #[derive(Clone)]
 struct Loaded {
-    /// The bytes on disk (`None`: no file yet).
-    bytes: Option<Vec<u8>>,
+    /// The bytes on disk (`None`: no file yet), shared with the readers' view.
+    bytes: Option<Arc<Vec<u8>>>,
     meta: Option<FileMeta>,
     model: Model,
     key: ActiveKey,
@@ -165,8 +165,8 @@ impl SecretsStore {
     /// values, can be created). Run it before asking an HSM for a secret, so
     /// a secret is never issued that could not be stored.
     ///
-    /// Cheap enough to call at plan time: a few `stat`s, one read and parse
-    /// of the file (no decryption of entries).
+    /// Cheap enough to call at plan time: a few `stat`s and the parse that
+    /// [`list`](Self::list) keeps (no decryption of entries).
     ///
     /// Errors: a missing directory is [`Error::DirectoryNotFound`]
     /// (0x80005004), an unwritable one [`Error::NoWriteAccess`]
@@ -179,6 +179,18 @@ impl SecretsStore {
     /// no key. A missing file is [`Error::NotFound`] (0x80005004).
     pub fn list(&self) -> Result<Vec<EntrySummary>> {
         Ok(self.shared.read_model()?.summaries())
+    }
+
+    /// Whether the entry `(kind, name)` holds a value, as
+    /// [`list`](Self::list) would say, without listing the others: one
+    /// lookup in the cached parse. A missing file is [`Error::NotFound`]
+    /// (0x80005004).
+    pub fn is_configured(&self, kind: EntryKind, name: &str) -> Result<bool> {
+        let model = self.shared.read_model()?;
+        Ok(matches!(
+            model.get(kind, name),
+            Some(Entry { value: Some(_), .. })
+        ))
     }
 
     /// Decrypts the entry `(kind, name)`; `Ok(None)` if the file has no such
@@ -489,7 +501,7 @@ impl Shared {
         self.remove_stale_temps();
         let file = self.read_file()?;
         if let (Some(mut loaded), Some(on_disk)) = (cached, &file) {
-            if loaded.bytes.as_deref() == Some(on_disk.bytes.as_slice()) {
+            if loaded.bytes.as_deref() == Some(&on_disk.bytes) {
                 loaded.meta = Some(on_disk.meta);
                 return Ok((guard, loaded));
             }
@@ -517,7 +529,7 @@ impl Shared {
                 KeyTodo::CreateFile => {}
             }
         }
-        let (bytes, meta) = file.map_or((None, None), |f| (Some(f.bytes), Some(f.meta)));
+        let (bytes, meta) = file.map_or((None, None), |f| (Some(Arc::new(f.bytes)), Some(f.meta)));
         Ok((
             guard,
             Loaded {
@@ -567,12 +579,12 @@ impl Shared {
             }
             loaded.key.todo = KeyTodo::None;
         }
-        let size_hint = loaded.bytes.as_ref().map_or(0, Vec::len);
+        let size_hint = loaded.bytes.as_ref().map_or(0, |b| b.len());
         let text = loaded.model.render(&self.path, size_hint)?;
         let options = keep_or_new(loaded.meta, NEW_FILE_MODE);
         replace_file_with(&self.path, text.as_bytes(), options)
             .map_err(|e| Error::write(e.path, e.source))?;
-        loaded.bytes = Some(text.into_bytes());
+        loaded.bytes = Some(Arc::new(text.into_bytes()));
         Ok(())
     }
 }

@@ -225,3 +225,41 @@ fn corruption_after_a_good_read_is_reported_by_every_read() {
     fs::remove_file(&path).unwrap();
     assert!(matches!(reader.list(), Err(Error::NotFound { .. })));
 }
+
+#[test]
+fn a_lookup_agrees_with_the_listing_through_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = SecretsStore::open(dir.path().join("none.cfg"), key()).unwrap();
+    assert!(matches!(
+        missing.is_configured(EntryKind::User, "ALICE"),
+        Err(Error::NotFound { .. })
+    ));
+    let (store, path) = store_with(dir.path(), ".secrets.cfg", &["ALICE", "BOB", "CAROL"]);
+    // Every commit follows a read, so the readers' view and the writer's copy
+    // share entries: a change through one must never show through the other.
+    for round in 0..3 {
+        assert!(store.is_configured(EntryKind::User, "BOB").unwrap());
+        assert!(!store.is_configured(EntryKind::ServiceProxy, "BOB").unwrap());
+        let changed = format!("a{round}");
+        let sealed = secret(&changed);
+        store
+            .edit(move |tx| {
+                tx.remove(EntryKind::User, "BOB");
+                tx.put(EntryKind::User, "ALICE", sealed)
+            })
+            .unwrap();
+        assert!(!store.is_configured(EntryKind::User, "BOB").unwrap());
+        assert_eq!(value(&store, "ALICE"), Some(changed.into_bytes()));
+        assert_eq!(value(&store, "CAROL"), Some(b"CAROL-v".to_vec()));
+        store.check_writable().unwrap();
+        store
+            .edit(|tx| tx.put(EntryKind::User, "BOB", secret("BOB-v")))
+            .unwrap();
+        assert_eq!(names(&store), ["ALICE", "CAROL", "BOB"]);
+    }
+    // A fresh handle parses the file: it says what the cached reads said.
+    let fresh = SecretsStore::open(&path, key()).unwrap();
+    assert_eq!(names(&fresh), ["ALICE", "CAROL", "BOB"]);
+    assert_eq!(value(&fresh, "ALICE"), Some(b"a2".to_vec()));
+    assert_eq!(fresh.check().unwrap().failures.len(), 0);
+}

@@ -129,9 +129,7 @@ fn query_generates_import_and_resource_blocks_naming_the_user() {
 #[test]
 fn generated_config_adopts_every_entry_without_hsm_requests() {
     let f = onboarded();
-    let stored_before: Vec<_> = ["U0001", "U0003"]
-        .map(|user| f.stored_secret(user))
-        .into();
+    let stored_before: Vec<_> = ["U0001", "U0003"].map(|user| f.stored_secret(user)).into();
     let proxy_before = f.stored_proxy_password(PROXY);
     let before = f.contacts();
     let out = f.terraform(&["query", "-no-color", "-generate-config-out=generated.tf"]);
@@ -140,7 +138,9 @@ fn generated_config_adopts_every_entry_without_hsm_requests() {
     let applied = f.apply();
     assert_no_secret(&f, &applied.stdout);
     assert!(
-        applied.stdout.contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        applied
+            .stdout
+            .contains("3 imported, 0 added, 0 changed, 0 destroyed"),
         "{}",
         applied.stdout
     );
@@ -151,9 +151,7 @@ fn generated_config_adopts_every_entry_without_hsm_requests() {
         before.requests,
         "adoption contacted the HSM"
     );
-    let stored_after: Vec<_> = ["U0001", "U0003"]
-        .map(|user| f.stored_secret(user))
-        .into();
+    let stored_after: Vec<_> = ["U0001", "U0003"].map(|user| f.stored_secret(user)).into();
     assert_eq!(stored_after, stored_before, "an entry changed");
     assert!(stored_after.iter().all(Option::is_some));
     assert_eq!(f.stored_proxy_password(PROXY), proxy_before);

@@ -145,11 +145,7 @@ impl Reader<'_> {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig {
-            path: self.path.to_owned(),
-            hsms,
-            users,
-        })
+        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users))
     }
 
     /// The `primus` group at the root.

@@ -24,15 +24,15 @@ impl Shared {
             .map_err(|e| Error::write(path, e.into()))
         };
         may_write(dir)?;
-        let file = self.read_file()?;
-        if file.is_some() {
+        // The readers' cached parse: a pre-flight per resource must not parse the whole file each time.
+        let model = self.read_model_if_present()?;
+        if model.is_some() {
             may_write(&self.path)?;
         }
         fsio::check_lock_file(&self.lock_path()).map_err(|e| Error::write(self.lock_path(), e))?;
-        let model = match &file {
-            Some(on_disk) => Model::parse(&self.path, &on_disk.bytes)?,
-            None => Model::empty(),
-        };
-        self.choose_key(&model, true).map(drop)
+        match model {
+            Some(model) => self.choose_key(&model, true).map(drop),
+            None => self.choose_key(&Model::empty(), true).map(drop),
+        }
     }
 }

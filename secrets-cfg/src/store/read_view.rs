@@ -13,12 +13,8 @@ pub(super) struct View {
     /// [`FileStamp::settled`]); if not, the bytes are read and compared, which
     /// still saves the parse.
     settled: bool,
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
     model: Arc<Model>,
-    /// Whether a read used this view: a commit copies its model into a new
-    /// view only then, so a run of commits with no read between them (a
-    /// terraform destroy, a batch of edits) pays for no copies.
-    read: bool,
 }
 
 impl Shared {
@@ -26,43 +22,50 @@ impl Shared {
     /// makes any read see one whole version. Reuses the view when one `stat`
     /// shows a settled, unchanged stamp, or when the bytes read are the
     /// ones it was parsed from. An error is never kept, so it is reported
-    /// again by every read until the file is fixed.
+    /// again by every read until the file is fixed. A missing file is
+    /// [`Error::NotFound`].
     pub(super) fn read_model(&self) -> Result<Arc<Model>> {
+        self.read_model_if_present()?
+            .ok_or_else(|| Error::NotFound {
+                path: self.path.clone(),
+            })
+    }
+
+    /// As [`read_model`](Self::read_model), `None` for a missing file.
+    pub(super) fn read_model_if_present(&self) -> Result<Option<Arc<Model>>> {
         let mut view = lock(&self.parsed);
         let before = SystemTime::now();
         let stamp = FileStamp::at(&self.path).map_err(|e| Error::read(&self.path, e))?;
-        if let Some(v) = view.as_mut() {
+        if let Some(v) = view.as_ref() {
             if v.settled && stamp.is_some() && v.stamp == stamp {
-                v.read = true;
-                return Ok(Arc::clone(&v.model));
+                return Ok(Some(Arc::clone(&v.model)));
             }
         }
         let kept = view.take();
         let Some(OnDisk { bytes, stamp, .. }) = self.read_file()? else {
-            return Err(Error::NotFound {
-                path: self.path.clone(),
-            });
+            return Ok(None);
         };
         let model = match kept {
-            Some(v) if v.bytes == bytes => v.model,
+            Some(v) if *v.bytes == *bytes => v.model,
             _ => Arc::new(Model::parse(&self.path, &bytes)?),
         };
         *view = Some(View {
             stamp,
             settled: stamp.is_some_and(|s| s.settled(before)),
-            bytes,
+            bytes: Arc::new(bytes),
             model: Arc::clone(&model),
-            read: true,
         });
-        Ok(model)
+        Ok(Some(model))
     }
 
-    /// After a commit: the committed model is what reads will find (if
-    /// anything read the previous view; else the next read parses).
+    /// After a commit: the committed model is what reads will find. Always
+    /// kept: copying the model copies pointers to its entries, while a read
+    /// that found no view would parse the whole file (commits interleave
+    /// with reads when Terraform runs ten operations at once).
     pub(super) fn remember(&self, loaded: &Loaded) {
         let mut view = lock(&self.parsed);
-        let wanted = view.take().is_some_and(|v| v.read);
-        if let (true, Some(bytes)) = (wanted, &loaded.bytes) {
+        *view = None;
+        if let Some(bytes) = &loaded.bytes {
             // Under the lock, so the stamp is of the file just renamed into
             // place unless a program that ignores the lock replaced it since:
             // the stamp is fresh, hence not settled, so the next read
@@ -71,9 +74,8 @@ impl Shared {
                 *view = Some(View {
                     stamp,
                     settled: false,
-                    bytes: bytes.clone(),
+                    bytes: Arc::clone(bytes),
                     model: Arc::new(loaded.model.clone()),
-                    read: false,
                 });
             }
         }
