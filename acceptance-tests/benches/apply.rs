@@ -28,6 +28,9 @@
 //!   `sensitive()`, as the primus schema marks them (the issue's targets are
 //!   against the plain peer, the default; Terraform's handling of sensitive
 //!   values costs it CPU per resource that neither provider spends);
+//! - `BENCH_PRIMUS=write-only` gives the primus resources their passwords
+//!   through the write-only arguments on Terraform 1.15.5, as the
+//!   quickstart does (the plain sensitive ones otherwise);
 //! - `BENCH_PROVIDER=PATH` runs that file as the provider instead of the
 //!   release build (e.g. a script that execs the build under `perf record`).
 //!
@@ -270,13 +273,13 @@ provider "primus" {{
 }}
 {locals}
 resource "primus_permanent_secret" "r" {{
-  for_each        = local.items
-  user            = each.key
-  setup_password  = split(":", each.value)[0]
-  pkcs11_password = split(":", each.value)[1]
+  for_each = local.items
+  user     = each.key
+{passwords}
 }}
 "#,
         locals = locals(&items(sim)),
+        passwords = primus_passwords(tf),
         ppin_command = match engine {
             Engine::BuiltIn => String::new(),
             Engine::External(ppin) => format!("  ppin_command = \"{}\"", ppin.display()),
@@ -287,6 +290,22 @@ resource "primus_permanent_secret" "r" {{
     Side {
         ws,
         binary_name: "terraform-provider-primus",
+    }
+}
+
+/// How the primus resources take their passwords: the sensitive plain
+/// arguments (every release), or with `BENCH_PRIMUS=write-only` on
+/// Terraform 1.15.5 the write-only ones the quickstart uses, which neither
+/// the plan nor the state holds.
+fn primus_passwords(tf: Terraform) -> &'static str {
+    let write_only = std::env::var("BENCH_PRIMUS").as_deref() == Ok("write-only");
+    if write_only && tf == Terraform::V1_15_5 {
+        r#"  setup_password_wo   = split(":", each.value)[0]
+  pkcs11_password_wo  = split(":", each.value)[1]
+  password_wo_version = 1"#
+    } else {
+        r#"  setup_password  = split(":", each.value)[0]
+  pkcs11_password = split(":", each.value)[1]"#
     }
 }
 
