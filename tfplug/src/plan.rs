@@ -314,7 +314,7 @@ fn finish_attribute(a: &Attribute, planned: &Value, new: &mut Value, diags: &mut
 /// A value as a diagnostic may show it: a sensitive (or write-only)
 /// attribute's value never, others as Terraform would write them.
 fn shown(a: &Attribute, v: &Value) -> String {
-    if a.sensitive {
+    if a.hides_value() {
         return "(sensitive value)".to_owned();
     }
     match v {
@@ -325,7 +325,7 @@ fn shown(a: &Attribute, v: &Value) -> String {
     }
 }
 
-/// Runs an attribute's validators; for a sensitive attribute every text
+/// Runs an attribute's validators; for a sensitive or write-only attribute every text
 /// they produce is scrubbed of the value, whatever the validator wrote.
 fn run_validators(a: &Attribute, v: &Value, p: &AttributePath, diags: &mut Diagnostics) {
     let mut found = Diagnostics::new();
@@ -333,7 +333,7 @@ fn run_validators(a: &Attribute, v: &Value, p: &AttributePath, diags: &mut Diagn
         validator.validate(v, p, &mut found);
     }
     for mut d in found.into_iter() {
-        if a.sensitive {
+        if a.hides_value() {
             let secret = match v {
                 Value::String(s) => Some(s.as_str().to_owned()),
                 Value::Number(n) => Some(n.to_string()),
@@ -656,16 +656,25 @@ mod tests {
                     .validator(crate::validators::one_of(["a", "b"])),
             )
             .attribute(Attribute::optional_computed("token", Type::String).sensitive())
-            .attribute(Attribute::optional_computed("label", Type::String));
+            .attribute(Attribute::optional_computed("label", Type::String))
+            // Write-only without the sensitive mark: hidden all the same.
+            .attribute(
+                Attribute::optional("pin_wo", Type::String)
+                    .write_only(WriteOnlyFallback::Reject)
+                    .validator(crate::validators::one_of(["a", "b"])),
+            );
+        let write_only_secret = "WRITE-ONLY-hunter3";
         let config = Value::Object(BTreeMap::from([
             ("pin".to_owned(), Value::from(secret)),
             ("token".to_owned(), Value::Null),
             ("label".to_owned(), Value::Null),
+            ("pin_wo".to_owned(), Value::from(write_only_secret)),
         ]));
         let mut diags = Diagnostics::new();
         validate(&s.block, &config, None, true, &mut diags);
-        assert!(diags.has_errors());
+        assert_eq!(diags.iter().count(), 2, "{diags}");
         assert!(!diags.to_string().contains(secret), "{diags}");
+        assert!(!diags.to_string().contains(write_only_secret), "{diags}");
 
         let planned = Value::Object(BTreeMap::from([
             ("pin".to_owned(), Value::from(secret)),

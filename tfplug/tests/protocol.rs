@@ -278,7 +278,8 @@ async fn metadata_and_schema() {
         .iter()
         .find(|a| a.name == "content_wo")
         .unwrap();
-    assert!(wo.write_only && wo.sensitive && wo.optional && !wo.computed);
+    // Rejected on old clients, so never in a plan or state: no sensitive mark needed.
+    assert!(wo.write_only && !wo.sensitive && wo.optional && !wo.computed);
     let perms = block
         .attributes
         .iter()

@@ -46,11 +46,17 @@ fn every_attribute_is_described_and_passwords_are_protected() {
             );
             if a.name.contains("password") && !a.name.ends_with("_version") {
                 passwords += 1;
-                assert!(a.sensitive, "{name}.{} must be sensitive", a.name);
                 assert_eq!(
                     a.write_only,
                     a.name.ends_with("_wo"),
                     "{name}.{} write-only",
+                    a.name
+                );
+                // A password is either write-only (never in a plan or a
+                // state) or sensitive (hidden wherever Terraform shows it).
+                assert!(
+                    a.sensitive != a.write_only,
+                    "{name}.{} must be sensitive or write-only",
                     a.name
                 );
             }
