@@ -60,52 +60,60 @@ impl RequestLog {
     }
 }
 
+impl Subject {
+    /// `(tf_resource_type, tf_function_name, tf_action_type)`: the one
+    /// that names this subject, the others absent from the line.
+    fn fields(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        match self {
+            Subject::None => (None, None, None),
+            Subject::ResourceType(t) => (Some(t), None, None),
+            Subject::Function(f) => (None, Some(f), None),
+            Subject::Action(a) => (None, None, Some(a)),
+        }
+    }
+}
+
 /// A request under way, from its arrival to its answer.
 pub(crate) struct LoggedRequest {
-    rpc: &'static str,
+    request: RequestLog,
     id: u64,
-    resource_type: Option<String>,
-    function_name: Option<String>,
-    action_type: Option<String>,
     started: Instant,
+}
+
+/// One line about `$log` at `$level`: the RPC, the request id and the
+/// subject's field, then the given fields and message.
+macro_rules! request_line {
+    ($level:ident, $log:expr, $($fields_and_message:tt)+) => {{
+        let log: &LoggedRequest = $log;
+        let (resource_type, function_name, action_type) = log.request.subject.fields();
+        tracing::$level!(
+            tf_rpc = log.request.rpc,
+            tf_req_id = log.id,
+            tf_resource_type = resource_type,
+            tf_function_name = function_name,
+            tf_action_type = action_type,
+            $($fields_and_message)+
+        );
+    }};
 }
 
 impl LoggedRequest {
     /// Numbers the request and logs its arrival (TRACE).
     pub(crate) fn received(request: RequestLog) -> LoggedRequest {
-        let (resource_type, function_name, action_type) = match request.subject {
-            Subject::None => (None, None, None),
-            Subject::ResourceType(t) => (Some(t), None, None),
-            Subject::Function(f) => (None, Some(f), None),
-            Subject::Action(a) => (None, None, Some(a)),
-        };
         let log = LoggedRequest {
-            rpc: request.rpc,
+            request,
             id: NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed),
-            resource_type,
-            function_name,
-            action_type,
             started: Instant::now(),
         };
-        tracing::trace!(
-            tf_rpc = log.rpc,
-            tf_req_id = log.id,
-            tf_resource_type = log.resource_type,
-            tf_function_name = log.function_name,
-            tf_action_type = log.action_type,
-            "received request"
-        );
+        request_line!(trace, &log, "received request");
         log
     }
 
     /// The request was refused (DEBUG): the provider is shutting down.
     pub(crate) fn refused(&self) {
-        tracing::debug!(
-            tf_rpc = self.rpc,
-            tf_req_id = self.id,
-            tf_resource_type = self.resource_type,
-            tf_function_name = self.function_name,
-            tf_action_type = self.action_type,
+        request_line!(
+            debug,
+            self,
             "refused request: the provider is shutting down"
         );
     }
@@ -115,18 +123,15 @@ impl LoggedRequest {
     pub(crate) fn served(&self, outcome: &(impl Outcome + ?Sized)) {
         let (errors, warnings) = outcome.diagnostics_count();
         tracing::trace!(
-            tf_rpc = self.rpc,
+            tf_rpc = self.request.rpc,
             tf_req_id = self.id,
             tf_diagnostic_errors = errors,
             tf_diagnostic_warnings = warnings,
             "request outcome"
         );
-        tracing::debug!(
-            tf_rpc = self.rpc,
-            tf_req_id = self.id,
-            tf_resource_type = self.resource_type,
-            tf_function_name = self.function_name,
-            tf_action_type = self.action_type,
+        request_line!(
+            debug,
+            self,
             tf_req_duration_ms =
                 u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "served request"
