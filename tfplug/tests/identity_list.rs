@@ -5,24 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use tfplug::proto::tfplugin6 as pb;
-use tfplug::testing::{target_binary, ClientCert, PluginProcess};
-use tfplug::value::{from_msgpack, to_msgpack, Type, Value};
+use tfplug::testing::{ClientCert, PluginProcess};
+use tfplug::value::{from_msgpack, Type, Value};
 
-type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
-
-fn file_type() -> Type {
-    Type::object([
-        ("path", Type::String),
-        ("content", Type::String),
-        ("content_wo", Type::String),
-        ("permissions", Type::String),
-        ("id", Type::String),
-        ("size", Type::Number),
-    ])
-}
+#[path = "common/grpc.rs"]
+mod grpc;
+use grpc::{configured, dv, example, file_type, Client};
 
 fn identity_type() -> Type {
     Type::object([("path", Type::String)])
@@ -37,13 +27,6 @@ fn object(pairs: &[(&str, &str)]) -> Value {
     )
 }
 
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: to_msgpack(v, ty).unwrap(),
-        json: vec![],
-    })
-}
-
 fn value(dv: Option<&pb::DynamicValue>, ty: &Type) -> Value {
     from_msgpack(&dv.unwrap().msgpack, ty).unwrap()
 }
@@ -51,22 +34,6 @@ fn value(dv: Option<&pb::DynamicValue>, ty: &Type) -> Value {
 fn identity_path(identity: Option<&pb::ResourceIdentityData>) -> Value {
     let data = identity.and_then(|i| i.identity_data.as_ref());
     value(data, &identity_type()).attr("path").clone()
-}
-
-async fn configured(plugin: &PluginProcess, cert: &ClientCert, root: &Path) -> Client {
-    let mut client = plugin.provider_client(cert).await.unwrap();
-    let config = object(&[("root", &root.display().to_string())]);
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dv(&config, &Type::object([("root", Type::String)])),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    client
 }
 
 async fn list(
@@ -113,8 +80,7 @@ async fn upgrade_identity(
 #[tokio::test]
 async fn schemas_advertise_identity_list_and_generated_config() {
     let cert = ClientCert::generate().unwrap();
-    let plugin =
-        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
     let mut client = plugin.provider_client(&cert).await.unwrap();
     let schema = client
         .get_provider_schema(pb::get_provider_schema::Request {})
@@ -168,8 +134,7 @@ async fn list_filters_limits_and_includes_state_on_request() {
     }
     std::fs::create_dir(root.path().join("d.txt")).unwrap();
     let cert = ClientCert::generate().unwrap();
-    let plugin =
-        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
     let mut client = configured(&plugin, &cert, root.path()).await;
 
     let events = list(&mut client, ".txt", true, 10).await;
@@ -204,8 +169,7 @@ async fn import_by_identity_then_read_and_generate_config() {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("a.txt"), "ay").unwrap();
     let cert = ClientCert::generate().unwrap();
-    let plugin =
-        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
     let mut client = configured(&plugin, &cert, root.path()).await;
 
     let identity = pb::ResourceIdentityData {
@@ -300,8 +264,7 @@ async fn plan_create(client: &mut Client, path: Value) -> pb::plan_resource_chan
 async fn plan_and_apply_answer_the_identity_once_known() {
     let root = tempfile::tempdir().unwrap();
     let cert = ClientCert::generate().unwrap();
-    let plugin =
-        PluginProcess::start(&target_binary("examples/localfile").unwrap(), &cert).unwrap();
+    let plugin = PluginProcess::start(&example(), &cert).unwrap();
     let mut client = configured(&plugin, &cert, root.path()).await;
 
     // Terraform 1.15 cannot render a plan holding an unknown identity.

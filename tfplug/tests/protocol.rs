@@ -8,29 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use tfplug::proto::plugin as gp;
 use tfplug::proto::tfplugin6 as pb;
-use tfplug::testing::{target_binary, ClientCert, PluginProcess};
+use tfplug::testing::{ClientCert, PluginProcess};
 use tfplug::value::{from_msgpack, to_msgpack, Type, Value};
 
-fn example() -> std::path::PathBuf {
-    target_binary("examples/localfile").unwrap()
-}
-
-fn file_type() -> Type {
-    Type::object([
-        ("path", Type::String),
-        ("content", Type::String),
-        ("content_wo", Type::String),
-        ("permissions", Type::String),
-        ("id", Type::String),
-        ("size", Type::Number),
-    ])
-}
+#[path = "common/grpc.rs"]
+mod grpc;
+use grpc::{configured, dv, example, file_type, Client};
 
 fn object(pairs: &[(&str, Value)]) -> Value {
     let mut m: BTreeMap<String, Value> =
@@ -44,13 +32,6 @@ fn object(pairs: &[(&str, Value)]) -> Value {
     Value::Object(m)
 }
 
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: to_msgpack(v, ty).unwrap(),
-        json: vec![],
-    })
-}
-
 fn decode(v: &Option<pb::DynamicValue>) -> Value {
     from_msgpack(&v.as_ref().unwrap().msgpack, &file_type()).unwrap()
 }
@@ -61,8 +42,6 @@ fn caps(write_only: bool) -> Option<pb::ClientCapabilities> {
         write_only_attributes_allowed: write_only,
     })
 }
-
-type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
 
 async fn validate(client: &mut Client, config: &Value, write_only: bool) -> Vec<pb::Diagnostic> {
     let req = pb::validate_resource_config::Request {
@@ -95,26 +74,6 @@ async fn plan_create(
     let resp = client.plan_resource_change(req).await.unwrap().into_inner();
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     resp
-}
-
-async fn configured(plugin: &PluginProcess, cert: &ClientCert, root: &Path) -> Client {
-    let mut client = plugin.provider_client(cert).await.unwrap();
-    let config = Value::Object(BTreeMap::from([(
-        "root".to_owned(),
-        Value::from(root.display().to_string()),
-    )]));
-    let ty = Type::object([("root", Type::String)]);
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: dv(&config, &ty),
-            client_capabilities: caps(true),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    client
 }
 
 #[tokio::test]

@@ -5,9 +5,11 @@
 // allow-unwrap-in-tests (clippy.toml) covers only #[test] fns; the steps here live in helpers.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use tfplug::testing::Workspace;
 
-use tfplug::testing::{target_binary, terraform_binary, Workspace};
+#[path = "common/terraform.rs"]
+mod terraform;
+use terraform::{provider_block, workspace_on_1_15_5};
 
 const QUERY: &str = r#"
 list "localfile_file" "txt" {
@@ -17,35 +19,6 @@ list "localfile_file" "txt" {
   }
 }
 "#;
-
-fn provider_block(root: &Path) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    localfile = {{ source = "tfplug/localfile", version = "0.1.0" }}
-  }}
-}}
-provider "localfile" {{
-  root = "{}"
-}}
-"#,
-        root.display()
-    )
-}
-
-/// A workspace run by Terraform 1.15.5, which `scripts/install-tools.sh`
-/// installs beside 1.0.3.
-fn workspace() -> Workspace {
-    let example = target_binary("examples/localfile").unwrap();
-    let mut ws = Workspace::new(&example, "tfplug/localfile", "0.1.0").unwrap();
-    ws.set_terraform(
-        terraform_binary()
-            .unwrap()
-            .with_file_name("terraform-1.15.5"),
-    );
-    ws
-}
 
 /// The identity Terraform stored for `localfile_file.NAME`.
 fn stored_identity(ws: &Workspace, name: &str) -> serde_json::Value {
@@ -65,7 +38,7 @@ fn stored_identity(ws: &Workspace, name: &str) -> serde_json::Value {
 fn import_block_by_identity() {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("a.txt"), "ay").unwrap();
-    let ws = workspace();
+    let ws = workspace_on_1_15_5();
     let config = format!(
         "{}\nimport {{\n  to       = localfile_file.a\n  identity = {{ path = \"a.txt\" }}\n}}\n\
          resource \"localfile_file\" \"a\" {{\n  path    = \"a.txt\"\n  content = \"ay\"\n}}\n",
@@ -92,7 +65,7 @@ fn query_lists_and_generates_configuration() {
     for (name, content) in [("a.txt", "ay"), ("b.txt", "bee"), ("c.log", "sea")] {
         std::fs::write(root.path().join(name), content).unwrap();
     }
-    let ws = workspace();
+    let ws = workspace_on_1_15_5();
     ws.write_config(&provider_block(root.path())).unwrap();
     std::fs::write(ws.work_dir().join("files.tfquery.hcl"), QUERY).unwrap();
     ws.init().unwrap();

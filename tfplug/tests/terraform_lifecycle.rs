@@ -9,19 +9,15 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use tfplug::testing::{target_binary, DebugProvider, Workspace};
+use tfplug::testing::{DebugProvider, Workspace};
+
+#[path = "common/terraform.rs"]
+mod terraform;
+use terraform::{example, provider_block, workspace_on_1_15_5};
 
 fn config(root: &Path, path: &str, content: &str, extra: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    localfile = {{ source = "tfplug/localfile", version = "0.1.0" }}
-  }}
-}}
-provider "localfile" {{
-  root = "{root}"
-}}
+        r#"{provider}
 resource "localfile_file" "a" {{
   path    = "{path}"
   content = "{content}"
@@ -34,7 +30,7 @@ output "read_back" {{
   value = data.localfile_file.back.content
 }}
 "#,
-        root = root.display()
+        provider = provider_block(root)
     )
 }
 
@@ -174,10 +170,6 @@ fn lifecycle(ws: &Workspace) {
     assert!(ws.resource_values("localfile_file.a").unwrap().is_none());
 }
 
-fn example() -> std::path::PathBuf {
-    target_binary("examples/localfile").unwrap()
-}
-
 #[test]
 fn lifecycle_with_automtls() {
     let ws = Workspace::new(&example(), "tfplug/localfile", "0.1.0").unwrap();
@@ -220,26 +212,11 @@ fn lifecycle_with_reattach() {
     lifecycle(&ws);
 }
 
-/// Terraform 1.15.5 (installed beside 1.0.3 by scripts/install-tools.sh):
-/// a provider function called from configuration, and an action invoked
-/// with `terraform apply -invoke`.
-fn terraform_1_15_5() -> std::path::PathBuf {
-    tfplug::testing::terraform_binary()
-        .unwrap()
-        .with_file_name("terraform-1.15.5")
-}
-
+/// Terraform 1.15.5: a provider function called from configuration, and
+/// an action invoked with `terraform apply -invoke`.
 fn functions_and_actions_config(root: &Path, mode: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    localfile = {{ source = "tfplug/localfile", version = "0.1.0" }}
-  }}
-}}
-provider "localfile" {{
-  root = "{root}"
-}}
+        r#"{provider}
 output "bits" {{
   value = provider::localfile::mode_bits("{mode}")
 }}
@@ -250,7 +227,7 @@ action "localfile_append" "note" {{
   }}
 }}
 "#,
-        root = root.display()
+        provider = provider_block(root)
     )
 }
 
@@ -258,8 +235,7 @@ action "localfile_append" "note" {{
 fn function_and_action_on_terraform_1_15() {
     let root = tempfile::tempdir().unwrap();
     let notes = root.path().join("notes.txt");
-    let mut ws = Workspace::new(&example(), "tfplug/localfile", "0.1.0").unwrap();
-    ws.set_terraform(terraform_1_15_5());
+    let ws = workspace_on_1_15_5();
     ws.write_config(&functions_and_actions_config(root.path(), "0640"))
         .unwrap();
     ws.init().unwrap();
