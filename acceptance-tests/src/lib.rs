@@ -445,12 +445,17 @@ impl Running {
             if self.stdout().contains(text) {
                 return true;
             }
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
+            if self.has_exited() {
                 return self.stdout().contains(text);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Whether Terraform has exited.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// The provider processes Terraform started (`terraform-provider-…`),
@@ -530,7 +535,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
+        if !self.has_exited() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

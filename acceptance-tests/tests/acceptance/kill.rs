@@ -24,6 +24,9 @@ const NO_HANG: Duration = Duration::from_secs(120);
 /// How long the kill rounds may take together.
 const ROUNDS_BUDGET: Duration = Duration::from_secs(100);
 const MAX_ROUNDS: usize = 8;
+/// Fewer users than this left to onboard end the rounds: a kill would
+/// likely come after the apply.
+const MIN_LEFT: usize = 40;
 /// The longest a provider may outlive its Terraform (issue 9).
 const ORPHAN_LIMIT: Duration = Duration::from_secs(2);
 
@@ -52,13 +55,48 @@ impl Moments {
         Moments(nanos | 1)
     }
 
-    /// A moment between 0 and `max`.
-    fn next(&mut self, max: Duration) -> Duration {
+    /// A fraction between 0 and 1.
+    fn next(&mut self) -> f64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        max.mul_f64((self.0 % 1000) as f64 / 1000.0)
+        (self.0 % 1000) as f64 / 1000.0
     }
+
+    /// When to kill a round that starts with `stored` of the users' entries
+    /// in the file: once between one more and 60% of the rest more are
+    /// stored, then a few milliseconds later, so the kill falls in the
+    /// middle of the apply, whatever speed the machine and the provider
+    /// have (a moment in wall-clock time let a fast apply finish first),
+    /// and lands in a different phase of an operation each time.
+    fn kill_point(&mut self, stored: usize) -> (usize, Duration) {
+        let more = 1 + ((USERS - stored) as f64 * 0.6 * self.next()) as usize;
+        (
+            stored + more,
+            Duration::from_millis(1).mul_f64(30.0 * self.next()),
+        )
+    }
+}
+
+/// How many entries the file holds now (it takes no lock to read).
+fn stored(f: &Fixture) -> usize {
+    if !f.secrets_cfg().exists() {
+        return 0;
+    }
+    f.store().list().map_or(0, |entries| entries.len())
+}
+
+/// Polls (at most `limit`) until the file holds `target` entries while
+/// Terraform still runs; whether it did.
+fn wait_for_stored(f: &Fixture, run: &mut Running, target: usize, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline && !run.has_exited() {
+        if stored(f) >= target {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
 }
 
 /// SIGKILLs Terraform's own processes (not the providers).
@@ -98,17 +136,24 @@ fn re_apply_after_kills_mid_apply_converges_without_imports() {
     let mut rounds = 0;
     let mut orphans_killed = 0;
     while rounds < MAX_ROUNDS && started.elapsed() < ROUNDS_BUDGET {
+        let before = stored(&f);
+        if USERS - before < MIN_LEFT {
+            break;
+        }
         let victim = if rounds % 2 == 0 {
             Victim::Terraform
         } else {
             Victim::Provider
         };
+        let (target, delay) = moments.kill_point(before);
         let mut run = f.start(APPLY);
-        if !run.wait_for_output("Creating...", NO_HANG) {
-            // Nothing left to create: an earlier round got far enough.
-            break;
+        if !wait_for_stored(&f, &mut run, target, NO_HANG) {
+            panic!(
+                "the apply ended (or hung) before {target} entries were stored: {}",
+                run.stdout()
+            );
         }
-        std::thread::sleep(moments.next(Duration::from_millis(2500)));
+        std::thread::sleep(delay);
         match victim {
             Victim::Terraform => {
                 let providers = kill_terraform(run);
@@ -130,9 +175,9 @@ fn re_apply_after_kills_mid_apply_converges_without_imports() {
         }
         rounds += 1;
         eprintln!(
-            "round {rounds} ({victim:?}) after {:?}: {} entries stored",
+            "round {rounds} ({victim:?}) killed at {target}+{delay:?} after {:?}: {} entries stored",
             started.elapsed(),
-            f.store().list().map_or(0, |entries| entries.len())
+            stored(&f)
         );
     }
     eprintln!(
