@@ -2,8 +2,9 @@
 //! the same directory: commits per second for 1 and 10 concurrent writers
 //! (threads sharing one handle) on files of 10, 1,000 and 10,000 entries,
 //! and the floor (write + fsync + rename + directory fsync of a file of the
-//! same size). Targets: one commit within 2x the floor; 10 writers at least
-//! 5x the commits per second of one writer.
+//! same size). Targets: one commit within 1.3x the floor (issue #12, which
+//! names 10,000 entries; earlier 2x); 10 writers at least 5x the commits
+//! per second of one writer.
 //!
 //! Run: `cargo bench -p secrets-cfg --bench commit` (about 35 seconds).
 #![allow(clippy::unwrap_used)] // a benchmark that cannot run should stop loudly
@@ -131,7 +132,7 @@ fn main() {
         let floor_rate = totals.pairs as f64 / totals.floor.as_secs_f64();
         let one = totals.pairs as f64 / totals.one.as_secs_f64();
         let ten = totals.ten_commits as f64 / totals.ten.as_secs_f64();
-        // Time per commit over time per floor operation (target <= 2).
+        // Time per commit over time per floor operation (target <= 1.3).
         let commit_vs_floor = floor_rate / one;
         let ten_vs_one = ten / one;
         println!(
@@ -140,7 +141,7 @@ fn main() {
         );
         verdicts.push(format!(
             "{entries:>5} entries: one commit = {commit_vs_floor:.2}x floor time ({}), 10 writers = {ten_vs_one:.2}x one writer ({})",
-            if commit_vs_floor <= 2.0 { "meets <= 2x" } else { "MISSES <= 2x" },
+            if commit_vs_floor <= 1.3 { "meets <= 1.3x" } else { "MISSES <= 1.3x" },
             if ten_vs_one >= 5.0 { "meets >= 5x" } else { "MISSES >= 5x" },
         ));
         assert_eq!(

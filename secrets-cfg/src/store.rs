@@ -582,9 +582,9 @@ impl Shared {
         let size_hint = loaded.bytes.as_ref().map_or(0, |b| b.len());
         let text = loaded.model.render(&self.path, size_hint)?;
         let options = keep_or_new(loaded.meta, NEW_FILE_MODE);
-        replace_file_with(&self.path, text.as_bytes(), options)
+        replace_file_with(&self.path, &text, options)
             .map_err(|e| Error::write(e.path, e.source))?;
-        loaded.bytes = Some(Arc::new(text.into_bytes()));
+        loaded.bytes = Some(text);
         Ok(())
     }
 }
