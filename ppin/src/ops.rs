@@ -395,6 +395,21 @@ impl BuiltinEngine {
         self.blocking(name, |store| store.check_writable()).await
     }
 
+    /// Unless an add (`fetch`) will adopt the entry of `user` already stored
+    /// (it decrypts under the file key), that `.secrets.cfg` can take a new
+    /// secret for it: see [`Ppin::check_before_fetch`](crate::Ppin::check_before_fetch).
+    /// One blocking call for both.
+    pub(crate) async fn check_storable(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
+        let owned = user.to_owned();
+        self.blocking(Some(user), move |store| {
+            if fetch == Fetch::Add && stored_secret(&store, EntryKind::User, &owned)?.is_some() {
+                return Ok(());
+            }
+            store.check_writable()
+        })
+        .await
+    }
+
     /// The local checks of `add`/`update` that need no password, in this
     /// order: the entry is absent (add) or present (update), the service
     /// proxy password is stored, and with [`Writable::Check`] the file can
@@ -707,13 +722,15 @@ impl BuiltinEngine {
         .await
     }
 
+    /// Removes the entry of `kind` for `name`, if there is one; the lookup
+    /// and the edit share one blocking call.
     async fn remove_entry(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
-        if !self.is_configured(kind, name).await? {
-            // Removing what is not there must not create the file.
-            return Ok(false);
-        }
         let owned = name.to_owned();
         self.blocking(Some(name), move |store| {
+            if !has_entry(&store, kind, &owned)? {
+                // Removing what is not there must not create the file.
+                return Ok(false);
+            }
             store.edit(move |tx| Ok(tx.remove(kind, &owned)))
         })
         .await
