@@ -210,10 +210,7 @@ impl Ppin {
         if self.engine.is_some() {
             return Ok(());
         }
-        if fetch == Fetch::Add && self.local.verify_stored(user).await? {
-            return Ok(());
-        }
-        self.local.check_writable(Some(user)).await
+        self.local.check_storable(user, fetch).await
     }
 
     /// What [`check_before_fetch`](Self::check_before_fetch) is to a

@@ -342,10 +342,11 @@ impl BuiltinEngine {
         credentials: &SetupCredentials,
         fetch: Fetch,
     ) -> Result<Served, PpinError> {
-        check_format(&self.user(user)?, &credentials.setup_password)?;
-        let prepared = self.prepare(user, fetch).await?;
-        // After the checks above, before the first byte to an HSM: a secret is never issued that could not be stored.
-        self.check_writable(Some(user)).await?;
+        let slot_user = self.user(user)?;
+        check_format(&slot_user, &credentials.setup_password)?;
+        // Writable after the checks above, before the first byte to an HSM: a secret is never issued that could
+        // not be stored.
+        let prepared = self.prepare(slot_user, fetch, Writable::Check).await?;
         let attempt = self.obtain(prepared, credentials, fetch).await;
         match (fetch, attempt) {
             (_, Ok(served)) => Ok(served),
@@ -371,14 +372,18 @@ impl BuiltinEngine {
     /// service proxy password is stored. Lets a caller refuse before asking
     /// for passwords. Contacts no HSM.
     pub async fn check_add(&self, user: &str) -> Result<(), PpinError> {
-        self.prepare(user, Fetch::Add).await.map(drop)
+        self.prepare(self.user(user)?, Fetch::Add, Writable::Skip)
+            .await
+            .map(drop)
     }
 
     /// The checks [`update`](Self::update) makes before it needs the
     /// passwords, as [`check_add`](Self::check_add) but the user must have a
     /// permanent secret. Contacts no HSM and changes nothing.
     pub async fn check_update(&self, user: &str) -> Result<(), PpinError> {
-        self.prepare(user, Fetch::Update).await.map(drop)
+        self.prepare(self.user(user)?, Fetch::Update, Writable::Skip)
+            .await
+            .map(drop)
     }
 
     /// Whether an edit of `.secrets.cfg` could be stored now (see
@@ -390,10 +395,40 @@ impl BuiltinEngine {
         self.blocking(name, |store| store.check_writable()).await
     }
 
-    /// The local checks of `add`/`update` that need no password.
-    async fn prepare(&self, user: &str, fetch: Fetch) -> Result<Target, PpinError> {
-        let slot_user = self.user(user)?;
-        match (fetch, self.is_configured(EntryKind::User, user).await?) {
+    /// Unless an add (`fetch`) will adopt the entry of `user` already stored
+    /// (it decrypts under the file key), that `.secrets.cfg` can take a new
+    /// secret for it: see [`Ppin::check_before_fetch`](crate::Ppin::check_before_fetch).
+    /// One blocking call for both.
+    pub(crate) async fn check_storable(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
+        let owned = user.to_owned();
+        self.blocking(Some(user), move |store| {
+            if fetch == Fetch::Add && stored_secret(&store, EntryKind::User, &owned)?.is_some() {
+                return Ok(());
+            }
+            store.check_writable()
+        })
+        .await
+    }
+
+    /// The local checks of `add`/`update` that need no password, in this
+    /// order: the entry is absent (add) or present (update), the service
+    /// proxy password is stored, and with [`Writable::Check`] the file can
+    /// take the new secret. `.secrets.cfg` is read in one blocking call, not
+    /// one per check: each hop to the blocking pool costs two thread wakeups.
+    async fn prepare(
+        &self,
+        slot_user: SlotUser,
+        fetch: Fetch,
+        writable: Writable,
+    ) -> Result<Target, PpinError> {
+        let user = slot_user.user_name.as_str();
+        let (name, proxy_user) = (user.to_owned(), slot_user.proxy_user.clone());
+        let found = self
+            .blocking(Some(user), move |store| {
+                StoreFindings::read(&store, &name, proxy_user.as_deref(), writable)
+            })
+            .await?;
+        match (fetch, found.configured) {
             (Fetch::Add, true) => {
                 return Err(PpinError::AlreadyConfigured {
                     user: user.to_owned(),
@@ -406,7 +441,13 @@ impl BuiltinEngine {
             }
             _ => {}
         }
-        let proxy = self.proxy_password(&slot_user).await?;
+        let proxy = proxy_credentials(&slot_user, found.proxy_secret)?;
+        if let Some(Err(source)) = found.writable {
+            return Err(PpinError::Secrets {
+                user: Some(user.to_owned()),
+                source,
+            });
+        }
         Ok(Target { slot_user, proxy })
     }
 
@@ -663,23 +704,14 @@ impl BuiltinEngine {
         name: &str,
     ) -> Result<bool, PpinError> {
         let owned = name.to_owned();
-        self.blocking(Some(name), move |store| {
-            match store.is_configured(kind, &owned) {
-                // No file yet means nothing is configured; `add` creates it.
-                Err(secrets_cfg::Error::NotFound { .. }) => Ok(false),
-                other => other,
-            }
-        })
-        .await
+        self.blocking(Some(name), move |store| has_entry(&store, kind, &owned))
+            .await
     }
 
     async fn get(&self, kind: EntryKind, name: &str) -> Result<Option<Secret>, PpinError> {
         let owned = name.to_owned();
-        self.blocking(Some(name), move |store| match store.get(kind, &owned) {
-            Err(secrets_cfg::Error::NotFound { .. }) => Ok(None),
-            other => other,
-        })
-        .await
+        self.blocking(Some(name), move |store| stored_secret(&store, kind, &owned))
+            .await
     }
 
     async fn put(&self, kind: EntryKind, name: &str, secret: Secret) -> Result<(), PpinError> {
@@ -690,13 +722,15 @@ impl BuiltinEngine {
         .await
     }
 
+    /// Removes the entry of `kind` for `name`, if there is one; the lookup
+    /// and the edit share one blocking call.
     async fn remove_entry(&self, kind: EntryKind, name: &str) -> Result<bool, PpinError> {
-        if !self.is_configured(kind, name).await? {
-            // Removing what is not there must not create the file.
-            return Ok(false);
-        }
         let owned = name.to_owned();
         self.blocking(Some(name), move |store| {
+            if !has_entry(&store, kind, &owned)? {
+                // Removing what is not there must not create the file.
+                return Ok(false);
+            }
             store.edit(move |tx| Ok(tx.remove(kind, &owned)))
         })
         .await
@@ -704,24 +738,11 @@ impl BuiltinEngine {
 
     /// The stored proxy password of `user`'s service proxy, if it has one.
     async fn proxy_password(&self, user: &SlotUser) -> Result<Option<ProxyCredentials>, PpinError> {
-        let Some(proxy_user) = &user.proxy_user else {
-            return Ok(None);
+        let secret = match &user.proxy_user {
+            Some(proxy_user) => self.get(EntryKind::ServiceProxy, proxy_user).await?,
+            None => None,
         };
-        let missing = || PpinError::ProxyPasswordMissing {
-            user: user.user_name.clone(),
-            proxy_user: proxy_user.clone(),
-        };
-        let secret = self
-            .get(EntryKind::ServiceProxy, proxy_user)
-            .await?
-            .ok_or_else(missing)?;
-        // `proxy_add` stores the UTF-8 bytes of a `Password`; anything else was
-        // not written by ppin and cannot be sent as a password.
-        let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| missing())?;
-        Ok(Some(ProxyCredentials {
-            proxy_user: proxy_user.clone(),
-            password: Password::new(text.to_owned()),
-        }))
+        proxy_credentials(user, secret)
     }
 
     /// A connection to `hsm`: an idle one of its pool that just answered a
@@ -791,6 +812,91 @@ impl BuiltinEngine {
             failures,
         })
     }
+}
+
+/// Whether [`prepare`](BuiltinEngine::prepare) checks that `.secrets.cfg`
+/// can take a new secret (a fetch does, the early checks of the provider
+/// and the CLI do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writable {
+    Check,
+    Skip,
+}
+
+/// What one blocking read of `.secrets.cfg` found for
+/// [`prepare`](BuiltinEngine::prepare).
+struct StoreFindings {
+    /// Whether the user has a permanent secret.
+    configured: bool,
+    /// The service proxy password entry, if the user sits behind a proxy and it is stored.
+    proxy_secret: Option<Secret>,
+    /// The writability check, kept to report after the checks before it.
+    writable: Option<secrets_cfg::Result<()>>,
+}
+
+impl StoreFindings {
+    fn read(
+        store: &SecretsStore,
+        user: &str,
+        proxy_user: Option<&str>,
+        writable: Writable,
+    ) -> secrets_cfg::Result<Self> {
+        let configured = has_entry(store, EntryKind::User, user)?;
+        let proxy_secret = match proxy_user {
+            Some(proxy_user) => stored_secret(store, EntryKind::ServiceProxy, proxy_user)?,
+            None => None,
+        };
+        let writable = (writable == Writable::Check).then(|| store.check_writable());
+        Ok(StoreFindings {
+            configured,
+            proxy_secret,
+            writable,
+        })
+    }
+}
+
+/// Whether `.secrets.cfg` names an entry of `kind` for `name`; `false` when
+/// there is no file yet (`add` creates it).
+fn has_entry(store: &SecretsStore, kind: EntryKind, name: &str) -> secrets_cfg::Result<bool> {
+    match store.is_configured(kind, name) {
+        Err(secrets_cfg::Error::NotFound { .. }) => Ok(false),
+        other => other,
+    }
+}
+
+/// The decrypted entry of `kind` for `name`; `None` when there is none or no file.
+fn stored_secret(
+    store: &SecretsStore,
+    kind: EntryKind,
+    name: &str,
+) -> secrets_cfg::Result<Option<Secret>> {
+    match store.get(kind, name) {
+        Err(secrets_cfg::Error::NotFound { .. }) => Ok(None),
+        other => other,
+    }
+}
+
+/// The service proxy credentials of `user` from its stored proxy password
+/// entry (`secret`); none when the user sits behind no proxy.
+fn proxy_credentials(
+    user: &SlotUser,
+    secret: Option<Secret>,
+) -> Result<Option<ProxyCredentials>, PpinError> {
+    let Some(proxy_user) = &user.proxy_user else {
+        return Ok(None);
+    };
+    let missing = || PpinError::ProxyPasswordMissing {
+        user: user.user_name.clone(),
+        proxy_user: proxy_user.clone(),
+    };
+    let secret = secret.ok_or_else(missing)?;
+    // `proxy_add` stores the UTF-8 bytes of a `Password`; anything else was
+    // not written by ppin and cannot be sent as a password.
+    let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| missing())?;
+    Ok(Some(ProxyCredentials {
+        proxy_user: proxy_user.clone(),
+        password: Password::new(text.to_owned()),
+    }))
 }
 
 /// Why a connection to one HSM could not be opened.

@@ -127,7 +127,7 @@ async fn list_typed<C: Send + Sync + 'static, R: List<C>>(
     listed
         .into_iter()
         .map(|l| {
-            let state = to_value(&l.state, &ty).map_err(|e| {
+            let state = to_value(&l.state, ty).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
                     "Value Conversion Error",
                     format!("A listed state does not match the provider's state type: {e}. This is a provider bug; please report it."),
@@ -228,7 +228,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedExtras<C> for ResourceBuild
         };
         // A `list` block without a `config` block: every attribute null.
         let config = match config {
-            Value::Null => conform(Value::Object(Default::default()), &schema.value_type())
+            Value::Null => conform(Value::Object(Default::default()), schema.value_type())
                 .map_err(|e| {
                     Diagnostics::from(Diagnostic::error("Invalid List Schema", e.to_string()))
                 })?,

@@ -7,6 +7,8 @@
 //! from every state it returns (read, plan, apply, import), so resources do
 //! not repeat it. Clients older than 1.12 ignore the identity fields.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 
 use crate::cty::{Type, Value};
@@ -66,6 +68,10 @@ impl IdentityAttribute {
 pub struct IdentitySchema {
     pub(crate) version: i64,
     pub(crate) attributes: Vec<IdentityAttribute>,
+    /// The object type of `attributes`, built at its first use (every
+    /// request that carries an identity encodes it); reset by
+    /// [`attribute`](Self::attribute).
+    value_type: OnceLock<Type>,
 }
 
 impl IdentitySchema {
@@ -84,16 +90,19 @@ impl IdentitySchema {
     /// Adds an attribute.
     pub fn attribute(mut self, attribute: IdentityAttribute) -> IdentitySchema {
         self.attributes.push(attribute);
+        self.value_type = OnceLock::new();
         self
     }
 
-    /// The object type of an identity value.
-    pub fn value_type(&self) -> Type {
-        Type::object(
-            self.attributes
-                .iter()
-                .map(|a| (a.name.clone(), a.ty.clone())),
-        )
+    /// The object type of an identity value (built once).
+    pub fn value_type(&self) -> &Type {
+        self.value_type.get_or_init(|| {
+            Type::object(
+                self.attributes
+                    .iter()
+                    .map(|a| (a.name.clone(), a.ty.clone())),
+            )
+        })
     }
 
     pub(crate) fn to_proto(&self) -> pb::ResourceIdentitySchema {

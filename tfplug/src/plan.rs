@@ -583,7 +583,7 @@ mod tests {
             .block(NestedBlock::new("rule", Nesting::List, inner).items(1, 3))
             .version(2);
         assert_eq!(
-            s.value_type(),
+            *s.value_type(),
             Type::object([
                 ("tags", Type::set(Type::object([("k", Type::String)]))),
                 (

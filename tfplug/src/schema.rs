@@ -3,7 +3,7 @@
 //! declared next to each attribute.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 
@@ -480,6 +480,11 @@ impl Block {
 pub struct Schema {
     pub(crate) version: i64,
     pub(crate) block: Block,
+    /// The object type of `block`, built at its first use: every request
+    /// decodes and encodes its values with it, and building it copies every
+    /// attribute name into a fresh map. Reset by the builders that change
+    /// `block`.
+    value_type: OnceLock<Type>,
 }
 
 impl Schema {
@@ -498,12 +503,14 @@ impl Schema {
     /// Adds an attribute.
     pub fn attribute(mut self, a: Attribute) -> Schema {
         self.block = self.block.attribute(a);
+        self.value_type = OnceLock::new();
         self
     }
 
     /// Adds a nested block.
     pub fn block(mut self, b: NestedBlock) -> Schema {
         self.block = self.block.block(b);
+        self.value_type = OnceLock::new();
         self
     }
 
@@ -530,9 +537,9 @@ impl Schema {
         &self.block
     }
 
-    /// The object type of values of this schema.
-    pub fn value_type(&self) -> Type {
-        self.block.object_type()
+    /// The object type of values of this schema (built once).
+    pub fn value_type(&self) -> &Type {
+        self.value_type.get_or_init(|| self.block.object_type())
     }
 
     pub(crate) fn to_proto(&self) -> pb::Schema {
@@ -572,3 +579,25 @@ impl Schema {
 #[derive(Debug, thiserror::Error)]
 #[error("schema problems: {}", .0.join("; "))]
 pub struct SchemaMismatch(pub Vec<String>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_value_type_follows_attributes_and_blocks_added_after_it_was_read() {
+        let schema = Schema::new().attribute(Attribute::required("a", Type::String));
+        assert_eq!(*schema.value_type(), Type::object([("a", Type::String)]));
+        let schema = schema
+            .attribute(Attribute::optional("b", Type::Bool))
+            .block(NestedBlock::new("c", Nesting::List, Block::new()));
+        assert_eq!(
+            *schema.value_type(),
+            Type::object([
+                ("a", Type::String),
+                ("b", Type::Bool),
+                ("c", Type::list(Type::object::<&str>([]))),
+            ])
+        );
+    }
+}

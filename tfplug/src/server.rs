@@ -248,7 +248,7 @@ fn decode(
     schema: &Schema,
     what: &str,
 ) -> Result<Value, Diagnostics> {
-    decode_as(dv, &schema.value_type(), what)
+    decode_as(dv, schema.value_type(), what)
 }
 
 fn decode_as(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
@@ -270,7 +270,7 @@ fn decode_as(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Val
 }
 
 fn encode(v: &Value, schema: &Schema) -> Result<pb::DynamicValue, Diagnostics> {
-    to_msgpack(v, &schema.value_type())
+    to_msgpack(v, schema.value_type())
         .map(|msgpack| pb::DynamicValue {
             msgpack,
             json: Vec::new(),
@@ -521,7 +521,7 @@ impl<P: Provider> Core<P> {
                 }
                 other => other,
             };
-            from_json(&json, &schema.value_type()).map_err(|e| {
+            from_json(&json, schema.value_type()).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
                     "Invalid Stored State",
                     format!("The stored state does not match the schema: {e}."),
@@ -578,7 +578,7 @@ impl<P: Provider> Core<P> {
             // No provider block: every attribute is null.
             config_value = crate::serde_value::conform(
                 Value::Object(Default::default()),
-                &self.schema.value_type(),
+                self.schema.value_type(),
             )
             .map_err(|e| {
                 Diagnostics::from(Diagnostic::error("Invalid Provider Schema", e.to_string()))

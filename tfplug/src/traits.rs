@@ -660,7 +660,7 @@ fn typed<S: DeserializeOwned>(what: &str, v: &Value) -> Result<S, Diagnostics> {
 }
 
 fn untyped<S: Serialize>(schema: &Schema, what: &str, s: &S) -> Result<Value, Diagnostics> {
-    to_value(s, &schema.value_type()).map_err(|e| decode_error(what, e))
+    to_value(s, schema.value_type()).map_err(|e| decode_error(what, e))
 }
 
 #[async_trait]

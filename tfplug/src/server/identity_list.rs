@@ -24,7 +24,7 @@ pub(super) fn identity_data<C>(
     if state.is_null() || !value.is_wholly_known() {
         return Ok(None);
     }
-    encode_identity(&value, &schema.value_type()).map(Some)
+    encode_identity(&value, schema.value_type()).map(Some)
 }
 
 fn encode_identity(value: &Value, ty: &Type) -> Result<pb::ResourceIdentityData, Diagnostics> {
@@ -60,9 +60,9 @@ impl<P: Provider> Core<P> {
             return Ok((id, None));
         };
         let ty = schema.value_type();
-        let value = decode_as(Some(&data), &ty, "import identity")?;
+        let value = decode_as(Some(&data), ty, "import identity")?;
         let id = r.extras().import_id(&value)?;
-        Ok((id, Some(encode_identity(&value, &ty)?)))
+        Ok((id, Some(encode_identity(&value, ty)?)))
     }
 
     pub(super) fn identity_schemas(&self) -> pb::get_resource_identity_schemas::Response {
@@ -121,7 +121,7 @@ impl<P: Provider> Core<P> {
             r.extras().upgrade_identity(req.version, json).await?
         };
         let ty = schema.value_type();
-        let value = from_json(&json, &ty).map_err(|e| {
+        let value = from_json(&json, ty).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Invalid Stored Identity",
                 format!(
@@ -131,7 +131,7 @@ impl<P: Provider> Core<P> {
             ))
         })?;
         let resp = pb::upgrade_resource_identity::Response {
-            upgraded_identity: Some(encode_identity(&value, &ty)?),
+            upgraded_identity: Some(encode_identity(&value, ty)?),
             ..Default::default()
         };
         Ok((resp, Diagnostics::new()))
