@@ -1,7 +1,6 @@
 //! The secrets file as entries: parsed strictly from libconfig, rendered
 //! back canonically with every unknown setting kept.
 
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +9,9 @@ use crate::entry::{name_problem, EntryKind, EntrySummary};
 use crate::error::{Error, Result};
 use primus_core::libconfig::{self, Group, Value};
 
+mod index;
 mod slots;
+use index::Index;
 use slots::{Changes, Slots};
 
 /// The only file version this crate reads and writes.
@@ -40,6 +41,15 @@ const ENTRY_INDENT: usize = 2;
 /// The setting that stands in for the entries while the rest of the
 /// document is written (a valid name, so the writer takes it).
 const MARKER: &str = "secrets-cfg-entries";
+
+/// `N` of a setting named `<prefix>N`, the way new entries are named (no
+/// sign, no leading zero): `user7` but not `user07`, which is another name.
+fn setting_number(setting: &str, prefix: &str) -> Option<usize> {
+    let digits = setting.strip_prefix(prefix)?;
+    let canonical =
+        digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    canonical.then(|| digits.parse().ok()).flatten()
+}
 
 /// The marker's line as the writer writes it inside an entry group.
 fn marker_line() -> String {
@@ -91,9 +101,8 @@ pub(crate) struct Model {
     /// few pointers, not entries; a chunk and an entry are copied when one
     /// side changes them.
     slots: Slots,
-    /// Shared as the entries are: most commits change values, not which
-    /// entries exist, and then the readers' copy needs no index of its own.
-    index: Arc<HashMap<(EntryKind, String), usize>>,
+    /// Shared with copies in shards, as the entries are in chunks.
+    index: Index,
     pub(crate) key_check: Option<String>,
     /// The text the last [`render`](Model::render) made, so the next one
     /// copies what did not change in long stretches.
@@ -110,6 +119,8 @@ struct LastRender {
     /// By slot index: the entry's bytes in `text` (empty for a removed
     /// slot).
     spans: Vec<Range<usize>>,
+    /// Where each entry group ends in `text`: new entries go there.
+    group_ends: Vec<(EntryKind, usize)>,
 }
 
 fn format_error(path: &Path, problem: String) -> Error {
@@ -258,14 +269,14 @@ impl Model {
                 }
                 None => None,
             };
-            if self.index.contains_key(&(kind, name.clone())) {
+            if self.index.get(kind, &name).is_some() {
                 return Err(Error::DuplicateEntry {
                     path: path.to_path_buf(),
                     kind,
                     name,
                 });
             }
-            Arc::make_mut(&mut self.index).insert((kind, name.clone()), self.slots.len());
+            self.index.insert(kind, &name, self.slots.len());
             self.slots.push(Entry {
                 kind,
                 name,
@@ -294,14 +305,14 @@ impl Model {
     }
 
     pub(crate) fn get(&self, kind: EntryKind, name: &str) -> Option<&Entry> {
-        let index = *self.index.get(&(kind, name.to_owned()))?;
+        let index = self.index.get(kind, name)?;
         self.slots.get(index)
     }
 
     /// Sets the sealed value of `(kind, name)`, creating the entry if needed.
     pub(crate) fn put(&mut self, kind: EntryKind, name: &str, sealed: String) -> Undo {
-        match self.index.get(&(kind, name.to_owned())) {
-            Some(&index) => {
+        match self.index.get(kind, name) {
+            Some(index) => {
                 let previous = self.slots.slot(index);
                 if let Some(entry) = self.slots.entry_mut(index) {
                     entry.value = Some(sealed);
@@ -310,7 +321,7 @@ impl Model {
                 Undo::Restore(index, previous)
             }
             None => {
-                Arc::make_mut(&mut self.index).insert((kind, name.to_owned()), self.slots.len());
+                self.index.insert(kind, name, self.slots.len());
                 self.slots.push(Entry {
                     kind,
                     name: name.to_owned(),
@@ -326,7 +337,7 @@ impl Model {
 
     /// Removes `(kind, name)`; `None` if there was no such entry.
     pub(crate) fn remove(&mut self, kind: EntryKind, name: &str) -> Option<Undo> {
-        let index = Arc::make_mut(&mut self.index).remove(&(kind, name.to_owned()))?;
+        let index = self.index.remove(kind, name)?;
         Some(Undo::Restore(index, self.slots.slot_mut(index)?.take()))
     }
 
@@ -334,13 +345,11 @@ impl Model {
     pub(crate) fn undo(&mut self, undo: Undo) {
         match undo {
             Undo::Restore(index, previous) => {
-                let key = |e: &Entry| (e.kind, e.name.clone());
-                let positions = Arc::make_mut(&mut self.index);
                 if let Some(entry) = self.slots.get(index) {
-                    positions.remove(&key(entry));
+                    self.index.remove(entry.kind, &entry.name);
                 }
                 if let Some(entry) = &previous {
-                    positions.insert(key(entry), index);
+                    self.index.insert(entry.kind, &entry.name, index);
                 }
                 if let Some(slot) = self.slots.slot_mut(index) {
                     *slot = previous;
@@ -348,7 +357,7 @@ impl Model {
             }
             Undo::Pop => {
                 if let Some(Some(entry)) = self.slots.pop() {
-                    Arc::make_mut(&mut self.index).remove(&(entry.kind, entry.name.clone()));
+                    self.index.remove(entry.kind, &entry.name);
                 }
             }
         }
@@ -389,21 +398,35 @@ impl Model {
         // Put back only on success: after a failure the next render starts from scratch.
         let last = self.last_render.take();
         self.compact();
-        if self.slots.restructured() {
-            self.name_new_entries();
-        }
         let (skeleton, spots) = self.skeleton(path)?;
         let changes = self.slots.take_changes();
-        self.render_changed_entries(&changes)
+        // New entries are among these: they have no text yet.
+        let stale = match &changes {
+            Changes::Restructured => self.positions_where(|e| e.text.is_none()),
+            Changes::Slots(changed) => {
+                let mut stale: Vec<usize> = changed
+                    .iter()
+                    .copied()
+                    .filter(|&index| self.slots.get(index).is_some_and(|e| e.text.is_none()))
+                    .collect();
+                // In slot order, once each: new entries are numbered in that order.
+                stale.sort_unstable();
+                stale.dedup();
+                stale
+            }
+        };
+        self.name_new_entries(&stale);
+        self.render_entries(&stale)
             .map_err(|e| format_error(path, format!("cannot be written: {e}")))?;
-        // Caching texts wrote to slots already counted in `changes`.
+        // Naming and caching texts wrote to slots already counted in `changes`.
         self.slots.take_changes();
-        let rendered = match (changes, last) {
+        let spliced = match (changes, last) {
             (Changes::Slots(changed), Some(last)) if last.skeleton == skeleton => {
                 self.splice(&last, changed)
             }
-            _ => self.gather(&skeleton, &spots, size_hint),
+            _ => None,
         };
+        let rendered = spliced.unwrap_or_else(|| self.gather(&skeleton, &spots, size_hint));
         let text = Arc::clone(&rendered.text);
         self.last_render = Some(Arc::new(LastRender {
             skeleton,
@@ -462,6 +485,7 @@ impl Model {
     fn gather(&self, skeleton: &str, spots: &[(usize, EntryKind)], size_hint: usize) -> LastRender {
         let mut out = Vec::with_capacity(size_hint + size_hint / 8);
         let mut spans = vec![0..0; self.slots.len()];
+        let mut group_ends = Vec::with_capacity(spots.len());
         let mut done = 0;
         for &(spot, kind) in spots {
             out.extend_from_slice(&skeleton.as_bytes()[done..spot]);
@@ -472,6 +496,7 @@ impl Model {
                     spans[index] = start..out.len();
                 }
             }
+            group_ends.push((kind, out.len()));
             done = spot + marker_line().len();
         }
         out.extend_from_slice(&skeleton.as_bytes()[done..]);
@@ -479,23 +504,38 @@ impl Model {
             text: Arc::new(out),
             skeleton: String::new(),
             spans,
+            group_ends,
         }
     }
 
     /// `last`'s text with the entries of the `changed` slots replaced by
-    /// their current text; every other entry is where `last` had it,
-    /// shifted by the change in length of the entries before it.
-    fn splice(&self, last: &LastRender, mut changed: Vec<usize>) -> LastRender {
-        changed.sort_unstable_by_key(|&index| (last.spans[index].start, index));
+    /// their current text, and the entries added since (slots `last` has no
+    /// span for) inserted at the end of their group; every other entry is
+    /// where `last` had it, shifted by the change in length before it.
+    ///
+    /// `None` if the recorded positions do not fit `last`'s text, which
+    /// would be a bug here: the caller then gathers, rather than panic in
+    /// the middle of a commit.
+    fn splice(&self, last: &LastRender, mut changed: Vec<usize>) -> Option<LastRender> {
+        // Where a slot's text starts in `last`, or goes if it is new.
+        let old_span = |index: usize| match last.spans.get(index) {
+            Some(span) => span.clone(),
+            None => {
+                let kind = self.slots.get(index).map(|e| e.kind);
+                let end = last.group_ends.iter().find(|(k, _)| Some(*k) == kind);
+                end.map_or(0..0, |&(_, at)| at..at)
+            }
+        };
+        changed.sort_unstable_by_key(|&index| (old_span(index).start, index));
         changed.dedup();
-        let mut out = Vec::with_capacity(last.text.len() + 64 * changed.len());
+        let mut out = Vec::with_capacity(last.text.len() + 256 * changed.len());
         let mut fresh = Vec::with_capacity(changed.len());
         // (old end of a changed entry, how much longer the text is from there on), in text order.
         let mut growth: Vec<(usize, isize)> = Vec::with_capacity(changed.len());
         let mut copied = 0;
         for index in changed {
-            let old = last.spans[index].clone();
-            out.extend_from_slice(&last.text[copied..old.start]);
+            let old = old_span(index);
+            out.extend_from_slice(last.text.get(copied..old.start)?);
             let start = out.len();
             let text = self.slots.get(index).map_or("", Entry::cached_text);
             out.extend_from_slice(text.as_bytes());
@@ -503,40 +543,41 @@ impl Model {
             growth.push((old.end, out.len() as isize - old.end as isize));
             copied = old.end;
         }
-        out.extend_from_slice(&last.text[copied..]);
+        out.extend_from_slice(last.text.get(copied..)?);
+        // How far what was at `at` moved: the growth of every change that ended
+        // there or before (so a group's end moves past the entries added at it).
+        let moved = |at: usize| {
+            let before = growth.partition_point(|&(end, _)| end <= at);
+            before.checked_sub(1).map_or(0, |i| growth[i].1)
+        };
         let mut spans = last.spans.clone();
+        let mut group_ends = last.group_ends.clone();
         if growth.iter().any(|&(_, by)| by != 0) {
             for span in &mut spans {
-                let before = growth.partition_point(|&(end, _)| end <= span.start);
-                if let Some(&(_, by)) = before.checked_sub(1).and_then(|i| growth.get(i)) {
-                    *span =
-                        span.start.saturating_add_signed(by)..span.end.saturating_add_signed(by);
-                }
+                // By where it starts: an entry ends where new ones of its group go.
+                let by = moved(span.start);
+                *span = span.start.saturating_add_signed(by)..span.end.saturating_add_signed(by);
+            }
+            for (_, end) in &mut group_ends {
+                *end = end.saturating_add_signed(moved(*end));
             }
         }
+        spans.resize(self.slots.len(), 0..0);
         for (index, span) in fresh {
             spans[index] = span;
         }
-        LastRender {
+        Some(LastRender {
             text: Arc::new(out),
             skeleton: String::new(),
             spans,
-        }
+            group_ends,
+        })
     }
 
-    /// Caches the text of every entry that has none: new or changed ones,
-    /// found among the `changes` unless slots came or went. Only those are
+    /// Caches the text of the entries at `positions`. Only those are
     /// written to: the others stay shared with the readers' view.
-    fn render_changed_entries(&mut self, changes: &Changes) -> Result<(), libconfig::WriteError> {
-        let stale = match changes {
-            Changes::Restructured => self.positions_where(|e| e.text.is_none()),
-            Changes::Slots(changed) => changed
-                .iter()
-                .copied()
-                .filter(|&index| self.slots.get(index).is_some_and(|e| e.text.is_none()))
-                .collect(),
-        };
-        for index in stale {
+    fn render_entries(&mut self, positions: &[usize]) -> Result<(), libconfig::WriteError> {
+        for &index in positions {
             if let Some(entry) = self.slots.entry_mut(index) {
                 entry.text = Some(entry.render()?);
             }
@@ -554,26 +595,42 @@ impl Model {
             .collect()
     }
 
-    /// Gives every entry that has none a setting name, `user<N>` /
-    /// `proxy<N>` with the lowest `N` not taken in its group.
-    fn name_new_entries(&mut self) {
+    /// Gives each entry at `candidates` (in slot order) that has none a
+    /// setting name, `user<N>` / `proxy<N>` with the lowest `N` not taken in
+    /// its group.
+    fn name_new_entries(&mut self, candidates: &[usize]) {
         for kind in EntryKind::ALL {
-            let unnamed = self.positions_where(|e| e.kind == kind && e.setting.is_none());
+            let unnamed: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    self.slots
+                        .get(i)
+                        .is_some_and(|e| e.kind == kind && e.setting.is_none())
+                })
+                .collect();
             if unnamed.is_empty() {
                 continue;
             }
-            // Borrowed names: a commit must not copy every entry's setting name.
-            let names: Vec<Option<String>> = {
-                let used: HashSet<&str> = self
-                    .entries()
-                    .filter(|e| e.kind == kind)
-                    .filter_map(|e| e.setting.as_deref())
-                    .collect();
-                let mut free = (0usize..)
-                    .map(|n| format!("{}{n}", kind.setting_prefix()))
-                    .filter(|s| !used.contains(s.as_str()));
-                unnamed.iter().map(|_| free.next()).collect()
-            };
+            let prefix = kind.setting_prefix();
+            // The lowest free numbers are below this: fewer entries than it hold one.
+            let limit = self.slots.len() + unnamed.len();
+            // Numbers, not a set of names: a commit that adds an entry must not hash every name.
+            let mut used = vec![false; limit];
+            for entry in self.entries().filter(|e| e.kind == kind) {
+                let number = entry
+                    .setting
+                    .as_deref()
+                    .and_then(|s| setting_number(s, prefix));
+                if let Some(n) = number.filter(|&n| n < limit) {
+                    used[n] = true;
+                }
+            }
+            let mut free = (0..limit).filter(|&n| !used[n]);
+            let names: Vec<Option<String>> = unnamed
+                .iter()
+                .map(|_| free.next().map(|n| format!("{prefix}{n}")))
+                .collect();
             for (index, name) in unnamed.into_iter().zip(names) {
                 if let Some(entry) = self.slots.entry_mut(index) {
                     entry.setting = name;
@@ -595,7 +652,7 @@ impl Model {
             next += usize::from(slot.is_some());
         }
         self.slots.retain_live();
-        for position in Arc::make_mut(&mut self.index).values_mut() {
+        for position in self.index.slots_mut() {
             *position = moved_to[*position];
         }
     }
@@ -620,7 +677,8 @@ mod tests {
     /// Renders `model` both ways, spliced from its last render and gathered
     /// from scratch (on a copy that forgot it), and checks they agree.
     fn assert_splice_matches_gather(model: &mut Model) -> String {
-        assert!(model.last_render.is_some() && !model.slots.restructured());
+        assert!(model.last_render.is_some());
+        assert!(matches!(model.slots.changes(), Changes::Slots(_)));
         let mut scratch = model.clone();
         scratch.last_render = None;
         let spliced = render_text(model, 0);
@@ -660,14 +718,100 @@ mod tests {
         let undo = model.put(EntryKind::User, "N1", "v1:1:undone".to_owned());
         model.undo(undo);
         assert_eq!(assert_splice_matches_gather(&mut model), before);
-        // A new entry or a removal renders from scratch, and splicing resumes after.
-        model.put(EntryKind::User, "NEW", "v1:new".to_owned());
+        // New entries of both groups go at the end of their group, named.
+        model.put(EntryKind::User, "NEW1", "v1:new1".to_owned());
+        model.put(EntryKind::ServiceProxy, "NEWP", "v1:newp".to_owned());
+        model.put(EntryKind::User, "N4", "v1:4:changed-too".to_owned());
+        model.put(EntryKind::User, "NEW2", "v1:new2".to_owned());
+        let text = assert_splice_matches_gather(&mut model);
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert!(at("v1:298:first") < at("v1:new1") && at("v1:new1") < at("v1:new2"));
+        assert!(at("v1:new2") < at("service_proxies") && at("service_proxies") < at("v1:newp"));
+        // A removal renders from scratch, and splicing resumes after.
         model.remove(EntryKind::User, "N2");
-        assert!(model.slots.restructured());
         let text = render_text(&mut model, 0);
-        assert!(text.contains("v1:new") && !text.contains("v1:2:first"));
+        assert!(!text.contains("v1:2:first") && text.contains("v1:new2"));
         model.put(EntryKind::User, "N3", "v1:3:after".to_owned());
-        assert!(assert_splice_matches_gather(&mut model).contains("v1:3:after"));
+        model.put(EntryKind::User, "NEW3", "v1:new3".to_owned());
+        let text = assert_splice_matches_gather(&mut model);
+        assert!(text.contains("v1:3:after") && text.contains("v1:new3"));
+    }
+
+    #[test]
+    fn random_edits_render_as_from_scratch() {
+        for seed in [0x9e37_79b9_7f4a_7c15_u64, 7, 1 << 40, 0xdead_beef] {
+            random_edits(seed);
+        }
+    }
+
+    /// 3,000 random puts, removals, undone puts and renders in two groups;
+    /// each render equals a render from scratch.
+    fn random_edits(mut seed: u64) {
+        let mut model = Model::empty();
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        for step in 0..3_000 {
+            let kind = if next(5) == 0 {
+                EntryKind::ServiceProxy
+            } else {
+                EntryKind::User
+            };
+            let name = format!("N{}", next(40));
+            match next(10) {
+                0..=5 => {
+                    let value = format!("v1:{step}:{}", "y".repeat(next(20) as usize));
+                    model.put(kind, &name, value);
+                }
+                6 => {
+                    model.remove(kind, &name);
+                }
+                7 => {
+                    let undo = model.put(kind, &name, "v1:undone".to_owned());
+                    model.undo(undo);
+                }
+                _ => {
+                    let mut scratch = model.clone();
+                    scratch.last_render = None;
+                    let spliced = render_text(&mut model, 0);
+                    assert_eq!(
+                        spliced,
+                        render_text(&mut scratch, 0),
+                        "seed {seed} step {step}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn new_entries_take_the_lowest_free_numbers_of_their_group() {
+        let source = r#"
+            version = "1.0";
+            primus: {
+              users: { user0: { name = "A"; }; user02: { name = "B"; }; alice: { name = "C"; }; user3: { name = "D"; }; };
+              service_proxies: { proxy1: { name = "P"; }; };
+            };
+        "#;
+        let mut model = Model::parse(Path::new("test.cfg"), source.as_bytes()).unwrap();
+        for name in ["E", "F", "G"] {
+            model.put(EntryKind::User, name, format!("v1:{name}"));
+        }
+        model.put(EntryKind::ServiceProxy, "Q", "v1:Q".to_owned());
+        let doc = libconfig::parse(&render_text(&mut model, 0)).unwrap();
+        let name_at = |at: &str| doc.lookup(at).and_then(Value::as_str).map(str::to_owned);
+        // `user02` is not `user2`; numbers go to new entries in order.
+        assert_eq!(name_at("primus.users.user1.name").as_deref(), Some("E"));
+        assert_eq!(name_at("primus.users.user2.name").as_deref(), Some("F"));
+        assert_eq!(name_at("primus.users.user4.name").as_deref(), Some("G"));
+        assert_eq!(name_at("primus.users.user02.name").as_deref(), Some("B"));
+        assert_eq!(
+            name_at("primus.service_proxies.proxy0.name").as_deref(),
+            Some("Q")
+        );
     }
 
     #[test]

@@ -29,11 +29,12 @@ pub(crate) struct Slots {
 /// rest of the previous text as it was.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) enum Changes {
-    /// Slots were added, removed or all rewritten (or nothing was taken
-    /// yet): positions in the previous text no longer hold.
+    /// Slots were removed or all rewritten (or nothing was taken yet):
+    /// positions in the previous text no longer hold.
     #[default]
     Restructured,
-    /// Only these slots were written to (possibly more than once each).
+    /// Only these slots were written to or added at the end (possibly
+    /// more than once each).
     Slots(Vec<usize>),
 }
 
@@ -88,7 +89,9 @@ impl Slots {
             _ => self.chunks.push(Arc::new(vec![Some(Arc::new(entry))])),
         }
         self.len += 1;
-        self.changes = Changes::Restructured;
+        if let Changes::Slots(changed) = &mut self.changes {
+            changed.push(self.len - 1);
+        }
     }
 
     pub(crate) fn pop(&mut self) -> Option<Slot> {
@@ -110,10 +113,10 @@ impl Slots {
         self.changes = Changes::Restructured;
     }
 
-    /// Whether slots were added, removed or all rewritten since the last
-    /// [`take_changes`](Self::take_changes).
-    pub(crate) fn restructured(&self) -> bool {
-        self.changes == Changes::Restructured
+    /// What changed so far, without taking it.
+    #[cfg(test)]
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// What changed since the last call; starts recording anew.
@@ -173,21 +176,21 @@ mod tests {
     }
 
     #[test]
-    fn changes_name_the_slots_written_until_slots_come_or_go() {
+    fn changes_name_the_slots_written_or_added_until_slots_go() {
         let mut slots = Slots::default();
         slots.push(entry(0));
         slots.push(entry(1));
         assert_eq!(slots.take_changes(), Changes::Restructured);
         slots.entry_mut(1).unwrap().value = Some("v1:x".into());
         assert!(slots.get(0).is_some());
-        assert!(!slots.restructured());
-        assert_eq!(slots.take_changes(), Changes::Slots(vec![1]));
         slots.push(entry(2));
-        assert!(slots.restructured());
-        slots.take_changes();
+        assert_eq!(slots.changes(), &Changes::Slots(vec![1, 2]));
+        assert_eq!(slots.take_changes(), Changes::Slots(vec![1, 2]));
         slots.iter_mut().for_each(drop);
         assert_eq!(slots.take_changes(), Changes::Restructured);
         slots.pop();
+        assert_eq!(slots.take_changes(), Changes::Restructured);
+        slots.retain_live();
         assert_eq!(slots.take_changes(), Changes::Restructured);
         assert_eq!(slots.take_changes(), Changes::Slots(Vec::new()));
     }
