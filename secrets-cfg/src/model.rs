@@ -451,7 +451,7 @@ impl Model {
             root.insert(KEY_CHECK, Value::String(check.clone()));
         }
         for kind in EntryKind::ALL {
-            if self.entries().any(|e| e.kind == kind) || root.get(kind.group_name()).is_some() {
+            if self.index.has_any(kind) || root.get(kind.group_name()).is_some() {
                 let mut placeholder = Group::new();
                 placeholder.insert(MARKER, Value::Int(0));
                 root.insert(kind.group_name(), Value::Group(placeholder));

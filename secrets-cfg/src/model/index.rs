@@ -31,9 +31,13 @@ impl Default for Index {
 
 /// The shard of `(kind, name)`: a fixed hash, so every copy agrees.
 fn shard_of(kind: EntryKind, name: &str) -> usize {
-    let kind_at = EntryKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(name);
-    kind_at * SHARDS + (hash % SHARDS as u64) as usize
+    first_shard(kind) + (hash % SHARDS as u64) as usize
+}
+
+/// Where the shards of `kind` start.
+fn first_shard(kind: EntryKind) -> usize {
+    EntryKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) * SHARDS
 }
 
 impl Index {
@@ -53,6 +57,13 @@ impl Index {
         // Not copied when the name is absent.
         self.shards[at].get(name)?;
         Arc::make_mut(&mut self.shards[at]).remove(name)
+    }
+
+    /// Whether any entry of `kind` is indexed.
+    pub(crate) fn has_any(&self, kind: EntryKind) -> bool {
+        self.shards[first_shard(kind)..][..SHARDS]
+            .iter()
+            .any(|shard| !shard.is_empty())
     }
 
     /// Every slot number, writable (copies every shared shard).
@@ -86,6 +97,10 @@ mod tests {
             "only {shared} shards shared"
         );
         assert_eq!(copy.get(EntryKind::User, "NEW"), None);
+        assert!(index.has_any(EntryKind::ServiceProxy));
+        assert_eq!(index.remove(EntryKind::ServiceProxy, "U1"), Some(1_000));
+        assert!(!index.has_any(EntryKind::ServiceProxy) && index.has_any(EntryKind::User));
+        index.insert(EntryKind::ServiceProxy, "U1", 1_000);
         assert_eq!(copy.get(EntryKind::User, "U7"), Some(7));
         assert_eq!(index.get(EntryKind::User, "NEW"), Some(500));
         assert_eq!(index.get(EntryKind::User, "U7"), None);
