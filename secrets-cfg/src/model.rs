@@ -513,28 +513,32 @@ impl Model {
     /// span for) inserted at the end of their group; every other entry is
     /// where `last` had it, shifted by the change in length before it.
     ///
-    /// `None` if the recorded positions do not fit `last`'s text, which
-    /// would be a bug here: the caller then gathers, rather than panic in
+    /// `None` if the recorded positions do not fit `last`'s text or have no
+    /// place for a new entry, which would be a bug here: the caller then gathers, rather than panic in
     /// the middle of a commit.
-    fn splice(&self, last: &LastRender, mut changed: Vec<usize>) -> Option<LastRender> {
-        // Where a slot's text starts in `last`, or goes if it is new.
+    fn splice(&self, last: &LastRender, changed: Vec<usize>) -> Option<LastRender> {
+        // Where each changed slot's text is in `last`, or goes if it is new
+        // (the end of its group), in text order, once each.
         let old_span = |index: usize| match last.spans.get(index) {
-            Some(span) => span.clone(),
+            Some(span) => Some(span.clone()),
             None => {
-                let kind = self.slots.get(index).map(|e| e.kind);
-                let end = last.group_ends.iter().find(|(k, _)| Some(*k) == kind);
-                end.map_or(0..0, |&(_, at)| at..at)
+                let kind = self.slots.get(index)?.kind;
+                let &(_, end) = last.group_ends.iter().find(|(k, _)| *k == kind)?;
+                Some(end..end)
             }
         };
-        changed.sort_unstable_by_key(|&index| (old_span(index).start, index));
+        let mut changed: Vec<(Range<usize>, usize)> = changed
+            .into_iter()
+            .map(|index| Some((old_span(index)?, index)))
+            .collect::<Option<_>>()?;
+        changed.sort_unstable_by_key(|(old, index)| (old.start, *index));
         changed.dedup();
         let mut out = Vec::with_capacity(last.text.len() + 256 * changed.len());
         let mut fresh = Vec::with_capacity(changed.len());
         // (old end of a changed entry, how much longer the text is from there on), in text order.
         let mut growth: Vec<(usize, isize)> = Vec::with_capacity(changed.len());
         let mut copied = 0;
-        for index in changed {
-            let old = old_span(index);
+        for (old, index) in changed {
             out.extend_from_slice(last.text.get(copied..old.start)?);
             let start = out.len();
             let text = self.slots.get(index).map_or("", Entry::cached_text);
