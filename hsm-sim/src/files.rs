@@ -1,6 +1,6 @@
 //! The files in the state directory: TLS material, `primus.cfg`, the ready file.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
@@ -85,23 +85,11 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> FilesError + '_ {
     }
 }
 
-/// Writes `content` to `path` atomically (temp file in the same directory, fsync,
-/// rename), with mode 0600 when `private`.
+/// Writes `content` to `path` durably and atomically (primus-core's replace:
+/// temp file, fsync, rename, directory fsync), with mode 0600 when `private`.
 pub(crate) fn write_atomic(path: &Path, content: &[u8], private: bool) -> Result<(), FilesError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_error(path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if private { 0o600 } else { 0o644 };
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(io_error(path))?;
-    }
-    file.write_all(content).map_err(io_error(path))?;
-    file.as_file().sync_all().map_err(io_error(path))?;
-    file.persist(path).map_err(|e| io_error(path)(e.error))?;
-    Ok(())
+    let mode = if private { 0o600 } else { 0o644 };
+    primus_core::replace_file(path, content, mode).map_err(io_error(path))
 }
 
 /// Creates the CA and the server certificate on first start; later starts reuse them.

@@ -1,46 +1,60 @@
 //! The seam between the door ([`Ppin`](crate::Ppin)) and what performs the
-//! operations: the built-in engine (HSM client and `.secrets.cfg` store) or
-//! an engine driving the vendor's `ppin` binary.
+//! operations. An engine is two capabilities:
+//!
+//! - [`Preflight`]: the checks made where `.secrets.cfg` lives, before any
+//!   password is asked for or sent, so that no HSM trial and no issued
+//!   secret is spent on something that could have been known to fail;
+//! - [`Engine`]: the vendor's operations themselves.
+//!
+//! The built-in engine ([`BuiltinEngine`](crate::BuiltinEngine)) answers
+//! both with this crate's HSM client and store; the external engine
+//! ([`ExternalEngine`](crate::ExternalEngine)) with the vendor's tool. The
+//! door holds one engine and never asks which.
 
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 
-use secrets_cfg::Password;
+use hsm_wire::ServerVersion;
+use secrets_cfg::{EntryKind, Password};
 
+use crate::config::{Hsm, PrimusConfig};
 use crate::error::PpinError;
-use crate::ops::{BuiltinEngine, Listing, LoginTest, Served, TestFilter};
+use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus};
 
-/// The two passwords `ppin -a`/`-u` send.
-pub struct SetupCredentials {
-    /// The one-time setup password from the HSM administrator.
-    pub setup_password: Password,
-    /// The user's PKCS#11 password, sent with it.
-    pub pkcs11_password: Password,
-}
-
-impl SetupCredentials {
-    /// Both passwords.
-    pub fn new(setup_password: Password, pkcs11_password: Password) -> Self {
-        SetupCredentials {
-            setup_password,
-            pkcs11_password,
-        }
-    }
-}
-
-impl fmt::Debug for SetupCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Password's own Debug redacts; spelled out so no field can be added unredacted by accident.
-        f.debug_struct("SetupCredentials")
-            .field("setup_password", &self.setup_password)
-            .field("pkcs11_password", &self.pkcs11_password)
-            .finish()
-    }
-}
-
-/// What the provider and the CLI ask of an onboarding engine. The door,
-/// [`Ppin`](crate::Ppin), holds one; resources never see which.
+/// The checks an engine makes where `.secrets.cfg` lives before anything
+/// reaches an HSM. Each contacts no HSM and changes nothing. The door has
+/// already checked that the user is in `primus.cfg`.
 #[async_trait::async_trait]
-pub trait Engine: fmt::Debug + Send + Sync {
+pub trait Preflight: Send + Sync {
+    /// The entries are as a fetch of `user` needs them: none yet for
+    /// [`Fetch::Add`], one for [`Fetch::Update`], and (CloudHSM) the service
+    /// proxy password stored. What a caller checks before it asks a person
+    /// for the passwords.
+    async fn check_entries(&self, user: &str, fetch: Fetch) -> Result<(), PpinError>;
+
+    /// Unless an add will adopt an entry of `user` already stored, that
+    /// `.secrets.cfg` can take a new secret (file type, directory, lock, key):
+    /// what a plan checks before an apply spends a setup password.
+    async fn check_storable(&self, user: &str, fetch: Fetch) -> Result<(), PpinError>;
+
+    /// That `.secrets.cfg` can take the password of `proxy_user`.
+    async fn check_proxy_storable(&self, proxy_user: &str) -> Result<(), PpinError>;
+
+    /// Whether `.secrets.cfg` names an entry of `kind` for `name`, read
+    /// without decrypting it; `None` when the engine cannot tell without
+    /// running the tool (a plan must not start a process per resource).
+    async fn entry_stored(&self, kind: EntryKind, name: &str) -> Result<Option<bool>, PpinError>;
+}
+
+/// What the provider and the CLI ask of an onboarding engine: the vendor's
+/// operations, each named after the `ppin` command it performs.
+#[async_trait::async_trait]
+pub trait Engine: Preflight + fmt::Debug {
+    /// The `primus.cfg` the engine works with, read again if it changed.
+    fn config(&self) -> Result<Arc<PrimusConfig>, PpinError>;
+    /// The `.secrets.cfg` the engine edits.
+    fn secrets_file(&self) -> &Path;
     /// `ppin -a -e USER`: trades the setup password for a permanent secret and stores it.
     async fn add(&self, user: &str, credentials: &SetupCredentials) -> Result<Served, PpinError>;
     /// `ppin -u -e USER`: a failure removes the current entry (vendor behaviour).
@@ -54,41 +68,45 @@ pub trait Engine: fmt::Debug + Send + Sync {
     async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError>;
     /// `ppin -l`: one status per slot user and per service proxy user.
     async fn list(&self) -> Result<Listing, PpinError>;
+    /// The state of one slot user of `primus.cfg`.
+    async fn status(&self, user: &str) -> Result<UserStatus, PpinError>;
+    /// Whether `.secrets.cfg` holds a usable permanent secret of `user`.
+    async fn verify_stored(&self, user: &str) -> Result<bool, PpinError>;
     /// `ppin -t [--user U] [--slotid N]`: one login per selected slot user.
     async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError>;
+    /// `ppin -v`: what the engine can say about the versions in play.
+    async fn versions(&self) -> Result<Versions, PpinError>;
 }
 
-#[async_trait::async_trait]
-impl Engine for BuiltinEngine {
-    async fn add(&self, user: &str, credentials: &SetupCredentials) -> Result<Served, PpinError> {
-        BuiltinEngine::add(self, user, credentials).await
-    }
+/// The outcome of a login test for one user.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LoginTest {
+    /// The slot user.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// Where the login succeeded, or why it failed.
+    pub outcome: Result<Served, PpinError>,
+}
 
-    async fn update(
-        &self,
-        user: &str,
-        credentials: &SetupCredentials,
-    ) -> Result<Served, PpinError> {
-        BuiltinEngine::update(self, user, credentials).await
-    }
+/// One HSM's answer to a version query.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HsmVersion {
+    /// The HSM.
+    pub hsm: Hsm,
+    /// Its version, or why it could not be asked.
+    pub outcome: Result<ServerVersion, PpinError>,
+}
 
-    async fn remove(&self, user: &str) -> Result<bool, PpinError> {
-        BuiltinEngine::remove(self, user).await
-    }
-
-    async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
-        BuiltinEngine::proxy_add(self, proxy_user, password).await
-    }
-
-    async fn proxy_remove(&self, proxy_user: &str) -> Result<bool, PpinError> {
-        BuiltinEngine::proxy_remove(self, proxy_user).await
-    }
-
-    async fn list(&self) -> Result<Listing, PpinError> {
-        BuiltinEngine::list(self).await
-    }
-
-    async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
-        BuiltinEngine::test(self, filter).await
-    }
+/// What `ppin -v` reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Versions {
+    /// The tool's own version line, as it prints it.
+    pub tool: String,
+    /// Each HSM of `primus.cfg` asked for its version, where the engine can
+    /// ask (the vendor's `-v` asks none).
+    pub hsms: Vec<HsmVersion>,
 }

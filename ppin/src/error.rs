@@ -11,8 +11,8 @@ use hsm_wire::{
 
 use crate::config::{ConfigError, Hsm, CONFIG_NOT_FOUND, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
-use crate::external::ExternalError;
-use crate::ops::{Fetch, TestFilter};
+use crate::external::error::ExternalError;
+use crate::model::{Fetch, TestFilter};
 
 mod kind;
 

@@ -52,13 +52,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The operations run on an [`Engine`]: the built-in [`BuiltinEngine`]
-//! (this crate's HSM client and `.secrets.cfg` store), or, given with
-//! [`Ppin::with_engine`], an [`ExternalEngine`] that drives a
-//! vendor-compatible `ppin` binary on a pseudo-terminal. Callers of [`Ppin`]
-//! see the same types either way; an external run's failure is
-//! [`PpinError::External`] with the built-in engine's [`PpinErrorKind`] for
-//! the vendor code the tool printed.
+//! The operations run on the one [`Engine`] the door is built with: the
+//! built-in [`BuiltinEngine`] (this crate's HSM client and `.secrets.cfg`
+//! store), or, given with [`Ppin::with_engine`], an [`ExternalEngine`] that
+//! drives a vendor-compatible `ppin` binary through the tool's dialogue over
+//! a [`Transport`] ([`LocalTool`]: a pseudo-terminal on this machine).
+//! Every engine also answers the [`Preflight`] checks, which the door asks
+//! the same way whatever the engine. Callers of [`Ppin`] see the same types
+//! either way; an external run's failure is [`PpinError::External`] with
+//! the built-in engine's [`PpinErrorKind`] for the vendor code the tool
+//! printed.
 //!
 //! `primus.cfg` is read as the vendor documents it, plus two optional keys of
 //! ours (`ca_file`, `priority`); see [`PrimusConfig`].
@@ -67,30 +70,38 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+// The layout, from the bottom up: `model` (the values, importing nothing of
+// the crate), `config` (primus.cfg), `error`, `users` (lookups in
+// primus.cfg), `engine` (the two capabilities every engine offers), the
+// engines `builtin` and `external` as peers, and `door` over them.
+mod builtin;
 mod config;
 mod door;
 mod duration;
 mod engine;
 mod error;
 mod external;
-mod ops;
-mod pools;
-pub use external::{ExternalEngine, ExternalError, ExternalTimeouts, ParseProblem};
+mod model;
+mod users;
 
+pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
     ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, CONFIG_NOT_FOUND,
     PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
-pub use engine::{Engine, SetupCredentials};
+pub use engine::{Engine, HsmVersion, LoginTest, Preflight, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
+pub use external::{
+    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, Terminal,
+    Transport,
+};
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
 pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
 /// The vendor's error codes (`0x80005017`, ...) that [`PpinError::vendor_code`]
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
-pub use ops::{
-    BuiltinEngine, Fetch, HsmVersion, Listing, LoginTest, ProxyStatus, Served, TestFilter,
-    Timeouts, UserStatus, VERSION,
+pub use model::{
+    Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus, VERSION,
 };

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{extract_hsm0, setup};
-use ppin::{Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter, Timeouts};
+use ppin::{BuiltinEngine, Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter, Timeouts};
 use secrets_cfg::{KeySource, Password};
 
 fn password(text: String) -> Password {
@@ -186,8 +186,10 @@ async fn a_request_without_answer_is_not_retried_elsewhere() {
         request.op()
     });
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
-    let ppin = Ppin::new(with_hsm_first(&s, "hsm_silent", port), store).with_timeouts(
-        Timeouts::new(Duration::from_secs(5), Duration::from_millis(300)),
+    let ppin = Ppin::from(
+        BuiltinEngine::new(with_hsm_first(&s, "hsm_silent", port), store).with_timeouts(
+            Timeouts::new(Duration::from_secs(5), Duration::from_millis(300)),
+        ),
     );
 
     let error = ppin
@@ -232,10 +234,12 @@ async fn an_hsm_that_hangs_is_skipped_after_the_connect_timeout() {
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let config = with_hsm_first(&s, "hsm_hanging", black_hole.local_addr().unwrap().port());
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
-    let ppin = Ppin::new(config, store).with_timeouts(Timeouts::new(
-        Duration::from_millis(300),
-        Duration::from_secs(10),
-    ));
+    let ppin = Ppin::from(
+        BuiltinEngine::new(config, store).with_timeouts(Timeouts::new(
+            Duration::from_millis(300),
+            Duration::from_secs(10),
+        )),
+    );
 
     let started = Instant::now();
     let served = ppin
@@ -266,12 +270,14 @@ async fn a_stop_while_connecting_cancels_before_any_credential_is_sent() {
     let store = secrets_cfg::SecretsStore::open(&s.secrets_cfg, KeySource::Default).unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     // A connect limit far beyond the test's bound: only the stop can end the wait.
-    let ppin = Ppin::new(config, store)
-        .with_timeouts(Timeouts::new(
-            Duration::from_secs(600),
-            Duration::from_secs(600),
-        ))
-        .with_cancel(cancel.clone());
+    let ppin = Ppin::from(
+        BuiltinEngine::new(config, store)
+            .with_timeouts(Timeouts::new(
+                Duration::from_secs(600),
+                Duration::from_secs(600),
+            ))
+            .with_cancel(cancel.clone()),
+    );
     let stop = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         cancel.cancel();

@@ -123,10 +123,12 @@ impl ConfigWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ppin::BuiltinEngine;
     use secrets_cfg::KeySource;
 
     fn client(config_file: &Path) -> Client {
-        let ppin = Ppin::watching(Some(config_file), None, KeySource::Default).unwrap();
+        let engine = BuiltinEngine::watching(Some(config_file), None, KeySource::Default).unwrap();
+        let ppin = Ppin::from(engine);
         Client::new(ppin, Some(config_file.to_owned()), LoginCheck::FileOnly)
     }
 

@@ -110,7 +110,7 @@ fn nothing_to_adopt(ppin: &Ppin, user: &str) -> Diagnostics {
         "User '{user}' has no permanent secret in {store} to adopt, so creating it fetches a new one and needs the \
          user's one-time {setup} and {pkcs11}. Set them, or onboard the user on this host with `ppin -a -e {user}` \
          so that Terraform adopts the entry; nothing was sent to the HSM.",
-        store = ppin.store().path().display(),
+        store = ppin.secrets_file().display(),
         setup = SETUP.spelled(),
         pkcs11 = PKCS11.spelled(),
     ))

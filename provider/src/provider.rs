@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ppin::{ExternalEngine, Ppin, Timeouts};
+use ppin::{BuiltinEngine, Engine, ExternalEngine, Ppin, Timeouts};
 use secrets_cfg::KeySource;
 use serde::Deserialize;
 use tfplug::{
@@ -277,18 +277,26 @@ impl Provider for PrimusProvider {
             None => None,
         };
         let secrets_file = config.secrets_file.map(PathBuf::from);
-        let mut ppin = Ppin::watching(config_file.as_deref(), secrets_file.as_deref(), key_source)
-            .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
-            .with_timeouts(timeouts)
-            // Terraform's stop (Ctrl-C) aborts operations that have not yet sent a credential.
-            .with_cancel(req.stop.clone());
-        if let Some(program) = &external {
-            let engine = ExternalEngine::new(program, config_file.clone(), secrets_file)
-                .with_cancel(req.stop);
-            ppin = ppin.with_engine(Arc::new(engine));
-        }
+        // Terraform's stop (Ctrl-C) aborts operations that have not yet sent a credential.
+        let engine: Arc<dyn Engine> = match &external {
+            Some(program) => Arc::new(
+                ExternalEngine::new(program, config_file.clone(), secrets_file)
+                    .with_cancel(req.stop),
+            ),
+            None => Arc::new(
+                BuiltinEngine::watching(
+                    config_file.as_deref(),
+                    secrets_file.as_deref(),
+                    key_source,
+                )
+                .map_err(|e| fail(&e, "provider", Some(AttributePath::root("secrets_file"))))?
+                .with_timeouts(timeouts)
+                .with_cancel(req.stop),
+            ),
+        };
+        let ppin = Ppin::with_engine(engine);
         tracing::debug!(
-            secrets_file = %ppin.store().path().display(),
+            secrets_file = %ppin.secrets_file().display(),
             ppin_command = ?external,
             terraform_version = %req.terraform_version,
             "provider configured"

@@ -120,7 +120,7 @@ impl DataSource<Client> for SecretsDataSource {
             .collect();
         Ok(DataReadResponse::new(SecretsState {
             config_file: Some(config.path().display().to_string()),
-            secrets_file: Some(req.client.door().store().path().display().to_string()),
+            secrets_file: Some(req.client.door().secrets_file().display().to_string()),
             users: Some(users),
             service_proxies: Some(proxies),
         }))

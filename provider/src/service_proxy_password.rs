@@ -106,7 +106,7 @@ impl ServiceProxyPasswordResource {
                 format!(
                     "The password of '{proxy_user}' is missing from {} right after it was written; another process \
                      may have removed it. Apply again.",
-                    client.door().store().path().display()
+                    client.door().secrets_file().display()
                 ),
             );
             diags
@@ -175,7 +175,7 @@ fn nothing_to_adopt(ppin: &Ppin, proxy_user: &str) -> Diagnostics {
     PASSWORD.missing(format!(
         "Service proxy user '{proxy_user}' has no password in {store} to adopt, so creating it needs {password}. \
          Set it, or store it on this host with `ppin -p -e {proxy_user}` so that Terraform adopts it.",
-        store = ppin.store().path().display(),
+        store = ppin.secrets_file().display(),
         password = PASSWORD.spelled(),
     ))
 }
@@ -280,7 +280,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 format!(
                     "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
                      to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.door().store().path().display(),
+                    req.client.door().secrets_file().display(),
                     p = planned.proxy_user
                 ),
             );

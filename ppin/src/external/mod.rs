@@ -10,30 +10,38 @@
 //!   concurrent listings share one `ppin -l` run.
 //! - A failed run is reported once with the tool's lines, never retried.
 
-mod error;
-mod lock;
+//!
+//! The engine is two parts: the tool dialogue (`dialogue`, `parse`: the
+//! prompts, the answers, what the tool prints) and a [`Transport`] that
+//! starts the runs, today [`LocalTool`] on this machine.
+
+mod dialogue;
+pub(crate) mod error;
 mod parse;
-mod terminal;
+mod transport;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use primus_core::FileStamp;
-use secrets_cfg::Password;
+use secrets_cfg::{EntryKind, Password};
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ExternalError;
 pub use parse::ParseProblem;
+pub use transport::{Access, LocalTool, Terminal, Transport};
 
-use crate::engine::{Engine, SetupCredentials};
+use crate::config::{LiveConfig, PrimusConfig};
+use crate::engine::{Engine, LoginTest, Preflight, Versions};
 use crate::error::PpinError;
-use crate::ops::{Listing, LoginTest, ProxyStatus, Served, TestFilter, UserStatus};
-use lock::Access;
+use crate::model::{Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus};
+use crate::users;
+use dialogue::{failure, proxy_answer, setup_answers, understand, Answer, Finished, Limits};
 use parse::{LoginLine, Report};
-use terminal::{Answer, Limits};
 
 /// How long the external engine waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +95,16 @@ struct Cached {
 /// behind an `Arc`; every method takes `&self`.
 #[derive(Debug)]
 pub struct ExternalEngine {
-    program: PathBuf,
+    transport: Arc<dyn Transport>,
+    /// The `primus.cfg` the tool reads, as given to it with `-c`.
     config_file: Option<PathBuf>,
+    /// The `.secrets.cfg` the tool edits, as given to it with `-s`.
     secrets_file: Option<PathBuf>,
+    /// That `.secrets.cfg`, located as the tool locates it.
+    secrets_path: PathBuf,
+    /// That `primus.cfg`, read here too: the users to check before a run and
+    /// what the tool's lines do not say (the HSMs, the users behind a proxy).
+    config: LiveConfig,
     timeouts: ExternalTimeouts,
     cancel: CancellationToken,
     /// In this process, edits exclude each other and listings; the file lock
@@ -133,14 +148,29 @@ impl Edit {
 }
 
 impl ExternalEngine {
-    /// Drives the tool at `program` with `-c`/`-s` when the paths are given.
+    /// Drives the tool at `program` on this machine with `-c`/`-s` when the
+    /// paths are given.
     pub fn new(
         program: impl Into<PathBuf>,
         config_file: Option<PathBuf>,
         secrets_file: Option<PathBuf>,
     ) -> Self {
+        let secrets_path = secrets_cfg::locate(secrets_file.as_deref());
+        let transport = LocalTool::new(program, secrets_path);
+        ExternalEngine::over(Arc::new(transport), config_file, secrets_file)
+    }
+
+    /// Drives the tool that `transport` starts, with `-c`/`-s` when the
+    /// paths are given.
+    pub fn over(
+        transport: Arc<dyn Transport>,
+        config_file: Option<PathBuf>,
+        secrets_file: Option<PathBuf>,
+    ) -> Self {
         ExternalEngine {
-            program: program.into(),
+            transport,
+            secrets_path: secrets_cfg::locate(secrets_file.as_deref()),
+            config: LiveConfig::watched(config_file.clone()),
             config_file,
             secrets_file,
             timeouts: ExternalTimeouts::default(),
@@ -170,16 +200,7 @@ impl ExternalEngine {
         user: &str,
         credentials: &SetupCredentials,
     ) -> Result<Served, ExternalError> {
-        let answers = [
-            Answer {
-                prompt: format!("Provide setup password for '{user}': "),
-                password: &credentials.setup_password,
-            },
-            Answer {
-                prompt: format!("Provide PKCS11 password for '{user}': "),
-                password: &credentials.pkcs11_password,
-            },
-        ];
+        let answers = setup_answers(user, credentials);
         let report = self.edit(edit, user, &answers).await?;
         // `edit` checked the user's line is there; the tool does not say which HSM answered.
         let slot_id = report
@@ -187,13 +208,7 @@ impl ExternalEngine {
             .iter()
             .find(|u| u.user == user)
             .map_or(0, |line| line.slot_id);
-        Ok(Served {
-            user: user.to_owned(),
-            slot_id,
-            hsm: None,
-            address: None,
-            server: None,
-        })
+        Ok(Served::unattributed(user, slot_id))
     }
 
     /// `ppin -r`/`-x -e TARGET` when the listing shows an entry; `Ok(false)`
@@ -221,12 +236,12 @@ impl ExternalEngine {
     /// [`ExternalTimeouts::listing_reuse`]) until an edit or a change of
     /// `.secrets.cfg`. The tool prints only names and states: which HSMs
     /// serve a user and which users sit behind a proxy come from
-    /// `primus.cfg`, which the door ([`Ppin`](crate::Ppin)) fills in.
+    /// `primus.cfg` ([`describe`](Self::describe)).
     async fn listing(&self) -> Result<Listing, ExternalError> {
         let mut cached = self.listing.lock().await;
         let generation = self.generation();
         let clock = SystemTime::now();
-        let stamp = FileStamp::at(&self.secrets_path());
+        let stamp = self.transport.secrets_stamp().await;
         if let Some(hit) = cached.as_ref().filter(|c| {
             c.generation == generation
                 && c.settled
@@ -269,6 +284,24 @@ impl ExternalEngine {
         Ok(listing)
     }
 
+    /// `listing` with what `primus.cfg` says of each user and proxy.
+    fn describe(&self, mut listing: Listing) -> Result<Listing, PpinError> {
+        let config = self.config()?;
+        for status in &mut listing.users {
+            if let Some(slot_user) = config.user(&status.user) {
+                status.proxy_user.clone_from(&slot_user.proxy_user);
+                status.hsms = slot_user.hsms.iter().map(|h| h.name.clone()).collect();
+            }
+        }
+        for proxy in &mut listing.proxies {
+            proxy.users = config
+                .users_behind_proxy(&proxy.proxy_user)
+                .map(|u| u.user_name.clone())
+                .collect();
+        }
+        Ok(listing)
+    }
+
     /// `ppin -t [--user U] [--slotid N]`. Users the listing shows without a
     /// permanent secret are answered [`PpinError::NotConfigured`] without a
     /// login, as the built-in engine does; the others are tested in one run,
@@ -278,8 +311,7 @@ impl ExternalEngine {
         let selected: Vec<&UserStatus> = listing
             .users
             .iter()
-            .filter(|u| filter.user.as_ref().is_none_or(|name| &u.user == name))
-            .filter(|u| filter.slot_id.is_none_or(|id| u.slot_id == id))
+            .filter(|u| filter.selects(&u.user, u.slot_id))
             .collect();
         let run = if selected.iter().any(|u| u.configured) {
             Some(self.test_run(filter).await?)
@@ -326,11 +358,6 @@ impl ExternalEngine {
 
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// The `.secrets.cfg` the tool will use, for the lock beside it.
-    fn secrets_path(&self) -> PathBuf {
-        secrets_cfg::locate(self.secrets_file.as_deref())
     }
 
     /// One editing run of `edit` on `target`; checks the target's line shows
@@ -392,7 +419,7 @@ impl ExternalEngine {
         args: &[OsString],
         answers: &[Answer<'_>],
         access: Access,
-    ) -> Result<(terminal::Finished, String), ExternalError> {
+    ) -> Result<(Finished, String), ExternalError> {
         let mut full: Vec<OsString> = Vec::new();
         if let Some(config) = &self.config_file {
             full.extend(["-c".into(), config.clone().into_os_string()]);
@@ -401,7 +428,6 @@ impl ExternalEngine {
             full.extend(["-s".into(), secrets.clone().into_os_string()]);
         }
         full.extend(args.iter().cloned());
-        let command = command_line(&self.program, &full);
         let _in_process = match access {
             Access::Read => Guard::Read {
                 _held: self.edits.read().await,
@@ -410,24 +436,14 @@ impl ExternalEngine {
                 _held: self.edits.write().await,
             },
         };
-        let _file = lock::acquire(&self.secrets_path(), access, &self.cancel, &command).await?;
-        // Not started yet, so nothing was sent: a stop now changes nothing.
-        if self.cancel.is_cancelled() {
-            return Err(ExternalError::Cancelled { command });
-        }
+        let command = self.transport.command_line(&full);
+        let terminal = self.transport.start(&full, access, &self.cancel).await?;
         let limits = Limits {
             prompt: self.timeouts.prompt,
             run: self.timeouts.run,
         };
-        let finished = terminal::run(
-            &self.program,
-            &full,
-            &command,
-            answers,
-            limits,
-            &self.cancel,
-        )
-        .await?;
+        let finished =
+            dialogue::converse(terminal, &command, answers, limits, &self.cancel).await?;
         Ok((finished, command))
     }
 }
@@ -440,48 +456,6 @@ enum Guard<'a> {
     Edit {
         _held: tokio::sync::RwLockWriteGuard<'a, ()>,
     },
-}
-
-/// The run's command line as shown in errors (it holds no password).
-fn command_line(program: &Path, args: &[OsString]) -> String {
-    std::iter::once(program.as_os_str())
-        .chain(args.iter().map(OsString::as_os_str))
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn failure(command: String, finished: terminal::Finished) -> ExternalError {
-    ExternalError::Failed {
-        command,
-        status: finished.status,
-        output: finished.lines,
-    }
-}
-
-/// Parses a successful run's lines; a run that prompted must show the banner
-/// before its prompts and again after them, any run at least once.
-fn understand(
-    command: &str,
-    lines: &[String],
-    prompted: Option<usize>,
-) -> Result<Report, ExternalError> {
-    let unexpected = |problem| ExternalError::Unexpected {
-        command: command.to_owned(),
-        problem,
-        output: lines.to_vec(),
-    };
-    let report = parse::parse(lines).map_err(unexpected)?;
-    match prompted {
-        Some(1..) if !report.banner_before_prompts => {
-            Err(unexpected(ParseProblem::NoBanner("before the prompts")))
-        }
-        Some(1..) if !report.banner_after_prompts => {
-            Err(unexpected(ParseProblem::NoBanner("after the prompts")))
-        }
-        _ if report.banners == 0 => Err(unexpected(ParseProblem::NoBanner("from the output"))),
-        _ => Ok(report),
-    }
 }
 
 /// One `ppin -t` run that printed login lines.
@@ -502,13 +476,7 @@ impl TestRun {
             }));
         };
         match &line.failure {
-            None => Ok(Served {
-                user: line.user.clone(),
-                slot_id: line.slot_id,
-                hsm: None,
-                address: None,
-                server: None,
-            }),
+            None => Ok(Served::unattributed(&line.user, line.slot_id)),
             Some(reason) => Err(PpinError::External(ExternalError::LoginFailed {
                 command: self.command.clone(),
                 user: line.user.clone(),
@@ -519,8 +487,67 @@ impl TestRun {
     }
 }
 
+/// The tool keeps its file its own way, and asking it would start a
+/// process per resource at every plan: only what `primus.cfg` and one
+/// listing tell is checked here; the tool checks the rest when it runs.
+#[async_trait::async_trait]
+impl Preflight for ExternalEngine {
+    async fn check_entries(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
+        let status = self.status(user).await?;
+        match (fetch, status.configured) {
+            (Fetch::Add, true) => {
+                return Err(PpinError::AlreadyConfigured {
+                    user: user.to_owned(),
+                })
+            }
+            (Fetch::Update, false) => {
+                return Err(PpinError::NotConfigured {
+                    user: user.to_owned(),
+                })
+            }
+            _ => {}
+        }
+        let Some(proxy_user) = status.proxy_user else {
+            return Ok(());
+        };
+        let listing = self.listing().await?;
+        if listing
+            .proxies
+            .iter()
+            .any(|p| p.proxy_user == proxy_user && p.configured)
+        {
+            Ok(())
+        } else {
+            Err(PpinError::ProxyPasswordMissing {
+                user: user.to_owned(),
+                proxy_user,
+            })
+        }
+    }
+
+    async fn check_storable(&self, _user: &str, _fetch: Fetch) -> Result<(), PpinError> {
+        Ok(())
+    }
+
+    async fn check_proxy_storable(&self, _proxy_user: &str) -> Result<(), PpinError> {
+        Ok(())
+    }
+
+    async fn entry_stored(&self, _kind: EntryKind, _name: &str) -> Result<Option<bool>, PpinError> {
+        Ok(None)
+    }
+}
+
 #[async_trait::async_trait]
 impl Engine for ExternalEngine {
+    fn config(&self) -> Result<Arc<PrimusConfig>, PpinError> {
+        Ok(self.config.current()?)
+    }
+
+    fn secrets_file(&self) -> &Path {
+        &self.secrets_path
+    }
+
     async fn add(&self, user: &str, credentials: &SetupCredentials) -> Result<Served, PpinError> {
         Ok(self.obtain(Edit::Add, user, credentials).await?)
     }
@@ -549,11 +576,12 @@ impl Engine for ExternalEngine {
 
     /// `ppin -p -e PROXY`, typing the proxy password at its prompt.
     async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
-        let answers = [Answer {
-            prompt: format!("Provide proxy password for '{proxy_user}' : "),
-            password,
-        }];
-        self.edit(Edit::ProxyAdd, proxy_user, &answers).await?;
+        self.edit(
+            Edit::ProxyAdd,
+            proxy_user,
+            &[proxy_answer(proxy_user, password)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -562,10 +590,43 @@ impl Engine for ExternalEngine {
     }
 
     async fn list(&self) -> Result<Listing, PpinError> {
-        Ok(self.listing().await?)
+        let listing = self.listing().await?;
+        self.describe(listing)
+    }
+
+    /// From the shared listing: one `ppin -l` serves many callers.
+    async fn status(&self, user: &str) -> Result<UserStatus, PpinError> {
+        users::slot_user(&*self.config()?, user)?;
+        let listing = self.list().await?;
+        // Absent only if the tool listed another primus.cfg than the one read here.
+        listing
+            .users
+            .into_iter()
+            .find(|u| u.user == user)
+            .ok_or_else(|| PpinError::NotConfigured {
+                user: user.to_owned(),
+            })
+    }
+
+    /// The tool's file is its own: its listing tells whether the entry is there.
+    async fn verify_stored(&self, user: &str) -> Result<bool, PpinError> {
+        Ok(self.status(user).await?.configured)
     }
 
     async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
         self.logins(filter).await
+    }
+
+    /// `ppin -v`: the tool's first line; it asks no HSM.
+    async fn versions(&self) -> Result<Versions, PpinError> {
+        let (finished, command) = self.run(&["-v".into()], &[], Access::Read).await?;
+        if !finished.status.success() {
+            return Err(failure(command, finished).into());
+        }
+        let tool = dialogue::version_line(&command, &finished.lines)?;
+        Ok(Versions {
+            tool,
+            hsms: Vec::new(),
+        })
     }
 }

@@ -12,6 +12,11 @@ const BANNER: [&str; 3] = [
     "********************",
 ];
 
+/// Whether `line` is one of the banner's lines.
+pub(crate) fn is_banner_line(line: &str) -> bool {
+    BANNER.contains(&line)
+}
+
 /// Where the tool's prompts start; the rest of such a line is the prompt.
 const PROMPT_START: &str = "Provide ";
 

@@ -272,7 +272,7 @@ async fn version(args: &Args) -> Result<Report, Failure> {
             render::version_json(&[]),
         ));
     }
-    let versions = open(args)?.hsm_versions().await?;
+    let versions = open(args)?.versions().await?.hsms;
     let ok = versions.iter().all(|v| v.outcome.is_ok());
     Ok(Report {
         text: render::version_text(&versions),

@@ -1,21 +1,21 @@
-//! One run of the tool on a pseudo-terminal, answering its prompts as a
-//! person would: wait for the prompt, wait for echo to go off, type the
-//! password and Enter. Every wait is bounded; a run that overstays is killed.
+//! The tool dialogue: one run of the tool, answered as a person would.
+//! Wait for the documented prompt, wait for echo to go off, type the
+//! password and Enter; then read what the tool prints to the end. Every
+//! wait is bounded; a run that overstays is killed. Where the run happens
+//! is the [`Terminal`]'s business.
 
-use std::ffi::OsString;
 use std::io;
-use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use rustix::termios::{tcgetattr, LocalModes};
 use secrets_cfg::Password;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ExternalError;
-use super::parse;
+use super::parse::{self, ParseProblem, Report};
+use super::transport::Terminal;
+use crate::model::SetupCredentials;
 
 /// How often the terminal's echo flag is looked at after a prompt.
 const ECHO_POLL: Duration = Duration::from_millis(5);
@@ -39,47 +39,36 @@ pub(crate) struct Limits {
 }
 
 /// A run that exited.
+#[derive(Debug)]
 pub(crate) struct Finished {
     pub(crate) status: ExitStatus,
     pub(crate) lines: Vec<String>,
 }
 
-/// The run being driven: the terminal, the child and what it printed so far.
+/// The run being driven: its terminal and what it printed so far.
 struct Session<'a> {
     command: &'a str,
-    pty: pty_process::Pty,
-    child: tokio::process::Child,
+    terminal: Box<dyn Terminal>,
     output: Vec<u8>,
     passwords: Vec<&'a Password>,
 }
 
-/// Runs `program args`, answering `answers` in order. `cancel` aborts only
-/// until the first password is typed.
-pub(crate) async fn run(
-    program: &Path,
-    args: &[OsString],
+/// Drives the run on `terminal` (started as `command`), answering `answers`
+/// in order. `cancel` aborts only until the first password is typed.
+pub(crate) async fn converse(
+    terminal: Box<dyn Terminal>,
     command: &str,
     answers: &[Answer<'_>],
     limits: Limits,
     cancel: &CancellationToken,
 ) -> Result<Finished, ExternalError> {
-    let terminal = |source: io::Error| ExternalError::Terminal {
+    let failed = |source: io::Error| ExternalError::Terminal {
         command: command.to_owned(),
         source,
     };
-    let (pty, pts) = pty_process::open().map_err(|e| terminal(pty_error(e)))?;
-    let child = pty_process::Command::new(program)
-        .args(args)
-        .kill_on_drop(true)
-        .spawn(pts)
-        .map_err(|e| ExternalError::Spawn {
-            command: command.to_owned(),
-            source: pty_error(e),
-        })?;
     let mut session = Session {
         command,
-        pty,
-        child,
+        terminal,
         output: Vec::new(),
         passwords: answers.iter().map(|a| a.password).collect(),
     };
@@ -93,18 +82,11 @@ pub(crate) async fn run(
         session.await_echo_off(&answer.prompt, limits).await?;
         let mut typed = answer.password.expose_secret().as_bytes().to_vec();
         typed.push(b'\n');
-        let written = session.pty.write_all(&typed).await;
+        let written = session.terminal.write_all(&typed).await;
         zeroize::Zeroize::zeroize(&mut typed);
-        written.map_err(terminal)?;
+        written.map_err(failed)?;
     }
     session.finish(end, limits.run).await
-}
-
-fn pty_error(error: pty_process::Error) -> io::Error {
-    match error {
-        pty_process::Error::Io(error) => error,
-        other => io::Error::other(other.to_string()),
-    }
 }
 
 impl Session<'_> {
@@ -129,10 +111,10 @@ impl Session<'_> {
                     self.kill().await;
                     return Err(ExternalError::Cancelled { command: self.command.to_owned() });
                 }
-                read = tokio::time::timeout_at(deadline, self.pty.read(&mut chunk)) => match read {
+                read = tokio::time::timeout_at(deadline, self.terminal.read(&mut chunk)) => match read {
                     Ok(Ok(n @ 1..)) => self.output.extend_from_slice(&chunk[..n]),
-                    // End of output (EIO once the child closed the terminal):
-                    // it exited without asking.
+                    // End of output (or a terminal that can no longer be
+                    // read): it exited without asking.
                     Ok(_) => return Err(self.ended_without(prompt).await),
                     Err(_) => {
                         self.kill().await;
@@ -152,11 +134,14 @@ impl Session<'_> {
     async fn await_echo_off(&mut self, prompt: &str, limits: Limits) -> Result<(), ExternalError> {
         let deadline = Instant::now() + limits.prompt;
         loop {
-            let modes = tcgetattr(&self.pty).map_err(|errno| ExternalError::Terminal {
-                command: self.command.to_owned(),
-                source: errno.into(),
-            })?;
-            if !modes.local_modes.contains(LocalModes::ECHO) {
+            let echoes = self
+                .terminal
+                .echoes()
+                .map_err(|source| ExternalError::Terminal {
+                    command: self.command.to_owned(),
+                    source,
+                })?;
+            if !echoes {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -176,10 +161,10 @@ impl Session<'_> {
     async fn finish(mut self, end: Instant, waited: Duration) -> Result<Finished, ExternalError> {
         let drained = tokio::time::timeout_at(end, async {
             let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = self.pty.read(&mut chunk).await {
+            while let Ok(n @ 1..) = self.terminal.read(&mut chunk).await {
                 self.output.extend_from_slice(&chunk[..n]);
             }
-            self.child.wait().await
+            self.terminal.wait().await
         })
         .await;
         match drained {
@@ -203,7 +188,7 @@ impl Session<'_> {
     }
 
     async fn ended_without(&mut self, prompt: &str) -> ExternalError {
-        match self.child.wait().await {
+        match self.terminal.wait().await {
             Ok(status) if !status.success() => ExternalError::Failed {
                 command: self.command.to_owned(),
                 status,
@@ -211,15 +196,14 @@ impl Session<'_> {
             },
             _ => ExternalError::Unexpected {
                 command: self.command.to_owned(),
-                problem: parse::ParseProblem::MissingLine(format!("{prompt:?} (no prompt)")),
+                problem: ParseProblem::MissingLine(format!("{prompt:?} (no prompt)")),
                 output: self.lines(),
             },
         }
     }
 
     async fn kill(&mut self) {
-        // Already gone is fine: either way it runs no more.
-        let _ = self.child.kill().await;
+        self.terminal.kill().await;
     }
 
     /// The output as lines, every password's bytes replaced (they are typed
@@ -230,6 +214,77 @@ impl Session<'_> {
             bytes = scrub(&bytes, password.expose_secret().as_bytes());
         }
         parse::lines(&bytes)
+    }
+}
+
+/// The prompts of `ppin -a`/`-u -e USER`, with the passwords typed at them.
+pub(crate) fn setup_answers<'a>(user: &str, credentials: &'a SetupCredentials) -> [Answer<'a>; 2] {
+    [
+        Answer {
+            prompt: format!("Provide setup password for '{user}': "),
+            password: &credentials.setup_password,
+        },
+        Answer {
+            prompt: format!("Provide PKCS11 password for '{user}': "),
+            password: &credentials.pkcs11_password,
+        },
+    ]
+}
+
+/// The prompt of `ppin -p -e PROXY` (the vendor's has a space before the colon).
+pub(crate) fn proxy_answer<'a>(proxy_user: &str, password: &'a Password) -> Answer<'a> {
+    Answer {
+        prompt: format!("Provide proxy password for '{proxy_user}' : "),
+        password,
+    }
+}
+
+/// Parses a run's lines; a run that prompted must show the banner before
+/// its prompts and again after them, any run at least once.
+pub(crate) fn understand(
+    command: &str,
+    lines: &[String],
+    prompted: Option<usize>,
+) -> Result<Report, ExternalError> {
+    let unexpected = |problem| ExternalError::Unexpected {
+        command: command.to_owned(),
+        problem,
+        output: lines.to_vec(),
+    };
+    let report = parse::parse(lines).map_err(unexpected)?;
+    match prompted {
+        Some(1..) if !report.banner_before_prompts => {
+            Err(unexpected(ParseProblem::NoBanner("before the prompts")))
+        }
+        Some(1..) if !report.banner_after_prompts => {
+            Err(unexpected(ParseProblem::NoBanner("after the prompts")))
+        }
+        _ if report.banners == 0 => Err(unexpected(ParseProblem::NoBanner("from the output"))),
+        _ => Ok(report),
+    }
+}
+
+/// The version line `ppin -v` prints (`Primus HSM PKCS#11 2.2.4`): its
+/// first line that is neither blank nor the banner.
+pub(crate) fn version_line(command: &str, lines: &[String]) -> Result<String, ExternalError> {
+    lines
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| !line.is_empty() && !parse::is_banner_line(line))
+        .map(str::to_owned)
+        .ok_or_else(|| ExternalError::Unexpected {
+            command: command.to_owned(),
+            problem: ParseProblem::MissingLine("with the version".to_owned()),
+            output: lines.to_vec(),
+        })
+}
+
+/// A run that exited with a failure status.
+pub(crate) fn failure(command: String, finished: Finished) -> ExternalError {
+    ExternalError::Failed {
+        command,
+        status: finished.status,
+        output: finished.lines,
     }
 }
 
@@ -254,12 +309,4 @@ fn scrub(bytes: &[u8], secret: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scrub_replaces_every_occurrence() {
-        assert_eq!(scrub(b"aXYZbXYZ", b"XYZ"), b"a[redacted]b[redacted]");
-        assert_eq!(scrub(b"abc", b""), b"abc");
-    }
-}
+mod tests;

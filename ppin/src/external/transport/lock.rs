@@ -10,20 +10,12 @@ use std::time::Duration;
 use rustix::fs::{flock, FlockOperation};
 use tokio_util::sync::CancellationToken;
 
-use super::error::ExternalError;
+use super::Access;
+use crate::external::ExternalError;
 
 /// How often a held lock is tried again. Polling a non-blocking `flock`
 /// keeps the wait cancellable without a thread parked in the kernel.
 const RETRY: Duration = Duration::from_millis(10);
-
-/// Whether a run edits `.secrets.cfg`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// Listing, login test: may run beside other readers.
-    Read,
-    /// Add, update, remove, proxy: runs alone.
-    Edit,
-}
 
 /// A held lock, released when dropped (the descriptor closes).
 #[derive(Debug)]

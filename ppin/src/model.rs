@@ -1,0 +1,154 @@
+//! The values the operations take and give, shared by every engine, the
+//! door and the command-line tool. This module is the bottom of the crate:
+//! it imports nothing else from it.
+
+use std::fmt;
+
+use secrets_cfg::Password;
+
+/// The version of this library and of the `ppin` tool.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The two passwords `ppin -a`/`-u` send.
+pub struct SetupCredentials {
+    /// The one-time setup password from the HSM administrator.
+    pub setup_password: Password,
+    /// The user's PKCS#11 password, sent with it.
+    pub pkcs11_password: Password,
+}
+
+impl SetupCredentials {
+    /// Both passwords.
+    pub fn new(setup_password: Password, pkcs11_password: Password) -> Self {
+        SetupCredentials {
+            setup_password,
+            pkcs11_password,
+        }
+    }
+}
+
+impl fmt::Debug for SetupCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Password's own Debug redacts; spelled out so no field can be added unredacted by accident.
+        f.debug_struct("SetupCredentials")
+            .field("setup_password", &self.setup_password)
+            .field("pkcs11_password", &self.pkcs11_password)
+            .finish()
+    }
+}
+
+/// Which way a permanent secret is fetched: the vendor has exactly these two
+/// commands, so callers match it exhaustively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// `ppin -a`: the user must not have one yet.
+    Add,
+    /// `ppin -u`: the user must have one.
+    Update,
+}
+
+/// A slot user's state, as `ppin -l` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct UserStatus {
+    /// The partition user name.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// Its CloudHSM service proxy user, if any.
+    pub proxy_user: Option<String>,
+    /// Whether `.secrets.cfg` holds its permanent secret.
+    pub configured: bool,
+    /// Names of the HSMs serving it, in the order they are tried.
+    pub hsms: Vec<String>,
+}
+
+/// A service proxy user's state, as `ppin -l` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ProxyStatus {
+    /// The service proxy user name.
+    pub proxy_user: String,
+    /// Whether `.secrets.cfg` holds its password.
+    pub configured: bool,
+    /// The slot users behind it.
+    pub users: Vec<String>,
+}
+
+/// Everything `ppin -l` lists: the users and proxies of `primus.cfg` with
+/// their state in `.secrets.cfg`. Nothing is decrypted to produce it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Every slot user, in `primus.cfg` order.
+    pub users: Vec<UserStatus>,
+    /// Every service proxy user, in `primus.cfg` order.
+    pub proxies: Vec<ProxyStatus>,
+}
+
+/// Which HSM served a request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Served {
+    /// The slot user.
+    pub user: String,
+    /// Its slot id.
+    pub slot_id: u32,
+    /// The name of the HSM that answered (`hsm0`), when the engine knows it.
+    pub hsm: Option<String>,
+    /// Its `host:port`, when the engine knows it.
+    pub address: Option<String>,
+    /// The server's name and version from the handshake (e.g. `hsm-sim
+    /// 0.1.0`), when the engine knows it.
+    pub server: Option<String>,
+}
+
+impl Served {
+    /// What an engine that cannot see the HSM (the vendor's tool does not
+    /// say which one answered) knows of a request it made.
+    pub(crate) fn unattributed(user: &str, slot_id: u32) -> Self {
+        Served {
+            user: user.to_owned(),
+            slot_id,
+            hsm: None,
+            address: None,
+            server: None,
+        }
+    }
+}
+
+/// Which users `ppin -t` tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestFilter {
+    /// Only this user (`--user`).
+    pub user: Option<String>,
+    /// Only users on this slot id (`--slotid`).
+    pub slot_id: Option<u32>,
+}
+
+impl TestFilter {
+    /// Every configured user.
+    pub fn all() -> Self {
+        TestFilter::default()
+    }
+
+    /// Only `user`.
+    pub fn user(user: impl Into<String>) -> Self {
+        TestFilter {
+            user: Some(user.into()),
+            slot_id: None,
+        }
+    }
+
+    /// Only `user` if given, and only users on `slot_id` if given.
+    pub fn new(user: Option<String>, slot_id: Option<u32>) -> Self {
+        TestFilter { user, slot_id }
+    }
+
+    /// Whether a user named `user` on `slot_id` is selected.
+    pub fn selects(&self, user: &str, slot_id: u32) -> bool {
+        self.user.as_deref().is_none_or(|name| name == user)
+            && self.slot_id.is_none_or(|id| id == slot_id)
+    }
+}
