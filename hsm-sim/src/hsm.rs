@@ -357,7 +357,7 @@ impl Hsm {
                     &login,
                     first_page,
                 );
-                login.map(|()| {
+                login.and_then(|()| self.log_allowed(&user)).map(|()| {
                     let query = PageQuery {
                         since_unix_ms,
                         order,
@@ -383,6 +383,18 @@ impl Hsm {
             )),
         };
         result.unwrap_or_else(Response::Error)
+    }
+
+    /// Whether the HSM's configuration lets `name` fetch its log (checked
+    /// after the login, as the vendor's tool logs in first).
+    fn log_allowed(&self, name: &str) -> Result<(), WireError> {
+        match self.users.get(name) {
+            Some(user) if !user.client_log => Err(WireError::new(
+                ErrorKind::LogDisabled,
+                format!("the HSM's configuration does not let user '{name}' fetch its log (client API user log)"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Adds what a login-carrying request did to the user's partition log.

@@ -29,7 +29,7 @@
 //!     { "name": "PARTITION", "slot_id": 0, "setup_password": "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3",
 //!       "pkcs11_password": "pkcs11-pin" },
 //!     { "name": "CLOUD_USER", "setup_password": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
-//!       "pkcs11_password": "pin2", "proxy_user": "SERVICE_USER" }
+//!       "pkcs11_password": "pin2", "proxy_user": "SERVICE_USER", "client_log": false }
 //!   ],
 //!   "proxies": [ { "name": "SERVICE_USER", "password": "proxy-password" } ]
 //! }

@@ -888,6 +888,25 @@ mod partition_log {
     }
 
     #[tokio::test]
+    async fn an_hsm_configured_without_the_client_log_refuses_after_the_login() {
+        let mut config = SimConfig::generated(1);
+        config.policy = test_policy();
+        config.users[0].client_log = false;
+        let sim = SimProcess::start_with_binary(Path::new(env!("CARGO_BIN_EXE_hsm-sim")), config)
+            .expect("hsm-sim starts");
+        let u = creds(&sim, "U0001");
+        let mut conn = connect(&sim).await;
+        let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+        let refused = conn.fetch_log(&u.name, &secret, &LogQuery::default()).await;
+        let error = hsm_error(refused);
+        assert_eq!(error.kind, ErrorKind::LogDisabled);
+        assert_eq!(error.vendor_code, None);
+        assert!(error.message.contains("U0001"), "{}", error.message);
+        // The login itself was right: nothing counted.
+        assert_eq!(sim.admin().user(&u.name).unwrap().api_failures, 0);
+    }
+
+    #[tokio::test]
     async fn only_the_partitions_user_may_read_its_log() {
         let sim = start(1);
         let secret = Secret::new(vec![1; 32]);

@@ -286,6 +286,9 @@ pub enum ErrorKind {
     /// PKCS#11 privileged access is locked for this user; API login still works.
     /// No vendor code.
     Pkcs11Locked,
+    /// The HSM's configuration does not let this user fetch its partition log
+    /// over the API (the vendor's "client API user log"). No vendor code.
+    LogDisabled,
     /// The server failed for a reason of its own. No vendor code.
     Internal,
     /// A kind this version of the crate does not know (sent by a newer server).
@@ -308,6 +311,7 @@ impl ErrorKind {
             | ErrorKind::BadSecret
             | ErrorKind::ApiLocked
             | ErrorKind::Pkcs11Locked
+            | ErrorKind::LogDisabled
             | ErrorKind::Internal
             | ErrorKind::Unknown => None,
         }
@@ -327,6 +331,7 @@ impl ErrorKind {
             ErrorKind::BadSecret => "bad_secret",
             ErrorKind::ApiLocked => "api_locked",
             ErrorKind::Pkcs11Locked => "pkcs11_locked",
+            ErrorKind::LogDisabled => "log_disabled",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }

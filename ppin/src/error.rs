@@ -550,7 +550,8 @@ fn hsm_next_step(
         }
         ErrorKind::BadSecret => return format!("run `ppin -u -e {user}` with a new setup password"),
         ErrorKind::UnknownUser => return format!("check user_name '{user}' in primus.cfg against the HSM partition"),
-        _ => return "report this to the HSM administrator".to_owned(),
+        // The rest need nothing of this failure's detail: the kind's advice.
+        _ => return PpinErrorKind::of_wire(error).advice().to_owned(),
     };
     let wait = locked_until.map(|until| format!("do not retry before {}", utc_clock(until)));
     match (fix, wait) {

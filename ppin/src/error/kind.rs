@@ -123,6 +123,8 @@ kinds! {
     Pkcs11Standard => "pkcs11_error",
     /// An error of the HSM's own system (0xCnnnnnnn).
     HsmSystemError => "hsm_system_error",
+    /// The HSM's configuration does not let the user fetch its partition log.
+    LogDisabled => "log_disabled",
     /// A Securosys code (0x8nnnnnnn) the vendor's table does not list, or a
     /// code of no documented class; reported with its number.
     UnknownVendorCode => "unknown_vendor_code",
@@ -151,6 +153,7 @@ impl PpinErrorKind {
             ErrorKind::BadSecret => PpinErrorKind::BadSecret,
             ErrorKind::ApiLocked => PpinErrorKind::ApiLocked,
             ErrorKind::Pkcs11Locked => PpinErrorKind::Pkcs11Locked,
+            ErrorKind::LogDisabled => PpinErrorKind::LogDisabled,
             ErrorKind::Internal => PpinErrorKind::HsmInternal,
             // hsm-wire's kind is non-exhaustive: a newer one is an error this version does not know.
             _ => PpinErrorKind::HsmOther,
@@ -321,6 +324,9 @@ impl PpinErrorKind {
             }
             PpinErrorKind::HsmSystemError => {
                 "report the code to the HSM administrator: it is an error of the HSM's own system"
+            }
+            PpinErrorKind::LogDisabled => {
+                "ask the HSM administrator to enable the client API user log for the partition (client_log=true)"
             }
             PpinErrorKind::UnknownVendorCode => {
                 "look the code up in the vendor's troubleshooting page or report it to Securosys support"

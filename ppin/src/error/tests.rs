@@ -338,3 +338,23 @@ fn every_kind_says_what_to_do() {
         .advice()
         .contains("HSM administrator"));
 }
+
+#[test]
+fn a_refused_log_fetch_says_whom_to_ask() {
+    let error = rejected(
+        WireError::new(ErrorKind::LogDisabled, "no client log"),
+        SystemTime::now(),
+    );
+    assert_eq!(error.kind(), PpinErrorKind::LogDisabled);
+    assert_eq!(error.kind().as_str(), "log_disabled");
+    assert!(
+        error.next_step().contains("enable the client API user log"),
+        "{}",
+        error.next_step()
+    );
+    let internal = rejected(
+        WireError::new(ErrorKind::Internal, "disk"),
+        SystemTime::now(),
+    );
+    assert_eq!(internal.next_step(), "report this to the HSM administrator");
+}
