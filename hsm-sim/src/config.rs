@@ -65,6 +65,18 @@ pub struct UserConfig {
     /// The service proxy this user sits behind (CloudHSM), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_user: Option<String>,
+    /// Whether the HSM lets the user fetch its partition log over the API
+    /// (the vendor's "client API user log", `client_log`); default true.
+    #[serde(default = "enabled", skip_serializing_if = "is_enabled")]
+    pub client_log: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+fn is_enabled(value: &bool) -> bool {
+    *value
 }
 
 /// One CloudHSM service proxy user.
@@ -187,6 +199,7 @@ impl SimConfig {
                 setup_password: random_setup_password(),
                 pkcs11_password: random_password(),
                 proxy_user: None,
+                client_log: true,
             })
             .collect();
         SimConfig {
@@ -218,6 +231,7 @@ impl SimConfig {
             setup_password: random_setup_password(),
             pkcs11_password: random_password(),
             proxy_user: Some(proxy.to_owned()),
+            client_log: true,
         });
         self
     }

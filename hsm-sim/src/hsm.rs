@@ -14,14 +14,31 @@ use crate::clock::Clock;
 use crate::config::{random_bytes, random_setup_password, Policy, SimConfig, UserConfig};
 use crate::counter::TrialCounter;
 use crate::journal::{Event, Journal, JournalError};
+use crate::partition_log::{
+    outcome_events, ClientId, Credential, LogEntry, LogEvent, PageQuery, PartitionLogs,
+};
 
 /// The product name in hellos and `version` answers.
 const PRODUCT: &str = "hsm-sim";
 
-/// What one connection has proven so far.
-#[derive(Debug, Default)]
+/// What one connection has proven so far, and who it is for the partition log.
+#[derive(Debug)]
 pub(crate) struct Session {
     proxy: Option<String>,
+    client: ClientId,
+    /// The users this connection logged in as, for the log's disconnect entries.
+    logged_in: Vec<String>,
+}
+
+impl Session {
+    /// A connection that has proven nothing yet.
+    pub(crate) fn new(client: ClientId) -> Self {
+        Session {
+            proxy: None,
+            client,
+            logged_in: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +56,7 @@ struct UserState {
 struct State {
     users: HashMap<String, UserState>,
     proxies: HashMap<String, TrialCounter>,
+    logs: PartitionLogs,
     journal: Journal,
 }
 
@@ -59,7 +77,7 @@ pub(crate) struct Hsm {
 pub struct UserStatus {
     /// As configured and as clients send it (`user_name` in `primus.cfg`).
     pub name: String,
-    /// `fetch_secret`, `update_secret` and `login` requests for this user that
+    /// `fetch_secret`, `update_secret`, `login` and `fetch_log` requests for this user that
     /// passed the user and proxy checks, whatever their outcome.
     pub requests: u64,
     /// Wrong API-login trials (setup password, permanent secret) in the current window.
@@ -211,6 +229,7 @@ impl Hsm {
             .map(|u| (u.name.clone(), UserState::default()))
             .collect();
         let mut offset_ms = 0;
+        let mut logs = PartitionLogs::default();
         for event in events {
             match event {
                 Event::SetupFirstUse { user, at_unix_ms } => {
@@ -233,6 +252,7 @@ impl Hsm {
                     }
                 }
                 Event::ClockOffset { offset_ms: offset } => offset_ms = offset,
+                Event::Logged(entry) => logs.push(entry),
             }
         }
         // Simulated time never runs backwards across a restart.
@@ -260,6 +280,7 @@ impl Hsm {
                     .iter()
                     .map(|p| (p.name.clone(), TrialCounter::default()))
                     .collect(),
+                logs,
                 journal,
             }),
             connections: AtomicU64::new(0),
@@ -288,30 +309,66 @@ impl Hsm {
                 user,
                 setup_password,
                 pkcs11_password,
-            } => self
-                .issue(
+            } => {
+                let issued = self.issue(
                     session,
                     &user,
                     &setup_password,
                     &pkcs11_password,
                     Issue::CurrentOrFirst,
-                )
-                .map(|secret| Response::Secret { secret }),
+                );
+                self.log_login(session, &user, Credential::SetupPassword, &issued, true);
+                issued.map(|secret| Response::Secret { secret })
+            }
             Request::UpdateSecret {
                 user,
                 setup_password,
                 pkcs11_password,
-            } => self
-                .issue(
+            } => {
+                let issued = self.issue(
                     session,
                     &user,
                     &setup_password,
                     &pkcs11_password,
                     Issue::Replacement,
-                )
-                .map(|secret| Response::Secret { secret }),
+                );
+                self.log_login(session, &user, Credential::SetupPassword, &issued, true);
+                issued.map(|secret| Response::Secret { secret })
+            }
             Request::Login { user, secret } => {
-                self.login(session, &user, &secret).map(|()| Response::Ok)
+                let login = self.login(session, &user, &secret);
+                self.log_login(session, &user, Credential::PermanentSecret, &login, true);
+                login.map(|()| Response::Ok)
+            }
+            Request::FetchLog {
+                user,
+                secret,
+                since_unix_ms,
+                order,
+                cursor,
+            } => {
+                let login = self.login(session, &user, &secret);
+                // Later pages log in again, but only a failure there is news.
+                let first_page = cursor.is_none();
+                self.log_login(
+                    session,
+                    &user,
+                    Credential::PermanentSecret,
+                    &login,
+                    first_page,
+                );
+                login.and_then(|()| self.log_allowed(&user)).map(|()| {
+                    let query = PageQuery {
+                        since_unix_ms,
+                        order,
+                        cursor,
+                    };
+                    let page = self.lock().logs.page(&user, query);
+                    Response::LogPage {
+                        lines: page.lines,
+                        next: page.next,
+                    }
+                })
             }
             Request::Version => Ok(Response::Version(ServerVersion {
                 product: PRODUCT.to_owned(),
@@ -326,6 +383,70 @@ impl Hsm {
             )),
         };
         result.unwrap_or_else(Response::Error)
+    }
+
+    /// Whether the HSM's configuration lets `name` fetch its log (checked
+    /// after the login, as the vendor's tool logs in first).
+    fn log_allowed(&self, name: &str) -> Result<(), WireError> {
+        match self.users.get(name) {
+            Some(user) if !user.client_log => Err(WireError::new(
+                ErrorKind::LogDisabled,
+                format!("the HSM's configuration does not let user '{name}' fetch its log (client API user log)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds what a login-carrying request did to the user's partition log.
+    fn log_login<T>(
+        &self,
+        session: &mut Session,
+        user: &str,
+        credential: Credential,
+        outcome: &Result<T, WireError>,
+        first_page: bool,
+    ) {
+        let events = outcome_events(credential, outcome.as_ref().map(|_| ()), first_page);
+        if events.contains(&LogEvent::LoginSuccessful)
+            && !session.logged_in.iter().any(|u| u == user)
+        {
+            session.logged_in.push(user.to_owned());
+        }
+        self.log(&session.client, user, events);
+    }
+
+    /// Ends a connection: each user it logged in as gets a disconnect entry.
+    pub(crate) fn disconnected(&self, session: &Session) {
+        for user in &session.logged_in {
+            self.log(&session.client, user, vec![LogEvent::Disconnect]);
+        }
+    }
+
+    /// Journals `events` of `user` (one write) and adds them to the user's log.
+    fn log(&self, client: &ClientId, user: &str, events: Vec<LogEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let at_unix_ms = self.clock.now_unix_ms();
+        let entries: Vec<LogEntry> = events
+            .into_iter()
+            .map(|what| LogEntry {
+                at_unix_ms,
+                user: user.to_owned(),
+                client: client.clone(),
+                what,
+            })
+            .collect();
+        let journaled: Vec<Event> = entries.iter().cloned().map(Event::Logged).collect();
+        let mut state = self.lock();
+        // The answer is decided already; a log entry that cannot be journaled
+        // is kept until the restart and reported here, not to the client.
+        if let Err(error) = state.journal.append_all(&journaled) {
+            tracing::error!(%error, "cannot record the partition log");
+        }
+        for entry in entries {
+            state.logs.push(entry);
+        }
     }
 
     fn proxy_auth(
@@ -510,9 +631,10 @@ impl Hsm {
         Some(Ok(setup_password))
     }
 
-    /// Counts one TCP connection accepted on the HSM port.
-    pub(crate) fn connection_accepted(&self) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
+    /// Counts one TCP connection accepted on the HSM port; returns its
+    /// number since start (from 1), the partition log's connection number.
+    pub(crate) fn connection_accepted(&self) -> u64 {
+        self.connections.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Moves simulated time forward and records the new offset.

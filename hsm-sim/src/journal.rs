@@ -1,4 +1,5 @@
-//! What survives a restart: issued secrets, setup-password first uses, the clock offset.
+//! What survives a restart: issued secrets, setup-password first uses, the
+//! clock offset, and the partition logs.
 //!
 //! An HSM keeps its secrets across a reboot and forgets its trial counters; the
 //! journal is an append-only JSON-lines file in the state directory. It is
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use hsm_wire::{Password, Secret};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+use crate::partition_log::LogEntry;
 
 /// One journal line.
 #[derive(Serialize, Deserialize)]
@@ -34,6 +37,8 @@ pub(crate) enum Event {
     },
     /// Simulated time was moved; the new total offset from the system clock.
     ClockOffset { offset_ms: u64 },
+    /// An entry of a user's partition log (holds no credential).
+    Logged(LogEntry),
 }
 
 #[derive(Debug)]
@@ -109,15 +114,23 @@ impl Journal {
 
     /// Appends one event.
     pub(crate) fn append(&mut self, event: &Event) -> Result<(), JournalError> {
+        self.append_all(std::slice::from_ref(event))
+    }
+
+    /// Appends events, all in one write.
+    pub(crate) fn append_all(&mut self, events: &[Event]) -> Result<(), JournalError> {
         let io_error = |source| JournalError::Io {
             path: self.path.display().to_string(),
             source,
         };
-        // Serialising a plain enum of strings and integers cannot fail.
-        let mut line = Zeroizing::new(serde_json::to_vec(event).expect("journal events serialise"));
-        line.push(b'\n');
-        // One write per line: the file is opened in append mode, so lines never interleave.
-        self.file.write_all(&line).map_err(io_error)
+        let mut lines = Zeroizing::new(Vec::new());
+        for event in events {
+            // Serialising a plain enum of strings and integers cannot fail.
+            serde_json::to_writer(&mut *lines, event).expect("journal events serialise");
+            lines.push(b'\n');
+        }
+        // One write: the file is opened in append mode, so lines never interleave.
+        self.file.write_all(&lines).map_err(io_error)
     }
 }
 

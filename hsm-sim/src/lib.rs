@@ -8,6 +8,9 @@
 //! lockout leaves API login working; CloudHSM users who need service-proxy
 //! authentication first; 32 random bytes per issued permanent secret, an update
 //! invalidating the previous one. A restart forgets counters and keeps secrets.
+//! Each partition keeps a log of logins, retrieved credentials, failed logins
+//! and lockouts, served by `fetch_log` in the vendor's line format (what
+//! `ppin --fetchlog` prints); it survives restarts too.
 //!
 //! Three ways to run it:
 //! - the `hsm-sim` binary (`hsm-sim --config sim.json --state-dir DIR`, or
@@ -26,7 +29,7 @@
 //!     { "name": "PARTITION", "slot_id": 0, "setup_password": "FXAJX-XWVQ3-DC0O5-3SLQF-LJ9L3",
 //!       "pkcs11_password": "pkcs11-pin" },
 //!     { "name": "CLOUD_USER", "setup_password": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
-//!       "pkcs11_password": "pin2", "proxy_user": "SERVICE_USER" }
+//!       "pkcs11_password": "pin2", "proxy_user": "SERVICE_USER", "client_log": false }
 //!   ],
 //!   "proxies": [ { "name": "SERVICE_USER", "password": "proxy-password" } ]
 //! }
@@ -43,6 +46,7 @@ mod files;
 pub mod harness;
 mod hsm;
 mod journal;
+mod partition_log;
 mod server;
 
 pub use admin::{AdminRequest, AdminResponse};

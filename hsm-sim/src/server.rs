@@ -16,6 +16,7 @@ use crate::config::SimConfig;
 use crate::files::{self, FilesError, Ready, StatePaths};
 use crate::hsm::{Hsm, Session};
 use crate::journal::JournalError;
+use crate::partition_log::ClientId;
 
 /// TLS handshake plus hello must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -273,7 +274,7 @@ async fn serve_connection(
     hsm: &Hsm,
     mut stopped: watch::Receiver<bool>,
 ) {
-    hsm.connection_accepted();
+    let sequence = hsm.connection_accepted();
     let server = concat!("hsm-sim ", env!("CARGO_PKG_VERSION"));
     let mut conn = match hsm_wire::accept(acceptor, tcp, server, HANDSHAKE_TIMEOUT).await {
         Ok(conn) => conn,
@@ -282,7 +283,7 @@ async fn serve_connection(
             return;
         }
     };
-    let mut session = Session::default();
+    let mut session = Session::new(ClientId::new(&conn.client_hello().client, peer, sequence));
     loop {
         let next = tokio::select! {
             _ = stopped.wait_for(|stop| *stop) => break,
@@ -300,6 +301,7 @@ async fn serve_connection(
             break;
         }
     }
+    hsm.disconnected(&session);
     conn.close().await;
 }
 
@@ -320,7 +322,8 @@ where
         Request::ProxyAuth { proxy_user, .. } => proxy_user.clone(),
         Request::FetchSecret { user, .. }
         | Request::UpdateSecret { user, .. }
-        | Request::Login { user, .. } => user.clone(),
+        | Request::Login { user, .. }
+        | Request::FetchLog { user, .. } => user.clone(),
         _ => String::new(),
     };
     let response = hsm.handle(session, request);

@@ -290,7 +290,7 @@ async fn unknown_user_is_refused_with_the_vendor_code() {
     let mut conn = connect(&sim).await;
     let error = hsm_error(conn.fetch_secret("NOBODY", &u.setup, &u.pin).await);
     assert_eq!(error.kind, ErrorKind::UnknownUser);
-    assert_eq!(error.vendor_code, Some(VendorCode(0x8000_5012)));
+    assert_eq!(error.vendor_code, Some(VendorCode(0x8000_000D)));
     assert!(error.message.contains("NOBODY"));
 }
 
@@ -685,4 +685,240 @@ async fn connections_from_the_same_ca_file_resume_tls_sessions() {
         .await
         .unwrap();
     assert!(!fresh.tls_resumed());
+}
+
+/// The partition log (`fetch_log`, what `ppin --fetchlog` prints).
+mod partition_log {
+    use std::time::SystemTime;
+
+    use hsm_wire::{LogOrder, LogQuery, LOG_PAGE_BYTES};
+
+    use super::*;
+
+    /// The whole log of `user`, oldest first, on a fresh connection.
+    async fn log(sim: &SimProcess, user: &str, secret: &Secret, query: &LogQuery) -> Vec<String> {
+        connect(sim)
+            .await
+            .fetch_log(user, secret, query)
+            .await
+            .expect("log fetched")
+    }
+
+    /// The log once the server has noticed `connections` disconnects: a
+    /// client's close reaches the server a moment after it returns.
+    async fn log_after_disconnects(
+        sim: &SimProcess,
+        user: &str,
+        secret: &Secret,
+        connections: usize,
+    ) -> Vec<String> {
+        for _ in 0..100 {
+            let lines = log(sim, user, secret, &LogQuery::default()).await;
+            if lines.iter().filter(|l| l.contains(" Disconnect: ")).count() >= connections {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server never logged {connections} disconnects");
+    }
+
+    /// Checks that lines with all the parts of each of `expected` are found
+    /// in `lines`, in this order.
+    fn assert_in_order(lines: &[String], expected: &[&[&str]]) {
+        let mut rest = lines.iter();
+        for want in expected {
+            assert!(
+                rest.any(|line| want.iter().all(|part| line.contains(part))),
+                "{want:?} not found in order in:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn logins_failures_and_lockouts_are_logged_in_the_vendors_lines_and_survive_a_restart() {
+        let mut sim = start(1);
+        let u = creds(&sim, "U0001");
+        let client = "Client: hsm-wire@-@127.0.0.1@-";
+        let mut first = connect(&sim).await;
+        hsm_error(first.fetch_secret(&u.name, &wrong(), &u.pin).await);
+        let secret = first.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+        let bad_pin = Password::new("not-the-pin".to_owned());
+        hsm_error(first.fetch_secret(&u.name, &u.setup, &bad_pin).await);
+        first.close().await;
+        // The first connection logged in, so its end is logged too; wait for
+        // that, so that it comes before what the next connection does.
+        log_after_disconnects(&sim, &u.name, &secret, 1).await;
+        // Two wrong permanent secrets: with the wrong setup password, the third
+        // API-login failure locks.
+        let mut second = connect(&sim).await;
+        let bad_secret = Secret::new(vec![0; 32]);
+        hsm_error(second.login(&u.name, &bad_secret).await);
+        let locked = hsm_error(second.login(&u.name, &bad_secret).await);
+        assert!(locked.locked_for_ms.is_some(), "{locked:?}");
+        second.close().await;
+        // A wrong secret on fetch_log is a failed login too, refused and counted.
+        sim.admin().advance_clock(LOCKOUT).unwrap();
+        let refused = connect(&sim)
+            .await
+            .fetch_log(&u.name, &bad_secret, &LogQuery::default())
+            .await;
+        assert_eq!(hsm_error(refused).kind, ErrorKind::BadSecret);
+        assert_eq!(sim.admin().user(&u.name).unwrap().api_failures, 1);
+
+        let lines = log(&sim, &u.name, &secret, &LogQuery::default()).await;
+        let request = format!("notice PKCS11 Process: Login request: User: U0001 {client}");
+        let failed = format!("warning PKCS11 Process: Login failed: User: U0001 {client}");
+        assert_in_order(
+            &lines,
+            &[
+                &[&request, " with setup password over TCP connection "],
+                &[&failed, " with setup password over TCP connection ", ", wrong setup password, 2 attempts left"],
+                &[&request, " with setup password over TCP connection "],
+                &[&format!("info PKCS11 Process: Login successful: User: U0001 {client} over TCP connection 0x2000000")],
+                &[&format!("notice Crypto Process: Interaction: User: U0001, {client}, Protocol: pkcs11, Retrieved permanent login credentials")],
+                &[&format!("err Crypto Process: Error: Command: CommandLogin, User: U0001, {client}, Protocol: pkcs11, 0x8000000B (Login failed, wrong PKCS#11 PIN), 2 attempts left")],
+                &[&format!("notice PKCS11 Process: Disconnect: User: U0001 {client} over TCP connection ")],
+                &[&request, &format!("{client} over TCP connection ")],
+                &[&failed, ", wrong permanent secret, 1 attempts left"],
+                &[&format!("err PKCS11 Process: Login locked: User: U0001 {client} over TCP connection "), ", API login locked for 60 s"],
+                &[&failed, ", wrong permanent secret, 2 attempts left"],
+                // The fetch's own login.
+                &[&format!("info PKCS11 Process: Login successful: User: U0001 {client}")],
+            ],
+        );
+        for line in &lines {
+            // `2021 Apr  1 09:31:28 UTC HSMSIM ...`
+            let (stamp, rest) = line.split_at(20);
+            assert!(rest.starts_with(" UTC HSMSIM "), "{line}");
+            assert_eq!(stamp.split_whitespace().count(), 4, "{line}");
+            assert!(
+                stamp.as_bytes()[4] == b' ' && stamp.as_bytes()[8] == b' ',
+                "{line}"
+            );
+            assert!(
+                line.contains("(IP 127.0.0.1:") || line.contains(" Crypto "),
+                "{line}"
+            );
+            for credential in [
+                u.setup.expose_secret(),
+                u.pin.expose_secret(),
+                "not-the-pin",
+            ] {
+                assert!(!line.contains(credential), "a credential in {line}");
+            }
+            assert!(
+                !line.contains(&hex::encode(secret.expose_secret())),
+                "{line}"
+            );
+        }
+        // The connection numbers are the vendor's: one decimal, one hex, for the same number.
+        let request = lines
+            .iter()
+            .find(|l| l.contains(" with setup password over TCP connection "))
+            .unwrap();
+        let number: u64 = request
+            .split("over TCP connection ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(lines
+            .iter()
+            .any(|l| l.contains(&format!("over TCP connection {number:#x} "))));
+
+        // The log is the HSM's: it survives a restart, which resets the counters.
+        sim.restart().unwrap();
+        let after = log(&sim, &u.name, &secret, &LogQuery::default()).await;
+        assert_eq!(after[..lines.len()], lines[..]);
+
+        // Newest first is the same log the other way round (plus this fetch's own login).
+        let newest = log(
+            &sim,
+            &u.name,
+            &secret,
+            &LogQuery {
+                since: None,
+                order: LogOrder::NewestFirst,
+            },
+        )
+        .await;
+        let mut reversed = newest.clone();
+        reversed.reverse();
+        assert_eq!(reversed[..after.len()], after[..]);
+        assert!(newest[0].contains(" Login successful: "), "{}", newest[0]);
+
+        // `since` leaves out what came before it.
+        let tomorrow = SystemTime::now() + Duration::from_secs(2 * 86_400);
+        let later = log(
+            &sim,
+            &u.name,
+            &secret,
+            &LogQuery {
+                since: Some(tomorrow),
+                order: LogOrder::OldestFirst,
+            },
+        )
+        .await;
+        assert!(later.is_empty(), "{later:?}");
+    }
+
+    #[tokio::test]
+    async fn a_long_log_comes_in_pages() {
+        const LOGINS: usize = 400;
+        let sim = start(1);
+        let u = creds(&sim, "U0001");
+        let mut conn = connect(&sim).await;
+        let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+        for _ in 0..LOGINS {
+            conn.login(&u.name, &secret).await.unwrap();
+        }
+        let lines = conn
+            .fetch_log(&u.name, &secret, &LogQuery::default())
+            .await
+            .unwrap();
+        // Three for the fetch, two per login, two for this fetch's own login.
+        assert_eq!(lines.len(), 3 + LOGINS * 2 + 2);
+        let bytes: usize = lines.iter().map(String::len).sum();
+        assert!(bytes > 2 * LOG_PAGE_BYTES, "{bytes} bytes fit in one page");
+        assert!(lines[3].contains(" Login request: "), "{}", lines[3]);
+    }
+
+    #[tokio::test]
+    async fn an_hsm_configured_without_the_client_log_refuses_after_the_login() {
+        let mut config = SimConfig::generated(1);
+        config.policy = test_policy();
+        config.users[0].client_log = false;
+        let sim = SimProcess::start_with_binary(Path::new(env!("CARGO_BIN_EXE_hsm-sim")), config)
+            .expect("hsm-sim starts");
+        let u = creds(&sim, "U0001");
+        let mut conn = connect(&sim).await;
+        let secret = conn.fetch_secret(&u.name, &u.setup, &u.pin).await.unwrap();
+        let refused = conn.fetch_log(&u.name, &secret, &LogQuery::default()).await;
+        let error = hsm_error(refused);
+        assert_eq!(error.kind, ErrorKind::LogDisabled);
+        assert_eq!(error.vendor_code, None);
+        assert!(error.message.contains("U0001"), "{}", error.message);
+        // The login itself was right: nothing counted.
+        assert_eq!(sim.admin().user(&u.name).unwrap().api_failures, 0);
+    }
+
+    #[tokio::test]
+    async fn only_the_partitions_user_may_read_its_log() {
+        let sim = start(1);
+        let secret = Secret::new(vec![1; 32]);
+        let mut conn = connect(&sim).await;
+        let unknown = conn
+            .fetch_log("NOBODY", &secret, &LogQuery::default())
+            .await;
+        assert_eq!(hsm_error(unknown).kind, ErrorKind::UnknownUser);
+        let proxied = conn.fetch_log("CLOUD", &secret, &LogQuery::default()).await;
+        assert_eq!(hsm_error(proxied).kind, ErrorKind::ProxyAuthRequired);
+        // A user with no permanent secret yet cannot log in to read it.
+        let none = conn.fetch_log("U0001", &secret, &LogQuery::default()).await;
+        assert_eq!(hsm_error(none).kind, ErrorKind::BadSecret);
+    }
 }

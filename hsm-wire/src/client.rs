@@ -2,7 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use primus_core::{Password, Secret};
 use rustls::pki_types::ServerName;
@@ -12,10 +12,11 @@ use tokio_rustls::TlsConnector;
 
 use crate::frame::{FrameError, FramedStream};
 use crate::message::{
-    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, Request, Response, ServerHello,
-    ServerVersion, VendorCode, WireError, PROTOCOL_VERSION,
+    ClientHello, ErrorKind, HelloFrame, HelloReplyFrame, LogOrder, Request, Response, ServerHello,
+    ServerVersion, WireError, PROTOCOL_VERSION,
 };
 use crate::tls::{client_config_from_ca_file, TlsConfigError};
+use crate::vendor_code::VendorCode;
 
 /// Default limit for TCP connect plus TLS handshake.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -126,19 +127,33 @@ impl ClientError {
         self.wire_error().map(|e| e.kind)
     }
 
-    /// The vendor error code: the server's where it sent one, 0x80005015 (network
-    /// failure) for failures to reach or talk to the HSM.
+    /// The vendor error code: the server's where it sent one, 0x8000003B
+    /// (connect timeout) when the HSM did not answer the connection in time,
+    /// 0x80005015 (network failure) for other failures to reach or talk to the HSM.
     pub fn vendor_code(&self) -> Option<VendorCode> {
         match self {
             ClientError::Hsm { error, .. } => error.vendor_code,
+            ClientError::ConnectTimeout { .. } => Some(VendorCode::CONNECT_TIMEOUT),
             ClientError::Connect { .. }
-            | ClientError::ConnectTimeout { .. }
             | ClientError::Tls { .. }
             | ClientError::Handshake { .. }
             | ClientError::Broken { .. } => Some(VendorCode::NETWORK_FAILURE),
             ClientError::InvalidServerName { .. } | ClientError::Protocol { .. } => None,
         }
     }
+}
+
+/// The most pages [`Connection::fetch_log`] asks for: at
+/// [`LOG_PAGE_BYTES`](crate::LOG_PAGE_BYTES) each, far more than an HSM's log ring holds.
+const MAX_LOG_PAGES: usize = 4096;
+
+/// Which entries of a partition log [`Connection::fetch_log`] fetches, in which order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Only entries at or after this instant (`--since`); `None`: every entry the HSM keeps.
+    pub since: Option<SystemTime>,
+    /// Oldest first, or newest first (`--reverse`).
+    pub order: LogOrder,
 }
 
 /// Opens [`Connection`]s: the pinned TLS configuration plus timeouts.
@@ -403,6 +418,7 @@ impl Connection {
             Response::Ok => "ok",
             Response::Secret { .. } => "secret",
             Response::Version(_) => "version",
+            Response::LogPage { .. } => "log_page",
             Response::Error(_) => "error",
         };
         ClientError::Protocol {
@@ -479,6 +495,65 @@ impl Connection {
             secret: secret.clone(),
         })
         .await
+    }
+
+    /// Fetches `user`'s partition log (`ppin --fetchlog`), logging in with the
+    /// permanent secret, page by page until the last: whole lines in the
+    /// vendor's format, in `query`'s order. A wrong secret counts one API-login
+    /// trial, as a `login` does, and is not retried.
+    pub async fn fetch_log(
+        &mut self,
+        user: &str,
+        secret: &Secret,
+        query: &LogQuery,
+    ) -> Result<Vec<String>, ClientError> {
+        let since_unix_ms = query.since.map(|since| {
+            let millis = since
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            u64::try_from(millis).unwrap_or(u64::MAX)
+        });
+        let mut lines = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_LOG_PAGES {
+            let request = Request::FetchLog {
+                user: user.to_owned(),
+                secret: secret.clone(),
+                since_unix_ms,
+                order: query.order,
+                cursor,
+            };
+            let (page, next) = match self.request(&request).await? {
+                Response::LogPage { lines, next } => (lines, next),
+                other => return Err(self.unexpected("fetch_log", &other)),
+            };
+            // Each page must move on, or a broken server would keep us asking.
+            let moved_on = match (cursor, next) {
+                (_, None) | (None, Some(_)) => true,
+                (Some(at), Some(next)) => match query.order {
+                    LogOrder::OldestFirst => next > at,
+                    LogOrder::NewestFirst => next < at,
+                },
+            };
+            if page.is_empty() && next.is_some() || !moved_on {
+                return Err(ClientError::Protocol {
+                    addr: self.target.addr.clone(),
+                    op: "fetch_log",
+                    got: "log_page that does not move on",
+                });
+            }
+            lines.extend(page);
+            match next {
+                None => return Ok(lines),
+                Some(next) => cursor = Some(next),
+            }
+        }
+        Err(ClientError::Protocol {
+            addr: self.target.addr.clone(),
+            op: "fetch_log",
+            got: "log_page beyond the page limit",
+        })
     }
 
     /// Asks the server for its version.

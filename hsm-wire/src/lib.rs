@@ -28,6 +28,11 @@
 //! the attempts left and the lockout end. Clients never retry anything on their own.
 //! Before connecting, clients check a setup password with [`check_setup_password`],
 //! so a typo costs no trial at the HSM.
+//!
+//! [`VendorCode`] holds the vendor's error code table: every documented code
+//! with a title and the vendor's description, and the classes the vendor
+//! names for the rest, so an undocumented code is still reported by its number.
+//! [`Connection::fetch_log`] fetches a partition's HSM log (`ppin --fetchlog`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,14 +44,15 @@ mod pool;
 mod server;
 mod setup_password;
 mod tls;
+mod vendor_code;
 
 pub use client::{
-    ClientError, Connection, Connector, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+    ClientError, Connection, Connector, LogQuery, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
 };
 pub use frame::{FrameError, FramedStream};
 pub use message::{
-    hex_secret, ClientHello, ErrorKind, Request, Response, ServerHello, ServerVersion, VendorCode,
-    WireError, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    hex_secret, ClientHello, ErrorKind, LogOrder, Request, Response, ServerHello, ServerVersion,
+    WireError, LOG_PAGE_BYTES, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 pub use pool::{ConnectionPool, DEFAULT_MAX_IDLE_PER_HSM};
 pub use primus_core::{Password, Secret};
@@ -56,6 +62,7 @@ pub use tls::{
     certificates_from_pem, client_config_from_ca_file, client_config_from_ca_pem,
     server_config_from_pem, TlsConfigError,
 };
+pub use vendor_code::{CodeClass, DocumentedCode, VendorCode};
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use primus_core::{Password, Secret};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::vendor_code::VendorCode;
 
 /// The protocol version this crate speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -90,9 +92,43 @@ pub enum Request {
         #[serde(with = "hex_secret")]
         secret: Secret,
     },
+    /// Fetch one page of the user's partition log (`ppin --fetchlog`), logging
+    /// in with the permanent secret as the vendor's tool does. The first page
+    /// has no `cursor`; each answer names the cursor of the next page, if any.
+    FetchLog {
+        /// The partition user (`user_name` of a slot).
+        user: String,
+        /// The permanent secret, hex in JSON; checked as `login` checks it.
+        #[serde(with = "hex_secret")]
+        secret: Secret,
+        /// Only entries at or after this instant, in milliseconds since the Unix epoch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_unix_ms: Option<u64>,
+        /// Oldest entry first (the default) or newest first (`--reverse`).
+        #[serde(default)]
+        order: LogOrder,
+        /// Where the previous page ended ([`Response::LogPage`]'s `next`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<u64>,
+    },
     /// Ask the server for its version.
     Version,
 }
+
+/// The order of a partition log's entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogOrder {
+    /// Oldest entry first, as the HSM keeps them.
+    #[default]
+    OldestFirst,
+    /// Newest entry first (`ppin --fetchlog --reverse`).
+    NewestFirst,
+}
+
+/// The most bytes of log lines a server puts in one [`Response::LogPage`], so
+/// that a page, escaped as JSON, stays well within [`MAX_FRAME_LEN`].
+pub const LOG_PAGE_BYTES: usize = 32 * 1024;
 
 impl Request {
     /// The operation name as it appears in the `op` field.
@@ -102,6 +138,7 @@ impl Request {
             Request::FetchSecret { .. } => "fetch_secret",
             Request::UpdateSecret { .. } => "update_secret",
             Request::Login { .. } => "login",
+            Request::FetchLog { .. } => "fetch_log",
             Request::Version => "version",
         }
     }
@@ -122,6 +159,15 @@ pub enum Response {
     },
     /// The server's version (`version`).
     Version(ServerVersion),
+    /// One page of a partition log (`fetch_log`): whole lines in the vendor's
+    /// format, without line ends.
+    LogPage {
+        /// The page's lines, in the order asked for.
+        lines: Vec<String>,
+        /// The cursor of the next page; absent on the last page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<u64>,
+    },
     /// The request failed; see [`WireError`].
     Error(WireError),
 }
@@ -215,7 +261,8 @@ pub enum ErrorKind {
     UnsupportedVersion,
     /// The message could not be parsed or came out of order. No vendor code.
     BadRequest,
-    /// The server knows no such user or service proxy user. Vendor code 0x80005012.
+    /// The server knows no such user or service proxy user. Vendor code 0x8000000D
+    /// (the HSM's "User not found"; 0x80005012 is the client's own check of `primus.cfg`).
     UnknownUser,
     /// The user sits behind a service proxy and this connection has not
     /// authenticated as that proxy. No vendor code.
@@ -239,6 +286,9 @@ pub enum ErrorKind {
     /// PKCS#11 privileged access is locked for this user; API login still works.
     /// No vendor code.
     Pkcs11Locked,
+    /// The HSM's configuration does not let this user fetch its partition log
+    /// over the API (the vendor's "client API user log"). No vendor code.
+    LogDisabled,
     /// The server failed for a reason of its own. No vendor code.
     Internal,
     /// A kind this version of the crate does not know (sent by a newer server).
@@ -250,7 +300,7 @@ impl ErrorKind {
     /// The vendor's error code for this kind, where the vendor documents one.
     pub fn vendor_code(self) -> Option<VendorCode> {
         match self {
-            ErrorKind::UnknownUser => Some(VendorCode::USER_NOT_IN_CONFIG),
+            ErrorKind::UnknownUser => Some(VendorCode::USER_NOT_FOUND),
             ErrorKind::BadSetupPassword => Some(VendorCode::BAD_SETUP_PASSWORD),
             ErrorKind::SetupPasswordExpired => Some(VendorCode::SETUP_PASSWORD_EXPIRED),
             ErrorKind::BadPkcs11Password => Some(VendorCode::WRONG_PKCS11_PIN),
@@ -261,6 +311,7 @@ impl ErrorKind {
             | ErrorKind::BadSecret
             | ErrorKind::ApiLocked
             | ErrorKind::Pkcs11Locked
+            | ErrorKind::LogDisabled
             | ErrorKind::Internal
             | ErrorKind::Unknown => None,
         }
@@ -280,6 +331,7 @@ impl ErrorKind {
             ErrorKind::BadSecret => "bad_secret",
             ErrorKind::ApiLocked => "api_locked",
             ErrorKind::Pkcs11Locked => "pkcs11_locked",
+            ErrorKind::LogDisabled => "log_disabled",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }
@@ -289,54 +341,6 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A Securosys error code such as `0x80005017`; a hex string in JSON.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VendorCode(pub u32);
-
-impl VendorCode {
-    /// 0x80005012: the user is not in the configuration.
-    pub const USER_NOT_IN_CONFIG: VendorCode = VendorCode(0x8000_5012);
-    /// 0x80005015: network failure (the HSM could not be reached or the connection broke).
-    pub const NETWORK_FAILURE: VendorCode = VendorCode(0x8000_5015);
-    /// 0x80005017: wrong setup password.
-    pub const BAD_SETUP_PASSWORD: VendorCode = VendorCode(0x8000_5017);
-    /// 0x80005018: the setup password has expired.
-    pub const SETUP_PASSWORD_EXPIRED: VendorCode = VendorCode(0x8000_5018);
-    /// 0x8000000B: wrong PKCS#11 PIN.
-    pub const WRONG_PKCS11_PIN: VendorCode = VendorCode(0x8000_000B);
-}
-
-impl fmt::Display for VendorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:08X}", self.0)
-    }
-}
-
-impl fmt::Debug for VendorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl Serialize for VendorCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for VendorCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let digits = text
-            .strip_prefix("0x")
-            .or_else(|| text.strip_prefix("0X"))
-            .ok_or_else(|| serde::de::Error::custom("vendor code must start with 0x"))?;
-        u32::from_str_radix(digits, 16)
-            .map(VendorCode)
-            .map_err(|_| serde::de::Error::custom("vendor code must be 0x and up to 8 hex digits"))
     }
 }
 

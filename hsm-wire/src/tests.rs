@@ -26,6 +26,45 @@ fn fetch_request_shape() {
 }
 
 #[test]
+fn fetch_log_request_and_page_shapes() {
+    let request = Request::FetchLog {
+        user: "PART".to_owned(),
+        secret: Secret::new(vec![0xab, 0xcd]),
+        since_unix_ms: Some(1_617_235_200_000),
+        order: crate::LogOrder::NewestFirst,
+        cursor: None,
+    };
+    assert_eq!(request.op(), "fetch_log");
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        json!({"op":"fetch_log","user":"PART","secret":"abcd","since_unix_ms":1_617_235_200_000_u64,"order":"newest_first"})
+    );
+    assert!(!format!("{request:?}").contains("abcd"));
+    // The optional fields may be left out: every entry, oldest first, first page.
+    let minimal: Request =
+        serde_json::from_str(r#"{"op":"fetch_log","user":"PART","secret":"abcd"}"#).unwrap();
+    assert!(matches!(
+        minimal,
+        Request::FetchLog {
+            since_unix_ms: None,
+            order: crate::LogOrder::OldestFirst,
+            cursor: None,
+            ..
+        }
+    ));
+    let page = Response::LogPage {
+        lines: vec!["2021 Apr  1 09:31:28 UTC HSMSIM notice PKCS11 Process: x".to_owned()],
+        next: Some(7),
+    };
+    assert_eq!(
+        serde_json::to_value(&page).unwrap(),
+        json!({"type":"log_page","lines":["2021 Apr  1 09:31:28 UTC HSMSIM notice PKCS11 Process: x"],"next":7})
+    );
+    let last: Response = serde_json::from_str(r#"{"type":"log_page","lines":[]}"#).unwrap();
+    assert!(matches!(last, Response::LogPage { next: None, .. }));
+}
+
+#[test]
 fn secret_travels_as_hex() {
     let response = Response::Secret {
         secret: Secret::new(vec![0xde, 0xad, 0x01]),
@@ -82,11 +121,15 @@ fn unknown_error_kind_from_newer_server_is_kept_as_unknown() {
 #[test]
 fn vendor_codes_match_the_vendor_documentation() {
     let documented = [
-        (ErrorKind::UnknownUser, 0x8000_5012),
+        (ErrorKind::UnknownUser, 0x8000_000D),
         (ErrorKind::BadSetupPassword, 0x8000_5017),
         (ErrorKind::SetupPasswordExpired, 0x8000_5018),
         (ErrorKind::BadPkcs11Password, 0x8000_000B),
     ];
+    // Each is a row of the vendor's table.
+    for (_, code) in documented {
+        assert!(VendorCode(code).documented().is_some(), "{code:#x}");
+    }
     for (kind, code) in documented {
         assert_eq!(kind.vendor_code(), Some(VendorCode(code)), "{kind}");
     }
@@ -326,6 +369,116 @@ mod tls_loopback {
         server.await.unwrap();
     }
 
+    /// A server on a real TLS loopback connection that answers each request
+    /// with the next of `answers`, and returns the requests it got.
+    async fn scripted(
+        answers: Vec<Response>,
+    ) -> (u16, String, tokio::task::JoinHandle<Vec<crate::Request>>) {
+        let (ca, cert, key) = pki();
+        let acceptor =
+            TlsAcceptor::from(server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = accept(&acceptor, tcp, "scripted", Duration::from_secs(5))
+                .await
+                .unwrap();
+            let mut requests = Vec::new();
+            for answer in answers {
+                let Some(request) = conn.next_request(Duration::from_secs(5)).await.unwrap() else {
+                    break;
+                };
+                requests.push(request);
+                conn.respond(&answer).await.unwrap();
+            }
+            requests
+        });
+        (port, ca, server)
+    }
+
+    #[tokio::test]
+    async fn fetch_log_follows_the_pages_to_the_last() {
+        let page = |lines: &[&str], next| Response::LogPage {
+            lines: lines.iter().map(|l| (*l).to_owned()).collect(),
+            next,
+        };
+        let (port, ca, server) = scripted(vec![
+            page(&["third", "second"], Some(2)),
+            page(&["first"], None),
+        ])
+        .await;
+        let tls = crate::client_config_from_ca_pem(ca.as_bytes(), "test CA").unwrap();
+        let mut conn = Connector::new(tls)
+            .connect("127.0.0.1", port, None)
+            .await
+            .unwrap();
+        let since = std::time::UNIX_EPOCH + Duration::from_secs(1_617_235_200);
+        let query = crate::LogQuery {
+            since: Some(since),
+            order: crate::LogOrder::NewestFirst,
+        };
+        let secret = crate::Secret::new(vec![7; 32]);
+        let lines = conn.fetch_log("PART", &secret, &query).await.unwrap();
+        assert_eq!(lines, ["third", "second", "first"]);
+        conn.close().await;
+        let requests = server.await.unwrap();
+        let cursors: Vec<Option<u64>> = requests
+            .iter()
+            .map(|request| match request {
+                crate::Request::FetchLog {
+                    user,
+                    since_unix_ms,
+                    order,
+                    cursor,
+                    secret: sent,
+                } => {
+                    assert_eq!(user, "PART");
+                    assert_eq!(*since_unix_ms, Some(1_617_235_200_000));
+                    assert_eq!(*order, crate::LogOrder::NewestFirst);
+                    assert_eq!(sent, &secret);
+                    *cursor
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(cursors, [None, Some(2)]);
+    }
+
+    #[tokio::test]
+    async fn fetch_log_refuses_a_page_that_does_not_move_on() {
+        let stuck = Response::LogPage {
+            lines: vec!["again".to_owned()],
+            next: Some(5),
+        };
+        let (port, ca, server) = scripted(vec![stuck.clone(), stuck]).await;
+        let tls = crate::client_config_from_ca_pem(ca.as_bytes(), "test CA").unwrap();
+        let mut conn = Connector::new(tls)
+            .connect("127.0.0.1", port, None)
+            .await
+            .unwrap();
+        let error = conn
+            .fetch_log(
+                "PART",
+                &crate::Secret::new(vec![7; 32]),
+                &crate::LogQuery::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ClientError::Protocol {
+                    op: "fetch_log",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        conn.close().await;
+        assert_eq!(server.await.unwrap().len(), 2);
+    }
+
     #[tokio::test]
     async fn a_peer_that_hangs_up_or_stalls_is_a_connection_failure() {
         let (ca, _, _) = pki();
@@ -356,6 +509,10 @@ mod tls_loopback {
             "{error:?}"
         );
         assert!(error.is_connection_failure());
+        assert_eq!(
+            error.vendor_code().map(|c| c.to_string()).as_deref(),
+            Some("0x8000003B")
+        );
         server.abort();
     }
 }

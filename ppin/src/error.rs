@@ -9,7 +9,7 @@ use hsm_wire::{
     ClientError, ErrorKind, SetupPasswordProblem, TlsConfigError, VendorCode, WireError,
 };
 
-use crate::config::{ConfigError, Hsm, CONFIG_NOT_FOUND, PRIMUS_CFG_ENV};
+use crate::config::{ConfigError, Hsm, PRIMUS_CFG_ENV};
 use crate::duration::{compact, utc_clock};
 use crate::external::error::ExternalError;
 use crate::model::{Fetch, TestFilter};
@@ -279,7 +279,7 @@ impl PpinError {
             PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => PpinErrorKind::TlsSetup,
             PpinError::Unreachable { .. } => PpinErrorKind::Unreachable,
             PpinError::Hsm { source, .. } => match source.as_ref() {
-                ClientError::Hsm { error, .. } => PpinErrorKind::of_wire(error.kind),
+                ClientError::Hsm { error, .. } => PpinErrorKind::of_wire(error),
                 ClientError::Tls { .. } => PpinErrorKind::TlsHandshake,
                 ClientError::InvalidServerName { .. } => PpinErrorKind::ConfigInvalid,
                 ClientError::Protocol { .. } => PpinErrorKind::Protocol,
@@ -349,7 +349,7 @@ impl PpinError {
                 "{}; the permanent secret of '{user}' was removed from .secrets.cfg, as the vendor's ppin does on a failed update",
                 cause.what()
             ),
-            PpinError::External(error) => error.to_string(),
+            PpinError::External(error) => external_what(error),
         }
     }
 
@@ -500,10 +500,16 @@ fn hsm_what(
             format!("HSM {hsm}: {counter}{of_user} is locked{locked} (API login still works)")
         }
         ErrorKind::UnknownUser => format!("HSM {hsm} does not know the user{code}"),
-        _ => format!(
-            "HSM {hsm} refused the request{of_user}: {}{code}",
-            error.message
-        ),
+        _ => {
+            let described = error
+                .vendor_code
+                .map(|c| format!(" ({c}: {})", c.description()))
+                .unwrap_or_default();
+            format!(
+                "HSM {hsm} refused the request{of_user}: {}{described}",
+                error.message
+            )
+        }
     }
 }
 
@@ -544,7 +550,8 @@ fn hsm_next_step(
         }
         ErrorKind::BadSecret => return format!("run `ppin -u -e {user}` with a new setup password"),
         ErrorKind::UnknownUser => return format!("check user_name '{user}' in primus.cfg against the HSM partition"),
-        _ => return "report this to the HSM administrator".to_owned(),
+        // The rest need nothing of this failure's detail: the kind's advice.
+        _ => return PpinErrorKind::of_wire(error).advice().to_owned(),
     };
     let wait = locked_until.map(|until| format!("do not retry before {}", utc_clock(until)));
     match (fix, wait) {
@@ -592,22 +599,15 @@ impl From<ExternalError> for PpinError {
     }
 }
 
-/// The kind of a failed run of the vendor's `ppin`: the built-in engine's
-/// kind for the vendor code the tool printed, else what went wrong with the run.
+/// The kind of a failed run of the vendor's `ppin`: the kind of the vendor
+/// code the tool printed (the built-in engine's, for the codes both report),
+/// else what went wrong with the run. A code the vendor's table does not list
+/// still gives a kind that reports it by its number, never "output not understood".
 fn external_kind(error: &ExternalError) -> PpinErrorKind {
-    let by_code = error.vendor_code().and_then(|code| match code {
-        VendorCode::BAD_SETUP_PASSWORD => Some(PpinErrorKind::BadSetupPassword),
-        VendorCode::SETUP_PASSWORD_EXPIRED => Some(PpinErrorKind::SetupPasswordExpired),
-        VendorCode::WRONG_PKCS11_PIN => Some(PpinErrorKind::BadPkcs11Password),
-        VendorCode::USER_NOT_IN_CONFIG => Some(PpinErrorKind::UserNotInConfig),
-        VendorCode::NETWORK_FAILURE => Some(PpinErrorKind::Unreachable),
-        CONFIG_NOT_FOUND => Some(PpinErrorKind::ConfigNotFound),
-        VendorCode(secrets_cfg::VENDOR_SECRETS_NOT_FOUND | secrets_cfg::VENDOR_NO_WRITE_ACCESS) => {
-            Some(PpinErrorKind::SecretsFile)
-        }
-        _ => None,
-    });
-    by_code.unwrap_or(match error {
+    if let Some(code) = error.vendor_code() {
+        return PpinErrorKind::of_vendor_code(code);
+    }
+    match error {
         ExternalError::NoPrompt { .. } | ExternalError::Hung { .. } => {
             PpinErrorKind::ExternalTimeout
         }
@@ -618,28 +618,40 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
         | ExternalError::Terminal { .. }
         | ExternalError::Failed { .. }
         | ExternalError::LoginFailed { .. } => PpinErrorKind::ExternalFailed,
-    })
+    }
+}
+
+/// What happened in a failed run of the vendor's `ppin`: with the vendor's
+/// description of the code it printed, if any.
+fn external_what(error: &ExternalError) -> String {
+    let Some(code) = error.vendor_code() else {
+        return error.to_string();
+    };
+    let described = format!("{code}: {}", code.description());
+    match error {
+        // Output with a code is the tool's report of that code, however it is laid out.
+        ExternalError::Unexpected {
+            command, output, ..
+        } => {
+            let printed: Vec<&str> = output
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .collect();
+            format!(
+                "`{command}` reported {described}; it printed: {:?}",
+                printed.join(" | ")
+            )
+        }
+        _ => format!("{error} ({described})"),
+    }
 }
 
 /// The next step after a failed run of the vendor's `ppin`, by its kind.
 fn external_next_step(kind: PpinErrorKind, error: &ExternalError) -> String {
     let tried_once = "it was run once and is never retried automatically";
     match kind {
-        PpinErrorKind::BadSetupPassword => {
-            format!("check the setup password ({tried_once}: each wrong try counts toward the HSM's lockout)")
-        }
-        PpinErrorKind::BadPkcs11Password => {
-            format!("check the PKCS#11 password ({tried_once}: each wrong try counts toward the PKCS#11 lockout)")
-        }
-        PpinErrorKind::SetupPasswordExpired => {
-            "ask the HSM administrator for a new setup password (its validity starts at first use)".to_owned()
-        }
-        PpinErrorKind::UserNotInConfig => {
-            "use a user_name of the primus.cfg the tool reads (`ppin -l` lists them) or add a slot for it".to_owned()
-        }
-        PpinErrorKind::Unreachable => {
-            "check the network and host/port in primus.cfg, then run the command again".to_owned()
-        }
+        // In the tool's own terms: the flags and variables it reads.
         PpinErrorKind::ConfigNotFound => {
             format!("pass -c <path to primus.cfg> or set {PRIMUS_CFG_ENV}")
         }
@@ -649,14 +661,12 @@ fn external_next_step(kind: PpinErrorKind, error: &ExternalError) -> String {
         PpinErrorKind::ExternalTimeout => format!(
             "run the command by hand with the same options to see where it stops ({tried_once})"
         ),
-        PpinErrorKind::ExternalOutput => {
-            "check that the command is a vendor-compatible ppin: it must print the banner and the documented status lines".to_owned()
-        }
-        PpinErrorKind::Cancelled => "run the command again when ready; nothing was changed".to_owned(),
-        _ => match error {
+        PpinErrorKind::ExternalFailed => match error {
             ExternalError::Spawn { .. } => "check the path to the vendor's ppin".to_owned(),
             _ => format!("fix the cause the tool printed, then run the command again ({tried_once})"),
         },
+        PpinErrorKind::Cancelled => kind.advice().to_owned(),
+        _ => format!("{} ({tried_once})", kind.advice()),
     }
 }
 

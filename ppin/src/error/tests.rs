@@ -185,7 +185,7 @@ fn the_vendor_code_a_tool_printed_gives_the_built_in_kind() {
         ("0x80005003", PpinErrorKind::ConfigNotFound),
         ("0x80005004", PpinErrorKind::SecretsFile),
         ("0x80005007", PpinErrorKind::SecretsFile),
-        ("0x80001234", PpinErrorKind::ExternalFailed),
+        ("0x80001234", PpinErrorKind::UnknownVendorCode),
     ] {
         let error = failed(&format!("ppin: error: something (code {code})"));
         assert_eq!(error.kind(), kind, "{code}");
@@ -195,4 +195,166 @@ fn the_vendor_code_a_tool_printed_gives_the_built_in_kind() {
         failed("no code at all").kind(),
         PpinErrorKind::ExternalFailed
     );
+}
+
+/// Every row of the vendor's error code table, with the kind it gets.
+const TABLE_KINDS: &[(u32, PpinErrorKind)] = &[
+    (0x8000_0001, PpinErrorKind::KeyOrObject),
+    (0x8000_0002, PpinErrorKind::KeyOrObject),
+    (0x8000_0003, PpinErrorKind::KeyOrObject),
+    (0x8000_0004, PpinErrorKind::KeyOrObject),
+    (0x8000_0005, PpinErrorKind::KeyOrObject),
+    (0x8000_0006, PpinErrorKind::KeyOrObject),
+    (0x8000_0008, PpinErrorKind::KeyOrObject),
+    (0x8000_0009, PpinErrorKind::KeyOrObject),
+    (0x8000_000A, PpinErrorKind::KeyOrObject),
+    (0x8000_000B, PpinErrorKind::BadPkcs11Password),
+    (0x8000_000C, PpinErrorKind::NotLoggedIn),
+    (0x8000_000D, PpinErrorKind::UnknownToHsm),
+    (0x8000_000E, PpinErrorKind::KeyOrObject),
+    (0x8000_0012, PpinErrorKind::KeyOrObject),
+    (0x8000_0018, PpinErrorKind::TooManyConnections),
+    (0x8000_002A, PpinErrorKind::KeyOrObject),
+    (0x8000_0037, PpinErrorKind::PasswordExpired),
+    (0x8000_003B, PpinErrorKind::Unreachable),
+    (0x8000_0058, PpinErrorKind::KeyOrObject),
+    (0x8000_005F, PpinErrorKind::AccessDisabled),
+    (0x8000_0069, PpinErrorKind::AccessDisabled),
+    (0x8000_0084, PpinErrorKind::KeyOrObject),
+    (0x8000_0085, PpinErrorKind::KeyOrObject),
+    (0x8000_5001, PpinErrorKind::ConfigInvalid),
+    (0x8000_5002, PpinErrorKind::AlreadyConfigured),
+    (0x8000_5003, PpinErrorKind::ConfigNotFound),
+    (0x8000_5004, PpinErrorKind::SecretsFile),
+    (0x8000_5005, PpinErrorKind::ConfigInvalid),
+    (0x8000_5006, PpinErrorKind::SecretsFile),
+    (0x8000_5007, PpinErrorKind::SecretsFile),
+    (0x8000_5008, PpinErrorKind::SecretsFile),
+    (0x8000_5009, PpinErrorKind::SecretsFile),
+    (0x8000_5010, PpinErrorKind::SecretsFile),
+    (0x8000_5011, PpinErrorKind::SecretsFile),
+    (0x8000_5012, PpinErrorKind::UserNotInConfig),
+    (0x8000_5013, PpinErrorKind::SecretsFile),
+    (0x8000_5014, PpinErrorKind::VendorToolFault),
+    (0x8000_5015, PpinErrorKind::Unreachable),
+    (0x8000_5017, PpinErrorKind::BadSetupPassword),
+    (0x8000_5018, PpinErrorKind::SetupPasswordExpired),
+    (0x8000_5019, PpinErrorKind::AccessDisabled),
+];
+
+fn tool_failed(output: &[&str]) -> PpinError {
+    use std::os::unix::process::ExitStatusExt;
+
+    PpinError::External(crate::external::ExternalError::Failed {
+        command: "ppin -t".to_owned(),
+        status: std::process::ExitStatus::from_raw(1 << 8),
+        output: output.iter().map(|l| (*l).to_owned()).collect(),
+    })
+}
+
+#[test]
+fn every_code_of_the_vendor_table_has_its_kind_and_is_reported_with_its_description() {
+    let documented: Vec<VendorCode> = VendorCode::DOCUMENTED.iter().map(|row| row.code).collect();
+    let tested: Vec<VendorCode> = TABLE_KINDS
+        .iter()
+        .map(|(code, _)| VendorCode(*code))
+        .collect();
+    assert_eq!(tested, documented, "a code of the table has no test");
+    for (code, kind) in TABLE_KINDS {
+        let code = VendorCode(*code);
+        assert_eq!(PpinErrorKind::of_vendor_code(code), *kind, "{code}");
+        // As the vendor's tool reports it.
+        let error = tool_failed(&[
+            "********************",
+            &format!("ppin: error (code {code})"),
+        ]);
+        assert_eq!(error.kind(), *kind, "{code}");
+        assert_eq!(error.vendor_code(), Some(code));
+        let what = error.what();
+        assert!(what.contains(&code.to_string()), "{what}");
+        assert!(what.contains(code.description()), "{what}");
+        assert!(!error.next_step().is_empty());
+    }
+}
+
+#[test]
+fn codes_the_table_does_not_list_are_reported_by_number_and_class() {
+    assert_eq!(
+        PpinErrorKind::of_vendor_code(VendorCode(0xC000_0042)),
+        PpinErrorKind::HsmSystemError
+    );
+    assert_eq!(
+        PpinErrorKind::of_vendor_code(VendorCode(0x0000_00A0)),
+        PpinErrorKind::Pkcs11Standard
+    );
+    assert_eq!(
+        PpinErrorKind::of_vendor_code(VendorCode(0x8000_5016)),
+        PpinErrorKind::UnknownVendorCode
+    );
+    assert_eq!(
+        PpinErrorKind::of_vendor_code(VendorCode(0x4000_0000)),
+        PpinErrorKind::UnknownVendorCode
+    );
+    // Printed by the tool where a status line should be: the code, not "output not understood".
+    let error = PpinError::External(crate::external::ExternalError::Unexpected {
+        command: "ppin -l".to_owned(),
+        problem: crate::external::ParseProblem::Malformed {
+            number: 1,
+            line: "ppin: failed with 0x80005099".to_owned(),
+        },
+        output: vec!["ppin: failed with 0x80005099".to_owned()],
+    });
+    assert_eq!(error.kind(), PpinErrorKind::UnknownVendorCode);
+    let what = error.what();
+    assert!(
+        what.starts_with("`ppin -l` reported 0x80005099: Securosys specific errors"),
+        "{what}"
+    );
+    assert!(!what.contains("cannot understand"), "{what}");
+    // An HSM system error from a newer HSM, whose wire kind this version does not know.
+    let mut wire = WireError::new(ErrorKind::Unknown, "disk full");
+    wire.vendor_code = Some(VendorCode(0xC000_0042));
+    let error = rejected(wire, SystemTime::now());
+    assert_eq!(error.kind(), PpinErrorKind::HsmSystemError);
+    assert!(
+        error
+            .what()
+            .ends_with("disk full (0xC0000042: HSM system errors)"),
+        "{}",
+        error.what()
+    );
+}
+
+#[test]
+fn every_kind_says_what_to_do() {
+    for kind in PpinErrorKind::ALL {
+        let advice = kind.advice();
+        assert!(
+            advice.starts_with(|c: char| c.is_ascii_lowercase()) && !advice.ends_with('.'),
+            "{kind}: {advice}"
+        );
+    }
+    assert!(PpinErrorKind::AccessDisabled
+        .advice()
+        .contains("HSM administrator"));
+}
+
+#[test]
+fn a_refused_log_fetch_says_whom_to_ask() {
+    let error = rejected(
+        WireError::new(ErrorKind::LogDisabled, "no client log"),
+        SystemTime::now(),
+    );
+    assert_eq!(error.kind(), PpinErrorKind::LogDisabled);
+    assert_eq!(error.kind().as_str(), "log_disabled");
+    assert!(
+        error.next_step().contains("enable the client API user log"),
+        "{}",
+        error.next_step()
+    );
+    let internal = rejected(
+        WireError::new(ErrorKind::Internal, "disk"),
+        SystemTime::now(),
+    );
+    assert_eq!(internal.next_step(), "report this to the HSM administrator");
 }
