@@ -13,9 +13,6 @@ pub const PRIMUS_CFG_ENV: &str = "SECUROSYS_PKCS11_CONF";
 /// The places searched after [`PRIMUS_CFG_ENV`], in order.
 pub const PRIMUS_CFG_DEFAULT_PATHS: [&str; 2] =
     ["/etc/primus/primus.cfg", "/usr/local/primus/etc/primus.cfg"];
-/// 0x80005003: the configuration file was not found.
-pub const CONFIG_NOT_FOUND: VendorCode = VendorCode(0x8000_5003);
-
 /// Why `primus.cfg` could not be used. Each names the file and, where it can,
 /// the line and column or the setting.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +56,7 @@ impl ConfigError {
     /// The vendor's error code, where the vendor has one for this case.
     pub fn vendor_code(&self) -> Option<VendorCode> {
         match self {
-            ConfigError::NotFound { .. } => Some(CONFIG_NOT_FOUND),
+            ConfigError::NotFound { .. } => Some(VendorCode::CONFIG_NOT_FOUND),
             ConfigError::Read { .. } | ConfigError::Syntax { .. } | ConfigError::Invalid { .. } => {
                 None
             }

@@ -86,8 +86,8 @@ mod users;
 
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
-    ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, CONFIG_NOT_FOUND,
-    PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS,
+    PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, HsmVersion, LoginTest, Preflight, Versions};

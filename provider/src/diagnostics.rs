@@ -49,6 +49,16 @@ fn kind_summary(kind: PpinErrorKind) -> &'static str {
         PpinErrorKind::ExternalTimeout => "Vendor ppin Timed Out",
         PpinErrorKind::ExternalOutput => "Vendor ppin Output Not Understood",
         PpinErrorKind::ExternalFailed => "Vendor ppin Failed",
+        PpinErrorKind::AccessDisabled => "Partition Access Disabled",
+        PpinErrorKind::TooManyConnections => "Too Many HSM Connections",
+        PpinErrorKind::NotLoggedIn => "User Not Logged In",
+        PpinErrorKind::PasswordExpired => "Password Expired",
+        PpinErrorKind::KeyOrObject => "HSM Key Or Object Error",
+        PpinErrorKind::VendorToolFault => "Vendor ppin Fault",
+        PpinErrorKind::Pkcs11Standard => "PKCS#11 Error",
+        PpinErrorKind::HsmSystemError => "HSM System Error",
+        PpinErrorKind::LogDisabled => "Partition Log Not Enabled",
+        PpinErrorKind::UnknownVendorCode => "Undocumented Vendor Error",
         _ => UNMAPPED,
     }
 }

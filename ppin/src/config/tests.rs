@@ -148,7 +148,7 @@ fn missing_file_is_vendor_code_80005003() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("primus.cfg");
     let error = PrimusConfig::load(Some(&missing)).unwrap_err();
-    assert_eq!(error.vendor_code(), Some(CONFIG_NOT_FOUND));
+    assert_eq!(error.vendor_code(), Some(VendorCode::CONFIG_NOT_FOUND));
     let text = error.to_string();
     assert!(
         text.starts_with("primus.cfg not found (0x80005003); looked at "),

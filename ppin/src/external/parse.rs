@@ -99,18 +99,9 @@ pub(crate) fn lines(bytes: &[u8]) -> Vec<String> {
     lines
 }
 
-/// The first `0x8000xxxx` code in `lines`.
+/// The first vendor code in `lines`, of any class.
 pub(crate) fn vendor_code(lines: &[String]) -> Option<VendorCode> {
-    lines.iter().find_map(|line| {
-        line.match_indices("0x")
-            .chain(line.match_indices("0X"))
-            .find_map(|(at, _)| {
-                let digits = line.get(at + 2..at + 10)?;
-                let code = u32::from_str_radix(digits, 16).ok()?;
-                (digits.chars().all(|c| c.is_ascii_hexdigit()) && code >> 16 == 0x8000)
-                    .then_some(VendorCode(code))
-            })
-    })
+    lines.iter().find_map(|line| VendorCode::find_in(line))
 }
 
 /// Reads `lines` strictly (see the module doc).
