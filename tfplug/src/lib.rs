@@ -38,6 +38,7 @@
 //!   under `server/`; `serving` and `tls` do the handshake; `proto` holds
 //!   the generated protocol types;
 //! - values and rules: `cty`, `serde_value`, `shape`, `field`, `plan`.
+//! - `docgen` (feature `docs`) renders the registry pages.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
