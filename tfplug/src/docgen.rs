@@ -7,47 +7,22 @@
 //! and `import.sh`, `examples/data-sources/<type>/*.tf`,
 //! `examples/actions/<type>/action.tf`,
 //! `examples/functions/<name>/function.tf`). Cargo feature `docs`.
+//!
+//! This file renders the index, resource, data source and action pages and
+//! heads every page; `function_page` renders the body of a function's
+//! page; both build on `parts` (the error, example files, type labels),
+//! which uses neither.
 
 mod function_page;
+mod parts;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::proto::tfplugin6::{get_provider_schema, schema, Schema};
+use crate::proto::tfplugin6::{get_provider_schema, schema, Function, Schema};
 
-/// Why the documentation could not be rendered, written or checked.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DocsError {
-    /// An example file could not be read.
-    #[error("cannot read example {path}: {source}")]
-    Example {
-        /// The example file under `examples/` that could not be read.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// A schema or type is missing or malformed in the provider's answer.
-    #[error("the provider's schema is unusable: {0}")]
-    Schema(String),
-    /// A page could not be written.
-    #[error("cannot write {path}: {source}")]
-    Write {
-        /// The page under the docs directory that could not be written.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// A check found pages that differ from what the schema renders.
-    #[error("the docs are stale: {} differ from the schema and examples ({}); run {command} and commit the result", .pages.len(), .pages.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-    Stale {
-        /// The pages that differ, are missing, or are generated but no
-        /// longer rendered.
-        pages: Vec<PathBuf>,
-        /// The command that regenerates them.
-        command: String,
-    },
-}
+pub use parts::DocsError;
+use parts::{example_files, examples_section, read, type_label, IMPORT_BY_IDENTITY};
 
 /// One rendered page: its path relative to the docs directory, and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +213,24 @@ impl Docs {
         }
         Ok(out.trim_end().to_owned() + "\n")
     }
+
+    fn function_page(
+        &self,
+        name: &str,
+        function: &Function,
+        examples: &Path,
+    ) -> Result<String, DocsError> {
+        let mut out = String::new();
+        let page_title = format!("{name} function - terraform-provider-{}", self.provider);
+        self.header(
+            &mut out,
+            &format!("function: {name}"),
+            &page_title,
+            &function.summary,
+        );
+        function_page::body(&mut out, name, function, examples)?;
+        Ok(out.trim_end().to_owned() + "\n")
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -321,63 +314,11 @@ fn import_section(out: &mut String, examples: &Path) -> Result<(), DocsError> {
     Ok(())
 }
 
-/// The example of an `import` block by identity, shown under `## Import`
-/// rather than with the usage examples.
-const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
-
-fn read(path: &Path) -> Result<Option<String>, DocsError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(DocsError::Example {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// The `.tf` files of an example directory: `first` (if present), then the rest by name.
-fn example_files(dir: &Path, first: &str) -> Result<Vec<String>, DocsError> {
-    let mut names: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".tf") && n != first && n != IMPORT_BY_IDENTITY)
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(DocsError::Example {
-                path: dir.to_owned(),
-                source,
-            })
-        }
-    };
-    names.sort();
-    names.insert(0, first.to_owned());
-    let mut texts = Vec::new();
-    for name in names {
-        if let Some(text) = read(&dir.join(name))? {
-            texts.push(text);
-        }
-    }
-    Ok(texts)
-}
-
 fn block_of(schema: &Schema) -> Result<&schema::Block, DocsError> {
     schema
         .block
         .as_ref()
         .ok_or_else(|| DocsError::Schema("a schema without a block".into()))
-}
-
-fn examples_section(out: &mut String, examples: &[String]) {
-    if examples.is_empty() {
-        return;
-    }
-    out.push_str("## Example Usage\n\n");
-    for example in examples {
-        let _ = writeln!(out, "```terraform\n{}\n```\n", example.trim_end());
-    }
 }
 
 /// `## Schema` with Required / Optional / Read-Only lists, then the nested
@@ -613,32 +554,6 @@ fn object_attributes(
         _ => None,
     }
 }
-
-/// `String`, `List of Number`, `Map of String`, `List of Object`...
-fn type_label(ty: &serde_json::Value) -> String {
-    let capitalised = |s: &str| {
-        let mut chars = s.chars();
-        chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default()
-    };
-    match ty {
-        serde_json::Value::String(s) if s == "bool" => "Boolean".into(),
-        serde_json::Value::String(s) => capitalised(s),
-        serde_json::Value::Array(parts) => match parts.as_slice() {
-            [kind, _] if kind == "object" => "Object".into(),
-            [kind, element] => format!(
-                "{} of {}",
-                capitalised(kind.as_str().unwrap_or("?")),
-                type_label(element)
-            ),
-            _ => "Dynamic".into(),
-        },
-        _ => "Dynamic".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

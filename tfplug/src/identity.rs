@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use crate::cty::{Type, Value};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
+use crate::resources::Resource;
 use crate::schema::Schema;
-use crate::traits::Resource;
 
 /// Whether an `import` block must or may give an identity attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,28 +23,48 @@
 //! no-op, write-only attributes) and logging in the format Terraform reads.
 //! Run a provider with `--debug` to attach Terraform to it through
 //! `TF_REATTACH_PROVIDERS`. See the crate README for a complete example.
+//!
+//! Inside, each public module re-exports from private files, and no file
+//! imports one that imports it back (the traits at the bottom, the
+//! builders above them, the server on top):
+//!
+//! - the traits: `providers`, `resources` (the base `Resource` and the
+//!   features that need only it), `identity` and `listing` (the features
+//!   of protocol 6.9+, each a trait over `Resource`), `data_sources`,
+//!   `functions`, `actions`;
+//! - `resource_builder` registers a resource with the features it
+//!   implements; `erased` is what the server sees of anything registered;
+//! - `server` is the tfplugin6 service, with one file per family of RPCs
+//!   under `server/`; `serving` and `tls` do the handshake; `proto` holds
+//!   the generated protocol types;
+//! - values and rules: `cty`, `serde_value`, `shape`, `field`, `plan`.
+//! - `docgen` (feature `docs`) renders the registry pages.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod actions;
 mod cty;
+mod data_sources;
 pub mod diag;
+mod erased;
 mod error;
-mod extras;
 mod field;
 mod functions;
 mod identity;
 mod listing;
 mod log;
 mod plan;
+pub mod proto;
+mod providers;
 mod request_log;
+mod resource_builder;
+mod resources;
 pub mod schema;
 mod serde_value;
 mod server;
 mod serving;
 mod shape;
 mod tls;
-mod traits;
 pub mod validators;
 
 #[cfg(feature = "testing")]
@@ -52,20 +72,6 @@ pub mod testing;
 
 #[cfg(feature = "docs")]
 mod docgen;
-
-/// Generated protocol types (tfplugin6 and go-plugin), for protocol-level
-/// tests and clients.
-#[allow(missing_docs, unreachable_pub, clippy::all, clippy::unwrap_used)]
-pub mod proto {
-    /// Terraform plugin protocol 6.10.
-    pub mod tfplugin6 {
-        tonic::include_proto!("tfplugin6");
-    }
-    /// go-plugin's controller and stdio services.
-    pub mod plugin {
-        tonic::include_proto!("plugin");
-    }
-}
 
 /// The README's example provider is compiled as a doctest.
 #[cfg(doctest)]
@@ -77,33 +83,37 @@ pub use async_trait::async_trait;
 /// The provider itself: its configuration and the client it builds for
 /// its resources and data sources.
 pub mod provider {
-    pub use crate::traits::{ClientCapabilities, ConfigureRequest, ConfigureResponse, Provider};
+    pub use crate::providers::{ClientCapabilities, ConfigureRequest, ConfigureResponse, Provider};
 }
 
 /// Managed resources: the [`Resource`](resource::Resource) trait, one request/response pair
 /// per operation, and the optional features, each a trait switched on at
 /// [`register`](resource::register).
 pub mod resource {
+    pub use crate::erased::ResourceEntry;
     pub use crate::identity::{
         Identity, IdentityAttribute, IdentitySchema, IdentityValue, ImportRole,
         UpgradeIdentityRequest,
     };
     pub use crate::listing::{GenerateConfig, GenerateConfigRequest, List, ListRequest, Listed};
-    pub use crate::traits::{
-        register_resource as register, CreateRequest, CreateResponse, DeleteRequest,
-        DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
-        Plan, ReadRequest, ReadResponse, Resource, ResourceBuilder, ResourceEntry, UpdateRequest,
-        UpdateResponse, UpgradeRequest, UpgradeState, ValidateConfig, ValidateRequest,
+    pub use crate::resource_builder::{register_resource as register, ResourceBuilder};
+    pub use crate::resources::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
+        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
+        ReadResponse, Resource, UpdateRequest, UpdateResponse, UpgradeRequest, UpgradeState,
+        ValidateConfig, ValidateRequest,
     };
 }
 
 /// Data sources: the [`DataSource`](data_source::DataSource) trait, its request/response pair and
 /// optional validation.
 pub mod data_source {
-    pub use crate::traits::{
+    pub use crate::data_sources::{
         register_data_source as register, DataReadRequest, DataReadResponse, DataSource,
-        DataSourceBuilder, DataSourceEntry, ValidateDataSourceConfig, ValidateRequest,
+        DataSourceBuilder, ValidateDataSourceConfig,
     };
+    pub use crate::erased::DataSourceEntry;
+    pub use crate::resources::ValidateRequest;
 }
 
 /// Provider-defined functions (Terraform 1.8+): the [`Function`](function::Function) trait,

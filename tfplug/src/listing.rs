@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use crate::cty::Value;
 use crate::diag::Diagnostics;
 use crate::identity::Identity;
+use crate::resources::Resource;
 use crate::schema::{AttributeType, Block, Mode, Schema};
-use crate::traits::Resource;
 
 /// Optional: a `list "type" "name" {}` block enumerates the existing
 /// objects of this resource type (`terraform query`).

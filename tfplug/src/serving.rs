@@ -18,9 +18,9 @@ use tonic::transport::server::Connected;
 use crate::error::ServeError;
 use crate::log;
 use crate::proto::plugin as gp;
+use crate::providers::Provider;
 use crate::server::ProviderService;
 use crate::tls::{ed25519_pkcs8, server_provider, PinnedCert};
-use crate::traits::Provider;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";

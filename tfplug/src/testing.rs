@@ -11,7 +11,9 @@
 //!   `TF_REATTACH_PROVIDERS` value;
 //! - [`PluginProcess`] starts a provider as Terraform does (AutoMTLS with
 //!   a P-521 client certificate) and connects a tonic client to it, for
-//!   protocol-level tests.
+//!   protocol-level tests;
+//! - [`BareProvider`] is the smallest provider a test can serve: nothing
+//!   but the resources under test.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
@@ -21,7 +23,11 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
+use crate::diag::Diagnostics;
+use crate::erased::{DataSourceEntry, ResourceEntry};
 use crate::proto::tfplugin6::provider_client::ProviderClient;
+use crate::providers::{ConfigureRequest, ConfigureResponse, Provider};
+use crate::schema::Schema;
 use crate::serving::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use crate::tls::PinnedCert;
 
@@ -546,5 +552,53 @@ impl Drop for PluginProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The smallest provider a test can serve: no provider block (its
+/// configuration and client are `()`), no data sources, and the resources
+/// a function registers, so a test declares only the resources it is
+/// about.
+///
+/// ```
+/// # use tfplug::testing::BareProvider;
+/// // No resources at all: serves only the empty provider schema.
+/// let provider = BareProvider::new(Vec::new);
+/// # drop(provider);
+/// ```
+pub struct BareProvider {
+    resources: fn() -> Vec<ResourceEntry<()>>,
+}
+
+impl BareProvider {
+    /// A provider with the resources `resources` registers (called once,
+    /// when serving starts).
+    pub fn new(resources: fn() -> Vec<ResourceEntry<()>>) -> BareProvider {
+        BareProvider { resources }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for BareProvider {
+    type Config = ();
+    type Client = ();
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+    }
+
+    async fn configure(
+        &self,
+        _: ConfigureRequest<()>,
+    ) -> Result<ConfigureResponse<()>, Diagnostics> {
+        Ok(ConfigureResponse::new(()))
+    }
+
+    fn resources(&self) -> Vec<ResourceEntry<()>> {
+        (self.resources)()
+    }
+
+    fn data_sources(&self) -> Vec<DataSourceEntry<()>> {
+        Vec::new()
     }
 }

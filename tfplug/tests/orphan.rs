@@ -19,14 +19,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tfplug::diag::{Diagnostic, Diagnostics};
-use tfplug::provider::{ConfigureRequest, ConfigureResponse, Provider};
 use tfplug::resource::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ReadRequest, ReadResponse,
-    Resource, ResourceEntry, UpdateRequest, UpdateResponse,
+    Resource, UpdateRequest, UpdateResponse,
 };
 use tfplug::schema::{Attribute, Schema};
 use tfplug::serve::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use tfplug::testing::{target_binary, ClientCert, Workspace};
+use tfplug::testing::{target_binary, BareProvider, ClientCert, Workspace};
 use tfplug::value::Type;
 
 /// Set in the environment of the copy of this binary that Terraform starts.
@@ -37,8 +36,9 @@ const SLOW: Duration = Duration::from_secs(3);
 
 fn main() {
     if std::env::var_os(PROVIDER_MODE).is_some() {
+        let provider = BareProvider::new(|| vec![tfplug::resource::register(SlowFile).into()]);
         std::process::exit(tfplug::serve::serve_main(
-            SlowProvider,
+            provider,
             "registry.terraform.io/tfplug/slow",
         ));
     }
@@ -211,34 +211,7 @@ fn started_marker(target: &Path) -> PathBuf {
     target.with_extension("started")
 }
 
-// ---- the test-only provider ----
-
-struct SlowProvider;
-
-#[tfplug::async_trait]
-impl Provider for SlowProvider {
-    type Config = ();
-    type Client = ();
-
-    fn schema(&self) -> Schema {
-        Schema::new()
-    }
-
-    async fn configure(
-        &self,
-        _: ConfigureRequest<()>,
-    ) -> Result<ConfigureResponse<()>, Diagnostics> {
-        Ok(ConfigureResponse::new(()))
-    }
-
-    fn resources(&self) -> Vec<ResourceEntry<()>> {
-        vec![tfplug::resource::register(SlowFile).into()]
-    }
-
-    fn data_sources(&self) -> Vec<tfplug::data_source::DataSourceEntry<()>> {
-        Vec::new()
-    }
-}
+// ---- the test-only provider: a bare provider with this resource ----
 
 /// A file written [`SLOW`] after its create starts, standing for an
 /// operation past the point of no return (a secret the HSM issued): it

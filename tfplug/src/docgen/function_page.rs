@@ -4,61 +4,53 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{example_files, examples_section, type_label, Docs, DocsError};
+use super::parts::{example_files, examples_section, type_label, DocsError};
 use crate::proto::tfplugin6::{function, Function};
 
 /// The docs (and examples) subdirectory of functions.
 pub(super) const DIR: &str = "functions";
 
-impl Docs {
-    pub(super) fn function_page(
-        &self,
-        name: &str,
-        function: &Function,
-        examples: &Path,
-    ) -> Result<String, DocsError> {
-        let mut out = String::new();
-        let page_title = format!("{name} function - terraform-provider-{}", self.provider);
-        self.header(
-            &mut out,
-            &format!("function: {name}"),
-            &page_title,
-            &function.summary,
-        );
-        if !function.description.is_empty() {
-            let _ = writeln!(out, "{}\n", function.description.trim_end());
-        }
-        examples_section(&mut out, &example_files(examples, "function.tf")?);
-        let parameters: Vec<Parameter> = function
-            .parameters
-            .iter()
-            .map(|p| Parameter::of(p, false))
-            .chain(
-                function
-                    .variadic_parameter
-                    .iter()
-                    .map(|p| Parameter::of(p, true)),
-            )
-            .collect::<Result<_, _>>()?;
-        let returns = function
-            .r#return
-            .as_ref()
-            .ok_or_else(|| DocsError::Schema(format!("function {name} has no return type")))?;
-        let signature: Vec<String> = parameters.iter().map(Parameter::signature).collect();
-        let _ = writeln!(
-            out,
-            "## Signature\n\n```text\n{name}({}) {}\n```\n",
-            signature.join(", "),
-            hcl_type(&json_type(&returns.r#type, name)?)
-        );
-        if !parameters.is_empty() {
-            out.push_str("## Arguments\n\n");
-            for (i, p) in parameters.iter().enumerate() {
-                let _ = writeln!(out, "{}. {}", i + 1, p.line());
-            }
-        }
-        Ok(out.trim_end().to_owned() + "\n")
+/// Everything of a function's page below its header: description,
+/// examples, signature and arguments.
+pub(super) fn body(
+    out: &mut String,
+    name: &str,
+    function: &Function,
+    examples: &Path,
+) -> Result<(), DocsError> {
+    if !function.description.is_empty() {
+        let _ = writeln!(out, "{}\n", function.description.trim_end());
     }
+    examples_section(out, &example_files(examples, "function.tf")?);
+    let parameters: Vec<Parameter> = function
+        .parameters
+        .iter()
+        .map(|p| Parameter::of(p, false))
+        .chain(
+            function
+                .variadic_parameter
+                .iter()
+                .map(|p| Parameter::of(p, true)),
+        )
+        .collect::<Result<_, _>>()?;
+    let returns = function
+        .r#return
+        .as_ref()
+        .ok_or_else(|| DocsError::Schema(format!("function {name} has no return type")))?;
+    let signature: Vec<String> = parameters.iter().map(Parameter::signature).collect();
+    let _ = writeln!(
+        out,
+        "## Signature\n\n```text\n{name}({}) {}\n```\n",
+        signature.join(", "),
+        hcl_type(&json_type(&returns.r#type, name)?)
+    );
+    if !parameters.is_empty() {
+        out.push_str("## Arguments\n\n");
+        for (i, p) in parameters.iter().enumerate() {
+            let _ = writeln!(out, "{}. {}", i + 1, p.line());
+        }
+    }
+    Ok(())
 }
 
 struct Parameter<'a> {
@@ -130,6 +122,7 @@ fn hcl_type(ty: &serde_json::Value) -> String {
 mod tests {
     use super::*;
     use crate::cty::Type;
+    use crate::docgen::Docs;
     use crate::functions::{FunctionDefinition, Parameter as Declared};
     use crate::proto::tfplugin6::get_provider_schema;
     use crate::schema::Schema;

@@ -1,7 +1,18 @@
 //! The RPCs of resource identity, list resources and generated
 //! configuration (protocol 6.9, 6.10).
 
-use super::*;
+use std::sync::Arc;
+
+use crate::cty::{from_json, to_msgpack, Type, Value};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::erased::ErasedResource;
+use crate::plan;
+use crate::proto::tfplugin6 as pb;
+use crate::providers::Provider;
+use crate::schema::Schema;
+
+use super::wire::{decode, decode_as, encode, validate_against};
+use super::{unknown_type, Core};
 
 /// Terraform sends `limit` as int64; a list never holds more than this many.
 fn list_limit(limit: i64) -> usize {
@@ -155,7 +166,7 @@ impl<P: Provider> Core<P> {
     ) -> Result<Diagnostics, Diagnostics> {
         let (_, schema) = self.list_resource(&req.type_name)?;
         let config = decode(req.config.as_ref(), schema, "list configuration")?;
-        Ok(self.validate_against(&schema.block, &config, false))
+        Ok(validate_against(&schema.block, &config, false))
     }
 
     /// The events of a ListResource stream: one per object, at most `limit`.
