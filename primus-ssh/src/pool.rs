@@ -34,7 +34,9 @@ type Slot = Arc<OnceCell<Result<Arc<Connection>, SshError>>>;
 ///
 /// A connection that failed to open (refused host key, refused key,
 /// timeout) is not retried: every later request for that host gets the same
-/// error, so a key is offered once per process.
+/// error, so a key is offered once per process. Nor is a connection that
+/// dropped reopened: the commands after it fail at once, saying nothing ran,
+/// and the next process connects anew.
 ///
 /// ```no_run
 /// # async fn example(settings: primus_ssh::Settings) -> Result<(), primus_ssh::SshError> {
@@ -179,6 +181,14 @@ impl Host {
     async fn channel(&self) -> Result<OpenChannel, SshError> {
         let connection = &self.connection;
         let (label, timeout) = (&connection.label, connection.timeout);
+        if connection.session.handle.is_closed() {
+            return Err(SshError::Protocol {
+                host: label.clone(),
+                problem: "the connection has closed (the host, its sshd or the network went \
+                          away), so nothing was run; it is not reopened within this run"
+                    .to_owned(),
+            });
+        }
         let slot = tokio::time::timeout(timeout, connection.sessions.clone().acquire_owned())
             .await
             .map_err(|_| SshError::Timeout {

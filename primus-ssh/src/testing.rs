@@ -180,6 +180,31 @@ impl TestSshd {
         self.await_listening(logged);
     }
 
+    /// Kills every process sshd started for its connections (their sessions
+    /// and commands too), as a host whose sshd dies would; the listener
+    /// stays, so a new connection is served again.
+    pub fn kill_connections(&self) {
+        let victims = descendants(self.child.id());
+        if victims.is_empty() {
+            return;
+        }
+        // A process that ended by itself in the meantime makes kill fail;
+        // the check that matters, below, is that none is left.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(victims.iter().map(u32::to_string))
+            .stderr(Stdio::null())
+            .status();
+        let start = Instant::now();
+        while !descendants(self.child.id()).is_empty() {
+            assert!(
+                start.elapsed() < READY_WITHIN,
+                "sshd's connections outlived SIGKILL"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until the log, past its first `logged` bytes, says it listens.
     fn await_listening(&mut self, logged: usize) {
         let ready = format!("Server listening on 127.0.0.1 port {}", self.port);
@@ -254,6 +279,34 @@ fn spawn(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("{SSHD} starts (package openssh-server): {error}"))
+}
+
+/// Every process below `root`, from the parent ids in /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let after_comm = &stat[stat.rfind(')')? + 1..];
+            let ppid = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
 }
 
 fn free_port() -> u16 {

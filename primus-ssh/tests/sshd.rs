@@ -418,3 +418,38 @@ async fn a_refused_key_is_offered_once_and_never_retried() {
     let body = secret.lines().nth(1).unwrap();
     assert!(!format!("{first:?} {settings:?}").contains(body));
 }
+
+#[tokio::test]
+async fn a_connection_that_dies_mid_command_says_the_command_may_have_run() {
+    let sshd = TestSshd::start();
+    let host = pool().host(&sshd.settings()).await.unwrap();
+    let mut process = host
+        .start_pty("sh -c 'echo started; sleep 600'", Echo::Off)
+        .await
+        .unwrap();
+    read_until(&mut process, "started").await;
+    sshd.kill_connections();
+    let error = loop {
+        match process.read(BOUND).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the output ended as if the command had finished"),
+            Err(error) => break error,
+        }
+    };
+    assert!(
+        matches!(error, SshError::ConnectionLost { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("may have completed"), "{error}");
+    // The next command on that host fails at once rather than hanging.
+    let next = host
+        .run("true", b"", BOUND)
+        .await
+        .expect_err("the connection is gone");
+    assert!(
+        next.to_string()
+            .contains(&format!("127.0.0.1:{}", sshd.port())),
+        "{next}"
+    );
+    assert!(next.to_string().contains("nothing was run"), "{next}");
+}
