@@ -87,12 +87,26 @@ pub(crate) async fn open(
         during,
         after: settings.timeout,
     };
+    // Ask first for the key types we trust for this host; the rest follow
+    // in russh's order, so an unknown host still presents its best key.
+    let mut preferred = russh::Preferred::default();
+    let mut algorithms = trust.known_algorithms();
+    algorithms.extend(
+        preferred
+            .key
+            .iter()
+            .filter(|algorithm| !algorithms.contains(algorithm))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    preferred.key = algorithms.into();
     let verified = Arc::new(std::sync::Mutex::new(None));
     let verifier = Verifier {
         trust,
         verified: verified.clone(),
     };
     let config = Arc::new(client::Config {
+        preferred,
         // A host that vanishes (no RST) is noticed within 3 x 15 s, so a
         // pooled connection never hangs its channels for good.
         keepalive_interval: Some(Duration::from_secs(15)),

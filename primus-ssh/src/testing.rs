@@ -32,13 +32,18 @@ pub struct KeyPair {
 }
 
 impl KeyPair {
-    /// Generates a key pair with `ssh-keygen`, using `dir/name` as scratch.
+    /// Generates an ed25519 key pair with `ssh-keygen`, in `dir/name`.
     pub fn generate(dir: &Path, name: &str) -> Self {
+        Self::generate_of_type(dir, name, "ed25519")
+    }
+
+    /// Generates a key pair of `key_type` (`ed25519`, `ecdsa`, `rsa`), in `dir/name`.
+    pub fn generate_of_type(dir: &Path, name: &str, key_type: &str) -> Self {
         let path = dir.join(name);
         let _ = fs::remove_file(&path);
         let _ = fs::remove_file(path.with_extension("pub"));
         let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
+            .args(["-q", "-t", key_type, "-N", "", "-C", "", "-f"])
             .arg(&path)
             .stdin(Stdio::null())
             .status()
@@ -59,8 +64,8 @@ impl KeyPair {
     }
 }
 
-/// An `sshd` running in the foreground on 127.0.0.1 with its own host key,
-/// authorized key and log, killed when dropped.
+/// An `sshd` running in the foreground on 127.0.0.1 with its own host keys
+/// (ed25519 and ECDSA), authorized key and log, killed when dropped.
 ///
 /// It lets the user running the tests log in (root included) with
 /// [`TestSshd::client_key`], by public key only, and allows TCP forwarding
@@ -72,6 +77,7 @@ pub struct TestSshd {
     child: Child,
     port: u16,
     host_key: KeyPair,
+    ecdsa_host_key: KeyPair,
     client_key: KeyPair,
     user: String,
 }
@@ -81,6 +87,7 @@ impl TestSshd {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory for sshd");
         let host_key = KeyPair::generate(dir.path(), "host_key");
+        let ecdsa_host_key = KeyPair::generate_of_type(dir.path(), "ecdsa_host_key", "ecdsa");
         let client_key = KeyPair::generate(dir.path(), "client_key");
         fs::write(
             dir.path().join("authorized_keys"),
@@ -95,6 +102,7 @@ impl TestSshd {
             child,
             port,
             host_key,
+            ecdsa_host_key,
             client_key,
             user,
         };
@@ -110,6 +118,12 @@ impl TestSshd {
     /// Its host public key, `ssh-ed25519 BASE64`: a `host_key` value.
     pub fn host_key(&self) -> &str {
         &self.host_key.public_key
+    }
+
+    /// Its other host public key, `ecdsa-sha2-nistp256 BASE64`, which it
+    /// presents to a client that asks for ECDSA first.
+    pub fn ecdsa_host_key(&self) -> &str {
+        &self.ecdsa_host_key.public_key
     }
 
     /// The known_hosts line for it: `[127.0.0.1]:PORT ssh-ed25519 BASE64`.
@@ -170,11 +184,12 @@ impl TestSshd {
             .count()
     }
 
-    /// Stops it and starts it again on the same port with a newly generated
-    /// host key: the host was "re-installed", or someone took its address.
+    /// Stops it and starts it again on the same port with newly generated
+    /// host keys: the host was "re-installed", or someone took its address.
     pub fn replace_host_key(&mut self) {
         self.stop();
         self.host_key = KeyPair::generate(self.dir.path(), "host_key");
+        self.ecdsa_host_key = KeyPair::generate_of_type(self.dir.path(), "ecdsa_host_key", "ecdsa");
         let logged = self.log().len();
         self.child = spawn(self.dir.path(), self.port);
         self.await_listening(logged);
@@ -254,6 +269,7 @@ fn spawn(dir: &Path, port: u16) -> Child {
         format!(
             "ListenAddress 127.0.0.1:{port}\n\
              HostKey {dir}/host_key\n\
+             HostKey {dir}/ecdsa_host_key\n\
              AuthorizedKeysFile {dir}/authorized_keys\n\
              PidFile none\n\
              UsePAM no\n\

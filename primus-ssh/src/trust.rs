@@ -4,10 +4,10 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use russh::keys::{HashAlg, PublicKey};
+use russh::keys::{Algorithm, HashAlg, PublicKey};
 
 use crate::error::{KeyFingerprint, SshError};
-use crate::known_hosts::{self, Marker};
+use crate::known_hosts::{self, KnownHost, Marker};
 
 /// What one host (or bastion) is checked against. Built from [`Settings`].
 ///
@@ -67,10 +67,7 @@ impl Trust {
             path: path.clone(),
             problem: format!("cannot be read: {error}"),
         })?;
-        let for_host: Vec<_> = entries
-            .iter()
-            .filter(|entry| entry.marker == Marker::Revoked || entry.matches(&self.name))
-            .collect();
+        let for_host = self.lines_for_host(&entries);
         if for_host
             .iter()
             .any(|entry| entry.marker == Marker::Revoked && same_key(&entry.key, presented))
@@ -104,6 +101,55 @@ impl Trust {
             return self.record(path, presented);
         }
         Err(self.unknown(presented))
+    }
+
+    /// The known_hosts lines about this host (and every `@revoked` line).
+    fn lines_for_host<'a>(&self, entries: &'a [KnownHost]) -> Vec<&'a KnownHost> {
+        entries
+            .iter()
+            .filter(|entry| entry.marker == Marker::Revoked || entry.matches(&self.name))
+            .collect()
+    }
+
+    /// The host key algorithms to ask for first: those of the keys trusted
+    /// for this host, so that a host with several keys presents the one we
+    /// know, as OpenSSH does. An unreadable file is reported by [`verify`].
+    ///
+    /// [`verify`]: Trust::verify
+    pub(crate) fn known_algorithms(&self) -> Vec<Algorithm> {
+        let keys: Vec<PublicKey> = match (&self.pinned, &self.known_hosts_file) {
+            (Some((pinned, _)), _) => vec![pinned.clone()],
+            (None, Some(path)) => {
+                let entries = known_hosts::read(path).unwrap_or_default();
+                self.lines_for_host(&entries)
+                    .into_iter()
+                    .filter(|entry| entry.marker == Marker::Trusted)
+                    .map(|entry| entry.key.clone())
+                    .collect()
+            }
+            (None, None) => Vec::new(),
+        };
+        let mut algorithms = Vec::new();
+        for key in keys {
+            let wanted = match key.algorithm() {
+                // An RSA key signs with SHA-2 (OpenSSH no longer accepts SHA-1).
+                Algorithm::Rsa { .. } => vec![
+                    Algorithm::Rsa {
+                        hash: Some(HashAlg::Sha512),
+                    },
+                    Algorithm::Rsa {
+                        hash: Some(HashAlg::Sha256),
+                    },
+                ],
+                other => vec![other],
+            };
+            for algorithm in wanted {
+                if !algorithms.contains(&algorithm) {
+                    algorithms.push(algorithm);
+                }
+            }
+        }
+        algorithms
     }
 
     fn known_hosts_line(&self, key: &PublicKey) -> String {

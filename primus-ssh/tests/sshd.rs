@@ -76,6 +76,34 @@ async fn pinned_key_connects_and_runs_a_command() {
     assert_eq!(sshd.log_lines_with("Accepted publickey"), 1);
 }
 
+/// A host with several keys presents the one trusted for it: the algorithms
+/// of trusted keys are asked for first, pinned or from known_hosts.
+#[tokio::test]
+async fn the_host_presents_the_key_type_that_is_trusted() {
+    let sshd = TestSshd::start();
+    let mut pinned = sshd.settings();
+    pinned.host_key = Some(sshd.ecdsa_host_key().to_owned());
+    let host = pool().host(&pinned).await.unwrap();
+    assert_eq!(host.host_key(), sshd.ecdsa_host_key());
+
+    let known_hosts = sshd.dir().join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("[127.0.0.1]:{} {}\n", sshd.port(), sshd.ecdsa_host_key()),
+    )
+    .unwrap();
+    let mut listed = sshd.settings();
+    listed.host_key = None;
+    listed.known_hosts_file = Some(known_hosts);
+    let host = pool().host(&listed).await.unwrap();
+    assert_eq!(host.host_key(), sshd.ecdsa_host_key());
+    // With nothing known, the best key (ed25519) is presented.
+    assert_eq!(
+        pool().host(&sshd.settings()).await.unwrap().host_key(),
+        sshd.host_key()
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_pinned_key_is_refused_before_authentication_naming_both_fingerprints() {
     let sshd = TestSshd::start();
