@@ -90,13 +90,12 @@ impl SshPool {
     /// when the connection was opened for others.
     pub async fn host(&self, settings: &Settings) -> Result<Host, SshError> {
         // Refuse bad settings before waiting on any connection.
-        let trust = settings.trust(Role::Target)?;
+        settings.trust(Role::Target)?;
         let bastion = match settings.bastion() {
             Some(bastion) => Some(self.connection(&bastion, Role::Bastion, None).await?),
             None => None,
         };
         let connection = self.connection(settings, Role::Target, bastion).await?;
-        trust.verify(&connection.session.host_key)?;
         Ok(Host { connection })
     }
 
@@ -136,9 +135,9 @@ impl SshPool {
             })
             .await;
         let connection = opened.clone()?;
-        if role == Role::Bastion {
-            settings.trust(role)?.verify(&connection.session.host_key)?;
-        }
+        // The connection may have been opened for other settings of the
+        // same host: this caller's own trust must accept its key too.
+        settings.trust(role)?.verify(&connection.session.host_key)?;
         Ok(connection)
     }
 }

@@ -111,6 +111,8 @@ impl OpenChannel {
                 match channel.wait().await {
                     Some(ChannelMsg::Success) => return Ok(true),
                     Some(ChannelMsg::Failure) => return Ok(false),
+                    // Only window adjustments can come first: sshd answers a
+                    // request before the command it starts can print or end.
                     Some(_) => continue,
                     None => return Err(russh::Error::Disconnect),
                 }

@@ -481,3 +481,21 @@ async fn a_connection_that_dies_mid_command_says_the_command_may_have_run() {
     );
     assert!(next.to_string().contains("nothing was run"), "{next}");
 }
+
+#[tokio::test]
+async fn a_shared_connection_is_checked_against_each_callers_host_key() {
+    let sshd = TestSshd::start();
+    let pool = pool();
+    pool.host(&sshd.settings()).await.unwrap();
+    let mut other_pin = sshd.settings();
+    other_pin.host_key = Some(sshd.client_key().public_key.clone());
+    let error = pool
+        .host(&other_pin)
+        .await
+        .expect_err("a different pinned key");
+    assert!(
+        matches!(error, SshError::HostKeyChanged { .. }),
+        "{error:?}"
+    );
+    assert_eq!(sshd.log_lines_with("Connection from 127.0.0.1"), 1);
+}
