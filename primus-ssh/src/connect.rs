@@ -7,7 +7,7 @@ use std::time::Duration;
 use russh::client::{self, AuthResult, Handle};
 use russh::keys::agent::client::AgentClient;
 use russh::keys::agent::AgentIdentity;
-use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
@@ -80,6 +80,14 @@ pub(crate) async fn open(
     via: Option<&Handle<Verifier>>,
 ) -> Result<Session, SshError> {
     let trust = settings.trust(role)?;
+    // A key that cannot be read is refused before any connection.
+    let private_key = match &settings.private_key {
+        Some(text) => Some(
+            russh::keys::decode_secret_key(text.expose_secret(), None)
+                .map_err(|error| key_problem(&error, role))?,
+        ),
+        None => None,
+    };
     let label = trust.label.clone();
     let deadline = Instant::now() + settings.timeout;
     let timed_out = |during| SshError::Timeout {
@@ -87,32 +95,12 @@ pub(crate) async fn open(
         during,
         after: settings.timeout,
     };
-    // Ask first for the key types we trust for this host; the rest follow
-    // in russh's order, so an unknown host still presents its best key.
-    let mut preferred = russh::Preferred::default();
-    let mut algorithms = trust.known_algorithms();
-    algorithms.extend(
-        preferred
-            .key
-            .iter()
-            .filter(|algorithm| !algorithms.contains(algorithm))
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    preferred.key = algorithms.into();
     let verified = Arc::new(std::sync::Mutex::new(None));
     let verifier = Verifier {
         trust,
         verified: verified.clone(),
     };
-    let config = Arc::new(client::Config {
-        preferred,
-        // A host that vanishes (no RST) is noticed within 3 x 15 s, so a
-        // pooled connection never hangs its channels for good.
-        keepalive_interval: Some(Duration::from_secs(15)),
-        keepalive_max: 3,
-        ..client::Config::default()
-    });
+    let config = client_config(&verifier.trust);
 
     let handshake = match via {
         None => {
@@ -160,10 +148,35 @@ pub(crate) async fn open(
         .and_then(|mut verified| verified.take())
         .ok_or_else(|| protocol(&label, "the key exchange ended without a host key"))?;
 
-    timeout_at(deadline, authenticate(&mut handle, settings, role, &label))
-        .await
-        .map_err(|_| timed_out("authenticating"))??;
+    timeout_at(
+        deadline,
+        authenticate(&mut handle, settings, private_key, &label),
+    )
+    .await
+    .map_err(|_| timed_out("authenticating"))??;
     Ok(Session { handle, host_key })
+}
+
+/// The client's configuration for one host. It asks first for the host key
+/// types trusted for the host, then the rest in russh's order, so a host
+/// with several keys presents the one we know and an unknown host its best.
+fn client_config(trust: &Trust) -> Arc<client::Config> {
+    let mut preferred = russh::Preferred::default();
+    let mut algorithms = trust.known_algorithms();
+    for algorithm in preferred.key.iter() {
+        if !algorithms.contains(algorithm) {
+            algorithms.push(algorithm.clone());
+        }
+    }
+    preferred.key = algorithms.into();
+    Arc::new(client::Config {
+        preferred,
+        // A host that vanishes (no RST) is noticed within 3 x 15 s, so a
+        // pooled connection never hangs its channels for good.
+        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_max: 3,
+        ..client::Config::default()
+    })
 }
 
 /// The key exchange; `Err(None)` when the deadline passed.
@@ -187,13 +200,11 @@ where
 async fn authenticate(
     handle: &mut Handle<Verifier>,
     settings: &Settings,
-    role: Role,
+    private_key: Option<PrivateKey>,
     label: &str,
 ) -> Result<(), SshError> {
     let mut tried = Vec::new();
-    if let Some(private_key) = &settings.private_key {
-        let key = russh::keys::decode_secret_key(private_key.expose_secret(), None)
-            .map_err(|error| key_problem(&error, role))?;
+    if let Some(key) = private_key {
         let offered = fingerprint(key.public_key());
         let hash = rsa_hash(handle, label).await?;
         let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);

@@ -499,3 +499,19 @@ async fn a_shared_connection_is_checked_against_each_callers_host_key() {
     );
     assert_eq!(sshd.log_lines_with("Connection from 127.0.0.1"), 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_private_key_is_refused_before_connecting_without_quoting_it() {
+    let sshd = TestSshd::start();
+    let mut settings = sshd.settings();
+    settings.private_key = Some(primus_core::Password::new(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-key-zzq\n".to_owned(),
+    ));
+    let error = refusal(&settings).await;
+    let SshError::Settings { attribute, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*attribute, "private_key");
+    assert!(!format!("{error} {error:?}").contains("zzq"), "{error:?}");
+    assert!(!sshd.log().contains("Connection from"), "{}", sshd.log());
+}
