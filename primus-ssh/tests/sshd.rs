@@ -309,6 +309,8 @@ async fn a_prompt_answered_with_echo_off_never_shows_the_answer() {
     // The same dialogue with echo on shows it: the check above can fail.
     let echoed = answer_prompt(&sshd, Echo::On).await;
     assert!(echoed.contains("s3cret-answer"), "{echoed:?}");
+    // Nor does the answer reach sshd's DEBUG3 log.
+    assert!(!sshd.log().contains("s3cret"));
 }
 
 #[tokio::test]
