@@ -59,6 +59,7 @@ fn kind_summary(kind: PpinErrorKind) -> &'static str {
         PpinErrorKind::HsmSystemError => "HSM System Error",
         PpinErrorKind::LogDisabled => "Partition Log Not Enabled",
         PpinErrorKind::UnknownVendorCode => "Undocumented Vendor Error",
+        PpinErrorKind::RemoteHost => "Remote Host Not Reachable Or Not Ready",
         _ => UNMAPPED,
     }
 }
