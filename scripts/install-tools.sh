@@ -11,6 +11,8 @@
 #                                            the Go provider our benchmarks compare against
 #   /usr/sbin/sshd                           OpenSSH server (Debian package openssh-server), the
 #                                            real SSH host of primus-ssh's test harness
+#   libconfig-dev 1.5 (system package)       the C libconfig the vendor's provider links, for the
+#                                            differential test of our reader
 # Idempotent: a tool already in place is left alone. Prints the path of
 # Terraform 1.0.3 (the last line; the test helpers read it).
 set -euo pipefail
@@ -77,8 +79,26 @@ fi
 # --- OpenSSH server for the SSH tests (primus-ssh, feature `testing`) ---
 # A system package, not a download into .tools/: sshd must run from its
 # absolute path (it re-executes itself) and needs its privilege-separation user.
-command -v /usr/sbin/sshd >/dev/null || (apt-get update && apt-get install -y openssh-server) >&2
+command -v /usr/sbin/sshd >/dev/null ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server) >&2
 # --- end OpenSSH server ---
+
+# --- libconfig 1.5, the reference C parser (primus-core/tests/libconfig_reference.rs) ---
+# The vendor's PKCS#11 provider reads primus.cfg with libconfig 1.5; Debian
+# bookworm's libconfig-dev 1.5-0.4 is that version. The differential test
+# compiles a small C harness against it with `cc` and fails when it is missing.
+# Idempotent: nothing is installed when the header and a compiler are there.
+if [ ! -f /usr/include/libconfig.h ] || ! command -v cc >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libconfig-dev gcc libc6-dev >&2
+fi
+libconfig_version=$(dpkg-query -W -f='${Version}' libconfig-dev 2>/dev/null || echo missing)
+case "$libconfig_version" in
+    1.5-*) ;;
+    *) echo "libconfig-dev $libconfig_version installed; the differential test expects 1.5" >&2 ;;
+esac
+# --- end libconfig ---
 
 "$terraform_1_15" version >&2
 "$tools/bin/terraform" version >&2

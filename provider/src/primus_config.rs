@@ -126,8 +126,7 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
     config
         .hsms()
         .iter()
-        .enumerate()
-        .map(|(position, hsm)| {
+        .map(|hsm| {
             let before = prior.iter().find(|p| p.name == hsm.name);
             let ca_file = hsm.ca_file.as_ref().map(|resolved| {
                 before
@@ -135,7 +134,8 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
                     .filter(|written| dir.join(written) == *resolved)
                     .unwrap_or_else(|| resolved.display().to_string())
             });
-            let default_priority = i64::try_from(position).ok() == Some(hsm.priority);
+            // The vendor's default priority is 0, the highest.
+            let default_priority = hsm.priority == 0;
             let priority = if default_priority && before.is_none_or(|p| p.priority.is_none()) {
                 None
             } else {
@@ -145,10 +145,13 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
                 .users()
                 .iter()
                 .filter(|user| user.hsms.iter().any(|h| h.name == hsm.name))
-                .map(|user| SlotBlock {
-                    user_name: user.user_name.clone(),
-                    id: i64::from(user.slot_id),
-                    proxy_user: user.proxy_user.clone(),
+                // A user may sit in several slots of an HSM.
+                .flat_map(|user| {
+                    user.slot_ids.iter().map(|&id| SlotBlock {
+                        user_name: user.user_name.clone(),
+                        id: i64::from(id),
+                        proxy_user: user.proxy_user.clone(),
+                    })
                 })
                 .collect();
             HsmBlock {
@@ -280,8 +283,8 @@ impl Resource<Client> for PrimusConfigResource {
             ))
             .attribute(
                 Attribute::optional("priority", Type::Number).markdown_description(
-                    "Among the redundant HSMs of a slot user, lower numbers are tried first (key `priority`). \
-                     Default: the block's position.",
+                    "Among the redundant HSMs of a slot user, lower numbers are tried first (the vendor's key \
+                     `priority`). Default: 0, the highest; equal priorities keep the blocks' order.",
                 ),
             )
             .block(NestedBlock::new("slot", Nesting::List, slot));
@@ -577,7 +580,7 @@ mod tests {
         let d = render(&bad_name, path).unwrap_err();
         assert!(d.iter().next().unwrap().detail.contains("invalid name"));
 
-        // Redundant HSMs must agree on the slot id of a shared user.
+        // Redundant HSMs must agree on the slot ids of a shared user.
         let disagree = vec![
             hsm("hsm0", 1, &[("APP", 0, None)]),
             hsm("hsm1", 1, &[("APP", 1, None)]),
@@ -588,7 +591,7 @@ mod tests {
             .next()
             .unwrap()
             .detail
-            .contains("same id and proxy_user"));
+            .contains("must give it the same slot ids"));
 
         let no_port = vec![hsm("hsm0", 70000, &[])];
         let d = render(&no_port, path).unwrap_err();
