@@ -269,7 +269,7 @@ mod writer;
 
 pub(crate) use live::LiveConfig;
 
-pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings, CONFIG_FILE_MODE};
+pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings};
 
 #[cfg(test)]
 mod tests;

@@ -79,7 +79,7 @@ pub use external::{ExternalEngine, ExternalError, ExternalTimeouts, ParseProblem
 
 pub use config::{
     ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, PrimusConfig, SlotSettings,
-    SlotUser, CONFIG_FILE_MODE, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    SlotUser, CONFIG_NOT_FOUND, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, SetupCredentials};

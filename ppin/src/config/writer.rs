@@ -129,12 +129,13 @@ fn hsm_group(hsm: &HsmSettings) -> Group {
 
 /// `rw-r-----`: the `primus` group reads a written `primus.cfg`, other users
 /// get no access.
-pub const CONFIG_FILE_MODE: u32 = 0o640;
+const CONFIG_FILE_MODE: u32 = 0o640;
 
 /// A `primus.cfg` that a program keeps as a whole (the Terraform provider's
 /// `primus_config` resource): rendered from [`HsmSettings`] under a comment
 /// naming its keeper, replaced atomically (temporary file, fsync, rename)
-/// with mode [`CONFIG_FILE_MODE`], read back as text, removed durably.
+/// with mode `0640` (the `primus` group reads it), read back as text, and
+/// removed durably.
 ///
 /// Every method that touches the disk is `async` and does its blocking I/O
 /// off the async threads.
