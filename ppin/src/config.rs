@@ -279,7 +279,7 @@ mod writer;
 
 pub(crate) use live::LiveConfig;
 
-pub use writer::{HsmSettings, SlotSettings};
+pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings};
 
 #[cfg(test)]
 mod tests;
