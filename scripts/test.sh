@@ -19,7 +19,9 @@ cargo test --workspace --no-fail-fast
 # The lifecycle and write-only tests once more, on Terraform 1.11.4 (the first
 # release with write-only attributes); scripts/compat.sh runs every minor.
 TF_ACC_TERRAFORM="$root/.tools/bin/terraform-1.11.4" cargo test -p acceptance-tests --test acceptance -- \
-    terraform_1_15_5::lifecycle_plan_apply_import_update_destroy write_only::
+    terraform_1_15_5::lifecycle_plan_apply_import_update_destroy \
+    terraform_1_15_5::entry_removed_out_of_band_is_planned_for_creation \
+    terraform_1_15_5::one_apply_writes_primus_cfg_and_onboards_through_it write_only::
 # The API docs build without a broken link or any other warning.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # docs/ must match what the provider's schema and examples/ render.

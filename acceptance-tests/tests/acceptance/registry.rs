@@ -126,7 +126,10 @@ impl Release {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "release.sh failed: {stderr}");
-        assert!(stderr.contains("signed"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("signed {NAME}_{VERSION}_SHA256SUMS with gpg key")),
+            "{stderr}"
+        );
         Release {
             dir,
             key_id: fingerprint[fingerprint.len() - 16..].to_owned(),
