@@ -38,7 +38,7 @@ pub enum ExternalError {
         /// The host, as `host:port`.
         host: String,
         /// Why (names the host, the key and what to do).
-        source: primus_ssh::SshError,
+        source: Box<primus_ssh::SshError>,
     },
     /// The host lacks what a run needs (the tool, `flock`, a `sudo` rule);
     /// found before any password was sent.
