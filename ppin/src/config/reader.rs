@@ -136,16 +136,18 @@ impl Reader<'_> {
             return Err(self.invalid("primus.hsms", "no HSM configured"));
         }
         let mut users: Vec<SlotUser> = Vec::new();
-        for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
+        let mut layout = Vec::new();
+        for (hsm_index, (hsm, slots)) in hsms.iter().zip(slots_of_hsm).enumerate() {
             for (name, slot) in slots {
-                self.add_slot(&mut users, hsm, &name, slot)?;
+                let user_index = self.add_slot(&mut users, hsm, &name, slot)?;
+                layout.push((hsm_index, user_index));
             }
         }
         for user in &mut users {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users))
+        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users, layout))
     }
 
     /// The `primus` group at the root.
@@ -201,28 +203,29 @@ impl Reader<'_> {
     }
 
     /// Adds the slot `name` of `hsm` to `users`: a new user, or one more
-    /// redundant HSM of a user already seen.
+    /// redundant HSM of a user already seen. Returns the user's position.
     fn add_slot(
         &self,
         users: &mut Vec<SlotUser>,
         hsm: &Hsm,
         name: &str,
         slot: &Group,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<usize, ConfigError> {
         let user_name = self.required_string(slot, name, "user_name")?;
         let slot_id = self.number::<u32>(slot, name, "id")?.ok_or_else(|| {
             self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
         })?;
         let proxy_user = self.string(slot, name, "proxy_user")?;
-        let Some(user) = users.iter_mut().find(|u| u.user_name == user_name) else {
+        let Some(position) = users.iter().position(|u| u.user_name == user_name) else {
             users.push(SlotUser {
                 user_name,
                 slot_id,
                 proxy_user,
                 hsms: vec![hsm.clone()],
             });
-            return Ok(());
+            return Ok(users.len() - 1);
         };
+        let user = &mut users[position];
         // Redundant HSMs share one credential, so they must describe the same slot.
         if user.hsms.iter().any(|h| h.name == hsm.name) {
             return Err(self.invalid(
@@ -241,6 +244,6 @@ impl Reader<'_> {
             ));
         }
         user.hsms.push(hsm.clone());
-        Ok(())
+        Ok(position)
     }
 }
