@@ -20,22 +20,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// The cluster of the vendor's `ppin -l` sample: three slots on each of two HSMs.
-const SAMPLE_PRIMUS_CFG: &str = r#"
-primus: {
-  hsms: {
-    hsm0: { host = "a.example"; port = "2310";
-            slots: { slot0: { user_name = "Partition-1"; id = 0; };
-                     slot1: { user_name = "Partition-2"; id = 1; };
-                     slot2: { user_name = "CLOUDHSMPAR"; id = 5; proxy_user = "eqabxrfnqqos"; }; }; };
-    hsm1: { host = "b.example"; port = "2310";
-            slots: { slot0: { user_name = "Partition-1"; id = 0; };
-                     slot1: { user_name = "Partition-2"; id = 1; };
-                     slot2: { user_name = "CLOUDHSMPAR"; id = 5; proxy_user = "eqabxrfnqqos"; }; }; };
-  };
-};
-"#;
-
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/vendor")
@@ -52,7 +36,7 @@ fn replaying(dir: &Path, output: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&tool, format!("#!/bin/sh\ncat '{}'\n", sample.display())).unwrap();
     std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let primus_cfg = dir.join("primus.cfg");
-    std::fs::write(&primus_cfg, SAMPLE_PRIMUS_CFG).unwrap();
+    std::fs::write(&primus_cfg, fixture("ppin-tool-list.primus.cfg")).unwrap();
     (tool, primus_cfg)
 }
 

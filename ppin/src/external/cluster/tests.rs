@@ -4,20 +4,7 @@ use super::*;
 use crate::external::parse::{lines, parse};
 
 /// The cluster of the vendor's `ppin -l` sample: three slots on each of two HSMs.
-const PRIMUS_CFG: &str = r#"
-primus: {
-  hsms: {
-    hsm0: { host = "a.example"; port = "2310";
-            slots: { slot0: { user_name = "Partition-1"; id = 0; };
-                     slot1: { user_name = "Partition-2"; id = 1; };
-                     slot2: { user_name = "CLOUDHSMPAR"; id = 5; proxy_user = "eqabxrfnqqos"; }; }; };
-    hsm1: { host = "b.example"; port = "2310";
-            slots: { slot0: { user_name = "Partition-1"; id = 0; };
-                     slot1: { user_name = "Partition-2"; id = 1; };
-                     slot2: { user_name = "CLOUDHSMPAR"; id = 5; proxy_user = "eqabxrfnqqos"; }; }; };
-  };
-};
-"#;
+const PRIMUS_CFG: &str = include_str!("../../../tests/fixtures/vendor/ppin-tool-list.primus.cfg");
 
 const SAMPLE: &str = include_str!("../../../tests/fixtures/vendor/ppin-tool-list.txt");
 
