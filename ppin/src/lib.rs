@@ -94,8 +94,8 @@ pub use door::Ppin;
 pub use engine::{Engine, HsmVersion, LoginTest, Preflight, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
-    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, RunAs,
-    SshTool, Terminal, Transport,
+    Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem,
+    RunAs, SshTool, Terminal, Transport,
 };
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
