@@ -115,6 +115,20 @@ pub struct SlotUser {
     pub hsms: Vec<Hsm>,
 }
 
+/// One slot of one HSM, as `primus.cfg` lists it: what `ppin -t` tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HsmSlot {
+    /// The HSM's name ([`Hsm::name`]).
+    pub hsm: String,
+    /// The slot's name in the file (`slot0`), or `slots[0]` when `slots` is a list.
+    pub slot: String,
+    /// Its partition user (`user_name`).
+    pub user_name: String,
+    /// Its slot id (`id`).
+    pub slot_id: u32,
+}
+
 /// A parsed `primus.cfg`: where the HSMs are and which slot users they serve.
 ///
 /// Read with the libconfig parser of `secrets-cfg`. The vendor's keys are
@@ -137,13 +151,15 @@ pub struct PrimusConfig {
     path: PathBuf,
     hsms: Vec<Hsm>,
     users: Vec<SlotUser>,
+    /// Every slot of every HSM, in file order.
+    slots: Vec<HsmSlot>,
     /// Position in `users` by name: every operation looks its user up, and
     /// that must not cost more with a thousand users than with one.
     by_name: HashMap<String, usize>,
 }
 
 impl PrimusConfig {
-    fn new(path: PathBuf, hsms: Vec<Hsm>, users: Vec<SlotUser>) -> Self {
+    fn new(path: PathBuf, hsms: Vec<Hsm>, users: Vec<SlotUser>, slots: Vec<HsmSlot>) -> Self {
         let by_name = users
             .iter()
             .enumerate()
@@ -153,6 +169,7 @@ impl PrimusConfig {
             path,
             hsms,
             users,
+            slots,
             by_name,
         }
     }
@@ -231,6 +248,11 @@ impl PrimusConfig {
     /// Every slot user, in file order of first appearance.
     pub fn users(&self) -> &[SlotUser] {
         &self.users
+    }
+
+    /// Every slot of every HSM, in file order.
+    pub fn slots(&self) -> &[HsmSlot] {
+        &self.slots
     }
 
     /// The slot user named `user_name`.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use primus_core::libconfig::{Group, Value};
 
-use super::{ConfigError, Hsm, PrimusConfig, SlotUser};
+use super::{ConfigError, Hsm, HsmSlot, PrimusConfig, SlotUser};
 
 /// Turns the libconfig tree into a [`PrimusConfig`], naming the setting in errors.
 pub(super) struct Reader<'a> {
@@ -136,16 +136,28 @@ impl Reader<'_> {
             return Err(self.invalid("primus.hsms", "no HSM configured"));
         }
         let mut users: Vec<SlotUser> = Vec::new();
+        let mut hsm_slots = Vec::new();
         for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
             for (name, slot) in slots {
-                self.add_slot(&mut users, hsm, &name, slot)?;
+                let user = self.add_slot(&mut users, hsm, &name, slot)?;
+                hsm_slots.push(HsmSlot {
+                    hsm: hsm.name.clone(),
+                    slot: short_name(&name).to_owned(),
+                    user_name: user.user_name.clone(),
+                    slot_id: user.slot_id,
+                });
             }
         }
         for user in &mut users {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users))
+        Ok(PrimusConfig::new(
+            self.path.to_owned(),
+            hsms,
+            users,
+            hsm_slots,
+        ))
     }
 
     /// The `primus` group at the root.
@@ -185,14 +197,8 @@ impl Reader<'_> {
         let priority = self
             .number::<i64>(group, name, "priority")?
             .unwrap_or(position as i64);
-        // `hsm0` for a group entry, `hsms[0]` for a list entry.
-        let short_name = name
-            .strip_prefix("primus.hsms.")
-            .or_else(|| name.strip_prefix("primus."))
-            .unwrap_or(name)
-            .to_owned();
         Ok(Hsm {
-            name: short_name,
+            name: short_name(name).to_owned(),
             host,
             port,
             ca_file,
@@ -201,28 +207,29 @@ impl Reader<'_> {
     }
 
     /// Adds the slot `name` of `hsm` to `users`: a new user, or one more
-    /// redundant HSM of a user already seen.
-    fn add_slot(
+    /// redundant HSM of a user already seen. Returns that user.
+    fn add_slot<'u>(
         &self,
-        users: &mut Vec<SlotUser>,
+        users: &'u mut Vec<SlotUser>,
         hsm: &Hsm,
         name: &str,
         slot: &Group,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<&'u SlotUser, ConfigError> {
         let user_name = self.required_string(slot, name, "user_name")?;
         let slot_id = self.number::<u32>(slot, name, "id")?.ok_or_else(|| {
             self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
         })?;
         let proxy_user = self.string(slot, name, "proxy_user")?;
-        let Some(user) = users.iter_mut().find(|u| u.user_name == user_name) else {
+        let Some(position) = users.iter().position(|u| u.user_name == user_name) else {
             users.push(SlotUser {
                 user_name,
                 slot_id,
                 proxy_user,
                 hsms: vec![hsm.clone()],
             });
-            return Ok(());
+            return Ok(&users[users.len() - 1]);
         };
+        let user = &mut users[position];
         // Redundant HSMs share one credential, so they must describe the same slot.
         if user.hsms.iter().any(|h| h.name == hsm.name) {
             return Err(self.invalid(
@@ -241,6 +248,13 @@ impl Reader<'_> {
             ));
         }
         user.hsms.push(hsm.clone());
-        Ok(())
+        Ok(user)
     }
+}
+
+/// The name a setting goes by in messages and `ppin -t`: `hsm0` for
+/// `primus.hsms.hsm0`, `slot0` for `primus.hsms.hsm0.slots.slot0`, and
+/// `hsms[0]`/`slots[0]` for list entries.
+fn short_name(setting: &str) -> &str {
+    setting.rsplit('.').next().unwrap_or(setting)
 }
