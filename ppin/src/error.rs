@@ -606,6 +606,7 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
         ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
         ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
         ExternalError::ConnectFailed { .. } => PpinErrorKind::Unreachable,
+        ExternalError::Ssh { .. } | ExternalError::HostNotReady { .. } => PpinErrorKind::RemoteHost,
         ExternalError::Spawn { .. }
         | ExternalError::Terminal { .. }
         | ExternalError::Failed { .. }

@@ -71,9 +71,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 // The layout, from the bottom up: `model` (the values, importing nothing of
-// the crate), `config` (primus.cfg), `error`, `users` (lookups in
+// the crate), `blocking` (file work off the async threads), `config` (primus.cfg), `error`, `users` (lookups in
 // primus.cfg), `engine` (the two capabilities every engine offers), the
 // engines `builtin` and `external` as peers, and `door` over them.
+mod blocking;
 mod builtin;
 mod config;
 mod door;
@@ -86,15 +87,15 @@ mod users;
 
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
-    ConfigError, Hsm, HsmSettings, HsmSlot, PrimusConfig, SlotSettings, SlotUser,
-    PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, HsmSlot, PrimusConfig,
+    SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, HsmTest, HsmVersion, Preflight, SlotTest, TestReport, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
-    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, Terminal,
-    Transport,
+    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, RunAs,
+    SshTool, Terminal, Transport,
 };
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
