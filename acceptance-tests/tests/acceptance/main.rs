@@ -34,4 +34,5 @@ mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
 mod vendor_ppin;
+mod vendor_test_report;
 mod write_only;
