@@ -121,6 +121,20 @@ pub struct SlotUser {
     pub hsms: Vec<Hsm>,
 }
 
+/// One slot of one HSM, as `primus.cfg` lists it: what `ppin -t` tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HsmSlot {
+    /// The HSM's name ([`Hsm::name`]).
+    pub hsm: String,
+    /// The slot's name in the file (`slot0`), or `slots[0]` when `slots` is a list.
+    pub slot: String,
+    /// Its partition user (`user_name`).
+    pub user_name: String,
+    /// Its slot id (`id`).
+    pub slot_id: u32,
+}
+
 /// A parsed `primus.cfg`: where the HSMs are and which slot users they serve.
 ///
 /// Read with primus-core's libconfig reader, which reads what the vendor's
@@ -145,21 +159,15 @@ pub struct PrimusConfig {
     path: PathBuf,
     hsms: Vec<Hsm>,
     users: Vec<SlotUser>,
-    /// Every slot as (position in `hsms`, position in `users`), HSM by HSM
-    /// and slot by slot in file order.
-    layout: Vec<(usize, usize)>,
+    /// Every slot of every HSM, in file order.
+    slots: Vec<HsmSlot>,
     /// Position in `users` by name: every operation looks its user up, and
     /// that must not cost more with a thousand users than with one.
     by_name: HashMap<String, usize>,
 }
 
 impl PrimusConfig {
-    fn new(
-        path: PathBuf,
-        hsms: Vec<Hsm>,
-        users: Vec<SlotUser>,
-        layout: Vec<(usize, usize)>,
-    ) -> Self {
+    fn new(path: PathBuf, hsms: Vec<Hsm>, users: Vec<SlotUser>, slots: Vec<HsmSlot>) -> Self {
         let by_name = users
             .iter()
             .enumerate()
@@ -169,7 +177,7 @@ impl PrimusConfig {
             path,
             hsms,
             users,
-            layout,
+            slots,
             by_name,
         }
     }
@@ -255,6 +263,11 @@ impl PrimusConfig {
         &self.users
     }
 
+    /// Every slot of every HSM, in file order.
+    pub fn slots(&self) -> &[HsmSlot] {
+        &self.slots
+    }
+
     /// The slot user named `user_name`.
     pub fn user(&self, user_name: &str) -> Option<&SlotUser> {
         self.by_name.get(user_name).map(|&i| &self.users[i])
@@ -271,23 +284,17 @@ impl PrimusConfig {
         proxies
     }
 
-    /// Every slot of every HSM, HSM by HSM and slot by slot in file order:
-    /// the lines of the vendor's `ppin -l`, which lists a redundant
-    /// cluster's user once per HSM.
-    pub fn slots(&self) -> impl Iterator<Item = (&Hsm, &SlotUser)> + '_ {
-        self.layout
-            .iter()
-            .map(|&(hsm, user)| (&self.hsms[hsm], &self.users[user]))
-    }
-
     /// Each service proxy user once per HSM that has a slot behind it, HSM
     /// by HSM in file order: the proxy lines of the vendor's `ppin -l`.
-    pub fn proxy_slots(&self) -> Vec<(&Hsm, &str)> {
-        let mut lines: Vec<(&Hsm, &str)> = Vec::new();
-        for (hsm, user) in self.slots() {
-            if let Some(proxy) = user.proxy_user.as_deref() {
-                if !lines.iter().any(|&(h, p)| h.name == hsm.name && p == proxy) {
-                    lines.push((hsm, proxy));
+    pub fn proxy_slots(&self) -> Vec<(&str, &str)> {
+        let mut lines: Vec<(&str, &str)> = Vec::new();
+        for slot in &self.slots {
+            let proxy = self
+                .user(&slot.user_name)
+                .and_then(|u| u.proxy_user.as_deref());
+            if let Some(proxy) = proxy {
+                if !lines.iter().any(|&(h, p)| h == slot.hsm && p == proxy) {
+                    lines.push((slot.hsm.as_str(), proxy));
                 }
             }
         }

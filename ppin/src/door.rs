@@ -1,14 +1,14 @@
 //! [`Ppin`]: the one door to the domain. The provider and the CLI ask it
 //! for the operations; the one [`Engine`] it was built with performs them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrets_cfg::{EntryKind, KeySource, Password, SecretsStore};
 
 use crate::builtin::BuiltinEngine;
 use crate::config::{PrimusConfig, SlotUser};
-use crate::engine::{Engine, LoginTest, Versions};
+use crate::engine::{Engine, TestReport, Versions};
 use crate::error::PpinError;
 use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus};
 use crate::users;
@@ -93,8 +93,9 @@ impl Ppin {
         self.engine.list().await
     }
 
-    /// `ppin -t`: one login per selected user, never retried.
-    pub async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
+    /// `ppin -t`: each selected HSM connected to, each selected slot logged
+    /// in once, never retried.
+    pub async fn test(&self, filter: &TestFilter) -> Result<TestReport, PpinError> {
         self.engine.test(filter).await
     }
 
@@ -108,15 +109,38 @@ impl Ppin {
         self.engine.status(user).await
     }
 
-    /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
+    /// Logs in as `user` with its stored permanent secret (`ppin -t --user`):
+    /// OK when a slot of the user tested OK on one of its HSMs. A user
+    /// without a secret is [`PpinError::NotConfigured`] and tested nowhere;
+    /// otherwise the error is the first failed login, else the first HSM
+    /// that could not be connected to.
     pub async fn login(&self, user: &str) -> Result<Served, PpinError> {
-        let tests = self.test(&TestFilter::user(user)).await?;
-        match tests.into_iter().find(|t| t.user == user) {
-            Some(test) => test.outcome,
-            None => Err(PpinError::NotConfigured {
+        if !self.status(user).await?.configured {
+            return Err(PpinError::NotConfigured {
                 user: user.to_owned(),
-            }),
+            });
         }
+        let filter = TestFilter::user(user);
+        let report = self.test(&filter).await?;
+        let config = PathBuf::from(&report.config_file);
+        let mut unreachable = None;
+        let mut refused = None;
+        for hsm in report.hsms {
+            if let Err(error) = hsm.firmware {
+                unreachable.get_or_insert(error);
+            }
+            for slot in hsm.slots.into_iter().filter(|s| s.user == user) {
+                match slot.outcome {
+                    Ok(served) => return Ok(served),
+                    Err(error) => {
+                        refused.get_or_insert(error);
+                    }
+                }
+            }
+        }
+        Err(refused
+            .or(unreachable)
+            .unwrap_or(PpinError::NoUserSelected { config, filter }))
     }
 
     /// The checks [`add`](Self::add) makes before it needs the passwords

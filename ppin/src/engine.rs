@@ -72,21 +72,89 @@ pub trait Engine: Preflight + fmt::Debug {
     async fn status(&self, user: &str) -> Result<UserStatus, PpinError>;
     /// Whether `.secrets.cfg` holds a usable permanent secret of `user`.
     async fn verify_stored(&self, user: &str) -> Result<bool, PpinError>;
-    /// `ppin -t [--user U] [--slotid N]`: one login per selected slot user.
-    async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError>;
+    /// `ppin -t [--user U] [--hsm H] [--slot S] [--slotid N]`: connects to
+    /// each selected HSM and logs in each selected slot of it with the
+    /// stored secret, never retrying. Fails as a whole only when nothing
+    /// could be tested (the filter selects no slot, `primus.cfg` cannot be
+    /// read, the tool printed no report); a failed connection or login is
+    /// in the report.
+    async fn test(&self, filter: &TestFilter) -> Result<TestReport, PpinError>;
     /// `ppin -v`: what the engine can say about the versions in play.
     async fn versions(&self) -> Result<Versions, PpinError>;
 }
 
-/// The outcome of a login test for one user.
+/// What `ppin -t` reports: per HSM and per slot, in the vendor's order
+/// (HSMs as in `primus.cfg`, each with its slots).
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct LoginTest {
-    /// The slot user.
-    pub user: String,
+pub struct TestReport {
+    /// The `primus.cfg` tested, as the tool names it (`Load config file: '...'`).
+    pub config_file: String,
+    /// Every selected HSM.
+    pub hsms: Vec<HsmTest>,
+}
+
+impl TestReport {
+    /// `Number of tested HSMs`.
+    pub fn tested_hsms(&self) -> usize {
+        self.hsms.len()
+    }
+
+    /// `number of partitions`: the slots tested, over every HSM.
+    pub fn partitions(&self) -> usize {
+        self.hsms.iter().map(|h| h.slots.len()).sum()
+    }
+
+    /// `Number of failures`: HSMs that could not be connected to, plus slots
+    /// whose login failed.
+    pub fn failures(&self) -> usize {
+        self.hsms
+            .iter()
+            .map(|h| {
+                usize::from(h.firmware.is_err())
+                    + h.slots.iter().filter(|s| s.outcome.is_err()).count()
+            })
+            .sum()
+    }
+
+    /// Every tested slot of `user`, on whichever HSM.
+    pub fn slots_of<'a>(&'a self, user: &'a str) -> impl Iterator<Item = &'a SlotTest> + 'a {
+        self.hsms
+            .iter()
+            .flat_map(|h| &h.slots)
+            .filter(move |s| s.user == user)
+    }
+}
+
+/// One HSM of a `ppin -t` report:
+/// `hsm0: Connect to '82.197.162.10' on port 2411, firmware: RP-2.11.2-T`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HsmTest {
+    /// Its name in `primus.cfg` (`hsm0`).
+    pub hsm: String,
+    /// Its host, as written in `primus.cfg`.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Its firmware (the built-in engine: the server's name and version), or
+    /// why it could not be connected to.
+    pub firmware: Result<String, PpinError>,
+    /// Its selected slots, in file order; none when the connection failed.
+    pub slots: Vec<SlotTest>,
+}
+
+/// One slot of a `ppin -t` report: `slot0 (id=2), user=DEMO-TEST: OK`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SlotTest {
+    /// The slot's name in `primus.cfg` (`slot0`).
+    pub slot: String,
     /// Its slot id.
     pub slot_id: u32,
-    /// Where the login succeeded, or why it failed.
+    /// Its partition user.
+    pub user: String,
+    /// Who served the login, or why it failed.
     pub outcome: Result<Served, PpinError>,
 }
 

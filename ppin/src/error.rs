@@ -313,16 +313,7 @@ impl PpinError {
             PpinError::AlreadyConfigured { user } => format!("user '{user}' already has a permanent secret"),
             PpinError::NotConfigured { user } => format!("user '{user}' has no permanent secret (MISSING)"),
             PpinError::Secrets { source, .. } => source.to_string(),
-            PpinError::NoUserSelected { config, filter } => {
-                let mut selection = Vec::new();
-                if let Some(user) = &filter.user {
-                    selection.push(format!("user '{user}'"));
-                }
-                if let Some(slot_id) = filter.slot_id {
-                    selection.push(format!("slot-id {slot_id}"));
-                }
-                format!("{} has no {}", config.display(), selection.join(" on "))
-            }
+            PpinError::NoUserSelected { config, filter } => format!("{} has no {filter}", config.display()),
             PpinError::NoCaFile { hsm } => format!("HSM {hsm} has no ca_file in primus.cfg"),
             PpinError::TlsSetup { hsm, source } => format!("cannot set up TLS for HSM {hsm}: {source}"),
             PpinError::Unreachable { user, failures } => {
@@ -617,6 +608,7 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
         }
         ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
         ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
+        ExternalError::ConnectFailed { .. } => PpinErrorKind::Unreachable,
         ExternalError::Ssh { .. } | ExternalError::HostNotReady { .. } => PpinErrorKind::RemoteHost,
         ExternalError::Spawn { .. }
         | ExternalError::Terminal { .. }

@@ -87,11 +87,11 @@ mod users;
 
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
-    ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, PrimusConfig, SlotSettings,
-    SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, HsmSlot, PrimusConfig,
+    SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
-pub use engine::{Engine, HsmVersion, LoginTest, Preflight, Versions};
+pub use engine::{Engine, HsmTest, HsmVersion, Preflight, SlotTest, TestReport, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
     Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem,

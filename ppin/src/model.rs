@@ -117,38 +117,93 @@ impl Served {
     }
 }
 
-/// Which users `ppin -t` tests.
+/// Which HSMs and slots `ppin -t` tests: the vendor's `--user`, `--hsm`,
+/// `--slot` and `--slotid`, each narrowing the selection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TestFilter {
-    /// Only this user (`--user`).
+    /// Only slots of this user (`--user`).
     pub user: Option<String>,
-    /// Only users on this slot id (`--slotid`).
+    /// Only this HSM (`--hsm`): its name in `primus.cfg` (`hsm0`) or its
+    /// host, as written there.
+    pub hsm: Option<String>,
+    /// Only slots of this name (`--slot`, e.g. `slot0`).
+    pub slot: Option<String>,
+    /// Only slots with this id (`--slotid`).
     pub slot_id: Option<u32>,
 }
 
 impl TestFilter {
-    /// Every configured user.
+    /// Every HSM and slot.
     pub fn all() -> Self {
         TestFilter::default()
     }
 
-    /// Only `user`.
+    /// Only the slots of `user`, on every HSM.
     pub fn user(user: impl Into<String>) -> Self {
         TestFilter {
             user: Some(user.into()),
-            slot_id: None,
+            ..TestFilter::default()
         }
     }
 
-    /// Only `user` if given, and only users on `slot_id` if given.
+    /// Only `user` if given, and only slots with `slot_id` if given.
     pub fn new(user: Option<String>, slot_id: Option<u32>) -> Self {
-        TestFilter { user, slot_id }
+        TestFilter {
+            user,
+            slot_id,
+            ..TestFilter::default()
+        }
     }
 
-    /// Whether a user named `user` on `slot_id` is selected.
-    pub fn selects(&self, user: &str, slot_id: u32) -> bool {
+    /// Narrowed to the HSM named `hsm` (name or host) if given.
+    pub fn with_hsm(mut self, hsm: Option<String>) -> Self {
+        self.hsm = hsm;
+        self
+    }
+
+    /// Narrowed to slots named `slot` if given.
+    pub fn with_slot(mut self, slot: Option<String>) -> Self {
+        self.slot = slot;
+        self
+    }
+
+    /// Whether the HSM called `name` in `primus.cfg`, at `host`, is selected.
+    pub fn selects_hsm(&self, name: &str, host: &str) -> bool {
+        self.hsm
+            .as_deref()
+            .is_none_or(|hsm| hsm == name || hsm == host)
+    }
+
+    /// Whether the slot `slot` of `user` with id `slot_id` is selected.
+    pub fn selects_slot(&self, slot: &str, user: &str, slot_id: u32) -> bool {
         self.user.as_deref().is_none_or(|name| name == user)
+            && self.slot.as_deref().is_none_or(|name| name == slot)
             && self.slot_id.is_none_or(|id| id == slot_id)
+    }
+}
+
+impl fmt::Display for TestFilter {
+    /// The selection in words, e.g. `user 'U' on HSM 'hsm0'`; `every slot`
+    /// when nothing narrows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(user) = &self.user {
+            parts.push(format!("user '{user}'"));
+        }
+        if let Some(slot) = &self.slot {
+            parts.push(format!("slot '{slot}'"));
+        }
+        if let Some(slot_id) = self.slot_id {
+            parts.push(format!("slot-id {slot_id}"));
+        }
+        if let Some(hsm) = &self.hsm {
+            parts.push(format!("HSM '{hsm}'"));
+        }
+        if parts.is_empty() {
+            f.write_str("every slot")
+        } else {
+            f.write_str(&parts.join(" on "))
+        }
     }
 }

@@ -67,21 +67,54 @@ fn add_list_test_update_remove() {
         "U0002 and CLOUD_APP have no secret: {}",
         test.stdout
     );
-    assert!(test.stdout.starts_with(BANNER));
+    // The vendor's report: one HSM, its slots, the counts.
     assert!(
-        test.stdout
-            .contains("[01] slot-id 0: user 'U0001' login: OK (hsm0 127.0.0.1:"),
+        test.stdout.starts_with("Load config file: '"),
         "{}",
         test.stdout
     );
-    assert!(test.stdout.contains("[02] slot-id 1: user 'U0002' login: FAILED: user 'U0002' has no permanent secret (MISSING): run `ppin -a -e U0002` first"));
-    let only = s.ppin(&["-t", "--user", "U0001"]);
-    assert!(only.ok().contains("user 'U0001' login: OK"));
+    assert!(
+        test.stdout
+            .contains("\nhsm0: Connect to '127.0.0.1' on port ")
+            && test.stdout.contains(", firmware: hsm-sim "),
+        "{}",
+        test.stdout
+    );
+    assert!(
+        test.stdout.contains(" (id=0), user=U0001: OK\n"),
+        "{}",
+        test.stdout
+    );
+    assert!(test.stdout.contains(" (id=1), user=U0002: user 'U0002' has no permanent secret (MISSING): run `ppin -a -e U0002` first\n"));
+    assert!(
+        test.stdout.ends_with("Number of failures: 2\n"),
+        "{}",
+        test.stdout
+    );
+    let only = s.ppin(&["--test", "--user", "U0001"]);
+    assert!(only.ok().contains("user=U0001: OK"));
+    assert!(only
+        .stdout
+        .ends_with("Number of tested HSMs: 1 (number of partitions: 1)\nNumber of failures: 0\n"));
     assert!(!only.stdout.contains("U0002"));
     assert!(s
         .ppin(&["-t", "--slotid", "0"])
         .ok()
-        .contains("user 'U0001' login: OK"));
+        .contains("user=U0001: OK"));
+    assert!(s
+        .ppin(&["-t", "--hsm", "hsm0", "--slot", "slot0"])
+        .ok()
+        .contains("user=U0001: OK"));
+    assert!(s
+        .ppin(&["-t", "--hsm", "127.0.0.1", "--slotid", "0"])
+        .ok()
+        .contains("user=U0001: OK"));
+    let other_hsm = s.ppin(&["-t", "--hsm", "hsm9"]);
+    assert!(
+        other_hsm.failed().contains("has no HSM 'hsm9'"),
+        "{}",
+        other_hsm.stderr
+    );
     let nobody = s.ppin(&["-t", "--slotid", "7"]);
     assert!(
         nobody.failed().contains("has no slot-id 7: run `ppin -l`"),
@@ -118,7 +151,7 @@ fn add_list_test_update_remove() {
     assert!(s
         .ppin(&["-t", "--user", "U0001"])
         .ok()
-        .contains("login: OK"));
+        .contains("user=U0001: OK"));
 
     // After a removal, only the user's own lines, numbered as in `-l`.
     let remove = s.ppin(&["-re", "U0001"]);
@@ -130,7 +163,7 @@ fn add_list_test_update_remove() {
     let missing = s.ppin(&["-t", "--user", "U0001"]);
     assert!(missing
         .stdout
-        .contains("login: FAILED: user 'U0001' has no permanent secret"));
+        .contains("user=U0001: user 'U0001' has no permanent secret"));
     assert_eq!(missing.code, Some(1));
     // Removing what is not there succeeds and changes nothing.
     let before = s.secrets_bytes();
@@ -411,7 +444,7 @@ fn pkcs11_lockout_leaves_api_login_working() {
     assert!(s
         .ppin(&["-t", "--user", "U0001"])
         .ok()
-        .contains("login: OK"));
+        .contains("user=U0001: OK"));
     assert_eq!(s.counters("U0001").1, 0);
 }
 
@@ -482,7 +515,7 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
     assert!(s
         .ppin(&["-t", "--user", "CLOUD_APP"])
         .ok()
-        .contains("user 'CLOUD_APP' login: OK"));
+        .contains("user=CLOUD_APP: OK"));
 
     let remove = s.ppin(&["-xe", "SERVICE_USER"]);
     assert_eq!(
@@ -492,7 +525,7 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
     let test = s.ppin(&["-t", "--user", "CLOUD_APP"]);
     assert!(test
         .stdout
-        .contains("login: FAILED: user 'CLOUD_APP' sits behind the CloudHSM service proxy"));
+        .contains("user=CLOUD_APP: user 'CLOUD_APP' sits behind the CloudHSM service proxy"));
     assert!(s
         .ppin(&["-pe", "U0001", "pw"])
         .failed()
@@ -717,9 +750,10 @@ fn version_json_and_completions() {
     let s = setup(1);
     let version = s.ppin(&["-v"]);
     let out = version.ok();
+    // The vendor's line first (the provider version emulated), then ours.
     assert!(
         out.starts_with(&format!(
-            "{BANNER}ppin version {}\n",
+            "Primus HSM PKCS#11 2.2.4\nppin {} of terraform-provider-primus",
             env!("CARGO_PKG_VERSION")
         )),
         "{out}"

@@ -79,13 +79,39 @@ fn lifecycle_through_our_ppin() {
         assert!(s.stored_secret("U0001") == issued);
         assert!(engine.list().await.unwrap().users[0].configured);
 
-        let logins = engine.test(&TestFilter::user("U0001")).await.unwrap();
-        assert_eq!(logins.len(), 1);
-        assert_eq!(logins[0].outcome.as_ref().unwrap().user, "U0001");
-        // A user without a secret is answered from the listing, as the built-in engine answers it.
+        // Our ppin's --test report, read by the parser that reads the vendor's.
+        let report = engine.test(&TestFilter::user("U0001")).await.unwrap();
+        assert_eq!(
+            (report.tested_hsms(), report.partitions(), report.failures()),
+            (1, 1, 0)
+        );
+        let hsm = &report.hsms[0];
+        assert_eq!((hsm.hsm.as_str(), hsm.host.as_str()), ("hsm0", "127.0.0.1"));
+        assert!(hsm.firmware.as_ref().unwrap().starts_with("hsm-sim "));
+        let served = hsm.slots[0].outcome.as_ref().unwrap();
+        assert_eq!(served.user, "U0001");
+        assert_eq!(served.hsm.as_deref(), Some("hsm0"));
+        assert_eq!(report.config_file, s.primus_cfg.display().to_string());
+        // A user without a secret: the tool's line says why, and names the vendor's state.
         let missing = engine.test(&TestFilter::user("U0002")).await.unwrap();
+        let failed = missing.slots_of("U0002").next().unwrap();
+        let error = failed.outcome.as_ref().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("has no permanent secret (MISSING)"),
+            "{error}"
+        );
+        assert_eq!(missing.failures(), 1);
+        // The door's login answers NotConfigured from the listing, with no test run.
         assert!(matches!(
-            missing[0].outcome,
+            ppin::Ppin::with_engine(std::sync::Arc::new(ExternalEngine::new(
+                env!("CARGO_BIN_EXE_ppin"),
+                Some(s.primus_cfg.clone()),
+                Some(s.secrets_cfg.clone()),
+            )))
+            .login("U0002")
+            .await,
             Err(PpinError::NotConfigured { .. })
         ));
 

@@ -60,14 +60,12 @@ async fn concurrent_adds_from_clones_all_land() {
         );
     }
     assert!(!ppin.status("CLOUD_APP").await.unwrap().configured);
-    let results = ppin.test(&TestFilter::all()).await.unwrap();
-    assert_eq!(results.iter().filter(|r| r.outcome.is_ok()).count(), 6);
+    let report = ppin.test(&TestFilter::all()).await.unwrap();
+    let slots: Vec<_> = report.hsms.iter().flat_map(|h| &h.slots).collect();
+    assert_eq!(slots.iter().filter(|s| s.outcome.is_ok()).count(), 6);
+    assert_eq!(report.failures(), slots.len() - 6);
     assert!(matches!(
-        results
-            .iter()
-            .find(|r| r.user == "CLOUD_APP")
-            .unwrap()
-            .outcome,
+        report.slots_of("CLOUD_APP").next().unwrap().outcome,
         Err(PpinError::NotConfigured { .. })
     ));
 }

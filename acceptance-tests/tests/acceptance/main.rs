@@ -35,4 +35,5 @@ mod secrets_in_logs;
 mod service_proxy_password;
 mod vendor_output;
 mod vendor_ppin;
+mod vendor_test_report;
 mod write_only;

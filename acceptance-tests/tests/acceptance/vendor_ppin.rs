@@ -175,7 +175,7 @@ output "users" {{
     );
     assert_eq!(count(&log, &format!("-a -e {user}")), 1);
     assert_eq!(count(&log, &format!("-p -e {PROXY}")), 1);
-    assert!(count(&log, &format!("-t --user {user}")) >= 1);
+    assert!(count(&log, &format!("--test --user {user}")) >= 1);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         runs(&text).iter().all(|r| r.args.starts_with(&format!(

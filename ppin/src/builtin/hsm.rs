@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hsm_wire::{
-    ClientError, Connection, ConnectionPool, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+    ClientError, Connection, ConnectionPool, ServerVersion, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
 };
 
 use super::store::ProxyCredentials;
 use super::BuiltinEngine;
-use crate::config::{Hsm, SlotUser};
-use crate::engine::HsmVersion;
+use crate::config::{Hsm, HsmSlot, PrimusConfig, SlotUser};
+use crate::engine::{HsmTest, HsmVersion, SlotTest};
 use crate::error::PpinError;
 use crate::model::Served;
 
@@ -128,28 +129,75 @@ impl BuiltinEngine {
         let config = self.config.current()?;
         let mut versions = Vec::with_capacity(config.hsms().len());
         for hsm in config.hsms() {
-            let outcome = async {
-                let (connection, pool) = self
-                    .connect(hsm)
-                    .await
-                    .map_err(|source| connect_error(None, hsm, source))?;
-                let mut session = Session {
-                    connection,
-                    pool,
-                    hsm: hsm.clone(),
-                    proxy_user: None,
-                };
-                let version = session.connection.version().await;
-                let version = session.check(None, version)?;
-                session.release().await;
-                Ok(version)
-            };
             versions.push(HsmVersion {
                 hsm: hsm.clone(),
-                outcome: outcome.await,
+                outcome: self.version_of(hsm).await,
             });
         }
         Ok(versions)
+    }
+
+    /// Connects to `hsm` and asks its version (a request without credential,
+    /// so the connection stays in the pool for what follows).
+    async fn version_of(&self, hsm: &Hsm) -> Result<ServerVersion, PpinError> {
+        let (connection, pool) = self
+            .connect(hsm)
+            .await
+            .map_err(|source| connect_error(None, hsm, source))?;
+        let mut session = Session {
+            connection,
+            pool,
+            hsm: hsm.clone(),
+            proxy_user: None,
+        };
+        let version = session.connection.version().await;
+        let version = session.check(None, version)?;
+        session.release().await;
+        Ok(version)
+    }
+
+    /// `ppin -t` on one HSM: connect (the firmware line), then log in each of
+    /// `slots` on this HSM alone, once each. Slots are not tried when the
+    /// connection failed.
+    pub(super) async fn test_hsm(
+        &self,
+        config: &PrimusConfig,
+        hsm: &Hsm,
+        slots: &[&HsmSlot],
+    ) -> HsmTest {
+        let firmware = self
+            .version_of(hsm)
+            .await
+            .map(|v| format!("{} {}", v.product, v.version));
+        let mut tested = Vec::with_capacity(slots.len());
+        if firmware.is_ok() {
+            for slot in slots {
+                let outcome = match config.user(&slot.user_name) {
+                    Some(user) => {
+                        let mut on_this_hsm = user.clone();
+                        on_this_hsm.hsms = vec![hsm.clone()];
+                        self.login(&on_this_hsm).await
+                    }
+                    // The slots of a PrimusConfig are those of its users.
+                    None => Err(PpinError::NotConfigured {
+                        user: slot.user_name.clone(),
+                    }),
+                };
+                tested.push(SlotTest {
+                    slot: slot.slot.clone(),
+                    slot_id: slot.slot_id,
+                    user: slot.user_name.clone(),
+                    outcome,
+                });
+            }
+        }
+        HsmTest {
+            hsm: hsm.name.clone(),
+            host: hsm.host.clone(),
+            port: hsm.port,
+            firmware,
+            slots: tested,
+        }
     }
 }
 

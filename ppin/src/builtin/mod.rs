@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use hsm::Timeouts;
 
-use crate::config::{LiveConfig, PrimusConfig, SlotUser};
-use crate::engine::{Engine, LoginTest, Preflight, Versions};
+use crate::config::{HsmSlot, LiveConfig, PrimusConfig, SlotUser};
+use crate::engine::{Engine, Preflight, TestReport, Versions};
 use crate::error::PpinError;
 use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus, VERSION};
 use crate::users;
@@ -259,20 +259,21 @@ impl BuiltinEngine {
         Ok(session.finish(&target.slot_user).await)
     }
 
-    /// Logs in as `user` with its stored permanent secret (`ppin -t --user`).
-    async fn login(&self, user: &str) -> Result<Served, PpinError> {
-        let slot_user = self.slot_user(user)?;
+    /// Logs in as `slot_user` with its stored permanent secret, on the first
+    /// of its HSMs that can be reached.
+    async fn login(&self, slot_user: &SlotUser) -> Result<Served, PpinError> {
+        let user = slot_user.user_name.as_str();
         let secret =
             self.get(EntryKind::User, user)
                 .await?
                 .ok_or_else(|| PpinError::NotConfigured {
                     user: user.to_owned(),
                 })?;
-        let proxy = self.proxy_password(&slot_user).await?;
-        let mut session = self.session(&slot_user, proxy).await?;
+        let proxy = self.proxy_password(slot_user).await?;
+        let mut session = self.session(slot_user, proxy).await?;
         let login = session.connection.login(user, &secret).await;
         session.check(Some(user), login)?;
-        Ok(session.finish(&slot_user).await)
+        Ok(session.finish(slot_user).await)
     }
 }
 
@@ -400,35 +401,42 @@ impl Engine for BuiltinEngine {
         Ok(self.get(EntryKind::User, user).await?.is_some())
     }
 
-    /// Logs in with the stored permanent secret of each user the filter
-    /// selects, one after the other (never retrying a failed login). Fails
-    /// only when the filter selects no user of `primus.cfg`.
-    async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
+    /// Connects to each HSM the filter selects that has a selected slot, in
+    /// file order, and logs in each selected slot on it with the stored
+    /// permanent secret, one after the other, never retrying. Fails only
+    /// when the filter selects no slot of `primus.cfg`.
+    async fn test(&self, filter: &TestFilter) -> Result<TestReport, PpinError> {
         if let Some(user) = &filter.user {
             self.slot_user(user)?;
         }
         let config = self.config()?;
-        let selected: Vec<&SlotUser> = config
-            .users()
+        let mut hsms = Vec::new();
+        for hsm in config
+            .hsms()
             .iter()
-            .filter(|u| filter.selects(&u.user_name, u.slot_id))
-            .collect();
-        if selected.is_empty() {
+            .filter(|h| filter.selects_hsm(&h.name, &h.host))
+        {
+            let slots: Vec<&HsmSlot> = config
+                .slots()
+                .iter()
+                .filter(|s| {
+                    s.hsm == hsm.name && filter.selects_slot(&s.slot, &s.user_name, s.slot_id)
+                })
+                .collect();
+            if !slots.is_empty() {
+                hsms.push(self.test_hsm(&config, hsm, &slots).await);
+            }
+        }
+        if hsms.is_empty() {
             return Err(PpinError::NoUserSelected {
                 config: config.path().to_owned(),
                 filter: filter.clone(),
             });
         }
-        let mut results = Vec::with_capacity(selected.len());
-        for slot_user in selected {
-            let outcome = self.login(&slot_user.user_name).await;
-            results.push(LoginTest {
-                user: slot_user.user_name.clone(),
-                slot_id: slot_user.slot_id,
-                outcome,
-            });
-        }
-        Ok(results)
+        Ok(TestReport {
+            config_file: config.path().display().to_string(),
+            hsms,
+        })
     }
 
     /// Asks every HSM of `primus.cfg` for its version.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use primus_core::libconfig::{Group, Value};
 
-use super::{ConfigError, Hsm, PrimusConfig, SlotUser};
+use super::{ConfigError, Hsm, HsmSlot, PrimusConfig, SlotUser};
 
 /// Turns the libconfig tree into a [`PrimusConfig`], naming the setting in errors.
 pub(super) struct Reader<'a> {
@@ -133,18 +133,22 @@ impl Reader<'_> {
             return Err(self.invalid("primus.hsms", "no HSM configured"));
         }
         let mut users: Vec<SlotUser> = Vec::new();
+        let mut hsm_slots = Vec::new();
         // Each user's slot ids on each of its HSMs, in file order.
         let mut ids_on_hsms: HashMap<String, Vec<(String, Vec<u32>)>> = HashMap::new();
-        // Each slot as (HSM, user) positions, in file order: the order of
-        // the vendor's `ppin -l` lines.
-        let mut layout = Vec::new();
-        for (hsm_index, (hsm, slots)) in hsms.iter().zip(slots_of_hsm).enumerate() {
+        for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
             let mut ids = SlotIds::default();
             for (name, slot) in slots {
                 let (user_index, slot_id) =
                     self.add_slot(&mut users, &mut ids, hsm, &name, slot)?;
-                layout.push((hsm_index, user_index));
                 let user_name = users[user_index].user_name.clone();
+                hsm_slots.push(HsmSlot {
+                    hsm: hsm.name.clone(),
+                    // `slot0` for a group entry, `slots[0]` for a list entry.
+                    slot: name.rsplit('.').next().unwrap_or(&name).to_owned(),
+                    user_name: user_name.clone(),
+                    slot_id,
+                });
                 let on_hsms = ids_on_hsms.entry(user_name).or_default();
                 match on_hsms.last_mut() {
                     Some((last, ids)) if *last == hsm.name => ids.push(slot_id),
@@ -165,7 +169,12 @@ impl Reader<'_> {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users, layout))
+        Ok(PrimusConfig::new(
+            self.path.to_owned(),
+            hsms,
+            users,
+            hsm_slots,
+        ))
     }
 
     /// The `primus` group at the root.

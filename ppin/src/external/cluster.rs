@@ -93,15 +93,11 @@ pub(crate) fn fold(
     let proxies: Vec<Line<'_>> = report.proxies.iter().map(Line::from).collect();
     let user_layout: Option<Vec<(&str, &str)>> = config.map(|c| {
         c.slots()
-            .map(|(hsm, user)| (hsm.name.as_str(), user.user_name.as_str()))
+            .iter()
+            .map(|slot| (slot.hsm.as_str(), slot.user_name.as_str()))
             .collect()
     });
-    let proxy_layout: Option<Vec<(&str, &str)>> = config.map(|c| {
-        c.proxy_slots()
-            .into_iter()
-            .map(|(hsm, proxy)| (hsm.name.as_str(), proxy))
-            .collect()
-    });
+    let proxy_layout: Option<Vec<(&str, &str)>> = config.map(|c| c.proxy_slots());
     Ok(Cluster {
         users: fold_lines(&users, user_layout.as_deref(), "user")?,
         proxies: fold_lines(&proxies, proxy_layout.as_deref(), "service proxy user")?,

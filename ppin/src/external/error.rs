@@ -38,7 +38,8 @@ pub enum ExternalError {
     Ssh {
         /// The host, as `host:port`.
         host: String,
-        /// Why (names the host, the key and what to do).
+        /// Why (names the host, the key and what to do); boxed, as every
+        /// error of the crate carries this one and it is large.
         source: Box<primus_ssh::SshError>,
     },
     /// The host lacks what a run needs (the tool, `flock`, a `sudo` rule);
@@ -131,6 +132,18 @@ pub enum ExternalError {
         /// What the tool printed.
         output: Vec<String>,
     },
+    /// `ppin -t` printed that it could not connect to the HSM.
+    #[error("`{command}` could not connect to {hsm}: {reason}")]
+    ConnectFailed {
+        /// The command line.
+        command: String,
+        /// The HSM, as the tool names it (`hsm0`).
+        hsm: String,
+        /// The tool's reason, from its HSM line.
+        reason: String,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
     /// The tool succeeded but printed what ppin cannot read with certainty.
     #[error(
         "`{command}` printed output ppin cannot understand ({problem}); it printed: {}",
@@ -155,6 +168,7 @@ impl ExternalError {
             | ExternalError::Failed { output, .. }
             | ExternalError::LoginFailed { output, .. }
             | ExternalError::Disagree { output, .. }
+            | ExternalError::ConnectFailed { output, .. }
             | ExternalError::Unexpected { output, .. } => output,
             ExternalError::Spawn { .. }
             | ExternalError::Terminal { .. }
@@ -167,11 +181,12 @@ impl ExternalError {
 
     /// The first vendor code (`0x8000xxxx`) the tool printed, for mapping to
     /// the same diagnostics as the built-in engine.
-    /// A failed login's code is looked for in its own line only: the run
-    /// may have printed other users' failures.
+    /// A failed login's or connection's code is looked for in its own line
+    /// only: the run may have printed other failures.
     pub fn vendor_code(&self) -> Option<VendorCode> {
         match self {
-            ExternalError::LoginFailed { reason, .. } => {
+            ExternalError::LoginFailed { reason, .. }
+            | ExternalError::ConnectFailed { reason, .. } => {
                 parse::vendor_code(std::slice::from_ref(reason))
             }
             _ => parse::vendor_code(self.output()),

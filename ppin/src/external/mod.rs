@@ -20,6 +20,7 @@ mod cluster;
 mod dialogue;
 pub(crate) mod error;
 mod parse;
+mod report;
 mod transport;
 
 use std::ffi::OsString;
@@ -39,13 +40,13 @@ pub use parse::ParseProblem;
 pub use transport::{Access, LocalTool, RunAs, SshTool, Terminal, Transport};
 
 use crate::config::{LiveConfig, PrimusConfig};
-use crate::engine::{Engine, LoginTest, Preflight, Versions};
+use crate::engine::{Engine, HsmTest, Preflight, SlotTest, TestReport, Versions};
 use crate::error::PpinError;
 use crate::model::{Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus};
 use crate::users;
 use cluster::Cluster;
 use dialogue::{failure, proxy_answer, setup_answers, understand, Answer, Finished, Limits};
-use parse::{LoginLine, Report};
+use parse::Report;
 
 /// How long the external engine waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,57 +303,83 @@ impl ExternalEngine {
         Ok(listing)
     }
 
-    /// `ppin -t [--user U] [--slotid N]`. Users the listing shows without a
-    /// permanent secret are answered [`PpinError::NotConfigured`] without a
-    /// login, as the built-in engine does; the others are tested in one run,
-    /// which must print a login line for each of them.
-    async fn logins(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
-        let listing = self.listing().await?;
-        let selected: Vec<&UserStatus> = listing
-            .users
-            .iter()
-            .filter(|u| filter.selects(&u.user, u.slot_id))
-            .collect();
-        let run = if selected.iter().any(|u| u.configured) {
-            Some(self.test_run(filter).await?)
-        } else {
-            None
-        };
-        Ok(selected
-            .into_iter()
-            .map(|status| LoginTest {
-                user: status.user.clone(),
-                slot_id: status.slot_id,
-                outcome: match &run {
-                    Some(run) if status.configured => run.outcome(status),
-                    _ => Err(PpinError::NotConfigured {
-                        user: status.user.clone(),
-                    }),
-                },
-            })
-            .collect())
-    }
-
-    /// One `ppin -t` run with the filter's options, its login lines.
-    async fn test_run(&self, filter: &TestFilter) -> Result<TestRun, ExternalError> {
-        let mut args: Vec<OsString> = vec!["-t".into()];
-        if let Some(user) = &filter.user {
-            args.extend(["--user".into(), user.into()]);
-        }
-        if let Some(slot_id) = filter.slot_id {
-            args.extend(["--slotid".into(), slot_id.to_string().into()]);
+    /// One `ppin -t` run with the filter's options, its report. A run that
+    /// exits with a failure status is read all the same when it printed a
+    /// whole report (the tool exits so when a login fails); one that did not
+    /// is the failure.
+    async fn test_run(&self, filter: &TestFilter) -> Result<TestReport, ExternalError> {
+        let mut args: Vec<OsString> = vec!["--test".into()];
+        let options = [
+            ("--user", filter.user.clone()),
+            ("--hsm", filter.hsm.clone()),
+            ("--slot", filter.slot.clone()),
+            ("--slotid", filter.slot_id.map(|id| id.to_string())),
+        ];
+        for (option, value) in options {
+            if let Some(value) = value {
+                args.extend([option.into(), value.into()]);
+            }
         }
         let (finished, command) = self.run(&args, &[], Access::Read).await?;
-        let report = understand(&command, &finished.lines, None)?;
-        // A run that tested no one failed as a whole (it exits non-zero when a login fails, so the status alone
-        // says nothing).
-        if report.logins.is_empty() {
-            return Err(failure(command, finished));
-        }
-        Ok(TestRun {
-            command,
-            output: finished.lines,
-            logins: report.logins,
+        let lines = match report::parse_report(&finished.lines) {
+            Ok(lines) => lines,
+            Err(_) if !finished.status.success() => return Err(failure(command, finished)),
+            Err(problem) => {
+                return Err(ExternalError::Unexpected {
+                    command,
+                    problem,
+                    output: finished.lines,
+                })
+            }
+        };
+        let hsms = lines
+            .hsms
+            .into_iter()
+            .map(|block| {
+                let address = format!("{}:{}", block.host, block.port);
+                let firmware = block.firmware.map_err(|reason| {
+                    PpinError::External(ExternalError::ConnectFailed {
+                        command: command.clone(),
+                        hsm: block.hsm.clone(),
+                        reason,
+                        output: finished.lines.clone(),
+                    })
+                });
+                let slots = block
+                    .slots
+                    .into_iter()
+                    .map(|slot| SlotTest {
+                        outcome: match slot.failure {
+                            None => Ok(Served {
+                                hsm: Some(block.hsm.clone()),
+                                address: Some(address.clone()),
+                                server: firmware.as_ref().ok().cloned(),
+                                ..Served::unattributed(&slot.user, slot.slot_id)
+                            }),
+                            Some(reason) => Err(PpinError::External(ExternalError::LoginFailed {
+                                command: command.clone(),
+                                user: slot.user.clone(),
+                                reason,
+                                output: finished.lines.clone(),
+                            })),
+                        },
+                        slot: slot.slot,
+                        slot_id: slot.slot_id,
+                        user: slot.user,
+                    })
+                    .collect();
+                HsmTest {
+                    hsm: block.hsm,
+                    host: block.host,
+                    port: block.port,
+                    firmware,
+                    slots,
+                }
+            })
+            .collect();
+        Ok(TestReport {
+            config_file: lines.config_file,
+            hsms,
         })
     }
 
@@ -469,35 +496,6 @@ enum Guard<'a> {
     Edit {
         _held: tokio::sync::RwLockWriteGuard<'a, ()>,
     },
-}
-
-/// One `ppin -t` run that printed login lines.
-struct TestRun {
-    command: String,
-    output: Vec<String>,
-    logins: Vec<LoginLine>,
-}
-
-impl TestRun {
-    /// The login of `status`'s user as this run printed it.
-    fn outcome(&self, status: &UserStatus) -> Result<Served, PpinError> {
-        let Some(line) = self.logins.iter().find(|l| l.user == status.user) else {
-            return Err(PpinError::External(ExternalError::Unexpected {
-                command: self.command.clone(),
-                problem: ParseProblem::MissingLine(format!("with the login of '{}'", status.user)),
-                output: self.output.clone(),
-            }));
-        };
-        match &line.failure {
-            None => Ok(Served::unattributed(&line.user, line.slot_id)),
-            Some(reason) => Err(PpinError::External(ExternalError::LoginFailed {
-                command: self.command.clone(),
-                user: line.user.clone(),
-                reason: reason.clone(),
-                output: self.output.clone(),
-            })),
-        }
-    }
 }
 
 /// The tool keeps its file its own way, and asking it would start a
@@ -626,8 +624,9 @@ impl Engine for ExternalEngine {
         Ok(self.status(user).await?.configured)
     }
 
-    async fn test(&self, filter: &TestFilter) -> Result<Vec<LoginTest>, PpinError> {
-        self.logins(filter).await
+    /// `ppin --test` with the filter's options; the report as the tool printed it.
+    async fn test(&self, filter: &TestFilter) -> Result<TestReport, PpinError> {
+        Ok(self.test_run(filter).await?)
     }
 
     /// `ppin -v`: the tool's first line; it asks no HSM.

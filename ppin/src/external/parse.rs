@@ -100,6 +100,14 @@ pub enum ParseProblem {
     /// The line this operation must print is not there, or says the wrong state.
     #[error("no line {0}")]
     MissingLine(String),
+    /// The summary of a `ppin -t` report disagrees with the lines above it.
+    #[error("line {number}: the summary disagrees with the report above it ({counted})")]
+    Summary {
+        /// 1-based line number of `Number of tested HSMs`.
+        number: usize,
+        /// What the report's lines count.
+        counted: String,
+    },
 }
 
 /// Splits raw terminal bytes into lines, dropping the `\r` a pty adds.

@@ -3,13 +3,66 @@
 //! One action flag (`-a -u -r -p -x -l -t -v`) picks the operation; `-e USER`
 //! names the user, passwords may follow as positional arguments, and short
 //! flags combine (`-ae USER`). Everything else (`--json`, `--completions`,
-//! `--user`, `--slotid`) is long-only so it cannot collide with a vendor flag.
+//! and the vendor's own `--test`, `--user`, `--hsm`, `--slot`, `--slotid`)
+//! is long-only so it cannot collide with a vendor flag. `-h` prints the
+//! vendor's help, its commands in its order, then ours.
 
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 use clap_complete::Shell;
+use ppin::TestFilter;
 use secrets_cfg::Password;
+
+/// `ppin -h`: the vendor's help text of provider 2.2.4 (the PKCS#11 "ppin"
+/// tool page), commands in its order, then what this tool adds.
+const HELP: &str = "\
+********************
+Primus Permanent PIN
+********************
+parameters:
+\t-c: optional path to the primus.cfg configuration file.
+\t-s: optional path to the .secrets.cfg file.
+commands:
+\tppin -h: \tthis message.
+\tppin -v: \tPKCS#11 provider version.
+\tppin -l: \tlist all Primus HSM hosts.
+\tppin -a -e <user name> [<setup pwd> <pkcs11 pwd>]: 
+\t\tadd permanent secret for user <user name>.
+\tppin -u -e <user name> [<setup pwd> <pkcs11 pwd>]: 
+\t\tupdate permanent secret for user <user name>
+\tppin -r -e <user name>: \tremove permanent secret for user <user name>.
+\tppin -p -e <user name> [proxy pwd]: \tadd proxy password for user <user name>.
+\tppin -x -e <user name>: \tremove proxy password for user <user name>.
+\tppin --fetchlog --user <user name> --hsm <hsm or host name> [--reverse] 
+\t     [--since YYYY-MM-DD] [--out <file>]: 
+\t\tDump the HSM log to stdout or a file.
+\tppin {-t | --test} [--user <user name>] [--hsm <hsm or host name>] 
+\t     [--slot <slot name>] [--slotid <slot ID>]:
+\t\tTest connectivity to all HSMs and partitions 
+\t\tin the config file (performs a login).
+\t\tOptionally filter by HSM name, user name, 
+\t\tslot name, slot ID.
+\tppin --fortinet --user <user> [<setup pwd> [<pkcs11 pwd>]] 
+\t\t [--proxyuser <proxy user> [--proxypwd <proxy pwd>]]: 
+\t\t encode secrets config for Fortinet product in base64
+options of this ppin (not the vendor's):
+\t--json: \tprint one JSON document on stdout instead of the vendor's text.
+\t--completions <shell>: \tprint a shell completion script (bash, elvish, fish, powershell, zsh).
+
+Passwords not given as arguments are prompted for (without echo on a terminal, one per line otherwise).
+
+Exit status:
+  0    success
+  1    the operation failed (the message says why and what to do; -t: any HSM or slot failed)
+  2    bad command line
+  130  interrupted (Ctrl-C or SIGTERM) at a prompt
+
+Examples:
+  ppin -a -e PARTITION_USER          add a permanent secret, prompting for both passwords
+  ppin -c /etc/primus/primus.cfg -l  list every slot user and service proxy with its state
+  ppin --test --hsm hsm0             test every slot of hsm0
+";
 
 /// Parsed command line of `ppin`.
 #[derive(Debug, Parser)]
@@ -18,9 +71,7 @@ use secrets_cfg::Password;
     about = "Primus Permanent PIN: trade a setup password for a permanent secret stored in .secrets.cfg",
     disable_version_flag = true,
     group(ArgGroup::new("action").args(["add", "update", "remove", "proxy_add", "proxy_remove", "list", "test", "version", "completions"]).required(true)),
-    after_help = "Passwords not given as arguments are prompted for (without echo on a terminal, one per line otherwise).\n\n\
-Exit status:\n  0    success\n  1    the operation failed (the message says why and what to do)\n  2    bad command line\n  130  interrupted (Ctrl-C or SIGTERM) at a prompt\n\n\
-Examples:\n  ppin -a -e PARTITION_USER          add a permanent secret, prompting for both passwords\n  ppin -c /etc/primus/primus.cfg -l  list every slot user and service proxy with its state"
+    override_help = HELP
 )]
 pub(crate) struct Args {
     /// Add the permanent secret of USER: ppin -a -e USER [SETUP_PWD PKCS11_PWD]
@@ -41,8 +92,8 @@ pub(crate) struct Args {
     /// List every slot user and service proxy of primus.cfg with its state
     #[arg(short = 'l')]
     pub(crate) list: bool,
-    /// Test: log in with the stored permanent secrets
-    #[arg(short = 't')]
+    /// Test: connect to each HSM and log in each slot with its stored permanent secret
+    #[arg(short = 't', long = "test")]
     pub(crate) test: bool,
     /// Print the version of ppin and of every reachable HSM
     #[arg(short = 'v')]
@@ -67,6 +118,12 @@ pub(crate) struct Args {
     /// With -t: test only this slot id
     #[arg(long = "slotid", value_name = "N")]
     pub(crate) test_slot: Option<u32>,
+    /// With -t: test only this HSM (hsmN, or its host as written in primus.cfg)
+    #[arg(long = "hsm", value_name = "HSM")]
+    pub(crate) hsm: Option<String>,
+    /// With -t: test only slots of this name (e.g. slot0)
+    #[arg(long = "slot", value_name = "SLOT")]
+    pub(crate) slot_name: Option<String>,
 
     /// Print one JSON document on stdout instead of the vendor's text
     #[arg(long)]
@@ -86,26 +143,13 @@ fn password_arg(text: &str) -> Result<Password, std::convert::Infallible> {
 /// The operation the command line asks for, with its operands.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Action {
-    Add {
-        user: String,
-    },
-    Update {
-        user: String,
-    },
-    Remove {
-        user: String,
-    },
-    ProxyAdd {
-        user: String,
-    },
-    ProxyRemove {
-        user: String,
-    },
+    Add { user: String },
+    Update { user: String },
+    Remove { user: String },
+    ProxyAdd { user: String },
+    ProxyRemove { user: String },
     List,
-    Test {
-        user: Option<String>,
-        slot_id: Option<u32>,
-    },
+    Test(TestFilter),
     Version,
     Completions(Shell),
 }
@@ -120,8 +164,8 @@ pub(crate) enum UsageError {
         max: usize,
         given: usize,
     },
-    /// `--user` or `--slotid` without `-t`.
-    #[error("--user and --slotid select what -t tests; use them with -t")]
+    /// `--user`, `--hsm`, `--slot` or `--slotid` without `-t`.
+    #[error("--user, --hsm, --slot and --slotid select what -t tests; use them with -t")]
     TestOptionWithoutTest,
     /// `-e USER` with an action that applies to no single user (`-l`, `-v`).
     #[error("{flag} takes no user; drop -e {user}")]
@@ -132,7 +176,11 @@ impl Args {
     /// Splits the parsed flags into the action and checks the operand counts
     /// clap cannot express (they depend on which action was chosen).
     pub(crate) fn action(&self) -> Result<Action, UsageError> {
-        if !self.test && (self.test_user.is_some() || self.test_slot.is_some()) {
+        let selects = self.test_user.is_some()
+            || self.test_slot.is_some()
+            || self.hsm.is_some()
+            || self.slot_name.is_some();
+        if !self.test && selects {
             // clap's `requires` cannot name a flag (flags always have a value), so this is checked here.
             return Err(UsageError::TestOptionWithoutTest);
         }
@@ -152,10 +200,12 @@ impl Args {
         } else if self.list {
             (Action::List, "-l", 0)
         } else if self.test {
-            let action = Action::Test {
-                user: self.test_user.clone().or_else(|| self.user.clone()),
-                slot_id: self.test_slot,
-            };
+            let user = self.test_user.clone().or_else(|| self.user.clone());
+            let action = Action::Test(
+                TestFilter::new(user, self.test_slot)
+                    .with_hsm(self.hsm.clone())
+                    .with_slot(self.slot_name.clone()),
+            );
             (action, "-t", 0)
         } else if let Some(shell) = self.completions {
             (Action::Completions(shell), "--completions", 0)
@@ -219,19 +269,18 @@ mod tests {
         );
         assert_eq!(action(&["-l"]), Action::List);
         assert_eq!(action(&["-v"]), Action::Version);
-        assert_eq!(
-            action(&["-t"]),
-            Action::Test {
-                user: None,
-                slot_id: None
-            }
-        );
+        assert_eq!(action(&["-t"]), Action::Test(TestFilter::all()));
         assert_eq!(
             action(&["-t", "--user", "U1", "--slotid", "3"]),
-            Action::Test {
-                user: Some("U1".into()),
-                slot_id: Some(3)
-            }
+            Action::Test(TestFilter::new(Some("U1".into()), Some(3)))
+        );
+        assert_eq!(
+            action(&["--test", "--hsm", "hsm1", "--slot", "slot0"]),
+            Action::Test(
+                TestFilter::all()
+                    .with_hsm(Some("hsm1".into()))
+                    .with_slot(Some("slot0".into()))
+            )
         );
         assert_eq!(
             action(&["--completions", "bash"]),

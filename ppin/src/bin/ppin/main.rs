@@ -8,7 +8,7 @@
 //! ppin -r -e <user>                              remove permanent secret
 //! ppin -p -e <proxy user> [proxy pwd]            add service proxy password
 //! ppin -x -e <proxy user>                        remove service proxy password
-//! ppin -t [--user U] [--slotid N]                test: performs a login
+//! ppin {-t | --test} [--user U] [--hsm H] [--slot S] [--slotid N]   test report
 //! ```
 //!
 //! Plus `--json` (one JSON document on stdout) and `--completions SHELL`.
@@ -21,6 +21,7 @@
 mod args;
 mod prompt;
 mod render;
+mod test_report;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -124,7 +125,7 @@ fn operation_name(action: &Action) -> &'static str {
         Action::ProxyAdd { .. } => "proxy_add",
         Action::ProxyRemove { .. } => "proxy_remove",
         Action::List => "list",
-        Action::Test { .. } => "test",
+        Action::Test(_) => "test",
         Action::Version => "version",
         Action::Completions(_) => "completions",
     }
@@ -201,7 +202,7 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
                 render::ok_json("list", json!(listing)),
             ))
         }
-        Action::Test { user, slot_id } => test(args, user, slot_id).await,
+        Action::Test(filter) => test(args, &filter).await,
         Action::Version => version(args).await,
         Action::Completions(shell) => Ok(completions(shell)),
     }
@@ -252,15 +253,13 @@ fn banner_before_prompts(args: &Args, needed: usize) {
     }
 }
 
-async fn test(args: &Args, user: Option<String>, slot_id: Option<u32>) -> Result<Report, Failure> {
-    let ppin = open(args)?;
-    let results = ppin.test(&TestFilter::new(user, slot_id)).await?;
-    let listing = ppin.list().await?;
-    let ok = results.iter().all(|r| r.outcome.is_ok());
+/// `-t`/`--test`: the report, failing (exit 1) when any HSM or slot failed.
+async fn test(args: &Args, filter: &TestFilter) -> Result<Report, Failure> {
+    let report = open(args)?.test(filter).await?;
     Ok(Report {
-        text: render::test_text(&listing, &results),
-        json: render::test_json(&results),
-        ok,
+        text: test_report::test_text(&report),
+        json: test_report::test_json(&report),
+        ok: report.failures() == 0,
     })
 }
 
@@ -269,15 +268,15 @@ async fn version(args: &Args) -> Result<Report, Failure> {
     // own version is still worth printing; a file named by -c must exist.
     if args.primus_cfg.is_none() && !PrimusConfig::locate(None).is_file() {
         return Ok(Report::ok(
-            render::version_text(&[]),
-            render::version_json(&[]),
+            test_report::version_text(&[]),
+            test_report::version_json(&[]),
         ));
     }
     let versions = open(args)?.versions().await?.hsms;
     let ok = versions.iter().all(|v| v.outcome.is_ok());
     Ok(Report {
-        text: render::version_text(&versions),
-        json: render::version_json(&versions),
+        text: test_report::version_text(&versions),
+        json: test_report::version_json(&versions),
         ok,
     })
 }

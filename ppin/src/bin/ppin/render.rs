@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use ppin::{HsmVersion, Listing, LoginTest, PpinError, PrimusConfig};
+use ppin::{Listing, PpinError, PrimusConfig};
 use serde_json::{json, Value};
 
 /// The vendor's banner, printed before the slot lines.
@@ -42,7 +42,7 @@ fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
 fn status_lines(listing: &Listing, config: &PrimusConfig, shown: impl Fn(&str) -> bool) -> String {
     let mut text = BANNER.to_owned();
     let user_width = name_width(listing.users.iter().map(|u| u.user.as_str()));
-    let slots = config.slots().filter_map(|(_, slot)| {
+    let slots = config.slots().iter().filter_map(|slot| {
         let status = listing.users.iter().find(|u| u.user == slot.user_name)?;
         Some((slot.slot_id, status))
     });
@@ -87,51 +87,6 @@ pub(crate) fn target_text(listing: &Listing, config: &PrimusConfig, name: &str) 
     status_lines(listing, config, |shown| shown == name)
 }
 
-/// One line per tested user: `[01] slot-id 0: user 'X' login: OK (hsm0 127.0.0.1:2310, hsm-sim 0.1.0)`.
-pub(crate) fn test_text(listing: &Listing, results: &[LoginTest]) -> String {
-    let mut text = BANNER.to_owned();
-    for result in results {
-        let index = listing
-            .users
-            .iter()
-            .position(|u| u.user == result.user)
-            .map_or(0, |i| i + 1);
-        let outcome = match &result.outcome {
-            Ok(served) => {
-                let known = |part: &Option<String>| part.clone().unwrap_or_else(|| "?".to_owned());
-                format!(
-                    "OK ({} {}, {})",
-                    known(&served.hsm),
-                    known(&served.address),
-                    known(&served.server)
-                )
-            }
-            Err(error) => format!("FAILED: {error}"),
-        };
-        text.push_str(&format!(
-            "[{index:02}] slot-id {}: user '{}' login: {outcome}\n",
-            result.slot_id, result.user
-        ));
-    }
-    text
-}
-
-/// `ppin -v`: this tool's version, then each HSM's.
-pub(crate) fn version_text(versions: &[HsmVersion]) -> String {
-    let mut text = format!("{BANNER}ppin version {}\n", ppin::VERSION);
-    for hsm in versions {
-        let outcome = match &hsm.outcome {
-            Ok(version) => format!(
-                "{} {} (protocol {})",
-                version.product, version.version, version.protocol
-            ),
-            Err(error) => format!("unavailable: {error}"),
-        };
-        text.push_str(&format!("HSM {}: {outcome}\n", hsm.hsm));
-    }
-    text
-}
-
 /// A lockout end as RFC 3339 UTC text.
 fn rfc3339(at: SystemTime) -> Option<String> {
     time::OffsetDateTime::from(at)
@@ -166,30 +121,4 @@ pub(crate) fn ok_json(operation: &str, fields: Value) -> Value {
 /// `{"ok": false, "operation": ..., "error": {...}}`.
 pub(crate) fn failed_json(operation: &str, error: &PpinError) -> Value {
     json!({ "ok": false, "operation": operation, "error": error_json(error) })
-}
-
-/// The JSON of `ppin -t`'s results.
-pub(crate) fn test_json(results: &[LoginTest]) -> Value {
-    let results: Vec<Value> = results
-        .iter()
-        .map(|r| match &r.outcome {
-            Ok(served) => json!({ "user": r.user, "slot_id": r.slot_id, "ok": true, "served": served }),
-            Err(error) => json!({ "user": r.user, "slot_id": r.slot_id, "ok": false, "error": error_json(error) }),
-        })
-        .collect();
-    json!({ "ok": results.iter().all(|r| r["ok"] == true), "operation": "test", "results": results })
-}
-
-/// The JSON of `ppin -v`.
-pub(crate) fn version_json(versions: &[HsmVersion]) -> Value {
-    let hsms: Vec<Value> = versions
-        .iter()
-        .map(|v| match &v.outcome {
-            Ok(version) => json!({ "hsm": v.hsm.name, "address": format!("{}:{}", v.hsm.host, v.hsm.port), "ok": true,
-                                   "product": version.product, "version": version.version, "protocol": version.protocol }),
-            Err(error) => json!({ "hsm": v.hsm.name, "address": format!("{}:{}", v.hsm.host, v.hsm.port), "ok": false,
-                                  "error": error_json(error) }),
-        })
-        .collect();
-    json!({ "ok": hsms.iter().all(|h| h["ok"] == true), "operation": "version", "version": ppin::VERSION, "hsms": hsms })
 }
