@@ -17,6 +17,8 @@
 
 mod dialogue;
 pub(crate) mod error;
+mod fortinet;
+mod log;
 mod parse;
 mod transport;
 
@@ -38,7 +40,10 @@ pub use transport::{Access, LocalTool, Terminal, Transport};
 use crate::config::{LiveConfig, PrimusConfig};
 use crate::engine::{Engine, LoginTest, Preflight, Versions};
 use crate::error::PpinError;
-use crate::model::{Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus};
+use crate::model::{
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, ProxyStatus, Served,
+    SetupCredentials, TestFilter, UserStatus,
+};
 use crate::users;
 use dialogue::{failure, proxy_answer, setup_answers, understand, Answer, Finished, Limits};
 use parse::{LoginLine, Report};
@@ -628,5 +633,12 @@ impl Engine for ExternalEngine {
             tool,
             hsms: Vec::new(),
         })
+    }
+    async fn fetch_log(&self, request: &LogRequest) -> Result<PartitionLog, PpinError> {
+        self.partition_log(request).await
+    }
+
+    async fn fortinet_secret(&self, request: &FortinetRequest) -> Result<String, PpinError> {
+        self.fortinet_document(request).await
     }
 }

@@ -84,6 +84,15 @@ pub enum ParseProblem {
     /// The line this operation must print is not there, or says the wrong state.
     #[error("no line {0}")]
     MissingLine(String),
+    /// In `ppin --fetchlog`'s output, a line after the header that is not a
+    /// log line (`YYYY Mon DD HH:MM:SS UTC HOST SEVERITY ...`).
+    #[error("line {number} is not a partition log line: {line:?}")]
+    NotALogLine {
+        /// 1-based line number.
+        number: usize,
+        /// The line.
+        line: String,
+    },
 }
 
 /// Splits raw terminal bytes into lines, dropping the `\r` a pty adds.
