@@ -3,13 +3,19 @@
 //! filesystem mirror of a real Terraform working directory
 //! ([`tfplug::testing::Workspace`]) run by each [`Terraform`] release we
 //! test on ([`on_every_terraform!`]), and checks against `.secrets.cfg`
-//! (through [`secrets_cfg`]) and the simulator's admin listener.
+//! (through [`secrets_cfg`]) and the simulator's admin listener; and
+//! [`StaticHttps`], a local HTTPS server Terraform installs providers from
+//! over the registry and network mirror protocols.
 //!
 //! The binaries under test must be built first (`cargo build --workspace
 //! --bins`, as `scripts/test.sh` does); Terraform comes from
 //! `scripts/install-tools.sh`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod registry;
+
+pub use registry::StaticHttps;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -43,6 +49,10 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
+/// The environment variable naming a Terraform executable that replaces
+/// 1.15.5 in the tests ([`Terraform::binary`]).
+pub const OTHER_TERRAFORM: &str = "TF_ACC_TERRAFORM";
+
 /// A Terraform release the suite runs on, both installed by
 /// `scripts/install-tools.sh`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +67,11 @@ pub enum Terraform {
 impl Terraform {
     /// The `terraform` executable of this release.
     ///
+    /// [`OTHER_TERRAFORM`] (`TF_ACC_TERRAFORM=PATH`) replaces the binary of
+    /// [`Terraform::V1_15_5`], so the current-release tests
+    /// (`terraform_1_15_5::…`) run on another Terraform: `scripts/compat.sh`
+    /// and `scripts/test.sh` run them on every minor from 1.6 to 1.14 that way.
+    ///
     /// # Panics
     ///
     /// When `scripts/install-tools.sh` fails.
@@ -65,7 +80,10 @@ impl Terraform {
         let v1_0_3 = terraform_binary().expect("scripts/install-tools.sh installs terraform");
         match self {
             Terraform::V1_0_3 => v1_0_3,
-            Terraform::V1_15_5 => v1_0_3.with_file_name("terraform-1.15.5"),
+            Terraform::V1_15_5 => match std::env::var_os(OTHER_TERRAFORM) {
+                Some(other) => PathBuf::from(other),
+                None => v1_0_3.with_file_name("terraform-1.15.5"),
+            },
         }
     }
 

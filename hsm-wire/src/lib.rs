@@ -4,7 +4,7 @@
 //! The vendor's wire protocol is proprietary; this one is ours: TLS 1.3 (rustls with
 //! the aws-lc-rs provider), one JSON message per line, a version handshake, then
 //! one request answered by one response at a time. Passwords and secrets travel as
-//! [`secrets_cfg::Password`] and [`secrets_cfg::Secret`] (re-exported here), so they never show up in
+//! [`Password`] and [`Secret`] (primus-core's, re-exported here), so they never show up in
 //! `Debug` output, and the buffers frames are built and parsed in are zeroized after use.
 //!
 //! Clients use a [`Connector`] (pinned CA, timeouts) to open a [`Connection`]:

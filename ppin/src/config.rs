@@ -32,13 +32,14 @@ pub enum ConfigError {
         /// Why.
         source: io::Error,
     },
-    /// The file is not valid libconfig.
-    #[error("{}:{}:{}: {}", path.display(), source.line, source.column, source.message)]
+    /// The file (or a file it includes) is not valid libconfig.
+    #[error("{}:{}:{}: {}", source.file.as_deref().unwrap_or(path).display(), source.line, source.column, source.message)]
     Syntax {
-        /// The file.
+        /// The file (`source.file` names the included file the error is in, if any).
         path: PathBuf,
-        /// Where and what.
-        source: ParseError,
+        /// Where and what (boxed: it names a file, and every error of the
+        /// crate carries this one).
+        source: Box<ParseError>,
     },
     /// The file is valid libconfig but a setting is missing or wrong.
     #[error("{}: {setting}: {problem}", path.display())]
@@ -91,7 +92,8 @@ pub struct Hsm {
     /// The CA certificate file for TLS (our key `ca_file`), resolved against the
     /// directory of `primus.cfg`.
     pub ca_file: Option<PathBuf>,
-    /// Lower is tried first (our key `priority`; default: position in the file).
+    /// Lower is tried first (the vendor's key `priority`; default 0, the
+    /// highest; equal priorities keep file order).
     pub priority: i64,
 }
 
@@ -107,8 +109,12 @@ impl fmt::Display for Hsm {
 pub struct SlotUser {
     /// The partition user name (`user_name`), also its key in `.secrets.cfg`.
     pub user_name: String,
-    /// The slot id (`id`).
+    /// The slot id (`id`) of the user's first slot in the file.
     pub slot_id: u32,
+    /// The user's slot ids, the same on each of its HSMs, in file order (the
+    /// first is `slot_id`): the vendor allows one partition in several slots
+    /// of an HSM, to parallelize access.
+    pub slot_ids: Vec<u32>,
     /// The CloudHSM service proxy user in front of it (`proxy_user`), if any.
     pub proxy_user: Option<String>,
     /// The HSMs serving this slot: by `priority`, then file order. Never empty.
@@ -117,21 +123,23 @@ pub struct SlotUser {
 
 /// A parsed `primus.cfg`: where the HSMs are and which slot users they serve.
 ///
-/// Read with the libconfig parser of `secrets-cfg`. The vendor's keys are
-/// `primus.hsms.<hsm>.{host, port, slots.<slot>.{user_name, id, proxy_user}}`;
-/// `hsms` and `slots` may be groups (named entries) or lists. Two optional keys
-/// are ours, and anything else reading the file ignores them:
+/// Read with primus-core's libconfig reader, which reads what the vendor's
+/// libconfig 1.5 reads (`@include "file"` included, relative to the directory
+/// of `primus.cfg`). The vendor's keys are
+/// `primus.hsms.<hsm>.{host, port, priority, slots.<slot>.{user_name, id, proxy_user}}`;
+/// `hsms` and `slots` may be groups (named entries) or lists. `priority` is an
+/// integer in an HSM's group: among the HSMs of a slot user, lower numbers are
+/// tried first (default 0, the highest; equal priorities keep file order).
+/// One optional key is ours, and anything else reading the file ignores it:
+/// `ca_file`, the PEM file of the CA that signed the HSM's TLS certificate, in
+/// an HSM's group or in `primus` (the default for every HSM); a relative path
+/// is relative to the directory of `primus.cfg`.
 ///
-/// - `ca_file`: the PEM file of the CA that signed the HSM's TLS certificate,
-///   in an HSM's group or in `primus` (the default for every HSM). A relative
-///   path is relative to the directory of `primus.cfg`.
-/// - `priority`: an integer in an HSM's group; among the redundant HSMs of a
-///   slot user, lower numbers are tried first (default: the HSM's position in
-///   the file).
-///
-/// HSMs whose slots name the same `user_name` form a redundant cluster that
-/// shares one credential (one entry in `.secrets.cfg`), so they must agree on
-/// the slot `id` and the `proxy_user`.
+/// The slots of one HSM have distinct ids. A user may have several slots of
+/// an HSM (to parallelize access). HSMs whose slots name the same `user_name`
+/// form a redundant cluster that shares one credential (one entry in
+/// `.secrets.cfg`), so they must give the user the same slot ids and agree on
+/// the `proxy_user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrimusConfig {
     path: PathBuf,
@@ -185,7 +193,8 @@ impl PrimusConfig {
 
     /// Reads and checks the `primus.cfg` at `path`.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        // Bytes, as libconfig reads them: a comment in Latin-1 is no error.
+        let text = std::fs::read(path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => ConfigError::NotFound {
                 searched: vec![path.to_owned()],
             },
@@ -198,11 +207,15 @@ impl PrimusConfig {
     }
 
     /// Parses `text` as the `primus.cfg` at `path` (used in messages and to
-    /// resolve a relative `ca_file`).
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let doc = libconfig::parse(text).map_err(|source| ConfigError::Syntax {
+    /// resolve a relative `ca_file` or `@include`).
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(text: &T, path: &Path) -> Result<Self, ConfigError> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let doc = libconfig::parse_including(text, dir).map_err(|source| ConfigError::Syntax {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         reader::Reader { path }.config(&doc)
     }
@@ -266,7 +279,7 @@ mod writer;
 
 pub(crate) use live::LiveConfig;
 
-pub use writer::{HsmSettings, SlotSettings};
+pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings};
 
 #[cfg(test)]
 mod tests;

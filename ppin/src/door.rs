@@ -181,13 +181,14 @@ impl Ppin {
         self.engine.verify_stored(user).await
     }
 
-    /// The slot ids of `user` in `primus.cfg` (one, as redundant HSMs share
-    /// it); empty for a user not in the file.
+    /// The slot ids of `user` in `primus.cfg` (redundant HSMs give it the
+    /// same ones; one HSM may give it several); empty for a user not in the
+    /// file.
     pub fn slot_ids(&self, user: &str) -> Result<Vec<u32>, PpinError> {
         Ok(self
             .config()?
             .user(user)
-            .map(|u| vec![u.slot_id])
+            .map(|u| u.slot_ids.clone())
             .unwrap_or_default())
     }
 

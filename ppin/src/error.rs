@@ -636,6 +636,7 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
         ExternalError::Unexpected { .. } => PpinErrorKind::ExternalOutput,
         ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
         ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
+        ExternalError::Ssh { .. } | ExternalError::HostNotReady { .. } => PpinErrorKind::RemoteHost,
         ExternalError::Spawn { .. }
         | ExternalError::Terminal { .. }
         | ExternalError::Failed { .. }

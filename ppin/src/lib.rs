@@ -73,9 +73,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 // The layout, from the bottom up: `model` (the values, importing nothing of
-// the crate), `config` (primus.cfg), `error`, `users` (lookups in
+// the crate), `blocking` (file work off the async threads), `config` (primus.cfg), `error`, `users` (lookups in
 // primus.cfg), `engine` (the two capabilities every engine offers), the
 // engines `builtin` and `external` as peers, and `door` over them.
+mod blocking;
 mod builtin;
 mod config;
 mod door;
@@ -88,15 +89,15 @@ mod users;
 
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
-    ConfigError, Hsm, HsmSettings, PrimusConfig, SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS,
-    PRIMUS_CFG_ENV,
+    ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, PrimusConfig, SlotSettings,
+    SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, HsmVersion, LoginTest, Preflight, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
-    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, Terminal,
-    Transport,
+    Access, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem, RunAs,
+    SshTool, Terminal, Transport,
 };
 /// The order of a partition log's entries ([`LogRequest::order`]).
 pub use hsm_wire::LogOrder;

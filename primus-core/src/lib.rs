@@ -43,3 +43,8 @@ pub use file::{
     FileStamp, IfExists, Owner, ReplaceError, ReplaceOptions,
 };
 pub use secret::{Password, Secret, REDACTED};
+
+/// The README's examples are doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

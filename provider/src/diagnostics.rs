@@ -3,11 +3,8 @@
 //! next step is a Terraform action. No password or secret is ever part of
 //! an error, so none can reach a diagnostic.
 
-use ppin::{ExternalError, Ppin, PpinError, PpinErrorKind};
+use ppin::{ExternalError, PpinError, PpinErrorKind};
 use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
-use tfplug::resource::Plan;
-
-use crate::client::Client;
 
 /// The title-case summary for a failure.
 fn summary(error: &PpinError) -> &'static str {
@@ -60,6 +57,7 @@ fn kind_summary(kind: PpinErrorKind) -> &'static str {
         PpinErrorKind::HsmSystemError => "HSM System Error",
         PpinErrorKind::LogDisabled => "Partition Log Not Enabled",
         PpinErrorKind::UnknownVendorCode => "Undocumented Vendor Error",
+        PpinErrorKind::RemoteHost => "Remote Host Not Reachable Or Not Ready",
         _ => UNMAPPED,
     }
 }
@@ -183,45 +181,6 @@ pub(crate) fn plan_warning(
         next_step(error, resource_type)
     );
     at(Diagnostic::warning(summary(error), detail), path)
-}
-
-/// The ppin door for plan-time checks. `Ok(None)` when there is nothing
-/// to check: before the provider is configured, or while `primus.cfg`
-/// cannot be read but a `primus_config` resource planned in this run writes
-/// it. A `primus.cfg` that cannot be read and that nothing in this run
-/// writes fails the plan, as it would fail the apply.
-pub(crate) fn planning_door<'c>(
-    client: Option<&'c Client>,
-    resource_type: &str,
-) -> Result<Option<&'c Ppin>, Diagnostics> {
-    let Some(client) = client else {
-        return Ok(None);
-    };
-    let ppin = client.door();
-    match ppin.config() {
-        Ok(_) => Ok(Some(ppin)),
-        Err(_) if client.config_written_this_run() => Ok(None),
-        Err(e) => Err(fail(&e, resource_type, None)),
-    }
-}
-
-/// Adds to `plan` what a failed local pre-flight check means for it. A
-/// user missing from a `primus.cfg` that no `primus_config` resource of this
-/// run rewrites fails the plan: nothing can add it before the apply. Any
-/// other finding (the file, its directory, lock or key) is a warning, as it
-/// may be fixed on the host before the apply.
-pub(crate) fn plan_check(
-    client: &Client,
-    plan: &mut Plan,
-    error: &PpinError,
-    resource_type: &str,
-    path: Option<AttributePath>,
-) -> Result<(), Diagnostics> {
-    if error.kind() == PpinErrorKind::UserNotInConfig && !client.config_written_this_run() {
-        return Err(fail(error, resource_type, path));
-    }
-    plan.warn(plan_warning(error, resource_type, path));
-    Ok(())
 }
 
 /// [`ppin_error`] as the `Err` of an operation.

@@ -8,7 +8,7 @@
 //! |---------------------------------------------|----------------------|
 //! | `primus_permanent_secret` create / update / destroy | `-a` / `-u` / `-r` |
 //! | `primus_service_proxy_password` create / destroy    | `-p` / `-x`        |
-//! | `primus_config` (writes `primus.cfg` itself)        | —                  |
+//! | `primus_config` (writes `primus.cfg`, [`ppin::ConfigFile`]) | —           |
 //! | `data.primus_secrets`                       | `-l`                 |
 //! | `list` blocks of the two secret resources (`terraform query`) | `-l` |
 //! | `data.primus_connection_test`               | `-t`                 |
@@ -22,6 +22,25 @@
 //! `examples/` by tfplug's docs generator (the project command is
 //! `scripts/docs.sh`).
 //! The provider's registry address is [`ADDRESS`].
+//!
+//! # Layout
+//!
+//! The provider holds the schemas and the Terraform wording; everything about
+//! the files and the HSM is behind [`ppin`]. Every resource, data source and
+//! action is one file, `src/<name>.rs`, with its unit tests in
+//! `src/<name>/tests.rs`, and reads in one order: the schema, the state
+//! types, the trait impl (for a resource: CRUD, import, validation), plan
+//! modification, then identity and listing. What they share sits beneath
+//! them, each module importing only those below it:
+//!
+//! - `planning`: the opening of every plan check ([`ppin::Ppin`] with a
+//!   readable `primus.cfg`, the decoded plan) and its errors and warnings;
+//! - `listing`: identity, `list` blocks and generated configuration of the
+//!   resources whose objects are `.secrets.cfg` entries;
+//! - `credentials`: password attributes and their write-only twins;
+//! - `client`: what `configure` hands every operation;
+//! - `diagnostics`: ppin errors in Terraform's words (imports nothing of
+//!   this crate).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -33,6 +52,7 @@ mod diagnostics;
 mod listing;
 mod login_test_action;
 mod permanent_secret;
+mod planning;
 mod primus_config;
 mod provider;
 mod secrets_data_source;

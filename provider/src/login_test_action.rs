@@ -21,25 +21,32 @@ pub(crate) const TYPE_NAME: &str = "primus_login_test";
 
 pub(crate) struct LoginTestAction;
 
+// -------------------------------------------------------------- schema
+
+fn schema() -> Schema {
+    Schema::new()
+        .markdown_description(
+            "Logs in at the HSM as one slot user with its stored permanent secret, as `ppin -t --user USER` \
+             does, when invoked: `terraform apply -invoke=action.primus_login_test.NAME`. Unlike \
+             `data.primus_connection_test`, which logs in on every plan, it costs a login only when asked for. \
+             A failed login fails the run with the HSM's answer and is never retried; a user without a stored \
+             permanent secret fails before anything is sent to the HSM.",
+        )
+        .attribute(
+            Attribute::required("user", Type::String)
+                .markdown_description("The slot user (`user_name` in `primus.cfg`) to log in as."),
+        )
+}
+
+// --------------------------------------------------------- state types
+
 /// The `config` block of `action "primus_login_test"`.
 #[derive(Deserialize)]
 pub(crate) struct LoginTestConfig {
     user: String,
 }
 
-/// "on hsm0 (10.0.0.1:2310, Primus 2.8)": the parts the engine knows.
-fn where_served(served: &Served) -> String {
-    let details: Vec<&str> = [&served.address, &served.server]
-        .into_iter()
-        .filter_map(Option::as_deref)
-        .collect();
-    match (&served.hsm, details.is_empty()) {
-        (Some(hsm), true) => format!(" on {hsm}"),
-        (Some(hsm), false) => format!(" on {hsm} ({})", details.join(", ")),
-        (None, false) => format!(" on {}", details.join(", ")),
-        (None, true) => String::new(),
-    }
-}
+// --------------------------------------------------------- action impl
 
 #[async_trait]
 impl Action<Client> for LoginTestAction {
@@ -50,18 +57,7 @@ impl Action<Client> for LoginTestAction {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new()
-            .markdown_description(
-                "Logs in at the HSM as one slot user with its stored permanent secret, as `ppin -t --user USER` \
-                 does, when invoked: `terraform apply -invoke=action.primus_login_test.NAME`. Unlike \
-                 `data.primus_connection_test`, which logs in on every plan, it costs a login only when asked for. \
-                 A failed login fails the run with the HSM's answer and is never retried; a user without a stored \
-                 permanent secret fails before anything is sent to the HSM.",
-            )
-            .attribute(
-                Attribute::required("user", Type::String)
-                    .markdown_description("The slot user (`user_name` in `primus.cfg`) to log in as."),
-            )
+        schema()
     }
 
     async fn invoke(
@@ -92,15 +88,19 @@ impl Action<Client> for LoginTestAction {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_matches_config_struct() {
-        LoginTestAction
-            .schema()
-            .check_against::<LoginTestConfig>(TYPE_NAME)
-            .unwrap();
+/// "on hsm0 (10.0.0.1:2310, Primus 2.8)": the parts the engine knows.
+fn where_served(served: &Served) -> String {
+    let details: Vec<&str> = [&served.address, &served.server]
+        .into_iter()
+        .filter_map(Option::as_deref)
+        .collect();
+    match (&served.hsm, details.is_empty()) {
+        (Some(hsm), true) => format!(" on {hsm}"),
+        (Some(hsm), false) => format!(" on {hsm} ({})", details.join(", ")),
+        (None, false) => format!(" on {}", details.join(", ")),
+        (None, true) => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,9 +2,8 @@
 //! Create is `ppin -a`, a new setup password (or `password_wo_version`) is
 //! `ppin -u`, destroy is `ppin -r`.
 
-use ppin::{Fetch, Ppin, PpinError, PpinErrorKind, SetupCredentials};
-use secrets_cfg::EntryKind;
-use secrets_cfg::Password;
+use ppin::{Fetch, Listing, Ppin, PpinError, PpinErrorKind, SetupCredentials};
+use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait,
@@ -21,7 +20,9 @@ use tfplug::{
 
 use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::{fail, plan_check, plan_warning, planning_door};
+use crate::diagnostics::fail;
+use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
+use crate::planning::PlanCheck;
 
 pub(crate) const TYPE_NAME: &str = "primus_permanent_secret";
 
@@ -35,6 +36,103 @@ const PKCS11: PasswordPair = PasswordPair {
 };
 
 pub(crate) struct PermanentSecretResource;
+
+// -------------------------------------------------------------- schema
+
+fn schema() -> Schema {
+    Schema::new()
+        .markdown_description(
+            "The permanent secret of one HSM partition user on this host, stored ciphered in `.secrets.cfg`. \
+             Creating it trades the user's one-time setup password (and PKCS#11 password) for a permanent secret \
+             at the HSM, as `ppin -a` does. A new `setup_password` (or a new `password_wo_version`) has the HSM \
+             issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry: the apply \
+             fails saying so, the resource stays in the state until the next refresh (Terraform keeps the \
+             prior state on an error), which finds the entry gone and plans to create it again. Destroying \
+             it removes the entry (`ppin -r`).\n\n\
+             Creating adopts an entry that is already in `.secrets.cfg` and decrypts under the file key (for \
+             example one written by an apply that was killed before Terraform saved its state): the resource \
+             records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
+             setup password trial, so a re-apply after an interruption converges without `terraform import`. \
+             `verify_login_on_adopt` adds a login at the HSM.\n\n\
+             The passwords are needed only to create an entry that is not stored yet or to rotate one: a \
+             configuration naming only `user` adopts the stored entry, which is how hosts onboarded by hand with \
+             `ppin` come under Terraform (import, or `terraform query -generate-config-out`), with no HSM \
+             request. Without a setup password, a user with no entry fails the plan when `.secrets.cfg` already \
+             tells, else the apply, before the HSM is contacted. See the guides [Adopting hosts onboarded with \
+             ppin](../guides/adopting-hosts.md) and [Rotating secrets](../guides/rotating-secrets.md).\n\n\
+             Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
+             `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
+             taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
+             new files and keys are made 0640). A plan that creates or rotates runs the same checks, without \
+             contacting the HSM, and shows a warning naming what to fix. If the HSM issued or replaced a secret \
+             that still could not be written (a full disk at the last moment), the apply says so: that secret is \
+             lost and a new setup password is needed.\n\n\
+             Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
+             creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
+             the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
+             replaced. A user behind a CloudHSM service proxy needs its `primus_service_proxy_password` first.",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .use_state_for_unknown()
+                .description("The user name; also the import id."),
+        )
+        .attribute(
+            Attribute::required("user", Type::String)
+                .requires_replace()
+                .validator(validators::string_length(1, 256))
+                .markdown_description("The partition user (`user_name` of a slot in `primus.cfg`). Changing it replaces the resource."),
+        )
+        .attribute(Attribute::optional(SETUP.plain, Type::String).sensitive().markdown_description(
+            "The one-time setup password, five groups of five `A-Z`/`0-9` joined by `-`. Its validity starts at \
+             first use (HSM default 3 days, CloudHSM 1 week). Needed to create an entry that is not stored yet; \
+             leave it unset to adopt a stored one. A new value rotates the permanent secret. Set it together \
+             with the PKCS#11 password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
+             prefer `setup_password_wo`.",
+        ))
+        .attribute(Attribute::optional(PKCS11.plain, Type::String).sensitive().markdown_description(
+            "The user's PKCS#11 password, sent with the setup password. Kept in the state as a sensitive value; \
+             a change alone is recorded without contacting the HSM.",
+        ))
+        .attribute(
+            Attribute::optional(SETUP.write_only, Type::String)
+                .write_only(WriteOnlyFallback::Reject)
+                .markdown_description(
+                    "Write-only twin of `setup_password` (Terraform 1.11 or later): never stored in plan or \
+                     state. Needs `password_wo_version`; older Terraform versions refuse it.",
+                ),
+        )
+        .attribute(
+            Attribute::optional(PKCS11.write_only, Type::String)
+                .write_only(WriteOnlyFallback::Reject)
+                .markdown_description(
+                    "Write-only twin of `pkcs11_password` (Terraform 1.11 or later): never stored in plan or state.",
+                ),
+        )
+        .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
+            "Rotation trigger: raising it has the HSM issue a new permanent secret (`ppin -u`) with the \
+             configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
+             see; also works with `setup_password` to rotate while the setup password is still valid. Refused \
+             without a setup password.",
+        ))
+        .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
+            "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \
+             apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
+             adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
+        ))
+        .attribute(
+            Attribute::computed("slot_ids", Type::list(Type::Number))
+                .use_state_for_unknown()
+                .markdown_description("The slot ids the user is configured on in `primus.cfg`."),
+        )
+        .attribute(
+            Attribute::computed("status", Type::String)
+                .use_state_for_unknown()
+                .markdown_description("`Configured` while the entry is in `.secrets.cfg`, as `ppin -l` shows it."),
+        )
+}
+
+// --------------------------------------------------------- state types
 
 /// The attributes of `primus_permanent_secret`.
 #[derive(Default, Serialize, Deserialize)]
@@ -52,6 +150,15 @@ pub(crate) struct PermanentSecretState {
 }
 
 impl PermanentSecretState {
+    /// What an import of `user` knows before `read`: the names, no password.
+    fn imported(user: String) -> Self {
+        PermanentSecretState {
+            id: Some(user.clone()),
+            user,
+            ..Default::default()
+        }
+    }
+
     /// The state after the HSM accepted the credentials.
     fn configured(mut self, ppin: &Ppin) -> Self {
         self.id = Some(self.user.clone());
@@ -77,48 +184,37 @@ impl PermanentSecretState {
     }
 }
 
-/// Whether going from `prior` to `planned` asks for a new permanent secret:
-/// a new setup password, or a new version trigger for the write-only one.
-fn rotates(prior: &PermanentSecretState, planned: &PermanentSecretState) -> bool {
-    let new_setup =
-        planned.setup_password.is_some() && planned.setup_password != prior.setup_password;
-    let new_version = planned.password_wo_version.is_some()
-        && planned.password_wo_version != prior.password_wo_version;
-    new_setup || new_version
+/// The attributes validation looks at, typed; unknown values are kept
+/// apart from null ones.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct PermanentSecretConfig {
+    setup_password: Field<Password>,
+    setup_password_wo: Field<Password>,
+    pkcs11_password: Field<Password>,
+    pkcs11_password_wo: Field<Password>,
+    password_wo_version: Field<i64>,
 }
 
-/// The warning of a create that found the user's entry already stored.
-fn adopted_warning(user: &str) -> Diagnostic {
-    Diagnostic::warning(
-        "Adopted The Existing Entry",
-        format!(
-            "User '{user}' already had a permanent secret in .secrets.cfg that decrypts under the file key \
-             (left by an interrupted apply, or added by hand), so Terraform adopted the existing entry: no new \
-             secret was fetched and no setup password trial was spent. Nothing to do if this entry is the one \
-             you want; to have the HSM issue a new one, change password_wo_version (or set a new \
-             setup_password) and apply again. Set verify_login_on_adopt = true to also log in with it at the \
-             HSM when adopting."
-        ),
-    )
-    .at(AttributePath::root("user"))
+impl PermanentSecretConfig {
+    fn setup(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.setup_password,
+            write_only: &self.setup_password_wo,
+            version: &self.password_wo_version,
+        }
+    }
+
+    fn pkcs11(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.pkcs11_password,
+            write_only: &self.pkcs11_password_wo,
+            version: &self.password_wo_version,
+        }
+    }
 }
 
-/// The error of a create that has no setup password for a user with no
-/// entry to adopt: it would have to fetch a secret and cannot.
-fn nothing_to_adopt(ppin: &Ppin, user: &str) -> Diagnostics {
-    SETUP.missing(format!(
-        "User '{user}' has no permanent secret in {store} to adopt, so creating it fetches a new one and needs the \
-         user's one-time {setup} and {pkcs11}. Set them, or onboard the user on this host with `ppin -a -e {user}` \
-         so that Terraform adopts the entry; nothing was sent to the HSM.",
-        store = ppin.secrets_file().display(),
-        setup = SETUP.spelled(),
-        pkcs11 = PKCS11.spelled(),
-    ))
-}
-
-fn user_path() -> Option<AttributePath> {
-    Some(AttributePath::root("user"))
-}
+// ------------------------------------------------------- resource impl
 
 #[async_trait]
 impl Resource<Client> for PermanentSecretResource {
@@ -129,96 +225,7 @@ impl Resource<Client> for PermanentSecretResource {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new()
-            .markdown_description(
-                "The permanent secret of one HSM partition user on this host, stored ciphered in `.secrets.cfg`. \
-                 Creating it trades the user's one-time setup password (and PKCS#11 password) for a permanent secret \
-                 at the HSM, as `ppin -a` does. A new `setup_password` (or a new `password_wo_version`) has the HSM \
-                 issue a new secret, as `ppin -u` does; if that fails the vendor removes the entry: the apply \
-                 fails saying so, the resource stays in the state until the next refresh (Terraform keeps the \
-                 prior state on an error), which finds the entry gone and plans to create it again. Destroying \
-                 it removes the entry (`ppin -r`).\n\n\
-                 Creating adopts an entry that is already in `.secrets.cfg` and decrypts under the file key (for \
-                 example one written by an apply that was killed before Terraform saved its state): the resource \
-                 records it with the warning \"Adopted The Existing Entry\", fetches no new secret and spends no \
-                 setup password trial, so a re-apply after an interruption converges without `terraform import`. \
-                 `verify_login_on_adopt` adds a login at the HSM.\n\n\
-                 The passwords are needed only to create an entry that is not stored yet or to rotate one: a \
-                 configuration naming only `user` adopts the stored entry, which is how hosts onboarded by hand with \
-                 `ppin` come under Terraform (import, or `terraform query -generate-config-out`), with no HSM \
-                 request. Without a setup password, a user with no entry fails the plan when `.secrets.cfg` already \
-                 tells, else the apply, before the HSM is contacted. See the guides [Adopting hosts onboarded with \
-                 ppin](../guides/adopting-hosts.md) and [Rotating secrets](../guides/rotating-secrets.md).\n\n\
-                 Before it contacts the HSM, a create or a rotation checks that the new secret can be stored: \
-                 `.secrets.cfg` is a regular file or absent, its directory exists and is writable, the lock can be \
-                 taken, the key is present, readable, well formed and not open to other users (mode 0640 at most; \
-                 new files and keys are made 0640). A plan that creates or rotates runs the same checks, without \
-                 contacting the HSM, and shows a warning naming what to fix. If the HSM issued or replaced a secret \
-                 that still could not be written (a full disk at the last moment), the apply says so: that secret is \
-                 lost and a new setup password is needed.\n\n\
-                 Refreshing checks that the entry is still in `.secrets.cfg` (a removed entry is planned for \
-                 creation) and decrypts under the file key (and, with the provider's `verify_login_on_read`, that \
-                 the HSM accepts a login with it): an entry that fails authentication is an error, never silently \
-                 replaced. A user behind a CloudHSM service proxy needs its `primus_service_proxy_password` first.",
-            )
-            .attribute(
-                Attribute::computed("id", Type::String)
-                    .use_state_for_unknown()
-                    .description("The user name; also the import id."),
-            )
-            .attribute(
-                Attribute::required("user", Type::String)
-                    .requires_replace()
-                    .validator(validators::string_length(1, 256))
-                    .markdown_description("The partition user (`user_name` of a slot in `primus.cfg`). Changing it replaces the resource."),
-            )
-            .attribute(Attribute::optional(SETUP.plain, Type::String).sensitive().markdown_description(
-                "The one-time setup password, five groups of five `A-Z`/`0-9` joined by `-`. Its validity starts at \
-                 first use (HSM default 3 days, CloudHSM 1 week). Needed to create an entry that is not stored yet; \
-                 leave it unset to adopt a stored one. A new value rotates the permanent secret. Set it together \
-                 with the PKCS#11 password. Kept in the state as a sensitive value; with Terraform 1.11 or later \
-                 prefer `setup_password_wo`.",
-            ))
-            .attribute(Attribute::optional(PKCS11.plain, Type::String).sensitive().markdown_description(
-                "The user's PKCS#11 password, sent with the setup password. Kept in the state as a sensitive value; \
-                 a change alone is recorded without contacting the HSM.",
-            ))
-            .attribute(
-                Attribute::optional(SETUP.write_only, Type::String)
-                    .write_only(WriteOnlyFallback::Reject)
-                    .markdown_description(
-                        "Write-only twin of `setup_password` (Terraform 1.11 or later): never stored in plan or \
-                         state. Needs `password_wo_version`; older Terraform versions refuse it.",
-                    ),
-            )
-            .attribute(
-                Attribute::optional(PKCS11.write_only, Type::String)
-                    .write_only(WriteOnlyFallback::Reject)
-                    .markdown_description(
-                        "Write-only twin of `pkcs11_password` (Terraform 1.11 or later): never stored in plan or state.",
-                    ),
-            )
-            .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
-                "Rotation trigger: raising it has the HSM issue a new permanent secret (`ppin -u`) with the \
-                 configured setup password. Required with the write-only passwords, whose changes Terraform cannot \
-                 see; also works with `setup_password` to rotate while the setup password is still valid. Refused \
-                 without a setup password.",
-            ))
-            .attribute(Attribute::optional("verify_login_on_adopt", Type::Bool).markdown_description(
-                "When create adopts an entry already in `.secrets.cfg`, also log in at the HSM with it and fail the \
-                 apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
-                 adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
-            ))
-            .attribute(
-                Attribute::computed("slot_ids", Type::list(Type::Number))
-                    .use_state_for_unknown()
-                    .markdown_description("The slot ids the user is configured on in `primus.cfg`."),
-            )
-            .attribute(
-                Attribute::computed("status", Type::String)
-                    .use_state_for_unknown()
-                    .markdown_description("`Configured` while the entry is in `.secrets.cfg`, as `ppin -l` shows it."),
-            )
+        schema()
     }
 
     async fn create(
@@ -310,32 +317,6 @@ impl Resource<Client> for PermanentSecretResource {
     }
 }
 
-/// Whether the HSM accepts a login with the stored permanent secret of `user`
-/// (`ppin -t --user`); `false` when there is no stored secret.
-async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
-    match ppin.login(user).await {
-        Ok(_) => Ok(true),
-        Err(PpinError::NotConfigured { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// The attribute an operation's error is about.
-fn path_of(error: &PpinError) -> Option<AttributePath> {
-    match error.kind() {
-        PpinErrorKind::SetupPasswordFormat
-        | PpinErrorKind::BadSetupPassword
-        | PpinErrorKind::SetupPasswordExpired => Some(AttributePath::root(SETUP.plain)),
-        PpinErrorKind::BadPkcs11Password => Some(AttributePath::root(PKCS11.plain)),
-        PpinErrorKind::UserNotInConfig
-        | PpinErrorKind::UnknownToHsm
-        | PpinErrorKind::AlreadyConfigured
-        | PpinErrorKind::NotConfigured => user_path(),
-        // Every other kind is about the files, the network or the HSM as a whole, not one attribute.
-        _ => None,
-    }
-}
-
 #[async_trait]
 impl ImportState<Client> for PermanentSecretResource {
     /// The import id is the user name; `read` checks the entry is there and works.
@@ -352,75 +333,6 @@ impl ImportState<Client> for PermanentSecretResource {
 }
 
 #[async_trait]
-impl ModifyPlan<Client> for PermanentSecretResource {
-    /// A create or a rotation is checked as the apply checks it before
-    /// contacting the HSM, without contacting it: a user missing from
-    /// `primus.cfg`, or a create with no setup password for a user whose
-    /// entry `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg`
-    /// or key that cannot take the secret is a warning.
-    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
-        let mut plan = req.plan;
-        let (Some(client), Some(ppin)) = (req.client, planning_door(req.client, TYPE_NAME)?) else {
-            return Ok(plan);
-        };
-        // An unknown user (set from another resource) cannot be checked yet.
-        let Ok(planned) = from_value::<PermanentSecretState>(plan.planned()) else {
-            return Ok(plan);
-        };
-        let change = if req.prior.is_null() {
-            if !sets_setup_password(&req.config) {
-                if let Some(warning) = check_adoptable(ppin, &planned.user).await? {
-                    plan.warn(warning);
-                }
-                return Ok(plan);
-            }
-            Fetch::Add
-        } else {
-            match from_value::<PermanentSecretState>(&req.prior) {
-                Ok(prior) if !prior.is_imported() && rotates(&prior, &planned) => Fetch::Update,
-                _ => return Ok(plan),
-            }
-        };
-        if let Err(e) = ppin.check_before_fetch(&planned.user, change).await {
-            plan_check(client, &mut plan, &e, TYPE_NAME, path_of(&e))?;
-        }
-        Ok(plan)
-    }
-}
-
-/// Whether a configuration sets a setup password (an unknown one counts).
-fn sets_setup_password(config: &Value) -> bool {
-    from_value::<PermanentSecretConfig>(config).map_or(true, |c| c.setup().is_set())
-}
-
-/// A create without a setup password can only adopt the stored entry: fails
-/// when the user is not in `primus.cfg` or `.secrets.cfg` tells it holds no
-/// entry for it; a `.secrets.cfg` that cannot be read is a warning. Reads
-/// the entry names only; contacts no HSM.
-async fn check_adoptable(ppin: &Ppin, user: &str) -> Result<Option<Diagnostic>, Diagnostics> {
-    ppin.user(user)
-        .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
-    match ppin.stored_locally(EntryKind::User, user).await {
-        Ok(Some(false)) => Err(nothing_to_adopt(ppin, user)),
-        // Stored, or known only to the vendor's ppin: the apply decides.
-        Ok(_) => Ok(None),
-        Err(e) => Ok(Some(plan_warning(&e, TYPE_NAME, user_path()))),
-    }
-}
-
-/// The attributes validation looks at, typed; unknown values are kept
-/// apart from null ones.
-#[derive(Default, Deserialize)]
-#[serde(default)] // an absent attribute is null
-pub(crate) struct PermanentSecretConfig {
-    setup_password: Field<Password>,
-    setup_password_wo: Field<Password>,
-    pkcs11_password: Field<Password>,
-    pkcs11_password_wo: Field<Password>,
-    password_wo_version: Field<i64>,
-}
-
-#[async_trait]
 impl ValidateConfig<Client> for PermanentSecretResource {
     type Config = PermanentSecretConfig;
 
@@ -429,21 +341,72 @@ impl ValidateConfig<Client> for PermanentSecretResource {
     }
 }
 
-impl PermanentSecretConfig {
-    fn setup(&self) -> Supplied<'_> {
-        Supplied {
-            plain: &self.setup_password,
-            write_only: &self.setup_password_wo,
-            version: &self.password_wo_version,
-        }
-    }
+/// Whether going from `prior` to `planned` asks for a new permanent secret:
+/// a new setup password, or a new version trigger for the write-only one.
+fn rotates(prior: &PermanentSecretState, planned: &PermanentSecretState) -> bool {
+    let new_setup =
+        planned.setup_password.is_some() && planned.setup_password != prior.setup_password;
+    let new_version = planned.password_wo_version.is_some()
+        && planned.password_wo_version != prior.password_wo_version;
+    new_setup || new_version
+}
 
-    fn pkcs11(&self) -> Supplied<'_> {
-        Supplied {
-            plain: &self.pkcs11_password,
-            write_only: &self.pkcs11_password_wo,
-            version: &self.password_wo_version,
-        }
+/// Whether the HSM accepts a login with the stored permanent secret of `user`
+/// (`ppin -t --user`); `false` when there is no stored secret.
+async fn logs_in(ppin: &Ppin, user: &str) -> Result<bool, PpinError> {
+    match ppin.login(user).await {
+        Ok(_) => Ok(true),
+        Err(PpinError::NotConfigured { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The warning of a create that found the user's entry already stored.
+fn adopted_warning(user: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Adopted The Existing Entry",
+        format!(
+            "User '{user}' already had a permanent secret in .secrets.cfg that decrypts under the file key \
+             (left by an interrupted apply, or added by hand), so Terraform adopted the existing entry: no new \
+             secret was fetched and no setup password trial was spent. Nothing to do if this entry is the one \
+             you want; to have the HSM issue a new one, change password_wo_version (or set a new \
+             setup_password) and apply again. Set verify_login_on_adopt = true to also log in with it at the \
+             HSM when adopting."
+        ),
+    )
+    .at(AttributePath::root("user"))
+}
+
+/// The error of a create that has no setup password for a user with no
+/// entry to adopt: it would have to fetch a secret and cannot.
+fn nothing_to_adopt(ppin: &Ppin, user: &str) -> Diagnostics {
+    SETUP.missing(format!(
+        "User '{user}' has no permanent secret in {store} to adopt, so creating it fetches a new one and needs the \
+         user's one-time {setup} and {pkcs11}. Set them, or onboard the user on this host with `ppin -a -e {user}` \
+         so that Terraform adopts the entry; nothing was sent to the HSM.",
+        store = ppin.secrets_file().display(),
+        setup = SETUP.spelled(),
+        pkcs11 = PKCS11.spelled(),
+    ))
+}
+
+fn user_path() -> Option<AttributePath> {
+    Some(AttributePath::root("user"))
+}
+
+/// The attribute an operation's error is about.
+fn path_of(error: &PpinError) -> Option<AttributePath> {
+    match error.kind() {
+        PpinErrorKind::SetupPasswordFormat
+        | PpinErrorKind::BadSetupPassword
+        | PpinErrorKind::SetupPasswordExpired => Some(AttributePath::root(SETUP.plain)),
+        PpinErrorKind::BadPkcs11Password => Some(AttributePath::root(PKCS11.plain)),
+        PpinErrorKind::UserNotInConfig
+        | PpinErrorKind::UnknownToHsm
+        | PpinErrorKind::AlreadyConfigured
+        | PpinErrorKind::NotConfigured => user_path(),
+        // Every other kind is about the files, the network or the HSM as a whole, not one attribute.
+        _ => None,
     }
 }
 
@@ -478,6 +441,88 @@ fn validate_config(config: &PermanentSecretConfig) -> Diagnostics {
     diags
 }
 
-mod listing;
+// --------------------------------------------------- plan modification
+
+#[async_trait]
+impl ModifyPlan<Client> for PermanentSecretResource {
+    /// A create or a rotation is checked as the apply checks it before
+    /// contacting the HSM, without contacting it: a user missing from
+    /// `primus.cfg`, or a create with no setup password for a user whose
+    /// entry `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg`
+    /// or key that cannot take the secret is a warning.
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let Some(mut check) = PlanCheck::<PermanentSecretState>::open(&req, TYPE_NAME)? else {
+            return Ok(req.plan);
+        };
+        let fetch = if req.prior.is_null() {
+            if !sets_setup_password(&req.config) {
+                check_adoptable(&mut check).await?;
+                return Ok(check.into_plan(req.plan));
+            }
+            Fetch::Add
+        } else {
+            match from_value::<PermanentSecretState>(&req.prior) {
+                Ok(prior) if !prior.is_imported() && rotates(&prior, &check.planned) => {
+                    Fetch::Update
+                }
+                _ => return Ok(check.into_plan(req.plan)),
+            }
+        };
+        let checked = check
+            .ppin
+            .check_before_fetch(&check.planned.user, fetch)
+            .await;
+        let path = checked.as_ref().err().and_then(path_of);
+        check.preflight(checked, path)?;
+        Ok(check.into_plan(req.plan))
+    }
+}
+
+/// Whether a configuration sets a setup password (an unknown one counts).
+fn sets_setup_password(config: &Value) -> bool {
+    from_value::<PermanentSecretConfig>(config).map_or(true, |c| c.setup().is_set())
+}
+
+/// A create without a setup password can only adopt the stored entry: fails
+/// when the user is not in `primus.cfg` or `.secrets.cfg` tells it holds no
+/// entry for it.
+async fn check_adoptable(
+    check: &mut PlanCheck<'_, PermanentSecretState>,
+) -> Result<(), Diagnostics> {
+    let user = check.planned.user.clone();
+    check
+        .ppin
+        .user(&user)
+        .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
+    check
+        .adoptable(EntryKind::User, &user, user_path(), |ppin| {
+            nothing_to_adopt(ppin, &user)
+        })
+        .await
+}
+
+// ------------------------------------------------ identity and listing
+
+impl SecretsEntryResource for PermanentSecretResource {
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const NAME_ATTRIBUTE: &'static str = "user";
+    const NAME_DESCRIPTION: &'static str = "The partition user whose permanent secret this is.";
+
+    /// The users whose permanent secret is stored.
+    fn stored(listing: Listing, ppin: &Ppin) -> Vec<(String, PermanentSecretState)> {
+        listing
+            .users
+            .into_iter()
+            .filter(|u| u.configured)
+            .map(|u| {
+                let state = PermanentSecretState::imported(u.user.clone()).configured(ppin);
+                (u.user, state)
+            })
+            .collect()
+    }
+}
+
+listed_as_secrets_entries!(PermanentSecretResource);
+
 #[cfg(test)]
 mod tests;

@@ -2,23 +2,24 @@
 //! they serve) as code, so a CloudHSM onboarding module can write the
 //! connection settings and onboard users in the same apply.
 //!
-//! The file is rendered by ppin ([`PrimusConfig::render`]: the libconfig
-//! writer, then ppin's own parser) before anything touches the disk, so what
-//! is written is exactly what every other resource then reads.
+//! The file is ppin's [`ConfigFile`]: rendered and checked by ppin's own
+//! parser before anything touches the disk, so what is written is exactly
+//! what every other resource then reads. This module holds the schema and
+//! the Terraform wording only.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ppin::{HsmSettings, PrimusConfig, SlotSettings};
+use ppin::{ConfigFile, ConfigFileError, HsmSettings, PrimusConfig, SlotSettings};
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait,
     diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
-        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,
-        ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, Plan, ReadRequest,
-        ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Identity, IdentityAttribute,
+        IdentitySchema, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
+        Plan, ReadRequest, ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig,
+        ValidateRequest,
     },
     schema::{Attribute, Block, NestedBlock, Nesting, Schema},
     validators,
@@ -29,14 +30,108 @@ use crate::client::{Client, ConfigWrite};
 
 pub(crate) const TYPE_NAME: &str = "primus_config";
 
-/// `rw-r-----`: the `primus` group reads the file, other users get no access.
-const FILE_MODE: u32 = 0o640;
-
-/// The first line of every file this resource writes.
+/// The comment heading every file this resource writes.
 const HEADER: &str =
-    "# Managed by Terraform (primus_config); edits here are reverted by the next apply.\n";
+    "Managed by Terraform (primus_config); edits here are reverted by the next apply.";
 
 pub(crate) struct PrimusConfigResource;
+
+// -------------------------------------------------------------- schema
+
+fn schema() -> Schema {
+    let slot = Block::new()
+        .markdown_description("A slot of the HSM and the partition user it belongs to.")
+        .attribute(string_attribute(
+            "user_name",
+            true,
+            "The partition user (`user_name`); also its key in `.secrets.cfg` and the `user` of its \
+             `primus_permanent_secret`. Redundant HSMs serving the same user must give it the same `id` and \
+             `proxy_user`.",
+        ))
+        .attribute(
+            Attribute::required("id", Type::Number)
+                .validator(validators::int_between(0, i64::from(u32::MAX)))
+                .markdown_description("The slot id (`id`)."),
+        )
+        .attribute(string_attribute(
+            "proxy_user",
+            false,
+            "The CloudHSM service proxy user in front of this slot (`proxy_user`); its password is a \
+             `primus_service_proxy_password`.",
+        ));
+    let hsm = Block::new()
+        .markdown_description("An HSM (`primus.hsms.<name>`) and the slots it serves.")
+        .attribute(string_attribute(
+            "name",
+            true,
+            "The HSM's setting name in the file, e.g. `hsm0` (letters, digits, `-`, `_` and `*`, starting with \
+             a letter or `*`); unique per resource. Another name is refused when the configuration is \
+             validated.",
+        ))
+        .attribute(string_attribute("host", true, "Host name or IP address of the HSM."))
+        .attribute(
+            Attribute::required("port", Type::Number)
+                .validator(validators::int_between(1, 65535))
+                .markdown_description("TCP port of the HSM (written as the vendor does, e.g. `port = \"2310\";`)."),
+        )
+        .attribute(string_attribute(
+            "ca_file",
+            false,
+            "PEM file of the CA that signed the HSM's TLS certificate (key `ca_file`, read by this provider and \
+             `ppin`); a relative path is relative to the directory of the file.",
+        ))
+        .attribute(
+            Attribute::optional("priority", Type::Number).markdown_description(
+                "Among the redundant HSMs of a slot user, lower numbers are tried first (the vendor's key \
+                 `priority`). Default: 0, the highest; equal priorities keep the blocks' order.",
+            ),
+        )
+        .block(NestedBlock::new("slot", Nesting::List, slot));
+    Schema::new()
+        .markdown_description(
+            "The host's `primus.cfg`: the HSMs and the slot users they serve, in the vendor's libconfig shape \
+             (`primus: { hsms: { <name>: { host; port; slots: { ... } } } }`). A CloudHSM onboarding module \
+             writes it first, then the `primus_service_proxy_password` and `primus_permanent_secret` resources \
+             that depend on it read it in the same apply (the provider reads `primus.cfg` on first use and \
+             again whenever it changed).\n\n\
+             The file is checked with the parser every other operation uses before anything is written, then \
+             replaced atomically (temporary file, fsync, rename) with mode `0640`. Refreshing reads it back: a \
+             removed file is planned for creation, a changed one for an update that writes it again. Creating \
+             refuses to take over an existing file: import it by its path (see the guide [Adopting hosts \
+             onboarded with ppin](../guides/adopting-hosts.md)). Destroying removes the file.\n\n\
+             A resource that depends on it (`depends_on`) is planned against the file this apply writes: a user \
+             the file will serve passes the plan's checks even while the file on disk lacks it. See the guide \
+             [CloudHSM onboarding](../guides/cloudhsm-onboarding.md).",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .use_state_for_unknown()
+                .description("The path of the file; also the import id."),
+        )
+        .attribute(
+            Attribute::optional_computed("path", Type::String)
+                .requires_replace()
+                .use_state_for_unknown()
+                .markdown_description(
+                    "Where to write the file. Default: the provider's `config_file`, else \
+                     `$SECUROSYS_PKCS11_CONF`, else `/etc/primus/primus.cfg` (or \
+                     `/usr/local/primus/etc/primus.cfg` where that exists). Its directory must exist. Changing \
+                     it replaces the resource.",
+                ),
+        )
+        .block(NestedBlock::new("hsm", Nesting::List, hsm).items(1, 0))
+}
+
+fn string_attribute(name: &str, required: bool, description: &str) -> Attribute {
+    let attribute = if required {
+        Attribute::required(name, Type::String).validator(validators::string_length(1, 1024))
+    } else {
+        Attribute::optional(name, Type::String)
+    };
+    attribute.markdown_description(description)
+}
+
+// --------------------------------------------------------- state types
 
 /// The attributes of `primus_config`.
 #[derive(Serialize, Deserialize)]
@@ -67,25 +162,16 @@ pub(crate) struct SlotBlock {
     proxy_user: Option<String>,
 }
 
-/// Why the configured HSMs cannot become a `primus.cfg`.
-fn invalid(problem: impl std::fmt::Display) -> Diagnostics {
-    Diagnostic::error(
-        "Invalid primus.cfg Settings",
-        format!("{problem}. Fix the hsm blocks of the {TYPE_NAME} resource; nothing was written."),
-    )
-    .at(AttributePath::root("hsm"))
-    .into()
-}
-
-/// The file's text for `hsms`: ppin renders and checks it as the file at
-/// `path` (a relative `ca_file` resolves against it).
-fn render(hsms: &[HsmBlock], path: &Path) -> Result<String, Diagnostics> {
-    let settings = hsms
-        .iter()
-        .map(HsmBlock::settings)
-        .collect::<Result<Vec<_>, _>>()?;
-    let text = PrimusConfig::render(&settings, path).map_err(invalid)?;
-    Ok(HEADER.to_owned() + &text)
+impl PrimusConfigState {
+    /// The state of the file at `path` holding `hsms`.
+    fn written(path: &Path, hsms: Vec<HsmBlock>) -> Self {
+        let path = path.display().to_string();
+        PrimusConfigState {
+            id: Some(path.clone()),
+            path: Some(path),
+            hsm: hsms,
+        }
+    }
 }
 
 impl HsmBlock {
@@ -118,6 +204,167 @@ impl HsmBlock {
     }
 }
 
+/// The `hsm` blocks as validation sees them: only their names.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct PrimusConfigConfig {
+    hsm: Field<Vec<HsmNameConfig>>,
+}
+
+/// The `name` of one `hsm` block, possibly unknown.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct HsmNameConfig {
+    name: Field<String>,
+}
+
+// ------------------------------------------------------- resource impl
+
+#[async_trait]
+impl Resource<Client> for PrimusConfigResource {
+    type State = PrimusConfigState;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(
+        &self,
+        req: CreateRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
+        let path = match req.planned.path {
+            Some(path) => PathBuf::from(path),
+            None => req.client.config_path(),
+        };
+        let file = config_file(path);
+        // Terraform must not silently take over (and later delete) a file someone else wrote.
+        if file.exists().await {
+            return Err(Diagnostic::error(
+                "primus.cfg Already Exists",
+                format!(
+                    "{p} already exists. Import it with `terraform import {TYPE_NAME}.<name> {p}` to manage it with \
+                     Terraform, or remove it and apply again.",
+                    p = file.path().display()
+                ),
+            )
+            .at(AttributePath::root("path"))
+            .into());
+        }
+        Ok(CreateResponse::new(store(&file, req.planned.hsm).await?))
+    }
+
+    async fn read(
+        &self,
+        req: ReadRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<ReadResponse<PrimusConfigState>, Diagnostics> {
+        let mut state = req.state;
+        let Some(file) = state.path.clone().map(config_file) else {
+            return Ok(ReadResponse::gone());
+        };
+        let Some(text) = file.text().await.map_err(|e| file_failure(&e))? else {
+            tracing::info!(path = %file.path().display(), "primus.cfg no longer exists");
+            return Ok(ReadResponse::gone());
+        };
+        // Unchanged since the last write: nothing to re-derive.
+        if render(&file, &state.hsm).ok().as_deref() != Some(text.as_str()) {
+            state.hsm = match PrimusConfig::parse(&text, file.path()) {
+                Ok(config) => blocks_of(&config, &state.hsm),
+                // A file ppin cannot read describes no HSM; the plan writes it again.
+                Err(e) => {
+                    tracing::warn!(error = %e, "primus.cfg is invalid");
+                    Vec::new()
+                }
+            };
+        }
+        Ok(ReadResponse::found(state).with_private(req.private))
+    }
+
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
+        // `path` forces replacement, so the prior path is the file to write.
+        let path = req
+            .prior
+            .path
+            .or(req.planned.path)
+            .map_or_else(|| req.client.config_path(), PathBuf::from);
+        let file = config_file(path);
+        Ok(UpdateResponse::new(store(&file, req.planned.hsm).await?))
+    }
+
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, PrimusConfigState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        if let Some(file) = req.prior.path.map(config_file) {
+            file.remove().await.map_err(|e| file_failure(&e))?;
+            tracing::info!(path = %file.path().display(), "primus.cfg removed");
+        }
+        Ok(DeleteResponse::new())
+    }
+}
+
+#[async_trait]
+impl ImportState<Client> for PrimusConfigResource {
+    /// The import id is the file's path; the file must be a valid `primus.cfg`.
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<PrimusConfigState>, Diagnostics> {
+        let config = config_file(&req.id).read().await.map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot Import primus.cfg",
+                format!("{e}. Give the path of a valid primus.cfg as the import id."),
+            ))
+        })?;
+        Ok(ImportResponse::new(PrimusConfigState {
+            id: Some(req.id.clone()),
+            path: Some(req.id),
+            hsm: blocks_of(&config, &[]),
+        }))
+    }
+}
+
+#[async_trait]
+impl ValidateConfig<Client> for PrimusConfigResource {
+    type Config = PrimusConfigConfig;
+
+    /// Refuses an HSM name `primus.cfg` cannot hold, at `hsm[i].name`,
+    /// before any plan.
+    async fn validate(&self, req: ValidateRequest<PrimusConfigConfig>) -> Diagnostics {
+        validate_names(&req.config)
+    }
+}
+
+/// The file at `path`, as this resource writes it.
+fn config_file(path: impl Into<PathBuf>) -> ConfigFile {
+    ConfigFile::new(path, HEADER)
+}
+
+/// The settings of `hsms`, in ppin's words.
+fn settings(hsms: &[HsmBlock]) -> Result<Vec<HsmSettings>, Diagnostics> {
+    hsms.iter().map(HsmBlock::settings).collect()
+}
+
+/// The text `file` gets for `hsms`, checked by ppin's parser.
+fn render(file: &ConfigFile, hsms: &[HsmBlock]) -> Result<String, Diagnostics> {
+    file.render(&settings(hsms)?).map_err(invalid)
+}
+
+/// Writes `hsms` to `file` and returns the state that describes it.
+async fn store(file: &ConfigFile, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
+    file.write(&settings(&hsms)?)
+        .await
+        .map_err(|e| file_failure(&e))?;
+    tracing::info!(path = %file.path().display(), hsms = hsms.len(), "primus.cfg written");
+    Ok(PrimusConfigState::written(file.path(), hsms))
+}
+
 /// The `hsm` blocks that describe `config`. Where the file says what
 /// `prior` says in other words (a relative `ca_file`, the default
 /// `priority`), `prior`'s words are kept so an unchanged file plans nothing.
@@ -126,8 +373,7 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
     config
         .hsms()
         .iter()
-        .enumerate()
-        .map(|(position, hsm)| {
+        .map(|hsm| {
             let before = prior.iter().find(|p| p.name == hsm.name);
             let ca_file = hsm.ca_file.as_ref().map(|resolved| {
                 before
@@ -135,7 +381,8 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
                     .filter(|written| dir.join(written) == *resolved)
                     .unwrap_or_else(|| resolved.display().to_string())
             });
-            let default_priority = i64::try_from(position).ok() == Some(hsm.priority);
+            // The vendor's default priority is 0, the highest.
+            let default_priority = hsm.priority == 0;
             let priority = if default_priority && before.is_none_or(|p| p.priority.is_none()) {
                 None
             } else {
@@ -145,10 +392,13 @@ fn blocks_of(config: &PrimusConfig, prior: &[HsmBlock]) -> Vec<HsmBlock> {
                 .users()
                 .iter()
                 .filter(|user| user.hsms.iter().any(|h| h.name == hsm.name))
-                .map(|user| SlotBlock {
-                    user_name: user.user_name.clone(),
-                    id: i64::from(user.slot_id),
-                    proxy_user: user.proxy_user.clone(),
+                // A user may sit in several slots of an HSM.
+                .flat_map(|user| {
+                    user.slot_ids.iter().map(|&id| SlotBlock {
+                        user_name: user.user_name.clone(),
+                        id: i64::from(id),
+                        proxy_user: user.proxy_user.clone(),
+                    })
                 })
                 .collect();
             HsmBlock {
@@ -171,13 +421,28 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// The text at `path`, `None` when there is no file.
-fn read_text(path: &Path) -> Result<Option<String>, Diagnostics> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_failure("Cannot Read primus.cfg", path, &e)),
-    }
+/// Why the configured HSMs cannot become a `primus.cfg`.
+fn invalid(problem: impl std::fmt::Display) -> Diagnostics {
+    Diagnostic::error(
+        "Invalid primus.cfg Settings",
+        format!("{problem}. Fix the hsm blocks of the {TYPE_NAME} resource; nothing was written."),
+    )
+    .at(AttributePath::root("hsm"))
+    .into()
+}
+
+/// A failure of `primus.cfg` itself, in the words of the hsm blocks or the
+/// host.
+fn file_failure(error: &ConfigFileError) -> Diagnostics {
+    let (summary, path, source) = match error {
+        ConfigFileError::Read { path, source } => ("Cannot Read primus.cfg", path, source),
+        ConfigFileError::Write { path, source } => ("Cannot Write primus.cfg", path, source),
+        ConfigFileError::Remove { path, source } => ("Cannot Remove primus.cfg", path, source),
+        ConfigFileError::Invalid(refused) => return invalid(refused),
+        // A failure newer than this provider names the file itself.
+        _ => return invalid(error),
+    };
+    io_failure(summary, path, source)
 }
 
 fn io_failure(summary: &str, path: &Path, error: &io::Error) -> Diagnostics {
@@ -192,233 +457,29 @@ fn io_failure(summary: &str, path: &Path, error: &io::Error) -> Diagnostics {
     .into()
 }
 
-/// Runs blocking file work off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Diagnostics> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => Ok(value),
-        // A panic in the work is a bug; carry it on rather than hide it.
-        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-    }
-}
-
-/// Writes `hsms` to `path` and returns the state that describes it.
-async fn store(path: PathBuf, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
-    let text = render(&hsms, &path)?;
-    let target = path.clone();
-    blocking(move || primus_core::replace_file(&target, text.as_bytes(), FILE_MODE))
-        .await?
-        .map_err(|e| io_failure("Cannot Write primus.cfg", &path, &e))?;
-    tracing::info!(path = %path.display(), hsms = hsms.len(), "primus.cfg written");
-    let path = path.display().to_string();
-    Ok(PrimusConfigState {
-        id: Some(path.clone()),
-        path: Some(path),
-        hsm: hsms,
-    })
-}
-
-fn string_attribute(name: &str, required: bool, description: &str) -> Attribute {
-    let attribute = if required {
-        Attribute::required(name, Type::String).validator(validators::string_length(1, 1024))
-    } else {
-        Attribute::optional(name, Type::String)
-    };
-    attribute.markdown_description(description)
-}
-
-#[async_trait]
-impl Resource<Client> for PrimusConfigResource {
-    type State = PrimusConfigState;
-
-    fn type_name(&self) -> &str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> Schema {
-        let slot = Block::new()
-            .markdown_description("A slot of the HSM and the partition user it belongs to.")
-            .attribute(string_attribute(
-                "user_name",
-                true,
-                "The partition user (`user_name`); also its key in `.secrets.cfg` and the `user` of its \
-                 `primus_permanent_secret`. Redundant HSMs serving the same user must give it the same `id` and \
-                 `proxy_user`.",
-            ))
-            .attribute(
-                Attribute::required("id", Type::Number)
-                    .validator(validators::int_between(0, i64::from(u32::MAX)))
-                    .markdown_description("The slot id (`id`)."),
-            )
-            .attribute(string_attribute(
-                "proxy_user",
-                false,
-                "The CloudHSM service proxy user in front of this slot (`proxy_user`); its password is a \
-                 `primus_service_proxy_password`.",
-            ));
-        let hsm = Block::new()
-            .markdown_description("An HSM (`primus.hsms.<name>`) and the slots it serves.")
-            .attribute(string_attribute(
-                "name",
-                true,
-                "The HSM's setting name in the file, e.g. `hsm0` (letters, digits, `-`, `_` and `*`, starting with \
-                 a letter or `*`); unique per resource. Another name is refused when the configuration is \
-                 validated.",
-            ))
-            .attribute(string_attribute("host", true, "Host name or IP address of the HSM."))
-            .attribute(
-                Attribute::required("port", Type::Number)
-                    .validator(validators::int_between(1, 65535))
-                    .markdown_description("TCP port of the HSM (written as the vendor does, e.g. `port = \"2310\";`)."),
-            )
-            .attribute(string_attribute(
-                "ca_file",
-                false,
-                "PEM file of the CA that signed the HSM's TLS certificate (key `ca_file`, read by this provider and \
-                 `ppin`); a relative path is relative to the directory of the file.",
-            ))
-            .attribute(
-                Attribute::optional("priority", Type::Number).markdown_description(
-                    "Among the redundant HSMs of a slot user, lower numbers are tried first (key `priority`). \
-                     Default: the block's position.",
-                ),
-            )
-            .block(NestedBlock::new("slot", Nesting::List, slot));
-        Schema::new()
-            .markdown_description(
-                "The host's `primus.cfg`: the HSMs and the slot users they serve, in the vendor's libconfig shape \
-                 (`primus: { hsms: { <name>: { host; port; slots: { ... } } } }`). A CloudHSM onboarding module \
-                 writes it first, then the `primus_service_proxy_password` and `primus_permanent_secret` resources \
-                 that depend on it read it in the same apply (the provider reads `primus.cfg` on first use and \
-                 again whenever it changed).\n\n\
-                 The file is checked with the parser every other operation uses before anything is written, then \
-                 replaced atomically (temporary file, fsync, rename) with mode `0640`. Refreshing reads it back: a \
-                 removed file is planned for creation, a changed one for an update that writes it again. Creating \
-                 refuses to take over an existing file: import it by its path (see the guide [Adopting hosts \
-                 onboarded with ppin](../guides/adopting-hosts.md)). Destroying removes the file.\n\n\
-                 A resource that depends on it (`depends_on`) is planned against the file this apply writes: a user \
-                 the file will serve passes the plan's checks even while the file on disk lacks it. See the guide \
-                 [CloudHSM onboarding](../guides/cloudhsm-onboarding.md).",
-            )
-            .attribute(
-                Attribute::computed("id", Type::String)
-                    .use_state_for_unknown()
-                    .description("The path of the file; also the import id."),
-            )
-            .attribute(
-                Attribute::optional_computed("path", Type::String)
-                    .requires_replace()
-                    .use_state_for_unknown()
-                    .markdown_description(
-                        "Where to write the file. Default: the provider's `config_file`, else \
-                         `$SECUROSYS_PKCS11_CONF`, else `/etc/primus/primus.cfg` (or \
-                         `/usr/local/primus/etc/primus.cfg` where that exists). Its directory must exist. Changing \
-                         it replaces the resource.",
-                    ),
-            )
-            .block(NestedBlock::new("hsm", Nesting::List, hsm).items(1, 0))
-    }
-
-    async fn create(
-        &self,
-        req: CreateRequest<'_, Client, PrimusConfigState>,
-    ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
-        let path = match req.planned.path {
-            Some(path) => PathBuf::from(path),
-            None => req.client.config_path(),
+/// An error at `hsm[i].name` for each known name `primus.cfg` cannot hold.
+fn validate_names(config: &PrimusConfigConfig) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let hsms = config.hsm.known().map(Vec::as_slice).unwrap_or_default();
+    for (index, hsm) in (0_i64..).zip(hsms) {
+        let Some(name) = hsm.name.known() else {
+            continue;
         };
-        // Terraform must not silently take over (and later delete) a file someone else wrote.
-        if path.exists() {
-            return Err(Diagnostic::error(
-                "primus.cfg Already Exists",
+        if !HsmSettings::is_valid_name(name) {
+            diags.attribute_error(
+                AttributePath::root("hsm").index(index).attr("name"),
+                "Invalid HSM Name",
                 format!(
-                    "{p} already exists. Import it with `terraform import {TYPE_NAME}.<name> {p}` to manage it with \
-                     Terraform, or remove it and apply again.",
-                    p = path.display()
+                    "{name:?} cannot name an HSM in primus.cfg (primus.hsms.<name>): use letters, digits, `-`, `_` \
+                     and `*`, starting with a letter or `*`, e.g. \"hsm0\". Nothing was written."
                 ),
-            )
-            .at(AttributePath::root("path"))
-            .into());
+            );
         }
-        Ok(CreateResponse::new(store(path, req.planned.hsm).await?))
     }
-
-    async fn read(
-        &self,
-        req: ReadRequest<'_, Client, PrimusConfigState>,
-    ) -> Result<ReadResponse<PrimusConfigState>, Diagnostics> {
-        let mut state = req.state;
-        let Some(path) = state.path.clone().map(PathBuf::from) else {
-            return Ok(ReadResponse::gone());
-        };
-        let Some(text) = read_text(&path)? else {
-            tracing::info!(path = %path.display(), "primus.cfg no longer exists");
-            return Ok(ReadResponse::gone());
-        };
-        // Unchanged since the last write: nothing to re-derive.
-        if render(&state.hsm, &path).ok().as_deref() != Some(text.as_str()) {
-            state.hsm = match PrimusConfig::parse(&text, &path) {
-                Ok(config) => blocks_of(&config, &state.hsm),
-                // A file ppin cannot read describes no HSM; the plan writes it again.
-                Err(e) => {
-                    tracing::warn!(error = %e, "primus.cfg is invalid");
-                    Vec::new()
-                }
-            };
-        }
-        Ok(ReadResponse::found(state).with_private(req.private))
-    }
-
-    async fn update(
-        &self,
-        req: UpdateRequest<'_, Client, PrimusConfigState>,
-    ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
-        // `path` forces replacement, so the prior path is the file to write.
-        let path = req
-            .prior
-            .path
-            .or(req.planned.path)
-            .map_or_else(|| req.client.config_path(), PathBuf::from);
-        Ok(UpdateResponse::new(store(path, req.planned.hsm).await?))
-    }
-
-    async fn delete(
-        &self,
-        req: DeleteRequest<'_, Client, PrimusConfigState>,
-    ) -> Result<DeleteResponse, Diagnostics> {
-        if let Some(path) = req.prior.path.map(PathBuf::from) {
-            let target = path.clone();
-            blocking(move || primus_core::remove_file_durably(&target))
-                .await?
-                .map_err(|e| io_failure("Cannot Remove primus.cfg", &path, &e))?;
-            tracing::info!(path = %path.display(), "primus.cfg removed");
-        }
-        Ok(DeleteResponse::new())
-    }
+    diags
 }
 
-#[async_trait]
-impl ImportState<Client> for PrimusConfigResource {
-    /// The import id is the file's path; the file must be a valid `primus.cfg`.
-    async fn import(
-        &self,
-        req: ImportRequest<'_, Client>,
-    ) -> Result<ImportResponse<PrimusConfigState>, Diagnostics> {
-        let path = PathBuf::from(&req.id);
-        let config = PrimusConfig::read(&path).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(
-                "Cannot Import primus.cfg",
-                format!("{e}. Give the path of a valid primus.cfg as the import id."),
-            ))
-        })?;
-        Ok(ImportResponse::new(PrimusConfigState {
-            id: Some(req.id.clone()),
-            path: Some(req.id),
-            hsm: blocks_of(&config, &[]),
-        }))
-    }
-}
+// --------------------------------------------------- plan modification
 
 #[async_trait]
 impl ModifyPlan<Client> for PrimusConfigResource {
@@ -444,213 +505,18 @@ impl ModifyPlan<Client> for PrimusConfigResource {
     }
 }
 
-/// The `hsm` blocks as validation sees them: only their names.
-#[derive(Default, Deserialize)]
-#[serde(default)] // an absent attribute is null
-pub(crate) struct PrimusConfigConfig {
-    hsm: Field<Vec<HsmNameConfig>>,
-}
+// ------------------------------------------------ identity and listing
 
-/// The `name` of one `hsm` block, possibly unknown.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct HsmNameConfig {
-    name: Field<String>,
-}
-
-#[async_trait]
-impl ValidateConfig<Client> for PrimusConfigResource {
-    type Config = PrimusConfigConfig;
-
-    /// Refuses an HSM name `primus.cfg` cannot hold, at `hsm[i].name`,
-    /// before any plan.
-    async fn validate(&self, req: ValidateRequest<PrimusConfigConfig>) -> Diagnostics {
-        validate_names(&req.config)
+/// The identity is `{ path }`, the file it writes. There is no `list`
+/// block: nothing enumerates the `primus.cfg` files of a host.
+impl Identity<Client> for PrimusConfigResource {
+    fn identity_schema(&self) -> IdentitySchema {
+        IdentitySchema::new().attribute(
+            IdentityAttribute::required("path", Type::String)
+                .description("The path of the primus.cfg file, as the import id."),
+        )
     }
 }
-
-/// An error at `hsm[i].name` for each known name `primus.cfg` cannot hold.
-fn validate_names(config: &PrimusConfigConfig) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let hsms = config.hsm.known().map(Vec::as_slice).unwrap_or_default();
-    for (index, hsm) in (0_i64..).zip(hsms) {
-        let Some(name) = hsm.name.known() else {
-            continue;
-        };
-        if !HsmSettings::is_valid_name(name) {
-            diags.attribute_error(
-                AttributePath::root("hsm").index(index).attr("name"),
-                "Invalid HSM Name",
-                format!(
-                    "{name:?} cannot name an HSM in primus.cfg (primus.hsms.<name>): use letters, digits, `-`, `_` \
-                     and `*`, starting with a letter or `*`, e.g. \"hsm0\". Nothing was written."
-                ),
-            );
-        }
-    }
-    diags
-}
-
-mod identity;
 
 #[cfg(test)]
-mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
-    use super::*;
-
-    fn hsm(name: &str, port: i64, slots: &[(&str, i64, Option<&str>)]) -> HsmBlock {
-        HsmBlock {
-            name: name.to_owned(),
-            host: "hsm.example".to_owned(),
-            port,
-            ca_file: None,
-            priority: None,
-            slot: slots
-                .iter()
-                .map(|(user, id, proxy)| SlotBlock {
-                    user_name: (*user).to_owned(),
-                    id: *id,
-                    proxy_user: proxy.map(str::to_owned),
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn schema_matches_state_struct() {
-        PrimusConfigResource
-            .schema()
-            .check_against::<PrimusConfigState>(TYPE_NAME)
-            .unwrap();
-    }
-
-    #[test]
-    fn rendered_file_round_trips_through_ppins_parser() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("primus.cfg");
-        let mut first = hsm(
-            "hsm0",
-            2310,
-            &[("APP", 0, Some("SERVICE")), ("OTHER", 1, None)],
-        );
-        // Characters the writer must escape, and a relative CA file.
-        first.host = "odd\"host\\name".to_owned();
-        first.ca_file = Some("certs/ca.pem".to_owned());
-        let mut second = hsm("hsm1", 2311, &[("APP", 0, Some("SERVICE"))]);
-        second.priority = Some(-1);
-        let hsms = vec![first, second];
-        let text = render(&hsms, &path).unwrap();
-        let config = PrimusConfig::parse(&text, &path).unwrap();
-        assert_eq!(config.hsms()[0].host, "odd\"host\\name");
-        assert_eq!(config.hsms()[0].port, 2310);
-        assert_eq!(
-            config.hsms()[0].ca_file.as_deref(),
-            Some(dir.path().join("certs/ca.pem").as_path())
-        );
-        let app = config.user("APP").unwrap();
-        assert_eq!(app.proxy_user.as_deref(), Some("SERVICE"));
-        // Priority -1 puts hsm1 first for APP.
-        assert_eq!(app.hsms[0].name, "hsm1");
-        // Read back, the blocks are the ones written.
-        assert_eq!(blocks_of(&config, &hsms), hsms);
-    }
-
-    #[test]
-    fn import_describes_defaults_as_unset() {
-        let path = Path::new("/etc/primus/primus.cfg");
-        let hsms = vec![hsm("hsm0", 2310, &[("APP", 3, None)])];
-        let config = PrimusConfig::parse(&render(&hsms, path).unwrap(), path).unwrap();
-        assert_eq!(blocks_of(&config, &[]), hsms);
-    }
-
-    #[test]
-    fn settings_ppin_would_refuse_are_refused_before_writing() {
-        let path = Path::new("/nonexistent/primus.cfg");
-        let duplicate = vec![hsm("hsm0", 1, &[]), hsm("hsm0", 2, &[])];
-        let d = render(&duplicate, path).unwrap_err();
-        let detail = &d.iter().next().unwrap().detail;
-        assert!(detail.contains("two HSMs are named 'hsm0'"), "{detail}");
-        assert!(detail.ends_with("nothing was written."), "{detail}");
-
-        let bad_name = vec![hsm("0bad name", 1, &[])];
-        let d = render(&bad_name, path).unwrap_err();
-        assert!(d.iter().next().unwrap().detail.contains("invalid name"));
-
-        // Redundant HSMs must agree on the slot id of a shared user.
-        let disagree = vec![
-            hsm("hsm0", 1, &[("APP", 0, None)]),
-            hsm("hsm1", 1, &[("APP", 1, None)]),
-        ];
-        let d = render(&disagree, path).unwrap_err();
-        assert!(d
-            .iter()
-            .next()
-            .unwrap()
-            .detail
-            .contains("same id and proxy_user"));
-
-        let no_port = vec![hsm("hsm0", 70000, &[])];
-        let d = render(&no_port, path).unwrap_err();
-        assert!(d
-            .iter()
-            .next()
-            .unwrap()
-            .detail
-            .contains("primus.hsms.hsm0.port: 70000 is not a TCP port"));
-    }
-
-    #[test]
-    fn an_invalid_hsm_name_is_refused_at_its_block() {
-        let block = |name: Value| {
-            Value::Object(
-                [
-                    ("name".to_owned(), name),
-                    ("host".to_owned(), Value::from("h")),
-                ]
-                .into(),
-            )
-        };
-        let config = Value::Object(
-            [(
-                "hsm".to_owned(),
-                Value::List(vec![
-                    block(Value::from("hsm0")),
-                    block(Value::from("0bad name")),
-                    block(Value::Unknown),
-                ]),
-            )]
-            .into(),
-        );
-        let diags = validate_names(&tfplug::value::from_value(&config).unwrap());
-        let all: Vec<_> = diags.iter().collect();
-        assert_eq!(all.len(), 1, "{all:?}");
-        assert_eq!(all[0].summary, "Invalid HSM Name");
-        assert_eq!(
-            all[0].path,
-            Some(AttributePath::root("hsm").index(1).attr("name"))
-        );
-        assert!(all[0].detail.contains("\"0bad name\""), "{}", all[0].detail);
-        // A dynamic block over an unknown collection is checked at apply.
-        let unknown = Value::Object([("hsm".to_owned(), Value::Unknown)].into());
-        assert!(validate_names(&tfplug::value::from_value(&unknown).unwrap()).is_empty());
-    }
-
-    #[test]
-    fn atomic_write_replaces_with_mode_0640_and_remove_is_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("primus.cfg");
-        primus_core::replace_file(&path, b"one", FILE_MODE).unwrap();
-        primus_core::replace_file(&path, b"two", FILE_MODE).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, FILE_MODE);
-        // No temporary file is left behind.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        primus_core::remove_file_durably(&path).unwrap();
-        assert!(!path.exists());
-        primus_core::remove_file_durably(&path).unwrap();
-        let missing_dir = dir.path().join("no/such/dir/primus.cfg");
-        assert!(primus_core::replace_file(&missing_dir, b"x", FILE_MODE).is_err());
-    }
-}
+mod tests;

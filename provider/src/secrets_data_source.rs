@@ -21,6 +21,41 @@ const MISSING: &str = "MISSING";
 
 pub(crate) struct SecretsDataSource;
 
+// -------------------------------------------------------------- schema
+
+fn schema() -> Schema {
+    let user = Type::object([
+        ("name", Type::String),
+        ("slot_id", Type::Number),
+        ("proxy_user", Type::String),
+        ("status", Type::String),
+        ("hsms", Type::list(Type::String)),
+    ]);
+    let proxy = Type::object([
+        ("name", Type::String),
+        ("status", Type::String),
+        ("users", Type::list(Type::String)),
+    ]);
+    Schema::new()
+        .markdown_description(
+            "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
+             `.secrets.cfg` holds its secret. Nothing is decrypted and no secret is returned.",
+        )
+        .attribute(Attribute::computed("config_file", Type::String).markdown_description("The `primus.cfg` read."))
+        .attribute(
+            Attribute::computed("secrets_file", Type::String).markdown_description("The `.secrets.cfg` read."),
+        )
+        .attribute(Attribute::computed("users", Type::list(user)).markdown_description(
+            "Slot users in `primus.cfg` order: `name`, `slot_id`, `proxy_user` (null without a CloudHSM proxy), \
+             `status` (`Configured` or `MISSING`) and `hsms` (the HSM names serving it, in the order tried).",
+        ))
+        .attribute(Attribute::computed("service_proxies", Type::list(proxy)).markdown_description(
+            "Service proxy users: `name`, `status` (`Configured` or `MISSING`) and `users` (the slot users behind it).",
+        ))
+}
+
+// --------------------------------------------------------- state types
+
 /// One slot user of `primus.cfg`.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct UserEntry {
@@ -48,9 +83,7 @@ pub(crate) struct SecretsState {
     service_proxies: Option<Vec<ProxyEntry>>,
 }
 
-fn status(configured: bool) -> String {
-    if configured { CONFIGURED } else { MISSING }.to_owned()
-}
+// ---------------------------------------------------- data source impl
 
 #[async_trait]
 impl DataSource<Client> for SecretsDataSource {
@@ -61,34 +94,7 @@ impl DataSource<Client> for SecretsDataSource {
     }
 
     fn schema(&self) -> Schema {
-        let user = Type::object([
-            ("name", Type::String),
-            ("slot_id", Type::Number),
-            ("proxy_user", Type::String),
-            ("status", Type::String),
-            ("hsms", Type::list(Type::String)),
-        ]);
-        let proxy = Type::object([
-            ("name", Type::String),
-            ("status", Type::String),
-            ("users", Type::list(Type::String)),
-        ]);
-        Schema::new()
-            .markdown_description(
-                "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
-                 `.secrets.cfg` holds its secret. Nothing is decrypted and no secret is returned.",
-            )
-            .attribute(Attribute::computed("config_file", Type::String).markdown_description("The `primus.cfg` read."))
-            .attribute(
-                Attribute::computed("secrets_file", Type::String).markdown_description("The `.secrets.cfg` read."),
-            )
-            .attribute(Attribute::computed("users", Type::list(user)).markdown_description(
-                "Slot users in `primus.cfg` order: `name`, `slot_id`, `proxy_user` (null without a CloudHSM proxy), \
-                 `status` (`Configured` or `MISSING`) and `hsms` (the HSM names serving it, in the order tried).",
-            ))
-            .attribute(Attribute::computed("service_proxies", Type::list(proxy)).markdown_description(
-                "Service proxy users: `name`, `status` (`Configured` or `MISSING`) and `users` (the slot users behind it).",
-            ))
+        schema()
     }
 
     async fn read(
@@ -127,15 +133,9 @@ impl DataSource<Client> for SecretsDataSource {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_matches_state_struct() {
-        SecretsDataSource
-            .schema()
-            .check_against::<SecretsState>(TYPE_NAME)
-            .unwrap();
-    }
+fn status(configured: bool) -> String {
+    if configured { CONFIGURED } else { MISSING }.to_owned()
 }
+
+#[cfg(test)]
+mod tests;

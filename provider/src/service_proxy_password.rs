@@ -2,7 +2,7 @@
 //! `.secrets.cfg` (`ppin -p` / `ppin -x`), needed before any permanent
 //! secret of a user behind that proxy can be fetched.
 
-use ppin::{Ppin, PpinError};
+use ppin::{Listing, Ppin, PpinError, ProxyStatus};
 use secrets_cfg::{EntryKind, Password};
 use serde::{Deserialize, Serialize};
 use tfplug::{
@@ -18,9 +18,11 @@ use tfplug::{
     value::{from_value, Field, Type},
 };
 
-use crate::client::Client;
+use crate::client::{Client, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
-use crate::diagnostics::{fail, plan_check, plan_warning, planning_door};
+use crate::diagnostics::fail;
+use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
+use crate::planning::PlanCheck;
 
 pub(crate) const TYPE_NAME: &str = "primus_service_proxy_password";
 
@@ -29,9 +31,64 @@ const PASSWORD: PasswordPair = PasswordPair {
     write_only: "password_wo",
 };
 
-mod listing;
-
 pub(crate) struct ServiceProxyPasswordResource;
+
+// -------------------------------------------------------------- schema
+
+fn schema() -> Schema {
+    Schema::new()
+        .markdown_description(
+            "The password of a CloudHSM service proxy user, stored ciphered in `.secrets.cfg` as `ppin -p` does \
+             (`ppin -x` on destroy). CloudHSM requires it before the permanent secret of any user behind the \
+             proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
+             not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
+             that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
+             and its permissions).\n\n\
+             Without `password` (or `password_wo`), creating adopts the password already stored for the proxy \
+             user (e.g. with `ppin -p` by hand), changing nothing; a proxy user with no stored password then \
+             fails the plan. With a password, a stored one is not silently overwritten: import it. See the \
+             guide [Adopting hosts onboarded with ppin](../guides/adopting-hosts.md).",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .use_state_for_unknown()
+                .description("The proxy user name; also the import id."),
+        )
+        .attribute(
+            Attribute::required("proxy_user", Type::String)
+                .requires_replace()
+                .validator(validators::string_length(1, 256))
+                .markdown_description("The service proxy user (`proxy_user` of a slot in `primus.cfg`). Changing it replaces the resource."),
+        )
+        .attribute(Attribute::optional(PASSWORD.plain, Type::String).sensitive().markdown_description(
+            "The service proxy password; leave it unset to adopt the stored one. Kept in the state as a \
+             sensitive value; with Terraform 1.11 or later prefer `password_wo`.",
+        ))
+        .attribute(
+            Attribute::optional(PASSWORD.write_only, Type::String)
+                .write_only(WriteOnlyFallback::Reject)
+                .markdown_description(
+                    "Write-only twin of `password` (Terraform 1.11 or later): never stored in plan or state. Needs \
+                     `password_wo_version`; older Terraform versions refuse it.",
+                ),
+        )
+        .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
+            "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
+             whose changes Terraform cannot see; refused without a password.",
+        ))
+        .attribute(
+            Attribute::computed("users", Type::list(Type::String))
+                .use_state_for_unknown()
+                .markdown_description("The slot users behind this proxy in `primus.cfg`."),
+        )
+        .attribute(
+            Attribute::computed("status", Type::String)
+                .use_state_for_unknown()
+                .markdown_description("`Configured` while the password is in `.secrets.cfg`."),
+        )
+}
+
+// --------------------------------------------------------- state types
 
 /// The attributes of `primus_service_proxy_password`.
 #[derive(Default, Serialize, Deserialize)]
@@ -45,8 +102,158 @@ pub(crate) struct ServiceProxyPasswordState {
     status: Option<String>,
 }
 
-fn proxy_path() -> Option<AttributePath> {
-    Some(AttributePath::root("proxy_user"))
+impl ServiceProxyPasswordState {
+    /// Only the names: what an import knows before `read`, and what a
+    /// presence check carries (never a password).
+    fn named(proxy_user: String) -> Self {
+        ServiceProxyPasswordState {
+            proxy_user,
+            ..Default::default()
+        }
+    }
+
+    /// `self` with `id`, `users` and `status` as `ppin -l` shows a stored password.
+    fn stored(mut self, proxy: ProxyStatus) -> Self {
+        self.id = Some(self.proxy_user.clone());
+        self.users = Some(proxy.users);
+        self.status = Some(CONFIGURED.to_owned());
+        self
+    }
+}
+
+/// The attributes validation looks at, typed.
+#[derive(Default, Deserialize)]
+#[serde(default)] // an absent attribute is null
+pub(crate) struct ServiceProxyPasswordConfig {
+    password: Field<Password>,
+    password_wo: Field<Password>,
+    password_wo_version: Field<i64>,
+}
+
+impl ServiceProxyPasswordConfig {
+    fn password(&self) -> Supplied<'_> {
+        Supplied {
+            plain: &self.password,
+            write_only: &self.password_wo,
+            version: &self.password_wo_version,
+        }
+    }
+}
+
+// ------------------------------------------------------- resource impl
+
+#[async_trait]
+impl Resource<Client> for ServiceProxyPasswordResource {
+    type State = ServiceProxyPasswordState;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(
+        &self,
+        req: CreateRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
+        let planned = req.planned;
+        let names = ServiceProxyPasswordState::named(planned.proxy_user.clone());
+        let stored = self.current(req.client, names).await?;
+        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
+        let Some(password) = password else {
+            // No password: adopt the stored one (e.g. added with `ppin -p` by hand), or there is nothing to store.
+            let ppin = req.client.ppin(TYPE_NAME)?;
+            let adopted = stored.ok_or_else(|| nothing_to_adopt(ppin, &planned.proxy_user))?;
+            tracing::info!(proxy_user = %planned.proxy_user, "existing service proxy password adopted");
+            return Ok(
+                CreateResponse::new(adopted).with_warning(adopted_warning(&planned.proxy_user))
+            );
+        };
+        // `ppin -p` overwrites; Terraform must not silently replace (and later delete) a stored password.
+        if stored.is_some() {
+            let mut diags = Diagnostics::new();
+            diags.attribute_error(
+                AttributePath::root("proxy_user"),
+                "Service Proxy Password Already Configured",
+                format!(
+                    "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
+                     to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
+                    req.client.door().secrets_file().display(),
+                    p = planned.proxy_user
+                ),
+            );
+            return Err(diags);
+        }
+        Ok(CreateResponse::new(
+            self.store(req.client, password, planned).await?,
+        ))
+    }
+
+    async fn read(
+        &self,
+        req: ReadRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<ReadResponse<ServiceProxyPasswordState>, Diagnostics> {
+        match self.current(req.client, req.state).await? {
+            Some(state) => Ok(ReadResponse::found(state).with_private(req.private)),
+            None => Ok(ReadResponse::gone()),
+        }
+    }
+
+    async fn update(
+        &self,
+        req: UpdateRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<UpdateResponse<ServiceProxyPasswordState>, Diagnostics> {
+        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
+        let state = match password {
+            Some(password) => self.store(req.client, password, req.planned).await?,
+            // The password left the configuration: the stored one stays, nothing to send.
+            None => self.refreshed(req.client, req.planned).await?,
+        };
+        Ok(UpdateResponse::new(state))
+    }
+
+    async fn delete(
+        &self,
+        req: DeleteRequest<'_, Client, ServiceProxyPasswordState>,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let proxy_user = &req.prior.proxy_user;
+        let removed = req
+            .client
+            .ppin(TYPE_NAME)?
+            .proxy_remove(proxy_user)
+            .await
+            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+        tracing::info!(proxy_user = %proxy_user, removed, "service proxy password removed");
+        Ok(DeleteResponse::new())
+    }
+}
+
+#[async_trait]
+impl ImportState<Client> for ServiceProxyPasswordResource {
+    /// The import id is the proxy user name; `read` checks the password is stored.
+    async fn import(
+        &self,
+        req: ImportRequest<'_, Client>,
+    ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
+        req.client
+            .ppin(TYPE_NAME)?
+            .proxy_user(&req.id)
+            .map_err(|e| fail(&e, TYPE_NAME, None))?;
+        let mut state = ServiceProxyPasswordState::named(req.id);
+        state.id = Some(state.proxy_user.clone());
+        Ok(ImportResponse::new(state))
+    }
+}
+
+#[async_trait]
+impl ValidateConfig<Client> for ServiceProxyPasswordResource {
+    type Config = ServiceProxyPasswordConfig;
+
+    async fn validate(&self, req: ValidateRequest<ServiceProxyPasswordConfig>) -> Diagnostics {
+        validate_config(&req.config)
+    }
 }
 
 impl ServiceProxyPasswordResource {
@@ -125,61 +332,6 @@ fn unknown_proxy(ppin: &Ppin, proxy_user: &str) -> PpinError {
     }
 }
 
-#[async_trait]
-impl ModifyPlan<Client> for ServiceProxyPasswordResource {
-    /// A create is checked as `ppin -p` checks it first: a proxy user missing
-    /// from `primus.cfg`, or no password for a proxy user whose password
-    /// `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg` or key
-    /// that cannot take it is a warning.
-    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
-        let mut plan = req.plan;
-        let (Some(client), Some(ppin)) = (req.client, planning_door(req.client, TYPE_NAME)?) else {
-            return Ok(plan);
-        };
-        if !req.prior.is_null() {
-            return Ok(plan);
-        }
-        // An unknown proxy user (set from another resource) cannot be checked yet.
-        let Ok(planned) = from_value::<ServiceProxyPasswordState>(plan.planned()) else {
-            return Ok(plan);
-        };
-        let proxy_user = &planned.proxy_user;
-        let sets_password = from_value::<ServiceProxyPasswordConfig>(&req.config)
-            .map_or(true, |c| c.password().is_set());
-        if sets_password {
-            if let Err(e) = ppin.check_before_proxy_add(proxy_user).await {
-                plan_check(client, &mut plan, &e, TYPE_NAME, proxy_path())?;
-            }
-            return Ok(plan);
-        }
-        ppin.proxy_user(proxy_user)
-            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
-        match ppin
-            .stored_locally(EntryKind::ServiceProxy, proxy_user)
-            .await
-        {
-            Ok(Some(false)) => Err(nothing_to_adopt(ppin, proxy_user)),
-            // Stored, or known only to the vendor's ppin: the apply decides.
-            Ok(_) => Ok(plan),
-            Err(e) => {
-                plan.warn(plan_warning(&e, TYPE_NAME, proxy_path()));
-                Ok(plan)
-            }
-        }
-    }
-}
-
-/// The error of a create with no password for a proxy user whose password
-/// is not stored yet.
-fn nothing_to_adopt(ppin: &Ppin, proxy_user: &str) -> Diagnostics {
-    PASSWORD.missing(format!(
-        "Service proxy user '{proxy_user}' has no password in {store} to adopt, so creating it needs {password}. \
-         Set it, or store it on this host with `ppin -p -e {proxy_user}` so that Terraform adopts it.",
-        store = ppin.secrets_file().display(),
-        password = PASSWORD.spelled(),
-    ))
-}
-
 /// The warning of a create that found the proxy password already stored
 /// and adopted it.
 fn adopted_warning(proxy_user: &str) -> Diagnostic {
@@ -194,198 +346,19 @@ fn adopted_warning(proxy_user: &str) -> Diagnostic {
     .at(AttributePath::root("proxy_user"))
 }
 
-#[async_trait]
-impl Resource<Client> for ServiceProxyPasswordResource {
-    type State = ServiceProxyPasswordState;
-
-    fn type_name(&self) -> &str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> Schema {
-        Schema::new()
-            .markdown_description(
-                "The password of a CloudHSM service proxy user, stored ciphered in `.secrets.cfg` as `ppin -p` does \
-                 (`ppin -x` on destroy). CloudHSM requires it before the permanent secret of any user behind the \
-                 proxy can be fetched, so make those `primus_permanent_secret` resources depend on it. The HSM is \
-                 not contacted: a wrong password shows at the next permanent secret or connection test. A plan \
-                 that creates it warns when `.secrets.cfg` could not be written (file type, directory, lock, key \
-                 and its permissions).\n\n\
-                 Without `password` (or `password_wo`), creating adopts the password already stored for the proxy \
-                 user (e.g. with `ppin -p` by hand), changing nothing; a proxy user with no stored password then \
-                 fails the plan. With a password, a stored one is not silently overwritten: import it. See the \
-                 guide [Adopting hosts onboarded with ppin](../guides/adopting-hosts.md).",
-            )
-            .attribute(
-                Attribute::computed("id", Type::String)
-                    .use_state_for_unknown()
-                    .description("The proxy user name; also the import id."),
-            )
-            .attribute(
-                Attribute::required("proxy_user", Type::String)
-                    .requires_replace()
-                    .validator(validators::string_length(1, 256))
-                    .markdown_description("The service proxy user (`proxy_user` of a slot in `primus.cfg`). Changing it replaces the resource."),
-            )
-            .attribute(Attribute::optional(PASSWORD.plain, Type::String).sensitive().markdown_description(
-                "The service proxy password; leave it unset to adopt the stored one. Kept in the state as a \
-                 sensitive value; with Terraform 1.11 or later prefer `password_wo`.",
-            ))
-            .attribute(
-                Attribute::optional(PASSWORD.write_only, Type::String)
-                    .write_only(WriteOnlyFallback::Reject)
-                    .markdown_description(
-                        "Write-only twin of `password` (Terraform 1.11 or later): never stored in plan or state. Needs \
-                         `password_wo_version`; older Terraform versions refuse it.",
-                    ),
-            )
-            .attribute(Attribute::optional(VERSION, Type::Number).markdown_description(
-                "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
-                 whose changes Terraform cannot see; refused without a password.",
-            ))
-            .attribute(
-                Attribute::computed("users", Type::list(Type::String))
-                    .use_state_for_unknown()
-                    .markdown_description("The slot users behind this proxy in `primus.cfg`."),
-            )
-            .attribute(
-                Attribute::computed("status", Type::String)
-                    .use_state_for_unknown()
-                    .markdown_description("`Configured` while the password is in `.secrets.cfg`."),
-            )
-    }
-
-    async fn create(
-        &self,
-        req: CreateRequest<'_, Client, ServiceProxyPasswordState>,
-    ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
-        let planned = req.planned;
-        let stored = self.current(req.client, planned.clone_names()).await?;
-        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
-        let Some(password) = password else {
-            // No password: adopt the stored one (e.g. added with `ppin -p` by hand), or there is nothing to store.
-            let ppin = req.client.ppin(TYPE_NAME)?;
-            let adopted = stored.ok_or_else(|| nothing_to_adopt(ppin, &planned.proxy_user))?;
-            tracing::info!(proxy_user = %planned.proxy_user, "existing service proxy password adopted");
-            return Ok(
-                CreateResponse::new(adopted).with_warning(adopted_warning(&planned.proxy_user))
-            );
-        };
-        // `ppin -p` overwrites; Terraform must not silently replace (and later delete) a stored password.
-        if stored.is_some() {
-            let mut diags = Diagnostics::new();
-            diags.attribute_error(
-                AttributePath::root("proxy_user"),
-                "Service Proxy Password Already Configured",
-                format!(
-                    "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
-                     to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.door().secrets_file().display(),
-                    p = planned.proxy_user
-                ),
-            );
-            return Err(diags);
-        }
-        Ok(CreateResponse::new(
-            self.store(req.client, password, planned).await?,
-        ))
-    }
-
-    async fn read(
-        &self,
-        req: ReadRequest<'_, Client, ServiceProxyPasswordState>,
-    ) -> Result<ReadResponse<ServiceProxyPasswordState>, Diagnostics> {
-        match self.current(req.client, req.state).await? {
-            Some(state) => Ok(ReadResponse::found(state).with_private(req.private)),
-            None => Ok(ReadResponse::gone()),
-        }
-    }
-
-    async fn update(
-        &self,
-        req: UpdateRequest<'_, Client, ServiceProxyPasswordState>,
-    ) -> Result<UpdateResponse<ServiceProxyPasswordState>, Diagnostics> {
-        let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
-        let state = match password {
-            Some(password) => self.store(req.client, password, req.planned).await?,
-            // The password left the configuration: the stored one stays, nothing to send.
-            None => self.refreshed(req.client, req.planned).await?,
-        };
-        Ok(UpdateResponse::new(state))
-    }
-
-    async fn delete(
-        &self,
-        req: DeleteRequest<'_, Client, ServiceProxyPasswordState>,
-    ) -> Result<DeleteResponse, Diagnostics> {
-        let proxy_user = &req.prior.proxy_user;
-        let removed = req
-            .client
-            .ppin(TYPE_NAME)?
-            .proxy_remove(proxy_user)
-            .await
-            .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
-        tracing::info!(proxy_user = %proxy_user, removed, "service proxy password removed");
-        Ok(DeleteResponse::new())
-    }
+/// The error of a create with no password for a proxy user whose password
+/// is not stored yet.
+fn nothing_to_adopt(ppin: &Ppin, proxy_user: &str) -> Diagnostics {
+    PASSWORD.missing(format!(
+        "Service proxy user '{proxy_user}' has no password in {store} to adopt, so creating it needs {password}. \
+         Set it, or store it on this host with `ppin -p -e {proxy_user}` so that Terraform adopts it.",
+        store = ppin.secrets_file().display(),
+        password = PASSWORD.spelled(),
+    ))
 }
 
-impl ServiceProxyPasswordState {
-    /// Only the names, for a presence check that must not carry passwords along.
-    fn clone_names(&self) -> ServiceProxyPasswordState {
-        ServiceProxyPasswordState {
-            proxy_user: self.proxy_user.clone(),
-            ..Default::default()
-        }
-    }
-}
-
-#[async_trait]
-impl ImportState<Client> for ServiceProxyPasswordResource {
-    /// The import id is the proxy user name; `read` checks the password is stored.
-    async fn import(
-        &self,
-        req: ImportRequest<'_, Client>,
-    ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
-        req.client
-            .ppin(TYPE_NAME)?
-            .proxy_user(&req.id)
-            .map_err(|e| fail(&e, TYPE_NAME, None))?;
-        let state = ServiceProxyPasswordState {
-            id: Some(req.id.clone()),
-            proxy_user: req.id,
-            ..Default::default()
-        };
-        Ok(ImportResponse::new(state))
-    }
-}
-
-/// The attributes validation looks at, typed.
-#[derive(Default, Deserialize)]
-#[serde(default)] // an absent attribute is null
-pub(crate) struct ServiceProxyPasswordConfig {
-    password: Field<Password>,
-    password_wo: Field<Password>,
-    password_wo_version: Field<i64>,
-}
-
-#[async_trait]
-impl ValidateConfig<Client> for ServiceProxyPasswordResource {
-    type Config = ServiceProxyPasswordConfig;
-
-    async fn validate(&self, req: ValidateRequest<ServiceProxyPasswordConfig>) -> Diagnostics {
-        validate_config(&req.config)
-    }
-}
-
-impl ServiceProxyPasswordConfig {
-    fn password(&self) -> Supplied<'_> {
-        Supplied {
-            plain: &self.password,
-            write_only: &self.password_wo,
-            version: &self.password_wo_version,
-        }
-    }
+fn proxy_path() -> Option<AttributePath> {
+    Some(AttributePath::root("proxy_user"))
 }
 
 /// At most one of `password` / `password_wo` (none adopts the stored
@@ -398,30 +371,65 @@ fn validate_config(config: &ServiceProxyPasswordConfig) -> Diagnostics {
     diags
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplug::value::{from_value, Value};
+// --------------------------------------------------- plan modification
 
-    #[test]
-    fn schema_matches_state_struct() {
-        ServiceProxyPasswordResource
-            .schema()
-            .check_against::<ServiceProxyPasswordState>(TYPE_NAME)
-            .unwrap();
-    }
-
-    #[test]
-    fn no_password_adopts_but_a_version_needs_one() {
-        let mut config: std::collections::BTreeMap<_, _> =
-            [("proxy_user".to_owned(), Value::from("SERVICE"))].into();
-        let diags = validate_config(&from_value(&Value::Object(config.clone())).unwrap());
-        assert!(diags.is_empty(), "{diags:?}");
-        config.insert(VERSION.to_owned(), Value::from(2_i64));
-        let diags = validate_config(&from_value(&Value::Object(config)).unwrap());
-        assert_eq!(
-            diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(),
-            ["Version Trigger Without Password"]
-        );
+#[async_trait]
+impl ModifyPlan<Client> for ServiceProxyPasswordResource {
+    /// A create is checked as `ppin -p` checks it first: a proxy user missing
+    /// from `primus.cfg`, or no password for a proxy user whose password
+    /// `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg` or key
+    /// that cannot take it is a warning.
+    async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
+        let Some(mut check) = PlanCheck::<ServiceProxyPasswordState>::open(&req, TYPE_NAME)? else {
+            return Ok(req.plan);
+        };
+        if !req.prior.is_null() {
+            return Ok(check.into_plan(req.plan));
+        }
+        let proxy_user = check.planned.proxy_user.clone();
+        let sets_password = from_value::<ServiceProxyPasswordConfig>(&req.config)
+            .map_or(true, |c| c.password().is_set());
+        if sets_password {
+            let checked = check.ppin.check_before_proxy_add(&proxy_user).await;
+            check.preflight(checked, proxy_path())?;
+        } else {
+            check
+                .ppin
+                .proxy_user(&proxy_user)
+                .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
+            check
+                .adoptable(EntryKind::ServiceProxy, &proxy_user, proxy_path(), |ppin| {
+                    nothing_to_adopt(ppin, &proxy_user)
+                })
+                .await?;
+        }
+        Ok(check.into_plan(req.plan))
     }
 }
+
+// ------------------------------------------------ identity and listing
+
+impl SecretsEntryResource for ServiceProxyPasswordResource {
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const NAME_ATTRIBUTE: &'static str = "proxy_user";
+    const NAME_DESCRIPTION: &'static str =
+        "The CloudHSM service proxy user whose password this is.";
+
+    /// The service proxy users whose password is stored.
+    fn stored(listing: Listing, _: &Ppin) -> Vec<(String, ServiceProxyPasswordState)> {
+        listing
+            .proxies
+            .into_iter()
+            .filter(|p| p.configured)
+            .map(|p| {
+                let state = ServiceProxyPasswordState::named(p.proxy_user.clone()).stored(p);
+                (state.proxy_user.clone(), state)
+            })
+            .collect()
+    }
+}
+
+listed_as_secrets_entries!(ServiceProxyPasswordResource);
+
+#[cfg(test)]
+mod tests;

@@ -6,10 +6,7 @@ use primus_core::libconfig::{parse, write};
 /// Any input: the reader must not panic; an error must point inside the
 /// text; a document must write, read back equal, and write identically again.
 pub(crate) fn check(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match parse(text) {
+    match parse(data) {
         Ok(doc) => {
             let canonical = write(&doc).expect("every parsed document can be written");
             let again = parse(&canonical).expect("canonical output parses");
@@ -21,16 +18,18 @@ pub(crate) fn check(data: &[u8]) {
             );
         }
         Err(e) => {
-            let lines = text.split('\n').count();
+            assert_eq!(e.file, None, "no file is included from text");
+            let lines = data.split(|&b| b == b'\n').count();
             assert!(
                 e.line >= 1 && e.line <= lines,
                 "error line {} outside 1..={lines}",
                 e.line
             );
-            let line_len = text
-                .split('\n')
+            // Columns count characters: UTF-8 continuation bytes do not count.
+            let line_len = data
+                .split(|&b| b == b'\n')
                 .nth(e.line - 1)
-                .map_or(0, |l| l.chars().count());
+                .map_or(0, |l| l.iter().filter(|&&b| b & 0xC0 != 0x80).count());
             assert!(
                 e.column >= 1 && e.column <= line_len + 1,
                 "error column {} outside line of {line_len}",

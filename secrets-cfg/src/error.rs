@@ -113,8 +113,9 @@ pub enum Error {
     Syntax {
         /// The secrets file that failed to parse.
         path: PathBuf,
-        /// Where and why parsing stopped.
-        source: ParseError,
+        /// Where and why parsing stopped (boxed: it may name an included
+        /// file, and every error of the crate carries this one).
+        source: Box<ParseError>,
     },
     /// The file is libconfig but not shaped like a secrets file.
     #[error("{path}: {problem}; fix the file or restore it from a backup")]

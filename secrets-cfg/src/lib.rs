@@ -58,3 +58,8 @@ pub use key::{KeySource, SECRETS_KEY_ENV};
 pub use locate::{locate, SECRETS_CFG_DEFAULT_PATHS, SECRETS_CFG_ENV};
 pub use primus_core::{Password, Secret};
 pub use store::{CheckReport, EntryFailure, SecretsStore, Transaction, NEW_FILE_MODE};
+
+/// The README's examples are doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -170,7 +170,7 @@ impl Model {
         })?;
         let mut doc = libconfig::parse(text).map_err(|source| Error::Syntax {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         match doc.get("version") {
             Some(Value::String(v)) if v == FILE_VERSION => {}

@@ -1,8 +1,9 @@
 //! `provider::primus::setup_password_valid` in a variable's `validation`
-//! block, on Terraform 1.15.5 (provider functions need 1.8+): a
-//! well-formed password passes, a malformed one fails the plan at the
-//! variable, and neither reaches the HSM; and in `terraform test` with
-//! `mock_provider`, whose function calls still go to the real provider.
+//! block, on Terraform 1.15.5 (provider functions need 1.8+;
+//! `scripts/compat.sh` runs them on 1.8 to 1.14 too): a well-formed password
+//! passes, a malformed one fails the plan at the variable, and neither
+//! reaches the HSM; and in `terraform test` with `mock_provider`, whose
+//! function calls still go to the real provider.
 
 use acceptance_tests::{unwrap_lines, Fixture, Terraform};
 use hsm_sim::SimConfig;
@@ -33,6 +34,15 @@ resource "primus_permanent_secret" "app" {{
     )
 }
 
+/// The minor release of the Terraform that runs `f` (`TF_ACC_TERRAFORM` may
+/// name another than 1.15.5).
+fn terraform_minor(f: &Fixture) -> u32 {
+    let out = f.terraform(&["version", "-json"]);
+    let version: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let text = version["terraform_version"].as_str().unwrap();
+    text.split('.').nth(1).unwrap().parse().unwrap()
+}
+
 fn plan(f: &Fixture, setup_password: &str) -> tfplug::testing::TfOutput {
     let var = format!("-var=setup_password={setup_password}");
     f.terraform(&["plan", "-no-color", "-input=false", &var])
@@ -54,10 +64,20 @@ fn setup_password_valid_in_a_variable_validation() {
     assert!(errors.contains("Invalid value for variable"), "{errors}");
     assert!(errors.contains("variable \"setup_password\""), "{errors}");
     assert!(errors.contains("five groups of five"), "{errors}");
-    assert!(
-        !errors.contains(MALFORMED),
-        "a sensitive value was shown: {errors}"
-    );
+    // Terraform before 1.13 quotes a sensitive variable's value when one of its
+    // validation rules fails, whatever the condition calls (measured on 1.8.4 to
+    // 1.12.2 with a plain `length()` too); the README warns about it.
+    if terraform_minor(&f) >= 13 {
+        assert!(
+            !errors.contains(MALFORMED),
+            "a sensitive value was shown: {errors}"
+        );
+    } else {
+        assert!(
+            errors.contains(&format!("var.setup_password is \"{MALFORMED}\"")),
+            "this Terraform no longer shows the value: update the README and this test: {errors}"
+        );
+    }
 
     // Null is the function's own error, pointing at its argument.
     std::fs::write(

@@ -7,8 +7,11 @@
 //! every release), resource identity and `terraform query` (`identity`,
 //! `query`), provider functions (`functions`) and actions (`actions`), which
 //! need Terraform 1.8 to 1.14: 1.15.5 only; and the kill tests of `kill`
-//! (1.0.3 only, see there); the Ctrl-C test runs on both. One test binary,
-//! so the tests run in parallel (each in its own simulator and directory).
+//! (1.0.3 only, see there); the Ctrl-C test runs on both. `registry`
+//! installs a signed release from a local registry and network mirror on
+//! both. `TF_ACC_TERRAFORM` runs the 1.15.5 tests on another release
+//! (`scripts/compat.sh`). One test binary, so the tests run in parallel
+//! (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod actions;
@@ -25,6 +28,7 @@ mod permanent_secret;
 mod plan_checks;
 mod primus_config;
 mod query;
+mod registry;
 mod reliability;
 mod schema;
 mod secrets_in_logs;

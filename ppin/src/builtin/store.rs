@@ -5,6 +5,7 @@
 use secrets_cfg::{EntryKind, EntrySummary, Password, Secret, SecretsStore};
 
 use super::BuiltinEngine;
+use crate::blocking::off_async_threads;
 use crate::config::SlotUser;
 use crate::error::PpinError;
 
@@ -22,16 +23,12 @@ impl BuiltinEngine {
         call: impl FnOnce(SecretsStore) -> secrets_cfg::Result<T> + Send + 'static,
     ) -> Result<T, PpinError> {
         let store = self.store.clone();
-        let joined = tokio::task::spawn_blocking(move || call(store)).await;
-        let result = match joined {
-            Ok(result) => result,
-            // A panic in the store is a bug; carry it on rather than hide it.
-            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-        };
-        result.map_err(|source| PpinError::Secrets {
-            user: user.map(str::to_owned),
-            source,
-        })
+        off_async_threads(move || call(store))
+            .await
+            .map_err(|source| PpinError::Secrets {
+                user: user.map(str::to_owned),
+                source,
+            })
     }
 
     pub(super) async fn entries(&self) -> Result<Vec<EntrySummary>, PpinError> {

@@ -1,5 +1,6 @@
 //! Reading `primus.cfg`: the libconfig tree to a [`PrimusConfig`].
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use primus_core::libconfig::{Group, Value};
@@ -96,9 +97,9 @@ impl Reader<'_> {
         let setting = format!("{parent}.{key}");
         let number = match group.get(key) {
             None => return Ok(None),
-            Some(Value::Int(n)) => Some(*n),
             Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
-            Some(_) => None,
+            // `int` or `int64` (`2310L`).
+            Some(other) => other.as_int(),
         };
         let out_of_range = || {
             self.invalid(
@@ -118,12 +119,8 @@ impl Reader<'_> {
             .ok_or_else(|| self.invalid("primus.hsms", "missing: list the HSMs here"))?;
         let mut hsms = Vec::new();
         let mut slots_of_hsm = Vec::new();
-        for (position, (name, group)) in self
-            .entries("primus.hsms", hsms_value)?
-            .into_iter()
-            .enumerate()
-        {
-            hsms.push(self.hsm(position, &name, group, default_ca.as_deref())?);
+        for (name, group) in self.entries("primus.hsms", hsms_value)? {
+            hsms.push(self.hsm(&name, group, default_ca.as_deref())?);
             let slots = group.get("slots").ok_or_else(|| {
                 self.invalid(
                     &format!("{name}.slots"),
@@ -136,10 +133,27 @@ impl Reader<'_> {
             return Err(self.invalid("primus.hsms", "no HSM configured"));
         }
         let mut users: Vec<SlotUser> = Vec::new();
+        // Each user's slot ids on each of its HSMs, in file order.
+        let mut ids_on_hsms: HashMap<String, Vec<(String, Vec<u32>)>> = HashMap::new();
         for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
+            let mut ids = SlotIds::default();
             for (name, slot) in slots {
-                self.add_slot(&mut users, hsm, &name, slot)?;
+                let (user_name, slot_id) = self.add_slot(&mut users, &mut ids, hsm, &name, slot)?;
+                let on_hsms = ids_on_hsms.entry(user_name).or_default();
+                match on_hsms.last_mut() {
+                    Some((last, ids)) if *last == hsm.name => ids.push(slot_id),
+                    _ => on_hsms.push((hsm.name.clone(), vec![slot_id])),
+                }
             }
+        }
+        for user in &mut users {
+            let on_hsms = ids_on_hsms.remove(&user.user_name).unwrap_or_default();
+            self.check_redundant_slots(&user.user_name, &on_hsms)?;
+            user.slot_ids = on_hsms
+                .into_iter()
+                .next()
+                .map(|(_, ids)| ids)
+                .unwrap_or_default();
         }
         for user in &mut users {
             // Stable: equal priorities keep file order.
@@ -163,14 +177,8 @@ impl Reader<'_> {
         }
     }
 
-    /// The HSM at `position` of `primus.hsms`, setting `name`.
-    fn hsm(
-        &self,
-        position: usize,
-        name: &str,
-        group: &Group,
-        default_ca: Option<&str>,
-    ) -> Result<Hsm, ConfigError> {
+    /// The HSM of `primus.hsms` at setting `name`.
+    fn hsm(&self, name: &str, group: &Group, default_ca: Option<&str>) -> Result<Hsm, ConfigError> {
         let host = self.required_string(group, name, "host")?;
         let port = self.number::<u16>(group, name, "port")?.ok_or_else(|| {
             self.invalid(&format!("{name}.port"), "missing: every HSM needs a port")
@@ -182,9 +190,8 @@ impl Reader<'_> {
                 let dir = self.path.parent().unwrap_or(Path::new(""));
                 dir.join(file)
             });
-        let priority = self
-            .number::<i64>(group, name, "priority")?
-            .unwrap_or(position as i64);
+        // The vendor's default: 0, the highest priority.
+        let priority = self.number::<i64>(group, name, "priority")?.unwrap_or(0);
         // `hsm0` for a group entry, `hsms[0]` for a list entry.
         let short_name = name
             .strip_prefix("primus.hsms.")
@@ -200,47 +207,97 @@ impl Reader<'_> {
         })
     }
 
-    /// Adds the slot `name` of `hsm` to `users`: a new user, or one more
-    /// redundant HSM of a user already seen.
+    /// Adds the slot `name` of `hsm` to `users`: a new user, one more slot
+    /// of a user (the vendor allows one partition in several slots of an HSM,
+    /// to parallelize access), or one more redundant HSM of a user.
     fn add_slot(
         &self,
         users: &mut Vec<SlotUser>,
+        ids: &mut SlotIds,
         hsm: &Hsm,
         name: &str,
         slot: &Group,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(String, u32), ConfigError> {
         let user_name = self.required_string(slot, name, "user_name")?;
         let slot_id = self.number::<u32>(slot, name, "id")?.ok_or_else(|| {
             self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
         })?;
         let proxy_user = self.string(slot, name, "proxy_user")?;
+        // The vendor's rule: the slots of one HSM have distinct ids.
+        if let Some((other_user, other_slot)) = ids.get(&slot_id) {
+            let problem = if *other_user == user_name {
+                format!(
+                    "slot id {slot_id} of HSM {} is given to '{user_name}' twice (also in \
+                     {other_slot}); give each slot of an HSM its own id",
+                    hsm.name
+                )
+            } else {
+                format!(
+                    "slot id {slot_id} of HSM {} is given to both '{other_user}' (in {other_slot}) \
+                     and '{user_name}'; give each slot of an HSM its own id",
+                    hsm.name
+                )
+            };
+            return Err(self.invalid(name, problem));
+        }
+        ids.insert(slot_id, (user_name.clone(), name.to_owned()));
         let Some(user) = users.iter_mut().find(|u| u.user_name == user_name) else {
             users.push(SlotUser {
-                user_name,
+                user_name: user_name.clone(),
                 slot_id,
+                slot_ids: Vec::new(),
                 proxy_user,
                 hsms: vec![hsm.clone()],
             });
-            return Ok(());
+            return Ok((user_name, slot_id));
         };
-        // Redundant HSMs share one credential, so they must describe the same slot.
-        if user.hsms.iter().any(|h| h.name == hsm.name) {
-            return Err(self.invalid(
-                name,
-                format!("user '{user_name}' appears twice in this HSM"),
-            ));
-        }
-        if user.slot_id != slot_id || user.proxy_user != proxy_user {
+        // Every slot of a user shares its one credential, so one proxy_user.
+        if user.proxy_user != proxy_user {
             return Err(self.invalid(
                 name,
                 format!(
-                    "user '{user_name}' is also on HSM {} with a different slot id or proxy_user; \
-                     redundant HSMs of one user must use the same id and proxy_user",
+                    "user '{user_name}' is also in a slot of HSM {} with a different proxy_user; \
+                     every slot of one user must use the same proxy_user",
                     user.hsms[0].name
                 ),
             ));
         }
-        user.hsms.push(hsm.clone());
-        Ok(())
+        if !user.hsms.iter().any(|h| h.name == hsm.name) {
+            user.hsms.push(hsm.clone());
+        }
+        Ok((user_name, slot_id))
+    }
+
+    /// Redundant HSMs of one user serve the same slots, so they must give it
+    /// the same slot ids (`on_hsms`: the ids on each HSM, in file order).
+    fn check_redundant_slots(
+        &self,
+        user_name: &str,
+        on_hsms: &[(String, Vec<u32>)],
+    ) -> Result<(), ConfigError> {
+        let Some((first_hsm, first_ids)) = on_hsms.first() else {
+            return Ok(());
+        };
+        let sorted = |ids: &[u32]| {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids
+        };
+        match on_hsms[1..]
+            .iter()
+            .find(|(_, ids)| sorted(ids) != sorted(first_ids))
+        {
+            None => Ok(()),
+            Some((hsm, ids)) => Err(self.invalid(
+                &format!("primus.hsms.{hsm}.slots"),
+                format!(
+                    "user '{user_name}' has slot ids {ids:?} on HSM {hsm} but {first_ids:?} on \
+                     HSM {first_hsm}; redundant HSMs of one user must give it the same slot ids"
+                ),
+            )),
+        }
     }
 }
+
+/// The slot ids given so far on one HSM: the user and the setting of each.
+type SlotIds = HashMap<u32, (String, String)>;

@@ -130,6 +130,10 @@ kinds! {
     /// A Securosys code (0x8nnnnnnn) the vendor's table does not list, or a
     /// code of no documented class; reported with its number.
     UnknownVendorCode => "unknown_vendor_code",
+    /// The SSH connection to the host running the tool failed (host key,
+    /// authentication, timeout, dropped connection), or the host lacks what
+    /// a run needs (the tool, `flock`, a `sudo` rule).
+    RemoteHost => "remote_host",
 }
 
 impl PpinErrorKind {
@@ -335,6 +339,9 @@ impl PpinErrorKind {
             }
             PpinErrorKind::UnknownVendorCode => {
                 "look the code up in the vendor's troubleshooting page or report it to Securosys support"
+            }
+            PpinErrorKind::RemoteHost => {
+                "fix what the message names on the host or in the SSH settings (host key, user, key, sudo rule, flock), then run again: no password was sent unless it says so"
             }
         }
     }

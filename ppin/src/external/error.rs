@@ -31,6 +31,24 @@ pub enum ExternalError {
         /// Why.
         source: io::Error,
     },
+    /// The SSH connection to the host, or a channel on it, failed: a host key
+    /// refused, authentication, a timeout, a dropped connection.
+    #[error("{source}")]
+    Ssh {
+        /// The host, as `host:port`.
+        host: String,
+        /// Why (names the host, the key and what to do).
+        source: primus_ssh::SshError,
+    },
+    /// The host lacks what a run needs (the tool, `flock`, a `sudo` rule);
+    /// found before any password was sent.
+    #[error("{host} is not ready to run ppin: {problem}")]
+    HostNotReady {
+        /// The host, as `host:port`.
+        host: String,
+        /// What the host said.
+        problem: String,
+    },
     /// The lock beside `.secrets.cfg` that serialises edits could not be taken.
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
@@ -120,6 +138,8 @@ impl ExternalError {
             ExternalError::Spawn { .. }
             | ExternalError::Terminal { .. }
             | ExternalError::Lock { .. }
+            | ExternalError::Ssh { .. }
+            | ExternalError::HostNotReady { .. }
             | ExternalError::Cancelled { .. } => &[],
         }
     }

@@ -13,7 +13,8 @@
 //!
 //! The engine is two parts: the tool dialogue (`dialogue`, `parse`: the
 //! prompts, the answers, what the tool prints) and a [`Transport`] that
-//! starts the runs, today [`LocalTool`] on this machine.
+//! starts the runs: [`LocalTool`] on this machine, [`SshTool`] on another
+//! host.
 
 mod dialogue;
 pub(crate) mod error;
@@ -35,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ExternalError;
 pub use parse::ParseProblem;
-pub use transport::{Access, LocalTool, Terminal, Transport};
+pub use transport::{Access, LocalTool, RunAs, SshTool, Terminal, Transport};
 
 use crate::config::{LiveConfig, PrimusConfig};
 use crate::engine::{Engine, LoginTest, Preflight, Versions};

@@ -1,10 +1,12 @@
 //! Where the tool runs. The dialogue (prompts, answers, what the tool
 //! prints) is the same wherever that is; a [`Transport`] only starts runs
 //! of the tool on a pseudo-terminal and hands back a [`Terminal`] to talk
-//! to each. [`LocalTool`] runs a program on this machine.
+//! to each. [`LocalTool`] runs a program on this machine, [`SshTool`] on
+//! another host over SSH.
 
 mod local;
 mod lock;
+mod ssh;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -15,6 +17,7 @@ use primus_core::FileStamp;
 use tokio_util::sync::CancellationToken;
 
 pub use local::LocalTool;
+pub use ssh::{RunAs, SshTool};
 
 use super::error::ExternalError;
 

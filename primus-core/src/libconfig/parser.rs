@@ -1,17 +1,37 @@
-//! The strict reader: a recursive-descent parser over the source bytes.
+//! The grammar: libconfig 1.5's bison parser, driven without recursion.
+//!
+//! The grammar is `setting: name (= | :) value [; | ,]`, values being
+//! scalars, adjacent strings (joined), `[ ]` arrays of scalars of one type,
+//! `( )` lists and `{ }` groups. The checks happen where the library makes
+//! them, and errors carry the line the library reports (its scanner's line
+//! when the error is found: a string in an array is checked only after the
+//! token following it is read, a number at once).
+//!
+//! One difference is on purpose: nesting deeper than [`MAX_DEPTH`] levels
+//! is refused. libconfig reads up to about 1998 nested groups or 4996 nested
+//! lists (then its parser stack is exhausted), but a tree that deep would
+//! exhaust the stack of the program that drops or compares it, and no
+//! configuration needs more than a few levels.
 
-use super::value::{Group, Setting, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-/// Deepest nesting of groups, lists and arrays the reader accepts, so hostile
-/// input cannot overflow the stack.
-pub const MAX_DEPTH: usize = 64;
+use super::lexer::{Lexer, Token};
+use super::value::{Group, Value};
 
-/// Why a text is not valid libconfig, and where (line and column from 1;
-/// the column counts characters, not bytes).
+/// Deepest nesting of groups, lists and arrays the reader reads and the
+/// writer writes.
+pub const MAX_DEPTH: usize = 256;
+
+/// Why a text is not valid libconfig, and where: the line libconfig 1.5
+/// reports and a column (both from 1; the column counts characters).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: {message}")]
+#[error("{}line {line}, column {column}: {message}", file_prefix(.file.as_deref()))]
 #[non_exhaustive]
 pub struct ParseError {
+    /// The included file the error is in; `None` for the text handed to the
+    /// reader, which its caller names.
+    pub file: Option<PathBuf>,
     /// Line of the offending input, from 1.
     pub line: usize,
     /// Column of the offending input, from 1, in characters.
@@ -20,441 +40,288 @@ pub struct ParseError {
     pub message: String,
 }
 
-impl ParseError {
-    /// An error at byte `offset` of `text` (which must be a char boundary).
-    pub(crate) fn at(text: &str, offset: usize, message: String) -> Self {
-        let before = &text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        Self {
-            line,
-            column,
-            message,
-        }
-    }
+fn file_prefix(file: Option<&Path>) -> String {
+    file.map(|f| format!("{}: ", f.display()))
+        .unwrap_or_default()
 }
 
-/// Parses a whole libconfig document.
-pub fn parse(text: &str) -> Result<Group> {
-    let mut parser = Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-    };
-    parser.settings(None)
+/// Parses a whole libconfig document. `@include` is refused: use
+/// [`parse_including`] for text read from a file.
+pub fn parse<T: AsRef<[u8]> + ?Sized>(text: &T) -> Result<Group> {
+    Parser::new(Lexer::new(text.as_ref(), None)).document()
 }
 
-struct Parser<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    depth: usize,
+/// Parses a whole libconfig document read from a file in `include_dir`,
+/// following `@include "name"` lines as libconfig does with that include
+/// directory: the file `include_dir/name`, for the document and every
+/// included file alike, at most [`MAX_INCLUDE_DEPTH`](super::MAX_INCLUDE_DEPTH)
+/// files deep. An error in an included file names it in
+/// [`ParseError::file`].
+pub fn parse_including<T: AsRef<[u8]> + ?Sized>(text: &T, include_dir: &Path) -> Result<Group> {
+    Parser::new(Lexer::new(text.as_ref(), Some(include_dir))).document()
 }
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'*'
+/// A container being read.
+enum Frame {
+    Group {
+        group: Group,
+        names: HashSet<String>,
+        /// The setting whose value is being read.
+        pending: Option<String>,
+    },
+    List(Vec<Value>),
+    Array(Vec<Value>),
 }
 
-fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*')
+impl Frame {
+    fn group() -> Self {
+        Frame::Group {
+            group: Group::new(),
+            names: HashSet::new(),
+            pending: None,
+        }
+    }
 }
 
-/// Whether `name` is a valid setting name (`[A-Za-z*][-A-Za-z0-9_*]*`); the
-/// writer checks names with it too.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(is_name_start) && bytes.all(is_name_char)
+/// What the parser does next.
+enum Step {
+    /// Read a setting or the end of the group on top.
+    Setting,
+    /// Read a value.
+    Value,
+    /// Read the element after `(` or `[`, or the close.
+    FirstElement,
+    /// A value is complete; give it to the container on top.
+    Complete(Value),
 }
 
-impl Parser<'_> {
-    fn error<T>(&self, offset: usize, message: impl Into<String>) -> Result<T> {
-        Err(ParseError::at(self.text, offset, message.into()))
-    }
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// The token read ahead, if any.
+    lookahead: Option<Token>,
+}
 
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn starts_with(&self, s: &str) -> bool {
-        self.bytes[self.pos..].starts_with(s.as_bytes())
-    }
-
-    /// Describes the input at the cursor for "expected X, found Y" messages.
-    fn found(&self) -> String {
-        match self.text[self.pos..].chars().next() {
-            None => "end of file".to_owned(),
-            Some(c) if c.is_control() => format!("character {:?}", c),
-            Some(c) => format!("`{c}`"),
+impl<'a> Parser<'a> {
+    fn new(lexer: Lexer<'a>) -> Self {
+        Self {
+            lexer,
+            lookahead: None,
         }
     }
 
-    fn skip_blanks(&mut self) -> Result<()> {
+    fn error<T>(&self, message: String) -> Result<T> {
+        let at = self.lexer.position();
+        Err(ParseError {
+            file: at.file,
+            line: at.line,
+            column: at.column,
+            message,
+        })
+    }
+
+    fn peek(&mut self) -> &Token {
+        if self.lookahead.is_none() {
+            self.lookahead = Some(self.lexer.next_token());
+        }
+        self.lookahead.get_or_insert(Token::End)
+    }
+
+    fn take(&mut self) -> Token {
+        self.peek();
+        self.lookahead.take().unwrap_or(Token::End)
+    }
+
+    /// The error for an unexpected lookahead token.
+    fn unexpected<T>(&mut self, expected: &str) -> Result<T> {
+        let found = self.peek().clone();
+        let message = match found {
+            Token::BadInclude(why) => why,
+            Token::End if self.lexer.in_string() => "unterminated string".to_owned(),
+            Token::Garbage(b'@') => {
+                "`@include \"file\"` must stand at the start of a line".to_owned()
+            }
+            found => format!("expected {expected}, found {}", found.describe()),
+        };
+        self.error(message)
+    }
+
+    /// The document, read with an explicit stack of open containers rather
+    /// than recursion.
+    fn document(mut self) -> Result<Group> {
+        let mut stack = vec![Frame::group()];
+        let mut step = Step::Setting;
         loop {
-            match self.peek() {
-                Some(b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c') => self.pos += 1,
-                Some(b'#') => self.skip_line(),
-                Some(b'/') if self.starts_with("//") => self.skip_line(),
-                Some(b'/') if self.starts_with("/*") => {
-                    let start = self.pos;
-                    match self.text[self.pos + 2..].find("*/") {
-                        Some(end) => self.pos += 2 + end + 2,
-                        None => return self.error(start, "unterminated `/*` comment"),
-                    }
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    fn skip_line(&mut self) {
-        self.pos = self.text[self.pos..]
-            .find('\n')
-            .map_or(self.bytes.len(), |i| self.pos + i + 1);
-    }
-
-    /// Settings until `close` (or end of file for the document root).
-    fn settings(&mut self, close: Option<u8>) -> Result<Group> {
-        let mut group = Group::new();
-        // Names seen so far; a set, because entry groups hold thousands.
-        let mut names = std::collections::HashSet::new();
-        loop {
-            self.skip_blanks()?;
-            match (self.peek(), close) {
-                (None, None) => return Ok(group),
-                (None, Some(c)) => {
-                    return self.error(
-                        self.pos,
-                        format!("expected `{}` before end of file", c as char),
-                    )
-                }
-                (Some(b), Some(c)) if b == c => {
-                    self.pos += 1;
-                    return Ok(group);
-                }
-                _ => {}
-            }
-            let name_pos = self.pos;
-            let name = self.name()?;
-            if !names.insert(name.clone()) {
-                return self.error(name_pos, format!("duplicate setting name `{name}`"));
-            }
-            self.skip_blanks()?;
-            match self.peek() {
-                Some(b'=' | b':') => self.pos += 1,
-                _ => {
-                    return self.error(
-                        self.pos,
-                        format!("expected `=` or `:` after `{name}`, found {}", self.found()),
-                    )
-                }
-            }
-            let value = self.value()?;
-            self.skip_blanks()?;
-            if let Some(b';' | b',') = self.peek() {
-                self.pos += 1;
-            }
-            group.push_unchecked(Setting { name, value });
-        }
-    }
-
-    fn name(&mut self) -> Result<String> {
-        let start = self.pos;
-        if self.starts_with("@include") {
-            return self.error(
-                start,
-                "`@include` is not supported; paste the included settings into this file",
-            );
-        }
-        if !self.peek().is_some_and(is_name_start) {
-            return self.error(
-                start,
-                format!("expected a setting name, found {}", self.found()),
-            );
-        }
-        while self.peek().is_some_and(is_name_char) {
-            self.pos += 1;
-        }
-        Ok(self.text[start..self.pos].to_owned())
-    }
-
-    fn nested<T>(&mut self, open_pos: usize, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        if self.depth == MAX_DEPTH {
-            return self.error(open_pos, format!("nesting deeper than {MAX_DEPTH} levels"));
-        }
-        self.depth += 1;
-        self.pos += 1;
-        let result = f(self);
-        self.depth -= 1;
-        result
-    }
-
-    fn value(&mut self) -> Result<Value> {
-        self.skip_blanks()?;
-        let start = self.pos;
-        match self.peek() {
-            Some(b'{') => self
-                .nested(start, |p| p.settings(Some(b'}')))
-                .map(Value::Group),
-            Some(b'(') => self
-                .nested(start, |p| p.elements(b')', false))
-                .map(Value::List),
-            Some(b'[') => self
-                .nested(start, |p| p.elements(b']', true))
-                .map(Value::Array),
-            Some(b'"') => self.strings().map(Value::String),
-            Some(b'0'..=b'9' | b'-' | b'+' | b'.') => self.number(),
-            Some(b) if b.is_ascii_alphabetic() => {
-                while self.peek().is_some_and(is_name_char) {
-                    self.pos += 1;
-                }
-                let word = &self.text[start..self.pos];
-                if word.eq_ignore_ascii_case("true") {
-                    Ok(Value::Bool(true))
-                } else if word.eq_ignore_ascii_case("false") {
-                    Ok(Value::Bool(false))
-                } else {
-                    self.error(
-                        start,
-                        format!("unexpected `{word}`: strings must be in double quotes"),
-                    )
-                }
-            }
-            _ => self.error(start, format!("expected a value, found {}", self.found())),
-        }
-    }
-
-    /// Elements of a list or array, the opening bracket already consumed.
-    fn elements(&mut self, close: u8, scalars_only: bool) -> Result<Vec<Value>> {
-        let mut items: Vec<Value> = Vec::new();
-        self.skip_blanks()?;
-        if self.peek() == Some(close) {
-            self.pos += 1;
-            return Ok(items);
-        }
-        loop {
-            self.skip_blanks()?;
-            let item_pos = self.pos;
-            let item = self.value()?;
-            if scalars_only {
-                if matches!(item, Value::Group(_) | Value::List(_) | Value::Array(_)) {
-                    return self.error(
-                        item_pos,
-                        format!("an array holds only scalars, found a {}", item.type_name()),
-                    );
-                }
-                if let Some(first) = items.first() {
-                    if std::mem::discriminant(first) != std::mem::discriminant(&item) {
-                        return self.error(
-                            item_pos,
-                            format!(
-                                "an array holds one type: {} after {}",
-                                item.type_name(),
-                                first.type_name()
-                            ),
-                        );
-                    }
-                }
-            }
-            items.push(item);
-            self.skip_blanks()?;
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b) if b == close => {
-                    self.pos += 1;
-                    return Ok(items);
-                }
-                _ => {
-                    return self.error(
-                        self.pos,
-                        format!(
-                            "expected `,` or `{}`, found {}",
-                            close as char,
-                            self.found()
-                        ),
-                    )
-                }
-            }
-        }
-    }
-
-    /// One string, or several adjacent strings concatenated.
-    fn strings(&mut self) -> Result<String> {
-        let mut text = self.string()?;
-        loop {
-            self.skip_blanks()?;
-            if self.peek() != Some(b'"') {
-                return Ok(text);
-            }
-            text.push_str(&self.string()?);
-        }
-    }
-
-    fn string(&mut self) -> Result<String> {
-        let start = self.pos;
-        self.pos += 1;
-        let mut buf = Vec::new();
-        loop {
-            let Some(b) = self.peek() else {
-                return self.error(start, "unterminated string");
+            step = match step {
+                Step::Setting => match self.setting(&mut stack)? {
+                    Some(step) => step,
+                    None => break,
+                },
+                Step::Value => self.value(&mut stack)?,
+                Step::FirstElement => self.first_element(&mut stack)?,
+                Step::Complete(value) => self.complete(&mut stack, value)?,
             };
-            self.pos += 1;
-            match b {
-                b'"' => break,
-                b'\\' => {
-                    let escape_pos = self.pos - 1;
-                    let Some(e) = self.peek() else {
-                        return self.error(start, "unterminated string");
-                    };
-                    self.pos += 1;
-                    match e {
-                        b'\\' => buf.push(b'\\'),
-                        b'"' => buf.push(b'"'),
-                        b'f' => buf.push(b'\x0c'),
-                        b'n' => buf.push(b'\n'),
-                        b'r' => buf.push(b'\r'),
-                        b't' => buf.push(b'\t'),
-                        b'x' => {
-                            let digits = self.bytes.get(self.pos..self.pos + 2);
-                            let byte = digits
-                                .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
-                                .and_then(|d| std::str::from_utf8(d).ok())
-                                .and_then(|d| u8::from_str_radix(d, 16).ok());
-                            match byte {
-                                Some(byte) => {
-                                    buf.push(byte);
-                                    self.pos += 2;
-                                }
-                                None => {
-                                    return self.error(
-                                        escape_pos,
-                                        "`\\x` must be followed by two hexadecimal digits",
-                                    )
-                                }
-                            }
-                        }
-                        _ => {
-                            self.pos = escape_pos + 1;
-                            return self.error(
-                                escape_pos,
-                                format!("unknown escape `\\` followed by {}", self.found()),
-                            );
-                        }
+        }
+        match stack.pop() {
+            Some(Frame::Group { group, .. }) => Ok(group),
+            _ => self.error("internal error: the document is not a group".to_owned()),
+        }
+    }
+
+    /// A setting's name and `=`, or the end of the group (`None` at the end
+    /// of the document).
+    fn setting(&mut self, stack: &mut Vec<Frame>) -> Result<Option<Step>> {
+        let nested = stack.len() > 1;
+        match self.peek() {
+            Token::GroupEnd if nested => {
+                self.take();
+                return Ok(Some(Step::Complete(close_container(stack))));
+            }
+            Token::End if !nested => return Ok(None),
+            Token::Name(_) => {}
+            _ if nested => return self.unexpected("a setting name or `}`"),
+            _ => return self.unexpected("a setting name"),
+        }
+        let Token::Name(name) = self.take() else {
+            return self.error("internal error: a name vanished".to_owned());
+        };
+        let Some(Frame::Group { names, pending, .. }) = stack.last_mut() else {
+            return self.error("internal error: a setting outside a group".to_owned());
+        };
+        // libconfig checks the name before it reads on.
+        if !names.insert(name.clone()) {
+            return self.error(format!("duplicate setting name `{name}`"));
+        }
+        *pending = Some(name.clone());
+        if !matches!(self.peek(), Token::Equals) {
+            return self.unexpected(&format!("`=` or `:` after `{name}`"));
+        }
+        self.take();
+        Ok(Some(Step::Value))
+    }
+
+    /// A value whose first token is the lookahead.
+    fn value(&mut self, stack: &mut Vec<Frame>) -> Result<Step> {
+        let in_array = matches!(stack.last(), Some(Frame::Array(_)));
+        let scalar = match self.take() {
+            Token::Bool(b) => Value::Bool(b),
+            Token::Int(i) => Value::Int(i64::from(i)),
+            Token::Int64(i) => Value::Int64(i),
+            Token::Float(f) => Value::Float(f),
+            Token::Str(mut text) => {
+                // Adjacent strings are one value; libconfig reads past the last.
+                while let Token::Str(_) = self.peek() {
+                    if let Token::Str(more) = self.take() {
+                        text.extend_from_slice(&more);
                     }
                 }
-                _ => buf.push(b),
+                match String::from_utf8(text) {
+                    Ok(text) => Value::String(text),
+                    Err(e) => Value::Bytes(e.into_bytes()),
+                }
             }
-        }
-        match String::from_utf8(buf) {
-            Ok(s) => Ok(s),
-            Err(_) => self.error(start, "string is not valid UTF-8 after its `\\x` escapes"),
-        }
-    }
-
-    /// An integer or float literal, with its optional `L`/`LL` suffix.
-    fn number(&mut self) -> Result<Value> {
-        let start = self.pos;
-        let signed = matches!(self.peek(), Some(b'-' | b'+'));
-        if signed {
-            self.pos += 1;
-        }
-        let radix = match self.bytes.get(self.pos..self.pos + 2) {
-            Some([b'0', b'x' | b'X']) => Some(16),
-            Some([b'0', b'b' | b'B']) => Some(2),
-            Some([b'0', b'o' | b'O' | b'q' | b'Q']) => Some(8),
-            _ => None,
+            open @ (Token::GroupStart | Token::ListStart | Token::ArrayStart) if !in_array => {
+                // The document's root group is not a level.
+                if stack.len() > MAX_DEPTH {
+                    return self.error(format!(
+                        "nesting deeper than {MAX_DEPTH} levels; libconfig reads deeper \
+                         files, but no configuration needs them"
+                    ));
+                }
+                stack.push(match open {
+                    Token::GroupStart => Frame::group(),
+                    Token::ListStart => Frame::List(Vec::new()),
+                    _ => Frame::Array(Vec::new()),
+                });
+                return Ok(match open {
+                    Token::GroupStart => Step::Setting,
+                    _ => Step::FirstElement,
+                });
+            }
+            token @ (Token::GroupStart | Token::ListStart | Token::ArrayStart) => {
+                self.lookahead = Some(token);
+                return self.unexpected("a scalar: an array holds only scalars; use a list");
+            }
+            Token::Name(word) => {
+                self.lookahead = Some(Token::Name(word.clone()));
+                return self.error(format!(
+                    "unexpected `{word}`: strings must be in double quotes"
+                ));
+            }
+            token => {
+                self.lookahead = Some(token);
+                return self.unexpected("a value");
+            }
         };
-        let value = match radix {
-            Some(_) if signed => {
-                return self.error(
-                    start,
-                    "a sign is not allowed before a hexadecimal, binary or octal integer",
-                )
-            }
-            Some(radix) => self.prefixed_integer(start, radix)?,
-            None => self.decimal(start)?,
+        Ok(Step::Complete(scalar))
+    }
+
+    /// Right after `(` or `[`: the close, or the first element.
+    fn first_element(&mut self, stack: &mut Vec<Frame>) -> Result<Step> {
+        let close = match stack.last() {
+            Some(Frame::List(_)) => Token::ListEnd,
+            _ => Token::ArrayEnd,
         };
-        if matches!(value, Value::Int(_)) {
-            if self.starts_with("LL") {
-                self.pos += 2;
-            } else if self.peek() == Some(b'L') {
-                self.pos += 1;
-            }
+        if *self.peek() == close {
+            self.take();
+            return Ok(Step::Complete(close_container(stack)));
         }
-        if self.peek().is_some_and(|b| is_name_char(b) || b == b'.') {
-            return self.error(
-                start,
-                format!("malformed number: unexpected {} after it", self.found()),
-            );
-        }
-        Ok(value)
+        Ok(Step::Value)
     }
 
-    /// The digits of a `0x`/`0b`/`0o` integer, at its two-letter prefix;
-    /// `start` is where the literal began (for errors).
-    fn prefixed_integer(&mut self, start: usize, radix: u32) -> Result<Value> {
-        self.pos += 2;
-        let digits_start = self.pos;
-        while self.peek().is_some_and(|b| (b as char).is_digit(radix)) {
-            self.pos += 1;
-        }
-        let digits = &self.text[digits_start..self.pos];
-        if digits.is_empty() {
-            return self.error(start, "expected digits after the integer prefix");
-        }
-        // Like libconfig, a prefixed literal is an unsigned 64-bit pattern
-        // stored as a signed integer (0xFFFFFFFFFFFFFFFF is -1).
-        match u64::from_str_radix(digits, radix) {
-            Ok(v) => Ok(Value::Int(v as i64)),
-            Err(_) => self.error(start, "integer does not fit in 64 bits"),
+    /// Hands a complete value to the container on top of the stack.
+    fn complete(&mut self, stack: &mut Vec<Frame>, value: Value) -> Result<Step> {
+        match stack.last_mut() {
+            Some(Frame::Group { group, pending, .. }) => {
+                let name = pending.take().unwrap_or_default();
+                group.push_unchecked(super::value::Setting { name, value });
+                if matches!(self.peek(), Token::Semicolon | Token::Comma) {
+                    self.take();
+                }
+                Ok(Step::Setting)
+            }
+            // A number is checked as soon as it is read, a string only after
+            // the token that follows it (libconfig's order, so its line).
+            Some(Frame::Array(items))
+                if !items.first().is_none_or(|first| first.is_same_type(&value)) =>
+            {
+                let first = items.first().map_or("", Value::type_name);
+                self.error(format!(
+                    "an array holds one type: {} after {first}; use a list",
+                    value.type_name()
+                ))
+            }
+            Some(Frame::List(items) | Frame::Array(items)) => {
+                items.push(value);
+                let close = match stack.last() {
+                    Some(Frame::List(_)) => Token::ListEnd,
+                    _ => Token::ArrayEnd,
+                };
+                match self.peek() {
+                    Token::Comma => {
+                        self.take();
+                        Ok(Step::Value)
+                    }
+                    token if *token == close => {
+                        self.take();
+                        Ok(Step::Complete(close_container(stack)))
+                    }
+                    _ if close == Token::ListEnd => self.unexpected("`,` or `)`"),
+                    _ => self.unexpected("`,` or `]`"),
+                }
+            }
+            None => self.error("internal error: a value outside the document".to_owned()),
         }
     }
+}
 
-    /// A decimal integer or a float, after its sign; `start` is where the
-    /// literal (sign included) began.
-    fn decimal(&mut self, start: usize) -> Result<Value> {
-        let mut mantissa_digits = self.digits();
-        let mut is_float = false;
-        if self.peek() == Some(b'.') {
-            is_float = true;
-            self.pos += 1;
-            mantissa_digits += self.digits();
-        }
-        if mantissa_digits == 0 {
-            return self.error(start, format!("expected a number, found {}", self.found()));
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            is_float = true;
-            self.pos += 1;
-            if let Some(b'-' | b'+') = self.peek() {
-                self.pos += 1;
-            }
-            if self.digits() == 0 {
-                return self.error(start, "expected digits in the exponent");
-            }
-        }
-        let literal = &self.text[start..self.pos];
-        if is_float {
-            match literal.parse::<f64>() {
-                Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-                _ => self.error(start, "float out of range"),
-            }
-        } else {
-            match literal.parse::<i64>() {
-                Ok(i) => Ok(Value::Int(i)),
-                Err(_) => self.error(start, "integer does not fit in 64 bits"),
-            }
-        }
-    }
-
-    fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        self.pos - start
+/// Pops the list or array on top of the stack as a value.
+fn close_container(stack: &mut Vec<Frame>) -> Value {
+    match stack.pop() {
+        Some(Frame::List(items)) => Value::List(items),
+        Some(Frame::Array(items)) => Value::Array(items),
+        Some(Frame::Group { group, .. }) => Value::Group(group),
+        None => Value::List(Vec::new()),
     }
 }

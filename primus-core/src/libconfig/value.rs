@@ -5,13 +5,25 @@
 pub enum Value {
     /// `true` / `false`.
     Bool(bool),
-    /// An integer. libconfig's `int` and `int64` share this variant; the
-    /// writer adds the `L` suffix when the value does not fit in 32 bits.
+    /// libconfig's `int`: an integer written without `L`. The reader keeps
+    /// it within 32 bits, as libconfig does (it truncates longer literals);
+    /// the writer writes a value beyond 32 bits with `L`, so it reads back
+    /// as [`Value::Int64`].
     Int(i64),
-    /// A finite floating-point number.
+    /// libconfig's `int64`: an integer written with `L` or `LL`. An array
+    /// holds `int`s or `int64`s, never both.
+    Int64(i64),
+    /// A floating-point number; infinite when the text overflows, as in
+    /// libconfig (`1e999`).
     Float(f64),
-    /// A string.
+    /// A string that is valid UTF-8.
     String(String),
+    /// A string that is not valid UTF-8 (`\xff`, or raw bytes in the file).
+    /// libconfig strings are bytes; the reader gives this variant only to
+    /// strings that are not UTF-8, so a text string is always
+    /// [`Value::String`]. No string holds a NUL byte: libconfig ends its
+    /// strings there.
+    Bytes(Vec<u8>),
     /// `[ ... ]`: scalars of one type.
     Array(Vec<Value>),
     /// `( ... )`: values of any type.
@@ -29,10 +41,29 @@ impl Value {
         }
     }
 
-    /// The integer, if this is an integer.
+    /// The bytes of a string, UTF-8 or not.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(s) => Some(s.as_bytes()),
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether an array may hold both values: libconfig's types, in which
+    /// every string is one type and `int` and `int64` are two.
+    pub(super) fn is_same_type(&self, other: &Value) -> bool {
+        let kind = |v: &Value| match v {
+            Value::Bytes(_) => std::mem::discriminant(&Value::String(String::new())),
+            v => std::mem::discriminant(v),
+        };
+        kind(self) == kind(other)
+    }
+
+    /// The integer, if this is an integer (`int` or `int64`).
     pub fn as_int(&self) -> Option<i64> {
         match self {
-            Value::Int(i) => Some(*i),
+            Value::Int(i) | Value::Int64(i) => Some(*i),
             _ => None,
         }
     }
@@ -82,8 +113,10 @@ impl Value {
         match self {
             Value::Bool(_) => "boolean",
             Value::Int(_) => "integer",
+            Value::Int64(_) => "64-bit integer",
             Value::Float(_) => "float",
             Value::String(_) => "string",
+            Value::Bytes(_) => "string that is not UTF-8",
             Value::Array(_) => "array",
             Value::List(_) => "list",
             Value::Group(_) => "group",

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::parser::{is_valid_name, MAX_DEPTH};
+use super::lexer::is_valid_name;
+use super::parser::MAX_DEPTH;
 use super::value::{Group, Value};
 
 /// Why a document cannot be written as libconfig. The path names the
@@ -22,9 +23,15 @@ pub enum WriteError {
         /// Path of the setting.
         path: String,
     },
-    /// NaN or an infinity, which libconfig cannot express.
-    #[error("setting `{path}`: libconfig cannot express a non-finite float")]
-    NonFiniteFloat {
+    /// NaN, which libconfig cannot express.
+    #[error("setting `{path}`: libconfig cannot express NaN")]
+    NotANumber {
+        /// Path of the setting.
+        path: String,
+    },
+    /// A string holding a NUL byte, where libconfig would end it.
+    #[error("setting `{path}`: a libconfig string cannot hold a NUL byte")]
+    NulInString {
         /// Path of the setting.
         path: String,
     },
@@ -53,7 +60,7 @@ pub fn write(root: &Group) -> Result<String, WriteError> {
 /// escapes strings; for programs that write libconfig text by hand.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    write_string(&mut out, s);
+    write_string(&mut out, s.as_bytes());
     out
 }
 
@@ -131,15 +138,28 @@ fn write_value(
                 out.push('L');
             }
         }
+        Value::Int64(i) => {
+            let _ = write!(out, "{i}L");
+        }
+        Value::Float(f) if f.is_nan() => {
+            return Err(WriteError::NotANumber { path: path.clone() });
+        }
+        // libconfig has no word for infinity, but reads this overflow as one.
+        Value::Float(f) if f.is_infinite() => {
+            out.push_str(if *f > 0.0 { "1e999" } else { "-1e999" });
+        }
         Value::Float(f) => {
-            if !f.is_finite() {
-                return Err(WriteError::NonFiniteFloat { path: path.clone() });
-            }
             // `{:?}` is Rust's shortest round-trip form and always has a `.`
             // or an exponent, so it reads back as a float.
             let _ = write!(out, "{f:?}");
         }
-        Value::String(s) => write_string(out, s),
+        Value::String(_) | Value::Bytes(_) => {
+            let bytes = value.as_bytes().unwrap_or_default();
+            if bytes.contains(&0) {
+                return Err(WriteError::NulInString { path: path.clone() });
+            }
+            write_string(out, bytes);
+        }
         Value::Group(g) => {
             out.push_str("{\n");
             write_settings(out, g, indent + 1, path)?;
@@ -147,10 +167,9 @@ fn write_value(
             out.push('}');
         }
         Value::Array(items) => {
-            let first = items.first().map(std::mem::discriminant);
             let bad = items.iter().any(|v| {
                 matches!(v, Value::Group(_) | Value::List(_) | Value::Array(_))
-                    || Some(std::mem::discriminant(v)) != first
+                    || items.first().is_some_and(|first| !first.is_same_type(v))
             });
             if bad {
                 return Err(WriteError::BadArray { path: path.clone() });
@@ -183,32 +202,43 @@ fn write_elements(
     Ok(())
 }
 
-/// Every character the writer escapes is ASCII, so bytes can be tested.
-fn needs_escape(b: u8) -> bool {
-    matches!(b, b'"' | b'\\' | 0x7f) || b < 0x20
+/// Bytes the writer escapes: quotes, backslashes, control characters and
+/// bytes that are not ASCII in a string that is not UTF-8.
+fn needs_escape(b: u8, utf8: bool) -> bool {
+    matches!(b, b'"' | b'\\' | 0x7f) || b < 0x20 || (b >= 0x80 && !utf8)
 }
 
-fn write_string(out: &mut String, s: &str) {
+/// Writes a string literal. A UTF-8 string keeps its non-ASCII characters
+/// as they are; other bytes above 0x7f are written `\xHH`.
+fn write_string(out: &mut String, s: &[u8]) {
+    let utf8 = std::str::from_utf8(s).ok();
     out.push('"');
     // Most strings (names, hex ciphertexts) need no escaping: copy them whole.
-    if !s.bytes().any(needs_escape) {
-        out.push_str(s);
+    if let Some(text) = utf8.filter(|_| !s.iter().any(|&b| needs_escape(b, true))) {
+        out.push_str(text);
         out.push('"');
         return;
     }
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0c' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+    let mut plain_start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if !needs_escape(b, utf8.is_some()) {
+            continue;
+        }
+        // Runs between escapes are whole UTF-8 characters, or ASCII.
+        out.push_str(&String::from_utf8_lossy(&s[plain_start..i]));
+        plain_start = i + 1;
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b'\x0c' => out.push_str("\\f"),
+            b => {
+                let _ = write!(out, "\\x{b:02x}");
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&String::from_utf8_lossy(&s[plain_start..]));
     out.push('"');
 }

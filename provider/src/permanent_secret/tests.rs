@@ -144,9 +144,9 @@ fn half_pairs_and_a_lone_version_are_refused() {
     );
 }
 
-/// A door over a primus.cfg serving APP and OTHER, in `dir`, whose
+/// A client over a primus.cfg serving APP and OTHER, in `dir`, whose
 /// `.secrets.cfg` holds an entry for APP only. No HSM listens at its address.
-fn door_with_app_stored(dir: &std::path::Path) -> Ppin {
+fn client_with_app_stored(dir: &std::path::Path) -> Client {
     let cfg = dir.join("primus.cfg");
     let mut hsm = ppin::HsmSettings::new("hsm0", "127.0.0.1", 9);
     hsm.slots = vec![
@@ -166,16 +166,26 @@ fn door_with_app_stored(dir: &std::path::Path) -> Ppin {
             )
         })
         .unwrap();
-    Ppin::open(Some(&cfg), Some(&secrets), key).unwrap()
+    let ppin = Ppin::open(Some(&cfg), Some(&secrets), key).unwrap();
+    Client::new(ppin, Some(cfg), LoginCheck::FileOnly)
+}
+
+/// The plan check of a create of `user` without passwords, and the
+/// warnings it left on the plan.
+async fn adopting(client: &Client, user: &str) -> Result<usize, Diagnostics> {
+    let planned = PermanentSecretState::imported(user.to_owned());
+    let mut check = PlanCheck::new(client, planned, TYPE_NAME);
+    check_adoptable(&mut check).await?;
+    Ok(check.warnings().len())
 }
 
 #[tokio::test]
 async fn a_create_without_setup_password_adopts_or_fails_naming_user_and_attribute() {
     let dir = tempfile::tempdir().unwrap();
-    let ppin = door_with_app_stored(dir.path());
-    assert!(check_adoptable(&ppin, "APP").await.unwrap().is_none());
+    let client = client_with_app_stored(dir.path());
+    assert_eq!(adopting(&client, "APP").await.unwrap(), 0);
 
-    let refused = check_adoptable(&ppin, "OTHER").await.unwrap_err();
+    let refused = adopting(&client, "OTHER").await.unwrap_err();
     let d = refused.iter().next().unwrap();
     assert_eq!(d.summary, "Missing Password");
     assert_eq!(d.path, Some(AttributePath::root("setup_password")));
@@ -188,7 +198,7 @@ async fn a_create_without_setup_password_adopts_or_fails_naming_user_and_attribu
         assert!(d.detail.contains(said), "{said}: {}", d.detail);
     }
 
-    let unknown = check_adoptable(&ppin, "NOPE").await.unwrap_err();
+    let unknown = adopting(&client, "NOPE").await.unwrap_err();
     let d = unknown.iter().next().unwrap();
     assert_eq!(d.summary, "User Not In primus.cfg");
     assert_eq!(d.path, Some(AttributePath::root("user")));

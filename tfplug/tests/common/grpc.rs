@@ -39,6 +39,22 @@ pub(crate) fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
 /// A client of `plugin` whose provider is configured with `root`, as a
 /// Terraform that supports write-only attributes configures it.
 pub(crate) async fn configured(plugin: &PluginProcess, cert: &ClientCert, root: &Path) -> Client {
+    let capabilities = pb::ClientCapabilities {
+        deferral_allowed: false,
+        write_only_attributes_allowed: true,
+    };
+    configured_by(plugin, cert, root, "1.11.4", Some(capabilities)).await
+}
+
+/// A client of `plugin` whose provider is configured with `root` by a
+/// client that calls itself `terraform_version` and announces `capabilities`.
+pub(crate) async fn configured_by(
+    plugin: &PluginProcess,
+    cert: &ClientCert,
+    root: &Path,
+    terraform_version: &str,
+    capabilities: Option<pb::ClientCapabilities>,
+) -> Client {
     let mut client = plugin.provider_client(cert).await.unwrap();
     let config = Value::Object(BTreeMap::from([(
         "root".to_owned(),
@@ -47,12 +63,9 @@ pub(crate) async fn configured(plugin: &PluginProcess, cert: &ClientCert, root: 
     let ty = Type::object([("root", Type::String)]);
     let resp = client
         .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
+            terraform_version: terraform_version.into(),
             config: dv(&config, &ty),
-            client_capabilities: Some(pb::ClientCapabilities {
-                deferral_allowed: false,
-                write_only_attributes_allowed: true,
-            }),
+            client_capabilities: capabilities,
         })
         .await
         .unwrap()

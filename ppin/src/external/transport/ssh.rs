@@ -1,0 +1,275 @@
+//! [`SshTool`]: the tool on another host, run over one SSH connection per
+//! host (see the `primus-ssh` crate: verified host keys, bounded waits).
+//!
+//! Every run is one channel with a pseudo-terminal whose echo is off from
+//! the start: the host's terminal modes cannot be read from here, so the
+//! dialogue never types where an echo could happen. The edit lock is the
+//! host's own `flock` on the file beside the host's `.secrets.cfg`, so runs
+//! from this process, other processes and people on the host exclude each
+//! other alike. Closing the channel ends the tool and every process it
+//! started on the host.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use primus_core::FileStamp;
+use primus_ssh::{quote, Echo, Host, PtyProcess};
+use tokio_util::sync::CancellationToken;
+
+use super::{Access, Terminal, Transport};
+use crate::external::ExternalError;
+
+/// How long one read or the final wait may block: the dialogue bounds every
+/// wait itself, more tightly; this only keeps the channel from outliving it.
+const CHANNEL_WAIT: Duration = Duration::from_secs(3600);
+
+/// Whether the tool runs as the SSH user or through `sudo -n` (never a
+/// password prompt: a missing sudoers rule fails at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAs {
+    /// As the SSH user.
+    SshUser,
+    /// As root, through `sudo -n`.
+    Sudo,
+}
+
+/// A vendor-compatible `ppin` at a path on an SSH host.
+#[derive(Debug, Clone)]
+pub struct SshTool {
+    host: Host,
+    /// The host as errors name it (`app1.example:22`).
+    name: String,
+    program: String,
+    run_as: RunAs,
+    /// The host's `.secrets.cfg`, located there the vendor's way as the
+    /// tool will see it (with `sudo`, root's environment).
+    secrets_file: String,
+}
+
+impl SshTool {
+    /// The tool at `program` on `host`, named `name` in errors. Looks on the
+    /// host, once, for what every run needs: the program, `flock`, `sudo -n`
+    /// if asked for, and where `.secrets.cfg` is (`secrets_file` if given,
+    /// else the vendor's lookup as the tool will make it). Sends no password.
+    pub async fn connect(
+        host: Host,
+        name: impl Into<String>,
+        program: impl Into<String>,
+        secrets_file: Option<&str>,
+        run_as: RunAs,
+        within: Duration,
+    ) -> Result<Self, ExternalError> {
+        let name = name.into();
+        let program = program.into();
+        let probe = format!(
+            "{check_program}; command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}; {locate}",
+            check_program = format_args!(
+                "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}",
+                p = quote(&program),
+                missing = quote(&format!("{program} is not an executable file on this host"))
+            ),
+            locate = match secrets_file {
+                Some(path) => format!("printf '%s' {}", quote(path)),
+                None => LOCATE_SECRETS_FILE.to_owned(),
+            },
+        );
+        let output = run_checked(&host, &name, &wrap(run_as, &probe), within).await?;
+        let secrets_file = String::from_utf8_lossy(&output).into_owned();
+        Ok(SshTool {
+            host,
+            name,
+            program,
+            run_as,
+            secrets_file,
+        })
+    }
+
+    /// The `.secrets.cfg` on the host that runs edit.
+    pub fn secrets_file(&self) -> &str {
+        &self.secrets_file
+    }
+
+    /// The command that runs the tool with `args` under the lock.
+    fn command(&self, args: &[OsString], access: Access) -> String {
+        let lock_mode = match access {
+            Access::Read => "-s",
+            Access::Edit => "-x",
+        };
+        let mut words = vec![
+            "flock".to_owned(),
+            lock_mode.to_owned(),
+            quote(&format!("{}.ppin-lock", self.secrets_file)),
+            quote(&self.program),
+        ];
+        words.extend(args.iter().map(|a| quote(&a.to_string_lossy())));
+        let command = words.join(" ");
+        match self.run_as {
+            RunAs::SshUser => command,
+            RunAs::Sudo => format!("sudo -n {command}"),
+        }
+    }
+}
+
+/// The vendor's lookup of `.secrets.cfg` (see `secrets_cfg::locate`), as
+/// the host's shell makes it, printing the path.
+const LOCATE_SECRETS_FILE: &str = "if [ -n \"${SECUROSYS_SECRETS_CONF:-}\" ]; then printf '%s' \"$SECUROSYS_SECRETS_CONF\"; elif [ -e /etc/primus/.secrets.cfg ]; then printf /etc/primus/.secrets.cfg; elif [ -e /usr/local/primus/etc/.secrets.cfg ]; then printf /usr/local/primus/etc/.secrets.cfg; else printf /etc/primus/.secrets.cfg; fi";
+
+/// `script` run by `sh`, through `sudo -n` when asked.
+fn wrap(run_as: RunAs, script: &str) -> String {
+    match run_as {
+        RunAs::SshUser => format!("sh -c {}", quote(script)),
+        RunAs::Sudo => format!("sudo -n sh -c {}", quote(script)),
+    }
+}
+
+/// Runs `command` on the host without a terminal; its stdout when it
+/// succeeded, else its stderr in the error.
+async fn run_checked(
+    host: &Host,
+    name: &str,
+    command: &str,
+    within: Duration,
+) -> Result<Vec<u8>, ExternalError> {
+    let output = host
+        .run(command, &[], within)
+        .await
+        .map_err(|source| ExternalError::Ssh {
+            host: name.to_owned(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    Err(ExternalError::HostNotReady {
+        host: name.to_owned(),
+        problem: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    })
+}
+
+#[async_trait::async_trait]
+impl Transport for SshTool {
+    async fn start(
+        &self,
+        args: &[OsString],
+        access: Access,
+        cancel: &CancellationToken,
+    ) -> Result<Box<dyn Terminal>, ExternalError> {
+        // Not started yet, so nothing was sent: a stop now changes nothing.
+        if cancel.is_cancelled() {
+            return Err(ExternalError::Cancelled {
+                command: self.command_line(args),
+            });
+        }
+        // The lock is waited for on the host, by flock, before the tool starts.
+        let process = self
+            .host
+            .start_pty(&self.command(args, access), Echo::Off)
+            .await
+            .map_err(|source| ExternalError::Ssh {
+                host: self.name.clone(),
+                source,
+            })?;
+        Ok(Box::new(SshTerminal {
+            process: Some(process),
+            unread: Vec::new(),
+        }))
+    }
+
+    fn command_line(&self, args: &[OsString]) -> String {
+        format!("{} on {}", self.command(args, Access::Read), self.name)
+    }
+
+    /// Unknown: a listing over SSH is shared by concurrent callers but not
+    /// reused after it finished.
+    async fn secrets_stamp(&self) -> io::Result<Option<FileStamp>> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the host's .secrets.cfg is not stat'ed from here",
+        ))
+    }
+}
+
+/// One run on a channel with a pseudo-terminal.
+struct SshTerminal {
+    /// `None` once waited for or closed.
+    process: Option<PtyProcess>,
+    /// Bytes received but not yet read.
+    unread: Vec<u8>,
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the run's channel is closed")
+}
+
+#[async_trait::async_trait]
+impl Terminal for SshTerminal {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.unread.is_empty() {
+            let process = self.process.as_mut().ok_or_else(gone)?;
+            match process.read(CHANNEL_WAIT).await.map_err(io::Error::other)? {
+                Some(bytes) => self.unread = bytes,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.unread.len());
+        buf[..n].copy_from_slice(&self.unread[..n]);
+        self.unread.drain(..n);
+        Ok(n)
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let process = self.process.as_mut().ok_or_else(gone)?;
+        process.write(bytes).await.map_err(io::Error::other)
+    }
+
+    /// The channel's terminal was opened with echo off.
+    fn echoes(&self) -> io::Result<bool> {
+        Ok(false)
+    }
+
+    async fn wait(&mut self) -> io::Result<ExitStatus> {
+        let process = self.process.take().ok_or_else(gone)?;
+        let finished = process.wait(CHANNEL_WAIT).await.map_err(io::Error::other)?;
+        Ok(exit_status(&finished.status))
+    }
+
+    async fn kill(&mut self) {
+        if let Some(process) = self.process.take() {
+            // Closing ends the tool and its children on the host; a channel
+            // already gone has nothing left to end.
+            let _ = process.close().await;
+        }
+    }
+}
+
+/// The host's exit status in this platform's form, for the errors that
+/// show it.
+fn exit_status(status: &primus_ssh::ExitStatus) -> ExitStatus {
+    match status {
+        primus_ssh::ExitStatus::Code(code) => ExitStatus::from_raw(((*code & 0xff) as i32) << 8),
+        primus_ssh::ExitStatus::Signal(name) => ExitStatus::from_raw(signal_number(name)),
+    }
+}
+
+/// The number of a signal as SSH names it (RFC 4254, 6.10).
+fn signal_number(name: &str) -> i32 {
+    match name {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "ABRT" => 6,
+        "FPE" => 8,
+        "SEGV" => 11,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "USR1" => 10,
+        "USR2" => 12,
+        // KILL, and any name the RFC does not list: it was killed.
+        _ => 9,
+    }
+}
