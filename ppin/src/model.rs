@@ -193,6 +193,16 @@ impl LogRequest {
         self.order = order;
         self
     }
+    /// A `--since` day, `YYYY-MM-DD`; `None` for anything else.
+    pub fn parse_day(text: &str) -> Option<time::Date> {
+        let mut parts = text.splitn(3, '-');
+        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+            return None;
+        }
+        let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+        time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
+    }
 }
 
 /// What `ppin --fetchlog` dumps: the vendor's header facts and the log

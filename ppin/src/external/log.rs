@@ -76,34 +76,26 @@ pub(crate) fn parse_log(lines: &[String]) -> Result<PartitionLog, ParseProblem> 
     let (Some(first), Some(last)) = (first, last) else {
         return Err(ParseProblem::MissingLine(format!("starting {DUMP_FROM:?}")));
     };
-    let mut numbered = lines[first..=last]
-        .iter()
-        .enumerate()
-        .map(|(i, line)| (first + i + 1, line.as_str()));
-    let since = match numbered.next() {
-        Some((_, line)) if line.starts_with(DUMP_FROM) => {
-            parse_header_date(&line[DUMP_FROM.len()..])
-        }
+    let mut rest = lines[first..=last].iter().map(String::as_str);
+    let since = match rest.next() {
+        Some(line) if line.starts_with(DUMP_FROM) => parse_header_date(&line[DUMP_FROM.len()..]),
         _ => return Err(ParseProblem::MissingLine(format!("starting {DUMP_FROM:?}"))),
     };
-    match numbered.next() {
-        Some((_, line)) if line.trim_end() == FETCHING => {}
+    match rest.next() {
+        Some(line) if line.trim_end() == FETCHING => {}
         _ => return Err(ParseProblem::MissingLine(format!("{FETCHING:?}"))),
     }
-    let slots = match numbered.next() {
-        Some((_, line)) => line
+    let slots = match rest.next() {
+        Some(line) => line
             .strip_prefix(SLOTS)
             .and_then(|count| count.trim_end().parse::<usize>().ok()),
         None => None,
     }
     .ok_or_else(|| ParseProblem::MissingLine(format!("{SLOTS:?} with a count")))?;
     let mut log = Vec::new();
-    for (number, line) in numbered {
+    for line in rest {
         if !is_log_line(line) {
-            return Err(ParseProblem::NotALogLine {
-                number,
-                line: line.to_owned(),
-            });
+            return Err(ParseProblem::NotALogLine(line.to_owned()));
         }
         log.push(line.to_owned());
     }
@@ -114,8 +106,7 @@ pub(crate) fn parse_log(lines: &[String]) -> Result<PartitionLog, ParseProblem> 
 /// documents no header for a dump without `--since`, so its text is kept
 /// as no date rather than refused).
 fn parse_header_date(text: &str) -> Option<time::Date> {
-    let date = text.trim_end().strip_suffix(" 00:00 UTC")?;
-    time::Date::parse(date, format_description!("[year]-[month]-[day]")).ok()
+    LogRequest::parse_day(text.trim_end().strip_suffix(" 00:00 UTC")?)
 }
 
 /// `YYYY Mon DD HH:MM:SS UTC HOST SEVERITY REST`, the day padded with a blank.
@@ -196,7 +187,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             stray.to_string(),
-            "line 4 is not a partition log line: \"error: something else\""
+            "not a partition log line: \"error: something else\""
         );
     }
 }

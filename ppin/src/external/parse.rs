@@ -85,14 +85,10 @@ pub enum ParseProblem {
     #[error("no line {0}")]
     MissingLine(String),
     /// In `ppin --fetchlog`'s output, a line after the header that is not a
-    /// log line (`YYYY Mon DD HH:MM:SS UTC HOST SEVERITY ...`).
-    #[error("line {number} is not a partition log line: {line:?}")]
-    NotALogLine {
-        /// 1-based line number.
-        number: usize,
-        /// The line.
-        line: String,
-    },
+    /// log line (`YYYY Mon DD HH:MM:SS UTC HOST SEVERITY ...`). Only the line:
+    /// a number beside it would make every `ExternalError` larger.
+    #[error("not a partition log line: {0:?}")]
+    NotALogLine(String),
 }
 
 /// Splits raw terminal bytes into lines, dropping the `\r` a pty adds.

@@ -105,11 +105,8 @@ pub(crate) struct Args {
 
 /// `--since YYYY-MM-DD`.
 fn day_arg(text: &str) -> Result<time::Date, String> {
-    time::Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| format!("'{text}' is not a day in the form YYYY-MM-DD"))
+    LogRequest::parse_day(text)
+        .ok_or_else(|| format!("'{text}' is not a day in the form YYYY-MM-DD"))
 }
 
 /// Wraps a positional password at once, so `Args`' `Debug` redacts it and the
