@@ -145,13 +145,21 @@ pub struct PrimusConfig {
     path: PathBuf,
     hsms: Vec<Hsm>,
     users: Vec<SlotUser>,
+    /// Every slot as (position in `hsms`, position in `users`), HSM by HSM
+    /// and slot by slot in file order.
+    layout: Vec<(usize, usize)>,
     /// Position in `users` by name: every operation looks its user up, and
     /// that must not cost more with a thousand users than with one.
     by_name: HashMap<String, usize>,
 }
 
 impl PrimusConfig {
-    fn new(path: PathBuf, hsms: Vec<Hsm>, users: Vec<SlotUser>) -> Self {
+    fn new(
+        path: PathBuf,
+        hsms: Vec<Hsm>,
+        users: Vec<SlotUser>,
+        layout: Vec<(usize, usize)>,
+    ) -> Self {
         let by_name = users
             .iter()
             .enumerate()
@@ -161,6 +169,7 @@ impl PrimusConfig {
             path,
             hsms,
             users,
+            layout,
             by_name,
         }
     }
@@ -260,6 +269,29 @@ impl PrimusConfig {
             }
         }
         proxies
+    }
+
+    /// Every slot of every HSM, HSM by HSM and slot by slot in file order:
+    /// the lines of the vendor's `ppin -l`, which lists a redundant
+    /// cluster's user once per HSM.
+    pub fn slots(&self) -> impl Iterator<Item = (&Hsm, &SlotUser)> + '_ {
+        self.layout
+            .iter()
+            .map(|&(hsm, user)| (&self.hsms[hsm], &self.users[user]))
+    }
+
+    /// Each service proxy user once per HSM that has a slot behind it, HSM
+    /// by HSM in file order: the proxy lines of the vendor's `ppin -l`.
+    pub fn proxy_slots(&self) -> Vec<(&Hsm, &str)> {
+        let mut lines: Vec<(&Hsm, &str)> = Vec::new();
+        for (hsm, user) in self.slots() {
+            if let Some(proxy) = user.proxy_user.as_deref() {
+                if !lines.iter().any(|&(h, p)| h.name == hsm.name && p == proxy) {
+                    lines.push((hsm, proxy));
+                }
+            }
+        }
+        lines
     }
 
     /// The slot users behind the service proxy `proxy_user`.

@@ -189,6 +189,7 @@ impl PpinError {
             | PpinError::HsmNotServing { user, .. } => Some(user),
             PpinError::Cancelled { user } => user.as_deref(),
             PpinError::External(ExternalError::LoginFailed { user, .. }) => Some(user),
+            PpinError::External(ExternalError::Disagree { lines, .. }) => Some(&lines.name),
             PpinError::External(_) => None,
             PpinError::Secrets { user, .. }
             | PpinError::Unreachable { user, .. }
@@ -633,7 +634,9 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
         ExternalError::NoPrompt { .. } | ExternalError::Hung { .. } => {
             PpinErrorKind::ExternalTimeout
         }
-        ExternalError::Unexpected { .. } => PpinErrorKind::ExternalOutput,
+        ExternalError::Unexpected { .. } | ExternalError::Disagree { .. } => {
+            PpinErrorKind::ExternalOutput
+        }
         ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
         ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
         ExternalError::Ssh { .. } | ExternalError::HostNotReady { .. } => PpinErrorKind::RemoteHost,
@@ -689,7 +692,16 @@ fn external_next_step(kind: PpinErrorKind, error: &ExternalError) -> String {
             _ => format!("fix the cause the tool printed, then run the command again ({tried_once})"),
         },
         PpinErrorKind::Cancelled => kind.advice().to_owned(),
-        _ => format!("{} ({tried_once})", kind.advice()),
+        _ => match error {
+            ExternalError::Disagree { lines, .. } => format!(
+                "run `ppin -l` by hand to compare the lines of each HSM; to make them agree, fetch the \
+                 {role}'s secret again (`ppin -u -e {name}` for a user, `ppin -p -e {name}` for a proxy) \
+                 or check .secrets.cfg against primus.cfg",
+                role = lines.role,
+                name = lines.name
+            ),
+            _ => format!("{} ({tried_once})", kind.advice()),
+        },
     }
 }
 

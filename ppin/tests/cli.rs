@@ -14,17 +14,23 @@ fn add_list_test_update_remove() {
     assert_eq!(
         s.ppin(&["-l"]).ok(),
         format!(
-            "{BANNER}[01] slot-id 0: user 'U0001' permanent secret: MISSING\n\
-             [02] slot-id 1: user 'U0002' permanent secret: MISSING\n\
-             [03] slot-id 2: user 'CLOUD_APP' permanent secret: MISSING\n\
+            "{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: MISSING\n\
+             [02] slot-id 1:    user 'U0002'      permanent secret: MISSING\n\
+             [03] slot-id 2:    user 'CLOUD_APP'  permanent secret: MISSING\n\
              [01] service/proxy user 'SERVICE_USER'  permanent secret: MISSING\n"
         )
     );
 
+    // After an add the vendor prints every status line.
     let add = s.add("U0001");
     assert_eq!(
         add.ok(),
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!(
+            "{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: Configured\n\
+             [02] slot-id 1:    user 'U0002'      permanent secret: MISSING\n\
+             [03] slot-id 2:    user 'CLOUD_APP'  permanent secret: MISSING\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: MISSING\n"
+        )
     );
     let issued = s.sim.admin().current_secret("U0001").unwrap();
     assert!(issued.is_some());
@@ -36,7 +42,7 @@ fn add_list_test_update_remove() {
     assert!(s
         .ppin(&["-l"])
         .ok()
-        .contains("[01] slot-id 0: user 'U0001' permanent secret: Configured\n"));
+        .contains("[01] slot-id 0:    user 'U0001'      permanent secret: Configured\n"));
 
     // Adding again is refused locally: no HSM request.
     let requests = s.counters("U0001").0;
@@ -92,7 +98,12 @@ fn add_list_test_update_remove() {
     ]);
     assert_eq!(
         update.ok(),
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!(
+            "{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: Configured\n\
+             [02] slot-id 1:    user 'U0002'      permanent secret: MISSING\n\
+             [03] slot-id 2:    user 'CLOUD_APP'  permanent secret: MISSING\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: MISSING\n"
+        )
     );
     let status = s.sim.admin().user("U0001").unwrap();
     assert_eq!(status.secrets_issued.len(), 2);
@@ -109,10 +120,11 @@ fn add_list_test_update_remove() {
         .ok()
         .contains("login: OK"));
 
+    // After a removal, only the user's own lines, numbered as in `-l`.
     let remove = s.ppin(&["-re", "U0001"]);
     assert_eq!(
         remove.ok(),
-        format!("{BANNER}[01] slot-id 0: user 'U0001' permanent secret: MISSING\n")
+        format!("{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: MISSING\n")
     );
     assert_eq!(s.stored_secret("U0001"), None);
     let missing = s.ppin(&["-t", "--user", "U0001"]);
@@ -307,7 +319,7 @@ fn failed_update_after_expiry_removes_the_entry() {
     assert!(s
         .ppin(&["-l"])
         .ok()
-        .contains("user 'U0001' permanent secret: MISSING"));
+        .contains("user 'U0001'      permanent secret: MISSING"));
     // The next try must be an add; with the expired password it fails the same way.
     let again = s.add("U0001");
     assert!(
@@ -449,7 +461,11 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
     );
     assert_eq!(
         proxy.ok(),
-        format!("{BANNER}{BANNER}[01] service/proxy user 'SERVICE_USER'  permanent secret: Configured\n")
+        format!(
+            "{BANNER}{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: MISSING\n\
+             [02] slot-id 1:    user 'CLOUD_APP'  permanent secret: MISSING\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: Configured\n"
+        )
     );
     assert_eq!(
         proxy.stderr,
@@ -457,7 +473,11 @@ fn cloudhsm_user_needs_the_proxy_password_first() {
     );
     assert_eq!(
         s.add("CLOUD_APP").ok(),
-        format!("{BANNER}[02] slot-id 1: user 'CLOUD_APP' permanent secret: Configured\n")
+        format!(
+            "{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: MISSING\n\
+             [02] slot-id 1:    user 'CLOUD_APP'  permanent secret: Configured\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: Configured\n"
+        )
     );
     assert!(s
         .ppin(&["-t", "--user", "CLOUD_APP"])
@@ -491,7 +511,11 @@ fn passwords_are_read_from_stdin_lines_with_the_vendor_prompts() {
     // The vendor's banner comes before the prompts and again with the result.
     assert_eq!(
         run.ok(),
-        format!("{BANNER}{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!(
+            "{BANNER}{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: Configured\n\
+             [02] slot-id 1:    user 'CLOUD_APP'  permanent secret: MISSING\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: MISSING\n"
+        )
     );
     assert_eq!(
         run.stderr,

@@ -343,3 +343,38 @@ fn misbehaving_tools_give_one_clear_error_each() {
     assert!(error.to_string().contains("0x80005017"), "{error}");
     assert_eq!(runs, 1);
 }
+
+#[test]
+fn a_tool_killed_for_its_timeout_takes_its_whole_process_group_with_it() {
+    let (error, runs) = fake_run("leaves-grandchild.sh", FakeOperation::ProxyAdd);
+    assert_eq!(runs, 1);
+    assert!(
+        matches!(error, PpinError::External(ExternalError::NoPrompt { .. })),
+        "{error}"
+    );
+    let PpinError::External(external) = &error else {
+        unreachable!()
+    };
+    let pid = external
+        .output()
+        .iter()
+        .find_map(|line| line.strip_prefix("grandchild "))
+        .expect("the fake printed its grandchild's PID")
+        .to_owned();
+    // Killed processes may stay zombies until their new parent reaps them:
+    // only a live one fails the test. Bounded: 100 looks, 50 ms apart.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z'))
+        })
+    };
+    for _ in 0..100 {
+        if !alive() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the grandchild {pid} that ignores SIGHUP outlived the killed tool");
+}

@@ -142,10 +142,14 @@ fn prompts_on_a_terminal_do_not_echo_the_password() {
         "ppin failed; terminal: {:?}",
         terminal.shown()
     );
-    // The vendor's banner before the prompts, and again with the result.
+    // The vendor's banner before the prompts, and again with every status line.
     assert_eq!(
         stdout,
-        format!("{BANNER}{BANNER}[01] slot-id 0: user 'U0001' permanent secret: Configured\n")
+        format!(
+            "{BANNER}{BANNER}[01] slot-id 0:    user 'U0001'      permanent secret: Configured\n\
+             [02] slot-id 1:    user 'CLOUD_APP'  permanent secret: MISSING\n\
+             [01] service/proxy user 'SERVICE_USER'  permanent secret: MISSING\n"
+        )
     );
     assert!(s.stored_secret("U0001").is_some());
 

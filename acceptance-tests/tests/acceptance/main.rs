@@ -34,5 +34,6 @@ mod reliability;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
+mod vendor_output;
 mod vendor_ppin;
 mod write_only;

@@ -135,10 +135,16 @@ impl Reader<'_> {
         let mut users: Vec<SlotUser> = Vec::new();
         // Each user's slot ids on each of its HSMs, in file order.
         let mut ids_on_hsms: HashMap<String, Vec<(String, Vec<u32>)>> = HashMap::new();
-        for (hsm, slots) in hsms.iter().zip(slots_of_hsm) {
+        // Each slot as (HSM, user) positions, in file order: the order of
+        // the vendor's `ppin -l` lines.
+        let mut layout = Vec::new();
+        for (hsm_index, (hsm, slots)) in hsms.iter().zip(slots_of_hsm).enumerate() {
             let mut ids = SlotIds::default();
             for (name, slot) in slots {
-                let (user_name, slot_id) = self.add_slot(&mut users, &mut ids, hsm, &name, slot)?;
+                let (user_index, slot_id) =
+                    self.add_slot(&mut users, &mut ids, hsm, &name, slot)?;
+                layout.push((hsm_index, user_index));
+                let user_name = users[user_index].user_name.clone();
                 let on_hsms = ids_on_hsms.entry(user_name).or_default();
                 match on_hsms.last_mut() {
                     Some((last, ids)) if *last == hsm.name => ids.push(slot_id),
@@ -159,7 +165,7 @@ impl Reader<'_> {
             // Stable: equal priorities keep file order.
             user.hsms.sort_by_key(|h| h.priority);
         }
-        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users))
+        Ok(PrimusConfig::new(self.path.to_owned(), hsms, users, layout))
     }
 
     /// The `primus` group at the root.
@@ -217,7 +223,7 @@ impl Reader<'_> {
         hsm: &Hsm,
         name: &str,
         slot: &Group,
-    ) -> Result<(String, u32), ConfigError> {
+    ) -> Result<(usize, u32), ConfigError> {
         let user_name = self.required_string(slot, name, "user_name")?;
         let slot_id = self.number::<u32>(slot, name, "id")?.ok_or_else(|| {
             self.invalid(&format!("{name}.id"), "missing: every slot needs its id")
@@ -241,16 +247,17 @@ impl Reader<'_> {
             return Err(self.invalid(name, problem));
         }
         ids.insert(slot_id, (user_name.clone(), name.to_owned()));
-        let Some(user) = users.iter_mut().find(|u| u.user_name == user_name) else {
+        let Some(position) = users.iter().position(|u| u.user_name == user_name) else {
             users.push(SlotUser {
-                user_name: user_name.clone(),
+                user_name,
                 slot_id,
                 slot_ids: Vec::new(),
                 proxy_user,
                 hsms: vec![hsm.clone()],
             });
-            return Ok((user_name, slot_id));
+            return Ok((users.len() - 1, slot_id));
         };
+        let user = &mut users[position];
         // Every slot of a user shares its one credential, so one proxy_user.
         if user.proxy_user != proxy_user {
             return Err(self.invalid(
@@ -265,7 +272,7 @@ impl Reader<'_> {
         if !user.hsms.iter().any(|h| h.name == hsm.name) {
             user.hsms.push(hsm.clone());
         }
-        Ok((user_name, slot_id))
+        Ok((position, slot_id))
     }
 
     /// Redundant HSMs of one user serve the same slots, so they must give it

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hsm_wire::VendorCode;
 
+use super::cluster::Disagreement;
 use super::parse::{self, ParseProblem};
 
 /// Why an operation of the external engine failed. Every variant that ran
@@ -38,7 +39,7 @@ pub enum ExternalError {
         /// The host, as `host:port`.
         host: String,
         /// Why (names the host, the key and what to do).
-        source: primus_ssh::SshError,
+        source: Box<primus_ssh::SshError>,
     },
     /// The host lacks what a run needs (the tool, `flock`, a `sudo` rule);
     /// found before any password was sent.
@@ -111,6 +112,25 @@ pub enum ExternalError {
         /// What the tool printed.
         output: Vec<String>,
     },
+    /// The tool printed one line per HSM of a redundant cluster (or per HSM
+    /// behind a service proxy) and the lines disagree: ppin does not pick one.
+    #[error(
+        "`{command}` shows {} '{}' with its permanent secret Configured on {} but MISSING on {}; \
+         the lines of one {0} must agree, so ppin does not pick one; it printed: {}",
+        lines.role,
+        lines.name,
+        lines.configured_on.join(", "),
+        lines.missing_on.join(", "),
+        quote(output)
+    )]
+    Disagree {
+        /// The command line.
+        command: String,
+        /// Whose lines disagree, and where.
+        lines: Box<Disagreement>,
+        /// What the tool printed.
+        output: Vec<String>,
+    },
     /// The tool succeeded but printed what ppin cannot read with certainty.
     #[error(
         "`{command}` printed output ppin cannot understand ({problem}); it printed: {}",
@@ -134,6 +154,7 @@ impl ExternalError {
             | ExternalError::Hung { output, .. }
             | ExternalError::Failed { output, .. }
             | ExternalError::LoginFailed { output, .. }
+            | ExternalError::Disagree { output, .. }
             | ExternalError::Unexpected { output, .. } => output,
             ExternalError::Spawn { .. }
             | ExternalError::Terminal { .. }

@@ -16,6 +16,7 @@
 //! starts the runs: [`LocalTool`] on this machine, [`SshTool`] on another
 //! host.
 
+mod cluster;
 mod dialogue;
 pub(crate) mod error;
 mod fortinet;
@@ -34,6 +35,7 @@ use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub use cluster::Disagreement;
 pub use error::ExternalError;
 pub use parse::ParseProblem;
 pub use transport::{Access, LocalTool, RunAs, SshTool, Terminal, Transport};
@@ -46,6 +48,7 @@ use crate::model::{
     SetupCredentials, TestFilter, UserStatus,
 };
 use crate::users;
+use cluster::Cluster;
 use dialogue::{failure, proxy_answer, setup_answers, understand, Answer, Finished, Limits};
 use parse::{LoginLine, Report};
 
@@ -207,13 +210,9 @@ impl ExternalEngine {
         credentials: &SetupCredentials,
     ) -> Result<Served, ExternalError> {
         let answers = setup_answers(user, credentials);
-        let report = self.edit(edit, user, &answers).await?;
-        // `edit` checked the user's line is there; the tool does not say which HSM answered.
-        let slot_id = report
-            .users
-            .iter()
-            .find(|u| u.user == user)
-            .map_or(0, |line| line.slot_id);
+        let cluster = self.edit(edit, user, &answers).await?;
+        // `edit` checked the user's lines are there; the tool does not say which HSM answered.
+        let slot_id = cluster.user(user).map_or(0, |folded| folded.slot_id);
         Ok(Served::unattributed(user, slot_id))
     }
 
@@ -256,24 +255,24 @@ impl ExternalEngine {
         }) {
             return Ok(hit.listing.clone());
         }
-        let report = self.read_run(&["-l".into()]).await?;
+        let cluster = self.read_run(&["-l".into()]).await?;
         let listing = Listing {
-            users: report
+            users: cluster
                 .users
-                .iter()
+                .into_iter()
                 .map(|u| UserStatus {
-                    user: u.user.clone(),
+                    user: u.name,
                     slot_id: u.slot_id,
                     proxy_user: None,
                     configured: u.configured,
                     hsms: Vec::new(),
                 })
                 .collect(),
-            proxies: report
+            proxies: cluster
                 .proxies
-                .iter()
+                .into_iter()
                 .map(|p| ProxyStatus {
-                    proxy_user: p.proxy_user.clone(),
+                    proxy_user: p.name,
                     configured: p.configured,
                     users: Vec::new(),
                 })
@@ -366,14 +365,14 @@ impl ExternalEngine {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// One editing run of `edit` on `target`; checks the target's line shows
+    /// One editing run of `edit` on `target`; checks the target's lines show
     /// the state the edit must leave.
     async fn edit(
         &self,
         edit: Edit,
         target: &str,
         answers: &[Answer<'_>],
-    ) -> Result<Report, ExternalError> {
+    ) -> Result<Cluster, ExternalError> {
         let args = [edit.flag().into(), "-e".into(), target.into()];
         let outcome = self.run(&args, answers, Access::Edit).await;
         // Whatever happened, the file may have changed.
@@ -384,17 +383,13 @@ impl ExternalEngine {
             return Err(failure(command, finished));
         }
         let report = understand(&command, &finished.lines, Some(answers.len()))?;
-        let shown = if edit.is_proxy() {
-            report
-                .proxies
-                .iter()
-                .any(|p| p.proxy_user == target && p.configured == edit.configured_after())
+        let cluster = self.fold(&command, &finished.lines, &report)?;
+        let line = if edit.is_proxy() {
+            cluster.proxy(target)
         } else {
-            report
-                .users
-                .iter()
-                .any(|u| u.user == target && u.configured == edit.configured_after())
+            cluster.user(target)
         };
+        let shown = line.is_some_and(|folded| folded.configured == edit.configured_after());
         if !shown {
             let state = if edit.configured_after() {
                 "Configured"
@@ -407,16 +402,33 @@ impl ExternalEngine {
                 output: finished.lines,
             });
         }
-        Ok(report)
+        Ok(cluster)
     }
 
-    /// One reading run that must succeed.
-    async fn read_run(&self, args: &[OsString]) -> Result<Report, ExternalError> {
+    /// One reading run that must succeed, its status lines folded.
+    async fn read_run(&self, args: &[OsString]) -> Result<Cluster, ExternalError> {
         let (finished, command) = self.run(args, &[], Access::Read).await?;
         if !finished.status.success() {
             return Err(failure(command, finished));
         }
-        understand(&command, &finished.lines, None)
+        let report = understand(&command, &finished.lines, None)?;
+        self.fold(&command, &finished.lines, &report)
+    }
+
+    /// `report`'s lines, one state per name; the HSMs are named from the
+    /// `primus.cfg` read here when it can be read, else the lines by number.
+    fn fold(
+        &self,
+        command: &str,
+        lines: &[String],
+        report: &Report,
+    ) -> Result<Cluster, ExternalError> {
+        let config = self.config.current().ok();
+        cluster::fold(report, config.as_deref()).map_err(|disagreement| ExternalError::Disagree {
+            command: command.to_owned(),
+            lines: Box::new(disagreement),
+            output: lines.to_vec(),
+        })
     }
 
     /// Takes the locks for `access` and runs the tool once.

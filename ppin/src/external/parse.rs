@@ -2,6 +2,18 @@
 //! banner, the status lines, the login lines, vendor codes. A line that looks
 //! like a status line but is not one is an error, never a guess; other lines
 //! (progress text, blank lines, the prompts) are passed over.
+//!
+//! The status lines, as the vendor's pages print them (any run of blanks,
+//! spaces or tabs, between two fields; blanks at the end are ignored):
+//!
+//! ```text
+//! [NN] slot-id N: user 'NAME' permanent secret: Configured|MISSING
+//! [NN] service/proxy user 'NAME' permanent secret: Configured|MISSING
+//! ```
+//!
+//! A redundant cluster is listed once per HSM, so one name may come on
+//! several lines; folding them into one state is the caller's business
+//! (`cluster`).
 
 use hsm_wire::VendorCode;
 
@@ -23,6 +35,8 @@ const PROMPT_START: &str = "Provide ";
 /// `[NN] slot-id N: user 'X' permanent secret: Configured|MISSING`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UserLine {
+    /// 1-based number of the line in the output.
+    pub(crate) number: usize,
     pub(crate) slot_id: u32,
     pub(crate) user: String,
     pub(crate) configured: bool,
@@ -31,6 +45,8 @@ pub(crate) struct UserLine {
 /// `[NN] service/proxy user 'X'  permanent secret: Configured|MISSING`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProxyLine {
+    /// 1-based number of the line in the output.
+    pub(crate) number: usize,
     pub(crate) proxy_user: String,
     pub(crate) configured: bool,
 }
@@ -136,7 +152,7 @@ pub(crate) fn parse(lines: &[String]) -> Result<Report, ParseProblem> {
             report.prompts += 1;
             report.banner_after_prompts = false;
         } else if line.starts_with('[') {
-            status_line(line, &mut report).ok_or_else(|| ParseProblem::Malformed {
+            status_line(line, number, &mut report).ok_or_else(|| ParseProblem::Malformed {
                 number,
                 line: line.to_owned(),
             })?;
@@ -146,31 +162,38 @@ pub(crate) fn parse(lines: &[String]) -> Result<Report, ParseProblem> {
     Ok(report)
 }
 
-/// Adds one `[NN] ...` line to `report`; `None` if it is not a documented one.
-fn status_line(line: &str, report: &mut Report) -> Option<()> {
-    let (index, rest) = line.strip_prefix('[')?.split_once("] ")?;
+/// Adds one `[NN] ...` line (line `number` of the output) to `report`;
+/// `None` if it is not a documented one.
+fn status_line(line: &str, number: usize, report: &mut Report) -> Option<()> {
+    let (index, rest) = line.strip_prefix('[')?.split_once(']')?;
     if index.is_empty() || !index.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    if let Some(rest) = rest.strip_prefix("service/proxy user '") {
-        let (proxy_user, state) = rest.rsplit_once("'  permanent secret: ")?;
+    let rest = after_blanks(rest)?;
+    if let Some(rest) = rest.strip_prefix("service/proxy") {
+        let rest = word(after_blanks(rest)?, "user")?;
+        let (proxy_user, configured) = quoted_name_and_state(rest)?;
         report.proxies.push(ProxyLine {
-            proxy_user: name(proxy_user)?,
-            configured: state_of(state)?,
+            number,
+            proxy_user,
+            configured,
         });
         return Some(());
     }
-    let (slot, rest) = rest.strip_prefix("slot-id ")?.split_once(": user '")?;
+    let rest = word(rest, "slot-id")?;
+    let (slot, rest) = rest.split_once(':')?;
     let slot_id = slot.parse().ok()?;
-    if let Some((user, state)) = rest.rsplit_once("' permanent secret: ") {
+    let rest = word(after_blanks(rest)?, "user")?;
+    if let Some((user, configured)) = quoted_name_and_state(rest) {
         report.users.push(UserLine {
+            number,
             slot_id,
-            user: name(user)?,
-            configured: state_of(state)?,
+            user,
+            configured,
         });
         return Some(());
     }
-    let (user, outcome) = rest.split_once("' login: ")?;
+    let (user, outcome) = rest.strip_prefix('\'')?.split_once("' login: ")?;
     let failure = if outcome == "OK" || outcome.starts_with("OK (") {
         None
     } else {
@@ -182,6 +205,33 @@ fn status_line(line: &str, report: &mut Report) -> Option<()> {
         failure,
     });
     Some(())
+}
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// `text` after a run of at least one blank.
+fn after_blanks(text: &str) -> Option<&str> {
+    let rest = text.trim_start_matches(is_blank);
+    (rest.len() < text.len()).then_some(rest)
+}
+
+/// `text` after `expected` and a run of blanks.
+fn word<'t>(text: &'t str, expected: &str) -> Option<&'t str> {
+    after_blanks(text.strip_prefix(expected)?)
+}
+
+/// `'NAME' permanent secret: STATE`, blanks between the fields: the name
+/// is what lies between the first quote and the last quote before them.
+fn quoted_name_and_state(text: &str) -> Option<(String, bool)> {
+    let text = text.trim_end_matches(is_blank).strip_prefix('\'')?;
+    let (rest, state) = text.rsplit_once(is_blank)?;
+    let rest = rest.trim_end_matches(is_blank).strip_suffix("secret:")?;
+    let rest = rest.strip_suffix(is_blank)?.trim_end_matches(is_blank);
+    let rest = rest.strip_suffix("permanent")?;
+    let quoted = rest.strip_suffix(is_blank)?.trim_end_matches(is_blank);
+    Some((name(quoted.strip_suffix('\'')?)?, state_of(state)?))
 }
 
 fn name(text: &str) -> Option<String> {

@@ -200,9 +200,10 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
             proxy_report(&ppin, &user, "proxy_remove", json!({ "removed": removed })).await
         }
         Action::List => {
-            let listing = open(args)?.list().await?;
+            let ppin = open(args)?;
+            let listing = ppin.list().await?;
             Ok(Report::ok(
-                render::listing_text(&listing),
+                render::listing_text(&listing, &*ppin.config()?),
                 render::ok_json("list", json!(listing)),
             ))
         }
@@ -341,7 +342,9 @@ fn completions(shell: clap_complete::Shell) -> Report {
     Report::ok(script, json)
 }
 
-/// The banner and the user's line; in JSON, `fields` plus the user's status.
+/// The banner and the status lines: all of them after an add or update,
+/// the user's own after a removal, as the vendor's samples show; in JSON,
+/// `fields` plus the user's status.
 async fn user_report(
     ppin: &Ppin,
     user: &str,
@@ -351,13 +354,17 @@ async fn user_report(
     let listing = ppin.list().await?;
     let status = listing.users.iter().find(|u| u.user == user);
     fields["status"] = json!(status);
-    Ok(Report::ok(
-        render::user_text(&listing, user),
-        render::ok_json(operation, fields),
-    ))
+    let config = ppin.config()?;
+    let text = match operation {
+        "remove" => render::target_text(&listing, &config, user),
+        _ => render::listing_text(&listing, &config),
+    };
+    Ok(Report::ok(text, render::ok_json(operation, fields)))
 }
 
-/// The banner and the proxy's line; in JSON, `fields` plus the proxy's status.
+/// The banner and the status lines: all of them after `-p`, the proxy's own
+/// after `-x`, as the vendor's samples show; in JSON, `fields` plus the
+/// proxy's status.
 async fn proxy_report(
     ppin: &Ppin,
     proxy_user: &str,
@@ -367,8 +374,10 @@ async fn proxy_report(
     let listing = ppin.list().await?;
     let status = listing.proxies.iter().find(|p| p.proxy_user == proxy_user);
     fields["status"] = json!(status);
-    Ok(Report::ok(
-        render::proxy_text(&listing, proxy_user),
-        render::ok_json(operation, fields),
-    ))
+    let config = ppin.config()?;
+    let text = match operation {
+        "proxy_remove" => render::target_text(&listing, &config, proxy_user),
+        _ => render::listing_text(&listing, &config),
+    };
+    Ok(Report::ok(text, render::ok_json(operation, fields)))
 }

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use ppin::{HsmVersion, Listing, LoginTest, PpinError, ProxyStatus, UserStatus};
+use ppin::{HsmVersion, Listing, LoginTest, PpinError, PrimusConfig};
 use serde_json::{json, Value};
 
 /// The vendor's banner, printed before the slot lines.
@@ -17,58 +17,74 @@ fn state(configured: bool) -> &'static str {
     }
 }
 
-/// `[01] slot-id 0: user 'X' permanent secret: Configured`; `index` counts from 1.
-pub(crate) fn user_line(index: usize, user: &UserStatus) -> String {
-    format!(
-        "[{index:02}] slot-id {}: user '{}' permanent secret: {}",
-        user.slot_id,
-        user.user,
-        state(user.configured)
-    )
+/// Where the vendor's sample puts the `user` column: `slot-id 0:` and four blanks.
+const SLOT_ID_WIDTH: usize = 14;
+
+/// Blanks after the longest quoted name, before `permanent secret:`.
+const NAME_GAP: usize = 2;
+
+/// `text` padded with blanks to `width`, and at least one blank.
+fn pad(text: String, width: usize) -> String {
+    let blanks = width.saturating_sub(text.len()).max(1);
+    text + &" ".repeat(blanks)
 }
 
-/// `[01] service/proxy user 'NAME'  permanent secret: MISSING` (two spaces, as the vendor prints).
-pub(crate) fn proxy_line(index: usize, proxy: &ProxyStatus) -> String {
-    format!(
-        "[{index:02}] service/proxy user '{}'  permanent secret: {}",
-        proxy.proxy_user,
-        state(proxy.configured)
-    )
+/// The widest of `names` once quoted, plus the gap.
+fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(|name| name.len() + 2).max().unwrap_or(0) + NAME_GAP
 }
 
-/// The full `ppin -l` text.
-pub(crate) fn listing_text(listing: &Listing) -> String {
+/// The status lines of `ppin -l` as the vendor prints them: one per slot of
+/// every HSM, numbered on (a redundant cluster's user once per HSM), then
+/// one per service proxy user and HSM with a slot behind it, numbered on;
+/// columns padded as in the vendor's sample. Only the lines of the names
+/// `shown` selects are printed, with the numbers they have in the full list.
+fn status_lines(listing: &Listing, config: &PrimusConfig, shown: impl Fn(&str) -> bool) -> String {
     let mut text = BANNER.to_owned();
-    for (index, user) in listing.users.iter().enumerate() {
-        text.push_str(&user_line(index + 1, user));
-        text.push('\n');
+    let user_width = name_width(listing.users.iter().map(|u| u.user.as_str()));
+    let slots = config.slots().filter_map(|(_, slot)| {
+        let status = listing.users.iter().find(|u| u.user == slot.user_name)?;
+        Some((slot.slot_id, status))
+    });
+    for (index, (slot_id, status)) in slots.enumerate() {
+        if shown(&status.user) {
+            text.push_str(&format!(
+                "[{:02}] {}user {}permanent secret: {}\n",
+                index + 1,
+                pad(format!("slot-id {slot_id}:"), SLOT_ID_WIDTH),
+                pad(format!("'{}'", status.user), user_width),
+                state(status.configured)
+            ));
+        }
     }
-    for (index, proxy) in listing.proxies.iter().enumerate() {
-        text.push_str(&proxy_line(index + 1, proxy));
-        text.push('\n');
+    let proxy_width = name_width(listing.proxies.iter().map(|p| p.proxy_user.as_str()));
+    let proxies = config
+        .proxy_slots()
+        .into_iter()
+        .filter_map(|(_, proxy)| listing.proxies.iter().find(|p| p.proxy_user == proxy));
+    for (index, status) in proxies.enumerate() {
+        if shown(&status.proxy_user) {
+            text.push_str(&format!(
+                "[{:02}] service/proxy user {}permanent secret: {}\n",
+                index + 1,
+                pad(format!("'{}'", status.proxy_user), proxy_width),
+                state(status.configured)
+            ));
+        }
     }
     text
 }
 
-/// The banner and the line of the one item `pick` selects, numbered by its
-/// position as in `ppin -l`.
-fn one_line<T>(items: &[T], pick: impl Fn(&T) -> bool, line: fn(usize, &T) -> String) -> String {
-    let mut text = BANNER.to_owned();
-    if let Some((index, item)) = items.iter().enumerate().find(|(_, item)| pick(item)) {
-        text.push_str(&line(index + 1, item));
-        text.push('\n');
-    }
-    text
+/// The full `ppin -l` text, also what `-a`, `-u` and `-p` print after their
+/// prompts (as the vendor's samples show).
+pub(crate) fn listing_text(listing: &Listing, config: &PrimusConfig) -> String {
+    status_lines(listing, config, |_| true)
 }
 
-/// The banner and the line of one user, numbered as in `ppin -l`.
-pub(crate) fn user_text(listing: &Listing, user: &str) -> String {
-    one_line(&listing.users, |u| u.user == user, user_line)
-}
-
-/// The banner and the line of one service proxy user, numbered as in `ppin -l`.
-pub(crate) fn proxy_text(listing: &Listing, proxy_user: &str) -> String {
-    one_line(&listing.proxies, |p| p.proxy_user == proxy_user, proxy_line)
+/// What `-r` and `-x` print: the banner and the lines of `name` (a slot user
+/// or a service proxy user), numbered as in `ppin -l`.
+pub(crate) fn target_text(listing: &Listing, config: &PrimusConfig, name: &str) -> String {
+    status_lines(listing, config, |shown| shown == name)
 }
 
 /// One line per tested user: `[01] slot-id 0: user 'X' login: OK (hsm0 127.0.0.1:2310, hsm-sim 0.1.0)`.

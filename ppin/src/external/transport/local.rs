@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 use primus_core::FileStamp;
+use rustix::process::{kill_process_group, Pid, Signal};
 use rustix::termios::{tcgetattr, LocalModes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
@@ -101,9 +102,36 @@ impl Terminal for LocalTerminal {
         self.child.wait().await
     }
 
+    /// The tool is the leader of its own session and process group (it got
+    /// the terminal with `setsid`), so the group's kill also ends what it
+    /// started, a grandchild that ignores SIGHUP among them.
     async fn kill(&mut self) {
+        self.kill_group();
         // Already gone is fine: either way it runs no more.
         let _ = self.child.kill().await;
+    }
+}
+
+impl LocalTerminal {
+    /// SIGKILL to the tool's process group, unless the tool was reaped.
+    fn kill_group(&self) {
+        let Some(pid) = self
+            .child
+            .id()
+            .and_then(|id| Pid::from_raw(id.cast_signed()))
+        else {
+            return;
+        };
+        // A group already gone has nothing left to end.
+        let _ = kill_process_group(pid, Signal::KILL);
+    }
+}
+
+/// A run dropped mid-way (its operation was cancelled or timed out) ends
+/// with everything it started.
+impl Drop for LocalTerminal {
+    fn drop(&mut self) {
+        self.kill_group();
     }
 }
 

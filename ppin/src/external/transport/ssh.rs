@@ -138,7 +138,7 @@ async fn run_checked(
         .await
         .map_err(|source| ExternalError::Ssh {
             host: name.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     if output.status.success() {
         return Ok(output.stdout);
@@ -170,7 +170,7 @@ impl Transport for SshTool {
             .await
             .map_err(|source| ExternalError::Ssh {
                 host: self.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Box::new(SshTerminal {
             process: Some(process),
