@@ -368,6 +368,24 @@ impl Fixture {
             .output()
             .expect("ppin runs")
     }
+
+    /// What a successful `ppin ARGS` printed, each run of blanks made one:
+    /// our `ppin` pads its status lines as the vendor's does, and a test
+    /// asks what a line says, not how wide its columns are.
+    pub fn ppin_text(&self, args: &[&str]) -> String {
+        let output = self.ppin(args);
+        assert!(
+            output.status.success(),
+            "ppin {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 impl Fixture {

@@ -10,7 +10,10 @@ use crate::builtin::BuiltinEngine;
 use crate::config::{PrimusConfig, SlotUser};
 use crate::engine::{Engine, TestReport, Versions};
 use crate::error::PpinError;
-use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus};
+use crate::model::{
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, Served, SetupCredentials,
+    TestFilter, UserStatus,
+};
 use crate::users;
 
 /// The ppin operations over one `primus.cfg` and one `.secrets.cfg`, on one
@@ -102,6 +105,17 @@ impl Ppin {
     /// `ppin -v`: the tool's version and, where the engine asks them, the HSMs'.
     pub async fn versions(&self) -> Result<Versions, PpinError> {
         self.engine.versions().await
+    }
+
+    /// `ppin --fetchlog`: see [`Engine::fetch_log`].
+    pub async fn fetch_log(&self, request: &LogRequest) -> Result<PartitionLog, PpinError> {
+        self.engine.fetch_log(request).await
+    }
+
+    /// `ppin --fortinet`: see [`Engine::fortinet_secret`].
+    pub async fn fortinet_secret(&self, request: &FortinetRequest) -> Result<String, PpinError> {
+        self.user(&request.user)?;
+        self.engine.fortinet_secret(request).await
     }
 
     /// The state of one slot user.

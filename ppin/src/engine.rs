@@ -20,7 +20,10 @@ use secrets_cfg::{EntryKind, Password};
 
 use crate::config::{Hsm, PrimusConfig};
 use crate::error::PpinError;
-use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus};
+use crate::model::{
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, Served, SetupCredentials,
+    TestFilter, UserStatus,
+};
 
 /// The checks an engine makes where `.secrets.cfg` lives before anything
 /// reaches an HSM. Each contacts no HSM and changes nothing. The door has
@@ -81,6 +84,18 @@ pub trait Engine: Preflight + fmt::Debug {
     async fn test(&self, filter: &TestFilter) -> Result<TestReport, PpinError>;
     /// `ppin -v`: what the engine can say about the versions in play.
     async fn versions(&self) -> Result<Versions, PpinError>;
+    /// `ppin --fetchlog --user U --hsm H [--since DATE] [--reverse]`: the
+    /// user's partition log on that one HSM, read with the user's stored
+    /// permanent secret (one API login, never retried).
+    async fn fetch_log(&self, request: &LogRequest) -> Result<PartitionLog, PpinError>;
+    /// `ppin --fortinet --user U`: fetches the user's permanent secret with
+    /// the setup password (as `ppin -a` does, but without storing it here)
+    /// and returns, base64-encoded, a secrets configuration holding only
+    /// that user's entry, ciphered, and the service proxy's entry when the
+    /// user sits behind one: what FortiGate's built-in PKCS#11 provider
+    /// loads as its `secret-content`. No password is part of the result
+    /// other than the proxy password, ciphered.
+    async fn fortinet_secret(&self, request: &FortinetRequest) -> Result<String, PpinError>;
 }
 
 /// What `ppin -t` reports: per HSM and per slot, in the vendor's order

@@ -82,6 +82,18 @@ pub enum PpinError {
         /// The selection.
         filter: TestFilter,
     },
+    /// `ppin --fetchlog --hsm H`: no HSM of `primus.cfg` serving the user
+    /// has that name or host.
+    HsmNotServing {
+        /// The user.
+        user: String,
+        /// The HSM asked for.
+        hsm: String,
+        /// The `primus.cfg` searched.
+        config: PathBuf,
+        /// The names of the HSMs that serve the user, for the message.
+        known: Vec<String>,
+    },
     /// `primus.cfg` names no CA file (`ca_file`) for an HSM, so its TLS
     /// certificate cannot be checked.
     NoCaFile {
@@ -173,7 +185,8 @@ impl PpinError {
             | PpinError::AlreadyConfigured { user }
             | PpinError::NotConfigured { user }
             | PpinError::UpdateFailed { user, .. }
-            | PpinError::IssuedNotStored { user, .. } => Some(user),
+            | PpinError::IssuedNotStored { user, .. }
+            | PpinError::HsmNotServing { user, .. } => Some(user),
             PpinError::Cancelled { user } => user.as_deref(),
             PpinError::External(ExternalError::LoginFailed { user, .. }) => Some(user),
             PpinError::External(ExternalError::Disagree { lines, .. }) => Some(&lines.name),
@@ -213,6 +226,7 @@ impl PpinError {
             | PpinError::AlreadyConfigured { .. }
             | PpinError::NotConfigured { .. }
             | PpinError::NoUserSelected { .. }
+            | PpinError::HsmNotServing { .. }
             | PpinError::NoCaFile { .. }
             | PpinError::Cancelled { .. }
             | PpinError::TlsSetup { .. } => None,
@@ -277,6 +291,7 @@ impl PpinError {
             PpinError::NotConfigured { .. } => PpinErrorKind::NotConfigured,
             PpinError::Secrets { .. } => PpinErrorKind::SecretsFile,
             PpinError::NoUserSelected { .. } => PpinErrorKind::NoUserSelected,
+            PpinError::HsmNotServing { .. } => PpinErrorKind::HsmNotInConfig,
             PpinError::NoCaFile { .. } | PpinError::TlsSetup { .. } => PpinErrorKind::TlsSetup,
             PpinError::Unreachable { .. } => PpinErrorKind::Unreachable,
             PpinError::Hsm { source, .. } => match source.as_ref() {
@@ -314,6 +329,9 @@ impl PpinError {
             PpinError::NotConfigured { user } => format!("user '{user}' has no permanent secret (MISSING)"),
             PpinError::Secrets { source, .. } => source.to_string(),
             PpinError::NoUserSelected { config, filter } => format!("{} has no {filter}", config.display()),
+            PpinError::HsmNotServing { user, hsm, config, .. } => {
+                format!("no HSM named or at '{hsm}' serves user '{user}' in {}", config.display())
+            }
             PpinError::NoCaFile { hsm } => format!("HSM {hsm} has no ca_file in primus.cfg"),
             PpinError::TlsSetup { hsm, source } => format!("cannot set up TLS for HSM {hsm}: {source}"),
             PpinError::Unreachable { user, failures } => {
@@ -378,6 +396,10 @@ impl PpinError {
                 "check the path and permissions of .secrets.cfg (pass -s <path> or set SECUROSYS_SECRETS_CONF)".to_owned()
             }
             PpinError::NoUserSelected { .. } => "run `ppin -l` to see the configured users and slot ids".to_owned(),
+            PpinError::HsmNotServing { known, .. } => format!(
+                "pass --hsm with one of the HSMs serving the user, by name or host as in primus.cfg: {}",
+                known.join(", ")
+            ),
             PpinError::NoCaFile { hsm } | PpinError::TlsSetup { hsm, .. } => format!(
                 "set ca_file of HSM {} (or of primus) in primus.cfg to the PEM file of the CA that signed the HSM's certificate",
                 hsm.name

@@ -18,6 +18,8 @@
 //! | `ppin -l`           | [`Ppin::list`], [`Ppin::status`]              |
 //! | `ppin -t`           | [`Ppin::test`], [`Ppin::login`]               |
 //! | `ppin -v`           | [`VERSION`], [`Ppin::hsm_versions`]           |
+//! | `ppin --fetchlog`   | [`Ppin::fetch_log`]                           |
+//! | `ppin --fortinet`   | [`Ppin::fortinet_secret`]                     |
 //!
 //! Guarantees, in the order an operation meets them:
 //!
@@ -97,6 +99,8 @@ pub use external::{
     Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem,
     RunAs, SshTool, Terminal, Transport,
 };
+/// The order of a partition log's entries ([`LogRequest::order`]).
+pub use hsm_wire::LogOrder;
 /// The setup-password format check, shared with the simulator through the
 /// protocol crate.
 pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
@@ -104,5 +108,6 @@ pub use hsm_wire::{check_setup_password, SetupPasswordProblem};
 /// returns, and what an HSM says about itself ([`HsmVersion`]).
 pub use hsm_wire::{ServerVersion, VendorCode};
 pub use model::{
-    Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus, VERSION,
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, ProxyLogin, ProxyStatus, Served,
+    SetupCredentials, TestFilter, UserStatus, FORTINET_HEADER, VERSION,
 };

@@ -207,3 +207,156 @@ impl fmt::Display for TestFilter {
         }
     }
 }
+
+/// `ppin --fetchlog --user U --hsm H [--since DATE] [--reverse]`: which
+/// partition log to dump, from which HSM, from when, in which order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogRequest {
+    /// The slot user whose partition log is fetched (it logs in with its
+    /// permanent secret).
+    pub user: String,
+    /// The HSM, by its name (`hsm0`) or its host exactly as in `primus.cfg`:
+    /// each HSM of a cluster keeps its own log.
+    pub hsm: String,
+    /// Only entries from this day on, from 00:00 UTC; `None`: every entry
+    /// the HSM keeps.
+    pub since: Option<time::Date>,
+    /// Oldest entry first, or newest first (`--reverse`).
+    pub order: hsm_wire::LogOrder,
+}
+
+impl LogRequest {
+    /// Every entry of `user`'s log on `hsm`, oldest first.
+    pub fn new(user: impl Into<String>, hsm: impl Into<String>) -> Self {
+        LogRequest {
+            user: user.into(),
+            hsm: hsm.into(),
+            since: None,
+            order: hsm_wire::LogOrder::OldestFirst,
+        }
+    }
+
+    /// Only entries from `since` (00:00 UTC) on.
+    pub fn since(mut self, since: Option<time::Date>) -> Self {
+        self.since = since;
+        self
+    }
+
+    /// In `order`.
+    pub fn order(mut self, order: hsm_wire::LogOrder) -> Self {
+        self.order = order;
+        self
+    }
+    /// A `--since` day, `YYYY-MM-DD`; `None` for anything else.
+    pub fn parse_day(text: &str) -> Option<time::Date> {
+        let mut parts = text.splitn(3, '-');
+        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+            return None;
+        }
+        let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+        time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
+    }
+}
+
+/// What `ppin --fetchlog` dumps: the vendor's header facts and the log
+/// lines as the HSM wrote them (syslog style, e.g. `2021 Apr  1 09:31:28
+/// UTC NUFENEN notice MSCNG Process: Login request: ...`). No line holds a
+/// password or secret: the HSM logs names and addresses only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionLog {
+    /// The first day dumped (`Dump log starting from DATE 00:00 UTC`);
+    /// `None` when every entry kept was asked for.
+    pub since: Option<time::Date>,
+    /// How many slots of the user the HSM serves (`Number of slots: N`).
+    pub slots: usize,
+    /// The log lines, in the order asked for.
+    pub lines: Vec<String>,
+}
+
+impl PartitionLog {
+    /// The first header line's text before the date.
+    pub const DUMP_FROM: &'static str = "Dump log starting from ";
+    /// The second header line.
+    pub const FETCHING: &'static str = "Fetching log from HSM.";
+    /// The third header line's text before the count.
+    pub const SLOTS: &'static str = "Number of slots: ";
+
+    /// A log as an engine read it.
+    pub fn new(since: Option<time::Date>, slots: usize, lines: Vec<String>) -> Self {
+        PartitionLog {
+            since,
+            slots,
+            lines,
+        }
+    }
+
+    /// The vendor's three header lines, e.g. `Dump log starting from
+    /// 2021-04-01 00:00 UTC`, `Fetching log from HSM.`, `Number of slots:
+    /// 1`. Without a first day, the dump starts at the Unix epoch: every
+    /// entry kept (the vendor documents no other wording).
+    pub fn header(&self) -> [String; 3] {
+        let since = self
+            .since
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH.date());
+        [
+            format!("{}{} 00:00 UTC", Self::DUMP_FROM, day(since)),
+            Self::FETCHING.to_owned(),
+            format!("{}{}", Self::SLOTS, self.slots),
+        ]
+    }
+}
+
+/// `YYYY-MM-DD`, as `--since` takes a day.
+pub(crate) fn day(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// A CloudHSM service proxy user with its password, as a caller gives it.
+#[derive(Debug)]
+pub struct ProxyLogin {
+    /// The service proxy user (`proxy_user` in `primus.cfg`).
+    pub proxy_user: String,
+    /// Its password (redacted in `Debug`).
+    pub password: Password,
+}
+
+/// `ppin --fortinet --user U [SETUP [PKCS11]] [--proxyuser P [--proxypwd
+/// PW]]`: the passwords to fetch `user`'s permanent secret with, for a
+/// secrets configuration loaded into a FortiGate.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FortinetRequest {
+    /// The slot user.
+    pub user: String,
+    /// The setup and PKCS#11 passwords, as for `ppin -a`.
+    pub credentials: SetupCredentials,
+    /// The service proxy in front of the user, when the caller gives it;
+    /// `None`: the stored proxy password, if the user sits behind one.
+    pub proxy: Option<ProxyLogin>,
+}
+
+impl FortinetRequest {
+    /// A request for `user`.
+    pub fn new(
+        user: impl Into<String>,
+        credentials: SetupCredentials,
+        proxy: Option<ProxyLogin>,
+    ) -> Self {
+        FortinetRequest {
+            user: user.into(),
+            credentials,
+            proxy,
+        }
+    }
+}
+
+/// What `ppin --fortinet` prints before the encoded configuration.
+pub const FORTINET_HEADER: &str = "# Fortinet secret to be loaded:";

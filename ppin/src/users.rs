@@ -5,9 +5,9 @@
 
 use secrets_cfg::EntryKind;
 
-use crate::config::{PrimusConfig, SlotUser};
+use crate::config::{Hsm, PrimusConfig, SlotUser};
 use crate::error::{PpinError, UserRole};
-use crate::model::{Listing, ProxyStatus, UserStatus};
+use crate::model::{Listing, LogRequest, ProxyStatus, UserStatus};
 
 /// The slot user `user` of `config`, or [`PpinError::UnknownUser`].
 pub(crate) fn slot_user(config: &PrimusConfig, user: &str) -> Result<SlotUser, PpinError> {
@@ -80,4 +80,31 @@ pub(crate) fn listing(
         })
         .collect();
     Listing { users, proxies }
+}
+
+/// Where `ppin --fetchlog` reads `request.user`'s log: the user with only
+/// the HSM `request.hsm` (by name or host, as in `primus.cfg`), and how
+/// many slots of the user that HSM serves. [`PpinError::UnknownUser`] or
+/// [`PpinError::HsmNotServing`] otherwise.
+pub(crate) fn log_source(
+    config: &PrimusConfig,
+    request: &LogRequest,
+) -> Result<(SlotUser, usize), PpinError> {
+    let mut user = slot_user(config, &request.user)?;
+    let wanted = |hsm: &Hsm| hsm.name == request.hsm || hsm.host == request.hsm;
+    let Some(hsm) = user.hsms.iter().find(|h| wanted(h)).cloned() else {
+        return Err(PpinError::HsmNotServing {
+            user: request.user.clone(),
+            hsm: request.hsm.clone(),
+            config: config.path().to_owned(),
+            known: user.hsms.iter().map(|h| h.name.clone()).collect(),
+        });
+    };
+    let slots = config
+        .users()
+        .iter()
+        .filter(|u| u.user_name == request.user && u.hsms.iter().any(|h| h.name == hsm.name))
+        .count();
+    user.hsms = vec![hsm];
+    Ok((user, slots))
 }

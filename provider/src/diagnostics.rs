@@ -26,6 +26,7 @@ fn kind_summary(kind: PpinErrorKind) -> &'static str {
         PpinErrorKind::SecretsFile => "Cannot Use .secrets.cfg",
         PpinErrorKind::IssuedNotStored => "Issued Permanent Secret Not Stored",
         PpinErrorKind::NoUserSelected => "No User Selected",
+        PpinErrorKind::HsmNotInConfig => "HSM Not In primus.cfg",
         PpinErrorKind::TlsSetup | PpinErrorKind::TlsHandshake => "TLS Setup Failed",
         PpinErrorKind::Unreachable => "HSM Unreachable",
         PpinErrorKind::Protocol => "Not A Primus HSM",

@@ -51,6 +51,7 @@ mod credentials;
 mod diagnostics;
 mod listing;
 mod login_test_action;
+mod partition_log_data_source;
 mod permanent_secret;
 mod planning;
 mod primus_config;

@@ -29,6 +29,7 @@ use crate::client::{Client, LoginCheck};
 use crate::connection_test_data_source::ConnectionTestDataSource;
 use crate::diagnostics::fail;
 use crate::login_test_action::LoginTestAction;
+use crate::partition_log_data_source::PartitionLogDataSource;
 use crate::permanent_secret::PermanentSecretResource;
 use crate::primus_config::PrimusConfigResource;
 use crate::secrets_data_source::SecretsDataSource;
@@ -339,6 +340,7 @@ impl Provider for PrimusProvider {
         vec![
             data_source::register(SecretsDataSource).into(),
             data_source::register(ConnectionTestDataSource).into(),
+            data_source::register(PartitionLogDataSource).into(),
         ]
     }
 

@@ -157,6 +157,23 @@ impl SecretsStore {
         &self.shared.path
     }
 
+    /// This store's key source, pinned to this file: [`KeySource::Default`]
+    /// without the environment variable becomes the key file beside this
+    /// file. A second store opened on another path with it seals entries
+    /// under this store's key (e.g. a copy of one user's entry for another
+    /// device), instead of making a key of its own.
+    pub fn key_source_for_copies(&self) -> KeySource {
+        match self.shared.key_source() {
+            KeySource::Default
+                if std::env::var(crate::key::SECRETS_KEY_ENV).is_ok_and(|k| !k.is_empty()) =>
+            {
+                KeySource::Default
+            }
+            KeySource::Default => KeySource::KeyFile(key::default_key_file(&self.shared.path)),
+            other => other,
+        }
+    }
+
     /// Checks, without changing anything and without waiting for the lock,
     /// that an edit could be stored right now: the secrets file is a regular
     /// file or absent; its directory exists and this process may write it;

@@ -60,8 +60,7 @@ output "files" {{ value = [data.primus_secrets.all.config_file, data.primus_secr
         "the state holds the permanent secret"
     );
     // Same answer as the real `ppin -l`.
-    let listed = f.ppin(&["-l"]);
-    let listed = String::from_utf8_lossy(&listed.stdout);
+    let listed = f.ppin_text(&["-l"]);
     assert!(
         listed.contains("user 'U0001' permanent secret: Configured"),
         "{listed}"

@@ -74,7 +74,7 @@ fn every_example_validates(tf: Terraform) {
         typed.sort();
         dirs.extend(typed);
     }
-    let expected = if tf == Terraform::V1_0_3 { 7 } else { 10 };
+    let expected = if tf == Terraform::V1_0_3 { 8 } else { 11 };
     assert_eq!(dirs.len(), expected, "{dirs:?}");
     for dir in dirs {
         validate(tf, &dir);

@@ -24,6 +24,7 @@ mod identity;
 mod install;
 mod kill;
 mod modules;
+mod partition_log;
 mod permanent_secret;
 mod plan_checks;
 mod primus_config;

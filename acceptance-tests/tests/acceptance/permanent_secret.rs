@@ -125,14 +125,13 @@ fn lifecycle_plan_apply_import_update_destroy(tf: Terraform) {
     f.ws.destroy().unwrap();
     assert_eq!(f.stored_secret(other), None, "destroy removes the entry");
     assert!(f.values("primus_permanent_secret.app").is_none());
-    let listed = f.ppin(&[
+    let listed = f.ppin_text(&[
         "-c",
         &f.primus_cfg().display().to_string(),
         "-s",
         &f.secrets_cfg().display().to_string(),
         "-l",
     ]);
-    let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(
         listed.contains("user 'U0001' permanent secret: MISSING"),
         "{listed}"

@@ -42,14 +42,7 @@ resource "primus_config" "cfg" {{
 
 /// `ppin -l` run by the real ppin binary against the file Terraform wrote.
 fn ppin_list(f: &Fixture) -> String {
-    let out = f.ppin(&["-l"]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ppin -l failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    f.ppin_text(&["-l"])
 }
 
 fn one_apply_writes_primus_cfg_and_onboards_through_it(tf: Terraform) {

@@ -17,6 +17,7 @@ fn every_attribute_is_described_and_passwords_are_protected() {
         [
             "primus_config",
             "primus_connection_test",
+            "primus_partition_log",
             "primus_permanent_secret",
             "primus_secrets",
             "primus_service_proxy_password",

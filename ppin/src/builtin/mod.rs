@@ -3,7 +3,9 @@
 //! Nothing is shelled out. The operations and the pre-flight are here; the
 //! HSM side is in `hsm`, the store side in `store`.
 
+mod fortinet;
 mod hsm;
+mod log;
 mod pools;
 mod store;
 
@@ -19,7 +21,10 @@ pub use hsm::Timeouts;
 use crate::config::{HsmSlot, LiveConfig, PrimusConfig, SlotUser};
 use crate::engine::{Engine, Preflight, TestReport, Versions};
 use crate::error::PpinError;
-use crate::model::{Fetch, Listing, Served, SetupCredentials, TestFilter, UserStatus, VERSION};
+use crate::model::{
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, Served, SetupCredentials,
+    TestFilter, UserStatus, VERSION,
+};
 use crate::users;
 use pools::Pools;
 use store::{proxy_credentials, stored_secret, ProxyCredentials, StoreFindings, Writable};
@@ -445,5 +450,13 @@ impl Engine for BuiltinEngine {
             tool: format!("ppin {VERSION}"),
             hsms: self.hsm_versions().await?,
         })
+    }
+
+    async fn fetch_log(&self, request: &LogRequest) -> Result<PartitionLog, PpinError> {
+        self.partition_log(request).await
+    }
+
+    async fn fortinet_secret(&self, request: &FortinetRequest) -> Result<String, PpinError> {
+        self.fortinet_document(request).await
     }
 }

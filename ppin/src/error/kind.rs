@@ -59,6 +59,8 @@ kinds! {
     IssuedNotStored => "issued_not_stored",
     /// `ppin -t` selected no user.
     NoUserSelected => "no_user_selected",
+    /// `ppin --fetchlog --hsm H` names no HSM of `primus.cfg` serving the user.
+    HsmNotInConfig => "hsm_not_in_config",
     /// TLS could not be set up from `primus.cfg` (no or bad `ca_file`).
     TlsSetup => "tls_setup",
     /// The TLS handshake with the HSM failed.
@@ -252,6 +254,9 @@ impl PpinErrorKind {
             }
             PpinErrorKind::NoUserSelected => {
                 "select a configured user or slot id (`ppin -l` lists them)"
+            }
+            PpinErrorKind::HsmNotInConfig => {
+                "name an HSM that serves the user, by its name (hsm0) or host as in primus.cfg"
             }
             PpinErrorKind::TlsSetup | PpinErrorKind::TlsHandshake => {
                 "set ca_file in primus.cfg to the CA that signed the HSM's certificate"

@@ -19,6 +19,8 @@
 mod cluster;
 mod dialogue;
 pub(crate) mod error;
+mod fortinet;
+mod log;
 mod parse;
 mod report;
 mod transport;
@@ -42,7 +44,10 @@ pub use transport::{Access, LocalTool, RunAs, SshTool, Terminal, Transport};
 use crate::config::{LiveConfig, PrimusConfig};
 use crate::engine::{Engine, HsmTest, Preflight, SlotTest, TestReport, Versions};
 use crate::error::PpinError;
-use crate::model::{Fetch, Listing, ProxyStatus, Served, SetupCredentials, TestFilter, UserStatus};
+use crate::model::{
+    Fetch, FortinetRequest, Listing, LogRequest, PartitionLog, ProxyStatus, Served,
+    SetupCredentials, TestFilter, UserStatus,
+};
 use crate::users;
 use cluster::Cluster;
 use dialogue::{failure, proxy_answer, setup_answers, understand, Answer, Finished, Limits};
@@ -640,5 +645,12 @@ impl Engine for ExternalEngine {
             tool,
             hsms: Vec::new(),
         })
+    }
+    async fn fetch_log(&self, request: &LogRequest) -> Result<PartitionLog, PpinError> {
+        self.partition_log(request).await
+    }
+
+    async fn fortinet_secret(&self, request: &FortinetRequest) -> Result<String, PpinError> {
+        self.fortinet_document(request).await
     }
 }

@@ -108,6 +108,11 @@ pub enum ParseProblem {
         /// What the report's lines count.
         counted: String,
     },
+    /// In `ppin --fetchlog`'s output, a line after the header that is not a
+    /// log line (`YYYY Mon DD HH:MM:SS UTC HOST SEVERITY ...`). Only the line:
+    /// a number beside it would make every `ExternalError` larger.
+    #[error("not a partition log line: {0:?}")]
+    NotALogLine(String),
 }
 
 /// Splits raw terminal bytes into lines, dropping the `\r` a pty adds.

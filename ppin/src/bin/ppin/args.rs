@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 use clap_complete::Shell;
-use ppin::TestFilter;
+use ppin::{LogOrder, LogRequest, TestFilter};
 use secrets_cfg::Password;
 
 /// `ppin -h`: the vendor's help text of provider 2.2.4 (the PKCS#11 "ppin"
@@ -70,7 +70,7 @@ Examples:
     name = "ppin",
     about = "Primus Permanent PIN: trade a setup password for a permanent secret stored in .secrets.cfg",
     disable_version_flag = true,
-    group(ArgGroup::new("action").args(["add", "update", "remove", "proxy_add", "proxy_remove", "list", "test", "version", "completions"]).required(true)),
+    group(ArgGroup::new("action").args(["add", "update", "remove", "proxy_add", "proxy_remove", "list", "test", "version", "completions", "fetchlog", "fortinet"]).required(true)),
     override_help = HELP
 )]
 pub(crate) struct Args {
@@ -101,6 +101,13 @@ pub(crate) struct Args {
     /// Print a shell completion script and exit
     #[arg(long, value_name = "SHELL")]
     pub(crate) completions: Option<Shell>,
+    /// Dump the HSM log of a partition: ppin --fetchlog --user USER --hsm HSM [--reverse] [--since YYYY-MM-DD] [--out FILE]
+    #[arg(long)]
+    pub(crate) fetchlog: bool,
+    /// Print the secrets configuration of a user, base64-encoded, for FortiGate:
+    /// ppin --fortinet --user USER [SETUP_PWD [PKCS11_PWD]] [--proxyuser PROXY [--proxypwd PROXY_PWD]]
+    #[arg(long)]
+    pub(crate) fortinet: bool,
 
     /// The (slot or proxy) user the action applies to
     #[arg(short = 'e', value_name = "USER")]
@@ -112,13 +119,29 @@ pub(crate) struct Args {
     #[arg(short = 's', value_name = "SECRETS_CFG")]
     pub(crate) secrets_cfg: Option<PathBuf>,
 
-    /// With -t: test only this user
+    /// With -t: test only this user; with --fetchlog and --fortinet: the user
     #[arg(long = "user", value_name = "USER")]
     pub(crate) test_user: Option<String>,
+    /// With --fetchlog: newest entry first
+    #[arg(long)]
+    pub(crate) reverse: bool,
+    /// With --fetchlog: only entries from this day on (00:00 UTC)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = day_arg)]
+    pub(crate) since: Option<time::Date>,
+    /// With --fetchlog: write the log lines to FILE (replaced atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// With --fortinet: the CloudHSM service proxy user in front of USER
+    #[arg(long = "proxyuser", value_name = "PROXY_USER")]
+    pub(crate) proxy_user: Option<String>,
+    /// With --fortinet: the service proxy password (prompted when missing; also --proxypassword)
+    #[arg(long = "proxypwd", alias = "proxypassword", value_name = "PROXY_PWD", value_parser = password_arg, requires = "proxy_user")]
+    pub(crate) proxy_password: Option<Password>,
     /// With -t: test only this slot id
     #[arg(long = "slotid", value_name = "N")]
     pub(crate) test_slot: Option<u32>,
-    /// With -t: test only this HSM (hsmN, or its host as written in primus.cfg)
+    /// With -t: test only this HSM; with --fetchlog: the HSM whose log to dump
+    /// (hsmN, or its host as written in primus.cfg)
     #[arg(long = "hsm", value_name = "HSM")]
     pub(crate) hsm: Option<String>,
     /// With -t: test only slots of this name (e.g. slot0)
@@ -134,6 +157,12 @@ pub(crate) struct Args {
     pub(crate) passwords: Vec<Password>,
 }
 
+/// `--since YYYY-MM-DD`.
+fn day_arg(text: &str) -> Result<time::Date, String> {
+    LogRequest::parse_day(text)
+        .ok_or_else(|| format!("'{text}' is not a day in the form YYYY-MM-DD"))
+}
+
 /// Wraps a positional password at once, so `Args`' `Debug` redacts it and the
 /// copy is zeroized on drop.
 fn password_arg(text: &str) -> Result<Password, std::convert::Infallible> {
@@ -143,15 +172,33 @@ fn password_arg(text: &str) -> Result<Password, std::convert::Infallible> {
 /// The operation the command line asks for, with its operands.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Action {
-    Add { user: String },
-    Update { user: String },
-    Remove { user: String },
-    ProxyAdd { user: String },
-    ProxyRemove { user: String },
+    Add {
+        user: String,
+    },
+    Update {
+        user: String,
+    },
+    Remove {
+        user: String,
+    },
+    ProxyAdd {
+        user: String,
+    },
+    ProxyRemove {
+        user: String,
+    },
     List,
     Test(TestFilter),
     Version,
     Completions(Shell),
+    FetchLog {
+        request: LogRequest,
+        out: Option<PathBuf>,
+    },
+    Fortinet {
+        user: String,
+        proxy_user: Option<String>,
+    },
 }
 
 /// A command line that parses but asks for something ppin cannot do.
@@ -170,12 +217,18 @@ pub(crate) enum UsageError {
     /// `-e USER` with an action that applies to no single user (`-l`, `-v`).
     #[error("{flag} takes no user; drop -e {user}")]
     UserNotTaken { flag: &'static str, user: String },
+    /// An option of `--fetchlog` or `--fortinet` missing or given to another action.
+    #[error("{0}")]
+    Misplaced(&'static str),
 }
 
 impl Args {
     /// Splits the parsed flags into the action and checks the operand counts
     /// clap cannot express (they depend on which action was chosen).
     pub(crate) fn action(&self) -> Result<Action, UsageError> {
+        if let Some(vendor_only) = self.log_or_fortinet_action()? {
+            return Ok(vendor_only);
+        }
         let selects = self.test_user.is_some()
             || self.test_slot.is_some()
             || self.hsm.is_some()
@@ -228,6 +281,77 @@ impl Args {
             });
         }
         Ok(action)
+    }
+}
+
+impl Args {
+    /// `--fetchlog` and `--fortinet`, whose options no other action takes.
+    fn log_or_fortinet_action(&self) -> Result<Option<Action>, UsageError> {
+        let log_options = self.reverse || self.since.is_some() || self.out.is_some();
+        let fortinet_options = self.proxy_user.is_some() || self.proxy_password.is_some();
+        if log_options && !self.fetchlog {
+            return Err(UsageError::Misplaced(
+                "--reverse, --since and --out go with --fetchlog",
+            ));
+        }
+        if fortinet_options && !self.fortinet {
+            return Err(UsageError::Misplaced(
+                "--proxyuser and --proxypwd go with --fortinet",
+            ));
+        }
+        if !self.fetchlog && !self.fortinet {
+            return Ok(None);
+        }
+        if self.user.is_some() || self.test_slot.is_some() || self.slot_name.is_some() {
+            return Err(UsageError::Misplaced(
+                "--fetchlog and --fortinet take the user as --user USER, and no -e, --slot or --slotid",
+            ));
+        }
+        let Some(user) = self.test_user.clone() else {
+            return Err(UsageError::Misplaced(
+                "--fetchlog and --fortinet need --user USER",
+            ));
+        };
+        if self.fortinet {
+            if self.hsm.is_some() {
+                return Err(UsageError::Misplaced(
+                    "--fortinet takes no --hsm: the user's HSMs come from primus.cfg",
+                ));
+            }
+            if self.passwords.len() > 2 {
+                return Err(UsageError::TooManyPasswords {
+                    flag: "--fortinet",
+                    max: 2,
+                    given: self.passwords.len(),
+                });
+            }
+            return Ok(Some(Action::Fortinet {
+                user,
+                proxy_user: self.proxy_user.clone(),
+            }));
+        }
+        if !self.passwords.is_empty() {
+            return Err(UsageError::TooManyPasswords {
+                flag: "--fetchlog",
+                max: 0,
+                given: self.passwords.len(),
+            });
+        }
+        let Some(hsm) = self.hsm.clone() else {
+            return Err(UsageError::Misplaced(
+                "--fetchlog needs --hsm HSM (hsmN or the host name as in primus.cfg)",
+            ));
+        };
+        let order = if self.reverse {
+            LogOrder::NewestFirst
+        } else {
+            LogOrder::OldestFirst
+        };
+        let request = LogRequest::new(user, hsm).since(self.since).order(order);
+        Ok(Some(Action::FetchLog {
+            request,
+            out: self.out.clone(),
+        }))
     }
 }
 
@@ -286,6 +410,88 @@ mod tests {
             action(&["--completions", "bash"]),
             Action::Completions(Shell::Bash)
         );
+    }
+
+    #[test]
+    fn fetchlog_and_fortinet_forms_parse() {
+        assert_eq!(
+            action(&[
+                "--fetchlog",
+                "--user",
+                "U1",
+                "--hsm",
+                "hsm1",
+                "--since",
+                "2021-04-01",
+                "--reverse",
+                "--out",
+                "/x/log"
+            ]),
+            Action::FetchLog {
+                request: LogRequest::new("U1", "hsm1")
+                    .since(Some(time::macros::date!(2021 - 04 - 01)))
+                    .order(LogOrder::NewestFirst),
+                out: Some("/x/log".into()),
+            }
+        );
+        assert_eq!(
+            action(&["--fetchlog", "--user", "U1", "--hsm", "10.0.0.1"]),
+            Action::FetchLog {
+                request: LogRequest::new("U1", "10.0.0.1"),
+                out: None
+            }
+        );
+        for spelling in ["--proxypwd", "--proxypassword"] {
+            let args = parse(&[
+                "--fortinet",
+                "--user",
+                "U1",
+                "S",
+                "P",
+                "--proxyuser",
+                "SVC",
+                spelling,
+                "proxy-pw-1",
+            ])
+            .unwrap();
+            assert_eq!(
+                args.action().unwrap(),
+                Action::Fortinet {
+                    user: "U1".into(),
+                    proxy_user: Some("SVC".into())
+                }
+            );
+            assert_eq!(
+                args.proxy_password.as_ref().map(Password::expose_secret),
+                Some("proxy-pw-1")
+            );
+            assert!(!format!("{args:?}").contains("proxy-pw-1"));
+        }
+        assert!(parse(&[
+            "--fetchlog",
+            "--user",
+            "U1",
+            "--hsm",
+            "h",
+            "--since",
+            "2021-4-1x"
+        ])
+        .is_err());
+        for misplaced in [
+            &["--fetchlog", "--user", "U1"][..],
+            &["--fetchlog", "--hsm", "hsm0"],
+            &["-l", "--hsm", "hsm0"],
+            &["--fortinet", "-e", "U1"],
+            &["-l", "--proxyuser", "SVC"],
+        ] {
+            assert!(
+                matches!(
+                    parse(misplaced).unwrap().action(),
+                    Err(UsageError::Misplaced(_))
+                ),
+                "{misplaced:?}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod args;
+mod fetchlog;
 mod prompt;
 mod render;
 mod test_report;
@@ -27,7 +28,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use ppin::{Fetch, Ppin, PpinError, PrimusConfig, SetupCredentials, TestFilter};
+use ppin::{
+    Fetch, FortinetRequest, Ppin, PpinError, PrimusConfig, ProxyLogin, SetupCredentials,
+    TestFilter, FORTINET_HEADER,
+};
 use secrets_cfg::KeySource;
 use serde_json::{json, Value};
 
@@ -128,6 +132,8 @@ fn operation_name(action: &Action) -> &'static str {
         Action::Test(_) => "test",
         Action::Version => "version",
         Action::Completions(_) => "completions",
+        Action::FetchLog { .. } => "fetch_log",
+        Action::Fortinet { .. } => "fortinet",
     }
 }
 
@@ -205,6 +211,17 @@ async fn run(args: &Args, action: Action) -> Result<Report, Failure> {
         Action::Test(filter) => test(args, &filter).await,
         Action::Version => version(args).await,
         Action::Completions(shell) => Ok(completions(shell)),
+        Action::FetchLog { request, out } => {
+            let log = open(args)?.fetch_log(&request).await?;
+            if let Some(path) = &out {
+                fetchlog::write_lines(path, &log).map_err(Failure::Other)?;
+            }
+            Ok(Report::ok(
+                fetchlog::text(&log, out.is_none()),
+                render::ok_json("fetch_log", fetchlog::json(&log, out.as_deref())),
+            ))
+        }
+        Action::Fortinet { user, proxy_user } => fortinet(args, &user, proxy_user).await,
     }
 }
 
@@ -238,6 +255,38 @@ async fn proxy_add(args: &Args, user: &str) -> Result<Report, Failure> {
     let password = prompt::password(&mut given, Asked::Proxy, user).map_err(prompt_failure)?;
     ppin.proxy_add(user, &password).await?;
     proxy_report(&ppin, user, "proxy_add", json!({})).await
+}
+
+/// `--fortinet`: the user checked first, then the passwords not given
+/// prompted for (no echo), then the HSM; prints the header and the
+/// base64 text on one line.
+async fn fortinet(args: &Args, user: &str, proxy_user: Option<String>) -> Result<Report, Failure> {
+    let ppin = open(args)?;
+    ppin.user(user)?;
+    let mut given = args.passwords.iter().cloned();
+    let setup = prompt::password(&mut given, Asked::Setup, user).map_err(prompt_failure)?;
+    let pkcs11 = prompt::password(&mut given, Asked::Pkcs11, user).map_err(prompt_failure)?;
+    let proxy = match proxy_user {
+        Some(proxy_user) => {
+            let mut given = args.proxy_password.iter().cloned();
+            let password =
+                prompt::password(&mut given, Asked::Proxy, &proxy_user).map_err(prompt_failure)?;
+            Some(ProxyLogin {
+                proxy_user,
+                password,
+            })
+        }
+        None => None,
+    };
+    let request = FortinetRequest::new(user, SetupCredentials::new(setup, pkcs11), proxy);
+    let encoded = ppin.fortinet_secret(&request).await?;
+    Ok(Report::ok(
+        format!("{FORTINET_HEADER}\n{encoded}\n"),
+        render::ok_json(
+            "fortinet",
+            json!({ "user": user, "secret_content": encoded }),
+        ),
+    ))
 }
 
 /// The vendor prints its banner before the prompts and again with the
