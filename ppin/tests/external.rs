@@ -10,20 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::setup;
+use common::{runtime, setup};
 use ppin::{
     Engine, ExternalEngine, ExternalError, ExternalTimeouts, PpinError, PpinErrorKind,
     SetupCredentials, TestFilter,
 };
 use secrets_cfg::Password;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn credentials(s: &common::Setup, user: &str) -> SetupCredentials {
     SetupCredentials {

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::setup;
+use common::{runtime, setup};
 use ppin::{
     Engine, ExternalEngine, FortinetRequest, LogOrder, LogRequest, Ppin, PpinErrorKind,
     SetupCredentials, FORTINET_HEADER,
@@ -19,14 +19,6 @@ use secrets_cfg::{EntryKind, KeySource, Password, SecretsStore};
 
 const FETCHLOG_SAMPLE: &str = include_str!("fixtures/vendor/fetchlog.txt");
 const FORTINET_SAMPLE: &str = include_str!("fixtures/vendor/fortinet.txt");
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn today() -> String {
     let now = time::OffsetDateTime::now_utc().date();

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::setup;
+use common::{runtime, setup};
 use ppin::{
     Engine, ExternalEngine, ExternalError, PpinError, PpinErrorKind, RunAs, SetupCredentials,
     SshTool,
@@ -19,14 +19,6 @@ use primus_ssh::{PoolLimits, SshPool};
 use secrets_cfg::Password;
 
 const WITHIN: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn add_list_and_remove_through_the_tool_on_an_ssh_host() {

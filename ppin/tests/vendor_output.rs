@@ -9,16 +9,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{extract_hsm0, setup, BANNER};
+use common::{extract_hsm0, runtime, setup, BANNER};
 use ppin::{Engine, ExternalEngine, ExternalError, PpinError, PpinErrorKind, SetupCredentials};
 use secrets_cfg::Password;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

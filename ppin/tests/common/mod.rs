@@ -222,3 +222,13 @@ pub(crate) fn extract_hsm0(text: &str) -> String {
 /// The vendor banner every report starts with.
 pub(crate) const BANNER: &str =
     "********************\nPrimus Permanent PIN\n********************\n";
+
+/// A runtime for the tests that drive async engines: two workers, so a
+/// blocking store call and the tool's I/O make progress side by side.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}

@@ -287,6 +287,11 @@ impl Args {
 impl Args {
     /// `--fetchlog` and `--fortinet`, whose options no other action takes.
     fn log_or_fortinet_action(&self) -> Result<Option<Action>, UsageError> {
+        if self.hsm.is_some() && !self.fetchlog && !self.test {
+            return Err(UsageError::Misplaced(
+                "--hsm goes with -t (the HSM to test) or --fetchlog (the HSM whose log to dump)",
+            ));
+        }
         let log_options = self.reverse || self.since.is_some() || self.out.is_some();
         let fortinet_options = self.proxy_user.is_some() || self.proxy_password.is_some();
         if log_options && !self.fetchlog {
