@@ -16,8 +16,8 @@
 //! | `ppin -p -e PROXY`  | [`Ppin::proxy_add`] (CloudHSM)                |
 //! | `ppin -x -e PROXY`  | [`Ppin::proxy_remove`]                        |
 //! | `ppin -l`           | [`Ppin::list`], [`Ppin::status`]              |
-//! | `ppin -t`           | [`Ppin::test`], [`Ppin::login`]               |
-//! | `ppin -v`           | [`VERSION`], [`Ppin::hsm_versions`]           |
+//! | `ppin -t`, `--test` | [`Ppin::test`], [`Ppin::login`]               |
+//! | `ppin -v`           | [`VERSION`], [`Ppin::versions`]               |
 //! | `ppin --fetchlog`   | [`Ppin::fetch_log`]                           |
 //! | `ppin --fortinet`   | [`Ppin::fortinet_secret`]                     |
 //!
