@@ -7,7 +7,7 @@ use secrets_cfg::EntryKind;
 
 use crate::config::{Hsm, PrimusConfig, SlotUser};
 use crate::error::{PpinError, UserRole};
-use crate::model::{Listing, LogRequest, ProxyStatus, UserStatus};
+use crate::model::{Fetch, Listing, LogRequest, ProxyStatus, UserStatus};
 
 /// The slot user `user` of `config`, or [`PpinError::UnknownUser`].
 pub(crate) fn slot_user(config: &PrimusConfig, user: &str) -> Result<SlotUser, PpinError> {
@@ -107,4 +107,19 @@ pub(crate) fn log_source(
         .count();
     user.hsms = vec![hsm];
     Ok((user, slots))
+}
+
+/// Whether a fetch of `user` fits its entry: an add needs none yet
+/// ([`PpinError::AlreadyConfigured`]), an update needs one
+/// ([`PpinError::NotConfigured`]). Every engine refuses the same way.
+pub(crate) fn check_fetchable(user: &str, fetch: Fetch, configured: bool) -> Result<(), PpinError> {
+    match (fetch, configured) {
+        (Fetch::Add, true) => Err(PpinError::AlreadyConfigured {
+            user: user.to_owned(),
+        }),
+        (Fetch::Update, false) => Err(PpinError::NotConfigured {
+            user: user.to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }

@@ -208,19 +208,7 @@ impl BuiltinEngine {
                 StoreFindings::read(&store, &name, proxy_user.as_deref(), writable)
             })
             .await?;
-        match (fetch, found.configured) {
-            (Fetch::Add, true) => {
-                return Err(PpinError::AlreadyConfigured {
-                    user: user.to_owned(),
-                })
-            }
-            (Fetch::Update, false) => {
-                return Err(PpinError::NotConfigured {
-                    user: user.to_owned(),
-                })
-            }
-            _ => {}
-        }
+        users::check_fetchable(user, fetch, found.configured)?;
         let proxy = proxy_credentials(&slot_user, found.proxy_secret)?;
         if let Some(Err(source)) = found.writable {
             return Err(PpinError::Secrets {

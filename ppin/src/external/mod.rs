@@ -510,19 +510,7 @@ enum Guard<'a> {
 impl Preflight for ExternalEngine {
     async fn check_entries(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
         let status = self.status(user).await?;
-        match (fetch, status.configured) {
-            (Fetch::Add, true) => {
-                return Err(PpinError::AlreadyConfigured {
-                    user: user.to_owned(),
-                })
-            }
-            (Fetch::Update, false) => {
-                return Err(PpinError::NotConfigured {
-                    user: user.to_owned(),
-                })
-            }
-            _ => {}
-        }
+        users::check_fetchable(user, fetch, status.configured)?;
         let Some(proxy_user) = status.proxy_user else {
             return Ok(());
         };
