@@ -80,11 +80,25 @@ pub struct TestSshd {
     ecdsa_host_key: KeyPair,
     client_key: KeyPair,
     user: String,
+    /// `SetEnv` of every session: what this simulated host's environment holds.
+    session_env: Vec<(String, String)>,
 }
 
 impl TestSshd {
     /// Starts an sshd on a free loopback port and waits until it listens.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// As [`start`](Self::start), every session's environment also holding
+    /// `session_env` (sshd's `SetEnv`): each simulated host can so name its
+    /// own `primus.cfg` and `.secrets.cfg` (`SECUROSYS_PKCS11_CONF`,
+    /// `SECUROSYS_SECRETS_CONF`) while all of them share this machine.
+    pub fn start_with_env(session_env: &[(&str, &str)]) -> Self {
+        let session_env: Vec<(String, String)> = session_env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         let dir = tempfile::tempdir().expect("a temporary directory for sshd");
         let host_key = KeyPair::generate(dir.path(), "host_key");
         let ecdsa_host_key = KeyPair::generate_of_type(dir.path(), "ecdsa_host_key", "ecdsa");
@@ -96,7 +110,7 @@ impl TestSshd {
         .expect("authorized_keys is written");
         let user = current_user();
         let port = free_port();
-        let child = spawn(dir.path(), port);
+        let child = spawn(dir.path(), port, &session_env);
         let mut sshd = Self {
             dir,
             child,
@@ -105,6 +119,7 @@ impl TestSshd {
             ecdsa_host_key,
             client_key,
             user,
+            session_env,
         };
         sshd.await_listening(0);
         sshd
@@ -191,7 +206,7 @@ impl TestSshd {
         self.host_key = KeyPair::generate(self.dir.path(), "host_key");
         self.ecdsa_host_key = KeyPair::generate_of_type(self.dir.path(), "ecdsa_host_key", "ecdsa");
         let logged = self.log().len();
-        self.child = spawn(self.dir.path(), self.port);
+        self.child = spawn(self.dir.path(), self.port, &self.session_env);
         self.await_listening(logged);
     }
 
@@ -260,7 +275,7 @@ impl Drop for TestSshd {
 }
 
 /// Writes the configuration and starts `sshd -D -e`, logging to `sshd.log`.
-fn spawn(dir: &Path, port: u16) -> Child {
+fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
     // sshd refuses to start without its privilege separation directory.
     let _ = fs::create_dir_all("/run/sshd");
     let config = dir.join("sshd_config");
@@ -278,8 +293,10 @@ fn spawn(dir: &Path, port: u16) -> Child {
              PasswordAuthentication no\n\
              KbdInteractiveAuthentication no\n\
              AllowTcpForwarding yes\n\
-             LogLevel DEBUG3\n",
-            dir = dir.display()
+             LogLevel DEBUG3\n\
+             {set_env}",
+            dir = dir.display(),
+            set_env = set_env_line(session_env),
         ),
     )
     .expect("sshd_config is written");
@@ -295,6 +312,25 @@ fn spawn(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("{SSHD} starts (package openssh-server): {error}"))
+}
+
+/// The `SetEnv` line for `session_env` (empty when there is none); values
+/// are double-quoted as sshd_config's tokenizer reads them.
+fn set_env_line(session_env: &[(String, String)]) -> String {
+    if session_env.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = session_env
+        .iter()
+        .map(|(name, value)| {
+            assert!(
+                !value.contains(['"', '\\', '\n']),
+                "SetEnv value for {name} must not hold quotes, backslashes or newlines"
+            );
+            format!("\"{name}={value}\"")
+        })
+        .collect();
+    format!("SetEnv {}\n", pairs.join(" "))
 }
 
 /// Every process below `root`, from the parent ids in /proc.

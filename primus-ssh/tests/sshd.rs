@@ -517,3 +517,21 @@ async fn an_unreadable_private_key_is_refused_before_connecting_without_quoting_
     assert!(!format!("{error} {error:?}").contains("zzq"), "{error:?}");
     assert!(!sshd.log().contains("Connection from"), "{}", sshd.log());
 }
+
+#[tokio::test]
+async fn each_simulated_host_has_its_own_session_environment() {
+    let first = TestSshd::start_with_env(&[("SECUROSYS_SECRETS_CONF", "/first/.secrets.cfg")]);
+    let second = TestSshd::start_with_env(&[("SECUROSYS_SECRETS_CONF", "/second/.secrets.cfg")]);
+    let pool = pool();
+    for (sshd, expected) in [
+        (&first, "/first/.secrets.cfg"),
+        (&second, "/second/.secrets.cfg"),
+    ] {
+        let host = pool.host(&sshd.settings()).await.unwrap();
+        let output = host
+            .run("printf %s \"$SECUROSYS_SECRETS_CONF\"", b"", BOUND)
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    }
+}
