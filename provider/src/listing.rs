@@ -17,7 +17,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::fail;
-use crate::host::{host_attribute, import_id, HostConfig};
+use crate::host::{host_block, import_id, HostConfig};
 
 /// A resource each object of which is one `.secrets.cfg` entry.
 pub(crate) trait SecretsEntryResource: Resource<Client> {
@@ -49,7 +49,7 @@ pub(crate) fn list_config() -> Schema {
         .description(
             "Every entry of the .secrets.cfg of the host named (default: the machine Terraform runs on) is listed.",
         )
-        .attribute(host_attribute())
+        .block(host_block())
 }
 
 /// The identity of `R`: the name of its entry, and its host.

@@ -524,8 +524,15 @@ impl ExternalEngine {
             prompt: self.timeouts.prompt,
             run: self.timeouts.run,
         };
-        let finished =
-            dialogue::converse(terminal, &command, answers, limits, &self.cancel).await?;
+        let finished = dialogue::converse(terminal, &command, answers, limits, &self.cancel)
+            .await
+            .map_err(|error| match (error, access) {
+                // The run started: an edit may have happened whatever broke.
+                (ExternalError::Terminal { command, source }, Access::Edit) => {
+                    ExternalError::EditInterrupted { command, source }
+                }
+                (error, _) => error,
+            })?;
         Ok((finished, command))
     }
 }
