@@ -73,9 +73,9 @@ fn every_attribute_is_described_and_passwords_are_protected() {
     assert_eq!(
         nested_blocks,
         [
+            "primus_config.host",
             "primus_config.hsm",
             "primus_config.hsm.slot",
-            "primus_config.host",
             "primus_connection_test.host",
             "primus_partition_log.host",
             "primus_permanent_secret.host",
