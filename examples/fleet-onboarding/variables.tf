@@ -43,7 +43,7 @@ variable "ssh_user" {
 }
 
 variable "ssh_private_key" {
-  description = "Private key of ssh_user, OpenSSH or PEM text (e.g. file(\"~/.ssh/id_ed25519\")); null: the keys of the SSH agent at SSH_AUTH_SOCK."
+  description = "Private key of ssh_user, unencrypted OpenSSH, PEM or PKCS#8 text (e.g. file(\"~/.ssh/id_ed25519\")); null: the keys of the SSH agent at SSH_AUTH_SOCK (where a key with a passphrase belongs)."
   type        = string
   default     = null
   sensitive   = true
