@@ -28,7 +28,15 @@ locals {
 resource "primus_config" "this" {
   for_each = local.targets
 
-  host = each.value
+  # No host block for this machine ("local", whose host is null).
+  dynamic "host" {
+    for_each = each.value == null ? [] : [each.value]
+    content {
+      address  = host.value.address
+      port     = host.value.port
+      host_key = host.value.host_key
+    }
+  }
   path = var.config_file
 
   dynamic "hsm" {
@@ -55,7 +63,15 @@ resource "primus_config" "this" {
 resource "primus_service_proxy_password" "this" {
   for_each = local.targets
 
-  host       = each.value
+  # No host block for this machine ("local", whose host is null).
+  dynamic "host" {
+    for_each = each.value == null ? [] : [each.value]
+    content {
+      address  = host.value.address
+      port     = host.value.port
+      host_key = host.value.host_key
+    }
+  }
   proxy_user = var.proxy_user
   password   = var.proxy_password
 
@@ -65,7 +81,15 @@ resource "primus_service_proxy_password" "this" {
 resource "primus_permanent_secret" "user" {
   for_each = local.secrets
 
-  host            = local.targets[each.value.target]
+  # No host block for this machine ("local", whose host is null).
+  dynamic "host" {
+    for_each = local.targets[each.value.target] == null ? [] : [local.targets[each.value.target]]
+    content {
+      address  = host.value.address
+      port     = host.value.port
+      host_key = host.value.host_key
+    }
+  }
   user            = each.value.user
   setup_password  = var.setup_passwords[each.value.user]
   pkcs11_password = var.pkcs11_passwords[each.value.user]

@@ -31,7 +31,11 @@ locals {
 resource "primus_config" "host" {
   for_each = length(var.hsms) > 0 ? var.hosts : {}
 
-  host = each.value
+  host {
+    address  = each.value.address
+    port     = each.value.port
+    host_key = each.value.host_key
+  }
   path = var.config_file
 
   dynamic "hsm" {
@@ -56,7 +60,11 @@ resource "primus_config" "host" {
 resource "primus_permanent_secret" "user" {
   for_each = local.secrets
 
-  host                = var.hosts[each.value.host]
+  host {
+    address  = var.hosts[each.value.host].address
+    port     = var.hosts[each.value.host].port
+    host_key = var.hosts[each.value.host].host_key
+  }
   user                = each.value.user
   setup_password_wo   = var.setup_passwords[each.value.user]
   pkcs11_password_wo  = var.pkcs11_passwords[each.value.user]
