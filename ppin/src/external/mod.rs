@@ -247,6 +247,9 @@ impl ExternalEngine {
         user: &str,
         credentials: &SetupCredentials,
     ) -> Result<Served, ExternalError> {
+        // Where the file lives, before a password is typed: a secret the HSM
+        // issued must not meet a file that cannot take it.
+        self.transport.check_storable().await?;
         let answers = setup_answers(user, credentials);
         let cluster = self.edit(edit, user, &answers).await?;
         // `edit` checked the user's lines are there; the tool does not say which HSM answered.
@@ -626,6 +629,7 @@ impl Engine for ExternalEngine {
 
     /// `ppin -p -e PROXY`, typing the proxy password at its prompt.
     async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
+        self.transport.check_storable().await?;
         self.edit(
             Edit::ProxyAdd,
             proxy_user,
