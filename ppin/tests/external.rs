@@ -227,6 +227,8 @@ fn fake_run(script: &str, operation: FakeOperation) -> (PpinError, usize) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     std::env::set_var("FAKE_RUNS", &runs);
+    // The tool gets only the documented environment and what this names.
+    std::env::set_var("PRIMUS_PPIN_ENV", "FAKE_RUNS");
     let program = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fake")
         .join(script);

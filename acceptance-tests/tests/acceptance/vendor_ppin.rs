@@ -29,6 +29,8 @@ fn recording_wrapper(f: &mut Fixture) -> (PathBuf, PathBuf) {
     let ppin = target_binary("ppin").expect("the ppin binary is built");
     f.ws.set_env("REAL_PPIN", &ppin.display().to_string());
     f.ws.set_env("PPIN_RUNS_LOG", &log.display().to_string());
+    // The tool gets only the documented environment and what this names.
+    f.ws.set_env("PRIMUS_PPIN_ENV", "REAL_PPIN,PPIN_RUNS_LOG");
     (script("recording-ppin.sh"), log)
 }
 
@@ -345,6 +347,7 @@ fn a_tool_that_is_no_ppin_fails_once_with_a_clear_error(tf: Terraform) {
     let mut f = Fixture::new(tf, SimConfig::generated(1));
     let runs = f.ws.work_dir().join("fake-runs");
     f.ws.set_env("FAKE_PPIN_RUNS", &runs.display().to_string());
+    f.ws.set_env("PRIMUS_PPIN_ENV", "FAKE_PPIN_RUNS");
     one_secret(&f, &script("not-ppin.sh"));
     let error = f.apply_fails();
     assert!(
