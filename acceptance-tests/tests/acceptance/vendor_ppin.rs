@@ -322,6 +322,11 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
         f.assert_onboarded(user);
     }
     assert_eq!(assert_edits_alone(&log), 20, "one -a per resource");
+    // Each add's status lines become the shared listing: 1 run measured
+    // (11 when each edit dropped it). One more only if the machine stalled
+    // past the 5 s reuse window between two creates.
+    let listings = count(&log, " -l");
+    assert!(listings <= 2, "{listings} ppin -l runs for 20 creates");
 
     let destroy = at_parallelism_ten(&f, "destroy");
     assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
