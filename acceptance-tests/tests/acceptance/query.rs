@@ -114,12 +114,46 @@ fn query_generates_import_and_resource_blocks_naming_the_user() {
     assert_eq!(flat.matches(&proxy).count(), 2, "{generated}");
     // Computed attributes are not configuration; secrets never land in a file.
     assert!(!generated.contains("status"), "{generated}");
+    // Each resource block gives a value to its name only: Terraform writes
+    // every other argument of the schema, each unset (`= null`).
+    let mut valued = valued_arguments(&generated);
+    valued.sort();
+    assert_eq!(
+        valued,
+        [
+            format!("proxy_user = \"{PROXY}\""),
+            "user = \"U0001\"".to_owned(),
+            "user = \"U0003\"".to_owned(),
+        ],
+        "{generated}"
+    );
     assert_no_secret(&f, &generated);
     assert_eq!(
         f.contacts().requests,
         before.requests,
         "query contacted the HSM"
     );
+}
+
+/// The arguments of the generated `resource` blocks that have a value
+/// (neither `null` nor the `provider` meta-argument), as written.
+fn valued_arguments(generated: &str) -> Vec<String> {
+    let mut valued = Vec::new();
+    let mut in_resource = false;
+    for line in generated.lines().map(str::trim) {
+        if line.starts_with("resource ") {
+            in_resource = true;
+        } else if line == "}" {
+            in_resource = false;
+        } else if in_resource {
+            let (name, value) = line.split_once('=').expect("an argument per line");
+            let value = value.trim();
+            if name.trim() != "provider" && value != "null" && value != "null # sensitive" {
+                valued.push(format!("{} = {value}", name.trim()));
+            }
+        }
+    }
+    valued
 }
 
 /// The whole adoption of hosts onboarded by hand: the configuration
