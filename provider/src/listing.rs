@@ -2,14 +2,15 @@
 //! of the resources whose objects are `.secrets.cfg` entries: each is
 //! identified by its name, lists what `ppin -l` shows stored (names only,
 //! nothing decrypted, no HSM contacted) and takes no filters (the provider
-//! block says where the files are). A resource says what differs in
+//! block says where the files are). An entry the import could not open is
+//! left out with a warning naming it, so the others can still be adopted. A resource says what differs in
 //! [`SecretsEntryResource`]; [`listed_as_secrets_entries!`] writes the rest.
 
-use ppin::{Listing, Ppin};
+use ppin::{Listing, Ppin, PpinError};
 use serde::Deserialize;
 use tfplug::{
-    diag::Diagnostics,
-    resource::{IdentityAttribute, IdentitySchema, Listed, Resource},
+    diag::{Diagnostic, Diagnostics},
+    resource::{IdentityAttribute, IdentitySchema, ListResponse, Listed, Resource},
     schema::Schema,
     value::Type,
 };
@@ -29,6 +30,13 @@ pub(crate) trait SecretsEntryResource: Resource<Client> {
     /// The entries `listing` shows stored, each with its name and the state
     /// a `read` after import records (no password).
     fn stored(listing: Listing, ppin: &Ppin) -> Vec<(String, Self::State)>;
+
+    /// Whether the stored entry `name` opens as an import's `read` will open
+    /// it; `Err` says why not. By default the read opens nothing (it looks at
+    /// the listing only), so every entry does.
+    async fn check_opens(_ppin: &Ppin, _name: &str) -> Result<(), PpinError> {
+        Ok(())
+    }
 }
 
 /// The empty `config` block of a `list` block.
@@ -51,18 +59,38 @@ pub(crate) fn identity_schema<R: SecretsEntryResource>() -> IdentitySchema {
 }
 
 /// The objects of `R` that `.secrets.cfg` holds. Reads the files only.
+/// An entry that does not open (see [`SecretsEntryResource::check_opens`])
+/// is not listed: its import would fail, and with it the plan of every
+/// other import. A warning names it instead.
 pub(crate) async fn list<R: SecretsEntryResource>(
     client: &Client,
-) -> Result<Vec<Listed<R::State>>, Diagnostics> {
+) -> Result<ListResponse<R::State>, Diagnostics> {
     let ppin = client.ppin(R::TYPE_NAME)?;
     let listing = ppin
         .list()
         .await
         .map_err(|e| fail(&e, R::TYPE_NAME, None))?;
-    Ok(R::stored(listing, ppin)
-        .into_iter()
-        .map(|(name, state)| Listed::new(name, state))
-        .collect())
+    let mut listed = Vec::new();
+    let mut warnings = Diagnostics::new();
+    for (name, state) in R::stored(listing, ppin) {
+        match R::check_opens(ppin, &name).await {
+            Ok(()) => listed.push(Listed::new(name, state)),
+            Err(error) => warnings.push(not_listed::<R>(&name, &error)),
+        }
+    }
+    Ok(ListResponse::new(listed).with_warnings(warnings))
+}
+
+/// The warning for the entry `name` that does not open.
+fn not_listed<R: SecretsEntryResource>(name: &str, error: &PpinError) -> Diagnostic {
+    Diagnostic::warning(
+        "Damaged Entry Not Listed",
+        format!(
+            "The {} entry '{name}' is not listed, so that the others can be adopted: {error}. Once the entry \
+             opens again (or is removed), `terraform query` lists it as before.",
+            R::TYPE_NAME
+        ),
+    )
 }
 
 /// Implements tfplug's `Identity`, `List` and `GenerateConfig` for a
@@ -93,10 +121,8 @@ macro_rules! listed_as_secrets_entries {
                     $crate::listing::NoFilters,
                 >,
             ) -> Result<
-                Vec<
-                    tfplug::resource::Listed<
-                        <Self as tfplug::resource::Resource<$crate::client::Client>>::State,
-                    >,
+                tfplug::resource::ListResponse<
+                    <Self as tfplug::resource::Resource<$crate::client::Client>>::State,
                 >,
                 tfplug::diag::Diagnostics,
             > {
