@@ -90,14 +90,14 @@ mod users;
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
     ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, HsmSlot, PrimusConfig,
-    SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    SlotSettings, SlotUser, CONFIG_FILE_MODE, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, HsmTest, HsmVersion, Preflight, SlotTest, TestReport, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
-    Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem,
-    RunAs, SshTool, Terminal, Transport,
+    Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, HostPaths, LocalTool,
+    ParseProblem, RunAs, SshTool, Terminal, Transport,
 };
 /// The order of a partition log's entries ([`LogRequest::order`]).
 pub use hsm_wire::LogOrder;

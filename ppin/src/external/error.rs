@@ -51,6 +51,37 @@ pub enum ExternalError {
         /// What the host said.
         problem: String,
     },
+    /// `.secrets.cfg`, its directory or its key cannot take a new secret;
+    /// found before any password was typed.
+    #[error("{place} cannot store a new secret: {problem}; nothing was sent to the HSM")]
+    NotStorable {
+        /// Where `.secrets.cfg` lives: `this machine`, or the host as `host:port`.
+        place: String,
+        /// What the check found, naming the file and what to do.
+        problem: String,
+    },
+    /// A file on the host (`primus.cfg`) could not be read, replaced or removed.
+    #[error("cannot {action} {path} on {host}: {problem}")]
+    HostFile {
+        /// The host, as `host:port`.
+        host: String,
+        /// `read`, `replace` or `remove`.
+        action: &'static str,
+        /// The file on the host.
+        path: String,
+        /// What the host said.
+        problem: String,
+    },
+    /// An editing run lost its terminal once started (a dropped SSH
+    /// connection, a killed session): the tool may have changed
+    /// `.secrets.cfg` or not; only reading the file tells.
+    #[error("`{command}` was cut off after it started ({source}): it may or may not have changed .secrets.cfg; the next refresh reads what the file holds, and a create that finds its entry adopts it")]
+    EditInterrupted {
+        /// The command line.
+        command: String,
+        /// What broke.
+        source: io::Error,
+    },
     /// The lock beside `.secrets.cfg` that serialises edits could not be taken.
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
@@ -175,6 +206,9 @@ impl ExternalError {
             | ExternalError::Lock { .. }
             | ExternalError::Ssh { .. }
             | ExternalError::HostNotReady { .. }
+            | ExternalError::NotStorable { .. }
+            | ExternalError::HostFile { .. }
+            | ExternalError::EditInterrupted { .. }
             | ExternalError::Cancelled { .. } => &[],
         }
     }
