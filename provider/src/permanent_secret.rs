@@ -557,6 +557,11 @@ impl SecretsEntryResource for PermanentSecretResource {
             })
             .collect()
     }
+
+    /// An import's `read` decrypts the entry (`verify_stored`).
+    async fn check_opens(ppin: &Ppin, user: &str) -> Result<(), PpinError> {
+        ppin.verify_stored(user).await.map(drop)
+    }
 }
 
 listed_as_secrets_entries!(PermanentSecretResource);
