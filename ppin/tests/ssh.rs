@@ -210,3 +210,78 @@ fn a_secrets_file_that_cannot_take_a_secret_is_found_on_the_host_before_any_pass
         "the HSM was contacted"
     );
 }
+
+#[test]
+fn one_listing_of_a_host_serves_the_reads_until_an_edit() {
+    let s = setup(2);
+    let sshd = host_of(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    // Our ppin behind a script that notes each run's arguments.
+    let counting = dir.path().join("ppin");
+    std::fs::write(
+        &counting,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            runs.display(),
+            env!("CARGO_BIN_EXE_ppin")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &counting,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let listings = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.ends_with("-l"))
+            .count()
+    };
+    runtime().block_on(async {
+        let pool = SshPool::new(PoolLimits::default());
+        let tool = SshTool::connect(
+            pool.host(&sshd.settings()).await.unwrap(),
+            "app1",
+            counting.to_str().unwrap(),
+            HostPaths::default(),
+            RunAs::SshUser,
+            WITHIN,
+        )
+        .await
+        .unwrap();
+        let engine = ExternalEngine::on_host(tool, None, None)
+            .await
+            .unwrap()
+            .with_timeouts(ppin::ExternalTimeouts::new(
+                Duration::from_secs(15),
+                Duration::from_secs(60),
+                Duration::from_secs(600),
+            ));
+        for user in ["U0001", "U0002", "U0001"] {
+            assert!(!engine.verify_stored(user).await.unwrap());
+        }
+        engine.list().await.unwrap();
+        assert_eq!(
+            listings(),
+            1,
+            "every read after the first reused its listing"
+        );
+        // This engine's own edits: the read after them lists once more.
+        let credentials = SetupCredentials::new(
+            Password::new(s.setup_password("U0001")),
+            Password::new(s.pkcs11_password("U0001")),
+        );
+        engine.add("U0001", &credentials).await.unwrap();
+        assert!(engine.remove("U0001").await.unwrap());
+        assert!(!engine.verify_stored("U0001").await.unwrap());
+        assert!(!engine.verify_stored("U0002").await.unwrap());
+        assert_eq!(
+            listings(),
+            2,
+            "the reads after the edits shared one listing"
+        );
+    });
+}

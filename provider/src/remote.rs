@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use ppin::{Engine, ExternalEngine, HostPaths, Ppin, PpinError, RunAs, SshTool};
+use ppin::{Engine, ExternalEngine, ExternalTimeouts, HostPaths, Ppin, PpinError, RunAs, SshTool};
 use primus_core::Password;
 use primus_ssh::{PoolLimits, Settings, SshPool};
 use serde::Deserialize;
@@ -29,6 +30,11 @@ pub(crate) const DEFAULT_REMOTE_PPIN: &str = "/usr/local/primus/bin/ppin";
 const DEFAULT_USER: &str = "root";
 /// Terraform's `connection` default timeout.
 const DEFAULT_TIMEOUT: &str = "5m";
+/// How long one `ppin -l` of a host serves the refreshes that follow it
+/// (this process's own edits start a new one): a plan's refresh of a host's
+/// resources then runs the tool once. A provider process lives for one plan
+/// or one apply, so an edit made on the host by hand is seen by the next.
+const HOST_LISTING_REUSE: Duration = Duration::from_secs(60);
 
 /// The `ssh` block, as Terraform sends it. Names are those of Terraform's
 /// `connection` block where it has one.
@@ -266,6 +272,7 @@ impl Remote {
                     self.secrets_file.as_ref().map(PathBuf::from),
                 )
                 .await?
+                .with_timeouts(host_timeouts())
                 .with_cancel(self.cancel.clone());
                 let engine = Arc::new(engine);
                 let shared: Arc<dyn Engine> = engine.clone();
@@ -277,6 +284,13 @@ impl Remote {
             .await?;
         Ok(door.clone())
     }
+}
+
+/// The engine's limits on a host: the defaults, with a listing reused for
+/// the refreshes of one plan.
+fn host_timeouts() -> ExternalTimeouts {
+    let defaults = ExternalTimeouts::default();
+    ExternalTimeouts::new(defaults.prompt, defaults.run, HOST_LISTING_REUSE)
 }
 
 fn ssh_error(attribute: &str, detail: &str) -> Diagnostics {

@@ -92,8 +92,8 @@ impl ExternalTimeouts {
 struct Cached {
     listing: Listing,
     generation: u64,
-    /// `.secrets.cfg` before the run, or after an edit's (`None`: no file).
-    stamp: Option<FileStamp>,
+    /// `.secrets.cfg` before the run, or after an edit's.
+    stamp: Seen,
     /// Whether that stamp proves unchanged content when seen again (see
     /// [`FileStamp::settled`]); a file written within the last timestamp
     /// tick could change again unseen, so its listing is not reused. An
@@ -101,6 +101,40 @@ struct Cached {
     /// [`keep_as_listing`](ExternalEngine::keep_as_listing).
     settled: bool,
     at: Instant,
+}
+
+/// What could be seen of `.secrets.cfg` where the tool runs, to tell
+/// whether it changed since a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Its stamp (`None`: no file).
+    Stamp(Option<FileStamp>),
+    /// The transport cannot look at it (a host over SSH, whose clock is not
+    /// ours): a listing is then reused for [`ExternalTimeouts::listing_reuse`]
+    /// unless this engine edited, which is what serves every refresh of a
+    /// host in one plan with one `ppin -l`.
+    Unwatched,
+}
+
+impl Seen {
+    /// What `secrets_stamp` answered; `None` when the file could not be
+    /// looked at, which gives nothing to compare with later.
+    fn of(stamp: std::io::Result<Option<FileStamp>>) -> Option<Seen> {
+        match stamp {
+            Ok(stamp) => Some(Seen::Stamp(stamp)),
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Some(Seen::Unwatched),
+            Err(_) => None,
+        }
+    }
+
+    /// Whether this proves unchanged content when seen again (see
+    /// [`FileStamp::settled`]).
+    fn settled(&self, clock: SystemTime) -> bool {
+        match self {
+            Seen::Stamp(stamp) => stamp.as_ref().is_none_or(|s| s.settled(clock)),
+            Seen::Unwatched => true,
+        }
+    }
 }
 
 /// Drives a vendor-compatible `ppin` (see the module doc). Cheap to share
@@ -290,22 +324,21 @@ impl ExternalEngine {
         let mut cached = self.listing.lock().await;
         let generation = self.generation();
         let clock = SystemTime::now();
-        let stamp = self.transport.secrets_stamp().await;
+        let stamp = Seen::of(self.transport.secrets_stamp().await);
         if let Some(hit) = cached.as_ref().filter(|c| {
             c.generation == generation
                 && c.settled
-                && stamp.as_ref().ok() == Some(&c.stamp)
+                && stamp.as_ref() == Some(&c.stamp)
                 && c.at.elapsed() < self.timeouts.listing_reuse
         }) {
             return Ok(hit.listing.clone());
         }
         let cluster = self.read_run(&["-l".into()]).await?;
         let listing = listing_of(&cluster);
-        // A file that could not be looked at gives nothing to compare with later.
-        *cached = stamp.ok().map(|stamp| Cached {
+        *cached = stamp.map(|stamp| Cached {
             listing: listing.clone(),
             generation,
-            settled: stamp.is_none_or(|s| s.settled(clock)),
+            settled: stamp.settled(clock),
             stamp,
             at: Instant::now(),
         });
@@ -497,8 +530,7 @@ impl ExternalEngine {
         if !covers || known.generation >= generation {
             return;
         }
-        // A file that could not be looked at gives nothing to compare with later.
-        let Ok(stamp) = self.transport.secrets_stamp().await else {
+        let Some(stamp) = Seen::of(self.transport.secrets_stamp().await) else {
             return;
         };
         *cached = Some(Cached {

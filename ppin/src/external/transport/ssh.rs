@@ -300,8 +300,9 @@ impl Transport for SshTool {
         format!("{} on {}", self.command(args, Access::Read), self.name)
     }
 
-    /// Unknown: a listing over SSH is shared by concurrent callers but not
-    /// reused after it finished.
+    /// Unsupported: the host's file times are on the host's clock. A
+    /// listing over SSH is reused within the engine's reuse window unless
+    /// the engine edited.
     async fn secrets_stamp(&self) -> io::Result<Option<FileStamp>> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
