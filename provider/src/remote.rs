@@ -271,7 +271,6 @@ impl Remote {
                     self.config_file.as_ref().map(PathBuf::from),
                     self.secrets_file.as_ref().map(PathBuf::from),
                 )
-                .await?
                 .with_timeouts(host_timeouts())
                 .with_cancel(self.cancel.clone());
                 let engine = Arc::new(engine);

@@ -230,22 +230,22 @@ impl ExternalEngine {
     }
 
     /// Drives the tool of `tool` on its host, with `-c`/`-s` when the paths
-    /// are given (paths on the host). The host's `primus.cfg` is read now,
-    /// over the same connection; a missing or invalid one is reported when
-    /// an operation needs it, as on this machine.
-    pub async fn on_host(
+    /// are given (paths on the host). The host's `primus.cfg` is the one
+    /// `tool` read when it connected; a missing or invalid one is reported
+    /// when an operation needs it, as on this machine.
+    pub fn on_host(
         tool: SshTool,
         config_file: Option<PathBuf>,
         secrets_file: Option<PathBuf>,
-    ) -> Result<Self, ExternalError> {
+    ) -> Self {
         let tool = Arc::new(tool);
         let mut engine = ExternalEngine::over(tool.clone(), config_file, secrets_file);
         engine.config = LiveConfig::fetched(
             tool.config_file().to_owned(),
-            tool.read_file(tool.config_file()).await?,
+            tool.config_text_at_connect().map(<[u8]>::to_vec),
         );
         engine.host = Some(tool);
-        Ok(engine)
+        engine
     }
 
     /// Reads the host's `primus.cfg` again (after this process replaced or

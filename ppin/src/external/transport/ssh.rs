@@ -14,7 +14,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use primus_core::FileStamp;
 use primus_ssh::{quote, Echo, Host, PtyProcess};
@@ -40,7 +40,7 @@ pub enum RunAs {
 /// A vendor-compatible `ppin` at a path on an SSH host, and the host's
 /// files it reads (`primus.cfg`), which are read and replaced over the same
 /// connection as the user the tool runs as.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SshTool {
     host: Host,
     /// The host as errors name it (`app1.example:22`).
@@ -54,7 +54,17 @@ pub struct SshTool {
     config_file: PathBuf,
     /// Bound on each short command (probe, check, file read or write).
     within: Duration,
+    /// What `primus.cfg` held when the probe looked (`None`: no file).
+    config_text_at_connect: Option<Vec<u8>>,
+    /// When the store check last passed.
+    storable_since: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How long a passed store check stands for the runs that follow: each
+/// run would otherwise cost the host one more session. It guards against a
+/// host that was never ready, not against a change within seconds (a
+/// change between any check and the tool's write could not be caught).
+const CHECK_HOLDS: Duration = Duration::from_secs(10);
 
 /// Where the tool will find its files on the host: the paths given, else
 /// the vendor's lookup as the tool will make it there.
@@ -84,43 +94,86 @@ impl SshTool {
     ) -> Result<Self, ExternalError> {
         let name = name.into();
         let program = program.into();
-        let locate = |given: Option<&str>, variable: &str, defaults: [&str; 2]| {
+        // Where the files are, whether .secrets.cfg can take a secret and
+        // what primus.cfg holds, in one round trip: `S\0C\0ok|no\0` and
+        // then `y` and the text of primus.cfg, or `n`.
+        let locate = |variable: &str, given: Option<&str>, env: &str, defaults: [&str; 2]| {
             match given {
-            Some(path) => format!("printf '%s\\0' {}", quote(path)),
-            None => format!(
-                "if [ -n \"${{{variable}:-}}\" ]; then printf '%s\\0' \"${variable}\"; elif [ -e {first} ]; then printf '%s\\0' {first}; elif [ -e {second} ]; then printf '%s\\0' {second}; else printf '%s\\0' {first}; fi",
-                first = defaults[0],
-                second = defaults[1],
-            ),
-        }
+                Some(path) => format!("{variable}={}", quote(path)),
+                None => format!(
+                    "if [ -n \"${{{env}:-}}\" ]; then {variable}=\"${env}\"; elif [ -e {first} ]; then {variable}={first}; elif [ -e {second} ]; then {variable}={second}; else {variable}={first}; fi",
+                    first = defaults[0],
+                    second = defaults[1],
+                ),
+            }
         };
         let probe = format!(
-            "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}; \
-             command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}; \
-             {secrets}; {config}",
+            "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}
+command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}
+{secrets}
+{config}
+printf '%s\\0%s\\0' \"$s\" \"$c\"
+if ( {check} ) 2>/dev/null; then printf 'ok\\0'; else printf 'no\\0'; fi
+if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             p = quote(&program),
             missing = quote(&format!("{program} is not an executable file on this host; install the vendor's ppin there or set ppin_command")),
-            secrets = locate(paths.secrets_file, secrets_cfg::SECRETS_CFG_ENV, secrets_cfg::SECRETS_CFG_DEFAULT_PATHS),
-            config = locate(paths.config_file, crate::config::PRIMUS_CFG_ENV, crate::config::PRIMUS_CFG_DEFAULT_PATHS),
+            secrets = locate("s", paths.secrets_file, secrets_cfg::SECRETS_CFG_ENV, secrets_cfg::SECRETS_CFG_DEFAULT_PATHS),
+            config = locate("c", paths.config_file, crate::config::PRIMUS_CFG_ENV, crate::config::PRIMUS_CFG_DEFAULT_PATHS),
+            check = store_check::CHECKS,
         );
         let output = run_checked(&host, &name, &wrap(run_as, &probe), within).await?;
-        let located = String::from_utf8_lossy(&output).into_owned();
-        let mut located = located.split('\0');
-        let (Some(secrets_file), Some(config_file)) = (located.next(), located.next()) else {
-            return Err(ExternalError::HostNotReady {
-                host: name,
-                problem: "the shell did not print where .secrets.cfg and primus.cfg are".to_owned(),
-            });
+        let unreadable = || ExternalError::HostNotReady {
+            host: name.clone(),
+            problem: "the shell did not print where .secrets.cfg and primus.cfg are".to_owned(),
         };
-        Ok(SshTool {
-            secrets_file: PathBuf::from(secrets_file),
-            config_file: PathBuf::from(config_file),
+        let mut fields = output.splitn(4, |b| *b == 0);
+        let (Some(secrets_file), Some(config_file), Some(storable), Some(config_text)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(unreadable());
+        };
+        let config_text = match config_text.split_first() {
+            Some((b'y', text)) => Some(text.to_vec()),
+            Some((b'n', _)) => None,
+            _ => return Err(unreadable()),
+        };
+        let tool = SshTool {
+            secrets_file: PathBuf::from(String::from_utf8_lossy(secrets_file).into_owned()),
+            config_file: PathBuf::from(String::from_utf8_lossy(config_file).into_owned()),
+            config_text_at_connect: config_text,
+            storable_since: std::sync::Mutex::new(None),
             host,
             name,
             program,
             run_as,
             within,
-        })
+        };
+        if storable == b"ok" {
+            tool.found_storable();
+        }
+        Ok(tool)
+    }
+
+    /// The text `primus.cfg` had when [`connect`](Self::connect) looked
+    /// (`None`: no file), read in the same round trip.
+    pub fn config_text_at_connect(&self) -> Option<&[u8]> {
+        self.config_text_at_connect.as_deref()
+    }
+
+    /// Records that the store check passed now.
+    fn found_storable(&self) {
+        *self
+            .storable_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// Whether the store check passed within [`CHECK_HOLDS`].
+    fn recently_storable(&self) -> bool {
+        self.storable_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < CHECK_HOLDS)
     }
 
     /// The host as errors name it, `address:port`.
@@ -315,9 +368,13 @@ impl Transport for SshTool {
     }
 
     async fn check_storable(&self) -> Result<(), ExternalError> {
+        if self.recently_storable() {
+            return Ok(());
+        }
         let script = store_check::script(&self.secrets_file.to_string_lossy());
         let output = self.run_as_tool(&script, b"").await?;
         if output.status.success() {
+            self.found_storable();
             return Ok(());
         }
         let problem = String::from_utf8_lossy(&output.stderr).trim().to_owned();

@@ -8,15 +8,14 @@ use primus_ssh::quote;
 /// Exit status of the script when a check fails; its stderr says which.
 pub(super) const NOT_STORABLE: u32 = 3;
 
-/// The script that checks `secrets_file` can take a new secret:
-/// `.secrets.cfg` is a regular file or absent, its directory exists and is
-/// writable by the running user, the file too, and its key file, if there
-/// is one beside it, is readable by that user and not open to others
-/// (mode 0640 at most). Prints nothing and exits 0 when all hold.
-pub(super) fn script(secrets_file: &str) -> String {
-    format!(
-        r#"s={s}; d=$(dirname -- "$s"); k="$s.key"; who=$(id -un)
-fail() {{ printf '%s\n' "$*" >&2; exit {NOT_STORABLE}; }}
+/// The checks, as `sh` commands on the path in `$s`: `.secrets.cfg` is a
+/// regular file or absent, its directory exists and is writable by the
+/// running user, the file too, and its key file, if there is one beside
+/// it, is readable by that user and not open to others (mode 0640 at most).
+/// Prints nothing and exits 0 when all hold; else says which on stderr and
+/// exits [`NOT_STORABLE`].
+pub(super) const CHECKS: &str = r#"d=$(dirname -- "$s"); k="$s.key"; who=$(id -un)
+fail() { printf '%s\n' "$*" >&2; exit 3; }
 [ -d "$d" ] || fail "the directory $d of $s does not exist; create it"
 [ -w "$d" ] && [ -x "$d" ] || fail "the directory $d of $s is not writable by $who, who runs ppin; give $who write access to it"
 if [ -e "$s" ] || [ -L "$s" ]; then
@@ -27,8 +26,9 @@ if [ -e "$k" ]; then
   [ -r "$k" ] || fail "the key $k is not readable by $who, who runs ppin"
   mode=$(stat -c %a -- "$k")
   case "$mode" in *[1-7]) fail "the key $k is open to other users (mode $mode); chmod 640 it" ;; esac
-fi
-"#,
-        s = quote(secrets_file)
-    )
+fi"#;
+
+/// [`CHECKS`] on `secrets_file`.
+pub(super) fn script(secrets_file: &str) -> String {
+    format!("s={}\n{CHECKS}\n", quote(secrets_file))
 }
