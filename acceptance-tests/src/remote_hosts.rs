@@ -114,7 +114,10 @@ impl SimHost {
         let secrets_file = files.path().join(".secrets.cfg");
         let sshd = TestSshd::start_with_env(&[
             ("SECUROSYS_PKCS11_CONF", &config_file.display().to_string()),
-            ("SECUROSYS_SECRETS_CONF", &secrets_file.display().to_string()),
+            (
+                "SECUROSYS_SECRETS_CONF",
+                &secrets_file.display().to_string(),
+            ),
         ]);
         SimHost { name, sshd, files }
     }
@@ -368,10 +371,15 @@ impl Fleet {
     /// `locals { hosts = { h1 = { address, port, host_key }, … } }` for
     /// every host, its ed25519 key pinned.
     pub fn hosts_local(&self) -> String {
+        self.hosts_local_with(SimHost::hcl)
+    }
+
+    /// `locals { hosts = { h1 = VALUE, … } }`, each VALUE `value(host)`.
+    pub fn hosts_local_with(&self, value: impl Fn(&SimHost) -> String) -> String {
         let entries: String = self
             .hosts
             .iter()
-            .map(|host| format!("    {} = {}\n", host.name, host.hcl()))
+            .map(|host| format!("    {} = {}\n", host.name, value(host)))
             .collect();
         format!("locals {{\n  hosts = {{\n{entries}  }}\n}}\n")
     }
@@ -411,6 +419,49 @@ impl Fleet {
             port = self.sim.port(),
             ca = self.sim.paths().ca_file.display(),
         )
+    }
+
+    /// `resource "primus_permanent_secret" "app"` with `for_each` over
+    /// `onboardings` (keys `HOST/USER`, each on `local.hosts[HOST]`, the
+    /// passwords passed as `arguments`), plus `extra` lines.
+    pub fn permanent_secrets_block(
+        &self,
+        arguments: PasswordArguments,
+        onboardings: &[Onboarding],
+        extra: &str,
+    ) -> String {
+        let [setup, pin, _] = arguments.names();
+        let entries: String = onboardings
+            .iter()
+            .map(|o| {
+                format!(
+                    "    \"{host}/{user}\" = {{ host = \"{host}\", user = \"{user}\", setup = \"{s}\", \
+                     pin = \"{p}\", version = {v} }}\n",
+                    host = o.host,
+                    user = o.user,
+                    s = o.setup_password,
+                    p = self.pkcs11_password(&o.user),
+                    v = o.version,
+                )
+            })
+            .collect();
+        format!(
+            "locals {{\n  onboarded = {{\n{entries}  }}\n}}\n\n\
+             resource \"primus_permanent_secret\" \"app\" {{\n  for_each            = local.onboarded\n  \
+             host                = local.hosts[each.value.host]\n  user                = each.value.user\n  \
+             {setup} = each.value.setup\n  {pin} = each.value.pin\n  \
+             password_wo_version = each.value.version\n  {extra}\n}}\n"
+        )
+    }
+
+    /// `user` onboarded on host `host` with its real setup password, `version` 1.
+    pub fn onboarding(&self, host: &str, user: &str) -> Onboarding {
+        Onboarding {
+            host: host.to_owned(),
+            user: user.to_owned(),
+            version: 1,
+            setup_password: self.setup_password(user),
+        }
     }
 
     /// Every host's entries, by host name.
@@ -454,6 +505,19 @@ impl Fleet {
         }
         secrets
     }
+}
+
+/// One permanent secret of [`Fleet::permanent_secrets_block`].
+#[derive(Clone, Debug)]
+pub struct Onboarding {
+    /// The host's name in `local.hosts`.
+    pub host: String,
+    /// The partition user.
+    pub user: String,
+    /// `password_wo_version`: raising it rotates the secret.
+    pub version: u32,
+    /// The setup password written in (the real one, or a wrong one to fail).
+    pub setup_password: String,
 }
 
 /// Whether a [`SudoUser`] may run commands as root through `sudo -n`.
@@ -588,7 +652,11 @@ fn scan_once(secrets: &[(String, String)], report: &mut ScanReport) {
     };
     let mut processes = 0;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         processes += 1;
@@ -600,9 +668,10 @@ fn scan_once(secrets: &[(String, String)], report: &mut ScanReport) {
             let text = String::from_utf8_lossy(&bytes);
             for (what, secret) in secrets {
                 if text.contains(secret.as_str()) {
-                    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .unwrap_or_default();
-                    let finding = format!("{file} of process {pid} ({}) holds the {what}", comm.trim());
+                    let comm =
+                        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                    let finding =
+                        format!("{file} of process {pid} ({}) holds the {what}", comm.trim());
                     if !report.findings.contains(&finding) {
                         report.findings.push(finding);
                     }
