@@ -857,3 +857,74 @@ fn a_silent_host_fails_within_the_timeout_on_1_15_5() {
     );
     assert_eq!(fleet.contacts(), before, "the HSM was contacted");
 }
+
+// ------------------------------------------------------------------ harness
+
+/// What every test above stands on: over a real SSH session each simulated
+/// host's `ppin` finds that host's own files (and so its own entries), and
+/// the non-root users can or cannot `sudo -n` as their rule says.
+#[test]
+fn each_simulated_host_shows_its_own_files_to_its_ssh_sessions() {
+    let fleet = Fleet::new(Terraform::V1_15_5, SimConfig::generated(1), 2);
+    let (setup, pin) = (
+        fleet.setup_password("U0001"),
+        fleet.pkcs11_password("U0001"),
+    );
+    fleet
+        .host("h1")
+        .ppin_ok(&["-a", "-e", "U0001", &setup, &pin]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pool = primus_ssh::SshPool::new(primus_ssh::PoolLimits::default());
+    let run = |settings: primus_ssh::Settings, command: &str| {
+        runtime.block_on(async {
+            let host = pool.host(&settings).await.unwrap();
+            host.run(command, b"", Duration::from_secs(30))
+                .await
+                .unwrap()
+        })
+    };
+    let list = format!(
+        "{} -l",
+        primus_ssh::quote(&acceptance_tests::ppin_binary().display().to_string())
+    );
+    for (host, status) in [
+        (fleet.host("h1"), "Configured"),
+        (fleet.host("h2"), "MISSING"),
+    ] {
+        let listed = run(host.sshd.settings(), &list);
+        let text = unwrap_lines(&String::from_utf8_lossy(&listed.stdout));
+        assert!(listed.status.success(), "{text}");
+        assert!(
+            text.contains(&format!("user 'U0001' permanent secret: {status}")),
+            "host {}: {text}",
+            host.name
+        );
+        let named = run(
+            host.sshd.settings(),
+            "printf %s \"$SECUROSYS_SECRETS_CONF\"",
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&named.stdout),
+            host.secrets_file().display().to_string()
+        );
+    }
+
+    let host = fleet.host("h1");
+    host.admit_other_users();
+    for (rule, allowed) in [(SudoRule::Granted, true), (SudoRule::Missing, false)] {
+        let user = SudoUser::ensure(rule);
+        let mut settings = host.sshd.settings();
+        settings.user = user.name.clone();
+        let sudo = run(settings, "sudo -n id -u");
+        assert_eq!(
+            sudo.status.success(),
+            allowed,
+            "{}: {}",
+            user.name,
+            String::from_utf8_lossy(&sudo.stderr)
+        );
+        if allowed {
+            assert_eq!(String::from_utf8_lossy(&sudo.stdout).trim(), "0");
+        }
+    }
+}
