@@ -629,9 +629,13 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
             PpinErrorKind::ExternalOutput
         }
         ExternalError::Cancelled { .. } => PpinErrorKind::Cancelled,
-        ExternalError::Lock { .. } => PpinErrorKind::SecretsFile,
+        ExternalError::Lock { .. } | ExternalError::NotStorable { .. } => {
+            PpinErrorKind::SecretsFile
+        }
         ExternalError::ConnectFailed { .. } => PpinErrorKind::Unreachable,
-        ExternalError::Ssh { .. } | ExternalError::HostNotReady { .. } => PpinErrorKind::RemoteHost,
+        ExternalError::Ssh { .. }
+        | ExternalError::HostNotReady { .. }
+        | ExternalError::HostFile { .. } => PpinErrorKind::RemoteHost,
         ExternalError::Spawn { .. }
         | ExternalError::Terminal { .. }
         | ExternalError::Failed { .. }

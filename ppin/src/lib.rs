@@ -96,8 +96,8 @@ pub use door::Ppin;
 pub use engine::{Engine, HsmTest, HsmVersion, Preflight, SlotTest, TestReport, Versions};
 pub use error::{PpinError, PpinErrorKind, UserRole};
 pub use external::{
-    Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, LocalTool, ParseProblem,
-    RunAs, SshTool, Terminal, Transport,
+    Access, Disagreement, ExternalEngine, ExternalError, ExternalTimeouts, HostPaths, LocalTool,
+    ParseProblem, RunAs, SshTool, Terminal, Transport,
 };
 /// The order of a partition log's entries ([`LogRequest::order`]).
 pub use hsm_wire::LogOrder;

@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{runtime, setup};
 use ppin::{
-    Engine, ExternalEngine, ExternalError, PpinError, PpinErrorKind, RunAs, SetupCredentials,
-    SshTool,
+    Engine, ExternalEngine, ExternalError, HostPaths, PpinError, PpinErrorKind, Preflight, RunAs,
+    SetupCredentials, SshTool,
 };
 use primus_ssh::testing::TestSshd;
 use primus_ssh::{PoolLimits, SshPool};
@@ -20,32 +19,45 @@ use secrets_cfg::Password;
 
 const WITHIN: Duration = Duration::from_secs(20);
 
+/// An sshd whose sessions name the set-up's files the vendor's way, as a
+/// host configured for the tool has them.
+fn host_of(s: &common::Setup) -> TestSshd {
+    TestSshd::start_with_env(&[
+        ("SECUROSYS_PKCS11_CONF", s.primus_cfg.to_str().unwrap()),
+        ("SECUROSYS_SECRETS_CONF", s.secrets_cfg.to_str().unwrap()),
+    ])
+}
+
+/// The tool on `sshd`, its files located there.
+async fn tool_on(sshd: &TestSshd, pool: &SshPool) -> SshTool {
+    let host = pool.host(&sshd.settings()).await.unwrap();
+    SshTool::connect(
+        host,
+        format!("127.0.0.1:{}", sshd.port()),
+        env!("CARGO_BIN_EXE_ppin"),
+        HostPaths::default(),
+        RunAs::SshUser,
+        WITHIN,
+    )
+    .await
+    .unwrap()
+}
+
 #[test]
 fn add_list_and_remove_through_the_tool_on_an_ssh_host() {
     let s = setup(1);
-    let sshd = TestSshd::start();
+    let sshd = host_of(&s);
     let setup_password = s.setup_password("U0001");
     let pkcs11_password = s.pkcs11_password("U0001");
     runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
-        let host = pool.host(&sshd.settings()).await.unwrap();
-        let secrets = s.secrets_cfg.to_str().unwrap();
-        let tool = SshTool::connect(
-            host,
-            format!("127.0.0.1:{}", sshd.port()),
-            env!("CARGO_BIN_EXE_ppin"),
-            Some(secrets),
-            RunAs::SshUser,
-            WITHIN,
-        )
-        .await
-        .unwrap();
-        assert_eq!(tool.secrets_file(), secrets);
-        let engine = ExternalEngine::over(
-            Arc::new(tool),
-            Some(s.primus_cfg.clone()),
-            Some(s.secrets_cfg.clone()),
-        );
+        let tool = tool_on(&sshd, &pool).await;
+        // Located on the host, from its session's environment.
+        assert_eq!(tool.config_file(), s.primus_cfg);
+        let engine = ExternalEngine::on_host(tool, None, None).await.unwrap();
+        assert_eq!(engine.secrets_file(), s.secrets_cfg);
+        // primus.cfg was read on the host, over the connection.
+        assert!(engine.config().unwrap().user("U0001").is_some());
 
         let before = engine.list().await.unwrap();
         assert!(before.users.iter().all(|u| !u.configured));
@@ -82,7 +94,7 @@ fn a_host_without_the_tool_is_refused_before_anything_runs() {
             host,
             "app1",
             "/nonexistent/primus/bin/ppin",
-            None,
+            HostPaths::default(),
             RunAs::SshUser,
             WITHIN,
         )
@@ -96,4 +108,97 @@ fn a_host_without_the_tool_is_refused_before_anything_runs() {
     assert!(problem.contains("/nonexistent/primus/bin/ppin is not an executable file"));
     let kind = PpinError::External(error).kind();
     assert_eq!(kind, PpinErrorKind::RemoteHost);
+}
+
+#[test]
+fn primus_cfg_is_replaced_durably_on_the_host_and_read_again() {
+    let s = setup(2);
+    let sshd = host_of(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("primus.cfg");
+    runtime().block_on(async {
+        let pool = SshPool::new(PoolLimits::default());
+        let tool = tool_on(&sshd, &pool).await;
+        assert_eq!(tool.read_file(&path).await.unwrap(), None);
+        let text = std::fs::read(&s.primus_cfg).unwrap();
+        tool.replace_file(&path, &text, 0o640).await.unwrap();
+        assert_eq!(
+            tool.read_file(&path).await.unwrap().as_deref(),
+            Some(&text[..])
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o640);
+        // Only the file: no temporary file is left beside it.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["primus.cfg"]);
+
+        // An engine over another primus.cfg on the host sees the file once told it changed.
+        let tool = SshTool::connect(
+            pool.host(&sshd.settings()).await.unwrap(),
+            "app1",
+            env!("CARGO_BIN_EXE_ppin"),
+            HostPaths {
+                config_file: Some(path.to_str().unwrap()),
+                secrets_file: None,
+            },
+            RunAs::SshUser,
+            WITHIN,
+        )
+        .await
+        .unwrap();
+        let engine = ExternalEngine::on_host(tool, Some(path.clone()), None)
+            .await
+            .unwrap();
+        assert!(engine.config().unwrap().user("U0002").is_some());
+        engine.host().unwrap().remove_file(&path).await.unwrap();
+        assert!(!path.exists());
+        // Still the copy read before: this process is what changes the file.
+        assert!(engine.config().is_ok());
+        engine.reread_config().await.unwrap();
+        let missing = engine.config().unwrap_err();
+        assert_eq!(missing.kind(), PpinErrorKind::ConfigNotFound);
+        assert!(
+            missing.to_string().contains(path.to_str().unwrap()),
+            "{missing}"
+        );
+    });
+}
+
+#[test]
+fn a_secrets_file_that_cannot_take_a_secret_is_found_on_the_host_before_any_password() {
+    let s = setup(1);
+    let unwritable = tempfile::tempdir().unwrap();
+    let secrets = unwritable.path().join("gone/.secrets.cfg");
+    let sshd = TestSshd::start_with_env(&[
+        ("SECUROSYS_PKCS11_CONF", s.primus_cfg.to_str().unwrap()),
+        ("SECUROSYS_SECRETS_CONF", secrets.to_str().unwrap()),
+    ]);
+    let error = runtime().block_on(async {
+        let pool = SshPool::new(PoolLimits::default());
+        let engine = ExternalEngine::on_host(tool_on(&sshd, &pool).await, None, None)
+            .await
+            .unwrap();
+        engine
+            .check_storable("U0001", ppin::Fetch::Add)
+            .await
+            .unwrap_err()
+    });
+    assert_eq!(error.kind(), PpinErrorKind::SecretsFile);
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{}", sshd.port())),
+        "{text}"
+    );
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(text.contains("nothing was sent to the HSM"), "{text}");
+    assert_eq!(
+        s.sim.admin().status().unwrap().connections,
+        0,
+        "the HSM was contacted"
+    );
 }

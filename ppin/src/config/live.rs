@@ -23,6 +23,20 @@ pub(crate) enum LiveConfig {
         /// The last read, with the stamp of the file it came from.
         cached: Mutex<Option<(FileStamp, Arc<PrimusConfig>)>>,
     },
+    /// Read on another host by the caller, and again when the caller says
+    /// it changed there (this process is what changes it).
+    Fetched(Mutex<Fetched>),
+}
+
+/// The text of a `primus.cfg` read on another host.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    /// Its path there.
+    path: PathBuf,
+    /// Its text; `None` when there is no file.
+    text: Option<Vec<u8>>,
+    /// The text parsed, once it parsed.
+    parsed: Option<Arc<PrimusConfig>>,
 }
 
 impl LiveConfig {
@@ -33,12 +47,37 @@ impl LiveConfig {
         }
     }
 
+    /// The `primus.cfg` at `path` on another host, with the `text` read
+    /// there (`None`: no file).
+    pub(crate) fn fetched(path: PathBuf, text: Option<Vec<u8>>) -> Self {
+        LiveConfig::Fetched(Mutex::new(Fetched {
+            path,
+            text,
+            parsed: None,
+        }))
+    }
+
+    /// Takes the text read again on the host; does nothing to a file of
+    /// this machine, which is watched instead.
+    pub(crate) fn refetched(&self, path: PathBuf, text: Option<Vec<u8>>) {
+        if let LiveConfig::Fetched(fetched) = self {
+            *fetched.lock().unwrap_or_else(|p| p.into_inner()) = Fetched {
+                path,
+                text,
+                parsed: None,
+            };
+        }
+    }
+
     /// The configuration now: the cached one while the file keeps the stamp
     /// it had when read (and that stamp has settled, so a same-size rewrite
     /// within one timestamp tick cannot hide), else the file read again.
     pub(crate) fn current(&self) -> Result<Arc<PrimusConfig>, ConfigError> {
         let (explicit, cached) = match self {
             LiveConfig::Fixed(config) => return Ok(Arc::clone(config)),
+            LiveConfig::Fetched(fetched) => {
+                return fetched.lock().unwrap_or_else(|p| p.into_inner()).parsed()
+            }
             LiveConfig::Watched { explicit, cached } => (explicit, cached),
         };
         let path = PrimusConfig::locate(explicit.as_deref());
@@ -54,6 +93,24 @@ impl LiveConfig {
         }
         let config = Arc::new(PrimusConfig::read(&path)?);
         *cached = stamp.map(|stamp| (stamp, Arc::clone(&config)));
+        Ok(config)
+    }
+}
+
+impl Fetched {
+    /// The configuration the text holds; an invalid text is parsed again
+    /// at each call, for its error.
+    fn parsed(&mut self) -> Result<Arc<PrimusConfig>, ConfigError> {
+        if let Some(config) = &self.parsed {
+            return Ok(Arc::clone(config));
+        }
+        let Some(text) = &self.text else {
+            return Err(ConfigError::NotFound {
+                searched: vec![self.path.clone()],
+            });
+        };
+        let config = Arc::new(PrimusConfig::parse(text, &self.path)?);
+        self.parsed = Some(Arc::clone(&config));
         Ok(config)
     }
 }

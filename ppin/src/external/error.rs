@@ -51,6 +51,27 @@ pub enum ExternalError {
         /// What the host said.
         problem: String,
     },
+    /// `.secrets.cfg`, its directory or its key cannot take a new secret;
+    /// found before any password was typed.
+    #[error("{place} cannot store a new secret: {problem}; nothing was sent to the HSM")]
+    NotStorable {
+        /// Where `.secrets.cfg` lives: `this machine`, or the host as `host:port`.
+        place: String,
+        /// What the check found, naming the file and what to do.
+        problem: String,
+    },
+    /// A file on the host (`primus.cfg`) could not be read, replaced or removed.
+    #[error("cannot {action} {path} on {host}: {problem}")]
+    HostFile {
+        /// The host, as `host:port`.
+        host: String,
+        /// `read`, `replace` or `remove`.
+        action: &'static str,
+        /// The file on the host.
+        path: String,
+        /// What the host said.
+        problem: String,
+    },
     /// The lock beside `.secrets.cfg` that serialises edits could not be taken.
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
@@ -175,6 +196,8 @@ impl ExternalError {
             | ExternalError::Lock { .. }
             | ExternalError::Ssh { .. }
             | ExternalError::HostNotReady { .. }
+            | ExternalError::NotStorable { .. }
+            | ExternalError::HostFile { .. }
             | ExternalError::Cancelled { .. } => &[],
         }
     }

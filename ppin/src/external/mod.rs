@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 pub use cluster::Disagreement;
 pub use error::ExternalError;
 pub use parse::ParseProblem;
-pub use transport::{Access, LocalTool, RunAs, SshTool, Terminal, Transport};
+pub use transport::{Access, HostPaths, LocalTool, RunAs, SshTool, Terminal, Transport};
 
 use crate::config::{LiveConfig, PrimusConfig};
 use crate::engine::{Engine, HsmTest, Preflight, SlotTest, TestReport, Versions};
@@ -110,11 +110,13 @@ pub struct ExternalEngine {
     config_file: Option<PathBuf>,
     /// The `.secrets.cfg` the tool edits, as given to it with `-s`.
     secrets_file: Option<PathBuf>,
-    /// That `.secrets.cfg`, located as the tool locates it.
-    secrets_path: PathBuf,
     /// That `primus.cfg`, read here too: the users to check before a run and
     /// what the tool's lines do not say (the HSMs, the users behind a proxy).
     config: LiveConfig,
+    /// The host whose `primus.cfg` [`config`](Self::config) was read from,
+    /// when the tool runs on one: read there again by
+    /// [`reread_config`](Self::reread_config).
+    host: Option<Arc<SshTool>>,
     timeouts: ExternalTimeouts,
     cancel: CancellationToken,
     /// In this process, edits exclude each other and listings; the file lock
@@ -179,8 +181,8 @@ impl ExternalEngine {
     ) -> Self {
         ExternalEngine {
             transport,
-            secrets_path: secrets_cfg::locate(secrets_file.as_deref()),
             config: LiveConfig::watched(config_file.clone()),
+            host: None,
             config_file,
             secrets_file,
             timeouts: ExternalTimeouts::default(),
@@ -189,6 +191,41 @@ impl ExternalEngine {
             listing: Mutex::new(None),
             generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Drives the tool of `tool` on its host, with `-c`/`-s` when the paths
+    /// are given (paths on the host). The host's `primus.cfg` is read now,
+    /// over the same connection; a missing or invalid one is reported when
+    /// an operation needs it, as on this machine.
+    pub async fn on_host(
+        tool: SshTool,
+        config_file: Option<PathBuf>,
+        secrets_file: Option<PathBuf>,
+    ) -> Result<Self, ExternalError> {
+        let tool = Arc::new(tool);
+        let mut engine = ExternalEngine::over(tool.clone(), config_file, secrets_file);
+        engine.config = LiveConfig::fetched(
+            tool.config_file().to_owned(),
+            tool.read_file(tool.config_file()).await?,
+        );
+        engine.host = Some(tool);
+        Ok(engine)
+    }
+
+    /// Reads the host's `primus.cfg` again (after this process replaced or
+    /// removed it there); on this machine the file is watched instead and
+    /// this does nothing.
+    pub async fn reread_config(&self) -> Result<(), ExternalError> {
+        if let Some(tool) = &self.host {
+            let text = tool.read_file(tool.config_file()).await?;
+            self.config.refetched(tool.config_file().to_owned(), text);
+        }
+        Ok(())
+    }
+
+    /// The host the tool runs on, if not this machine.
+    pub fn host(&self) -> Option<&SshTool> {
+        self.host.as_deref()
     }
 
     /// Replaces the limits.
@@ -504,8 +541,10 @@ enum Guard<'a> {
 }
 
 /// The tool keeps its file its own way, and asking it would start a
-/// process per resource at every plan: only what `primus.cfg` and one
-/// listing tell is checked here; the tool checks the rest when it runs.
+/// process per resource at every plan: the entries are checked against
+/// `primus.cfg` and one listing, and whether `.secrets.cfg` can take a new
+/// secret by the transport's check where the file lives (its directory,
+/// the file, its key) before any password is typed.
 #[async_trait::async_trait]
 impl Preflight for ExternalEngine {
     async fn check_entries(&self, user: &str, fetch: Fetch) -> Result<(), PpinError> {
@@ -530,11 +569,11 @@ impl Preflight for ExternalEngine {
     }
 
     async fn check_storable(&self, _user: &str, _fetch: Fetch) -> Result<(), PpinError> {
-        Ok(())
+        Ok(self.transport.check_storable().await?)
     }
 
     async fn check_proxy_storable(&self, _proxy_user: &str) -> Result<(), PpinError> {
-        Ok(())
+        Ok(self.transport.check_storable().await?)
     }
 
     async fn entry_stored(&self, _kind: EntryKind, _name: &str) -> Result<Option<bool>, PpinError> {
@@ -549,7 +588,7 @@ impl Engine for ExternalEngine {
     }
 
     fn secrets_file(&self) -> &Path {
-        &self.secrets_path
+        self.transport.secrets_file()
     }
 
     async fn add(&self, user: &str, credentials: &SetupCredentials) -> Result<Served, PpinError> {

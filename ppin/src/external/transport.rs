@@ -7,17 +7,19 @@
 mod local;
 mod lock;
 mod ssh;
+mod store_check;
 
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
+use std::path::Path;
 use std::process::ExitStatus;
 
 use primus_core::FileStamp;
 use tokio_util::sync::CancellationToken;
 
 pub use local::LocalTool;
-pub use ssh::{RunAs, SshTool};
+pub use ssh::{HostPaths, RunAs, SshTool};
 
 use super::error::ExternalError;
 
@@ -53,6 +55,15 @@ pub trait Transport: fmt::Debug + Send + Sync {
     /// The state of `.secrets.cfg` now (`None`: no file), so that a listing
     /// is reused only while the file is unchanged.
     async fn secrets_stamp(&self) -> io::Result<Option<FileStamp>>;
+
+    /// The `.secrets.cfg` the tool edits, where it runs.
+    fn secrets_file(&self) -> &Path;
+
+    /// Checks, where `.secrets.cfg` lives and as the user the tool runs as,
+    /// that it can take a new secret: the file, its directory and its key
+    /// ([`ExternalError::NotStorable`] says what to fix). Runs no tool and
+    /// sends no password, so it goes before any run that spends one.
+    async fn check_storable(&self) -> Result<(), ExternalError>;
 }
 
 /// One run of the tool on a pseudo-terminal.

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::lock::{self, Held};
-use super::{Access, Terminal, Transport};
+use super::{store_check, Access, Terminal, Transport};
 use crate::external::ExternalError;
 
 /// A vendor-compatible `ppin` at a path on this machine, editing the
@@ -73,6 +73,31 @@ impl Transport for LocalTool {
 
     async fn secrets_stamp(&self) -> io::Result<Option<FileStamp>> {
         FileStamp::at(&self.secrets_file)
+    }
+
+    fn secrets_file(&self) -> &Path {
+        &self.secrets_file
+    }
+
+    async fn check_storable(&self) -> Result<(), ExternalError> {
+        let place = "this machine".to_owned();
+        let script = store_check::script(&self.secrets_file.to_string_lossy());
+        let output = tokio::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| ExternalError::NotStorable {
+                place: place.clone(),
+                problem: format!("the check could not run ({e})"),
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(ExternalError::NotStorable {
+            place,
+            problem: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
     }
 }
 

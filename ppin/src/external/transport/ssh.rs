@@ -12,6 +12,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use primus_core::FileStamp;
 use primus_ssh::{quote, Echo, Host, PtyProcess};
 use tokio_util::sync::CancellationToken;
 
-use super::{Access, Terminal, Transport};
+use super::{store_check, Access, Terminal, Transport};
 use crate::external::ExternalError;
 
 /// How long one read or the final wait may block: the dialogue bounds every
@@ -36,7 +37,9 @@ pub enum RunAs {
     Sudo,
 }
 
-/// A vendor-compatible `ppin` at a path on an SSH host.
+/// A vendor-compatible `ppin` at a path on an SSH host, and the host's
+/// files it reads (`primus.cfg`), which are read and replaced over the same
+/// connection as the user the tool runs as.
 #[derive(Debug, Clone)]
 pub struct SshTool {
     host: Host,
@@ -46,50 +49,169 @@ pub struct SshTool {
     run_as: RunAs,
     /// The host's `.secrets.cfg`, located there the vendor's way as the
     /// tool will see it (with `sudo`, root's environment).
-    secrets_file: String,
+    secrets_file: PathBuf,
+    /// The host's `primus.cfg`, located the same way.
+    config_file: PathBuf,
+    /// Bound on each short command (probe, check, file read or write).
+    within: Duration,
 }
+
+/// Where the tool will find its files on the host: the paths given, else
+/// the vendor's lookup as the tool will make it there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostPaths<'a> {
+    /// `primus.cfg` on the host (the tool's `-c`).
+    pub config_file: Option<&'a str>,
+    /// `.secrets.cfg` on the host (the tool's `-s`).
+    pub secrets_file: Option<&'a str>,
+}
+
+/// Exit status of a read script when the file does not exist.
+const NO_SUCH_FILE: u32 = 4;
 
 impl SshTool {
     /// The tool at `program` on `host`, named `name` in errors. Looks on the
     /// host, once, for what every run needs: the program, `flock`, `sudo -n`
-    /// if asked for, and where `.secrets.cfg` is (`secrets_file` if given,
-    /// else the vendor's lookup as the tool will make it). Sends no password.
+    /// if asked for, and where `primus.cfg` and `.secrets.cfg` are. Each
+    /// command it runs on the host is bounded by `within`. Sends no password.
     pub async fn connect(
         host: Host,
         name: impl Into<String>,
         program: impl Into<String>,
-        secrets_file: Option<&str>,
+        paths: HostPaths<'_>,
         run_as: RunAs,
         within: Duration,
     ) -> Result<Self, ExternalError> {
         let name = name.into();
         let program = program.into();
-        let probe = format!(
-            "{check_program}; command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}; {locate}",
-            check_program = format_args!(
-                "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}",
-                p = quote(&program),
-                missing = quote(&format!("{program} is not an executable file on this host"))
+        let locate = |given: Option<&str>, variable: &str, defaults: [&str; 2]| {
+            match given {
+            Some(path) => format!("printf '%s\\0' {}", quote(path)),
+            None => format!(
+                "if [ -n \"${{{variable}:-}}\" ]; then printf '%s\\0' \"${variable}\"; elif [ -e {first} ]; then printf '%s\\0' {first}; elif [ -e {second} ]; then printf '%s\\0' {second}; else printf '%s\\0' {first}; fi",
+                first = defaults[0],
+                second = defaults[1],
             ),
-            locate = match secrets_file {
-                Some(path) => format!("printf '%s' {}", quote(path)),
-                None => LOCATE_SECRETS_FILE.to_owned(),
-            },
+        }
+        };
+        let probe = format!(
+            "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}; \
+             command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}; \
+             {secrets}; {config}",
+            p = quote(&program),
+            missing = quote(&format!("{program} is not an executable file on this host; install the vendor's ppin there or set ppin_command")),
+            secrets = locate(paths.secrets_file, secrets_cfg::SECRETS_CFG_ENV, secrets_cfg::SECRETS_CFG_DEFAULT_PATHS),
+            config = locate(paths.config_file, crate::config::PRIMUS_CFG_ENV, crate::config::PRIMUS_CFG_DEFAULT_PATHS),
         );
         let output = run_checked(&host, &name, &wrap(run_as, &probe), within).await?;
-        let secrets_file = String::from_utf8_lossy(&output).into_owned();
+        let located = String::from_utf8_lossy(&output).into_owned();
+        let mut located = located.split('\0');
+        let (Some(secrets_file), Some(config_file)) = (located.next(), located.next()) else {
+            return Err(ExternalError::HostNotReady {
+                host: name,
+                problem: "the shell did not print where .secrets.cfg and primus.cfg are".to_owned(),
+            });
+        };
         Ok(SshTool {
+            secrets_file: PathBuf::from(secrets_file),
+            config_file: PathBuf::from(config_file),
             host,
             name,
             program,
             run_as,
-            secrets_file,
+            within,
         })
     }
 
-    /// The `.secrets.cfg` on the host that runs edit.
-    pub fn secrets_file(&self) -> &str {
-        &self.secrets_file
+    /// The host as errors name it, `address:port`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The `primus.cfg` on the host that the tool reads.
+    pub fn config_file(&self) -> &Path {
+        &self.config_file
+    }
+
+    /// The text of `path` on the host; `None` when there is no such file.
+    pub async fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>, ExternalError> {
+        let shown = path.to_string_lossy();
+        let script = format!(
+            "[ -e {p} ] || exit {NO_SUCH_FILE}; exec cat -- {p}",
+            p = quote(&shown)
+        );
+        let output = self.run_as_tool(&script, b"").await?;
+        match output.status {
+            primus_ssh::ExitStatus::Code(0) => Ok(Some(output.stdout)),
+            primus_ssh::ExitStatus::Code(NO_SUCH_FILE) => Ok(None),
+            _ => Err(self.file_error("read", &shown, &output.stderr)),
+        }
+    }
+
+    /// Replaces (or creates) `path` on the host with `contents`, durably as
+    /// this machine's files are: a temporary file in the same directory,
+    /// written, given `mode` (and the group of the file it replaces), synced,
+    /// renamed over `path`, then the directory synced. A failure leaves the
+    /// old file and no temporary file.
+    pub async fn replace_file(
+        &self,
+        path: &Path,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), ExternalError> {
+        let shown = path.to_string_lossy();
+        let script = format!(
+            r#"set -e; p={p}; d=$(dirname -- "$p")
+t=$(mktemp "$d/.$(basename -- "$p").XXXXXX"); trap 'rm -f -- "$t"' EXIT
+cat > "$t"; chmod {mode:o} "$t"
+if [ -e "$p" ]; then chgrp --reference="$p" "$t" 2>/dev/null || true; fi
+sync -- "$t"; mv -f -- "$t" "$p"; trap - EXIT; sync -- "$d""#,
+            p = quote(&shown)
+        );
+        let output = self.run_as_tool(&script, contents).await?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(self.file_error("replace", &shown, &output.stderr))
+    }
+
+    /// Removes `path` on the host and syncs its directory; a file already
+    /// gone is fine.
+    pub async fn remove_file(&self, path: &Path) -> Result<(), ExternalError> {
+        let shown = path.to_string_lossy();
+        let script = format!(
+            r#"set -e; p={p}; [ -e "$p" ] || exit 0; rm -f -- "$p"; sync -- "$(dirname -- "$p")""#,
+            p = quote(&shown)
+        );
+        let output = self.run_as_tool(&script, b"").await?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(self.file_error("remove", &shown, &output.stderr))
+    }
+
+    /// Runs `script` with `sh` on the host as the tool runs, no terminal.
+    async fn run_as_tool(
+        &self,
+        script: &str,
+        input: &[u8],
+    ) -> Result<primus_ssh::Output, ExternalError> {
+        self.host
+            .run(&wrap(self.run_as, script), input, self.within)
+            .await
+            .map_err(|source| ExternalError::Ssh {
+                host: self.name.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    fn file_error(&self, action: &'static str, path: &str, stderr: &[u8]) -> ExternalError {
+        ExternalError::HostFile {
+            host: self.name.clone(),
+            action,
+            path: path.to_owned(),
+            problem: String::from_utf8_lossy(stderr).trim().to_owned(),
+        }
     }
 
     /// The command that runs the tool with `args` under the lock.
@@ -101,7 +223,7 @@ impl SshTool {
         let mut words = vec![
             "flock".to_owned(),
             lock_mode.to_owned(),
-            quote(&format!("{}.ppin-lock", self.secrets_file)),
+            quote(&format!("{}.ppin-lock", self.secrets_file.display())),
             quote(&self.program),
         ];
         words.extend(args.iter().map(|a| quote(&a.to_string_lossy())));
@@ -112,10 +234,6 @@ impl SshTool {
         }
     }
 }
-
-/// The vendor's lookup of `.secrets.cfg` (see `secrets_cfg::locate`), as
-/// the host's shell makes it, printing the path.
-const LOCATE_SECRETS_FILE: &str = "if [ -n \"${SECUROSYS_SECRETS_CONF:-}\" ]; then printf '%s' \"$SECUROSYS_SECRETS_CONF\"; elif [ -e /etc/primus/.secrets.cfg ]; then printf /etc/primus/.secrets.cfg; elif [ -e /usr/local/primus/etc/.secrets.cfg ]; then printf /usr/local/primus/etc/.secrets.cfg; else printf /etc/primus/.secrets.cfg; fi";
 
 /// `script` run by `sh`, through `sudo -n` when asked.
 fn wrap(run_as: RunAs, script: &str) -> String {
@@ -189,6 +307,30 @@ impl Transport for SshTool {
             io::ErrorKind::Unsupported,
             "the host's .secrets.cfg is not stat'ed from here",
         ))
+    }
+
+    fn secrets_file(&self) -> &Path {
+        &self.secrets_file
+    }
+
+    async fn check_storable(&self) -> Result<(), ExternalError> {
+        let script = store_check::script(&self.secrets_file.to_string_lossy());
+        let output = self.run_as_tool(&script, b"").await?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let problem = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        Err(match output.status {
+            primus_ssh::ExitStatus::Code(store_check::NOT_STORABLE) => ExternalError::NotStorable {
+                place: self.name.clone(),
+                problem,
+            },
+            // sudo without a rule, a shell that could not run: the host, not the file.
+            _ => ExternalError::HostNotReady {
+                host: self.name.clone(),
+                problem,
+            },
+        })
     }
 }
 

@@ -1,0 +1,34 @@
+//! The checks made where `.secrets.cfg` lives before a password is typed
+//! at the tool: the ones the built-in engine makes in-process, as one
+//! `sh` script, so they run the same on this machine and, over the same
+//! SSH connection, on a host, as the user the tool runs as.
+
+use primus_ssh::quote;
+
+/// Exit status of the script when a check fails; its stderr says which.
+pub(super) const NOT_STORABLE: u32 = 3;
+
+/// The script that checks `secrets_file` can take a new secret:
+/// `.secrets.cfg` is a regular file or absent, its directory exists and is
+/// writable by the running user, the file too, and its key file, if there
+/// is one beside it, is readable by that user and not open to others
+/// (mode 0640 at most). Prints nothing and exits 0 when all hold.
+pub(super) fn script(secrets_file: &str) -> String {
+    format!(
+        r#"s={s}; d=$(dirname -- "$s"); k="$s.key"; who=$(id -un)
+fail() {{ printf '%s\n' "$*" >&2; exit {NOT_STORABLE}; }}
+[ -d "$d" ] || fail "the directory $d of $s does not exist; create it"
+[ -w "$d" ] && [ -x "$d" ] || fail "the directory $d of $s is not writable by $who, who runs ppin; give $who write access to it"
+if [ -e "$s" ] || [ -L "$s" ]; then
+  [ -f "$s" ] && [ ! -L "$s" ] || fail "$s is not a regular file; move it away"
+  [ -r "$s" ] && [ -w "$s" ] || fail "$s is not readable and writable by $who, who runs ppin"
+fi
+if [ -e "$k" ]; then
+  [ -r "$k" ] || fail "the key $k is not readable by $who, who runs ppin"
+  mode=$(stat -c %a -- "$k")
+  case "$mode" in *[1-7]) fail "the key $k is open to other users (mode $mode); chmod 640 it" ;; esac
+fi
+"#,
+        s = quote(secrets_file)
+    )
+}
