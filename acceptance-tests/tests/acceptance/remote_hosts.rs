@@ -65,7 +65,7 @@ fn lifecycle_config(
          resource \"primus_service_proxy_password\" \"proxy\" {{\n  for_each            = local.hosts\n  \
          host                = each.value\n  proxy_user          = \"{PROXY}\"\n  \
          {password} = \"{proxy_password}\"\n  password_wo_version = 1\n  \
-         depends_on          = [primus_config.cfg]\n}}\n\n{secrets}",
+         depends_on          = [primus_config.cfg]\n}}\n\n{secrets}\n{SECRETS_DATA}",
         provider = fleet.provider_block(""),
         hosts = fleet.hosts_local(),
         config = fleet.primus_config_block(
@@ -82,6 +82,24 @@ fn lifecycle_config(
         ),
     )
 }
+
+/// `data.primus_secrets` on every host, read after the permanent secrets:
+/// the configured users and the `.secrets.cfg` read, per host.
+const SECRETS_DATA: &str = r#"
+data "primus_secrets" "on" {
+  for_each   = local.hosts
+  host       = each.value
+  depends_on = [primus_permanent_secret.app]
+}
+
+output "configured" {
+  value = { for h, d in data.primus_secrets.on : h => [for u in d.users : u.name if u.status == "Configured"] }
+}
+
+output "secrets_files" {
+  value = { for h, d in data.primus_secrets.on : h => d.secrets_file }
+}
+"#;
 
 /// Asserts that every host holds exactly its two users and the proxy,
 /// each user's secret the one the simulator issued last.
@@ -180,6 +198,19 @@ fn lifecycle_across_three_hosts(tf: Terraform) {
             &std::fs::metadata(host.config_file()).unwrap().permissions(),
         ) & 0o777;
         assert_eq!(mode, 0o640, "primus.cfg written on host {}", host.name);
+    }
+    let outputs = fleet.outputs();
+    for host in &fleet.hosts {
+        assert_eq!(
+            outputs["configured"]["value"][&host.name],
+            serde_json::json!(users_of(&host.name)),
+            "primus_secrets on host {}",
+            host.name
+        );
+        assert_eq!(
+            outputs["secrets_files"]["value"][&host.name],
+            host.secrets_file().display().to_string()
+        );
     }
     let values = fleet
         .values("primus_permanent_secret.app[\"h2/U0002\"]")
