@@ -318,7 +318,7 @@ mod writer;
 
 pub(crate) use live::LiveConfig;
 
-pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings};
+pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings, CONFIG_FILE_MODE};
 
 #[cfg(test)]
 mod tests;

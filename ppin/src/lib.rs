@@ -90,7 +90,7 @@ mod users;
 pub use builtin::{BuiltinEngine, Timeouts};
 pub use config::{
     ConfigError, ConfigFile, ConfigFileError, Hsm, HsmSettings, HsmSlot, PrimusConfig,
-    SlotSettings, SlotUser, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
+    SlotSettings, SlotUser, CONFIG_FILE_MODE, PRIMUS_CFG_DEFAULT_PATHS, PRIMUS_CFG_ENV,
 };
 pub use door::Ppin;
 pub use engine::{Engine, HsmTest, HsmVersion, Preflight, SlotTest, TestReport, Versions};

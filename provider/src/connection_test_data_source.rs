@@ -17,6 +17,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::{fail, ppin_error};
+use crate::host::{host_attribute, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_connection_test";
 
@@ -53,6 +54,7 @@ fn schema() -> Schema {
              (nothing is retried). Without filters, every HSM and slot of `primus.cfg` is tested; slots of users \
              without a stored permanent secret are reported, not failed, unless `user` names them.",
         )
+        .attribute(host_attribute())
         .attribute(Attribute::optional("user", Type::String).markdown_description("Test only the slots of this user (`ppin -t --user`)."))
         .attribute(
             Attribute::optional("slot_id", Type::Number)
@@ -121,6 +123,7 @@ pub(crate) struct ConnectionTestState {
     slot_id: Option<u32>,
     hsm: Option<String>,
     slot: Option<String>,
+    host: Option<HostConfig>,
     logins: Option<Vec<Login>>,
     hsms: Option<Vec<HsmOutcome>>,
     tool_version: Option<String>,
@@ -152,7 +155,7 @@ impl DataSource<Client> for ConnectionTestDataSource {
         let filter = TestFilter::new(state.user.clone(), state.slot_id)
             .with_hsm(state.hsm.clone())
             .with_slot(state.slot.clone());
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME, state.host.as_ref()).await?;
         let report = ppin
             .test(&filter)
             .await

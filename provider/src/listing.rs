@@ -1,21 +1,23 @@
 //! Identity, `list` blocks (`terraform query`) and generated configuration
 //! of the resources whose objects are `.secrets.cfg` entries: each is
 //! identified by its name, lists what `ppin -l` shows stored (names only,
-//! nothing decrypted, no HSM contacted) and takes no filters (the provider
-//! block says where the files are). A resource says what differs in
+//! nothing decrypted, no HSM contacted) on this machine or the `host` the
+//! `list` block names, and is identified by its name and that host's
+//! `host_id`. A resource says what differs in
 //! [`SecretsEntryResource`]; [`listed_as_secrets_entries!`] writes the rest.
 
 use ppin::{Listing, Ppin};
 use serde::Deserialize;
 use tfplug::{
     diag::Diagnostics,
-    resource::{IdentityAttribute, IdentitySchema, Listed, Resource},
+    resource::{IdentityAttribute, IdentitySchema, IdentityValue, Listed, Resource},
     schema::Schema,
     value::Type,
 };
 
 use crate::client::Client;
 use crate::diagnostics::fail;
+use crate::host::{host_attribute, import_id, HostConfig};
 
 /// A resource each object of which is one `.secrets.cfg` entry.
 pub(crate) trait SecretsEntryResource: Resource<Client> {
@@ -26,40 +28,64 @@ pub(crate) trait SecretsEntryResource: Resource<Client> {
     /// The description of [`NAME_ATTRIBUTE`](Self::NAME_ATTRIBUTE) in the identity.
     const NAME_DESCRIPTION: &'static str;
 
-    /// The entries `listing` shows stored, each with its name and the state
-    /// a `read` after import records (no password).
-    fn stored(listing: Listing, ppin: &Ppin) -> Vec<(String, Self::State)>;
+    /// The entries `listing` shows stored on `host`, each with its name and
+    /// the state a `read` after import records (no password).
+    fn stored(
+        listing: Listing,
+        ppin: &Ppin,
+        host: Option<&HostConfig>,
+    ) -> Vec<(String, Self::State)>;
 }
 
-/// The empty `config` block of a `list` block.
+/// The `config` block of a `list` block: which host to list.
 #[derive(Deserialize)]
-pub(crate) struct NoFilters {}
-
-/// The schema of [`NoFilters`].
-pub(crate) fn no_filters() -> Schema {
-    Schema::new().description(
-        "No filters: every entry of the .secrets.cfg the provider block names is listed.",
-    )
+pub(crate) struct ListConfig {
+    host: Option<HostConfig>,
 }
 
-/// The identity of `R`: the name of its entry.
+/// The schema of [`ListConfig`].
+pub(crate) fn list_config() -> Schema {
+    Schema::new()
+        .description(
+            "Every entry of the .secrets.cfg of the host named (default: the machine Terraform runs on) is listed.",
+        )
+        .attribute(host_attribute())
+}
+
+/// The identity of `R`: the name of its entry, and its host.
 pub(crate) fn identity_schema<R: SecretsEntryResource>() -> IdentitySchema {
-    IdentitySchema::new().attribute(
-        IdentityAttribute::required(R::NAME_ATTRIBUTE, Type::String)
-            .description(R::NAME_DESCRIPTION),
-    )
+    IdentitySchema::new()
+        .attribute(
+            IdentityAttribute::required(R::NAME_ATTRIBUTE, Type::String)
+                .description(R::NAME_DESCRIPTION),
+        )
+        .attribute(
+            IdentityAttribute::optional("host_id", Type::String)
+                .description("The host as ADDRESS:PORT; unset for the machine Terraform runs on."),
+        )
 }
 
-/// The objects of `R` that `.secrets.cfg` holds. Reads the files only.
+/// The import id an identity of `R` stands for.
+pub(crate) fn identity_import_id<R: SecretsEntryResource>(
+    identity: &IdentityValue<'_>,
+) -> Result<String, Diagnostics> {
+    let name = identity.get(R::NAME_ATTRIBUTE).as_str().unwrap_or_default();
+    Ok(import_id(identity.get("host_id").as_str(), name))
+}
+
+/// The objects of `R` that `.secrets.cfg` holds on the host of `config`.
+/// Reads the files only.
 pub(crate) async fn list<R: SecretsEntryResource>(
     client: &Client,
+    config: &ListConfig,
 ) -> Result<Vec<Listed<R::State>>, Diagnostics> {
-    let ppin = client.ppin(R::TYPE_NAME)?;
+    let host = config.host.as_ref();
+    let ppin = client.ppin(R::TYPE_NAME, host).await?;
     let listing = ppin
         .list()
         .await
         .map_err(|e| fail(&e, R::TYPE_NAME, None))?;
-    Ok(R::stored(listing, ppin)
+    Ok(R::stored(listing, &ppin, host)
         .into_iter()
         .map(|(name, state)| Listed::new(name, state))
         .collect())
@@ -75,14 +101,21 @@ macro_rules! listed_as_secrets_entries {
             fn identity_schema(&self) -> tfplug::resource::IdentitySchema {
                 $crate::listing::identity_schema::<Self>()
             }
+
+            fn import_id(
+                &self,
+                identity: &tfplug::resource::IdentityValue<'_>,
+            ) -> Result<String, tfplug::diag::Diagnostics> {
+                $crate::listing::identity_import_id::<Self>(identity)
+            }
         }
 
         #[tfplug::async_trait]
         impl tfplug::resource::List<$crate::client::Client> for $resource {
-            type Config = $crate::listing::NoFilters;
+            type Config = $crate::listing::ListConfig;
 
             fn list_schema(&self) -> tfplug::schema::Schema {
-                $crate::listing::no_filters()
+                $crate::listing::list_config()
             }
 
             async fn list(
@@ -90,7 +123,7 @@ macro_rules! listed_as_secrets_entries {
                 req: tfplug::resource::ListRequest<
                     '_,
                     $crate::client::Client,
-                    $crate::listing::NoFilters,
+                    $crate::listing::ListConfig,
                 >,
             ) -> Result<
                 Vec<
@@ -100,7 +133,7 @@ macro_rules! listed_as_secrets_entries {
                 >,
                 tfplug::diag::Diagnostics,
             > {
-                $crate::listing::list::<Self>(req.client).await
+                $crate::listing::list::<Self>(req.client, &req.config).await
             }
         }
 

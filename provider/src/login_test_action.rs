@@ -16,6 +16,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::ppin_error;
+use crate::host::{host_attribute, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_login_test";
 
@@ -36,6 +37,7 @@ fn schema() -> Schema {
             Attribute::required("user", Type::String)
                 .markdown_description("The slot user (`user_name` in `primus.cfg`) to log in as."),
         )
+        .attribute(host_attribute())
 }
 
 // --------------------------------------------------------- state types
@@ -44,6 +46,7 @@ fn schema() -> Schema {
 #[derive(Deserialize)]
 pub(crate) struct LoginTestConfig {
     user: String,
+    host: Option<HostConfig>,
 }
 
 // --------------------------------------------------------- action impl
@@ -65,7 +68,7 @@ impl Action<Client> for LoginTestAction {
         req: InvokeRequest<'_, Client, LoginTestConfig>,
     ) -> Result<Diagnostics, Diagnostics> {
         let user = req.config.user;
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME, req.config.host.as_ref()).await?;
         req.progress.report(format!(
             "Logging in at the HSM as '{user}' with its stored permanent secret (ppin -t --user {user})"
         ));

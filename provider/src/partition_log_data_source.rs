@@ -16,6 +16,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::fail;
+use crate::host::{host_attribute, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_partition_log";
 
@@ -41,6 +42,7 @@ fn schema() -> Schema {
             "The HSM, by its name (`hsm0`) or its host exactly as in `primus.cfg` (`--hsm`): each HSM of a \
              redundant cluster keeps its own log.",
         ))
+        .attribute(host_attribute())
         .attribute(
             Attribute::optional("since", Type::String)
                 .markdown_description("Only entries from this day on, `YYYY-MM-DD`, from 00:00 UTC (`--since`)."),
@@ -68,6 +70,7 @@ pub(crate) struct PartitionLogState {
     hsm: String,
     since: Option<String>,
     reverse: Option<bool>,
+    host: Option<HostConfig>,
     slots: Option<usize>,
     lines: Option<Vec<String>>,
 }
@@ -115,7 +118,8 @@ impl DataSource<Client> for PartitionLogDataSource {
             .order(order);
         let log = req
             .client
-            .ppin(TYPE_NAME)?
+            .ppin(TYPE_NAME, state.host.as_ref())
+            .await?
             .fetch_log(&request)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, Some(AttributePath::root("hsm"))))?;

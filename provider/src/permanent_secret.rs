@@ -21,6 +21,9 @@ use tfplug::{
 use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
+use crate::host::{
+    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
+};
 use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
 use crate::planning::PlanCheck;
 
@@ -75,7 +78,9 @@ fn schema() -> Schema {
         .attribute(
             Attribute::computed("id", Type::String)
                 .use_state_for_unknown()
-                .description("The user name; also the import id."),
+                .markdown_description(
+                    "The user name on this machine, `ssh://ADDRESS:PORT/USER` on a host; also the import id.",
+                ),
         )
         .attribute(
             Attribute::required("user", Type::String)
@@ -120,6 +125,8 @@ fn schema() -> Schema {
              apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
              adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
         ))
+        .attribute(host_attribute())
+        .attribute(host_id_attribute())
         .attribute(
             Attribute::computed("slot_ids", Type::list(Type::Number))
                 .use_state_for_unknown()
@@ -145,23 +152,30 @@ pub(crate) struct PermanentSecretState {
     pkcs11_password_wo: Option<Password>,
     password_wo_version: Option<i64>,
     verify_login_on_adopt: Option<bool>,
+    host: Option<HostConfig>,
+    host_id: Option<String>,
     slot_ids: Option<Vec<u32>>,
     status: Option<String>,
 }
 
 impl PermanentSecretState {
-    /// What an import of `user` knows before `read`: the names, no password.
-    fn imported(user: String) -> Self {
+    /// What an import of `user` on `host` knows before `read`: the names,
+    /// no password.
+    fn imported(user: String, host: Option<HostConfig>) -> Self {
+        let host_id = host_id(host.as_ref());
         PermanentSecretState {
-            id: Some(user.clone()),
+            id: Some(import_id(host_id.as_deref(), &user)),
+            host_id,
             user,
+            host,
             ..Default::default()
         }
     }
 
     /// The state after the HSM accepted the credentials.
     fn configured(mut self, ppin: &Ppin) -> Self {
-        self.id = Some(self.user.clone());
+        self.host_id = host_id(self.host.as_ref());
+        self.id = Some(import_id(self.host_id.as_deref(), &self.user));
         self.slot_ids = Some(ppin.slot_ids(&self.user).unwrap_or_default());
         self.status = Some(CONFIGURED.to_owned());
         self
@@ -214,6 +228,12 @@ impl PermanentSecretConfig {
     }
 }
 
+impl OnHost for PermanentSecretState {
+    fn host(&self) -> Option<&HostConfig> {
+        self.host.as_ref()
+    }
+}
+
 // ------------------------------------------------------- resource impl
 
 #[async_trait]
@@ -232,7 +252,10 @@ impl Resource<Client> for PermanentSecretResource {
         &self,
         req: CreateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<CreateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let ppin = req
+            .client
+            .ppin(TYPE_NAME, req.planned.host.as_ref())
+            .await?;
         let user = &req.planned.user;
         // An entry written by an apply that was killed before Terraform saved its state: adopt it, spending no trial.
         let stored = ppin
@@ -247,26 +270,26 @@ impl Resource<Client> for PermanentSecretResource {
             }
             tracing::info!(user = %user, "existing permanent secret adopted");
             let warning = adopted_warning(user);
-            return Ok(CreateResponse::new(req.planned.configured(ppin)).with_warning(warning));
+            return Ok(CreateResponse::new(req.planned.configured(&ppin)).with_warning(warning));
         }
         let Some(credentials) = req.config.credentials() else {
-            return Err(nothing_to_adopt(ppin, user));
+            return Err(nothing_to_adopt(&ppin, user));
         };
         let served = ppin
             .add(user, &credentials)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, path_of(&e)))?;
         tracing::info!(user = %served.user, hsm = ?served.hsm, "permanent secret added");
-        Ok(CreateResponse::new(req.planned.configured(ppin)))
+        Ok(CreateResponse::new(req.planned.configured(&ppin)))
     }
 
     async fn read(
         &self,
         req: ReadRequest<'_, Client, PermanentSecretState>,
     ) -> Result<ReadResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let ppin = req.client.ppin(TYPE_NAME, req.state.host.as_ref()).await?;
         let stored = match req.client.login_check() {
-            LoginCheck::AtTheHsm => logs_in(ppin, &req.state.user).await,
+            LoginCheck::AtTheHsm => logs_in(&ppin, &req.state.user).await,
             LoginCheck::FileOnly => ppin.verify_stored(&req.state.user).await,
         };
         // A missing entry means the object is gone; an entry that fails authentication (the file's or the HSM's)
@@ -275,14 +298,17 @@ impl Resource<Client> for PermanentSecretResource {
             tracing::info!(user = %req.state.user, "permanent secret no longer in .secrets.cfg");
             return Ok(ReadResponse::gone());
         }
-        Ok(ReadResponse::found(req.state.configured(ppin)).with_private(req.private))
+        Ok(ReadResponse::found(req.state.configured(&ppin)).with_private(req.private))
     }
 
     async fn update(
         &self,
         req: UpdateRequest<'_, Client, PermanentSecretState>,
     ) -> Result<UpdateResponse<PermanentSecretState>, Diagnostics> {
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let ppin = req
+            .client
+            .ppin(TYPE_NAME, req.planned.host.as_ref())
+            .await?;
         // After an import the passwords are new to the state, not new to the HSM: record them only.
         if !req.prior.is_imported() && rotates(&req.prior, &req.planned) {
             let Some(credentials) = req.config.credentials() else {
@@ -299,7 +325,7 @@ impl Resource<Client> for PermanentSecretResource {
                 Err(e) => return Err(fail(&e, TYPE_NAME, path_of(&e))),
             }
         }
-        Ok(UpdateResponse::new(req.planned.configured(ppin)))
+        Ok(UpdateResponse::new(req.planned.configured(&ppin)))
     }
 
     async fn delete(
@@ -308,7 +334,8 @@ impl Resource<Client> for PermanentSecretResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         let removed = req
             .client
-            .ppin(TYPE_NAME)?
+            .ppin(TYPE_NAME, req.prior.host.as_ref())
+            .await?
             .remove(&req.prior.user)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, user_path()))?;
@@ -319,16 +346,20 @@ impl Resource<Client> for PermanentSecretResource {
 
 #[async_trait]
 impl ImportState<Client> for PermanentSecretResource {
-    /// The import id is the user name; `read` checks the entry is there and works.
+    /// The import id is the user name, `ssh://ADDRESS[:PORT]/USER` on a
+    /// host; `read` checks the entry is there and works.
     async fn import(
         &self,
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<PermanentSecretState>, Diagnostics> {
+        let (host, user) = split_import_id(&req.id, false)?;
         req.client
-            .ppin(TYPE_NAME)?
-            .user(&req.id)
+            .ppin(TYPE_NAME, host.as_ref())
+            .await?
+            .user(&user)
             .map_err(|e| fail(&e, TYPE_NAME, None))?;
-        Ok(ImportResponse::new(PermanentSecretState::imported(req.id)))
+        let state = PermanentSecretState::imported(user, host);
+        Ok(ImportResponse::new(state))
     }
 }
 
@@ -451,7 +482,8 @@ impl ModifyPlan<Client> for PermanentSecretResource {
     /// entry `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg`
     /// or key that cannot take the secret is a warning.
     async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
-        let Some(mut check) = PlanCheck::<PermanentSecretState>::open(&req, TYPE_NAME)? else {
+        let Some(mut check) = PlanCheck::<PermanentSecretState>::open(&req, TYPE_NAME).await?
+        else {
             return Ok(req.plan);
         };
         let fetch = if req.prior.is_null() {
@@ -473,7 +505,7 @@ impl ModifyPlan<Client> for PermanentSecretResource {
             .check_before_fetch(&check.planned.user, fetch)
             .await;
         let path = checked.as_ref().err().and_then(path_of);
-        check.preflight(checked, path)?;
+        check.preflight(checked, path).await?;
         Ok(check.into_plan(req.plan))
     }
 }
@@ -508,14 +540,19 @@ impl SecretsEntryResource for PermanentSecretResource {
     const NAME_ATTRIBUTE: &'static str = "user";
     const NAME_DESCRIPTION: &'static str = "The partition user whose permanent secret this is.";
 
-    /// The users whose permanent secret is stored.
-    fn stored(listing: Listing, ppin: &Ppin) -> Vec<(String, PermanentSecretState)> {
+    /// The users whose permanent secret is stored on `host`.
+    fn stored(
+        listing: Listing,
+        ppin: &Ppin,
+        host: Option<&HostConfig>,
+    ) -> Vec<(String, PermanentSecretState)> {
         listing
             .users
             .into_iter()
             .filter(|u| u.configured)
             .map(|u| {
-                let state = PermanentSecretState::imported(u.user.clone()).configured(ppin);
+                let state =
+                    PermanentSecretState::imported(u.user.clone(), host.cloned()).configured(ppin);
                 (u.user, state)
             })
             .collect()

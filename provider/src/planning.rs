@@ -4,6 +4,8 @@
 //! anything to check; its methods turn what ppin finds into the plan's
 //! errors and warnings.
 
+use std::sync::Arc;
+
 use ppin::{Ppin, PpinError, PpinErrorKind};
 use secrets_cfg::EntryKind;
 use serde::de::DeserializeOwned;
@@ -13,62 +15,72 @@ use tfplug::value::from_value;
 
 use crate::client::Client;
 use crate::diagnostics::{fail, plan_warning};
+use crate::host::{HostConfig, OnHost};
 
 /// A planned change of one resource, with what checking it needs.
 pub(crate) struct PlanCheck<'c, S> {
     client: &'c Client,
-    /// The ppin door, with a readable `primus.cfg`.
-    pub(crate) ppin: &'c Ppin,
+    /// The ppin door of the resource's host, with a readable `primus.cfg`.
+    pub(crate) ppin: Arc<Ppin>,
+    /// That host (`None`: this machine).
+    host: Option<HostConfig>,
     /// The planned state, every attribute the check looks at known.
     pub(crate) planned: S,
     resource_type: &'static str,
     warnings: Vec<Diagnostic>,
 }
 
-impl<'c, S: DeserializeOwned> PlanCheck<'c, S> {
+impl<'c, S: DeserializeOwned + OnHost> PlanCheck<'c, S> {
     /// The check of `req`'s plan; `Ok(None)` when there is nothing to
-    /// check: before the provider is configured, while `primus.cfg` cannot
-    /// be read but a `primus_config` resource planned in this run writes it,
-    /// or while an attribute of the plan is still unknown (set from another
-    /// resource). A `primus.cfg` that cannot be read and that nothing in
-    /// this run writes fails the plan, as it would fail the apply.
-    pub(crate) fn open(
+    /// check: before the provider is configured, while an attribute of the
+    /// plan is still unknown (set from another resource), or while
+    /// `primus.cfg` cannot be read but a `primus_config` resource planned in
+    /// this run writes it. A host that cannot be reached or whose key is
+    /// refused, and a `primus.cfg` that cannot be read and that nothing in
+    /// this run writes, fail the plan, as they would fail the apply.
+    pub(crate) async fn open(
         req: &ModifyPlanRequest<'c, Client>,
         resource_type: &'static str,
     ) -> Result<Option<Self>, Diagnostics> {
         let Some(client) = req.client else {
             return Ok(None);
         };
-        match client.door().config() {
-            Ok(_) => {}
-            Err(_) if client.config_written_this_run() => return Ok(None),
-            Err(e) => return Err(fail(&e, resource_type, None)),
-        }
         let Ok(planned) = from_value::<S>(req.plan.planned()) else {
             return Ok(None);
         };
-        Ok(Some(PlanCheck::new(client, planned, resource_type)))
-    }
-}
-
-impl<'c, S> PlanCheck<'c, S> {
-    /// The check of `planned`, a change of `resource_type` on `client`.
-    pub(crate) fn new(client: &'c Client, planned: S, resource_type: &'static str) -> Self {
-        PlanCheck {
-            client,
-            ppin: client.door(),
-            planned,
-            resource_type,
-            warnings: Vec::new(),
+        let check = PlanCheck::new(client, planned, resource_type).await?;
+        match check.ppin.config() {
+            Ok(_) => Ok(Some(check)),
+            Err(_) if client.config_written_this_run(check.host.as_ref()).await => Ok(None),
+            Err(e) => Err(fail(&e, resource_type, None)),
         }
     }
 
+    /// The check of `planned`, a change of `resource_type` on `client`.
+    pub(crate) async fn new(
+        client: &'c Client,
+        planned: S,
+        resource_type: &'static str,
+    ) -> Result<Self, Diagnostics> {
+        let host = planned.host().cloned();
+        Ok(PlanCheck {
+            client,
+            ppin: client.door(resource_type, host.as_ref()).await?,
+            host,
+            planned,
+            resource_type,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+impl<S> PlanCheck<'_, S> {
     /// What a failed local pre-flight check means for the plan. A user
     /// missing from a `primus.cfg` that no `primus_config` resource of this
     /// run rewrites fails it: nothing can add the user before the apply.
     /// Any other finding (the file, its directory, lock or key) is a
     /// warning, as it may be fixed on the host before the apply.
-    pub(crate) fn preflight(
+    pub(crate) async fn preflight(
         &mut self,
         checked: Result<(), PpinError>,
         path: Option<AttributePath>,
@@ -76,7 +88,11 @@ impl<'c, S> PlanCheck<'c, S> {
         let Err(error) = checked else {
             return Ok(());
         };
-        if error.kind() == PpinErrorKind::UserNotInConfig && !self.client.config_written_this_run()
+        if error.kind() == PpinErrorKind::UserNotInConfig
+            && !self
+                .client
+                .config_written_this_run(self.host.as_ref())
+                .await
         {
             return Err(fail(&error, self.resource_type, path));
         }
@@ -97,7 +113,7 @@ impl<'c, S> PlanCheck<'c, S> {
         nothing_to_adopt: impl FnOnce(&Ppin) -> Diagnostics,
     ) -> Result<(), Diagnostics> {
         match self.ppin.stored_locally(kind, name).await {
-            Ok(Some(false)) => Err(nothing_to_adopt(self.ppin)),
+            Ok(Some(false)) => Err(nothing_to_adopt(&self.ppin)),
             Ok(_) => Ok(()),
             Err(e) => {
                 self.warn(&e, path);

@@ -2,37 +2,38 @@
 //! they serve) as code, so a CloudHSM onboarding module can write the
 //! connection settings and onboard users in the same apply.
 //!
-//! The file is ppin's [`ConfigFile`]: rendered and checked by ppin's own
-//! parser before anything touches the disk, so what is written is exactly
-//! what every other resource then reads. This module holds the schema and
-//! the Terraform wording only.
+//! The file is rendered and checked by ppin's own parser before anything
+//! touches the disk, so what is written is exactly what every other
+//! resource then reads; [`place`] writes it on this machine or on the
+//! resource's host. This module holds the schema and the Terraform wording.
 
-use std::io;
+mod place;
+
 use std::path::{Path, PathBuf};
 
-use ppin::{ConfigFile, ConfigFileError, HsmSettings, PrimusConfig, SlotSettings};
+use ppin::{HsmSettings, PrimusConfig, SlotSettings};
 use serde::{Deserialize, Serialize};
 use tfplug::{
     async_trait,
     diag::{AttributePath, Diagnostic, Diagnostics},
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Identity, IdentityAttribute,
-        IdentitySchema, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
-        Plan, ReadRequest, ReadResponse, Resource, UpdateRequest, UpdateResponse, ValidateConfig,
-        ValidateRequest,
+        IdentitySchema, IdentityValue, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+        ModifyPlanRequest, Plan, ReadRequest, ReadResponse, Resource, UpdateRequest,
+        UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Block, NestedBlock, Nesting, Schema},
     validators,
-    value::{Field, Type, Value},
+    value::{from_value, Field, Type, Value},
 };
 
 use crate::client::{Client, ConfigWrite};
+use crate::host::{
+    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig,
+};
+use place::{invalid, Place};
 
 pub(crate) const TYPE_NAME: &str = "primus_config";
-
-/// The comment heading every file this resource writes.
-const HEADER: &str =
-    "Managed by Terraform (primus_config); edits here are reverted by the next apply.";
 
 pub(crate) struct PrimusConfigResource;
 
@@ -106,8 +107,12 @@ fn schema() -> Schema {
         .attribute(
             Attribute::computed("id", Type::String)
                 .use_state_for_unknown()
-                .description("The path of the file; also the import id."),
+                .markdown_description(
+                    "The path of the file on this machine, `ssh://ADDRESS:PORT/PATH` on a host; also the import id.",
+                ),
         )
+        .attribute(host_attribute())
+        .attribute(host_id_attribute())
         .attribute(
             Attribute::optional_computed("path", Type::String)
                 .requires_replace()
@@ -138,6 +143,8 @@ fn string_attribute(name: &str, required: bool, description: &str) -> Attribute 
 pub(crate) struct PrimusConfigState {
     id: Option<String>,
     path: Option<String>,
+    host: Option<HostConfig>,
+    host_id: Option<String>,
     #[serde(default)]
     hsm: Vec<HsmBlock>,
 }
@@ -163,12 +170,15 @@ pub(crate) struct SlotBlock {
 }
 
 impl PrimusConfigState {
-    /// The state of the file at `path` holding `hsms`.
-    fn written(path: &Path, hsms: Vec<HsmBlock>) -> Self {
+    /// The state of the file at `path` on `host` holding `hsms`.
+    fn written(path: &Path, host: Option<HostConfig>, hsms: Vec<HsmBlock>) -> Self {
         let path = path.display().to_string();
+        let host_id = host_id(host.as_ref());
         PrimusConfigState {
-            id: Some(path.clone()),
+            id: Some(import_id(host_id.as_deref(), &path)),
             path: Some(path),
+            host,
+            host_id,
             hsm: hsms,
         }
     }
@@ -179,22 +189,28 @@ impl HsmBlock {
     /// validators already refused them in the configuration).
     fn settings(&self) -> Result<HsmSettings, Diagnostics> {
         let port = u16::try_from(self.port).map_err(|_| {
-            invalid(format_args!(
-                "primus.hsms.{}.port: {} is not a TCP port (1-65535)",
-                self.name, self.port
-            ))
+            invalid(
+                TYPE_NAME,
+                format_args!(
+                    "primus.hsms.{}.port: {} is not a TCP port (1-65535)",
+                    self.name, self.port
+                ),
+            )
         })?;
         let mut hsm = HsmSettings::new(&self.name, &self.host, port);
         hsm.ca_file = self.ca_file.clone();
         hsm.priority = self.priority;
         for slot in &self.slot {
             let slot_id = u32::try_from(slot.id).map_err(|_| {
-                invalid(format_args!(
-                    "primus.hsms.{}: slot id {} is out of range (0-{})",
-                    self.name,
-                    slot.id,
-                    u32::MAX
-                ))
+                invalid(
+                    TYPE_NAME,
+                    format_args!(
+                        "primus.hsms.{}: slot id {} is out of range (0-{})",
+                        self.name,
+                        slot.id,
+                        u32::MAX
+                    ),
+                )
             })?;
             let mut settings = SlotSettings::new(&slot.user_name, slot_id);
             settings.proxy_user = slot.proxy_user.clone();
@@ -236,25 +252,32 @@ impl Resource<Client> for PrimusConfigResource {
         &self,
         req: CreateRequest<'_, Client, PrimusConfigState>,
     ) -> Result<CreateResponse<PrimusConfigState>, Diagnostics> {
+        let host = req.planned.host;
         let path = match req.planned.path {
             Some(path) => PathBuf::from(path),
-            None => req.client.config_path(),
+            None => req.client.config_path(host.as_ref()).await?,
         };
-        let file = config_file(path);
+        let place = Place::of(req.client, TYPE_NAME, host.as_ref(), path).await?;
         // Terraform must not silently take over (and later delete) a file someone else wrote.
-        if file.exists().await {
+        if place.text().await?.is_some() {
+            let id = import_id(
+                host_id(host.as_ref()).as_deref(),
+                &place.path().display().to_string(),
+            );
             return Err(Diagnostic::error(
                 "primus.cfg Already Exists",
                 format!(
-                    "{p} already exists. Import it with `terraform import {TYPE_NAME}.<name> {p}` to manage it with \
+                    "{p} already exists. Import it with `terraform import {TYPE_NAME}.<name> {id}` to manage it with \
                      Terraform, or remove it and apply again.",
-                    p = file.path().display()
+                    p = place.path().display()
                 ),
             )
             .at(AttributePath::root("path"))
             .into());
         }
-        Ok(CreateResponse::new(store(&file, req.planned.hsm).await?))
+        Ok(CreateResponse::new(
+            store(&place, host, req.planned.hsm).await?,
+        ))
     }
 
     async fn read(
@@ -262,16 +285,18 @@ impl Resource<Client> for PrimusConfigResource {
         req: ReadRequest<'_, Client, PrimusConfigState>,
     ) -> Result<ReadResponse<PrimusConfigState>, Diagnostics> {
         let mut state = req.state;
-        let Some(file) = state.path.clone().map(config_file) else {
+        let Some(path) = state.path.clone() else {
             return Ok(ReadResponse::gone());
         };
-        let Some(text) = file.text().await.map_err(|e| file_failure(&e))? else {
-            tracing::info!(path = %file.path().display(), "primus.cfg no longer exists");
+        let place = Place::of(req.client, TYPE_NAME, state.host.as_ref(), path).await?;
+        let Some(text) = place.text().await? else {
+            tracing::info!(path = %place.path().display(), "primus.cfg no longer exists");
             return Ok(ReadResponse::gone());
         };
         // Unchanged since the last write: nothing to re-derive.
-        if render(&file, &state.hsm).ok().as_deref() != Some(text.as_str()) {
-            state.hsm = match PrimusConfig::parse(&text, file.path()) {
+        let unchanged = settings(&state.hsm).and_then(|hsms| place.render(&hsms));
+        if unchanged.ok().as_deref() != Some(text.as_str()) {
+            state.hsm = match PrimusConfig::parse(&text, place.path()) {
                 Ok(config) => blocks_of(&config, &state.hsm),
                 // A file ppin cannot read describes no HSM; the plan writes it again.
                 Err(e) => {
@@ -287,23 +312,26 @@ impl Resource<Client> for PrimusConfigResource {
         &self,
         req: UpdateRequest<'_, Client, PrimusConfigState>,
     ) -> Result<UpdateResponse<PrimusConfigState>, Diagnostics> {
-        // `path` forces replacement, so the prior path is the file to write.
-        let path = req
-            .prior
-            .path
-            .or(req.planned.path)
-            .map_or_else(|| req.client.config_path(), PathBuf::from);
-        let file = config_file(path);
-        Ok(UpdateResponse::new(store(&file, req.planned.hsm).await?))
+        // `path` and the host's address force replacement, so the prior path is the file to write.
+        let host = req.planned.host;
+        let path = match req.prior.path.or(req.planned.path) {
+            Some(path) => PathBuf::from(path),
+            None => req.client.config_path(host.as_ref()).await?,
+        };
+        let place = Place::of(req.client, TYPE_NAME, host.as_ref(), path).await?;
+        Ok(UpdateResponse::new(
+            store(&place, host, req.planned.hsm).await?,
+        ))
     }
 
     async fn delete(
         &self,
         req: DeleteRequest<'_, Client, PrimusConfigState>,
     ) -> Result<DeleteResponse, Diagnostics> {
-        if let Some(file) = req.prior.path.map(config_file) {
-            file.remove().await.map_err(|e| file_failure(&e))?;
-            tracing::info!(path = %file.path().display(), "primus.cfg removed");
+        if let Some(path) = req.prior.path {
+            let place = Place::of(req.client, TYPE_NAME, req.prior.host.as_ref(), path).await?;
+            place.remove().await?;
+            tracing::info!(path = %place.path().display(), "primus.cfg removed");
         }
         Ok(DeleteResponse::new())
     }
@@ -311,22 +339,22 @@ impl Resource<Client> for PrimusConfigResource {
 
 #[async_trait]
 impl ImportState<Client> for PrimusConfigResource {
-    /// The import id is the file's path; the file must be a valid `primus.cfg`.
+    /// The import id is the file's path, `ssh://ADDRESS[:PORT]/PATH` on a
+    /// host; the file must be a valid `primus.cfg`.
     async fn import(
         &self,
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<PrimusConfigState>, Diagnostics> {
-        let config = config_file(&req.id).read().await.map_err(|e| {
+        let (host, path) = split_import_id(&req.id, true)?;
+        let place = Place::of(req.client, TYPE_NAME, host.as_ref(), &path).await?;
+        let config = place.read().await.map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot Import primus.cfg",
                 format!("{e}. Give the path of a valid primus.cfg as the import id."),
             ))
         })?;
-        Ok(ImportResponse::new(PrimusConfigState {
-            id: Some(req.id.clone()),
-            path: Some(req.id),
-            hsm: blocks_of(&config, &[]),
-        }))
+        let state = PrimusConfigState::written(Path::new(&path), host, blocks_of(&config, &[]));
+        Ok(ImportResponse::new(state))
     }
 }
 
@@ -341,28 +369,20 @@ impl ValidateConfig<Client> for PrimusConfigResource {
     }
 }
 
-/// The file at `path`, as this resource writes it.
-fn config_file(path: impl Into<PathBuf>) -> ConfigFile {
-    ConfigFile::new(path, HEADER)
-}
-
 /// The settings of `hsms`, in ppin's words.
 fn settings(hsms: &[HsmBlock]) -> Result<Vec<HsmSettings>, Diagnostics> {
     hsms.iter().map(HsmBlock::settings).collect()
 }
 
-/// The text `file` gets for `hsms`, checked by ppin's parser.
-fn render(file: &ConfigFile, hsms: &[HsmBlock]) -> Result<String, Diagnostics> {
-    file.render(&settings(hsms)?).map_err(invalid)
-}
-
-/// Writes `hsms` to `file` and returns the state that describes it.
-async fn store(file: &ConfigFile, hsms: Vec<HsmBlock>) -> Result<PrimusConfigState, Diagnostics> {
-    file.write(&settings(&hsms)?)
-        .await
-        .map_err(|e| file_failure(&e))?;
-    tracing::info!(path = %file.path().display(), hsms = hsms.len(), "primus.cfg written");
-    Ok(PrimusConfigState::written(file.path(), hsms))
+/// Writes `hsms` at `place` (on `host`) and returns the state that describes it.
+async fn store(
+    place: &Place,
+    host: Option<HostConfig>,
+    hsms: Vec<HsmBlock>,
+) -> Result<PrimusConfigState, Diagnostics> {
+    place.write(&settings(&hsms)?).await?;
+    tracing::info!(path = %place.path().display(), hsms = hsms.len(), "primus.cfg written");
+    Ok(PrimusConfigState::written(place.path(), host, hsms))
 }
 
 /// The `hsm` blocks that describe `config`. Where the file says what
@@ -421,42 +441,6 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Why the configured HSMs cannot become a `primus.cfg`.
-fn invalid(problem: impl std::fmt::Display) -> Diagnostics {
-    Diagnostic::error(
-        "Invalid primus.cfg Settings",
-        format!("{problem}. Fix the hsm blocks of the {TYPE_NAME} resource; nothing was written."),
-    )
-    .at(AttributePath::root("hsm"))
-    .into()
-}
-
-/// A failure of `primus.cfg` itself, in the words of the hsm blocks or the
-/// host.
-fn file_failure(error: &ConfigFileError) -> Diagnostics {
-    let (summary, path, source) = match error {
-        ConfigFileError::Read { path, source } => ("Cannot Read primus.cfg", path, source),
-        ConfigFileError::Write { path, source } => ("Cannot Write primus.cfg", path, source),
-        ConfigFileError::Remove { path, source } => ("Cannot Remove primus.cfg", path, source),
-        ConfigFileError::Invalid(refused) => return invalid(refused),
-        // A failure newer than this provider names the file itself.
-        _ => return invalid(error),
-    };
-    io_failure(summary, path, source)
-}
-
-fn io_failure(summary: &str, path: &Path, error: &io::Error) -> Diagnostics {
-    Diagnostic::error(
-        summary,
-        format!(
-            "{}: {error}. Check that the directory exists and that Terraform runs as a user allowed to write \
-             it (e.g. a member of the primus group), then apply again.",
-            path.display()
-        ),
-    )
-    .into()
-}
-
 /// An error at `hsm[i].name` for each known name `primus.cfg` cannot hold.
 fn validate_names(config: &PrimusConfigConfig) -> Diagnostics {
     let mut diags = Diagnostics::new();
@@ -494,11 +478,30 @@ impl ModifyPlan<Client> for PrimusConfigResource {
         if plan.planned().is_null() || *plan.planned() == req.prior {
             return Ok(plan);
         }
+        let host = req.config.attr("host");
+        let Ok(host) = from_value::<Option<HostConfig>>(host)
+            .map_err(drop)
+            .and_then(|h| {
+                if req.config.attr("host").is_wholly_known() {
+                    Ok(h)
+                } else {
+                    Err(())
+                }
+            })
+        else {
+            client.expect_config_write(ConfigWrite::Unknown);
+            return Ok(plan);
+        };
+        let host = host.as_ref();
         let write = match (req.config.attr("path"), req.prior.attr("path").as_str()) {
             (Value::Unknown, _) => ConfigWrite::Unknown,
-            (Value::String(path), _) => ConfigWrite::at(Path::new(path.as_str())),
-            (_, Some(prior)) => ConfigWrite::at(Path::new(prior)),
-            _ => ConfigWrite::at(&client.config_path()),
+            (Value::String(path), _) => ConfigWrite::at(host, Path::new(path.as_str())),
+            (_, Some(prior)) => ConfigWrite::at(host, Path::new(prior)),
+            _ => match client.config_path(host).await {
+                Ok(path) => ConfigWrite::at(host, &path),
+                // The host cannot be reached now: the apply will say why; any file may be written.
+                Err(_) => ConfigWrite::Unknown,
+            },
         };
         client.expect_config_write(write);
         Ok(plan)
@@ -507,14 +510,26 @@ impl ModifyPlan<Client> for PrimusConfigResource {
 
 // ------------------------------------------------ identity and listing
 
-/// The identity is `{ path }`, the file it writes. There is no `list`
-/// block: nothing enumerates the `primus.cfg` files of a host.
+/// The identity is `{ path, host_id }`, the file it writes and its host.
+/// There is no `list` block: nothing enumerates the `primus.cfg` files of a
+/// host.
 impl Identity<Client> for PrimusConfigResource {
     fn identity_schema(&self) -> IdentitySchema {
-        IdentitySchema::new().attribute(
-            IdentityAttribute::required("path", Type::String)
-                .description("The path of the primus.cfg file, as the import id."),
-        )
+        IdentitySchema::new()
+            .attribute(
+                IdentityAttribute::required("path", Type::String)
+                    .description("The path of the primus.cfg file on its host."),
+            )
+            .attribute(
+                IdentityAttribute::optional("host_id", Type::String).description(
+                    "The host as ADDRESS:PORT; unset for the machine Terraform runs on.",
+                ),
+            )
+    }
+
+    fn import_id(&self, identity: &IdentityValue<'_>) -> Result<String, Diagnostics> {
+        let path = identity.get("path").as_str().unwrap_or_default();
+        Ok(import_id(identity.get("host_id").as_str(), path))
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ppin::{BuiltinEngine, Engine, ExternalEngine, Ppin, Timeouts};
 use secrets_cfg::KeySource;
@@ -21,17 +20,18 @@ use tfplug::{
     resource,
     resource::ResourceEntry,
     schema::{Attribute, Schema},
-    validators,
     value::Type,
 };
 
 use crate::client::{Client, LoginCheck};
 use crate::connection_test_data_source::ConnectionTestDataSource;
 use crate::diagnostics::fail;
+use crate::durations::{duration, duration_validator};
 use crate::login_test_action::LoginTestAction;
 use crate::partition_log_data_source::PartitionLogDataSource;
 use crate::permanent_secret::PermanentSecretResource;
 use crate::primus_config::PrimusConfigResource;
+use crate::remote::{ssh_block, Remote, SshBlock};
 use crate::secrets_data_source::SecretsDataSource;
 use crate::service_proxy_password::ServiceProxyPasswordResource;
 use crate::setup_password_valid::SetupPasswordValid;
@@ -69,6 +69,7 @@ pub struct ProviderConfig {
     request_timeout: Option<String>,
     verify_login_on_read: Option<bool>,
     ppin_command: Option<String>,
+    ssh: Option<SshBlock>,
 }
 
 /// The vendor-compatible `ppin` of `ppin_command`, else of
@@ -155,37 +156,6 @@ fn check_config_file(config_file: &Path) -> Result<Option<Diagnostic>, Diagnosti
     }
 }
 
-fn duration_validator() -> impl tfplug::schema::Validator {
-    validators::custom(
-        "a duration such as \"10s\", \"1m30s\" or \"500ms\"",
-        |v| match v.as_str() {
-            Some(text) => parse_duration(text).map(drop),
-            None => Ok(()),
-        },
-    )
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("{text:?} (must be longer than zero)")),
-        Err(e) => Err(format!("{text:?} ({e})")),
-    }
-}
-
-/// The timeout in `value`, else `default`; the validator has already
-/// checked any configured value, so only a provider bug fails here.
-fn timeout(value: Option<&str>, default: &str, attribute: &str) -> Result<Duration, Diagnostics> {
-    parse_duration(value.unwrap_or(default)).map_err(|e| {
-        Diagnostic::error(
-            "Invalid Timeout",
-            format!("{attribute} = {e}; use a duration such as \"10s\"."),
-        )
-        .at(AttributePath::root(attribute))
-        .into()
-    })
-}
-
 #[async_trait]
 impl Provider for PrimusProvider {
     type Config = ProviderConfig;
@@ -248,6 +218,7 @@ impl Provider for PrimusProvider {
                  refreshing then checks that the entry is in `.secrets.cfg` and decrypts and authenticates under the \
                  file key, without contacting the HSM (use `data.primus_connection_test` for an explicit login).",
             ))
+            .block(ssh_block())
     }
 
     async fn configure(
@@ -256,17 +227,18 @@ impl Provider for PrimusProvider {
     ) -> Result<ConfigureResponse<Client>, Diagnostics> {
         let config = req.config;
         let timeouts = Timeouts::new(
-            timeout(
+            duration(
                 config.connect_timeout.as_deref(),
                 DEFAULT_CONNECT_TIMEOUT,
-                "connect_timeout",
+                AttributePath::root("connect_timeout"),
             )?,
-            timeout(
+            duration(
                 config.request_timeout.as_deref(),
                 DEFAULT_REQUEST_TIMEOUT,
-                "request_timeout",
+                AttributePath::root("request_timeout"),
             )?,
         );
+        let remote = Remote::new(config.ssh, req.stop.clone())?;
         let key_source = match config.key_file {
             Some(path) => KeySource::KeyFile(PathBuf::from(path)),
             None => KeySource::Default,
@@ -306,7 +278,8 @@ impl Provider for PrimusProvider {
             Some(true) => LoginCheck::AtTheHsm,
             _ => LoginCheck::FileOnly,
         };
-        let mut response = ConfigureResponse::new(Client::new(ppin, config_file, login_check));
+        let client = Client::new(ppin, config_file, login_check).with_remote(remote);
+        let mut response = ConfigureResponse::new(client);
         response.warnings.extend(config_file_warning);
         Ok(response)
     }
@@ -356,16 +329,6 @@ impl Provider for PrimusProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_and_zero_is_refused() {
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("0s")
-            .unwrap_err()
-            .contains("longer than zero"));
-        assert!(parse_duration("soon").unwrap_err().contains("\"soon\""));
-    }
 
     #[test]
     fn a_ppin_command_that_cannot_run_is_refused_on_its_attribute() {

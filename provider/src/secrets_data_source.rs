@@ -13,6 +13,7 @@ use tfplug::{
 use crate::client::Client;
 use crate::client::CONFIGURED;
 use crate::diagnostics::fail;
+use crate::host::{host_attribute, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_secrets";
 
@@ -41,6 +42,7 @@ fn schema() -> Schema {
             "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
              `.secrets.cfg` holds its secret. Nothing is decrypted and no secret is returned.",
         )
+        .attribute(host_attribute())
         .attribute(Attribute::computed("config_file", Type::String).markdown_description("The `primus.cfg` read."))
         .attribute(
             Attribute::computed("secrets_file", Type::String).markdown_description("The `.secrets.cfg` read."),
@@ -77,6 +79,7 @@ pub(crate) struct ProxyEntry {
 /// The results of `data.primus_secrets`.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SecretsState {
+    host: Option<HostConfig>,
     config_file: Option<String>,
     secrets_file: Option<String>,
     users: Option<Vec<UserEntry>>,
@@ -101,7 +104,8 @@ impl DataSource<Client> for SecretsDataSource {
         &self,
         req: DataReadRequest<'_, Client, SecretsState>,
     ) -> Result<DataReadResponse<SecretsState>, Diagnostics> {
-        let ppin = req.client.ppin(TYPE_NAME)?;
+        let host = req.config.host;
+        let ppin = req.client.ppin(TYPE_NAME, host.as_ref()).await?;
         let config = ppin.config().map_err(|e| fail(&e, TYPE_NAME, None))?;
         let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
         let users = listing
@@ -126,7 +130,8 @@ impl DataSource<Client> for SecretsDataSource {
             .collect();
         Ok(DataReadResponse::new(SecretsState {
             config_file: Some(config.path().display().to_string()),
-            secrets_file: Some(req.client.door().secrets_file().display().to_string()),
+            secrets_file: Some(ppin.secrets_file().display().to_string()),
+            host,
             users: Some(users),
             service_proxies: Some(proxies),
         }))

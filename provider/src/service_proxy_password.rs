@@ -21,6 +21,9 @@ use tfplug::{
 use crate::client::{Client, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
+use crate::host::{
+    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
+};
 use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
 use crate::planning::PlanCheck;
 
@@ -52,7 +55,10 @@ fn schema() -> Schema {
         .attribute(
             Attribute::computed("id", Type::String)
                 .use_state_for_unknown()
-                .description("The proxy user name; also the import id."),
+                .markdown_description(
+                    "The proxy user name on this machine, `ssh://ADDRESS:PORT/PROXY_USER` on a host; also the \
+                     import id.",
+                ),
         )
         .attribute(
             Attribute::required("proxy_user", Type::String)
@@ -76,6 +82,8 @@ fn schema() -> Schema {
             "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
              whose changes Terraform cannot see; refused without a password.",
         ))
+        .attribute(host_attribute())
+        .attribute(host_id_attribute())
         .attribute(
             Attribute::computed("users", Type::list(Type::String))
                 .use_state_for_unknown()
@@ -98,6 +106,8 @@ pub(crate) struct ServiceProxyPasswordState {
     password: Option<Password>,
     password_wo: Option<Password>,
     password_wo_version: Option<i64>,
+    host: Option<HostConfig>,
+    host_id: Option<String>,
     users: Option<Vec<String>>,
     status: Option<String>,
 }
@@ -105,16 +115,18 @@ pub(crate) struct ServiceProxyPasswordState {
 impl ServiceProxyPasswordState {
     /// Only the names: what an import knows before `read`, and what a
     /// presence check carries (never a password).
-    fn named(proxy_user: String) -> Self {
+    fn named(proxy_user: String, host: Option<HostConfig>) -> Self {
         ServiceProxyPasswordState {
             proxy_user,
+            host,
             ..Default::default()
         }
     }
 
     /// `self` with `id`, `users` and `status` as `ppin -l` shows a stored password.
     fn stored(mut self, proxy: ProxyStatus) -> Self {
-        self.id = Some(self.proxy_user.clone());
+        self.host_id = host_id(self.host.as_ref());
+        self.id = Some(import_id(self.host_id.as_deref(), &self.proxy_user));
         self.users = Some(proxy.users);
         self.status = Some(CONFIGURED.to_owned());
         self
@@ -140,6 +152,12 @@ impl ServiceProxyPasswordConfig {
     }
 }
 
+impl OnHost for ServiceProxyPasswordState {
+    fn host(&self) -> Option<&HostConfig> {
+        self.host.as_ref()
+    }
+}
+
 // ------------------------------------------------------- resource impl
 
 #[async_trait]
@@ -159,13 +177,14 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         req: CreateRequest<'_, Client, ServiceProxyPasswordState>,
     ) -> Result<CreateResponse<ServiceProxyPasswordState>, Diagnostics> {
         let planned = req.planned;
-        let names = ServiceProxyPasswordState::named(planned.proxy_user.clone());
+        let names =
+            ServiceProxyPasswordState::named(planned.proxy_user.clone(), planned.host.clone());
         let stored = self.current(req.client, names).await?;
+        let ppin = req.client.ppin(TYPE_NAME, planned.host.as_ref()).await?;
         let password = PASSWORD.pick(&req.config.password_wo, &req.config.password);
         let Some(password) = password else {
             // No password: adopt the stored one (e.g. added with `ppin -p` by hand), or there is nothing to store.
-            let ppin = req.client.ppin(TYPE_NAME)?;
-            let adopted = stored.ok_or_else(|| nothing_to_adopt(ppin, &planned.proxy_user))?;
+            let adopted = stored.ok_or_else(|| nothing_to_adopt(&ppin, &planned.proxy_user))?;
             tracing::info!(proxy_user = %planned.proxy_user, "existing service proxy password adopted");
             return Ok(
                 CreateResponse::new(adopted).with_warning(adopted_warning(&planned.proxy_user))
@@ -180,7 +199,7 @@ impl Resource<Client> for ServiceProxyPasswordResource {
                 format!(
                     "{} already holds a password for '{p}'. Import it with `terraform import {TYPE_NAME}.<name> {p}` \
                      to manage it with Terraform, or remove it with `ppin -x -e {p}` and apply again.",
-                    req.client.door().secrets_file().display(),
+                    ppin.secrets_file().display(),
                     p = planned.proxy_user
                 ),
             );
@@ -221,7 +240,8 @@ impl Resource<Client> for ServiceProxyPasswordResource {
         let proxy_user = &req.prior.proxy_user;
         let removed = req
             .client
-            .ppin(TYPE_NAME)?
+            .ppin(TYPE_NAME, req.prior.host.as_ref())
+            .await?
             .proxy_remove(proxy_user)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
@@ -232,17 +252,21 @@ impl Resource<Client> for ServiceProxyPasswordResource {
 
 #[async_trait]
 impl ImportState<Client> for ServiceProxyPasswordResource {
-    /// The import id is the proxy user name; `read` checks the password is stored.
+    /// The import id is the proxy user name, `ssh://ADDRESS[:PORT]/PROXY_USER`
+    /// on a host; `read` checks the password is stored.
     async fn import(
         &self,
         req: ImportRequest<'_, Client>,
     ) -> Result<ImportResponse<ServiceProxyPasswordState>, Diagnostics> {
+        let (host, proxy_user) = split_import_id(&req.id, false)?;
         req.client
-            .ppin(TYPE_NAME)?
-            .proxy_user(&req.id)
+            .ppin(TYPE_NAME, host.as_ref())
+            .await?
+            .proxy_user(&proxy_user)
             .map_err(|e| fail(&e, TYPE_NAME, None))?;
-        let mut state = ServiceProxyPasswordState::named(req.id);
-        state.id = Some(state.proxy_user.clone());
+        let mut state = ServiceProxyPasswordState::named(proxy_user, host);
+        state.host_id = host_id(state.host.as_ref());
+        state.id = Some(import_id(state.host_id.as_deref(), &state.proxy_user));
         Ok(ImportResponse::new(state))
     }
 }
@@ -265,7 +289,8 @@ impl ServiceProxyPasswordResource {
         planned: ServiceProxyPasswordState,
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
         client
-            .ppin(TYPE_NAME)?
+            .ppin(TYPE_NAME, planned.host.as_ref())
+            .await?
             .proxy_add(&planned.proxy_user, password)
             .await
             .map_err(|e| fail(&e, TYPE_NAME, proxy_path()))?;
@@ -280,7 +305,7 @@ impl ServiceProxyPasswordResource {
         client: &Client,
         state: ServiceProxyPasswordState,
     ) -> Result<Option<ServiceProxyPasswordState>, Diagnostics> {
-        let ppin = client.ppin(TYPE_NAME)?;
+        let ppin = client.ppin(TYPE_NAME, state.host.as_ref()).await?;
         let listing = ppin.list().await.map_err(|e| fail(&e, TYPE_NAME, None))?;
         let Some(proxy) = listing
             .proxies
@@ -288,7 +313,7 @@ impl ServiceProxyPasswordResource {
             .find(|p| p.proxy_user == state.proxy_user)
         else {
             return Err(fail(
-                &unknown_proxy(ppin, &state.proxy_user),
+                &unknown_proxy(&ppin, &state.proxy_user),
                 TYPE_NAME,
                 proxy_path(),
             ));
@@ -306,6 +331,7 @@ impl ServiceProxyPasswordResource {
         state: ServiceProxyPasswordState,
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
         let proxy_user = state.proxy_user.clone();
+        let ppin = client.door(TYPE_NAME, state.host.as_ref()).await?;
         self.current(client, state).await?.ok_or_else(|| {
             let mut diags = Diagnostics::new();
             diags.error(
@@ -313,7 +339,7 @@ impl ServiceProxyPasswordResource {
                 format!(
                     "The password of '{proxy_user}' is missing from {} right after it was written; another process \
                      may have removed it. Apply again.",
-                    client.door().secrets_file().display()
+                    ppin.secrets_file().display()
                 ),
             );
             diags
@@ -380,7 +406,8 @@ impl ModifyPlan<Client> for ServiceProxyPasswordResource {
     /// `.secrets.cfg` does not hold, fails the plan; a `.secrets.cfg` or key
     /// that cannot take it is a warning.
     async fn modify_plan(&self, req: ModifyPlanRequest<'_, Client>) -> Result<Plan, Diagnostics> {
-        let Some(mut check) = PlanCheck::<ServiceProxyPasswordState>::open(&req, TYPE_NAME)? else {
+        let Some(mut check) = PlanCheck::<ServiceProxyPasswordState>::open(&req, TYPE_NAME).await?
+        else {
             return Ok(req.plan);
         };
         if !req.prior.is_null() {
@@ -391,7 +418,7 @@ impl ModifyPlan<Client> for ServiceProxyPasswordResource {
             .map_or(true, |c| c.password().is_set());
         if sets_password {
             let checked = check.ppin.check_before_proxy_add(&proxy_user).await;
-            check.preflight(checked, proxy_path())?;
+            check.preflight(checked, proxy_path()).await?;
         } else {
             check
                 .ppin
@@ -415,14 +442,19 @@ impl SecretsEntryResource for ServiceProxyPasswordResource {
     const NAME_DESCRIPTION: &'static str =
         "The CloudHSM service proxy user whose password this is.";
 
-    /// The service proxy users whose password is stored.
-    fn stored(listing: Listing, _: &Ppin) -> Vec<(String, ServiceProxyPasswordState)> {
+    /// The service proxy users whose password is stored on `host`.
+    fn stored(
+        listing: Listing,
+        _: &Ppin,
+        host: Option<&HostConfig>,
+    ) -> Vec<(String, ServiceProxyPasswordState)> {
         listing
             .proxies
             .into_iter()
             .filter(|p| p.configured)
             .map(|p| {
-                let state = ServiceProxyPasswordState::named(p.proxy_user.clone()).stored(p);
+                let state =
+                    ServiceProxyPasswordState::named(p.proxy_user.clone(), host.cloned()).stored(p);
                 (state.proxy_user.clone(), state)
             })
             .collect()

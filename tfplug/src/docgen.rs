@@ -380,6 +380,9 @@ struct Nested<'a> {
 enum NestedKind<'a> {
     /// The attributes of an object-typed attribute (`nestedatt--`).
     Object(serde_json::Map<String, serde_json::Value>),
+    /// The attributes of a nested attribute (`nestedatt--`), each with its
+    /// own mode, documented as a block's are.
+    Attributes(schema::Block),
     /// A nested block (`nestedblock--`).
     Block(&'a schema::Block),
 }
@@ -388,7 +391,7 @@ impl Nested<'_> {
     /// The HTML anchor of the section.
     fn anchor(&self) -> String {
         let kind = match self.what {
-            NestedKind::Object(_) => "nestedatt",
+            NestedKind::Object(_) | NestedKind::Attributes(_) => "nestedatt",
             NestedKind::Block(_) => "nestedblock",
         };
         format!("{kind}--{}", self.path.replace('.', "--"))
@@ -456,6 +459,7 @@ fn block_body(out: &mut String, block: &schema::Block, prefix: &str) -> Result<(
                 out.push('\n');
             }
             NestedKind::Block(inner) => block_body(out, inner, &section.path)?,
+            NestedKind::Attributes(inner) => block_body(out, inner, &section.path)?,
         }
         out.push('\n');
     }
@@ -465,6 +469,9 @@ fn block_body(out: &mut String, block: &schema::Block, prefix: &str) -> Result<(
 /// `- `name` (Type, Sensitive, ...) Description`, pointing to the nested
 /// schema of an object-typed attribute.
 fn attribute_line<'a>(a: &'a schema::Attribute, prefix: &str) -> Result<Line<'a>, DocsError> {
+    if let Some(object) = &a.nested_type {
+        return Ok(nested_attribute_line(a, object, prefix));
+    }
     let ty = type_of(a)?;
     let mut traits = vec![type_label(&ty)];
     for (flag, label) in [
@@ -485,6 +492,38 @@ fn attribute_line<'a>(a: &'a schema::Attribute, prefix: &str) -> Result<Line<'a>
         text: list_line(&a.name, &traits, &a.description, nested.as_ref()),
         nested,
     })
+}
+
+/// `- `name` (Attributes, Sensitive) Description (see below)`: an attribute
+/// whose value is nested attributes, each with its own mode.
+fn nested_attribute_line<'a>(
+    a: &'a schema::Attribute,
+    object: &schema::Object,
+    prefix: &str,
+) -> Line<'a> {
+    use schema::object::NestingMode;
+    let nesting = match object.nesting() {
+        NestingMode::Single | NestingMode::Invalid => "Attributes",
+        NestingMode::List => "Attributes List",
+        NestingMode::Set => "Attributes Set",
+        NestingMode::Map => "Attributes Map",
+    };
+    let mut traits = vec![nesting.to_owned()];
+    if a.sensitive {
+        traits.push("Sensitive".to_owned());
+    }
+    let nested = Nested {
+        path: path_of(prefix, &a.name),
+        what: NestedKind::Attributes(schema::Block {
+            attributes: object.attributes.clone(),
+            ..Default::default()
+        }),
+    };
+    Line {
+        name: &a.name,
+        text: list_line(&a.name, &traits, &a.description, Some(&nested)),
+        nested: Some(nested),
+    }
 }
 
 /// `- `name` (Block List, Min: 1) Description (see below)`.

@@ -130,7 +130,7 @@ fn hsm_group(hsm: &HsmSettings) -> Group {
 
 /// `rw-r-----`: the `primus` group reads a written `primus.cfg`, other users
 /// get no access.
-const CONFIG_FILE_MODE: u32 = 0o640;
+pub const CONFIG_FILE_MODE: u32 = 0o640;
 
 /// A `primus.cfg` that a program keeps as a whole (the Terraform provider's
 /// `primus_config` resource): rendered from [`HsmSettings`] under a comment

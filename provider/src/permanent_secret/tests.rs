@@ -14,6 +14,8 @@ fn state(setup: Option<&str>, version: Option<i64>) -> PermanentSecretState {
         pkcs11_password_wo: None,
         password_wo_version: version,
         verify_login_on_adopt: None,
+        host: None,
+        host_id: None,
         slot_ids: Some(vec![0]),
         status: Some(CONFIGURED.into()),
     }
@@ -173,8 +175,8 @@ fn client_with_app_stored(dir: &std::path::Path) -> Client {
 /// The plan check of a create of `user` without passwords, and the
 /// warnings it left on the plan.
 async fn adopting(client: &Client, user: &str) -> Result<usize, Diagnostics> {
-    let planned = PermanentSecretState::imported(user.to_owned());
-    let mut check = PlanCheck::new(client, planned, TYPE_NAME);
+    let planned = PermanentSecretState::imported(user.to_owned(), None);
+    let mut check = PlanCheck::new(client, planned, TYPE_NAME).await?;
     check_adoptable(&mut check).await?;
     Ok(check.warnings().len())
 }

@@ -18,6 +18,11 @@ fn hsm(name: &str, port: i64, slots: &[(&str, i64, Option<&str>)]) -> HsmBlock {
     }
 }
 
+/// The text a file at `path` gets for `hsms`, checked by ppin's parser.
+fn render(path: &Path, hsms: &[HsmBlock]) -> Result<String, Diagnostics> {
+    Place::here(TYPE_NAME, path).render(&settings(hsms)?)
+}
+
 #[test]
 fn schema_matches_state_struct() {
     PrimusConfigResource
@@ -41,7 +46,7 @@ fn rendered_file_round_trips_through_ppins_parser() {
     let mut second = hsm("hsm1", 2311, &[("APP", 0, Some("SERVICE"))]);
     second.priority = Some(-1);
     let hsms = vec![first, second];
-    let text = render(&config_file(&path), &hsms).unwrap();
+    let text = render(&path, &hsms).unwrap();
     let config = PrimusConfig::parse(&text, &path).unwrap();
     assert_eq!(config.hsms()[0].host, "odd\"host\\name");
     assert_eq!(config.hsms()[0].port, 2310);
@@ -61,7 +66,7 @@ fn rendered_file_round_trips_through_ppins_parser() {
 fn import_describes_defaults_as_unset() {
     let path = Path::new("/etc/primus/primus.cfg");
     let hsms = vec![hsm("hsm0", 2310, &[("APP", 3, None)])];
-    let config = PrimusConfig::parse(&render(&config_file(path), &hsms).unwrap(), path).unwrap();
+    let config = PrimusConfig::parse(&render(path, &hsms).unwrap(), path).unwrap();
     assert_eq!(blocks_of(&config, &[]), hsms);
 }
 
@@ -69,13 +74,13 @@ fn import_describes_defaults_as_unset() {
 fn settings_ppin_would_refuse_are_refused_before_writing() {
     let path = Path::new("/nonexistent/primus.cfg");
     let duplicate = vec![hsm("hsm0", 1, &[]), hsm("hsm0", 2, &[])];
-    let d = render(&config_file(path), &duplicate).unwrap_err();
+    let d = render(path, &duplicate).unwrap_err();
     let detail = &d.iter().next().unwrap().detail;
     assert!(detail.contains("two HSMs are named 'hsm0'"), "{detail}");
     assert!(detail.ends_with("nothing was written."), "{detail}");
 
     let bad_name = vec![hsm("0bad name", 1, &[])];
-    let d = render(&config_file(path), &bad_name).unwrap_err();
+    let d = render(path, &bad_name).unwrap_err();
     assert!(d.iter().next().unwrap().detail.contains("invalid name"));
 
     // Redundant HSMs must agree on the slot ids of a shared user.
@@ -83,7 +88,7 @@ fn settings_ppin_would_refuse_are_refused_before_writing() {
         hsm("hsm0", 1, &[("APP", 0, None)]),
         hsm("hsm1", 1, &[("APP", 1, None)]),
     ];
-    let d = render(&config_file(path), &disagree).unwrap_err();
+    let d = render(path, &disagree).unwrap_err();
     assert!(d
         .iter()
         .next()
@@ -92,7 +97,7 @@ fn settings_ppin_would_refuse_are_refused_before_writing() {
         .contains("must give it the same slot ids"));
 
     let no_port = vec![hsm("hsm0", 70000, &[])];
-    let d = render(&config_file(path), &no_port).unwrap_err();
+    let d = render(path, &no_port).unwrap_err();
     assert!(d
         .iter()
         .next()
