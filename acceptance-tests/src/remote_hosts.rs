@@ -350,6 +350,23 @@ impl Fleet {
         &self.client_key.public_key
     }
 
+    /// Writes `known_hosts` beside the configuration, with both host keys
+    /// of every host, and returns its path: what an import needs, since an
+    /// import ID names no key.
+    pub fn known_hosts_file(&self) -> PathBuf {
+        let path = self.fixture.ws.work_dir().join("known_hosts");
+        let lines: String = self
+            .hosts
+            .iter()
+            .flat_map(|host| {
+                [host.sshd.host_key(), host.sshd.ecdsa_host_key()]
+                    .map(|key| format!("[127.0.0.1]:{} {key}\n", host.port()))
+            })
+            .collect();
+        std::fs::write(&path, lines).expect("known_hosts is written");
+        path
+    }
+
     /// `provider "primus" { ssh { … } }`: root, the fleet's key, our `ppin`
     /// on every host, a 30-second timeout, then the `extra` lines of the
     /// `ssh` block.
