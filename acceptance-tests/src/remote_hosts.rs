@@ -590,10 +590,16 @@ impl SudoUser {
         let rule_file = PathBuf::from(format!("/etc/sudoers.d/{name}"));
         match rule {
             SudoRule::Granted => {
-                std::fs::write(&rule_file, format!("{name} ALL=(root) NOPASSWD: ALL\n"))
-                    .expect("the sudoers rule is written");
-                std::fs::set_permissions(&rule_file, std::fs::Permissions::from_mode(0o440))
-                    .expect("the sudoers rule's mode");
+                let rule = format!("{name} ALL=(root) NOPASSWD: ALL\n");
+                // Whole or not at all: a test running in parallel may be
+                // using sudo right now. sudo skips names holding a dot.
+                if std::fs::read_to_string(&rule_file).ok().as_deref() != Some(rule.as_str()) {
+                    let staged = rule_file.with_extension("staged");
+                    std::fs::write(&staged, rule).expect("the sudoers rule is written");
+                    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o440))
+                        .expect("the sudoers rule's mode");
+                    std::fs::rename(&staged, &rule_file).expect("the sudoers rule is put in place");
+                }
             }
             SudoRule::Missing => {
                 let _ = std::fs::remove_file(&rule_file);
