@@ -975,3 +975,59 @@ fn each_simulated_host_shows_its_own_files_to_its_ssh_sessions() {
         }
     }
 }
+
+/// One `ppin -l` per host serves every refresh of that host in a plan:
+/// with 3 users on each of 2 hosts, a plan runs the hosts' `ppin` twice in
+/// all, `-l` once on each, and nothing else.
+#[test]
+fn a_plan_lists_each_host_once_on_1_15_5() {
+    let fleet = Fleet::new(Terraform::V1_15_5, SimConfig::generated(3), 2);
+    let work = fleet.ws.work_dir();
+    let runs = work.join("ppin.runs");
+    let recording = work.join("recording-ppin");
+    // Records which host (its .secrets.cfg) ran the tool with which options;
+    // passwords are typed at prompts, never arguments.
+    std::fs::write(
+        &recording,
+        format!(
+            "#!/bin/sh\nprintf '%s %s\\n' \"$SECUROSYS_SECRETS_CONF\" \"$*\" >> {runs}\nexec {ppin} \"$@\"\n",
+            runs = runs.display(),
+            ppin = acceptance_tests::ppin_binary().display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &recording,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let onboardings: Vec<Onboarding> = ["h1", "h2"]
+        .into_iter()
+        .flat_map(|host| ["U0001", "U0002", "U0003"].map(|user| fleet.onboarding(host, user)))
+        .collect();
+    let config = fleet.provider_block("").replace(
+        &acceptance_tests::ppin_binary().display().to_string(),
+        &recording.display().to_string(),
+    );
+    fleet.write(&format!(
+        "{config}\n{}\n{}",
+        fleet.hosts_local(),
+        fleet.permanent_secrets_block(PasswordArguments::WriteOnly, &onboardings, "")
+    ));
+    fleet.ws.init().unwrap();
+    fleet.apply();
+    std::fs::remove_file(&runs).unwrap();
+
+    let (empty, plan) = fleet.ws.plan().unwrap();
+    assert!(empty, "{}", plan.stdout);
+    let recorded = std::fs::read_to_string(&runs).unwrap();
+    let mut lines: Vec<&str> = recorded.lines().collect();
+    lines.sort_unstable();
+    let mut expected: Vec<String> = fleet
+        .hosts
+        .iter()
+        .map(|host| format!("{} -l", host.secrets_file().display()))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(lines, expected, "the tool runs of one plan");
+}
