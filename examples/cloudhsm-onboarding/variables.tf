@@ -1,5 +1,13 @@
+# A map of maps rather than of objects with optional attributes: this module
+# keeps working on Terraform 1.0, which has no optional() (1.3).
+variable "hosts" {
+  description = "The hosts to onboard over SSH (the provider's ssh block connects), by a name used in resource keys and outputs: address, and optionally port (default 22) and host_key (the public host key, ssh-ed25519 AAAA...; default: the provider's ssh.known_hosts_file). Empty (the default): the machine Terraform runs on."
+  type        = map(map(string))
+  default     = {}
+}
+
 variable "config_file" {
-  description = "Where to write primus.cfg; null: the provider's config_file, else $SECUROSYS_PKCS11_CONF, else /etc/primus/primus.cfg."
+  description = "Where to write primus.cfg (on each host, with hosts); null: the provider's config_file (ssh.config_file on hosts), else $SECUROSYS_PKCS11_CONF, else /etc/primus/primus.cfg."
   type        = string
   default     = null
 }
@@ -31,7 +39,7 @@ variable "proxy_password" {
 }
 
 variable "users" {
-  description = "Partition users to onboard on this host; each needs an entry in setup_passwords and pkcs11_passwords."
+  description = "Partition users to onboard on every host; each needs an entry in setup_passwords and pkcs11_passwords."
   type        = set(string)
 }
 

@@ -633,6 +633,7 @@ fn external_kind(error: &ExternalError) -> PpinErrorKind {
             PpinErrorKind::SecretsFile
         }
         ExternalError::ConnectFailed { .. } => PpinErrorKind::Unreachable,
+        ExternalError::EditInterrupted { .. } => PpinErrorKind::ConnectionBroken,
         ExternalError::Ssh { .. }
         | ExternalError::HostNotReady { .. }
         | ExternalError::HostFile { .. } => PpinErrorKind::RemoteHost,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{runtime, setup};
 use ppin::{
-    Engine, ExternalEngine, ExternalError, ExternalTimeouts, PpinError, PpinErrorKind,
+    Engine, ExternalEngine, ExternalError, ExternalTimeouts, Ppin, PpinError, PpinErrorKind,
     SetupCredentials, TestFilter,
 };
 use secrets_cfg::Password;
@@ -227,6 +227,8 @@ fn fake_run(script: &str, operation: FakeOperation) -> (PpinError, usize) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     std::env::set_var("FAKE_RUNS", &runs);
+    // The tool gets only the documented environment and what this names.
+    std::env::set_var("PRIMUS_PPIN_ENV", "FAKE_RUNS");
     let program = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fake")
         .join(script);
@@ -253,7 +255,7 @@ fn fake_run(script: &str, operation: FakeOperation) -> (PpinError, usize) {
 }
 
 #[test]
-fn a_refresh_of_many_costs_one_listing_and_an_edit_drops_it() {
+fn a_refresh_of_many_costs_one_listing_and_an_add_leaves_its_own() {
     let s = setup(2);
     let (wrapper, log) = recording_wrapper(s.dir.path());
     let engine = Arc::new(ExternalEngine::new(
@@ -284,8 +286,73 @@ fn a_refresh_of_many_costs_one_listing_and_an_edit_drops_it() {
             .await
             .unwrap();
         assert!(engine.list().await.unwrap().users[0].configured);
-        assert_eq!(listings(&log), 2, "the edit dropped the cached listing");
+        assert_eq!(
+            listings(&log),
+            1,
+            "the add's own status lines are the listing now"
+        );
+        assert!(engine.remove("U0001").await.unwrap());
+        assert!(!engine.list().await.unwrap().users[0].configured);
+        assert_eq!(
+            listings(&log),
+            2,
+            "a remove prints only its user's lines: the listing is made again"
+        );
     });
+}
+
+/// What Terraform's apply of 20 new resources does at `-parallelism=10`:
+/// ten creates at a time, each asking whether the entry is there already,
+/// then adding it; the eleventh starts when one ends, after an add. Every
+/// add prints all users' lines, which become the shared listing: one
+/// `ppin -l` serves the whole run (before, each create started after an add
+/// ran its own: 12 runs). The reuse window is long here so that how fast
+/// the machine is cannot add a run.
+#[test]
+fn twenty_creates_ten_at_a_time_cost_one_listing() {
+    let s = setup(20);
+    let (wrapper, log) = recording_wrapper(s.dir.path());
+    let engine = ExternalEngine::new(
+        &wrapper,
+        Some(s.primus_cfg.clone()),
+        Some(s.secrets_cfg.clone()),
+    )
+    .with_timeouts(ExternalTimeouts::new(
+        Duration::from_secs(15),
+        Duration::from_secs(60),
+        Duration::from_secs(600),
+    ));
+    let ppin = Arc::new(Ppin::with_engine(Arc::new(engine)));
+    let parallelism = Arc::new(tokio::sync::Semaphore::new(10));
+    runtime().block_on(async {
+        let tasks: Vec<_> = (1..=20)
+            .map(|i| {
+                let user = format!("U{i:04}");
+                let credentials = credentials(&s, &user);
+                let ppin = Arc::clone(&ppin);
+                let parallelism = Arc::clone(&parallelism);
+                tokio::spawn(async move {
+                    let _slot = parallelism.acquire().await.unwrap();
+                    assert!(!ppin.verify_stored(&user).await?);
+                    ppin.add(&user, &credentials).await.map(drop)
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let listing = ppin.list().await.unwrap();
+        let configured = listing.users.iter().filter(|u| u.configured).count();
+        assert_eq!(configured, 20, "{listing:?}");
+    });
+    let log = std::fs::read_to_string(&log).unwrap();
+    let count = |flag: &str| {
+        log.lines()
+            .filter(|l| l.starts_with("start") && l.contains(flag))
+            .count()
+    };
+    assert_eq!(count(" -a "), 20, "{log}");
+    assert_eq!(count(" -l"), 1, "one ppin -l for 20 creates:\n{log}");
 }
 
 #[test]

@@ -178,16 +178,24 @@ fn a_secrets_file_that_cannot_take_a_secret_is_found_on_the_host_before_any_pass
         ("SECUROSYS_PKCS11_CONF", s.primus_cfg.to_str().unwrap()),
         ("SECUROSYS_SECRETS_CONF", secrets.to_str().unwrap()),
     ]);
-    let error = runtime().block_on(async {
+    let credentials = SetupCredentials::new(
+        Password::new(s.setup_password("U0001")),
+        Password::new(s.pkcs11_password("U0001")),
+    );
+    let (error, add_error) = runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
         let engine = ExternalEngine::on_host(tool_on(&sshd, &pool).await, None, None)
             .await
             .unwrap();
-        engine
+        let checked = engine
             .check_storable("U0001", ppin::Fetch::Add)
             .await
-            .unwrap_err()
+            .unwrap_err();
+        // The add makes the same check before the tool asks for a password.
+        let added = engine.add("U0001", &credentials).await.unwrap_err();
+        (checked, added)
     });
+    assert_eq!(add_error.to_string(), error.to_string());
     assert_eq!(error.kind(), PpinErrorKind::SecretsFile);
     let text = error.to_string();
     assert!(

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ppin::{Ppin, PpinError, PrimusConfig};
 use tfplug::diag::{AttributePath, Diagnostics};
 
-use crate::diagnostics::fail;
+use crate::diagnostics::{fail, host_config_error};
 use crate::host::HostConfig;
 use crate::remote::{HostDoor, Remote};
 
@@ -124,7 +124,8 @@ impl Client {
         host: Option<&HostConfig>,
     ) -> Result<Arc<Ppin>, Diagnostics> {
         let ppin = self.door(resource_type, host).await?;
-        ppin.config().map_err(|e| fail(&e, resource_type, None))?;
+        ppin.config()
+            .map_err(|e| config_failure(&e, resource_type, host))?;
         Ok(ppin)
     }
 
@@ -168,6 +169,18 @@ impl Client {
 
     pub(crate) fn login_check(&self) -> LoginCheck {
         self.login_check
+    }
+}
+
+/// The diagnostic of a `primus.cfg` that cannot be used on `host`.
+pub(crate) fn config_failure(
+    error: &PpinError,
+    resource_type: &str,
+    host: Option<&HostConfig>,
+) -> Diagnostics {
+    match host {
+        None => fail(error, resource_type, None),
+        Some(host) => host_config_error(error, &host.label()),
     }
 }
 

@@ -17,7 +17,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::{fail, ppin_error};
-use crate::host::{host_attribute, HostConfig};
+use crate::host::{host_block, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_connection_test";
 
@@ -54,7 +54,7 @@ fn schema() -> Schema {
              (nothing is retried). Without filters, every HSM and slot of `primus.cfg` is tested; slots of users \
              without a stored permanent secret are reported, not failed, unless `user` names them.",
         )
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(Attribute::optional("user", Type::String).markdown_description("Test only the slots of this user (`ppin -t --user`)."))
         .attribute(
             Attribute::optional("slot_id", Type::Number)

@@ -166,6 +166,22 @@ fn at(diagnostic: Diagnostic, path: Option<AttributePath>) -> Diagnostic {
     }
 }
 
+/// The diagnostic for a `primus.cfg` that cannot be used on the host
+/// named `host` (`ADDRESS:PORT`): the settings that locate it there are the
+/// `ssh` block's and the host's, not this machine's.
+pub(crate) fn host_config_error(error: &PpinError, host: &str) -> Diagnostics {
+    let detail = format!(
+        "On {host}: {}. Set ssh.config_file in the provider block to its path on the host, or \
+         SECUROSYS_PKCS11_CONF in the SSH session's environment there (with ssh.sudo the session's variables do \
+         not reach the tool), or write it with a primus_config resource with the same host block that this \
+         resource depends on (depends_on).",
+        sentence(error)
+    );
+    Diagnostic::error(summary(error), detail)
+        .at(AttributePath::root("host"))
+        .into()
+}
+
 /// The warning a plan shows when a local check that the apply runs before
 /// contacting the HSM already fails: the apply would stop there, spending
 /// nothing at the HSM, but saying so at plan time saves a round.

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use tfplug::{
     diag::{Diagnostic, Diagnostics},
-    schema::{Attribute, AttributeType, Nesting},
+    schema::{Attribute, Block, NestedBlock, Nesting},
     validators,
     value::Type,
 };
@@ -75,37 +75,37 @@ pub(crate) trait OnHost {
     fn host(&self) -> Option<&HostConfig>;
 }
 
-/// The `host` attribute of every resource, data source and action.
-/// `address` and `port` name another machine, so changing them replaces a
-/// resource; a new `host_key` for the same machine is recorded in place.
-pub(crate) fn host_attribute() -> Attribute {
-    Attribute::optional(
-        "host",
-        AttributeType::Nested(
-            Nesting::Single,
-            vec![
-                Attribute::required("address", Type::String)
-                    .requires_replace()
-                    .validator(validators::string_length(1, 255))
-                    .markdown_description("Address or DNS name of the host, as SSH reaches it."),
-                Attribute::optional("port", Type::Number)
-                    .requires_replace()
-                    .validator(validators::int_between(1, 65535))
-                    .markdown_description("Its SSH port. Default: `22`."),
-                Attribute::optional("host_key", Type::String).markdown_description(
-                    "Its SSH public key, `TYPE BASE64` as in `known_hosts` (e.g. the output of \
-                     `ssh-keyscan -t ed25519 HOST` without the host name): the only key accepted. Default: \
-                     the provider's `ssh.known_hosts_file`. A changed key is recorded in place.",
-                ),
-            ],
-        ),
-    )
-    .markdown_description(
-        "The host whose files this manages, reached over SSH with the provider's `ssh` settings; there the \
-         vendor's `ppin` at `ssh.ppin_command` does the work. Default: the machine Terraform runs on. Changing \
-         `address` or `port` replaces the resource. See the guide [Onboarding remote hosts over \
-         SSH](../guides/remote-hosts.md).",
-    )
+/// The `host` block of every resource, data source and action. A block,
+/// not a nested attribute: Terraform 1.0 crashes planning a null nested
+/// attribute. `address` and `port` name another machine, so changing them
+/// replaces a resource; a new `host_key` for the same machine is recorded
+/// in place.
+pub(crate) fn host_block() -> NestedBlock {
+    let block = Block::new()
+        .markdown_description(
+            "The host whose files this manages, reached over SSH with the provider's `ssh` settings; there the \
+             vendor's `ppin` at `ssh.ppin_command` does the work. Without this block: the machine Terraform runs \
+             on. Changing `address` or `port` replaces the resource. See the guide [Onboarding remote hosts over \
+             SSH](../guides/remote-hosts.md).",
+        )
+        .attribute(
+            Attribute::required("address", Type::String)
+                .requires_replace()
+                .validator(validators::string_length(1, 255))
+                .markdown_description("Address or DNS name of the host, as SSH reaches it."),
+        )
+        .attribute(
+            Attribute::optional("port", Type::Number)
+                .requires_replace()
+                .validator(validators::int_between(1, 65535))
+                .markdown_description("Its SSH port. Default: `22`."),
+        )
+        .attribute(Attribute::optional("host_key", Type::String).markdown_description(
+            "Its SSH public key, `TYPE BASE64` as in `known_hosts` (e.g. the output of \
+             `ssh-keyscan -t ed25519 HOST` without the host name): the only key accepted. Default: the \
+             provider's `ssh.known_hosts_file`. A changed key is recorded in place.",
+        ));
+    NestedBlock::new("host", Nesting::Single, block)
 }
 
 /// The computed `host_id` attribute, the host's part of the identity.

@@ -3,21 +3,23 @@
 //! identified by its name, lists what `ppin -l` shows stored (names only,
 //! nothing decrypted, no HSM contacted) on this machine or the `host` the
 //! `list` block names, and is identified by its name and that host's
-//! `host_id`. A resource says what differs in
+//! `host_id`. An entry the import could not open is left out with a
+//! warning naming it, so the others can still be adopted. A resource says
+//! what differs in
 //! [`SecretsEntryResource`]; [`listed_as_secrets_entries!`] writes the rest.
 
-use ppin::{Listing, Ppin};
+use ppin::{Listing, Ppin, PpinError};
 use serde::Deserialize;
 use tfplug::{
-    diag::Diagnostics,
-    resource::{IdentityAttribute, IdentitySchema, IdentityValue, Listed, Resource},
+    diag::{Diagnostic, Diagnostics},
+    resource::{IdentityAttribute, IdentitySchema, IdentityValue, ListResponse, Listed, Resource},
     schema::Schema,
     value::Type,
 };
 
 use crate::client::Client;
 use crate::diagnostics::fail;
-use crate::host::{host_attribute, import_id, HostConfig};
+use crate::host::{host_block, import_id, HostConfig};
 
 /// A resource each object of which is one `.secrets.cfg` entry.
 pub(crate) trait SecretsEntryResource: Resource<Client> {
@@ -35,6 +37,13 @@ pub(crate) trait SecretsEntryResource: Resource<Client> {
         ppin: &Ppin,
         host: Option<&HostConfig>,
     ) -> Vec<(String, Self::State)>;
+
+    /// Whether the stored entry `name` opens as an import's `read` will open
+    /// it; `Err` says why not. By default the read opens nothing (it looks at
+    /// the listing only), so every entry does.
+    async fn check_opens(_ppin: &Ppin, _name: &str) -> Result<(), PpinError> {
+        Ok(())
+    }
 }
 
 /// The `config` block of a `list` block: which host to list.
@@ -49,7 +58,7 @@ pub(crate) fn list_config() -> Schema {
         .description(
             "Every entry of the .secrets.cfg of the host named (default: the machine Terraform runs on) is listed.",
         )
-        .attribute(host_attribute())
+        .block(host_block())
 }
 
 /// The identity of `R`: the name of its entry, and its host.
@@ -74,21 +83,41 @@ pub(crate) fn identity_import_id<R: SecretsEntryResource>(
 }
 
 /// The objects of `R` that `.secrets.cfg` holds on the host of `config`.
-/// Reads the files only.
+/// Reads the files only. An entry that does not open (see
+/// [`SecretsEntryResource::check_opens`]) is not listed: its import would
+/// fail, and with it the plan of every other import. A warning names it
+/// instead.
 pub(crate) async fn list<R: SecretsEntryResource>(
     client: &Client,
     config: &ListConfig,
-) -> Result<Vec<Listed<R::State>>, Diagnostics> {
+) -> Result<ListResponse<R::State>, Diagnostics> {
     let host = config.host.as_ref();
     let ppin = client.ppin(R::TYPE_NAME, host).await?;
     let listing = ppin
         .list()
         .await
         .map_err(|e| fail(&e, R::TYPE_NAME, None))?;
-    Ok(R::stored(listing, &ppin, host)
-        .into_iter()
-        .map(|(name, state)| Listed::new(name, state))
-        .collect())
+    let mut listed = Vec::new();
+    let mut warnings = Diagnostics::new();
+    for (name, state) in R::stored(listing, &ppin, host) {
+        match R::check_opens(&ppin, &name).await {
+            Ok(()) => listed.push(Listed::new(name, state)),
+            Err(error) => warnings.push(not_listed::<R>(&name, &error)),
+        }
+    }
+    Ok(ListResponse::new(listed).with_warnings(warnings))
+}
+
+/// The warning for the entry `name` that does not open.
+fn not_listed<R: SecretsEntryResource>(name: &str, error: &PpinError) -> Diagnostic {
+    Diagnostic::warning(
+        "Damaged Entry Not Listed",
+        format!(
+            "The {} entry '{name}' is not listed, so that the others can be adopted: {error}. Once the entry \
+             opens again (or is removed), `terraform query` lists it as before.",
+            R::TYPE_NAME
+        ),
+    )
 }
 
 /// Implements tfplug's `Identity`, `List` and `GenerateConfig` for a
@@ -126,10 +155,8 @@ macro_rules! listed_as_secrets_entries {
                     $crate::listing::ListConfig,
                 >,
             ) -> Result<
-                Vec<
-                    tfplug::resource::Listed<
-                        <Self as tfplug::resource::Resource<$crate::client::Client>>::State,
-                    >,
+                tfplug::resource::ListResponse<
+                    <Self as tfplug::resource::Resource<$crate::client::Client>>::State,
                 >,
                 tfplug::diag::Diagnostics,
             > {

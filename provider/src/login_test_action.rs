@@ -16,7 +16,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::ppin_error;
-use crate::host::{host_attribute, HostConfig};
+use crate::host::{host_block, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_login_test";
 
@@ -37,7 +37,7 @@ fn schema() -> Schema {
             Attribute::required("user", Type::String)
                 .markdown_description("The slot user (`user_name` in `primus.cfg`) to log in as."),
         )
-        .attribute(host_attribute())
+        .block(host_block())
 }
 
 // --------------------------------------------------------- state types

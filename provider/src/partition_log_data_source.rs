@@ -16,7 +16,7 @@ use tfplug::{
 
 use crate::client::Client;
 use crate::diagnostics::fail;
-use crate::host::{host_attribute, HostConfig};
+use crate::host::{host_block, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_partition_log";
 
@@ -42,7 +42,7 @@ fn schema() -> Schema {
             "The HSM, by its name (`hsm0`) or its host exactly as in `primus.cfg` (`--hsm`): each HSM of a \
              redundant cluster keeps its own log.",
         ))
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(
             Attribute::optional("since", Type::String)
                 .markdown_description("Only entries from this day on, `YYYY-MM-DD`, from 00:00 UTC (`--since`)."),

@@ -22,7 +22,7 @@ use crate::client::{Client, LoginCheck, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
 use crate::host::{
-    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
+    host_block, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
 };
 use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
 use crate::planning::PlanCheck;
@@ -125,7 +125,7 @@ fn schema() -> Schema {
              apply if the HSM refuses it (a refused login counts one API-login trial). Default: `false`: \
              adoption only checks that the entry decrypts under the file key, without contacting the HSM.",
         ))
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(host_id_attribute())
         .attribute(
             Attribute::computed("slot_ids", Type::list(Type::Number))
@@ -556,6 +556,11 @@ impl SecretsEntryResource for PermanentSecretResource {
                 (u.user, state)
             })
             .collect()
+    }
+
+    /// An import's `read` decrypts the entry (`verify_stored`).
+    async fn check_opens(ppin: &Ppin, user: &str) -> Result<(), PpinError> {
+        ppin.verify_stored(user).await.map(drop)
     }
 }
 

@@ -13,7 +13,7 @@ use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
 use tfplug::resource::{ModifyPlanRequest, Plan};
 use tfplug::value::from_value;
 
-use crate::client::Client;
+use crate::client::{config_failure, Client};
 use crate::diagnostics::{fail, plan_warning};
 use crate::host::{HostConfig, OnHost};
 
@@ -52,7 +52,7 @@ impl<'c, S: DeserializeOwned + OnHost> PlanCheck<'c, S> {
         match check.ppin.config() {
             Ok(_) => Ok(Some(check)),
             Err(_) if client.config_written_this_run(check.host.as_ref()).await => Ok(None),
-            Err(e) => Err(fail(&e, resource_type, None)),
+            Err(e) => Err(config_failure(&e, resource_type, check.host.as_ref())),
         }
     }
 

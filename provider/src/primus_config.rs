@@ -28,9 +28,7 @@ use tfplug::{
 };
 
 use crate::client::{Client, ConfigWrite};
-use crate::host::{
-    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig,
-};
+use crate::host::{host_block, host_id, host_id_attribute, import_id, split_import_id, HostConfig};
 use place::{invalid, Place};
 
 pub(crate) const TYPE_NAME: &str = "primus_config";
@@ -111,7 +109,7 @@ fn schema() -> Schema {
                     "The path of the file on this machine, `ssh://ADDRESS:PORT/PATH` on a host; also the import id.",
                 ),
         )
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(host_id_attribute())
         .attribute(
             Attribute::optional_computed("path", Type::String)

@@ -209,7 +209,10 @@ impl Provider for PrimusProvider {
                  password `ppin -p`/`-x`, refresh and `primus_secrets` one shared `ppin -l`, login tests \
                  `ppin -t --user USER`; `-c`/`-s` are passed when `config_file`/`secrets_file` are set. Passwords are \
                  typed at the tool's no-echo prompts on a pseudo-terminal, never passed in its arguments or \
-                 environment; runs that edit `.secrets.cfg` run one at a time (a lock beside the file). `key_file` \
+                 environment; runs that edit `.secrets.cfg` run one at a time (a lock beside the file). The tool \
+                 does not inherit the provider's environment: it gets `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, \
+                 `TZ`, `TMPDIR`, every `LC_*` and `SECUROSYS_*` variable, `TERM=dumb`, and the variables named, \
+                 comma-separated, in `$PRIMUS_PPIN_ENV` (e.g. `PRIMUS_PPIN_ENV=\"HTTPS_PROXY\"`). `key_file` \
                  does not apply. See the guide \"Using the vendor's ppin\".",
             ))
             .attribute(Attribute::optional("verify_login_on_read", Type::Bool).markdown_description(

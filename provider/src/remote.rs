@@ -62,7 +62,7 @@ pub(crate) fn ssh_block() -> NestedBlock {
             "How to reach the hosts that resources name with `host`, and what runs there. Names follow Terraform's \
              `connection` block. Host keys are always verified: each host's `host_key`, else `known_hosts_file`; \
              an unknown host or a changed key is refused before authentication. See the guide [Onboarding remote \
-             hosts over SSH](../guides/remote-hosts.md).",
+             hosts over SSH](guides/remote-hosts.md).",
         )
         .attribute(text("user", "The SSH user. Default: `root`."))
         .attribute(

@@ -13,7 +13,7 @@ use tfplug::{
 use crate::client::Client;
 use crate::client::CONFIGURED;
 use crate::diagnostics::fail;
-use crate::host::{host_attribute, HostConfig};
+use crate::host::{host_block, HostConfig};
 
 pub(crate) const TYPE_NAME: &str = "primus_secrets";
 
@@ -42,7 +42,7 @@ fn schema() -> Schema {
             "What `ppin -l` shows: every slot user and service proxy user of `primus.cfg`, with whether \
              `.secrets.cfg` holds its secret. Nothing is decrypted and no secret is returned.",
         )
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(Attribute::computed("config_file", Type::String).markdown_description("The `primus.cfg` read."))
         .attribute(
             Attribute::computed("secrets_file", Type::String).markdown_description("The `.secrets.cfg` read."),

@@ -22,7 +22,7 @@ use crate::client::{Client, CONFIGURED};
 use crate::credentials::{PasswordPair, Supplied, VERSION};
 use crate::diagnostics::fail;
 use crate::host::{
-    host_attribute, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
+    host_block, host_id, host_id_attribute, import_id, split_import_id, HostConfig, OnHost,
 };
 use crate::listing::{listed_as_secrets_entries, SecretsEntryResource};
 use crate::planning::PlanCheck;
@@ -82,7 +82,7 @@ fn schema() -> Schema {
             "Rotation trigger: raising it stores the configured password again. Required with `password_wo`, \
              whose changes Terraform cannot see; refused without a password.",
         ))
-        .attribute(host_attribute())
+        .block(host_block())
         .attribute(host_id_attribute())
         .attribute(
             Attribute::computed("users", Type::list(Type::String))

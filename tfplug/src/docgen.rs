@@ -774,6 +774,37 @@ mod tests {
     }
 
     #[test]
+    fn nested_attributes_are_documented_with_their_own_modes() {
+        use schema::object::NestingMode;
+        let mut object = schema::Object {
+            attributes: vec![
+                attribute("address", "\"string\"", |a| a.required = true),
+                attribute("port", "\"number\"", |a| a.optional = true),
+            ],
+            ..Default::default()
+        };
+        object.set_nesting(NestingMode::Single);
+        let root = schema::Block {
+            attributes: vec![attribute("target", "", |a| {
+                a.optional = true;
+                a.r#type = Vec::new();
+                a.nested_type = Some(object);
+            })],
+            ..Default::default()
+        };
+        let mut out = String::new();
+        schema_section(&mut out, &root).unwrap();
+        assert_eq!(
+            out,
+            "## Schema\n\n### Optional\n\n\
+             - `target` (Attributes) About target. (see [below for nested schema](#nestedatt--target))\n\n\
+             <a id=\"nestedatt--target\"></a>\n### Nested Schema for `target`\n\n\
+             Required:\n\n- `address` (String) About address.\n\n\
+             Optional:\n\n- `port` (Number) About port.\n\n\n"
+        );
+    }
+
+    #[test]
     fn check_finds_changed_missing_and_orphaned_pages() {
         let examples = tempfile::tempdir().unwrap();
         let out = tempfile::tempdir().unwrap();

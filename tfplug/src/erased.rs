@@ -88,6 +88,12 @@ pub(crate) struct ListedValue {
     pub(crate) state: Value,
 }
 
+/// What a list found, as values, with its warnings.
+pub(crate) struct ListedValues {
+    pub(crate) listed: Vec<ListedValue>,
+    pub(crate) warnings: Diagnostics,
+}
+
 /// What the server needs from the features of protocol 6.9+ a resource was
 /// registered with (identity, list, generated configuration), on plain values.
 #[async_trait]
@@ -110,7 +116,7 @@ pub(crate) trait ErasedExtras<C>: Send + Sync {
         client: &C,
         config: &Value,
         limit: usize,
-    ) -> Result<Vec<ListedValue>, Diagnostics>;
+    ) -> Result<ListedValues, Diagnostics>;
     /// Whether the resource was registered with its own generated configuration.
     fn generates_config(&self) -> bool;
     /// The configuration Terraform writes for `state`.

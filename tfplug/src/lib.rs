@@ -95,7 +95,9 @@ pub mod resource {
         Identity, IdentityAttribute, IdentitySchema, IdentityValue, ImportRole,
         UpgradeIdentityRequest,
     };
-    pub use crate::listing::{GenerateConfig, GenerateConfigRequest, List, ListRequest, Listed};
+    pub use crate::listing::{
+        GenerateConfig, GenerateConfigRequest, List, ListRequest, ListResponse, Listed,
+    };
     pub use crate::resource_builder::{register_resource as register, ResourceBuilder};
     pub use crate::resources::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ImportRequest,

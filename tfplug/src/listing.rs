@@ -27,11 +27,11 @@ pub trait List<C: Send + Sync + 'static>: Identity<C> {
     fn list_schema(&self) -> Schema;
 
     /// The objects that exist, each with the state a `read` after an
-    /// import would return.
+    /// import would return, and warnings about any that cannot be listed.
     async fn list(
         &self,
         req: ListRequest<'_, C, Self::Config>,
-    ) -> Result<Vec<Listed<Self::State>>, Diagnostics>;
+    ) -> Result<ListResponse<Self::State>, Diagnostics>;
 }
 
 /// Request of [`List::list`].
@@ -62,6 +62,40 @@ impl<S> Listed<S> {
             display_name: display_name.into(),
             state,
         }
+    }
+}
+
+/// Response of [`List::list`]: what was found, and warnings about what was
+/// left out (an object that exists but cannot be adopted, say), which
+/// `terraform query` shows while it lists the rest. From a `Vec` of
+/// [`Listed`] when there is nothing to warn about.
+#[non_exhaustive]
+pub struct ListResponse<S> {
+    /// The objects found.
+    pub listed: Vec<Listed<S>>,
+    /// Warnings only: an error fails the whole list (return it as `Err`).
+    pub warnings: Diagnostics,
+}
+
+impl<S> ListResponse<S> {
+    /// `listed`, with nothing to warn about.
+    pub fn new(listed: Vec<Listed<S>>) -> Self {
+        ListResponse {
+            listed,
+            warnings: Diagnostics::new(),
+        }
+    }
+
+    /// Adds `warnings`, each sent to Terraform before the objects.
+    pub fn with_warnings(mut self, warnings: Diagnostics) -> Self {
+        self.warnings.extend(warnings);
+        self
+    }
+}
+
+impl<S> From<Vec<Listed<S>>> for ListResponse<S> {
+    fn from(listed: Vec<Listed<S>>) -> Self {
+        ListResponse::new(listed)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::cty::Value;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::erased::{
     typed, untyped, validate_typed, BoxFuture, ErasedExtras, ErasedResource, ListedValue,
-    ResourceEntry, Stored, ValidateFn,
+    ListedValues, ResourceEntry, Stored, ValidateFn,
 };
 use crate::identity::{Identity, IdentitySchema, IdentityValue, UpgradeIdentityRequest};
 use crate::listing::{generated_config, GenerateConfig, GenerateConfigRequest, List, ListRequest};
@@ -50,7 +50,7 @@ type ListFn<C, R> = for<'a> fn(
     &'a C,
     &'a Value,
     usize,
-) -> BoxFuture<'a, Result<Vec<ListedValue>, Diagnostics>>;
+) -> BoxFuture<'a, Result<ListedValues, Diagnostics>>;
 type GenerateFn<R> = fn(&R, GenerateConfigRequest) -> Result<Value, Diagnostics>;
 
 /// Builder of a [`ResourceEntry`]: add the optional features the resource
@@ -363,14 +363,14 @@ async fn list_typed<C: Send + Sync + 'static, R: List<C>>(
     client: &C,
     config: &Value,
     limit: usize,
-) -> Result<Vec<ListedValue>, Diagnostics> {
+) -> Result<ListedValues, Diagnostics> {
     let config = from_value::<R::Config>(config).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Invalid List Configuration",
             format!("The config block does not match what the provider expects: {e}."),
         ))
     })?;
-    let listed = r
+    let response = r
         .list(ListRequest {
             client,
             config,
@@ -378,7 +378,8 @@ async fn list_typed<C: Send + Sync + 'static, R: List<C>>(
         })
         .await?;
     let ty = resource_schema.value_type();
-    listed
+    let listed = response
+        .listed
         .into_iter()
         .map(|l| {
             let state = to_value(&l.state, ty).map_err(|e| {
@@ -392,7 +393,11 @@ async fn list_typed<C: Send + Sync + 'static, R: List<C>>(
                 state,
             })
         })
-        .collect()
+        .collect::<Result<_, Diagnostics>>()?;
+    Ok(ListedValues {
+        listed,
+        warnings: response.warnings,
+    })
 }
 
 fn not_registered(type_name: &str, what: &str) -> Diagnostics {
@@ -446,7 +451,7 @@ impl<C: Send + Sync + 'static, R: Resource<C>> ErasedExtras<C> for ResourceBuild
         client: &C,
         config: &Value,
         limit: usize,
-    ) -> Result<Vec<ListedValue>, Diagnostics> {
+    ) -> Result<ListedValues, Diagnostics> {
         let Some((schema, list)) = &self.extras.list else {
             return Err(not_registered(self.resource.type_name(), "list resource"));
         };

@@ -9,8 +9,8 @@ use tfplug::testing::target_binary;
 /// Example files only newer Terraform validates: write-only attributes
 /// (1.11+), which the provider refuses on older clients (tested in
 /// failures::write_only_passwords_are_refused_by_terraform_1_0), and
-/// `import` blocks by identity (1.12+). The quickstart uses write-only
-/// attributes too and says so in `required_version`.
+/// `import` blocks by identity (1.12+). The quickstart and fleet-onboarding
+/// use write-only attributes too and say so in `required_version`.
 const NEEDS_NEWER_TERRAFORM: [&str; 2] = ["resource-write-only.tf", "import-by-identity.tf"];
 
 fn validate(tf: Terraform, dir: &Path) {
@@ -59,6 +59,7 @@ fn every_example_validates(tf: Terraform) {
     ];
     if tf != Terraform::V1_0_3 {
         dirs.push(examples.join("quickstart"));
+        dirs.push(examples.join("fleet-onboarding"));
     }
     // Functions and actions need Terraform 1.8 and 1.14.
     let kinds: &[&str] = if tf == Terraform::V1_0_3 {
@@ -74,7 +75,7 @@ fn every_example_validates(tf: Terraform) {
         typed.sort();
         dirs.extend(typed);
     }
-    let expected = if tf == Terraform::V1_0_3 { 8 } else { 11 };
+    let expected = if tf == Terraform::V1_0_3 { 8 } else { 12 };
     assert_eq!(dirs.len(), expected, "{dirs:?}");
     for dir in dirs {
         validate(tf, &dir);

@@ -59,7 +59,11 @@ fn import_block_by_identity_then_apply() {
     assert_eq!(values["user"], USER);
     assert_eq!(values["status"], "Configured");
     let (identity, version) = stored_identity(&f, "primus_permanent_secret.app");
-    assert_eq!(identity, serde_json::json!({ "user": USER }));
+    // On the machine Terraform runs on: no host.
+    assert_eq!(
+        identity,
+        serde_json::json!({ "user": USER, "host_id": null })
+    );
     assert_eq!(version, 0);
     f.assert_no_changes();
 }
@@ -91,11 +95,14 @@ resource "primus_config" "written" {{
     f.ws.init().unwrap();
     f.apply();
     let (identity, _) = stored_identity(&f, "primus_permanent_secret.app");
-    assert_eq!(identity, serde_json::json!({ "user": USER }));
+    assert_eq!(
+        identity,
+        serde_json::json!({ "user": USER, "host_id": null })
+    );
     let (identity, _) = stored_identity(&f, "primus_config.written");
     assert_eq!(
         identity,
-        serde_json::json!({ "path": primus_cfg.display().to_string() })
+        serde_json::json!({ "path": primus_cfg.display().to_string(), "host_id": null })
     );
 }
 

@@ -1,5 +1,6 @@
 //! The schema as Terraform receives it: every attribute (nested blocks'
-//! too) described, every password sensitive, the `_wo` twins write-only.
+//! too) described, every password and SSH key sensitive, the `_wo` twins
+//! write-only.
 
 use acceptance_tests::provider_schema;
 use tfplug::testing::target_binary;
@@ -25,14 +26,15 @@ fn every_attribute_is_described_and_passwords_are_protected() {
         ]
     );
     let mut passwords = 0;
-    let mut nested_blocks = 0;
+    let mut private_keys = 0;
+    let mut nested_blocks = Vec::new();
     let mut pending: Vec<(String, tfplug::proto::tfplugin6::schema::Block)> = blocks
         .iter()
         .map(|(name, schema)| (name.clone(), schema.block.clone().unwrap()))
         .collect();
     while let Some((name, block)) = pending.pop() {
         for nested in &block.block_types {
-            nested_blocks += 1;
+            nested_blocks.push(format!("{name}.{}", nested.type_name));
             pending.push((
                 format!("{name}.{}", nested.type_name),
                 nested.block.clone().unwrap(),
@@ -45,6 +47,10 @@ fn every_attribute_is_described_and_passwords_are_protected() {
                 "{name}.{} has no description",
                 a.name
             );
+            if a.name.ends_with("private_key") {
+                private_keys += 1;
+                assert!(a.sensitive, "{name}.{} must be sensitive", a.name);
+            }
             if a.name.contains("password") && !a.name.ends_with("_version") {
                 passwords += 1;
                 assert_eq!(
@@ -63,7 +69,26 @@ fn every_attribute_is_described_and_passwords_are_protected() {
             }
         }
     }
-    assert_eq!(nested_blocks, 2, "primus_config's hsm and hsm.slot");
+    nested_blocks.sort();
+    assert_eq!(
+        nested_blocks,
+        [
+            "primus_config.host",
+            "primus_config.hsm",
+            "primus_config.hsm.slot",
+            "primus_connection_test.host",
+            "primus_partition_log.host",
+            "primus_permanent_secret.host",
+            "primus_secrets.host",
+            "primus_service_proxy_password.host",
+            "provider.ssh",
+        ],
+        "primus_config's hsm and hsm.slot, the host of every resource and data source, the provider's ssh"
+    );
+    assert_eq!(
+        private_keys, 2,
+        "ssh.private_key and ssh.bastion_private_key"
+    );
     assert_eq!(
         passwords, 6,
         "setup/pkcs11 and their twins, proxy password and its twin"

@@ -26,6 +26,8 @@ fn documented(tf: Terraform) -> (Fixture, PathBuf) {
     let sample = samples.join("ppin-tool-list.txt");
     f.ws.set_env("FAKE_PPIN_DIR", &state.display().to_string());
     f.ws.set_env("FAKE_PPIN_SAMPLE", &sample.display().to_string());
+    // The tool gets only the documented environment and what this names.
+    f.ws.set_env("PRIMUS_PPIN_ENV", "FAKE_PPIN_DIR,FAKE_PPIN_SAMPLE");
     let primus_cfg = f.ws.work_dir().join("primus.cfg");
     // The primus.cfg the sample implies: three slots on each of two HSMs.
     std::fs::copy(samples.join("ppin-tool-list.primus.cfg"), &primus_cfg).unwrap();

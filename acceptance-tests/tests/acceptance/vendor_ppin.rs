@@ -29,6 +29,8 @@ fn recording_wrapper(f: &mut Fixture) -> (PathBuf, PathBuf) {
     let ppin = target_binary("ppin").expect("the ppin binary is built");
     f.ws.set_env("REAL_PPIN", &ppin.display().to_string());
     f.ws.set_env("PPIN_RUNS_LOG", &log.display().to_string());
+    // The tool gets only the documented environment and what this names.
+    f.ws.set_env("PRIMUS_PPIN_ENV", "REAL_PPIN,PPIN_RUNS_LOG");
     (script("recording-ppin.sh"), log)
 }
 
@@ -320,6 +322,11 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
         f.assert_onboarded(user);
     }
     assert_eq!(assert_edits_alone(&log), 20, "one -a per resource");
+    // Each add's status lines become the shared listing: 1 run measured
+    // (11 when each edit dropped it). One more only if the machine stalled
+    // past the 5 s reuse window between two creates.
+    let listings = count(&log, " -l");
+    assert!(listings <= 2, "{listings} ppin -l runs for 20 creates");
 
     let destroy = at_parallelism_ten(&f, "destroy");
     assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
@@ -345,6 +352,7 @@ fn a_tool_that_is_no_ppin_fails_once_with_a_clear_error(tf: Terraform) {
     let mut f = Fixture::new(tf, SimConfig::generated(1));
     let runs = f.ws.work_dir().join("fake-runs");
     f.ws.set_env("FAKE_PPIN_RUNS", &runs.display().to_string());
+    f.ws.set_env("PRIMUS_PPIN_ENV", "FAKE_PPIN_RUNS");
     one_secret(&f, &script("not-ppin.sh"));
     let error = f.apply_fails();
     assert!(

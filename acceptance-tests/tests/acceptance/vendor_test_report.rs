@@ -29,6 +29,8 @@ fn documented_tool(f: &mut Fixture) -> (PathBuf, PathBuf, PathBuf) {
     let samples = workspace_root().join("ppin/tests/vendor/test-report");
     f.ws.set_env("VENDOR_SAMPLES", &samples.display().to_string());
     f.ws.set_env("FAKE_PPIN_RUNS", &log.display().to_string());
+    // The tool gets only the documented environment and what this names.
+    f.ws.set_env("PRIMUS_PPIN_ENV", "VENDOR_SAMPLES,FAKE_PPIN_RUNS");
     let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/acceptance/vendor_test_report/documented-ppin.sh");
     (tool, primus_cfg, log)

@@ -72,6 +72,16 @@ pub enum ExternalError {
         /// What the host said.
         problem: String,
     },
+    /// An editing run lost its terminal once started (a dropped SSH
+    /// connection, a killed session): the tool may have changed
+    /// `.secrets.cfg` or not; only reading the file tells.
+    #[error("`{command}` was cut off after it started ({source}): it may or may not have changed .secrets.cfg; the next refresh reads what the file holds, and a create that finds its entry adopts it")]
+    EditInterrupted {
+        /// The command line.
+        command: String,
+        /// What broke.
+        source: io::Error,
+    },
     /// The lock beside `.secrets.cfg` that serialises edits could not be taken.
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
@@ -198,6 +208,7 @@ impl ExternalError {
             | ExternalError::HostNotReady { .. }
             | ExternalError::NotStorable { .. }
             | ExternalError::HostFile { .. }
+            | ExternalError::EditInterrupted { .. }
             | ExternalError::Cancelled { .. } => &[],
         }
     }

@@ -92,11 +92,13 @@ impl ExternalTimeouts {
 struct Cached {
     listing: Listing,
     generation: u64,
-    /// `.secrets.cfg` before the run (`None`: no file).
+    /// `.secrets.cfg` before the run, or after an edit's (`None`: no file).
     stamp: Option<FileStamp>,
     /// Whether that stamp proves unchanged content when seen again (see
     /// [`FileStamp::settled`]); a file written within the last timestamp
-    /// tick could change again unseen, so its listing is not reused.
+    /// tick could change again unseen, so its listing is not reused. An
+    /// edit's own listing is taken as settled: see
+    /// [`keep_as_listing`](ExternalEngine::keep_as_listing).
     settled: bool,
     at: Instant,
 }
@@ -247,6 +249,9 @@ impl ExternalEngine {
         user: &str,
         credentials: &SetupCredentials,
     ) -> Result<Served, ExternalError> {
+        // Where the file lives, before a password is typed: a secret the HSM
+        // issued must not meet a file that cannot take it.
+        self.transport.check_storable().await?;
         let answers = setup_answers(user, credentials);
         let cluster = self.edit(edit, user, &answers).await?;
         // `edit` checked the user's lines are there; the tool does not say which HSM answered.
@@ -277,7 +282,8 @@ impl ExternalEngine {
 
     /// `ppin -l`. Concurrent calls share one run; a result is reused (see
     /// [`ExternalTimeouts::listing_reuse`]) until an edit or a change of
-    /// `.secrets.cfg`. The tool prints only names and states: which HSMs
+    /// `.secrets.cfg`; an add, update or proxy add leaves its own status
+    /// lines as the result ([`keep_as_listing`](Self::keep_as_listing)). The tool prints only names and states: which HSMs
     /// serve a user and which users sit behind a proxy come from
     /// `primus.cfg` ([`describe`](Self::describe)).
     async fn listing(&self) -> Result<Listing, ExternalError> {
@@ -294,28 +300,7 @@ impl ExternalEngine {
             return Ok(hit.listing.clone());
         }
         let cluster = self.read_run(&["-l".into()]).await?;
-        let listing = Listing {
-            users: cluster
-                .users
-                .into_iter()
-                .map(|u| UserStatus {
-                    user: u.name,
-                    slot_id: u.slot_id,
-                    proxy_user: None,
-                    configured: u.configured,
-                    hsms: Vec::new(),
-                })
-                .collect(),
-            proxies: cluster
-                .proxies
-                .into_iter()
-                .map(|p| ProxyStatus {
-                    proxy_user: p.name,
-                    configured: p.configured,
-                    users: Vec::new(),
-                })
-                .collect(),
-        };
+        let listing = listing_of(&cluster);
         // A file that could not be looked at gives nothing to compare with later.
         *cached = stamp.ok().map(|stamp| Cached {
             listing: listing.clone(),
@@ -439,8 +424,12 @@ impl ExternalEngine {
     ) -> Result<Cluster, ExternalError> {
         let args = [edit.flag().into(), "-e".into(), target.into()];
         let outcome = self.run(&args, answers, Access::Edit).await;
+        // Held from the new generation until the listing is this edit's own
+        // or known stale: no caller sees the one from before it as current.
+        let mut cached = self.listing.lock().await;
         // Whatever happened, the file may have changed.
-        self.generation
+        let generation = 1 + self
+            .generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (finished, command) = outcome?;
         if !finished.status.success() {
@@ -466,7 +455,59 @@ impl ExternalEngine {
                 output: finished.lines,
             });
         }
+        self.keep_as_listing(&mut cached, &cluster, generation)
+            .await;
         Ok(cluster)
+    }
+
+    /// After the edit that made `generation`: when its status lines name
+    /// every user and proxy the shared listing knew (`-a`, `-u` and `-p`
+    /// print one line per slot, as `-l` does), they are the listing now, and
+    /// the next caller reuses them instead of running `ppin -l` again. Kept
+    /// only if no later edit or listing came first; otherwise the listing is
+    /// made again by `ppin -l`, as after any other edit.
+    ///
+    /// `.secrets.cfg`'s stamp is taken now, after the tool's last write, so
+    /// it stamps the file the lines describe: it proves unchanged content
+    /// when seen again even though that write is only milliseconds old (a
+    /// `-l` listing's stamp is taken before its run, so there it would not).
+    /// What no stamp can tell is a write in place, to the same size, within
+    /// the timestamp tick of the tool's own, by a program that ignores the
+    /// lock the tool held; our own writers take the lock and replace the
+    /// file (a new inode). Edits by this engine bump the generation.
+    async fn keep_as_listing(
+        &self,
+        cached: &mut Option<Cached>,
+        cluster: &Cluster,
+        generation: u64,
+    ) {
+        let Some(known) = cached.as_ref() else {
+            return;
+        };
+        let covers = known
+            .listing
+            .users
+            .iter()
+            .all(|u| cluster.user(&u.user).is_some())
+            && known
+                .listing
+                .proxies
+                .iter()
+                .all(|p| cluster.proxy(&p.proxy_user).is_some());
+        if !covers || known.generation >= generation {
+            return;
+        }
+        // A file that could not be looked at gives nothing to compare with later.
+        let Ok(stamp) = self.transport.secrets_stamp().await else {
+            return;
+        };
+        *cached = Some(Cached {
+            listing: listing_of(cluster),
+            generation,
+            settled: true,
+            stamp,
+            at: Instant::now(),
+        });
     }
 
     /// One reading run that must succeed, its status lines folded.
@@ -524,9 +565,44 @@ impl ExternalEngine {
             prompt: self.timeouts.prompt,
             run: self.timeouts.run,
         };
-        let finished =
-            dialogue::converse(terminal, &command, answers, limits, &self.cancel).await?;
+        let finished = dialogue::converse(terminal, &command, answers, limits, &self.cancel)
+            .await
+            .map_err(|error| match (error, access) {
+                // The run started: an edit may have happened whatever broke.
+                (ExternalError::Terminal { command, source }, Access::Edit) => {
+                    ExternalError::EditInterrupted { command, source }
+                }
+                (error, _) => error,
+            })?;
         Ok((finished, command))
+    }
+}
+
+/// A listing in the shape the engine answers with, from a run's folded
+/// lines: the tool prints only names and states (see
+/// [`ExternalEngine::describe`] for the rest).
+fn listing_of(cluster: &Cluster) -> Listing {
+    Listing {
+        users: cluster
+            .users
+            .iter()
+            .map(|u| UserStatus {
+                user: u.name.clone(),
+                slot_id: u.slot_id,
+                proxy_user: None,
+                configured: u.configured,
+                hsms: Vec::new(),
+            })
+            .collect(),
+        proxies: cluster
+            .proxies
+            .iter()
+            .map(|p| ProxyStatus {
+                proxy_user: p.name.clone(),
+                configured: p.configured,
+                users: Vec::new(),
+            })
+            .collect(),
     }
 }
 
@@ -619,6 +695,7 @@ impl Engine for ExternalEngine {
 
     /// `ppin -p -e PROXY`, typing the proxy password at its prompt.
     async fn proxy_add(&self, proxy_user: &str, password: &Password) -> Result<(), PpinError> {
+        self.transport.check_storable().await?;
         self.edit(
             Edit::ProxyAdd,
             proxy_user,

@@ -27,8 +27,8 @@ use tfplug::{
     resource::{
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, GenerateConfig, Identity,
         IdentityAttribute, IdentitySchema, ImportRequest, ImportResponse, ImportState, List,
-        ListRequest, Listed, ReadRequest, ReadResponse, Resource, ResourceEntry, UpdateRequest,
-        UpdateResponse, ValidateConfig, ValidateRequest,
+        ListRequest, ListResponse, Listed, ReadRequest, ReadResponse, Resource, ResourceEntry,
+        UpdateRequest, UpdateResponse, ValidateConfig, ValidateRequest,
     },
     schema::{Attribute, Schema, WriteOnlyFallback},
     validators,
@@ -337,20 +337,37 @@ impl List<Client> for FileResource {
         )
     }
 
-    /// The regular files directly in the provider root, sorted by name.
+    /// The regular files directly in the provider root, sorted by name; a
+    /// warning for each other entry the filter selects (a directory, a
+    /// symlink), which no `localfile_file` could adopt.
     async fn list(
         &self,
         req: ListRequest<'_, Client, ListConfig>,
-    ) -> Result<Vec<Listed<FileState>>, Diagnostics> {
+    ) -> Result<ListResponse<FileState>, Diagnostics> {
         let root = &req.client.root;
         let entries = std::fs::read_dir(root).map_err(|e| io_error("List", root, e))?;
         let suffix = req.config.suffix.unwrap_or_default();
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|name| name.ends_with(&suffix))
-            .collect();
+        let mut names = Vec::new();
+        let mut warnings = Diagnostics::new();
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if !name.ends_with(&suffix) {
+                continue;
+            }
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                names.push(name);
+            } else {
+                warnings.warning(
+                    "Not A Regular File",
+                    format!(
+                        "{name} in {} is not a regular file, so it is not listed: a localfile_file is a regular file.",
+                        root.display()
+                    ),
+                );
+            }
+        }
         names.sort();
         let mut listed = Vec::new();
         for name in names.into_iter().take(req.limit) {
@@ -358,7 +375,7 @@ impl List<Client> for FileResource {
                 listed.push(Listed::new(name, state));
             }
         }
-        Ok(listed)
+        Ok(ListResponse::new(listed).with_warnings(warnings))
     }
 }
 

@@ -169,7 +169,9 @@ impl<P: Provider> Core<P> {
         Ok(validate_against(&schema.block, &config, false))
     }
 
-    /// The events of a ListResource stream: one per object, at most `limit`.
+    /// The events of a ListResource stream: one per warning (diagnostics
+    /// alone, which Terraform shows and passes over), then one per object,
+    /// at most `limit`.
     pub(super) async fn do_list(
         &self,
         req: pb::list_resource::Request,
@@ -178,25 +180,31 @@ impl<P: Provider> Core<P> {
         let config = decode(req.config.as_ref(), list_schema, "list configuration")?;
         let client = self.client()?;
         let limit = list_limit(req.limit);
-        let mut listed = r.extras().list(&client, &config, limit).await?;
-        listed.truncate(limit);
-        listed
+        let found = r.extras().list(&client, &config, limit).await?;
+        let warnings = found
+            .warnings
             .into_iter()
-            .map(|mut l| {
-                plan::null_write_only(&r.schema().block, &mut l.state);
-                let resource_object = if req.include_resource_object {
-                    Some(encode(&l.state, r.schema())?)
-                } else {
-                    None
-                };
-                Ok(pb::list_resource::Event {
-                    identity: identity_data(r.as_ref(), &l.state)?,
-                    display_name: l.display_name,
-                    resource_object,
-                    diagnostic: Vec::new(),
-                })
+            .map(|warning| pb::list_resource::Event {
+                diagnostic: vec![warning.to_proto()],
+                ..Default::default()
+            });
+        let mut listed = found.listed;
+        listed.truncate(limit);
+        let objects = listed.into_iter().map(|mut l| {
+            plan::null_write_only(&r.schema().block, &mut l.state);
+            let resource_object = if req.include_resource_object {
+                Some(encode(&l.state, r.schema())?)
+            } else {
+                None
+            };
+            Ok(pb::list_resource::Event {
+                identity: identity_data(r.as_ref(), &l.state)?,
+                display_name: l.display_name,
+                resource_object,
+                diagnostic: Vec::new(),
             })
-            .collect()
+        });
+        warnings.map(Ok).chain(objects).collect()
     }
 
     pub(super) fn do_generate_config(

@@ -1,5 +1,5 @@
 //! [`LocalTool`]: the tool as a child process of this one, on a
-//! pseudo-terminal of this machine.
+//! pseudo-terminal of this machine, with an environment of its own.
 
 use std::ffi::OsString;
 use std::io;
@@ -18,6 +18,18 @@ use crate::external::ExternalError;
 
 /// A vendor-compatible `ppin` at a path on this machine, editing the
 /// `.secrets.cfg` at `secrets_file` (its lock file sits beside it).
+///
+/// The tool does not inherit this process's environment, which under
+/// Terraform holds the plugin handshake's variables (`PLUGIN_CLIENT_CERT`
+/// among them) and whatever else Terraform was started with. It gets only:
+/// - `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `TZ`, `TMPDIR` and every
+///   `LC_*` and `SECUROSYS_*` variable (the vendor's `SECUROSYS_PKCS11_CONF`,
+///   `SECUROSYS_SECRETS_CONF`, `SECUROSYS_SECRETS_KEY`, ...), when set here;
+/// - the variables named, comma-separated, in `PRIMUS_PPIN_ENV` (e.g.
+///   `PRIMUS_PPIN_ENV="HTTPS_PROXY,SITE_LOG_DIR"`), for whatever else a
+///   site's tool or a wrapper around it needs;
+/// - `TERM=dumb`, whatever this process has: the tool's output is read, not
+///   shown, so it must not colour or position it.
 #[derive(Debug, Clone)]
 pub struct LocalTool {
     program: PathBuf,
@@ -54,6 +66,8 @@ impl Transport for LocalTool {
         })?;
         let child = pty_process::Command::new(&self.program)
             .args(args)
+            .env_clear()
+            .envs(tool_environment(std::env::vars_os()))
             .kill_on_drop(true)
             .spawn(pts)
             .map_err(|e| ExternalError::Spawn {
@@ -160,6 +174,50 @@ impl Drop for LocalTerminal {
     }
 }
 
+/// The variable naming, comma-separated, the variables of this process that
+/// the tool gets besides the documented set (see [`LocalTool`]).
+const PPIN_ENV: &str = "PRIMUS_PPIN_ENV";
+
+/// Variables the tool gets when this process has them.
+const PASSED: [&str; 7] = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR"];
+
+/// Families of variables the tool gets: the locale's and the vendor's.
+const PASSED_PREFIXES: [&str; 2] = ["LC_", "SECUROSYS_"];
+
+/// What the tool's terminal claims to be, whatever this process's says: one
+/// that does nothing but print.
+const TERM: (&str, &str) = ("TERM", "dumb");
+
+/// The tool's environment, chosen from `vars` (this process's): the
+/// documented set, the names listed in [`PPIN_ENV`], and [`TERM`].
+fn tool_environment(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    let vars: Vec<(OsString, OsString)> = vars.into_iter().collect();
+    let extra: Vec<String> = vars
+        .iter()
+        .find(|(name, _)| name == PPIN_ENV)
+        .map(|(_, list)| {
+            list.to_string_lossy()
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let passed = |name: &str| {
+        name != TERM.0
+            && (PASSED.contains(&name)
+                || PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
+                || extra.iter().any(|e| e == name))
+    };
+    vars.into_iter()
+        .filter(|(name, _)| name.to_str().is_some_and(passed))
+        .chain(std::iter::once((TERM.0.into(), TERM.1.into())))
+        .collect()
+}
+
 /// `program args...`, as errors show it.
 fn command_line(program: &Path, args: &[OsString]) -> String {
     std::iter::once(program.as_os_str())
@@ -173,5 +231,55 @@ fn pty_error(error: pty_process::Error) -> io::Error {
     match error {
         pty_process::Error::Io(error) => error,
         other => io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        let vars = vars
+            .iter()
+            .map(|(n, v)| (OsString::from(n), OsString::from(v)));
+        tool_environment(vars)
+            .into_iter()
+            .map(|(n, v)| (n.into_string().unwrap(), v.into_string().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn the_tool_gets_the_documented_set_the_listed_names_and_a_dumb_terminal() {
+        let chosen = names(&[
+            ("PATH", "/usr/bin"),
+            ("PLUGIN_CLIENT_CERT", "-----BEGIN CERTIFICATE-----"),
+            ("TF_PLUGIN_MAGIC_COOKIE", "d602"),
+            ("LC_ALL", "C.UTF-8"),
+            ("SECUROSYS_SECRETS_CONF", "/etc/primus/.secrets.cfg"),
+            ("TERM", "xterm-256color"),
+            ("PRIMUS_PPIN_ENV", " SITE_A ,,SITE_B"),
+            ("SITE_A", "a"),
+            ("SITE_B", "b"),
+            ("SITE_C", "c"),
+        ]);
+        let expected = [
+            ("PATH", "/usr/bin"),
+            ("LC_ALL", "C.UTF-8"),
+            ("SECUROSYS_SECRETS_CONF", "/etc/primus/.secrets.cfg"),
+            ("SITE_A", "a"),
+            ("SITE_B", "b"),
+            ("TERM", "dumb"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(chosen, expected);
+    }
+
+    #[test]
+    fn listing_term_does_not_change_the_terminal() {
+        let chosen = names(&[("PRIMUS_PPIN_ENV", "TERM"), ("TERM", "xterm")]);
+        assert_eq!(chosen, [("TERM".to_owned(), "dumb".to_owned())]);
     }
 }
