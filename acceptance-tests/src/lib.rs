@@ -20,8 +20,8 @@ mod remote_hosts;
 
 pub use registry::StaticHttps;
 pub use remote_hosts::{
-    fingerprint, ppin_binary, require_sshd, require_sudo, Fleet, Onboarding, PasswordArguments,
-    ProcessScan, ScanReport, SimHost, SudoRule, SudoUser,
+    fingerprint, host_block, ppin_binary, require_sshd, require_sudo, Fleet, Onboarding,
+    PasswordArguments, ProcessScan, ScanReport, SimHost, SudoRule, SudoUser,
 };
 
 use std::path::{Path, PathBuf};

@@ -253,6 +253,16 @@ impl SimHost {
     }
 }
 
+/// The `host` block reaching the host `expression` names: an object with
+/// `address`, `port` and, when pinned, `host_key` (an element of
+/// [`Fleet::hosts_local`]'s map).
+pub fn host_block(expression: &str) -> String {
+    format!(
+        "  host {{\n    address  = {expression}.address\n    port     = {expression}.port\n    \
+         host_key = try({expression}.host_key, null)\n  }}"
+    )
+}
+
 /// `SHA256:…` of an OpenSSH public key line, computed by `ssh-keygen -l`
 /// (the fingerprint users compare against).
 pub fn fingerprint(public_key: &str) -> String {
@@ -401,7 +411,8 @@ impl Fleet {
         format!("locals {{\n  hosts = {{\n{entries}  }}\n}}\n")
     }
 
-    /// A `primus_config` block named `name` for `host_expression` writing
+    /// A `primus_config` block named `name` on the host `host_expression`
+    /// (an object with `address`, `port` and maybe `host_key`) writing
     /// the simulator's HSM and every simulator user's slot (proxy users
     /// included) to `path_expression`, with `extra` lines.
     pub fn primus_config_block(
@@ -430,11 +441,12 @@ impl Fleet {
             })
             .collect();
         format!(
-            "resource \"primus_config\" \"{name}\" {{\n  {extra}\n  host = {host_expression}\n  \
+            "resource \"primus_config\" \"{name}\" {{\n  {extra}\n{host}\n  \
              path = {path_expression}\n  hsm {{\n    name    = \"hsm0\"\n    host    = \"127.0.0.1\"\n    \
              port    = {port}\n    ca_file = \"{ca}\"\n{slots}  }}\n}}\n",
             port = self.sim.port(),
             ca = self.sim.paths().ca_file.display(),
+            host = host_block(host_expression),
         )
     }
 
@@ -465,9 +477,10 @@ impl Fleet {
         format!(
             "locals {{\n  onboarded = {{\n{entries}  }}\n}}\n\n\
              resource \"primus_permanent_secret\" \"app\" {{\n  for_each            = local.onboarded\n  \
-             host                = local.hosts[each.value.host]\n  user                = each.value.user\n  \
+             {host}\n  user                = each.value.user\n  \
              {setup} = each.value.setup\n  {pin} = each.value.pin\n  \
-             password_wo_version = each.value.version\n  {extra}\n}}\n"
+             password_wo_version = each.value.version\n  {extra}\n}}\n",
+            host = host_block("local.hosts[each.value.host]"),
         )
     }
 

@@ -13,8 +13,8 @@
 use std::time::Duration;
 
 use acceptance_tests::{
-    fingerprint, is_running, unwrap_lines, Fleet, Onboarding, PasswordArguments, ProcessScan,
-    SimHost, SudoRule, SudoUser, Terraform,
+    fingerprint, host_block, is_running, unwrap_lines, Fleet, Onboarding, PasswordArguments,
+    ProcessScan, SimHost, SudoRule, SudoUser, Terraform,
 };
 use hsm_sim::SimConfig;
 use primus_ssh::testing::{KeyPair, SilentHost, TestSshd};
@@ -63,7 +63,7 @@ fn lifecycle_config(
     format!(
         "{provider}\n{hosts}\nlocals {{\n  config_files = {{\n{config_files}  }}\n}}\n\n{config}\n\
          resource \"primus_service_proxy_password\" \"proxy\" {{\n  for_each            = local.hosts\n  \
-         host                = each.value\n  proxy_user          = \"{PROXY}\"\n  \
+{each_host}\n  proxy_user          = \"{PROXY}\"\n  \
          {password} = \"{proxy_password}\"\n  password_wo_version = 1\n  \
          depends_on          = [primus_config.cfg]\n}}\n\n{secrets}\n{SECRETS_DATA}",
         provider = fleet.provider_block(&known_hosts(fleet)),
@@ -75,6 +75,7 @@ fn lifecycle_config(
             "for_each = local.hosts"
         ),
         proxy_password = fleet.proxy_password(PROXY),
+        each_host = host_block("each.value"),
         secrets = fleet.permanent_secrets_block(
             arguments,
             onboardings,
@@ -88,7 +89,11 @@ fn lifecycle_config(
 const SECRETS_DATA: &str = r#"
 data "primus_secrets" "on" {
   for_each   = local.hosts
-  host       = each.value
+  host {
+    address  = each.value.address
+    port     = each.value.port
+    host_key = each.value.host_key
+  }
   depends_on = [primus_permanent_secret.app]
 }
 
@@ -436,9 +441,12 @@ fn query_adopts_hand_onboarded_entries_host_by_host_on_1_15_5() {
         .flat_map(|host| {
             ["primus_permanent_secret", "primus_service_proxy_password"].map(|kind| {
                 format!(
-                    "list \"{kind}\" \"{name}\" {{\n  provider = primus\n  config {{\n    host = {host}\n  }}\n}}\n",
+                    "list \"{kind}\" \"{name}\" {{\n  provider = primus\n  config {{\n  \
+                     host {{\n      address  = \"127.0.0.1\"\n      port     = {port}\n      \
+                     host_key = \"{key}\"\n    }}\n  }}\n}}\n",
                     name = host.name,
-                    host = host.hcl(),
+                    port = host.port(),
+                    key = host.sshd.host_key(),
                 )
             })
         })
