@@ -17,6 +17,8 @@
 #                                            the Go provider our benchmarks compare against
 #   /usr/sbin/sshd                           OpenSSH server (Debian package openssh-server), the
 #                                            real SSH host of primus-ssh's test harness
+#   sudo (system package)                    the remote-host tests' non-root SSH user runs ppin
+#                                            through `sudo -n`
 #   libconfig-dev 1.5 (system package)       the C libconfig the vendor's provider links, for the
 #                                            differential test of our reader
 # Idempotent: a tool already in place is left alone. Prints the path of
@@ -127,13 +129,16 @@ fi
 #   libconfig-dev:  libconfig 1.5, the C parser the vendor's provider reads primus.cfg
 #                   with, for the differential test (primus-core/tests/libconfig_reference.rs),
 #                   with a C compiler for its harness;
-#   gnupg:          the registry test signs a release with a throwaway key.
+#   gnupg:          the registry test signs a release with a throwaway key;
+#   sudo:           the remote-host tests log in as a non-root user that runs ppin
+#                   through `sudo -n` (acceptance-tests/tests/acceptance/remote_hosts.rs).
 # One `apt-get update` for whatever is missing; nothing when all are there.
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -f /usr/include/libconfig.h ] || missing+=(libconfig-dev)
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
 command -v gpg >/dev/null || missing+=(gnupg)
+command -v sudo >/dev/null || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "install-tools.sh: missing ${missing[*]}; install them as root: apt-get install -y ${missing[*]}" >&2

@@ -5,7 +5,9 @@
 //! test on ([`on_every_terraform!`]), and checks against `.secrets.cfg`
 //! (through [`secrets_cfg`]) and the simulator's admin listener; and
 //! [`StaticHttps`], a local HTTPS server Terraform installs providers from
-//! over the registry and network mirror protocols.
+//! over the registry and network mirror protocols. [`Fleet`] adds
+//! simulated remote hosts, each a real OpenSSH `sshd` with its own
+//! `primus.cfg` and `.secrets.cfg`, for the tests of resources on a `host`.
 //!
 //! The binaries under test must be built first (`cargo build --workspace
 //! --bins`, as `scripts/test.sh` does); Terraform comes from
@@ -14,8 +16,13 @@
 #![warn(missing_docs)]
 
 mod registry;
+mod remote_hosts;
 
 pub use registry::StaticHttps;
+pub use remote_hosts::{
+    fingerprint, host_block, ppin_binary, require_sshd, require_sudo, Fleet, Onboarding,
+    PasswordArguments, ProcessScan, ScanReport, SimHost, SudoRule, SudoUser,
+};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

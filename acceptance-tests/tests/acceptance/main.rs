@@ -10,7 +10,8 @@
 //! (1.0.3 only, see there); the Ctrl-C test runs on both. `registry`
 //! installs a signed release from a local registry and network mirror on
 //! both. `TF_ACC_TERRAFORM` runs the 1.15.5 tests on another release
-//! (`scripts/compat.sh`). One test binary, so the tests run in parallel
+//! (`scripts/compat.sh`). `remote_hosts` runs resources on simulated hosts
+//! over SSH, each a real sshd (see there for which release runs what). One test binary, so the tests run in parallel
 //! (each in its own simulator and directory).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -31,6 +32,7 @@ mod primus_config;
 mod query;
 mod registry;
 mod reliability;
+mod remote_hosts;
 mod schema;
 mod secrets_in_logs;
 mod service_proxy_password;
