@@ -7,7 +7,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ppin::{ConfigFile, ConfigFileError, HsmSettings, PpinError, PrimusConfig, CONFIG_FILE_MODE};
+use ppin::{
+    ConfigFile, ConfigFileError, ExternalError, HsmSettings, PpinError, PrimusConfig,
+    CONFIG_FILE_MODE,
+};
 use tfplug::diag::{AttributePath, Diagnostic, Diagnostics};
 
 use crate::client::Client;
@@ -106,13 +109,10 @@ impl Place {
         };
         let text = self.render(hsms)?;
         let tool = door.engine.host().ok_or_else(no_host)?;
-        tool.replace_file(self.path(), text.as_bytes(), CONFIG_FILE_MODE)
-            .await
-            .map_err(|e| self.host_failure(e.into()))?;
-        door.engine
-            .reread_config()
-            .await
-            .map_err(|e| self.host_failure(e.into()))
+        let replaced = tool
+            .replace_file(self.path(), text.as_bytes(), CONFIG_FILE_MODE)
+            .await;
+        self.changed_on_host(door, replaced).await
     }
 
     /// Removes the file durably; a file already gone is fine.
@@ -121,13 +121,23 @@ impl Place {
             return self.file.remove().await.map_err(|e| self.file_failure(&e));
         };
         let tool = door.engine.host().ok_or_else(no_host)?;
-        tool.remove_file(self.path())
-            .await
-            .map_err(|e| self.host_failure(e.into()))?;
-        door.engine
-            .reread_config()
-            .await
-            .map_err(|e| self.host_failure(e.into()))
+        let removed = tool.remove_file(self.path()).await;
+        self.changed_on_host(door, removed).await
+    }
+
+    /// After a change of the file on the host: its failure, else the
+    /// host's engine reads `primus.cfg` again, so the resources planned
+    /// after this one see what was written.
+    async fn changed_on_host(
+        &self,
+        door: &HostDoor,
+        changed: Result<(), ExternalError>,
+    ) -> Result<(), Diagnostics> {
+        let reread = match changed {
+            Ok(()) => door.engine.reread_config().await,
+            Err(e) => Err(e),
+        };
+        reread.map_err(|e| self.host_failure(e.into()))
     }
 }
 
