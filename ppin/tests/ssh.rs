@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{runtime, setup};
@@ -54,7 +55,7 @@ fn add_list_and_remove_through_the_tool_on_an_ssh_host() {
         let tool = tool_on(&sshd, &pool).await;
         // Located on the host, from its session's environment.
         assert_eq!(tool.config_file(), s.primus_cfg);
-        let engine = ExternalEngine::on_host(tool, None, None);
+        let engine = ExternalEngine::on_host(Arc::new(tool), None, None);
         assert_eq!(engine.secrets_file(), s.secrets_cfg);
         // primus.cfg was read on the host, over the connection.
         assert!(engine.config().unwrap().user("U0001").is_some());
@@ -151,9 +152,10 @@ fn primus_cfg_is_replaced_durably_on_the_host_and_read_again() {
         )
         .await
         .unwrap();
-        let engine = ExternalEngine::on_host(tool, Some(path.clone()), None);
+        let tool = Arc::new(tool);
+        let engine = ExternalEngine::on_host(tool.clone(), Some(path.clone()), None);
         assert!(engine.config().unwrap().user("U0002").is_some());
-        engine.host().unwrap().remove_file(&path).await.unwrap();
+        tool.remove_file(&path).await.unwrap();
         assert!(!path.exists());
         // Still the copy read before: this process is what changes the file.
         assert!(engine.config().is_ok());
@@ -182,7 +184,7 @@ fn a_secrets_file_that_cannot_take_a_secret_is_found_on_the_host_before_any_pass
     );
     let (error, add_error) = runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
-        let engine = ExternalEngine::on_host(tool_on(&sshd, &pool).await, None, None);
+        let engine = ExternalEngine::on_host(Arc::new(tool_on(&sshd, &pool).await), None, None);
         let checked = engine
             .check_storable("U0001", ppin::Fetch::Add)
             .await
@@ -248,12 +250,13 @@ fn one_listing_of_a_host_serves_the_reads_until_an_edit() {
         )
         .await
         .unwrap();
-        let engine =
-            ExternalEngine::on_host(tool, None, None).with_timeouts(ppin::ExternalTimeouts::new(
+        let engine = ExternalEngine::on_host(Arc::new(tool), None, None).with_timeouts(
+            ppin::ExternalTimeouts::new(
                 Duration::from_secs(15),
                 Duration::from_secs(60),
                 Duration::from_secs(600),
-            ));
+            ),
+        );
         for user in ["U0001", "U0002", "U0001"] {
             assert!(!engine.verify_stored(user).await.unwrap());
         }

@@ -85,8 +85,12 @@ impl Client {
 
     /// Whether a `primus_config` resource planned in this run writes the
     /// `primus.cfg` this provider reads on `host`.
-    pub(crate) async fn config_written_this_run(&self, host: Option<&HostConfig>) -> bool {
-        let read = match self.config_path(host).await {
+    pub(crate) async fn config_written_this_run(
+        &self,
+        resource_type: &str,
+        host: Option<&HostConfig>,
+    ) -> bool {
+        let read = match self.config_path(resource_type, host).await {
             Ok(path) => ConfigWrite::at(host, &path),
             Err(_) => ConfigWrite::Unknown,
         };
@@ -101,17 +105,15 @@ impl Client {
     /// without `path` writes), whether or not it exists.
     pub(crate) async fn config_path(
         &self,
+        resource_type: &str,
         host: Option<&HostConfig>,
     ) -> Result<PathBuf, Diagnostics> {
         match host {
             None => Ok(PrimusConfig::locate(self.config_file())),
-            Some(host) => Ok(self
-                .host_door("primus_config", host)
-                .await?
-                .engine
-                .host()
-                .map(|tool| tool.config_file().to_owned())
-                .unwrap_or_default()),
+            Some(host) => {
+                let door = self.host_door(resource_type, host).await?;
+                Ok(door.tool.config_file().to_owned())
+            }
         }
     }
 
@@ -215,9 +217,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let read = dir.path().join("primus.cfg");
         let client = client(&read);
-        assert!(!client.config_written_this_run(None).await);
+        assert!(!client.config_written_this_run("test", None).await);
         client.expect_config_write(ConfigWrite::at(None, &dir.path().join("other.cfg")));
-        assert!(!client.config_written_this_run(None).await);
+        assert!(!client.config_written_this_run("test", None).await);
         let elsewhere = HostConfig {
             address: "app1".to_owned(),
             port: None,
@@ -225,11 +227,11 @@ mod tests {
         };
         // The same path on another host is another file.
         client.expect_config_write(ConfigWrite::at(Some(&elsewhere), &read));
-        assert!(!client.config_written_this_run(None).await);
+        assert!(!client.config_written_this_run("test", None).await);
         client.expect_config_write(ConfigWrite::at(None, &read));
-        assert!(client.config_written_this_run(None).await);
+        assert!(client.config_written_this_run("test", None).await);
         let unknown = self::client(&read);
         unknown.expect_config_write(ConfigWrite::Unknown);
-        assert!(unknown.config_written_this_run(None).await);
+        assert!(unknown.config_written_this_run("test", None).await);
     }
 }

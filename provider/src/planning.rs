@@ -51,7 +51,13 @@ impl<'c, S: DeserializeOwned + OnHost> PlanCheck<'c, S> {
         let check = PlanCheck::new(client, planned, resource_type).await?;
         match check.ppin.config() {
             Ok(_) => Ok(Some(check)),
-            Err(_) if client.config_written_this_run(check.host.as_ref()).await => Ok(None),
+            Err(_)
+                if client
+                    .config_written_this_run(resource_type, check.host.as_ref())
+                    .await =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(config_failure(&e, resource_type, check.host.as_ref())),
         }
     }
@@ -91,7 +97,7 @@ impl<S> PlanCheck<'_, S> {
         if error.kind() == PpinErrorKind::UserNotInConfig
             && !self
                 .client
-                .config_written_this_run(self.host.as_ref())
+                .config_written_this_run(self.resource_type, self.host.as_ref())
                 .await
         {
             return Err(fail(&error, self.resource_type, path));

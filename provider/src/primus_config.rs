@@ -253,7 +253,7 @@ impl Resource<Client> for PrimusConfigResource {
         let host = req.planned.host;
         let path = match req.planned.path {
             Some(path) => PathBuf::from(path),
-            None => req.client.config_path(host.as_ref()).await?,
+            None => req.client.config_path(TYPE_NAME, host.as_ref()).await?,
         };
         let place = Place::of(req.client, TYPE_NAME, host.as_ref(), path).await?;
         // Terraform must not silently take over (and later delete) a file someone else wrote.
@@ -314,7 +314,7 @@ impl Resource<Client> for PrimusConfigResource {
         let host = req.planned.host;
         let path = match req.prior.path.or(req.planned.path) {
             Some(path) => PathBuf::from(path),
-            None => req.client.config_path(host.as_ref()).await?,
+            None => req.client.config_path(TYPE_NAME, host.as_ref()).await?,
         };
         let place = Place::of(req.client, TYPE_NAME, host.as_ref(), path).await?;
         Ok(UpdateResponse::new(
@@ -477,15 +477,10 @@ impl ModifyPlan<Client> for PrimusConfigResource {
             return Ok(plan);
         }
         let host = req.config.attr("host");
-        let Ok(host) = from_value::<Option<HostConfig>>(host)
-            .map_err(drop)
-            .and_then(|h| {
-                if req.config.attr("host").is_wholly_known() {
-                    Ok(h)
-                } else {
-                    Err(())
-                }
-            })
+        let known = host.is_wholly_known();
+        let Some(host) = known
+            .then(|| from_value::<Option<HostConfig>>(host).ok())
+            .flatten()
         else {
             client.expect_config_write(ConfigWrite::Unknown);
             return Ok(plan);
@@ -495,7 +490,7 @@ impl ModifyPlan<Client> for PrimusConfigResource {
             (Value::Unknown, _) => ConfigWrite::Unknown,
             (Value::String(path), _) => ConfigWrite::at(host, Path::new(path.as_str())),
             (_, Some(prior)) => ConfigWrite::at(host, Path::new(prior)),
-            _ => match client.config_path(host).await {
+            _ => match client.config_path(TYPE_NAME, host).await {
                 Ok(path) => ConfigWrite::at(host, &path),
                 // The host cannot be reached now: the apply will say why; any file may be written.
                 Err(_) => ConfigWrite::Unknown,

@@ -168,11 +168,13 @@ pub(crate) struct Remote {
     doors: Mutex<HashMap<String, Arc<OnceCell<HostDoor>>>>,
 }
 
-/// The `ppin` operations on one host, and its engine for the host's files.
+/// The `ppin` operations on one host, its engine, and the tool there for
+/// the host's files.
 #[derive(Debug, Clone)]
 pub(crate) struct HostDoor {
     pub(crate) ppin: Arc<Ppin>,
     pub(crate) engine: Arc<ExternalEngine>,
+    pub(crate) tool: Arc<SshTool>,
 }
 
 impl Remote {
@@ -266,8 +268,9 @@ impl Remote {
                     settings.timeout,
                 )
                 .await?;
+                let tool = Arc::new(tool);
                 let engine = ExternalEngine::on_host(
-                    tool,
+                    tool.clone(),
                     self.config_file.as_ref().map(PathBuf::from),
                     self.secrets_file.as_ref().map(PathBuf::from),
                 )
@@ -278,6 +281,7 @@ impl Remote {
                 Ok::<_, PpinError>(HostDoor {
                     ppin: Arc::new(Ppin::with_engine(shared)),
                     engine,
+                    tool,
                 })
             })
             .await?;

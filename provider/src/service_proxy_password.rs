@@ -331,19 +331,21 @@ impl ServiceProxyPasswordResource {
         state: ServiceProxyPasswordState,
     ) -> Result<ServiceProxyPasswordState, Diagnostics> {
         let proxy_user = state.proxy_user.clone();
-        let ppin = client.door(TYPE_NAME, state.host.as_ref()).await?;
-        self.current(client, state).await?.ok_or_else(|| {
-            let mut diags = Diagnostics::new();
-            diags.error(
-                "Service Proxy Password Not Stored",
-                format!(
-                    "The password of '{proxy_user}' is missing from {} right after it was written; another process \
-                     may have removed it. Apply again.",
-                    ppin.secrets_file().display()
-                ),
-            );
-            diags
-        })
+        let host = state.host.clone();
+        if let Some(stored) = self.current(client, state).await? {
+            return Ok(stored);
+        }
+        let ppin = client.door(TYPE_NAME, host.as_ref()).await?;
+        let mut diags = Diagnostics::new();
+        diags.error(
+            "Service Proxy Password Not Stored",
+            format!(
+                "The password of '{proxy_user}' is missing from {} right after it was written; another process may \
+                 have removed it. Apply again.",
+                ppin.secrets_file().display()
+            ),
+        );
+        Err(diags)
     }
 }
 

@@ -232,13 +232,13 @@ impl ExternalEngine {
     /// Drives the tool of `tool` on its host, with `-c`/`-s` when the paths
     /// are given (paths on the host). The host's `primus.cfg` is the one
     /// `tool` read when it connected; a missing or invalid one is reported
-    /// when an operation needs it, as on this machine.
+    /// when an operation needs it, as on this machine. The caller may keep
+    /// `tool` for the host's files.
     pub fn on_host(
-        tool: SshTool,
+        tool: Arc<SshTool>,
         config_file: Option<PathBuf>,
         secrets_file: Option<PathBuf>,
     ) -> Self {
-        let tool = Arc::new(tool);
         let mut engine = ExternalEngine::over(tool.clone(), config_file, secrets_file);
         engine.config = LiveConfig::fetched(
             tool.config_file().to_owned(),
@@ -257,11 +257,6 @@ impl ExternalEngine {
             self.config.refetched(tool.config_file().to_owned(), text);
         }
         Ok(())
-    }
-
-    /// The host the tool runs on, if not this machine.
-    pub fn host(&self) -> Option<&SshTool> {
-        self.host.as_deref()
     }
 
     /// Replaces the limits.

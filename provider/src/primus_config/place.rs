@@ -72,7 +72,7 @@ impl Place {
         let Some(door) = &self.door else {
             return self.file.text().await.map_err(|e| self.file_failure(&e));
         };
-        let tool = door.engine.host().ok_or_else(no_host)?;
+        let tool = &door.tool;
         let bytes = tool
             .read_file(self.path())
             .await
@@ -108,7 +108,7 @@ impl Place {
                 .map_err(|e| self.file_failure(&e));
         };
         let text = self.render(hsms)?;
-        let tool = door.engine.host().ok_or_else(no_host)?;
+        let tool = &door.tool;
         let replaced = tool
             .replace_file(self.path(), text.as_bytes(), CONFIG_FILE_MODE)
             .await;
@@ -120,7 +120,7 @@ impl Place {
         let Some(door) = &self.door else {
             return self.file.remove().await.map_err(|e| self.file_failure(&e));
         };
-        let tool = door.engine.host().ok_or_else(no_host)?;
+        let tool = &door.tool;
         let removed = tool.remove_file(self.path()).await;
         self.changed_on_host(door, removed).await
     }
@@ -139,15 +139,6 @@ impl Place {
         };
         reread.map_err(|e| self.host_failure(e.into()))
     }
-}
-
-/// A door to a host always drives the tool there; this would be a bug.
-fn no_host() -> Diagnostics {
-    Diagnostic::error(
-        "Provider Bug",
-        "the door to a host has no host; please report this",
-    )
-    .into()
 }
 
 impl Place {
