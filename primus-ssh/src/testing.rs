@@ -19,6 +19,9 @@ use crate::Settings;
 /// Where Debian installs sshd; sshd re-executes itself, so the path must be absolute.
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// The sessions' `HOME`, under the server's scratch directory.
+const SESSION_HOME: &str = "home";
+
 /// How long sshd may take to start listening.
 const READY_WITHIN: Duration = Duration::from_secs(15);
 
@@ -69,7 +72,9 @@ impl KeyPair {
 ///
 /// It lets the user running the tests log in (root included) with
 /// [`TestSshd::client_key`], by public key only, and allows TCP forwarding
-/// so it can serve as a jump host. It logs at `DEBUG3` to
+/// so it can serve as a jump host. Its sessions' `HOME` is
+/// [`TestSshd::home`], empty, so no shell start file of the user running
+/// the tests runs in them. It logs at `DEBUG3` to
 /// [`TestSshd::log_path`].
 #[derive(Debug)]
 pub struct TestSshd {
@@ -159,6 +164,11 @@ impl TestSshd {
     /// A scratch directory of this server (its keys and log live there too).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The `HOME` of its sessions: an empty directory under [`dir`](Self::dir).
+    pub fn home(&self) -> PathBuf {
+        self.dir().join(SESSION_HOME)
     }
 
     /// Settings that reach it: 127.0.0.1, its port, its user, the client
@@ -278,6 +288,12 @@ impl Drop for TestSshd {
 fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
     // sshd refuses to start without its privilege separation directory.
     let _ = fs::create_dir_all("/run/sshd");
+    // Sessions get an empty HOME of their own, so the login shell reads none
+    // of the test runner's start files: bash run by sshd sources ~/.bashrc,
+    // and one that runs `pyenv rehash` leaves a lock behind when a test kills
+    // its session, after which every later session waits 60 s on that lock.
+    let home = dir.join(SESSION_HOME);
+    fs::create_dir_all(&home).expect("the sessions' home directory is created");
     let config = dir.join("sshd_config");
     fs::write(
         &config,
@@ -296,7 +312,7 @@ fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
              LogLevel DEBUG3\n\
              {set_env}",
             dir = dir.display(),
-            set_env = set_env_line(session_env),
+            set_env = set_env_line(&home, session_env),
         ),
     )
     .expect("sshd_config is written");
@@ -314,14 +330,12 @@ fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
         .unwrap_or_else(|error| panic!("{SSHD} starts (package openssh-server): {error}"))
 }
 
-/// The `SetEnv` line for `session_env` (empty when there is none); values
-/// are double-quoted as sshd_config's tokenizer reads them.
-fn set_env_line(session_env: &[(String, String)]) -> String {
-    if session_env.is_empty() {
-        return String::new();
-    }
-    let pairs: Vec<String> = session_env
-        .iter()
+/// The `SetEnv` line: `HOME` then `session_env`; values are double-quoted as
+/// sshd_config's tokenizer reads them.
+fn set_env_line(home: &Path, session_env: &[(String, String)]) -> String {
+    let home = ("HOME".to_owned(), home.display().to_string());
+    let pairs: Vec<String> = std::iter::once(&home)
+        .chain(session_env)
         .map(|(name, value)| {
             assert!(
                 !value.contains(['"', '\\', '\n']),

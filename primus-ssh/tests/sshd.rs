@@ -529,9 +529,18 @@ async fn each_simulated_host_has_its_own_session_environment() {
     ] {
         let host = pool.host(&sshd.settings()).await.unwrap();
         let output = host
-            .run("printf %s \"$SECUROSYS_SECRETS_CONF\"", b"", BOUND)
+            .run(
+                "printf '%s\\n' \"$SECUROSYS_SECRETS_CONF\" \"$HOME\"",
+                b"",
+                BOUND,
+            )
             .await
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+        // The session's HOME is the server's own, so the test runner's shell
+        // start files (a ~/.bashrc that runs pyenv, say) never run in it.
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("{expected}\n{}\n", sshd.home().display())
+        );
     }
 }
