@@ -238,47 +238,68 @@ fn one_listing_of_a_host_serves_the_reads_until_an_edit() {
             .filter(|line| line.ends_with("-l"))
             .count()
     };
+    let reuse = ppin::ExternalTimeouts::new(
+        Duration::from_secs(15),
+        Duration::from_secs(60),
+        Duration::from_secs(600),
+    );
     runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
-        let tool = SshTool::connect(
-            pool.host(&sshd.settings()).await.unwrap(),
-            "app1",
-            counting.to_str().unwrap(),
-            HostPaths::default(),
-            RunAs::SshUser,
-            WITHIN,
-        )
-        .await
-        .unwrap();
-        let engine = ExternalEngine::on_host(Arc::new(tool), None, None).with_timeouts(
-            ppin::ExternalTimeouts::new(
-                Duration::from_secs(15),
-                Duration::from_secs(60),
-                Duration::from_secs(600),
-            ),
-        );
+        let connect = || async {
+            let tool = SshTool::connect(
+                pool.host(&sshd.settings()).await.unwrap(),
+                "app1",
+                counting.to_str().unwrap(),
+                HostPaths::default(),
+                RunAs::SshUser,
+                WITHIN,
+            )
+            .await
+            .unwrap();
+            ExternalEngine::on_host(Arc::new(tool), None, None).with_timeouts(reuse)
+        };
+        // A host without .secrets.cfg at first contact holds no entry: its
+        // listing is known without running the tool, and is the tool's own.
+        assert!(!s.secrets_cfg.exists());
+        let fresh = connect().await;
         for user in ["U0001", "U0002", "U0001"] {
-            assert!(!engine.verify_stored(user).await.unwrap());
+            assert!(!fresh.verify_stored(user).await.unwrap());
         }
-        engine.list().await.unwrap();
-        assert_eq!(
-            listings(),
-            1,
-            "every read after the first reused its listing"
+        let known = fresh.list().await.unwrap();
+        assert_eq!(listings(), 0, "a host with no .secrets.cfg ran ppin -l");
+        let local = ExternalEngine::new(
+            env!("CARGO_BIN_EXE_ppin"),
+            Some(s.primus_cfg.clone()),
+            Some(s.secrets_cfg.clone()),
         );
-        // This engine's own edits: the read after them lists once more.
+        assert_eq!(known, local.list().await.unwrap());
+
+        // After this engine's own edits, the reads share one listing.
         let credentials = SetupCredentials::new(
             Password::new(s.setup_password("U0001")),
             Password::new(s.pkcs11_password("U0001")),
         );
-        engine.add("U0001", &credentials).await.unwrap();
-        assert!(engine.remove("U0001").await.unwrap());
-        assert!(!engine.verify_stored("U0001").await.unwrap());
-        assert!(!engine.verify_stored("U0002").await.unwrap());
+        fresh.add("U0001", &credentials).await.unwrap();
+        assert!(fresh.remove("U0001").await.unwrap());
+        assert!(!fresh.verify_stored("U0001").await.unwrap());
+        assert!(!fresh.verify_stored("U0002").await.unwrap());
+        assert_eq!(
+            listings(),
+            1,
+            "the reads after the edits shared one listing"
+        );
+
+        // A host that has the file: the first read lists, the rest reuse it.
+        assert!(s.secrets_cfg.exists());
+        let seasoned = connect().await;
+        for user in ["U0001", "U0002", "U0001"] {
+            assert!(!seasoned.verify_stored(user).await.unwrap());
+        }
+        seasoned.list().await.unwrap();
         assert_eq!(
             listings(),
             2,
-            "the reads after the edits shared one listing"
+            "every read after the first reused its listing"
         );
     });
 }

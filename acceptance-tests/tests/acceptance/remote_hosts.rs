@@ -1024,6 +1024,20 @@ fn a_plan_lists_each_host_once_on_1_15_5() {
     ));
     fleet.ws.init().unwrap();
     fleet.apply();
+    // The hosts had no .secrets.cfg: nothing to list, so the plan and the
+    // apply ran only the adds.
+    let recorded = std::fs::read_to_string(&runs).unwrap();
+    let mut lines: Vec<&str> = recorded.lines().collect();
+    lines.sort_unstable();
+    let mut expected: Vec<String> = onboardings
+        .iter()
+        .map(|o| {
+            let host = fleet.host(&o.host);
+            format!("{} -a -e {}", host.secrets_file().display(), o.user)
+        })
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(lines, expected, "the tool runs of the first plan and apply");
     std::fs::remove_file(&runs).unwrap();
 
     let (empty, plan) = fleet.ws.plan().unwrap();
@@ -1037,5 +1051,5 @@ fn a_plan_lists_each_host_once_on_1_15_5() {
         .map(|host| format!("{} -l", host.secrets_file().display()))
         .collect();
     expected.sort_unstable();
-    assert_eq!(lines, expected, "the tool runs of one plan");
+    assert_eq!(lines, expected, "the tool runs of the second plan");
 }

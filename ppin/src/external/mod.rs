@@ -328,8 +328,10 @@ impl ExternalEngine {
         }) {
             return Ok(hit.listing.clone());
         }
-        let cluster = self.read_run(&["-l".into()]).await?;
-        let listing = listing_of(&cluster);
+        let listing = match self.known_empty(generation) {
+            Some(listing) => listing,
+            None => listing_of(&self.read_run(&["-l".into()]).await?),
+        };
         *cached = stamp.map(|stamp| Cached {
             listing: listing.clone(),
             generation,
@@ -338,6 +340,20 @@ impl ExternalEngine {
             at: Instant::now(),
         });
         Ok(listing)
+    }
+
+    /// What `ppin -l` would print on a host whose `.secrets.cfg` was absent
+    /// at first contact, before this engine's first edit and while a
+    /// listing may be reused (see [`ExternalTimeouts::listing_reuse`]): every
+    /// user and proxy of `primus.cfg`, none configured. A fresh host's first
+    /// create so costs one run of the tool, not two. `None` otherwise.
+    fn known_empty(&self, generation: u64) -> Option<Listing> {
+        let absent_at = self.host.as_ref()?.secrets_file_absent_at_connect()?;
+        if generation != 0 || absent_at.elapsed() >= self.timeouts.listing_reuse {
+            return None;
+        }
+        let config = self.config().ok()?;
+        Some(users::listing(&config, |_, _| false))
     }
 
     /// `listing` with what `primus.cfg` says of each user and proxy.

@@ -56,6 +56,8 @@ pub struct SshTool {
     within: Duration,
     /// What `primus.cfg` held when the probe looked (`None`: no file).
     config_text_at_connect: Option<Vec<u8>>,
+    /// When the probe looked and found no `.secrets.cfg` (`None`: it found one).
+    secrets_file_absent_at: Option<Instant>,
     /// When the store check last passed.
     storable_since: std::sync::Mutex<Option<Instant>>,
 }
@@ -94,9 +96,9 @@ impl SshTool {
     ) -> Result<Self, ExternalError> {
         let name = name.into();
         let program = program.into();
-        // Where the files are, whether .secrets.cfg can take a secret and
-        // what primus.cfg holds, in one round trip: `S\0C\0ok|no\0` and
-        // then `y` and the text of primus.cfg, or `n`.
+        // Where the files are, whether .secrets.cfg exists and can take a
+        // secret and what primus.cfg holds, in one round trip:
+        // `S\0C\0y|n\0ok|no\0` and then `y` and the text of primus.cfg, or `n`.
         let locate = |variable: &str, given: Option<&str>, env: &str, defaults: [&str; 2]| {
             match given {
                 Some(path) => format!("{variable}={}", quote(path)),
@@ -113,6 +115,7 @@ command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; 
 {secrets}
 {config}
 printf '%s\\0%s\\0' \"$s\" \"$c\"
+if [ -e \"$s\" ] || [ -L \"$s\" ]; then printf 'y\\0'; else printf 'n\\0'; fi
 if ( {check} ) 2>/dev/null; then printf 'ok\\0'; else printf 'no\\0'; fi
 if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             p = quote(&program),
@@ -126,11 +129,27 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             host: name.clone(),
             problem: "the shell did not print where .secrets.cfg and primus.cfg are".to_owned(),
         };
-        let mut fields = output.splitn(4, |b| *b == 0);
-        let (Some(secrets_file), Some(config_file), Some(storable), Some(config_text)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
+        let mut fields = output.splitn(5, |b| *b == 0);
+        let (
+            Some(secrets_file),
+            Some(config_file),
+            Some(secrets_file_exists),
+            Some(storable),
+            Some(config_text),
+        ) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        )
         else {
             return Err(unreadable());
+        };
+        let secrets_file_absent_at = match secrets_file_exists {
+            b"y" => None,
+            b"n" => Some(Instant::now()),
+            _ => return Err(unreadable()),
         };
         let config_text = match config_text.split_first() {
             Some((b'y', text)) => Some(text.to_vec()),
@@ -141,6 +160,7 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             secrets_file: PathBuf::from(String::from_utf8_lossy(secrets_file).into_owned()),
             config_file: PathBuf::from(String::from_utf8_lossy(config_file).into_owned()),
             config_text_at_connect: config_text,
+            secrets_file_absent_at,
             storable_since: std::sync::Mutex::new(None),
             host,
             name,
@@ -158,6 +178,12 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
     /// (`None`: no file), read in the same round trip.
     pub fn config_text_at_connect(&self) -> Option<&[u8]> {
         self.config_text_at_connect.as_deref()
+    }
+
+    /// When [`connect`](Self::connect) found no `.secrets.cfg` on the host
+    /// (`None`: it found one): until the tool edits, the host holds no entry.
+    pub fn secrets_file_absent_at_connect(&self) -> Option<Instant> {
+        self.secrets_file_absent_at
     }
 
     /// Records that the store check passed now.

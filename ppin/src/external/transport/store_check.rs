@@ -32,3 +32,47 @@ fi"#;
 pub(super) fn script(secrets_file: &str) -> String {
     format!("s={}\n{CHECKS}\n", quote(secrets_file))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use super::*;
+
+    fn checked(secrets_file: &Path) -> Output {
+        Command::new("sh")
+            .args(["-c", &script(&secrets_file.to_string_lossy())])
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failed_check_exits_not_storable_and_names_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let secrets_file = missing.join(".secrets.cfg");
+        let output = checked(&secrets_file);
+        assert_eq!(
+            output.status.code(),
+            Some(i32::try_from(NOT_STORABLE).unwrap())
+        );
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.contains(&format!(
+                "the directory {} of {} does not exist",
+                missing.display(),
+                secrets_file.display()
+            )),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_writable_directory_passes_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = checked(&dir.path().join(".secrets.cfg"));
+        assert!(output.status.success());
+        assert!(output.stdout.is_empty() && output.stderr.is_empty());
+    }
+}
