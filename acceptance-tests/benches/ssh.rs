@@ -134,8 +134,8 @@ fn assert_every_host_holds(fleet: &Fleet, users: usize) {
     }
 }
 
-/// Deletes every host's `.secrets.cfg`, its key and lock: what the peer
-/// cannot remove itself (it has no destroy step).
+/// Deletes every host's `.secrets.cfg`, its key and lock, so each side
+/// starts on fresh hosts (the peer has no destroy step at all).
 fn delete_host_files(fleet: &Fleet) {
     for host in &fleet.hosts {
         for suffix in ["", ".key", ".ppin-lock"] {
@@ -180,6 +180,9 @@ fn main() {
                         fleet.hosts.iter().all(|h| h.entries().is_empty()),
                         "destroy left entries"
                     );
+                    // Destroy leaves an empty .secrets.cfg; the next side
+                    // starts, as this one did, on hosts without one.
+                    delete_host_files(&fleet);
                 } else {
                     peer_ws.write_config(&peer(&fleet, &onboardings)).unwrap();
                     peer_ws.init().unwrap();

@@ -1,6 +1,7 @@
 //! Measures, against a real sshd on loopback, what one host costs: opening
-//! a connection (TCP, key exchange, host key check, authentication), one
-//! command on it, and commands run concurrently on the one connection.
+//! a connection (TCP, key exchange, host key check, authentication), its
+//! first command, commands in a row on it, and commands run concurrently on
+//! the one connection.
 //!
 //! `cargo run --release -p primus-ssh --features testing --example ssh_timing`
 
@@ -25,14 +26,26 @@ async fn main() {
     settings.timeout = Duration::from_secs(120);
     let within = Duration::from_secs(30);
 
-    let start = Instant::now();
+    let (mut connecting, mut first_command) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..ROUNDS {
         let pool = SshPool::new(PoolLimits::default());
-        pool.host(&settings).await.expect("connects");
+        let start = Instant::now();
+        let host = pool.host(&settings).await.expect("connects");
+        connecting += start.elapsed();
+        let start = Instant::now();
+        host.run("true", b"", within).await.expect("runs");
+        first_command += start.elapsed();
     }
     println!(
         "connect + authenticate: {} per connection ({ROUNDS} rounds)",
-        per(start.elapsed(), ROUNDS)
+        per(connecting, ROUNDS)
+    );
+    // sshd holds its post-authentication messages behind Nagle's algorithm
+    // until a session starts: without quick acknowledgements (quick_ack.rs)
+    // this was about 45 ms, against the next commands' few.
+    println!(
+        "first command on a new connection: {} per connection",
+        per(first_command, ROUNDS)
     );
 
     let pool = Arc::new(SshPool::new(PoolLimits::default()));

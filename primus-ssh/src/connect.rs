@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
 use crate::error::SshError;
+use crate::quick_ack::QuickAck;
 use crate::settings::{Role, Settings};
 use crate::trust::{fingerprint, Trust};
 
@@ -116,7 +117,7 @@ pub(crate) async fn open(
             })?;
             // Latency only: a socket without it works the same.
             let _ = stream.set_nodelay(true);
-            handshake(config, stream, verifier, deadline).await
+            handshake(config, QuickAck::new(stream), verifier, deadline).await
         }
         Some(jump) => {
             let channel = timeout_at(

@@ -78,6 +78,7 @@ mod error;
 mod known_hosts;
 mod pool;
 mod process;
+mod quick_ack;
 mod quote;
 mod settings;
 #[cfg(feature = "testing")]

@@ -13,17 +13,19 @@ pub(super) const NOT_STORABLE: u32 = 3;
 /// running user, the file too, and its key file, if there is one beside
 /// it, is readable by that user and not open to others (mode 0640 at most).
 /// Prints nothing and exits 0 when all hold; else says which on stderr and
-/// exits [`NOT_STORABLE`].
-pub(super) const CHECKS: &str = r#"d=$(dirname -- "$s"); k="$s.key"; who=$(id -un)
+/// exits [`NOT_STORABLE`]. It starts no program unless a check fails or a
+/// key file is there (`stat`): the host runs it at every first contact.
+pub(super) const CHECKS: &str = r#"case $s in */*) d=${s%/*}; d=${d:-/} ;; *) d=. ;; esac; k="$s.key"
+who() { id -un; }
 fail() { printf '%s\n' "$*" >&2; exit 3; }
 [ -d "$d" ] || fail "the directory $d of $s does not exist; create it"
-[ -w "$d" ] && [ -x "$d" ] || fail "the directory $d of $s is not writable by $who, who runs ppin; give $who write access to it"
+[ -w "$d" ] && [ -x "$d" ] || fail "the directory $d of $s is not writable by $(who), who runs ppin; give $(who) write access to it"
 if [ -e "$s" ] || [ -L "$s" ]; then
   [ -f "$s" ] && [ ! -L "$s" ] || fail "$s is not a regular file; move it away"
-  [ -r "$s" ] && [ -w "$s" ] || fail "$s is not readable and writable by $who, who runs ppin"
+  [ -r "$s" ] && [ -w "$s" ] || fail "$s is not readable and writable by $(who), who runs ppin"
 fi
 if [ -e "$k" ]; then
-  [ -r "$k" ] || fail "the key $k is not readable by $who, who runs ppin"
+  [ -r "$k" ] || fail "the key $k is not readable by $(who), who runs ppin"
   mode=$(stat -c %a -- "$k")
   case "$mode" in *[1-7]) fail "the key $k is open to other users (mode $mode); chmod 640 it" ;; esac
 fi"#;
@@ -41,8 +43,13 @@ mod tests {
     use super::*;
 
     fn checked(secrets_file: &Path) -> Output {
+        checked_in(secrets_file, Path::new("/"))
+    }
+
+    fn checked_in(secrets_file: &Path, cwd: &Path) -> Output {
         Command::new("sh")
             .args(["-c", &script(&secrets_file.to_string_lossy())])
+            .current_dir(cwd)
             .output()
             .unwrap()
     }
@@ -63,6 +70,36 @@ mod tests {
                 "the directory {} of {} does not exist",
                 missing.display(),
                 secrets_file.display()
+            )),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_bare_file_name_is_checked_in_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(checked_in(Path::new(".secrets.cfg"), dir.path())
+            .status
+            .success());
+    }
+
+    #[test]
+    fn a_key_open_to_others_is_named_with_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join(".secrets.cfg.key");
+        std::fs::write(&key, "k").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let output = checked(&dir.path().join(".secrets.cfg"));
+        assert_eq!(
+            output.status.code(),
+            Some(i32::try_from(NOT_STORABLE).unwrap())
+        );
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.contains(&format!(
+                "the key {} is open to other users (mode 644)",
+                key.display()
             )),
             "{said}"
         );
