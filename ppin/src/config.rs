@@ -226,13 +226,26 @@ impl PrimusConfig {
     /// Parses `text` as the `primus.cfg` at `path` (used in messages and to
     /// resolve a relative `ca_file` or `@include`).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(text: &T, path: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with_includes(text, path, &|included| std::fs::read(included))
+    }
+
+    /// As [`parse`](Self::parse), each `@include`d file read by `read`
+    /// instead of from this machine's disk (a `primus.cfg` of another host,
+    /// its included files fetched from there).
+    pub(crate) fn parse_with_includes<T: AsRef<[u8]> + ?Sized>(
+        text: &T,
+        path: &Path,
+        read: &dyn Fn(&Path) -> io::Result<Vec<u8>>,
+    ) -> Result<Self, ConfigError> {
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let doc = libconfig::parse_including(text, dir).map_err(|source| ConfigError::Syntax {
-            path: path.to_owned(),
-            source: Box::new(source),
+        let doc = libconfig::parse_including_with(text, dir, read).map_err(|source| {
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                source: Box::new(source),
+            }
         })?;
         reader::Reader { path }.config(&doc)
     }
@@ -312,10 +325,12 @@ impl PrimusConfig {
     }
 }
 
+mod host_files;
 mod live;
 mod reader;
 mod writer;
 
+pub(crate) use host_files::HostConfigFiles;
 pub(crate) use live::LiveConfig;
 
 pub use writer::{ConfigFile, ConfigFileError, HsmSettings, SlotSettings, CONFIG_FILE_MODE};

@@ -170,6 +170,41 @@ fn primus_cfg_is_replaced_durably_on_the_host_and_read_again() {
 }
 
 #[test]
+fn files_that_the_hosts_primus_cfg_includes_are_read_on_the_host() {
+    let s = setup(2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("primus.cfg");
+    let included = dir.path().join("conf.d").join("hsms.cfg");
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    std::fs::copy(&s.primus_cfg, &included).unwrap();
+    std::fs::write(&path, "@include \"conf.d/hsms.cfg\"\n").unwrap();
+    let sshd = TestSshd::start_with_env(&[
+        ("SECUROSYS_PKCS11_CONF", path.to_str().unwrap()),
+        ("SECUROSYS_SECRETS_CONF", s.secrets_cfg.to_str().unwrap()),
+    ]);
+    runtime().block_on(async {
+        let pool = SshPool::new(PoolLimits::default());
+        let tool = Arc::new(tool_on(&sshd, &pool).await);
+        let engine = ExternalEngine::on_host(tool.clone(), None, None);
+        // The included file went with the first contact: gone from the
+        // disk, the users it names are still known, and nothing runs.
+        std::fs::remove_file(&included).unwrap();
+        assert!(engine.config().unwrap().user("U0002").is_some());
+        assert!(!engine.verify_stored("U0002").await.unwrap());
+        // Read again, the host has no such file any more, and says which.
+        engine.reread_config().await.unwrap();
+        let error = engine.config().unwrap_err().to_string();
+        assert!(
+            error.contains(&format!(
+                "cannot open include file `{}`",
+                included.display()
+            )),
+            "{error}"
+        );
+    });
+}
+
+#[test]
 fn a_secrets_file_that_cannot_take_a_secret_is_found_on_the_host_before_any_password() {
     let s = setup(1);
     let unwritable = tempfile::tempdir().unwrap();

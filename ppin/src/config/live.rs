@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use primus_core::FileStamp;
 
-use super::{ConfigError, PrimusConfig};
+use super::{ConfigError, HostConfigFiles, PrimusConfig};
 
 /// Where the current [`PrimusConfig`] comes from.
 #[derive(Debug)]
@@ -28,13 +28,13 @@ pub(crate) enum LiveConfig {
     Fetched(Mutex<Fetched>),
 }
 
-/// The text of a `primus.cfg` read on another host.
+/// A `primus.cfg` read on another host.
 #[derive(Debug)]
 pub(crate) struct Fetched {
     /// Its path there.
     path: PathBuf,
-    /// Its text; `None` when there is no file.
-    text: Option<Vec<u8>>,
+    /// Its text and its included files'; `None` when there is no file.
+    files: Option<HostConfigFiles>,
     /// The text parsed, once it parsed.
     parsed: Option<Arc<PrimusConfig>>,
 }
@@ -47,23 +47,23 @@ impl LiveConfig {
         }
     }
 
-    /// The `primus.cfg` at `path` on another host, with the `text` read
+    /// The `primus.cfg` at `path` on another host, with the `files` read
     /// there (`None`: no file).
-    pub(crate) fn fetched(path: PathBuf, text: Option<Vec<u8>>) -> Self {
+    pub(crate) fn fetched(path: PathBuf, files: Option<HostConfigFiles>) -> Self {
         LiveConfig::Fetched(Mutex::new(Fetched {
             path,
-            text,
+            files,
             parsed: None,
         }))
     }
 
-    /// Takes the text read again on the host; does nothing to a file of
+    /// Takes the files read again on the host; does nothing to a file of
     /// this machine, which is watched instead.
-    pub(crate) fn refetched(&self, path: PathBuf, text: Option<Vec<u8>>) {
+    pub(crate) fn refetched(&self, path: PathBuf, files: Option<HostConfigFiles>) {
         if let LiveConfig::Fetched(fetched) = self {
             *fetched.lock().unwrap_or_else(|p| p.into_inner()) = Fetched {
                 path,
-                text,
+                files,
                 parsed: None,
             };
         }
@@ -104,12 +104,12 @@ impl Fetched {
         if let Some(config) = &self.parsed {
             return Ok(Arc::clone(config));
         }
-        let Some(text) = &self.text else {
+        let Some(files) = &self.files else {
             return Err(ConfigError::NotFound {
                 searched: vec![self.path.clone()],
             });
         };
-        let config = Arc::new(PrimusConfig::parse(text, &self.path)?);
+        let config = Arc::new(files.parse(&self.path)?);
         self.parsed = Some(Arc::clone(&config));
         Ok(config)
     }

@@ -242,19 +242,19 @@ impl ExternalEngine {
         let mut engine = ExternalEngine::over(tool.clone(), config_file, secrets_file);
         engine.config = LiveConfig::fetched(
             tool.config_file().to_owned(),
-            tool.config_text_at_connect().map(<[u8]>::to_vec),
+            tool.config_at_connect().cloned(),
         );
         engine.host = Some(tool);
         engine
     }
 
-    /// Reads the host's `primus.cfg` again (after this process replaced or
-    /// removed it there); on this machine the file is watched instead and
-    /// this does nothing.
+    /// Reads the host's `primus.cfg` and the files it includes again (after
+    /// this process replaced or removed it there); on this machine the file
+    /// is watched instead and this does nothing.
     pub async fn reread_config(&self) -> Result<(), ExternalError> {
         if let Some(tool) = &self.host {
-            let text = tool.read_file(tool.config_file()).await?;
-            self.config.refetched(tool.config_file().to_owned(), text);
+            let files = tool.read_config().await?;
+            self.config.refetched(tool.config_file().to_owned(), files);
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 //! the document), `0b101` is the integer `0` followed by the name `b101`.
 
 use std::borrow::Cow;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// How deep `@include`s nest, as in libconfig (`MAX_INCLUDE_DEPTH`).
@@ -100,12 +101,21 @@ pub(super) struct Position {
     pub(super) column: usize,
 }
 
+/// Where `@include` finds its files: the directory names are joined to, and
+/// how a file is read (from this machine's disk, or from what was fetched
+/// from another host).
+#[derive(Clone, Copy)]
+pub(super) struct Includes<'a> {
+    pub(super) dir: &'a Path,
+    pub(super) read: &'a dyn Fn(&Path) -> io::Result<Vec<u8>>,
+}
+
 pub(super) struct Lexer<'a> {
     sources: Vec<Source<'a>>,
     mode: Mode,
     /// The string or include path being read.
     buffer: Vec<u8>,
-    include_dir: Option<&'a Path>,
+    includes: Option<Includes<'a>>,
     /// Where the last token began: the source it began in and the offset.
     token_start: (usize, usize),
 }
@@ -274,9 +284,9 @@ fn include_open(s: &[u8]) -> Option<usize> {
 }
 
 impl<'a> Lexer<'a> {
-    /// A scanner over `text`; `include_dir` is where `@include` looks for
+    /// A scanner over `text`; `includes` is where `@include` finds its
     /// files (`None`: `@include` is refused).
-    pub(super) fn new(text: &'a [u8], include_dir: Option<&'a Path>) -> Self {
+    pub(super) fn new(text: &'a [u8], includes: Option<Includes<'a>>) -> Self {
         Self {
             sources: vec![Source {
                 bytes: Cow::Borrowed(text),
@@ -286,7 +296,7 @@ impl<'a> Lexer<'a> {
             }],
             mode: Mode::Initial,
             buffer: Vec::new(),
-            include_dir,
+            includes,
             token_start: (0, 0),
         }
     }
@@ -513,17 +523,17 @@ impl<'a> Lexer<'a> {
                  is a file including itself?"
             ));
         }
-        let Some(dir) = self.include_dir else {
+        let Some(includes) = self.includes else {
             return Err(format!(
                 "`@include \"{shown}\"` is followed only when reading a file; \
                  paste the included settings in"
             ));
         };
-        let mut path = dir.as_os_str().to_owned();
+        let mut path = includes.dir.as_os_str().to_owned();
         path.push("/");
         path.push(bytes_to_os_str(&name));
         let path = PathBuf::from(path);
-        match std::fs::read(&path) {
+        match (includes.read)(&path) {
             Ok(bytes) => {
                 self.sources.push(Source {
                     bytes: Cow::Owned(bytes),

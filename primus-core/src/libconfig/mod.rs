@@ -49,7 +49,7 @@ mod value;
 mod writer;
 
 pub use lexer::{is_valid_name, MAX_INCLUDE_DEPTH};
-pub use parser::{parse, parse_including, ParseError, MAX_DEPTH};
+pub use parser::{parse, parse_including, parse_including_with, ParseError, MAX_DEPTH};
 pub use value::{Group, Setting, Value};
 pub use writer::{quote, write, write_at, WriteError};
 

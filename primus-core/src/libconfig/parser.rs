@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::lexer::{Lexer, Token};
+use super::lexer::{Includes, Lexer, Token};
 use super::value::{Group, Value};
 
 /// Deepest nesting of groups, lists and arrays the reader reads and the
@@ -58,7 +58,24 @@ pub fn parse<T: AsRef<[u8]> + ?Sized>(text: &T) -> Result<Group> {
 /// files deep. An error in an included file names it in
 /// [`ParseError::file`].
 pub fn parse_including<T: AsRef<[u8]> + ?Sized>(text: &T, include_dir: &Path) -> Result<Group> {
-    Parser::new(Lexer::new(text.as_ref(), Some(include_dir))).document()
+    parse_including_with(text, include_dir, &|path| std::fs::read(path))
+}
+
+/// As [`parse_including`], each included file read by `read` (given
+/// `include_dir/name`) instead of from this machine's disk: for a document
+/// that lives on another host, whose included files were fetched from
+/// there. An error `read` returns is reported as a file that cannot be
+/// opened.
+pub fn parse_including_with<T: AsRef<[u8]> + ?Sized>(
+    text: &T,
+    include_dir: &Path,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<Group> {
+    let includes = Includes {
+        dir: include_dir,
+        read,
+    };
+    Parser::new(Lexer::new(text.as_ref(), Some(includes))).document()
 }
 
 type Result<T> = std::result::Result<T, ParseError>;

@@ -1,3 +1,5 @@
+use std::path::{Path, PathBuf};
+
 use super::*;
 use proptest::prelude::*;
 
@@ -237,6 +239,38 @@ proptest! {
         let _ = parse(&text);
         let _ = parse(&bytes);
     }
+}
+
+#[test]
+fn includes_can_come_from_a_reader_instead_of_the_disk() {
+    // Files of another host, fetched: none of these paths exists here.
+    let fetched = std::collections::HashMap::from([
+        (
+            PathBuf::from("/remote/etc/primus/hsms.cfg"),
+            b"host = \"hsm1\";\n@include \"port.cfg\"\n".to_vec(),
+        ),
+        (
+            PathBuf::from("/remote/etc/primus/port.cfg"),
+            b"port = 2300;\n".to_vec(),
+        ),
+    ]);
+    let read = |path: &Path| {
+        fetched
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    let dir = Path::new("/remote/etc/primus");
+    let doc = parse_including_with("a = 1;\n@include \"hsms.cfg\"\n", dir, &read).unwrap();
+    let names: Vec<&str> = doc.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["a", "host", "port"]);
+
+    let err = parse_including_with("@include \"other.cfg\"\n", dir, &read).unwrap_err();
+    assert!(
+        err.message
+            .contains("cannot open include file `/remote/etc/primus/other.cfg`"),
+        "{err}"
+    );
 }
 
 #[test]

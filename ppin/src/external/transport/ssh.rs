@@ -21,6 +21,7 @@ use primus_ssh::{quote, Echo, Host, PtyProcess};
 use tokio_util::sync::CancellationToken;
 
 use super::{store_check, Access, Terminal, Transport};
+use crate::config::HostConfigFiles;
 use crate::external::ExternalError;
 
 /// How long one read or the final wait may block: the dialogue bounds every
@@ -54,8 +55,9 @@ pub struct SshTool {
     config_file: PathBuf,
     /// Bound on each short command (probe, check, file read or write).
     within: Duration,
-    /// What `primus.cfg` held when the probe looked (`None`: no file).
-    config_text_at_connect: Option<Vec<u8>>,
+    /// What `primus.cfg` and the files it includes held when the probe
+    /// looked (`None`: no file).
+    config_at_connect: Option<HostConfigFiles>,
     /// When the probe looked and found no `.secrets.cfg` (`None`: it found one).
     secrets_file_absent_at: Option<Instant>,
     /// When the store check last passed.
@@ -156,10 +158,10 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             Some((b'n', _)) => None,
             _ => return Err(unreadable()),
         };
-        let tool = SshTool {
+        let mut tool = SshTool {
             secrets_file: PathBuf::from(String::from_utf8_lossy(secrets_file).into_owned()),
             config_file: PathBuf::from(String::from_utf8_lossy(config_file).into_owned()),
-            config_text_at_connect: config_text,
+            config_at_connect: None,
             secrets_file_absent_at,
             storable_since: std::sync::Mutex::new(None),
             host,
@@ -171,13 +173,34 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
         if storable == b"ok" {
             tool.found_storable();
         }
+        if let Some(text) = config_text {
+            tool.config_at_connect = Some(tool.with_included(text).await?);
+        }
         Ok(tool)
     }
 
-    /// The text `primus.cfg` had when [`connect`](Self::connect) looked
-    /// (`None`: no file), read in the same round trip.
-    pub fn config_text_at_connect(&self) -> Option<&[u8]> {
-        self.config_text_at_connect.as_deref()
+    /// What `primus.cfg` held when [`connect`](Self::connect) looked
+    /// (`None`: no file), read in the same round trip, with the files it
+    /// includes.
+    pub(crate) fn config_at_connect(&self) -> Option<&HostConfigFiles> {
+        self.config_at_connect.as_ref()
+    }
+
+    /// `primus.cfg` on the host now, with the files it includes (`None`: no file).
+    pub(crate) async fn read_config(&self) -> Result<Option<HostConfigFiles>, ExternalError> {
+        match self.read_file(&self.config_file).await? {
+            Some(text) => Ok(Some(self.with_included(text).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `text`, the host's `primus.cfg`, with every file it `@include`s read
+    /// on the host too (one round trip each; none for a file without any).
+    async fn with_included(&self, text: Vec<u8>) -> Result<HostConfigFiles, ExternalError> {
+        HostConfigFiles::fetch(&self.config_file, text, |path| async move {
+            self.read_file(&path).await
+        })
+        .await
     }
 
     /// When [`connect`](Self::connect) found no `.secrets.cfg` on the host
