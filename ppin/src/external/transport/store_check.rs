@@ -54,24 +54,28 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_failed_check_exits_not_storable_and_names_the_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("missing");
-        let secrets_file = missing.join(".secrets.cfg");
-        let output = checked(&secrets_file);
+    /// The check exited [`NOT_STORABLE`], saying `problem`.
+    fn assert_refused(output: &Output, problem: &str) {
         assert_eq!(
             output.status.code(),
             Some(i32::try_from(NOT_STORABLE).unwrap())
         );
         let said = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            said.contains(&format!(
+        assert!(said.contains(problem), "{said}");
+    }
+
+    #[test]
+    fn a_failed_check_exits_not_storable_and_names_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let secrets_file = missing.join(".secrets.cfg");
+        assert_refused(
+            &checked(&secrets_file),
+            &format!(
                 "the directory {} of {} does not exist",
                 missing.display(),
                 secrets_file.display()
-            )),
-            "{said}"
+            ),
         );
     }
 
@@ -90,18 +94,12 @@ mod tests {
         let key = dir.path().join(".secrets.cfg.key");
         std::fs::write(&key, "k").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let output = checked(&dir.path().join(".secrets.cfg"));
-        assert_eq!(
-            output.status.code(),
-            Some(i32::try_from(NOT_STORABLE).unwrap())
-        );
-        let said = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            said.contains(&format!(
+        assert_refused(
+            &checked(&dir.path().join(".secrets.cfg")),
+            &format!(
                 "the key {} is open to other users (mode 644)",
                 key.display()
-            )),
-            "{said}"
+            ),
         );
     }
 
