@@ -313,7 +313,9 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
             seen.len()
         })
     };
+    let started = std::time::Instant::now();
     let apply = at_parallelism_ten(&f, "apply");
+    let took = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     let children = watcher.join().unwrap();
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
@@ -322,11 +324,16 @@ fn twenty_resources_at_parallelism_ten(tf: Terraform) {
         f.assert_onboarded(user);
     }
     assert_eq!(assert_edits_alone(&log), 20, "one -a per resource");
-    // Each add's status lines become the shared listing: 1 run measured
-    // (11 when each edit dropped it). One more only if the machine stalled
-    // past the 5 s reuse window between two creates.
+    // Each add's status lines become the shared listing, reused for 5 s
+    // (the local default): 1 run measured, 11 when each edit dropped it.
+    // Another runs only once the last listing is 5 s old, so a loaded
+    // machine that stalls between creates adds at most one per 5 s.
     let listings = count(&log, " -l");
-    assert!(listings <= 2, "{listings} ppin -l runs for 20 creates");
+    let allowed = 1 + usize::try_from(took.as_secs() / 5).unwrap();
+    assert!(
+        listings <= allowed,
+        "{listings} ppin -l runs for 20 creates in {took:?}"
+    );
 
     let destroy = at_parallelism_ten(&f, "destroy");
     assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
