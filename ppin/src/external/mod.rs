@@ -316,21 +316,21 @@ impl ExternalEngine {
     /// serve a user and which users sit behind a proxy come from
     /// `primus.cfg` ([`describe`](Self::describe)).
     async fn listing(&self) -> Result<Listing, ExternalError> {
+        if let Some(hit) = self.reusable(&*self.listing.lock().await).await.0 {
+            return Ok(hit);
+        }
+        // A miss may be an edit of this engine under way, its file already
+        // written: wait for it to end (it leaves its own lines as the
+        // listing) and look again, rather than list what it is changing.
+        let held = self.hold(Access::Read).await;
         let mut cached = self.listing.lock().await;
-        let generation = self.generation();
-        let clock = SystemTime::now();
-        let stamp = Seen::of(self.transport.secrets_stamp().await);
-        if let Some(hit) = cached.as_ref().filter(|c| {
-            c.generation == generation
-                && c.settled
-                && stamp.as_ref() == Some(&c.stamp)
-                && c.at.elapsed() < self.timeouts.listing_reuse
-        }) {
-            return Ok(hit.listing.clone());
+        let (hit, generation, clock, stamp) = self.reusable(&cached).await;
+        if let Some(hit) = hit {
+            return Ok(hit);
         }
         let listing = match self.known_empty(generation) {
             Some(listing) => listing,
-            None => listing_of(&self.read_run(&["-l".into()]).await?),
+            None => listing_of(&self.read_run(&["-l".into()], &held).await?),
         };
         *cached = stamp.map(|stamp| Cached {
             listing: listing.clone(),
@@ -340,6 +340,28 @@ impl ExternalEngine {
             at: Instant::now(),
         });
         Ok(listing)
+    }
+
+    /// The cached listing if it may be reused now, with what it was judged
+    /// by: the generation, the clock before `.secrets.cfg` was looked at,
+    /// and what was seen of the file.
+    async fn reusable(
+        &self,
+        cached: &Option<Cached>,
+    ) -> (Option<Listing>, u64, SystemTime, Option<Seen>) {
+        let generation = self.generation();
+        let clock = SystemTime::now();
+        let stamp = Seen::of(self.transport.secrets_stamp().await);
+        let hit = cached
+            .as_ref()
+            .filter(|c| {
+                c.generation == generation
+                    && c.settled
+                    && stamp.as_ref() == Some(&c.stamp)
+                    && c.at.elapsed() < self.timeouts.listing_reuse
+            })
+            .map(|c| c.listing.clone());
+        (hit, generation, clock, stamp)
     }
 
     /// What `ppin -l` would print on a host whose `.secrets.cfg` was absent
@@ -467,7 +489,10 @@ impl ExternalEngine {
         answers: &[Answer<'_>],
     ) -> Result<Cluster, ExternalError> {
         let args = [edit.flag().into(), "-e".into(), target.into()];
-        let outcome = self.run(&args, answers, Access::Edit).await;
+        // Kept to the end, past the cache's update: a listing that waits
+        // for this edit then finds the lines it left.
+        let held = self.hold(Access::Edit).await;
+        let outcome = self.run_holding(&args, answers, &held).await;
         // Held from the new generation until the listing is this edit's own
         // or known stale: no caller sees the one from before it as current.
         let mut cached = self.listing.lock().await;
@@ -554,8 +579,12 @@ impl ExternalEngine {
     }
 
     /// One reading run that must succeed, its status lines folded.
-    async fn read_run(&self, args: &[OsString]) -> Result<Cluster, ExternalError> {
-        let (finished, command) = self.run(args, &[], Access::Read).await?;
+    async fn read_run(
+        &self,
+        args: &[OsString],
+        held: &Guard<'_>,
+    ) -> Result<Cluster, ExternalError> {
+        let (finished, command) = self.run_holding(args, &[], held).await?;
         if !finished.status.success() {
             return Err(failure(command, finished));
         }
@@ -586,6 +615,30 @@ impl ExternalEngine {
         answers: &[Answer<'_>],
         access: Access,
     ) -> Result<(Finished, String), ExternalError> {
+        let held = self.hold(access).await;
+        self.run_holding(args, answers, &held).await
+    }
+
+    /// This process's side of the lock for a run of `access`.
+    async fn hold(&self, access: Access) -> Guard<'_> {
+        match access {
+            Access::Read => Guard::Read {
+                _held: self.edits.read().await,
+            },
+            Access::Edit => Guard::Edit {
+                _held: self.edits.write().await,
+            },
+        }
+    }
+
+    /// [`run`](Self::run), with this process's side of the lock already `held`.
+    async fn run_holding(
+        &self,
+        args: &[OsString],
+        answers: &[Answer<'_>],
+        held: &Guard<'_>,
+    ) -> Result<(Finished, String), ExternalError> {
+        let access = held.access();
         let mut full: Vec<OsString> = Vec::new();
         if let Some(config) = &self.config_file {
             full.extend(["-c".into(), config.clone().into_os_string()]);
@@ -594,14 +647,6 @@ impl ExternalEngine {
             full.extend(["-s".into(), secrets.clone().into_os_string()]);
         }
         full.extend(args.iter().cloned());
-        let _in_process = match access {
-            Access::Read => Guard::Read {
-                _held: self.edits.read().await,
-            },
-            Access::Edit => Guard::Edit {
-                _held: self.edits.write().await,
-            },
-        };
         let command = self.transport.command_line(&full);
         let terminal = self.transport.start(&full, access, &self.cancel).await?;
         let limits = Limits {
@@ -657,6 +702,16 @@ enum Guard<'a> {
     Edit {
         _held: tokio::sync::RwLockWriteGuard<'a, ()>,
     },
+}
+
+impl Guard<'_> {
+    /// The access the run holding it has.
+    fn access(&self) -> Access {
+        match self {
+            Guard::Read { .. } => Access::Read,
+            Guard::Edit { .. } => Access::Edit,
+        }
+    }
 }
 
 /// The tool keeps its file its own way, and asking it would start a
