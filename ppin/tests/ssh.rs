@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +24,14 @@ const WITHIN: Duration = Duration::from_secs(20);
 /// An sshd whose sessions name the set-up's files the vendor's way, as a
 /// host configured for the tool has them.
 fn host_of(s: &common::Setup) -> TestSshd {
+    host_with(&s.primus_cfg, &s.secrets_cfg)
+}
+
+/// An sshd whose sessions name these files the vendor's way.
+fn host_with(primus_cfg: &Path, secrets_cfg: &Path) -> TestSshd {
     TestSshd::start_with_env(&[
-        ("SECUROSYS_PKCS11_CONF", s.primus_cfg.to_str().unwrap()),
-        ("SECUROSYS_SECRETS_CONF", s.secrets_cfg.to_str().unwrap()),
+        ("SECUROSYS_PKCS11_CONF", primus_cfg.to_str().unwrap()),
+        ("SECUROSYS_SECRETS_CONF", secrets_cfg.to_str().unwrap()),
     ])
 }
 
@@ -178,10 +184,7 @@ fn files_that_the_hosts_primus_cfg_includes_are_read_on_the_host() {
     std::fs::create_dir(dir.path().join("conf.d")).unwrap();
     std::fs::copy(&s.primus_cfg, &included).unwrap();
     std::fs::write(&path, "@include \"conf.d/hsms.cfg\"\n").unwrap();
-    let sshd = TestSshd::start_with_env(&[
-        ("SECUROSYS_PKCS11_CONF", path.to_str().unwrap()),
-        ("SECUROSYS_SECRETS_CONF", s.secrets_cfg.to_str().unwrap()),
-    ]);
+    let sshd = host_with(&path, &s.secrets_cfg);
     runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
         let tool = Arc::new(tool_on(&sshd, &pool).await);

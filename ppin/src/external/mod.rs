@@ -103,6 +103,16 @@ struct Cached {
     at: Instant,
 }
 
+/// What a cached listing is judged by at one moment.
+struct Look {
+    /// This engine's edits so far.
+    generation: u64,
+    /// The clock before `.secrets.cfg` was looked at.
+    clock: SystemTime,
+    /// What was seen of it (`None`: it could not be looked at).
+    stamp: Option<Seen>,
+}
+
 /// What could be seen of `.secrets.cfg` where the tool runs, to tell
 /// whether it changed since a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,7 +326,8 @@ impl ExternalEngine {
     /// serve a user and which users sit behind a proxy come from
     /// `primus.cfg` ([`describe`](Self::describe)).
     async fn listing(&self) -> Result<Listing, ExternalError> {
-        if let Some(hit) = self.reusable(&*self.listing.lock().await).await.0 {
+        let look = self.look().await;
+        if let Some(hit) = self.reusable(&*self.listing.lock().await, &look) {
             return Ok(hit);
         }
         // A miss may be an edit of this engine under way, its file already
@@ -324,44 +335,44 @@ impl ExternalEngine {
         // listing) and look again, rather than list what it is changing.
         let held = self.hold(Access::Read).await;
         let mut cached = self.listing.lock().await;
-        let (hit, generation, clock, stamp) = self.reusable(&cached).await;
-        if let Some(hit) = hit {
+        let look = self.look().await;
+        if let Some(hit) = self.reusable(&cached, &look) {
             return Ok(hit);
         }
-        let listing = match self.known_empty(generation) {
+        let listing = match self.known_empty(look.generation) {
             Some(listing) => listing,
             None => listing_of(&self.read_run(&["-l".into()], &held).await?),
         };
-        *cached = stamp.map(|stamp| Cached {
+        *cached = look.stamp.map(|stamp| Cached {
             listing: listing.clone(),
-            generation,
-            settled: stamp.settled(clock),
+            generation: look.generation,
+            settled: stamp.settled(look.clock),
             stamp,
             at: Instant::now(),
         });
         Ok(listing)
     }
 
-    /// The cached listing if it may be reused now, with what it was judged
-    /// by: the generation, the clock before `.secrets.cfg` was looked at,
-    /// and what was seen of the file.
-    async fn reusable(
-        &self,
-        cached: &Option<Cached>,
-    ) -> (Option<Listing>, u64, SystemTime, Option<Seen>) {
-        let generation = self.generation();
-        let clock = SystemTime::now();
-        let stamp = Seen::of(self.transport.secrets_stamp().await);
-        let hit = cached
+    /// What a cached listing is judged by, now.
+    async fn look(&self) -> Look {
+        Look {
+            generation: self.generation(),
+            clock: SystemTime::now(),
+            stamp: Seen::of(self.transport.secrets_stamp().await),
+        }
+    }
+
+    /// The cached listing if `look` allows reusing it.
+    fn reusable(&self, cached: &Option<Cached>, look: &Look) -> Option<Listing> {
+        cached
             .as_ref()
             .filter(|c| {
-                c.generation == generation
+                c.generation == look.generation
                     && c.settled
-                    && stamp.as_ref() == Some(&c.stamp)
+                    && look.stamp.as_ref() == Some(&c.stamp)
                     && c.at.elapsed() < self.timeouts.listing_reuse
             })
-            .map(|c| c.listing.clone());
-        (hit, generation, clock, stamp)
+            .map(|c| c.listing.clone())
     }
 
     /// What `ppin -l` would print on a host whose `.secrets.cfg` was absent

@@ -205,7 +205,7 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
 
     /// When [`connect`](Self::connect) found no `.secrets.cfg` on the host
     /// (`None`: it found one): until the tool edits, the host holds no entry.
-    pub fn secrets_file_absent_at_connect(&self) -> Option<Instant> {
+    pub(crate) fn secrets_file_absent_at_connect(&self) -> Option<Instant> {
         self.secrets_file_absent_at
     }
 
