@@ -124,7 +124,7 @@ if [ -e \"$c\" ]; then printf y; exec cat -- \"$c\"; else printf n; fi",
             missing = quote(&format!("{program} is not an executable file on this host; install the vendor's ppin there or set ppin_command")),
             secrets = locate("s", paths.secrets_file, secrets_cfg::SECRETS_CFG_ENV, secrets_cfg::SECRETS_CFG_DEFAULT_PATHS),
             config = locate("c", paths.config_file, crate::config::PRIMUS_CFG_ENV, crate::config::PRIMUS_CFG_DEFAULT_PATHS),
-            check = store_check::CHECKS,
+            check = store_check::checks(),
         );
         let output = run_checked(&host, &name, &wrap(run_as, &probe), within).await?;
         let unreadable = || ExternalError::HostNotReady {

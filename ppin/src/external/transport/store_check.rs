@@ -13,11 +13,12 @@ pub(super) const NOT_STORABLE: u32 = 3;
 /// running user, the file too, and its key file, if there is one beside
 /// it, is readable by that user and not open to others (mode 0640 at most).
 /// Prints nothing and exits 0 when all hold; else says which on stderr and
-/// exits [`NOT_STORABLE`]. It starts no program unless a check fails or a
-/// key file is there (`stat`): the host runs it at every first contact.
-pub(super) const CHECKS: &str = r#"case $s in */*) d=${s%/*}; d=${d:-/} ;; *) d=. ;; esac; k="$s.key"
+/// exits `$not_storable` ([`checks`] sets it to [`NOT_STORABLE`]). It
+/// starts no program unless a check fails or a key file is there (`stat`):
+/// the host runs it at every first contact.
+const CHECKS: &str = r#"case $s in */*) d=${s%/*}; d=${d:-/} ;; *) d=. ;; esac; k="$s.key"
 who() { id -un; }
-fail() { printf '%s\n' "$*" >&2; exit 3; }
+fail() { printf '%s\n' "$*" >&2; exit "$not_storable"; }
 [ -d "$d" ] || fail "the directory $d of $s does not exist; create it"
 [ -w "$d" ] && [ -x "$d" ] || fail "the directory $d of $s is not writable by $(who), who runs ppin; give $(who) write access to it"
 if [ -e "$s" ] || [ -L "$s" ]; then
@@ -30,9 +31,14 @@ if [ -e "$k" ]; then
   case "$mode" in *[1-7]) fail "the key $k is open to other users (mode $mode); chmod 640 it" ;; esac
 fi"#;
 
-/// [`CHECKS`] on `secrets_file`.
+/// The checks, on the path in `$s`, exiting [`NOT_STORABLE`] when one fails.
+pub(super) fn checks() -> String {
+    format!("not_storable={NOT_STORABLE}\n{CHECKS}")
+}
+
+/// [`checks`] on `secrets_file`.
 pub(super) fn script(secrets_file: &str) -> String {
-    format!("s={}\n{CHECKS}\n", quote(secrets_file))
+    format!("s={}\n{}\n", quote(secrets_file), checks())
 }
 
 #[cfg(test)]
