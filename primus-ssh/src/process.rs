@@ -265,11 +265,26 @@ pub(crate) async fn run(
 /// reports. (fd 3 is copied before the watcher starts because a background
 /// job's stdin is /dev/null before its own redirections apply.)
 fn pty_script(command: &str) -> String {
-    let watcher = "(trap 'kill -KILL 0' HUP; \
-                   while [ -t 3 ] && kill -0 $$ 2>/dev/null; do sleep 1; done; kill -KILL 0) \
-                   </dev/null >/dev/null 2>&1 &";
+    let alive = still_running("$$");
+    let watcher = format!(
+        "(trap 'kill -KILL 0' HUP; \
+         while [ -t 3 ] && {alive}; do sleep 1; done; kill -KILL 0) \
+         </dev/null >/dev/null 2>&1 &"
+    );
     let script = format!("exec 3<&0; {watcher} exec {command} 3<&-");
     format!("exec /bin/sh -c {}", crate::quote(&script))
+}
+
+/// A shell condition true while the process `pid` exists, whoever owns it.
+///
+/// `kill -0` alone is not enough: it fails with EPERM, not only ESRCH, for
+/// a process the caller may not signal, and `sudo` takes root as its real
+/// user ID for a few milliseconds at a time while it starts. A watcher that
+/// looked then took `sudo -n ppin …` for gone and killed it (seen once in
+/// CI as a `ppin -l` ended by SIGKILL). `/proc` tells the two apart on
+/// Linux; elsewhere `kill -0` decides, as before.
+fn still_running(pid: &str) -> String {
+    format!("{{ kill -0 {pid} || [ -d /proc/{pid} ]; }} 2>/dev/null")
 }
 
 /// A command running on a host's pseudo-terminal: its output is read, its
@@ -357,5 +372,50 @@ impl PtyProcess {
             bounded(&label, "closing the channel", timeout, channel.close()).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::still_running;
+
+    /// `sh -c script` as a user that may not signal root's processes: as
+    /// itself when it is not root, else as `nobody` through `setpriv`.
+    fn unprivileged_sh(script: &str) -> Command {
+        let uid = Command::new("id").arg("-u").output().expect("`id -u` runs");
+        let root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let mut command = Command::new(if root { "setpriv" } else { "sh" });
+        if root {
+            command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh"]);
+        }
+        command.args(["-c", script]);
+        command
+    }
+
+    fn judged_running(pid: &str) -> bool {
+        let script = format!("if {}; then exit 0; else exit 1; fi", still_running(pid));
+        let status = unprivileged_sh(&script).status().expect("sh runs");
+        assert!(status.code().is_some(), "sh was killed: {status}");
+        status.success()
+    }
+
+    #[test]
+    fn a_process_the_watcher_may_not_signal_is_still_running() {
+        let denied = unprivileged_sh("kill -0 1 2>/dev/null")
+            .status()
+            .expect("sh runs");
+        assert!(!denied.success(), "kill -0 on init must be refused here");
+        assert!(judged_running("1"));
+    }
+
+    #[test]
+    fn a_process_that_ended_is_not_running() {
+        let mut child = Command::new("true").spawn().expect("true runs");
+        let pid = child.id().to_string();
+        child.wait().expect("true is reaped");
+        assert!(!judged_running(&pid));
+        assert!(judged_running(&std::process::id().to_string()));
     }
 }
