@@ -91,16 +91,16 @@ fn add_list_and_remove_through_the_tool_on_an_ssh_host() {
     assert!(!log.contains(&pkcs11_password));
 }
 
-#[test]
-fn a_host_without_the_tool_is_refused_before_anything_runs() {
-    let sshd = TestSshd::start();
+/// What refuses the host `app1` on `sshd` when `program` is its tool: a
+/// [`ExternalError::HostNotReady`], its problem returned with the error.
+fn host_not_ready(sshd: &TestSshd, program: &str) -> (String, ExternalError) {
     let error = runtime().block_on(async {
         let pool = SshPool::new(PoolLimits::default());
         let host = pool.host(&sshd.settings()).await.unwrap();
         SshTool::connect(
             host,
             "app1",
-            "/nonexistent/primus/bin/ppin",
+            program,
             HostPaths::default(),
             RunAs::SshUser,
             WITHIN,
@@ -112,9 +112,29 @@ fn a_host_without_the_tool_is_refused_before_anything_runs() {
         panic!("{error}");
     };
     assert_eq!(host, "app1");
+    (problem.clone(), error)
+}
+
+#[test]
+fn a_host_without_the_tool_is_refused_before_anything_runs() {
+    let sshd = TestSshd::start();
+    let (problem, error) = host_not_ready(&sshd, "/nonexistent/primus/bin/ppin");
     assert!(problem.contains("/nonexistent/primus/bin/ppin is not an executable file"));
     let kind = PpinError::External(error).kind();
     assert_eq!(kind, PpinErrorKind::RemoteHost);
+}
+
+#[test]
+fn a_host_without_flock_is_refused_before_anything_runs() {
+    // A PATH that holds a shell and no flock.
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.path().join("sh")).unwrap();
+    let sshd = TestSshd::start_with_env(&[("PATH", bin.path().to_str().unwrap())]);
+    let (problem, _) = host_not_ready(&sshd, env!("CARGO_BIN_EXE_ppin"));
+    assert_eq!(
+        problem,
+        "flock(1) is not installed on this host; install util-linux"
+    );
 }
 
 #[test]

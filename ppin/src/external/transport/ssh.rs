@@ -112,8 +112,8 @@ impl SshTool {
             }
         };
         let probe = format!(
-            "[ -x {p} ] || {{ echo {missing} >&2; exit 3; }}
-command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 3; }}
+            "[ -x {p} ] || {{ echo {missing} >&2; exit 1; }}
+command -v flock >/dev/null || {{ echo 'flock(1) is not installed on this host; install util-linux' >&2; exit 1; }}
 {secrets}
 {config}
 printf '%s\\0%s\\0' \"$s\" \"$c\"
