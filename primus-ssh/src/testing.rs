@@ -25,6 +25,12 @@ const SESSION_HOME: &str = "home";
 /// How long sshd may take to start listening.
 const READY_WITHIN: Duration = Duration::from_secs(15);
 
+/// Each sshd's log (`-E`, appended to), in its directory.
+const LOG_FILE: &str = "sshd.log";
+
+/// How many free ports [`TestSshd::start`] tries before giving up.
+const PORT_ATTEMPTS: usize = 5;
+
 /// An ed25519 key pair made by `ssh-keygen`.
 #[derive(Debug, Clone)]
 pub struct KeyPair {
@@ -114,9 +120,23 @@ impl TestSshd {
         )
         .expect("authorized_keys is written");
         let user = current_user();
-        let port = free_port();
-        let child = spawn(dir.path(), port, &session_env);
-        let mut sshd = Self {
+        let log = dir.path().join(LOG_FILE);
+        // The port was free when picked, but any process may bind it (an
+        // outgoing connection takes one just like it) before sshd does.
+        let (port, child) = (0..PORT_ATTEMPTS)
+            .find_map(|_| {
+                let port = free_port();
+                let logged = fs::metadata(&log).map_or(0, |m| m.len());
+                let mut child = spawn(dir.path(), port, &session_env);
+                match await_listening(&log, logged, &mut child, port) {
+                    Listen::Listening => Some((port, child)),
+                    Listen::PortTaken => None,
+                }
+            })
+            .unwrap_or_else(|| {
+                panic!("sshd found each of {PORT_ATTEMPTS} free loopback ports taken")
+            });
+        Self {
             dir,
             child,
             port,
@@ -125,9 +145,7 @@ impl TestSshd {
             client_key,
             user,
             session_env,
-        };
-        sshd.await_listening(0);
-        sshd
+        }
     }
 
     /// The port it listens on, on 127.0.0.1.
@@ -193,7 +211,7 @@ impl TestSshd {
 
     /// Path of its log.
     pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("sshd.log")
+        self.dir.path().join(LOG_FILE)
     }
 
     /// Its log so far.
@@ -215,9 +233,13 @@ impl TestSshd {
         self.stop();
         self.host_key = KeyPair::generate(self.dir.path(), "host_key");
         self.ecdsa_host_key = KeyPair::generate_of_type(self.dir.path(), "ecdsa_host_key", "ecdsa");
-        let logged = self.log().len();
+        let logged = fs::metadata(self.log_path()).map_or(0, |m| m.len());
         self.child = spawn(self.dir.path(), self.port, &self.session_env);
-        self.await_listening(logged);
+        // The same port, as the re-installed host keeps its address.
+        match await_listening(&self.log_path(), logged, &mut self.child, self.port) {
+            Listen::Listening => {}
+            Listen::PortTaken => panic!("port {} was taken while sshd restarted", self.port),
+        }
     }
 
     /// Kills every process sshd started for its connections (their sessions
@@ -245,33 +267,6 @@ impl TestSshd {
         }
     }
 
-    /// Waits until the log, past its first `logged` bytes, says it listens.
-    fn await_listening(&mut self, logged: usize) {
-        let ready = format!("Server listening on 127.0.0.1 port {}", self.port);
-        let start = Instant::now();
-        while start.elapsed() < READY_WITHIN {
-            if self
-                .log()
-                .get(logged..)
-                .is_some_and(|new| new.contains(&ready))
-            {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "sshd exited ({status}) before listening; its log:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "sshd did not listen on port {} within {READY_WITHIN:?}; its log:\n{}",
-            self.port,
-            self.log()
-        );
-    }
-
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -284,7 +279,46 @@ impl Drop for TestSshd {
     }
 }
 
-/// Writes the configuration and starts `sshd -D -e`, logging to `sshd.log`.
+/// How [`await_listening`] saw sshd start.
+enum Listen {
+    Listening,
+    /// It could not bind its port: another process holds it.
+    PortTaken,
+}
+
+/// Waits until `log`, past its first `logged` bytes, says `child` listens
+/// on `port`, or that the port was taken.
+///
+/// # Panics
+///
+/// When sshd exits for another reason or does not listen in time.
+fn await_listening(log: &Path, logged: u64, child: &mut Child, port: u16) -> Listen {
+    let ready = format!("Server listening on 127.0.0.1 port {port}");
+    let taken = format!("Bind to port {port} on 127.0.0.1 failed: Address already in use");
+    let logged = usize::try_from(logged).unwrap_or(usize::MAX);
+    let text = || fs::read_to_string(log).unwrap_or_default();
+    let start = Instant::now();
+    while start.elapsed() < READY_WITHIN {
+        let whole = text();
+        let new = whole.get(logged..).unwrap_or_default();
+        if new.contains(&ready) {
+            return Listen::Listening;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            if new.contains(&taken) {
+                return Listen::PortTaken;
+            }
+            panic!("sshd exited ({status}) before listening; its log:\n{whole}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "sshd did not listen on port {port} within {READY_WITHIN:?}; its log:\n{}",
+        text()
+    );
+}
+
+/// Writes the configuration and starts `sshd -D -E LOG_FILE`.
 fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
     // sshd refuses to start without its privilege separation directory.
     let _ = fs::create_dir_all("/run/sshd");
@@ -322,7 +356,7 @@ fn spawn(dir: &Path, port: u16, session_env: &[(String, String)]) -> Child {
         .args(["-D", "-f"])
         .arg(&config)
         .arg("-E")
-        .arg(dir.join("sshd.log"))
+        .arg(dir.join(LOG_FILE))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -429,5 +463,33 @@ impl SilentHost {
 impl Drop for SilentHost {
     fn drop(&mut self) {
         self.accepting.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_another_process_holds_is_told_apart_from_a_failed_start() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        KeyPair::generate(dir.path(), "host_key");
+        KeyPair::generate_of_type(dir.path(), "ecdsa_host_key", "ecdsa");
+        let held = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = held.local_addr().expect("its address").port();
+        let mut child = spawn(dir.path(), port, &[]);
+        let log = dir.path().join(LOG_FILE);
+        assert!(matches!(
+            await_listening(&log, 0, &mut child, port),
+            Listen::PortTaken
+        ));
+        drop(held);
+        // The same port, free now: the retry's path.
+        let logged = fs::metadata(&log).map_or(0, |m| m.len());
+        let mut child = spawn(dir.path(), port, &[]);
+        let listening = await_listening(&log, logged, &mut child, port);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(matches!(listening, Listen::Listening));
     }
 }
