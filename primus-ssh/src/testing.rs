@@ -126,7 +126,7 @@ impl TestSshd {
         let (port, child) = (0..PORT_ATTEMPTS)
             .find_map(|_| {
                 let port = free_port();
-                let logged = fs::metadata(&log).map_or(0, |m| m.len());
+                let logged = log_length(&log);
                 let mut child = spawn(dir.path(), port, &session_env);
                 match await_listening(&log, logged, &mut child, port) {
                     Listen::Listening => Some((port, child)),
@@ -233,10 +233,11 @@ impl TestSshd {
         self.stop();
         self.host_key = KeyPair::generate(self.dir.path(), "host_key");
         self.ecdsa_host_key = KeyPair::generate_of_type(self.dir.path(), "ecdsa_host_key", "ecdsa");
-        let logged = fs::metadata(self.log_path()).map_or(0, |m| m.len());
+        let log = self.log_path();
+        let logged = log_length(&log);
         self.child = spawn(self.dir.path(), self.port, &self.session_env);
         // The same port, as the re-installed host keeps its address.
-        match await_listening(&self.log_path(), logged, &mut self.child, self.port) {
+        match await_listening(&log, logged, &mut self.child, self.port) {
             Listen::Listening => {}
             Listen::PortTaken => panic!("port {} was taken while sshd restarted", self.port),
         }
@@ -292,10 +293,9 @@ enum Listen {
 /// # Panics
 ///
 /// When sshd exits for another reason or does not listen in time.
-fn await_listening(log: &Path, logged: u64, child: &mut Child, port: u16) -> Listen {
+fn await_listening(log: &Path, logged: usize, child: &mut Child, port: u16) -> Listen {
     let ready = format!("Server listening on 127.0.0.1 port {port}");
     let taken = format!("Bind to port {port} on 127.0.0.1 failed: Address already in use");
-    let logged = usize::try_from(logged).unwrap_or(usize::MAX);
     let text = || fs::read_to_string(log).unwrap_or_default();
     let start = Instant::now();
     while start.elapsed() < READY_WITHIN {
@@ -316,6 +316,12 @@ fn await_listening(log: &Path, logged: u64, child: &mut Child, port: u16) -> Lis
         "sshd did not listen on port {port} within {READY_WITHIN:?}; its log:\n{}",
         text()
     );
+}
+
+/// How many bytes `log` holds so far (0 before sshd first wrote it): where
+/// [`await_listening`] starts reading after a (re)start, as `-E` appends.
+fn log_length(log: &Path) -> usize {
+    fs::metadata(log).map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX))
 }
 
 /// Writes the configuration and starts `sshd -D -E LOG_FILE`.
@@ -485,7 +491,7 @@ mod tests {
         ));
         drop(held);
         // The same port, free now: the retry's path.
-        let logged = fs::metadata(&log).map_or(0, |m| m.len());
+        let logged = log_length(&log);
         let mut child = spawn(dir.path(), port, &[]);
         let listening = await_listening(&log, logged, &mut child, port);
         let _ = child.kill();
